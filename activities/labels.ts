@@ -1,0 +1,20 @@
+// How the product recognises its own containers on a host: by labels, never by guessing from names.
+import type { RunRef } from './types.js';
+
+export const LABEL = {
+  actionId: 'caisson.action-id',
+  runId: 'caisson.run-id',
+  attempt: 'caisson.attempt',
+  host: 'caisson.host',
+} as const;
+
+/** Deterministic, so that creating the container twice collides instead of starting a second one. */
+export function containerName(ref: RunRef, attempt: number): string {
+  return `caisson-${ref.runId}-${attempt}`;
+}
+
+export function runFilter(ref: RunRef, attempt?: number): { label: string[] } {
+  const label = [`${LABEL.runId}=${ref.runId}`];
+  if (attempt) label.push(`${LABEL.attempt}=${attempt}`);
+  return { label };
+}

@@ -1,0 +1,58 @@
+// Worker configuration: environment variables, validated at start with a message for each bad value.
+import { z } from 'zod';
+import { hostname } from 'node:os';
+
+const list = z
+  .string()
+  .transform((text) => text.split(',').map((item) => item.trim()).filter(Boolean));
+
+const positiveInt = (name: string) =>
+  z.coerce.number({ message: `${name} must be a number` }).int(`${name} must be a whole number`).min(1, `${name} must be at least 1`);
+
+export const WorkerConfig = z.object({
+  TEMPORAL_ADDRESS: z.string().regex(/^[^:\s]+:\d+$/, 'host:port, e.g. 127.0.0.1:7233').default('127.0.0.1:7233'),
+  TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+  TEMPORAL_API_KEY: z.string().min(1).optional(),
+  TEMPORAL_TLS_CERT: z.string().min(1).optional(),
+  TEMPORAL_TLS_KEY: z.string().min(1).optional(),
+  TEMPORAL_TLS_CA: z.string().min(1).optional(),
+  /** The shared queue where actions are placed; each host also serves its own queue. */
+  CAISSON_TASK_QUEUE: z.string().min(1).default('caisson'),
+  /** This host's name; its own queue is "<task queue>@<host>". */
+  CAISSON_HOST: z.string().regex(/^[A-Za-z0-9._-]+$/, 'letters, digits, ".", "_", "-"').default(hostname()),
+  CAISSON_CAPACITY: positiveInt('CAISSON_CAPACITY').default(2),
+  DOCKER_HOST: z.string().optional(),
+  /** Docker config.json folder holding registry credentials (the same file `docker login` writes). */
+  DOCKER_CONFIG: z.string().optional(),
+  AWS_ENDPOINT_URL_S3: z.url('a URL such as http://127.0.0.1:9000').optional(),
+  AWS_REGION: z.string().default('us-east-1'),
+  AWS_ACCESS_KEY_ID: z.string().optional(),
+  AWS_SECRET_ACCESS_KEY: z.string().optional(),
+  CAISSON_ARTIFACTS_BUCKET: z.string().min(3, 'an S3 bucket name'),
+  CAISSON_ARTIFACTS_PREFIX: z.string().default('actions'),
+  /** Comma-separated: "registry", "registry/namespace/*", "registry/repository", or "*". */
+  CAISSON_ALLOWED_IMAGES: list.default(['*']),
+  /** A folder of files named after secrets; each file's content is the value. */
+  CAISSON_SECRETS_DIR: z.string().optional(),
+  /** How long a host may be silent before its action is placed on another host. */
+  CAISSON_HOST_TIMEOUT: z.coerce.number().positive().default(60),
+  CAISSON_MAX_PLACEMENTS: positiveInt('CAISSON_MAX_PLACEMENTS').default(3),
+  /** Seconds between SIGTERM and SIGKILL when a container is stopped. */
+  CAISSON_STOP_GRACE: z.coerce.number().int().min(0).default(10),
+  CAISSON_METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+});
+
+export type WorkerConfig = z.output<typeof WorkerConfig>;
+
+export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
+  const picked = Object.fromEntries(Object.keys(WorkerConfig.shape).map((key) => [key, env[key] || undefined]));
+  const result = WorkerConfig.safeParse(picked);
+  if (!result.success) {
+    const lines = result.error.issues.map((issue) => `  - ${issue.path.join('.')}: ${issue.message}`);
+    throw new Error(`invalid worker configuration (environment variables):\n${lines.join('\n')}`);
+  }
+  return result.data;
+}
+
+/** The queue only this host's worker serves: every step after placement goes there. */
+export const hostQueue = (taskQueue: string, host: string) => `${taskQueue}@${host}`;

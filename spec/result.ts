@@ -1,0 +1,103 @@
+// What an action run ends with: the workflow's result, `result.json` next to the artifacts, and the
+// details of the failure when the workflow ends FAILED or CANCELED.
+
+export type ActionStatus = 'DONE' | 'FAILED' | 'CANCELED';
+export type Phase = 'PENDING' | 'PULLING' | 'RUNNING' | 'COLLECTING' | ActionStatus;
+
+/**
+ * Why an action ended as it did. `exit` is a plain exit code; the others say the exit code
+ * alone would mislead (137 after an OOM kill, 143 after a deadline) or that nothing ran.
+ */
+export type EndReason =
+  | 'exit'
+  | 'oom'
+  | 'timeout'
+  | 'canceled'
+  | 'invalid-spec'
+  | 'image-not-found'
+  | 'image-unauthorized'
+  | 'image-not-allowed'
+  | 'gpu-unavailable'
+  | 'secret-missing'
+  | 'no-host'
+  | 'output-not-json'
+  | 'error';
+
+export interface Artifact {
+  /** Path inside /out, with "/" separators. */
+  path: string;
+  uri: string;
+  size: number;
+}
+
+export interface StepTiming {
+  step: 'place' | 'pull' | 'run' | 'collect' | 'finalize' | 'cleanup';
+  startedAt: string;
+  ms: number;
+}
+
+export interface RunOutcome {
+  exitCode: number | null;
+  reason: EndReason;
+  startedAt?: string;
+  finishedAt?: string;
+  /** Highest memory use sampled while it ran, for tuning `resources.memory`. */
+  peakMemoryBytes?: number;
+  /** CPU time the container used, user + system. */
+  cpuSeconds?: number;
+  logTail: string[];
+  containerId?: string;
+  /** How often this run attached to an already existing container (after a worker crash). */
+  reattached: number;
+}
+
+export interface ActionResult {
+  actionId: string;
+  runId: string;
+  status: ActionStatus;
+  exitCode: number | null;
+  reason: EndReason;
+  /** Plain words for the reason or the well-known exit code. */
+  message: string;
+  image: string;
+  imageDigest?: string;
+  host?: string;
+  attempts: number;
+  peakMemoryBytes?: number;
+  cpuSeconds?: number;
+  timings: StepTiming[];
+  artifacts: Artifact[];
+  /** Entries of /out that were not uploaded (symlinks, devices, unsafe names), with why. */
+  skipped: { path: string; why: string }[];
+  logs?: { stdout: string; stderr: string; bytes: number };
+  resultUri?: string;
+  logTail: string[];
+  output?: unknown;
+  startedAt: string;
+  finishedAt: string;
+}
+
+const EXIT_HINTS: Record<number, string> = {
+  125: 'the container engine could not run the container',
+  126: 'the command was found but is not executable',
+  127: 'the command was not found in the image',
+  137: 'killed (SIGKILL), often for using more memory than allowed',
+  139: 'segmentation fault (SIGSEGV)',
+  143: 'terminated (SIGTERM)',
+};
+
+export function describeOutcome(exitCode: number | null, reason: EndReason, detail?: string): string {
+  switch (reason) {
+    case 'oom':
+      return 'killed for using more memory than its limit (resources.memory); raise the limit or use less';
+    case 'timeout':
+      return `stopped at its deadline (timeout${detail ? ` ${detail}` : ''})`;
+    case 'canceled':
+      return 'canceled; the container was stopped and its output collected';
+    case 'exit':
+      if (exitCode === 0) return 'exited 0';
+      return `exited ${exitCode}${exitCode !== null && EXIT_HINTS[exitCode] ? `: ${EXIT_HINTS[exitCode]}` : ''}`;
+    default:
+      return detail ?? reason;
+  }
+}

@@ -1,0 +1,36 @@
+// The contract between callers (client, CLI, GitHub Action) and the action workflow.
+import type { ActionSpecInput } from './action.js';
+import type { EndReason, Phase, StepTiming } from './result.js';
+
+export const WORKFLOW_TYPE = 'runAction';
+
+export interface RunActionInput {
+  spec: ActionSpecInput;
+}
+
+/** Settings of the fleet, chosen by whoever starts the action (the client fills defaults). */
+export interface FleetOptions {
+  /** Seconds a host may stay silent before the action is placed on another host. */
+  hostTimeoutSeconds?: number;
+  /** How many hosts an action may be placed on before it fails with reason no-host. */
+  maxPlacements?: number;
+  /** Seconds between SIGTERM and SIGKILL when a container is stopped. */
+  stopGraceSeconds?: number;
+}
+
+export interface StatusView {
+  actionId: string;
+  phase: Phase;
+  /** What the action waits for right now, in plain words, when it waits. */
+  waitingFor?: string;
+  host?: string;
+  image: string;
+  attempt: number;
+  placements: number;
+  exitCode?: number | null;
+  reason?: EndReason;
+  timings: StepTiming[];
+}
+
+export const STATUS_QUERY = 'status';
+export const LOGS_QUERY = 'logs';

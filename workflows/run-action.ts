@@ -1,0 +1,319 @@
+// One workflow execution is one action run: place → pull → run → collect → finalize → clean up.
+// Every step is an activity; the workflow only decides, so a crashed worker or a restarted server
+// replays it to the same decisions and never starts a container twice.
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  CancellationScope,
+  CancelledFailure,
+  TimeoutFailure,
+  TimeoutType,
+  defineQuery,
+  isCancellation,
+  log,
+  proxyActivities,
+  setHandler,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { createActivities } from '../activities/index.js';
+import type { CollectAnswer, Placement, RunOutcome } from '../activities/types.js';
+import { ActionSpec, formatProblems, specProblems, type Action } from '../spec/action.js';
+import { describeOutcome, type ActionResult, type EndReason, type Phase, type StepTiming } from '../spec/result.js';
+import { formatDuration } from '../spec/quantity.js';
+import {
+  ActionExitCodeKey,
+  ActionHostKey,
+  ActionImageKey,
+  ActionSourceKey,
+  ActionStatusKey,
+} from '../spec/search-attributes.js';
+import { LOGS_QUERY, STATUS_QUERY, type FleetOptions, type RunActionInput, type StatusView } from '../spec/workflow-api.js';
+
+type Activities = ReturnType<typeof createActivities>;
+
+export const statusQuery = defineQuery<StatusView>(STATUS_QUERY);
+export const logsQuery = defineQuery<string[]>(LOGS_QUERY);
+
+/** Failure types raised by activities that end the action at once; anything else is retried. */
+const FINAL_REASONS: Record<string, EndReason> = {
+  ImageNotFound: 'image-not-found',
+  ImageUnauthorized: 'image-unauthorized',
+  ImageNotAllowed: 'image-not-allowed',
+  GpuUnavailable: 'gpu-unavailable',
+  SecretMissing: 'secret-missing',
+};
+
+// Placement runs on the shared queue: any worker with a free slot may take it. A full host answers
+// with a retryable HostFull failure, so the next attempt can land on another host; the short, capped
+// backoff keeps a waiting action from idling long after a slot frees up.
+const shared = proxyActivities<Activities>({
+  startToCloseTimeout: '30s',
+  retry: { initialInterval: '1s', backoffCoefficient: 1.5, maximumInterval: '5s' },
+});
+
+function hostActivities(queue: string, fleet: Required<FleetOptions>, spec: Action) {
+  // Schedule-to-start bounds how long a step waits for its host: a host whose worker is gone never
+  // starts it, and the action is placed again elsewhere instead of waiting forever.
+  const scheduleToStartTimeout = fleet.hostTimeoutSeconds * 1000;
+  const base = { taskQueue: queue, scheduleToStartTimeout };
+  const pull = proxyActivities<Activities>({
+    ...base,
+    startToCloseTimeout: '30m',
+    // A pull heartbeats on every progress message; a minute without one means it is stuck.
+    heartbeatTimeout: '60s',
+    retry: {
+      initialInterval: '2s',
+      backoffCoefficient: 2,
+      maximumAttempts: 5,
+      nonRetryableErrorTypes: ['ImageNotFound', 'ImageUnauthorized', 'ImageNotAllowed'],
+    },
+  });
+  const run = proxyActivities<Activities>({
+    ...base,
+    // The container's own deadline is enforced inside the activity; this only bounds a stuck attempt.
+    startToCloseTimeout: spec.timeout + fleet.stopGraceSeconds * 1000 + 5 * 60_000,
+    // Heartbeats, not start-to-close, detect a crashed worker quickly: the retry re-attaches to the
+    // container, which kept running meanwhile.
+    heartbeatTimeout: '15s',
+    retry: {
+      initialInterval: '1s',
+      maximumInterval: '10s',
+      maximumAttempts: 20,
+      nonRetryableErrorTypes: ['GpuUnavailable', 'SecretMissing'],
+    },
+  });
+  const collect = proxyActivities<Activities>({
+    ...base,
+    startToCloseTimeout: '2h',
+    heartbeatTimeout: '60s',
+    // S3 outages are waited out: the container is never run again to get its output back.
+    retry: { initialInterval: '2s', maximumInterval: '60s', maximumAttempts: 30 },
+  });
+  const quick = proxyActivities<Activities>({
+    ...base,
+    startToCloseTimeout: `${fleet.stopGraceSeconds + 60}s`,
+    retry: { initialInterval: '1s', maximumInterval: '10s', maximumAttempts: 10 },
+  });
+  return {
+    pull: pull.pull,
+    runContainer: run.runContainer,
+    stopContainer: quick.stopContainer,
+    collect: collect.collect,
+    cleanup: quick.cleanup,
+  };
+}
+
+/** A step that never started because its host went silent: place the action elsewhere. */
+function hostLost(err: unknown): boolean {
+  if (!(err instanceof ActivityFailure)) return false;
+  const cause = err.cause;
+  return (
+    cause instanceof TimeoutFailure &&
+    (cause.timeoutType === TimeoutType.SCHEDULE_TO_START || cause.timeoutType === TimeoutType.HEARTBEAT)
+  );
+}
+
+function finalReason(err: unknown): { reason: EndReason; message: string } | undefined {
+  if (err instanceof ActivityFailure && err.cause instanceof ApplicationFailure) {
+    const reason = err.cause.type ? FINAL_REASONS[err.cause.type] : undefined;
+    if (reason) return { reason, message: err.cause.message };
+  }
+  return undefined;
+}
+
+export async function runAction(input: RunActionInput, fleetOptions: FleetOptions = {}): Promise<ActionResult> {
+  const { workflowId: actionId, runId } = workflowInfo();
+  const fleet: Required<FleetOptions> = {
+    hostTimeoutSeconds: fleetOptions.hostTimeoutSeconds ?? 60,
+    maxPlacements: fleetOptions.maxPlacements ?? 3,
+    stopGraceSeconds: fleetOptions.stopGraceSeconds ?? 10,
+  };
+  const startedAt = new Date();
+  const timings: StepTiming[] = [];
+  const view: StatusView = {
+    actionId,
+    phase: 'PENDING',
+    image: typeof input?.spec?.image === 'string' ? input.spec.image : '',
+    attempt: 0,
+    placements: 0,
+    timings,
+  };
+  let logTail: string[] = [];
+  setHandler(statusQuery, () => view);
+  setHandler(logsQuery, () => logTail);
+
+  const setPhase = (phase: Phase, waitingFor?: string) => {
+    view.phase = phase;
+    view.waitingFor = waitingFor;
+    upsertSearchAttributes([{ key: ActionStatusKey, value: phase }]);
+  };
+  const timed = async <T>(step: StepTiming['step'], fn: () => Promise<T>): Promise<T> => {
+    const began = new Date();
+    try {
+      return await fn();
+    } finally {
+      timings.push({ step, startedAt: began.toISOString(), ms: Date.now() - began.getTime() });
+    }
+  };
+
+  const parsed = ActionSpec.safeParse(input?.spec);
+  if (!parsed.success) {
+    const problems = specProblems(parsed.error);
+    setPhase('FAILED');
+    // Nothing has run: the caller gets every problem at once, and retrying would not help.
+    throw ApplicationFailure.create({
+      type: 'InvalidSpec',
+      nonRetryable: true,
+      message: `invalid action spec:\n${formatProblems(problems)}`,
+      details: [{ problems }],
+    });
+  }
+  const spec = parsed.data;
+  upsertSearchAttributes([
+    { key: ActionImageKey, value: spec.image },
+    ...(spec.source ? [{ key: ActionSourceKey, value: spec.source }] : []),
+  ]);
+
+  let placement: Placement | undefined;
+  let host: ReturnType<typeof hostActivities> | undefined;
+  let digest: string | undefined;
+  let outcome: RunOutcome | undefined;
+  let attempt = 0;
+  let canceled = false;
+  let ended: { reason: EndReason; message: string } | undefined;
+
+  const runOnce = async (): Promise<RunOutcome> => {
+    const request = { actionId, runId, attempt, spec, stopGraceSeconds: fleet.stopGraceSeconds };
+    // The run itself is never cancelled from here: on cancel the workflow asks the host to stop the
+    // container, and the run activity then reports how it ended, logs and all.
+    const running = CancellationScope.nonCancellable(() => host!.runContainer(request));
+    try {
+      await Promise.race([running, CancellationScope.current().cancelRequested]);
+    } catch (err) {
+      if (!isCancellation(err)) throw err;
+      canceled = true;
+      await CancellationScope.nonCancellable(() => host!.stopContainer(request));
+    }
+    return running;
+  };
+
+  const shouldRunAgain = (result: RunOutcome): boolean =>
+    !canceled &&
+    attempt < spec.retry.attempts &&
+    ((result.reason === 'exit' && result.exitCode !== null && spec.retry.onExitCodes.includes(result.exitCode)) ||
+      ((result.reason === 'oom' || result.reason === 'timeout') && spec.retry.onReasons.includes(result.reason)));
+
+  try {
+    for (view.placements = 1; ; view.placements++) {
+      try {
+        setPhase('PENDING', 'a host with free capacity');
+        placement = await timed('place', () => shared.place({ actionId, runId }));
+        host = hostActivities(placement.hostQueue, fleet, spec);
+        view.host = placement.host;
+        upsertSearchAttributes([{ key: ActionHostKey, value: placement.host }]);
+
+        setPhase('PULLING', `the image pull on ${placement.host}`);
+        digest = (await timed('pull', () => host!.pull({ actionId, runId, image: spec.image }))).digest;
+
+        setPhase('RUNNING');
+        for (attempt = 1; ; attempt++) {
+          view.attempt = attempt;
+          outcome = await timed('run', runOnce);
+          logTail = outcome.logTail;
+          if (!shouldRunAgain(outcome)) break;
+          log.info('running the action again', { attempt, reason: outcome.reason, exitCode: outcome.exitCode });
+          await host.cleanup({ actionId, runId, attempt, spec, stopGraceSeconds: fleet.stopGraceSeconds });
+        }
+        break;
+      } catch (err) {
+        if (!hostLost(err) || isCancellation(err)) throw err;
+        log.warn('host went silent; placing the action again', { host: placement?.host, placements: view.placements });
+        if (view.placements >= fleet.maxPlacements) {
+          ended = {
+            reason: 'no-host',
+            message: `host ${placement?.host} went silent and the action was already placed ${view.placements} times (the limit)`,
+          };
+          host = undefined;
+          break;
+        }
+        outcome = undefined;
+      }
+    }
+  } catch (err) {
+    if (isCancellation(err)) canceled = true;
+    else ended = finalReason(err) ?? { reason: 'error', message: err instanceof Error ? err.message : String(err) };
+  }
+
+  // Collecting, finalizing and cleaning up happen whatever happened above, cancellation included.
+  return await CancellationScope.nonCancellable(async () => {
+    let collected: CollectAnswer | undefined;
+    if (host && outcome) {
+      setPhase('COLLECTING');
+      const includeOut = spec.collect === 'always' || (spec.collect === 'on-success' && outcome.exitCode === 0);
+      try {
+        collected = await timed('collect', () => host!.collect({ actionId, runId, attempt, spec, includeOut }));
+      } catch (err) {
+        ended ??= { reason: 'error', message: `collecting output failed: ${err instanceof Error ? err.message : err}` };
+      }
+    }
+
+    let reason: EndReason = canceled ? 'canceled' : (ended?.reason ?? outcome?.reason ?? 'error');
+    let message = ended?.message ?? describeOutcome(outcome?.exitCode ?? null, reason, formatDuration(spec.timeout));
+    if (canceled) message = describeOutcome(outcome?.exitCode ?? null, 'canceled');
+    if (!canceled && !ended && collected?.outputError && outcome?.exitCode === 0) {
+      reason = 'output-not-json';
+      message = collected.outputError;
+    }
+    const status = canceled ? 'CANCELED' : !ended && reason === 'exit' && outcome?.exitCode === 0 ? 'DONE' : 'FAILED';
+
+    const result: ActionResult = {
+      actionId,
+      runId,
+      status,
+      exitCode: outcome?.exitCode ?? null,
+      reason,
+      message,
+      image: spec.image,
+      imageDigest: digest,
+      host: placement?.host,
+      attempts: attempt,
+      peakMemoryBytes: outcome?.peakMemoryBytes,
+      cpuSeconds: outcome?.cpuSeconds,
+      timings,
+      artifacts: collected?.artifacts ?? [],
+      skipped: collected?.skipped ?? [],
+      logs: collected?.logs,
+      logTail: outcome?.logTail ?? [],
+      output: collected?.output,
+      startedAt: startedAt.toISOString(),
+      finishedAt: new Date().toISOString(),
+    };
+    result.resultUri = await timed('finalize', () =>
+      shared.finalize({ result, bucket: spec.artifacts.bucket, prefix: spec.artifacts.prefix }),
+    );
+
+    if (host) {
+      try {
+        await timed('cleanup', () =>
+          host!.cleanup({ actionId, runId, attempt: 0, spec, stopGraceSeconds: fleet.stopGraceSeconds }),
+        );
+      } catch (err) {
+        // The host's worker removes leftovers of finished runs when it starts again.
+        log.warn('clean-up did not finish', { error: String(err) });
+      }
+    }
+
+    view.exitCode = result.exitCode;
+    view.reason = reason;
+    setPhase(status);
+    if (result.exitCode !== null) upsertSearchAttributes([{ key: ActionExitCodeKey, value: result.exitCode }]);
+
+    if (status === 'CANCELED') throw new CancelledFailure(message, [result]);
+    if (status === 'FAILED') {
+      // Failing the execution makes the Temporal UI show it as failed; the whole result rides along.
+      throw ApplicationFailure.create({ type: 'ActionFailed', nonRetryable: true, message, details: [result] });
+    }
+    return result;
+  });
+}
