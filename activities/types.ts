@@ -38,6 +38,8 @@ export interface CollectRequest extends RunRef {
 export interface CollectAnswer {
   artifacts: Artifact[];
   skipped: { path: string; why: string }[];
+  /** Every uploaded file counts here, also those past the listed ones. */
+  totals: { files: number; bytes: number };
   logs: { stdout: string; stderr: string; bytes: number };
   /** stdout parsed as JSON when spec.output is "json". */
   output?: unknown;

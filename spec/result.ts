@@ -66,7 +66,9 @@ export interface ActionResult {
   peakMemoryBytes?: number;
   cpuSeconds?: number;
   timings: StepTiming[];
+  /** The first 1000 files of /out; artifactTotals counts all of them. */
   artifacts: Artifact[];
+  artifactTotals: { files: number; bytes: number };
   /** Entries of /out that were not uploaded (symlinks, devices, unsafe names), with why. */
   skipped: { path: string; why: string }[];
   logs?: { stdout: string; stderr: string; bytes: number };

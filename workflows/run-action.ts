@@ -7,7 +7,6 @@ import {
   CancellationScope,
   CancelledFailure,
   TimeoutFailure,
-  TimeoutType,
   defineQuery,
   isCancellation,
   log,
@@ -110,7 +109,7 @@ function hostLost(err: unknown): boolean {
   const cause = err.cause;
   return (
     cause instanceof TimeoutFailure &&
-    (cause.timeoutType === TimeoutType.SCHEDULE_TO_START || cause.timeoutType === TimeoutType.HEARTBEAT)
+    (cause.timeoutType === 'SCHEDULE_TO_START' || cause.timeoutType === 'HEARTBEAT')
   );
 }
 
@@ -282,6 +281,7 @@ export async function runAction(input: RunActionInput, fleetOptions: FleetOption
       cpuSeconds: outcome?.cpuSeconds,
       timings,
       artifacts: collected?.artifacts ?? [],
+      artifactTotals: collected?.totals ?? { files: 0, bytes: 0 },
       skipped: collected?.skipped ?? [],
       logs: collected?.logs,
       logTail: outcome?.logTail ?? [],

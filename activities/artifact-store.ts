@@ -1,0 +1,76 @@
+// The S3 side of artifacts: one bucket, keys under "<prefix>/<action id>/", uploads that stream.
+import {
+  CopyObjectCommand,
+  HeadObjectCommand,
+  PutObjectCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+import type { Readable } from 'node:stream';
+
+// Multipart parts of 8 MiB, 4 in flight: at most 32 MiB of a large file is held at once.
+const PART_SIZE = 8 << 20;
+const PARTS_IN_FLIGHT = 4;
+
+export class ArtifactStore {
+  constructor(
+    readonly s3: S3Client,
+    readonly bucket: string,
+    private readonly defaultPrefix: string,
+  ) {}
+
+  withBucket(bucket: string): ArtifactStore {
+    return new ArtifactStore(this.s3, bucket, this.defaultPrefix);
+  }
+
+  /** The folder of one action: "<prefix>/<action id>". */
+  base(prefix: string | undefined, actionId: string): string {
+    const clean = (prefix ?? this.defaultPrefix).replace(/^\/+|\/+$/g, '');
+    return clean ? `${clean}/${actionId}` : actionId;
+  }
+
+  uri(key: string): string {
+    return `s3://${this.bucket}/${key}`;
+  }
+
+  async put(key: string, body: Buffer | string, contentType?: string): Promise<void> {
+    await this.s3.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body, ContentType: contentType }));
+  }
+
+  async upload(key: string, body: Readable, contentType?: string): Promise<void> {
+    await new Upload({
+      client: this.s3,
+      params: { Bucket: this.bucket, Key: key, Body: body, ContentType: contentType },
+      partSize: PART_SIZE,
+      queueSize: PARTS_IN_FLIGHT,
+    }).done();
+  }
+
+  async copy(sourceKey: string, key: string): Promise<void> {
+    const source = `${this.bucket}/${sourceKey.split('/').map(encodeURIComponent).join('/')}`;
+    await this.s3.send(new CopyObjectCommand({ Bucket: this.bucket, Key: key, CopySource: source }));
+  }
+
+  async size(key: string): Promise<number | undefined> {
+    const head = await this.s3.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }));
+    return head.ContentLength;
+  }
+}
+
+export function s3ClientFromEnv(config: {
+  AWS_ENDPOINT_URL_S3?: string;
+  AWS_REGION: string;
+  AWS_ACCESS_KEY_ID?: string;
+  AWS_SECRET_ACCESS_KEY?: string;
+}): S3Client {
+  return new S3Client({
+    region: config.AWS_REGION,
+    endpoint: config.AWS_ENDPOINT_URL_S3,
+    // Self-hosted S3 servers (MinIO and the like) serve buckets by path, not by host name.
+    forcePathStyle: Boolean(config.AWS_ENDPOINT_URL_S3),
+    credentials:
+      config.AWS_ACCESS_KEY_ID && config.AWS_SECRET_ACCESS_KEY
+        ? { accessKeyId: config.AWS_ACCESS_KEY_ID, secretAccessKey: config.AWS_SECRET_ACCESS_KEY }
+        : undefined,
+  });
+}

@@ -1,0 +1,168 @@
+// A typed client for services: start an action (or attach to it), follow it, get its result, cancel it.
+// Needs only Temporal access; nothing here talks to Docker or S3.
+import { randomUUID } from 'node:crypto';
+import {
+  ApplicationFailure,
+  CancelledFailure,
+  Client,
+  Connection,
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowFailedError,
+  type WorkflowHandle,
+} from '@temporalio/client';
+import { defaultPayloadConverter } from '@temporalio/common';
+import { ActionId, parseActionSpec, InvalidSpecError, type ActionSpecInput, type SpecProblem } from '../spec/action.js';
+import type { ActionResult } from '../spec/result.js';
+import { ActionImageKey, ActionSourceKey, ActionStatusKey } from '../spec/search-attributes.js';
+import {
+  LOGS_QUERY,
+  STATUS_QUERY,
+  WORKFLOW_TYPE,
+  type FleetOptions,
+  type RunActionInput,
+  type StatusView,
+} from '../spec/workflow-api.js';
+import { connectionOptions, temporalSettingsFromEnv, type TemporalSettings } from '../worker/temporal-connection.js';
+
+export { InvalidSpecError };
+export type { ActionResult, ActionSpecInput, StatusView };
+
+export interface StartOptions {
+  /** Chosen by the caller for idempotency: starting the same id again attaches to that run. */
+  actionId?: string;
+  taskQueue?: string;
+  fleet?: FleetOptions;
+}
+
+export interface ActionSummary {
+  actionId: string;
+  runId: string;
+  status: string;
+  image?: string;
+  host?: string;
+  exitCode?: number;
+  startTime: Date;
+  closeTime?: Date;
+}
+
+export class ActionHandle {
+  constructor(
+    readonly actionId: string,
+    private readonly workflow: WorkflowHandle,
+    /** False when the start attached to a run that already existed. */
+    readonly started: boolean,
+  ) {}
+
+  /** The action's result for every outcome: DONE, FAILED and CANCELED all resolve. */
+  async result(): Promise<ActionResult> {
+    try {
+      return (await this.workflow.result()) as ActionResult;
+    } catch (err) {
+      const cause = err instanceof WorkflowFailedError ? err.cause : undefined;
+      if (cause instanceof ApplicationFailure && cause.type === 'ActionFailed') return cause.details?.[0] as ActionResult;
+      if (cause instanceof CancelledFailure && cause.details?.[0]) return cause.details[0] as ActionResult;
+      if (cause instanceof ApplicationFailure && cause.type === 'InvalidSpec') {
+        throw new InvalidSpecError((cause.details?.[0] as { problems: SpecProblem[] }).problems);
+      }
+      throw err;
+    }
+  }
+
+  status(): Promise<StatusView> {
+    return this.workflow.query<StatusView>(STATUS_QUERY);
+  }
+
+  /**
+   * The freshest log tail: while the container runs, the one its run activity last heartbeated;
+   * afterwards, the final tail the workflow keeps.
+   */
+  async logTail(): Promise<string[]> {
+    const description = await this.workflow.describe();
+    for (const activity of description.raw.pendingActivities ?? []) {
+      const payload = activity.heartbeatDetails?.payloads?.[0];
+      if (activity.activityType?.name === 'runContainer' && payload) {
+        const details = defaultPayloadConverter.fromPayload<{ logTail?: string[] }>(payload);
+        if (details?.logTail) return details.logTail;
+      }
+    }
+    if (description.status.name === 'RUNNING') return this.workflow.query<string[]>(LOGS_QUERY);
+    return (await this.result().catch(() => undefined))?.logTail ?? [];
+  }
+
+  async cancel(): Promise<void> {
+    await this.workflow.cancel();
+  }
+}
+
+export class ActionsClient {
+  constructor(
+    readonly client: Client,
+    readonly taskQueue: string = process.env.CAISSON_TASK_QUEUE || 'caisson',
+  ) {}
+
+  static async connect(settings: TemporalSettings = temporalSettingsFromEnv(), taskQueue?: string): Promise<ActionsClient> {
+    const connection = await Connection.connect(connectionOptions(settings));
+    return new ActionsClient(new Client({ connection, namespace: settings.namespace }), taskQueue);
+  }
+
+  async close(): Promise<void> {
+    await this.client.connection.close();
+  }
+
+  /** Validates the spec (every problem at once), then starts the action or attaches to it. */
+  async start(spec: ActionSpecInput, options: StartOptions = {}): Promise<ActionHandle> {
+    const parsed = parseActionSpec(spec);
+    const actionId = options.actionId ?? `action-${randomUUID()}`;
+    const idCheck = ActionId.safeParse(actionId);
+    if (!idCheck.success) throw new InvalidSpecError([{ path: 'actionId', message: idCheck.error.issues[0]!.message }]);
+    const input: RunActionInput = { spec };
+    try {
+      const handle = await this.client.workflow.start(WORKFLOW_TYPE, {
+        workflowId: actionId,
+        taskQueue: options.taskQueue ?? this.taskQueue,
+        args: [input, options.fleet ?? {}],
+        // A finished run with this id is not started again: the caller attaches to it instead.
+        workflowIdReusePolicy: 'REJECT_DUPLICATE',
+        workflowIdConflictPolicy: 'FAIL',
+        typedSearchAttributes: [
+          { key: ActionStatusKey, value: 'PENDING' },
+          { key: ActionImageKey, value: parsed.image },
+          ...(parsed.source ? [{ key: ActionSourceKey, value: parsed.source }] : []),
+        ],
+        staticSummary: `${parsed.image}${parsed.command ? ` ${[...parsed.command, ...(parsed.args ?? [])].join(' ')}` : ''}`.slice(0, 200),
+      });
+      return new ActionHandle(actionId, handle, true);
+    } catch (err) {
+      if (err instanceof WorkflowExecutionAlreadyStartedError) return this.attach(actionId, false);
+      throw err;
+    }
+  }
+
+  attach(actionId: string, started = false): ActionHandle {
+    return new ActionHandle(actionId, this.client.workflow.getHandle(actionId), started);
+  }
+
+  /** Actions matching a visibility query, newest first. */
+  async list(filter: { status?: string; image?: string; since?: Date; limit?: number } = {}): Promise<ActionSummary[]> {
+    const clauses = [`WorkflowType = '${WORKFLOW_TYPE}'`];
+    const quote = (value: string) => `'${value.replace(/'/g, "\\'")}'`;
+    if (filter.status) clauses.push(`ActionStatus = ${quote(filter.status.toUpperCase())}`);
+    if (filter.image) clauses.push(`ActionImage = ${quote(filter.image)}`);
+    if (filter.since) clauses.push(`StartTime > ${quote(filter.since.toISOString())}`);
+    const out: ActionSummary[] = [];
+    for await (const w of this.client.workflow.list({ query: clauses.join(' AND ') })) {
+      const attrs = w.typedSearchAttributes;
+      out.push({
+        actionId: w.workflowId,
+        runId: w.runId,
+        status: attrs.get(ActionStatusKey) ?? w.status.name,
+        image: attrs.get(ActionImageKey),
+        exitCode: undefined,
+        startTime: w.startTime,
+        closeTime: w.closeTime,
+      });
+      if (out.length >= (filter.limit ?? 50)) break;
+    }
+    return out;
+  }
+}

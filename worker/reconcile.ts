@@ -1,0 +1,39 @@
+// At start, a worker removes the containers of runs that are over, and of runs that were placed on
+// another host meanwhile. A container whose run is still alive here is left alone: the run's retried
+// activity re-attaches to it. Nothing is deleted blindly.
+import type Docker from 'dockerode';
+import type { Client } from '@temporalio/client';
+import { LABEL } from '../activities/labels.js';
+import { STATUS_QUERY, type StatusView } from '../spec/workflow-api.js';
+
+export interface ReconcileReport {
+  kept: string[];
+  removed: { container: string; why: string }[];
+}
+
+export async function reconcileContainers(docker: Docker, client: Client, host: string): Promise<ReconcileReport> {
+  const report: ReconcileReport = { kept: [], removed: [] };
+  const containers = await docker.listContainers({ all: true, filters: { label: [LABEL.runId] } });
+  for (const c of containers) {
+    const actionId = c.Labels[LABEL.actionId]!;
+    const runId = c.Labels[LABEL.runId]!;
+    let why: string | undefined;
+    try {
+      const handle = client.workflow.getHandle(actionId, runId);
+      const description = await handle.describe();
+      if (description.status.name !== 'RUNNING') why = `its run is ${description.status.name.toLowerCase()}`;
+      else {
+        const status = await handle.query<StatusView>(STATUS_QUERY);
+        if (status.host && status.host !== host) why = `its run moved to host ${status.host}`;
+      }
+    } catch (err) {
+      if ((err as Error).name === 'WorkflowNotFoundError') why = 'its run no longer exists';
+      else throw err;
+    }
+    if (why) {
+      await docker.getContainer(c.Id).remove({ force: true, v: true });
+      report.removed.push({ container: c.Names[0] ?? c.Id, why });
+    } else report.kept.push(c.Names[0] ?? c.Id);
+  }
+  return report;
+}

@@ -1,0 +1,97 @@
+// One worker process serves one Docker host with two Temporal workers: one on the shared queue
+// (workflows, placement, finalize) and one on this host's own queue (pull, run, collect, clean-up),
+// so that every step of a placed run happens on the host that holds its container.
+import { fileURLToPath } from 'node:url';
+import { Client, Connection } from '@temporalio/client';
+import { DefaultLogger, NativeConnection, Runtime, Worker, type LogEntry } from '@temporalio/worker';
+import { createActivities } from '../activities/index.js';
+import { ArtifactStore, s3ClientFromEnv } from '../activities/artifact-store.js';
+import { HostCapacity } from '../activities/capacity.js';
+import { hostQueue, type WorkerConfig } from '../spec/config.js';
+import { dockerClient } from './docker.js';
+import { reconcileContainers } from './reconcile.js';
+import { connectionOptions } from './temporal-connection.js';
+
+let runtimeInstalled = false;
+
+/** JSON lines on stderr; the SDK adds the workflow id (the action id) to every activity's entries. */
+function installJsonLogging(): void {
+  if (runtimeInstalled) return;
+  runtimeInstalled = true;
+  Runtime.install({
+    logger: new DefaultLogger('INFO', (entry: LogEntry) => {
+      const { message, level, meta } = entry;
+      const actionId = (meta as { workflowId?: string } | undefined)?.workflowId;
+      process.stderr.write(
+        JSON.stringify({ time: new Date().toISOString(), level, message, actionId, ...meta }) + '\n',
+      );
+    }),
+  });
+}
+
+export async function runWorker(config: WorkerConfig): Promise<void> {
+  installJsonLogging();
+  const log = Runtime.instance().logger;
+  const settings = connectionOptions({
+    address: config.TEMPORAL_ADDRESS,
+    namespace: config.TEMPORAL_NAMESPACE,
+    apiKey: config.TEMPORAL_API_KEY,
+    tlsCert: config.TEMPORAL_TLS_CERT,
+    tlsKey: config.TEMPORAL_TLS_KEY,
+    tlsCa: config.TEMPORAL_TLS_CA,
+  });
+  const docker = dockerClient(config.DOCKER_HOST);
+  await docker.ping().catch((err: Error) => {
+    throw new Error(`cannot reach the Docker engine at ${config.DOCKER_HOST ?? 'the default socket'}: ${err.message}`);
+  });
+  const connection = await NativeConnection.connect(settings);
+  const clientConnection = await Connection.connect(settings);
+  const client = new Client({ connection: clientConnection, namespace: config.TEMPORAL_NAMESPACE });
+
+  const ownQueue = hostQueue(config.CAISSON_TASK_QUEUE, config.CAISSON_HOST);
+  const report = await reconcileContainers(docker, client, config.CAISSON_HOST);
+  log.info('reconciled containers left from earlier runs', { removed: report.removed, kept: report.kept });
+
+  const activities = createActivities({
+    docker,
+    store: new ArtifactStore(s3ClientFromEnv(config), config.CAISSON_ARTIFACTS_BUCKET, config.CAISSON_ARTIFACTS_PREFIX),
+    host: config.CAISSON_HOST,
+    hostQueue: ownQueue,
+    capacity: new HostCapacity(docker, config.CAISSON_CAPACITY),
+    allowedImages: config.CAISSON_ALLOWED_IMAGES,
+    dockerConfigDir: config.DOCKER_CONFIG,
+    secretsDir: config.CAISSON_SECRETS_DIR,
+    env: process.env,
+  });
+
+  const common = { connection, namespace: config.TEMPORAL_NAMESPACE, shutdownGraceTime: '5s' } as const;
+  const sharedWorker = await Worker.create({
+    ...common,
+    taskQueue: config.CAISSON_TASK_QUEUE,
+    workflowsPath: fileURLToPath(new URL('../workflows/index.js', import.meta.url)),
+    activities: { place: activities.place, finalize: activities.finalize },
+  });
+  const hostWorker = await Worker.create({
+    ...common,
+    taskQueue: ownQueue,
+    activities,
+    // Run activities hold a slot for the whole run; room beyond the capacity keeps pulls, stops and
+    // collections from ever waiting behind them.
+    maxConcurrentActivityTaskExecutions: config.CAISSON_CAPACITY * 4 + 8,
+  });
+  log.info('worker started', {
+    host: config.CAISSON_HOST,
+    taskQueue: config.CAISSON_TASK_QUEUE,
+    hostQueue: ownQueue,
+    capacity: config.CAISSON_CAPACITY,
+  });
+  try {
+    // Both stop together on SIGINT/SIGTERM (the SDK's runtime catches them): in-flight activities
+    // get the grace time, and a run cut short is re-attached by its retry on the next start.
+    await Promise.all([sharedWorker.run(), hostWorker.run()]);
+  } finally {
+    await connection.close();
+    await clientConnection.close();
+    log.info('worker stopped');
+  }
+}

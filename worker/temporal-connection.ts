@@ -1,0 +1,36 @@
+// Connection settings shared by the worker, the client and the CLI: address, namespace, and
+// either an API key or mutual TLS, all from the same environment variables.
+import { readFileSync } from 'node:fs';
+
+export interface TemporalSettings {
+  address: string;
+  namespace: string;
+  apiKey?: string;
+  tlsCert?: string;
+  tlsKey?: string;
+  tlsCa?: string;
+}
+
+export function temporalSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): TemporalSettings {
+  return {
+    address: env.TEMPORAL_ADDRESS || '127.0.0.1:7233',
+    namespace: env.TEMPORAL_NAMESPACE || 'default',
+    apiKey: env.TEMPORAL_API_KEY || undefined,
+    tlsCert: env.TEMPORAL_TLS_CERT || undefined,
+    tlsKey: env.TEMPORAL_TLS_KEY || undefined,
+    tlsCa: env.TEMPORAL_TLS_CA || undefined,
+  };
+}
+
+/** Options accepted by both Connection.connect and NativeConnection.connect. */
+export function connectionOptions(settings: TemporalSettings) {
+  const read = (file?: string) => (file ? readFileSync(file) : undefined);
+  const mtls = settings.tlsCert && settings.tlsKey;
+  const tls = mtls || settings.tlsCa || settings.apiKey
+    ? {
+        serverRootCACertificate: read(settings.tlsCa),
+        clientCertPair: mtls ? { crt: read(settings.tlsCert)!, key: read(settings.tlsKey)! } : undefined,
+      }
+    : undefined;
+  return { address: settings.address, tls, apiKey: settings.apiKey };
+}
