@@ -49,15 +49,16 @@ export const ActionSpec = z
     command: z.array(z.string()).min(1, 'command, when given, needs at least the program to run').optional(),
     args: z.array(z.string()).optional(),
     env: z
-      .record(
-        z
-          .string()
-          .regex(ENV_NAME, 'environment names are letters, digits and "_", not starting with a digit')
-          .refine((name) => !(RESERVED_ENV as readonly string[]).includes(name), {
-            message: `reserved: ${RESERVED_ENV.join(', ')} are set by the worker`,
-          }),
-        z.string(),
-      )
+      .record(z.string(), z.string())
+      .superRefine((env, ctx) => {
+        for (const name of Object.keys(env)) {
+          if (!ENV_NAME.test(name)) {
+            ctx.addIssue({ code: 'custom', path: [name], message: 'environment names are letters, digits and "_", not starting with a digit' });
+          } else if ((RESERVED_ENV as readonly string[]).includes(name)) {
+            ctx.addIssue({ code: 'custom', path: [name], message: `reserved: ${RESERVED_ENV.join(', ')} are set by the worker` });
+          }
+        }
+      })
       .optional(),
     workingDir: z.string().startsWith('/', 'workingDir must be an absolute path').optional(),
     user: z.string().regex(/^[A-Za-z0-9_.-]+(:[A-Za-z0-9_.-]+)?$/, 'user is "name", "uid" or "uid:gid"').optional(),

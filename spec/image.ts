@@ -22,6 +22,7 @@ export function parseImageRef(reference: string): ImageRef | undefined {
   let { host, path } = match.groups as { host?: string; path: string };
   // The first component is a registry only if it looks like a host, as the engine decides it.
   if (host && !host.includes('.') && !host.includes(':') && host !== 'localhost') {
+    if (!new RegExp(`^${COMPONENT}$`).test(host)) return undefined;
     path = `${host}/${path}`;
     host = undefined;
   }

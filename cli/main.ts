@@ -1,0 +1,209 @@
+#!/usr/bin/env node
+// caisson: start, follow, list and cancel container actions from a terminal, and run a worker.
+// Exit codes: 0 DONE; the container's exit code when it FAILED with one; 1 otherwise; 2 usage errors.
+import { parseArgs } from 'node:util';
+import { ActionsClient, InvalidSpecError, type ActionResult } from '../client/index.js';
+import { followTail } from '../client/follow.js';
+import { formatDuration } from '../spec/quantity.js';
+import { loadWorkerConfig } from '../spec/config.js';
+import { specFromFlags, UsageError, type RunFlags } from './spec-from-flags.js';
+
+const USAGE = `usage:
+  caisson run [flags] IMAGE [-- COMMAND ARGS...]   run an action, print its log and result
+      --cpu N|Nm  --memory SIZE  --gpus N|all|ID,ID  --pids N  --timeout DURATION
+      --env K=V (repeatable)  --secret NAME (repeatable)  --network none|host
+      --input JSON  --output text|json  --workdir DIR  --user USER  --collect always|on-success|never
+      --artifacts-bucket B  --artifacts-prefix P  --source TEXT
+      --id ID (attach if it exists)  --detach (print the id and return)  --json (only the result, as JSON)
+  caisson status ID [--json]       phase, host, exit code, step timings
+  caisson logs ID [--follow]       the log tail (live while it runs)
+  caisson result ID [--json]       wait for the result
+  caisson cancel ID                stop the container; its output is still collected
+  caisson list [--status S] [--image I] [--since DURATION|ISO] [--limit N] [--json]
+  caisson worker                   run a worker for this host (configured by environment variables)
+Environment: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, CAISSON_TASK_QUEUE, TEMPORAL_UI_URL.`;
+
+const out = (text: string) => process.stdout.write(text + '\n');
+const err = (text: string) => process.stderr.write(text + '\n');
+
+function uiLink(actionId: string): string | undefined {
+  const base = process.env.TEMPORAL_UI_URL;
+  const ns = process.env.TEMPORAL_NAMESPACE || 'default';
+  return base ? `${base.replace(/\/$/, '')}/namespaces/${ns}/workflows/${encodeURIComponent(actionId)}` : undefined;
+}
+
+function exitCodeFor(result: ActionResult): number {
+  if (result.status === 'DONE') return 0;
+  if (result.status === 'FAILED' && result.exitCode) return result.exitCode;
+  return 1;
+}
+
+function printResult(result: ActionResult): void {
+  const size = (n: number) => (n >= 1 << 20 ? `${(n / (1 << 20)).toFixed(1)} MiB` : n >= 1024 ? `${(n / 1024).toFixed(1)} KiB` : `${n} B`);
+  out(`${result.status}  ${result.message}`);
+  out(`  action     ${result.actionId}`);
+  out(`  image      ${result.image}${result.imageDigest ? ` (${result.imageDigest})` : ''}`);
+  if (result.host) out(`  host       ${result.host}`);
+  out(`  exit code  ${result.exitCode ?? '-'}   reason ${result.reason}   attempts ${result.attempts}`);
+  if (result.peakMemoryBytes || result.cpuSeconds) {
+    out(`  usage      peak memory ${size(result.peakMemoryBytes ?? 0)}, CPU ${(result.cpuSeconds ?? 0).toFixed(2)}s`);
+  }
+  out(`  steps      ${result.timings.map((t) => `${t.step} ${formatDuration(t.ms)}`).join(', ')}`);
+  if (result.logs) out(`  logs       ${result.logs.stdout}\n             ${result.logs.stderr}`);
+  out(`  artifacts  ${result.artifactTotals.files} files, ${size(result.artifactTotals.bytes)}`);
+  for (const a of result.artifacts.slice(0, 20)) out(`             ${a.uri} (${size(a.size)})`);
+  if (result.artifacts.length > 20) out(`             … ${result.artifactTotals.files - 20} more in result.json`);
+  for (const s of result.skipped) out(`  skipped    ${s.path}: ${s.why}`);
+  if (result.resultUri) out(`  result     ${result.resultUri}`);
+  if (result.output !== undefined) out(`  output     ${JSON.stringify(result.output)}`);
+  const link = uiLink(result.actionId);
+  if (link) out(`  temporal   ${link}`);
+}
+
+function parseSince(text: string): Date {
+  const relative = /^(\d+)([smhd])$/.exec(text);
+  if (relative) {
+    const unit = { s: 1e3, m: 6e4, h: 36e5, d: 864e5 }[relative[2] as 's' | 'm' | 'h' | 'd'];
+    return new Date(Date.now() - Number(relative[1]) * unit);
+  }
+  const date = new Date(text);
+  if (Number.isNaN(date.getTime())) throw new UsageError(`--since ${text}: use a duration like 2h or an ISO date`);
+  return date;
+}
+
+async function withClient<T>(fn: (client: ActionsClient) => Promise<T>): Promise<T> {
+  const client = await ActionsClient.connect();
+  try {
+    return await fn(client);
+  } finally {
+    await client.close();
+  }
+}
+
+async function cmdRun(argv: string[]): Promise<number> {
+  const dash = argv.indexOf('--');
+  const own = dash >= 0 ? argv.slice(0, dash) : argv;
+  const command = dash >= 0 ? argv.slice(dash + 1) : [];
+  const { values, positionals } = parseArgs({
+    args: own,
+    allowPositionals: true,
+    options: {
+      cpu: { type: 'string' }, memory: { type: 'string' }, gpus: { type: 'string' }, pids: { type: 'string' },
+      timeout: { type: 'string' }, env: { type: 'string', multiple: true }, secret: { type: 'string', multiple: true },
+      network: { type: 'string' }, input: { type: 'string' }, output: { type: 'string' }, workdir: { type: 'string' },
+      user: { type: 'string' }, collect: { type: 'string' }, 'artifacts-bucket': { type: 'string' },
+      'artifacts-prefix': { type: 'string' }, source: { type: 'string' }, id: { type: 'string' },
+      detach: { type: 'boolean' }, json: { type: 'boolean' },
+    },
+  });
+  if (positionals.length !== 1) throw new UsageError('run takes exactly one IMAGE; put the command after "--"');
+  const spec = specFromFlags(positionals[0]!, command, values as RunFlags);
+  return withClient(async (client) => {
+    const handle = await client.start(spec, { actionId: values.id });
+    if (values.detach) {
+      out(handle.actionId);
+      return 0;
+    }
+    if (!values.json) {
+      err(`${handle.started ? 'started' : 'attached to'} ${handle.actionId}${uiLink(handle.actionId) ? `  ${uiLink(handle.actionId)}` : ''}`);
+    }
+    const result = handle.result();
+    if (!values.json) await followTail(() => handle.logTail(), (lines) => lines.forEach((l) => err(`| ${l}`)), result);
+    const final = await result;
+    if (values.json) out(JSON.stringify(final, null, 2));
+    else printResult(final);
+    return exitCodeFor(final);
+  });
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  const idArg = (args: string[]) => {
+    const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { json: { type: 'boolean' }, follow: { type: 'boolean', short: 'f' } } });
+    if (positionals.length !== 1) throw new UsageError(`${command} takes one action ID`);
+    return { id: positionals[0]!, ...values };
+  };
+  switch (command) {
+    case 'run':
+      return cmdRun(rest);
+    case 'status': {
+      const { id, json } = idArg(rest);
+      const status = await withClient((c) => c.attach(id).status());
+      if (json) out(JSON.stringify(status, null, 2));
+      else {
+        out(`${status.actionId}  ${status.phase}${status.waitingFor ? ` (waiting for ${status.waitingFor})` : ''}`);
+        out(`  image ${status.image}   host ${status.host ?? '-'}   attempt ${status.attempt}   exit code ${status.exitCode ?? '-'}`);
+        out(`  steps ${status.timings.map((t) => `${t.step} ${formatDuration(t.ms)}`).join(', ') || '-'}`);
+      }
+      return 0;
+    }
+    case 'logs': {
+      const { id, follow } = idArg(rest);
+      return withClient(async (c) => {
+        const handle = c.attach(id);
+        if (follow) await followTail(() => handle.logTail(), (lines) => lines.forEach((l) => out(l)), handle.result().catch(() => {}));
+        else (await handle.logTail()).forEach((l) => out(l));
+        return 0;
+      });
+    }
+    case 'result': {
+      const { id, json } = idArg(rest);
+      const result = await withClient((c) => c.attach(id).result());
+      if (json) out(JSON.stringify(result, null, 2));
+      else printResult(result);
+      return exitCodeFor(result);
+    }
+    case 'cancel': {
+      const { id } = idArg(rest);
+      await withClient((c) => c.attach(id).cancel());
+      err(`cancel requested for ${id}; its container stops and its output is still collected`);
+      return 0;
+    }
+    case 'list': {
+      const { values } = parseArgs({
+        args: rest,
+        options: { status: { type: 'string' }, image: { type: 'string' }, since: { type: 'string' }, limit: { type: 'string' }, json: { type: 'boolean' } },
+      });
+      const limit = values.limit === undefined ? undefined : Number(values.limit);
+      if (limit !== undefined && !(Number.isInteger(limit) && limit > 0)) throw new UsageError('--limit takes a positive whole number');
+      const rows = await withClient((c) =>
+        c.list({ status: values.status, image: values.image, since: values.since ? parseSince(values.since) : undefined, limit }),
+      );
+      if (values.json) out(JSON.stringify(rows, null, 2));
+      else {
+        out(['ACTION', 'STATUS', 'IMAGE', 'STARTED'].join('\t'));
+        for (const r of rows) out([r.actionId, r.status, r.image ?? '-', r.startTime.toISOString()].join('\t'));
+      }
+      return 0;
+    }
+    case 'worker': {
+      const { runWorker } = await import('../worker/run-worker.js');
+      await runWorker(loadWorkerConfig());
+      return 0;
+    }
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      out(USAGE);
+      return command ? 0 : 2;
+    default:
+      throw new UsageError(`unknown command "${command}"`);
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    if (error instanceof InvalidSpecError) {
+      err(error.message);
+      process.exit(2);
+    }
+    if (error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      err(`caisson: ${(error as Error).message}\n\n${USAGE}`);
+      process.exit(2);
+    }
+    err(`caisson: ${(error as Error).message}`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,72 @@
+// `caisson run` flags → an action spec input. Validation is left to the spec schema, so the CLI
+// reports the same messages as every other entry point.
+import type { ActionSpecInput } from '../spec/action.js';
+
+export interface RunFlags {
+  cpu?: string;
+  memory?: string;
+  gpus?: string;
+  pids?: string;
+  timeout?: string;
+  env?: string[];
+  secret?: string[];
+  network?: string;
+  input?: string;
+  output?: string;
+  workdir?: string;
+  user?: string;
+  collect?: string;
+  'artifacts-bucket'?: string;
+  'artifacts-prefix'?: string;
+  source?: string;
+}
+
+export class UsageError extends Error {}
+
+export function parseEnvPairs(pairs: readonly string[], what = '--env'): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const pair of pairs) {
+    const eq = pair.indexOf('=');
+    if (eq <= 0) throw new UsageError(`${what} ${JSON.stringify(pair)}: write KEY=VALUE`);
+    env[pair.slice(0, eq)] = pair.slice(eq + 1);
+  }
+  return env;
+}
+
+function gpusValue(text: string): number | 'all' | string[] {
+  if (text === 'all') return 'all';
+  if (/^\d+$/.test(text)) return Number(text);
+  return text.split(',').map((id) => id.trim()).filter(Boolean);
+}
+
+export function specFromFlags(image: string, command: string[], flags: RunFlags): ActionSpecInput {
+  let input: unknown;
+  if (flags.input !== undefined) {
+    try {
+      input = JSON.parse(flags.input);
+    } catch (err) {
+      throw new UsageError(`--input is not JSON: ${(err as Error).message}`);
+    }
+  }
+  const resources: Record<string, unknown> = {};
+  if (flags.cpu !== undefined) resources.cpu = flags.cpu;
+  if (flags.memory !== undefined) resources.memory = flags.memory;
+  if (flags.gpus !== undefined) resources.gpus = gpusValue(flags.gpus);
+  if (flags.pids !== undefined) resources.pids = /^\d+$/.test(flags.pids) ? Number(flags.pids) : flags.pids;
+  const spec: Record<string, unknown> = { image, resources };
+  if (command.length) spec.command = command;
+  if (flags.env?.length) spec.env = parseEnvPairs(flags.env);
+  if (flags.secret?.length) spec.secrets = flags.secret;
+  if (flags.timeout !== undefined) spec.timeout = flags.timeout;
+  if (flags.network !== undefined) spec.network = flags.network;
+  if (input !== undefined) spec.input = input;
+  if (flags.output !== undefined) spec.output = flags.output;
+  if (flags.workdir !== undefined) spec.workingDir = flags.workdir;
+  if (flags.user !== undefined) spec.user = flags.user;
+  if (flags.collect !== undefined) spec.collect = flags.collect;
+  if (flags.source !== undefined) spec.source = flags.source;
+  if (flags['artifacts-bucket'] || flags['artifacts-prefix']) {
+    spec.artifacts = { bucket: flags['artifacts-bucket'], prefix: flags['artifacts-prefix'] };
+  }
+  return spec as ActionSpecInput;
+}
