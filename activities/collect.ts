@@ -3,7 +3,7 @@
 // tar in which a symlink is only a name, so nothing outside the container can ever be read.
 // Everything streams; memory stays bounded whatever the size of /out or of the logs.
 import type Docker from 'dockerode';
-import { PassThrough, type Readable } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import { extract, type Header } from 'tar-stream';
 import type { Artifact } from '../spec/result.js';
 import type { CollectAnswer, CollectRequest } from './types.js';
@@ -74,7 +74,9 @@ async function collectOut(
   });
 
   tar.on('entry', (header: Header, source, next) => {
-    const entry = source as unknown as Readable;
+    // tar-stream hands out streamx streams; the S3 uploader wants a Node.js Readable.
+    source.on('error', (err: Error) => void (failure ??= err));
+    const entry = Readable.from(source as AsyncIterable<Buffer>, { objectMode: false });
     void (async () => {
       const safe = safeRelativePath(header.name);
       if ('why' in safe || safe.path === '') {
@@ -115,7 +117,13 @@ async function collectOut(
   });
 
   archive.pipe(tar);
-  await done;
+  try {
+    await done;
+  } catch (err) {
+    archive.destroy();
+    tar.destroy();
+    throw err;
+  }
   await Promise.all(inFlight);
   if (failure) throw failure;
   return { artifacts, skipped, totals };

@@ -112,12 +112,13 @@ async function feedStdin(container: Docker.Container, input: unknown): Promise<v
   });
 }
 
-async function startContainer(container: Docker.Container, req: ContainerRequest, host: string): Promise<void> {
+/** Starts the container; returns an exit code when the engine could not start its command. */
+async function startContainer(container: Docker.Container, req: ContainerRequest, host: string): Promise<number | undefined> {
   if (req.spec.input !== undefined) await feedStdin(container, req.spec.input);
   try {
     await container.start();
   } catch (err) {
-    if (isStatus(err, 304)) return; // already started
+    if (isStatus(err, 304)) return undefined; // already started
     const message = (err as Error).message;
     if (/could not select device driver|nvidia|gpu/i.test(message) && req.spec.resources.gpus) {
       throw ApplicationFailure.create({
@@ -126,8 +127,18 @@ async function startContainer(container: Docker.Container, req: ContainerRequest
         message: `host ${host} cannot give GPUs to containers (${message.trim()}); run it where GPUs are set up, or drop resources.gpus`,
       });
     }
+    // The engine could not run the command: a result like a shell's, not an error worth retrying.
+    if (isStatus(err, 400) || isStatus(err, 500)) return startFailureExitCode(message);
     throw err;
   }
+  return undefined;
+}
+
+/** The exit code `docker run` reports when the engine cannot start the command. */
+export function startFailureExitCode(message: string): number {
+  if (/executable file not found|no such file or directory/i.test(message)) return 127;
+  if (/permission denied/i.test(message)) return 126;
+  return 125;
 }
 
 interface Usage {
@@ -169,7 +180,11 @@ export async function runContainer(deps: RunDeps, req: ContainerRequest, hooks: 
     if (deps.stopRequested.has(req.runId)) {
       return { exitCode: null, reason: 'canceled', logTail: [], containerId: info.Id, reattached };
     }
-    await startContainer(container, req, deps.host);
+    const failedToStart = await startContainer(container, req, deps.host);
+    if (failedToStart !== undefined) {
+      const error = (await container.inspect()).State.Error;
+      return { exitCode: failedToStart, reason: 'exit', logTail: error ? [error] : [], containerId: info.Id, reattached };
+    }
   }
 
   // Follow the log for the tail carried in heartbeats; the full log is read again at collection.

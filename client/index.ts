@@ -60,7 +60,10 @@ export class ActionHandle {
     } catch (err) {
       const cause = err instanceof WorkflowFailedError ? err.cause : undefined;
       if (cause instanceof ApplicationFailure && cause.type === 'ActionFailed') return cause.details?.[0] as ActionResult;
-      if (cause instanceof CancelledFailure && cause.details?.[0]) return cause.details[0] as ActionResult;
+      if (cause instanceof CancelledFailure) {
+        const { memo } = await this.workflow.describe();
+        if (memo?.result) return memo.result as ActionResult;
+      }
       if (cause instanceof ApplicationFailure && cause.type === 'InvalidSpec') {
         throw new InvalidSpecError((cause.details?.[0] as { problems: SpecProblem[] }).problems);
       }

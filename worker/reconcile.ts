@@ -23,8 +23,9 @@ export async function reconcileContainers(docker: Docker, client: Client, host: 
       const description = await handle.describe();
       if (description.status.name !== 'RUNNING') why = `its run is ${description.status.name.toLowerCase()}`;
       else {
-        const status = await handle.query<StatusView>(STATUS_QUERY);
-        if (status.host && status.host !== host) why = `its run moved to host ${status.host}`;
+        // A run whose workflow cannot answer right now keeps its container: when in doubt, keep.
+        const status = await handle.query<StatusView>(STATUS_QUERY).catch(() => undefined);
+        if (status?.host && status.host !== host) why = `its run moved to host ${status.host}`;
       }
     } catch (err) {
       if ((err as Error).name === 'WorkflowNotFoundError') why = 'its run no longer exists';

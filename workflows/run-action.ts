@@ -12,6 +12,7 @@ import {
   log,
   proxyActivities,
   setHandler,
+  upsertMemo,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -309,7 +310,11 @@ export async function runAction(input: RunActionInput, fleetOptions: FleetOption
     setPhase(status);
     if (result.exitCode !== null) upsertSearchAttributes([{ key: ActionExitCodeKey, value: result.exitCode }]);
 
-    if (status === 'CANCELED') throw new CancelledFailure(message, [result]);
+    if (status === 'CANCELED') {
+      // A cancelled execution carries no details: the memo keeps the result reachable from the UI and clients.
+      upsertMemo({ result });
+      throw new CancelledFailure(message, [result]);
+    }
     if (status === 'FAILED') {
       // Failing the execution makes the Temporal UI show it as failed; the whole result rides along.
       throw ApplicationFailure.create({ type: 'ActionFailed', nonRetryable: true, message, details: [result] });

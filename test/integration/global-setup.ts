@@ -1,0 +1,44 @@
+// One real worker for the integration suite, on a task queue of its own so that nothing else
+// running against the same Temporal server can take its actions.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { TestProject } from 'vitest/node';
+import { spawnWorker } from '../support/worker-process.js';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    taskQueue: string;
+    workerHost: string;
+    secretValue: string;
+  }
+}
+
+const NEEDED = ['TEMPORAL_ADDRESS', 'DOCKER_HOST', 'AWS_ENDPOINT_URL_S3', 'TEST_REGISTRY', 'TEST_IMAGE_BUSYBOX', 'CAISSON_ARTIFACTS_BUCKET'];
+
+export default async function setup(project: TestProject) {
+  const missing = NEEDED.filter((name) => !process.env[name]);
+  if (missing.length) {
+    throw new Error(`missing ${missing.join(', ')}: run the tests with "npm test" (it brings the environment up), or eval "$(scripts/dev-env env)" first`);
+  }
+  const taskQueue = `it-${process.pid}-${Date.now()}`;
+  const workerHost = `it-host-${process.pid}`;
+  const secretsDir = mkdtempSync(join(tmpdir(), 'caisson-secrets-'));
+  const secretValue = `value-${Math.random().toString(36).slice(2)}-never-logged`;
+  writeFileSync(join(secretsDir, 'API_TOKEN'), secretValue);
+
+  const worker = spawnWorker('main', {
+    CAISSON_TASK_QUEUE: taskQueue,
+    CAISSON_HOST: workerHost,
+    CAISSON_CAPACITY: '4',
+    CAISSON_SECRETS_DIR: secretsDir,
+    CAISSON_ALLOWED_IMAGES: `${process.env.TEST_REGISTRY}/caisson/*`,
+  });
+  await worker.ready;
+  project.provide('taskQueue', taskQueue);
+  project.provide('workerHost', workerHost);
+  project.provide('secretValue', secretValue);
+  return async () => {
+    await worker.stop('SIGTERM');
+  };
+}

@@ -1,0 +1,48 @@
+// Starts the real worker (the built one, as users run it) as a child process for tests.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream, mkdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+export interface WorkerProcess {
+  process: ChildProcess;
+  logFile: string;
+  ready: Promise<void>;
+  stop(signal?: NodeJS.Signals): Promise<void>;
+}
+
+export function spawnWorker(name: string, env: Record<string, string>): WorkerProcess {
+  mkdirSync(`${ROOT}/test-results`, { recursive: true });
+  const logFile = `${ROOT}/test-results/worker-${name}.log`;
+  const log = createWriteStream(logFile, { flags: 'a' });
+  const child = spawn(process.execPath, [`${ROOT}/build/worker/main.js`], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout!.pipe(log, { end: false });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const ready = new Promise<void>((resolve, reject) => {
+    let seen = '';
+    child.stderr!.on('data', (chunk: Buffer) => {
+      log.write(chunk);
+      if (seen !== 'ready') {
+        seen += chunk.toString();
+        if (seen.includes('"worker started"')) {
+          seen = 'ready';
+          resolve();
+        }
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`worker ${name} exited with ${code} before it was ready; see ${logFile}`)));
+  });
+  return {
+    process: child,
+    logFile,
+    ready,
+    async stop(signal: NodeJS.Signals = 'SIGTERM') {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      await exited;
+    },
+  };
+}
