@@ -6,6 +6,8 @@ import type { Client } from '@temporalio/client';
 import { LABEL } from '../activities/labels.js';
 import { STATUS_QUERY, type StatusView } from '../spec/workflow-api.js';
 
+const QUERY_TIMEOUT_MS = 10_000;
+
 export interface ReconcileReport {
   kept: string[];
   removed: { container: string; why: string }[];
@@ -24,7 +26,10 @@ export async function reconcileContainers(docker: Docker, client: Client, host: 
       if (description.status.name !== 'RUNNING') why = `its run is ${description.status.name.toLowerCase()}`;
       else {
         // A run whose workflow cannot answer right now keeps its container: when in doubt, keep.
-        const status = await handle.query<StatusView>(STATUS_QUERY).catch(() => undefined);
+        const status = await Promise.race([
+          handle.query<StatusView>(STATUS_QUERY).catch(() => undefined),
+          new Promise<undefined>((resolve) => (setTimeout(resolve, QUERY_TIMEOUT_MS) as unknown as NodeJS.Timeout).unref()),
+        ]);
         if (status?.host && status.host !== host) why = `its run moved to host ${status.host}`;
       }
     } catch (err) {

@@ -49,8 +49,6 @@ export async function runWorker(config: WorkerConfig): Promise<void> {
   const client = new Client({ connection: clientConnection, namespace: config.TEMPORAL_NAMESPACE });
 
   const ownQueue = hostQueue(config.CAISSON_TASK_QUEUE, config.CAISSON_HOST);
-  const report = await reconcileContainers(docker, client, config.CAISSON_HOST);
-  log.info('reconciled containers left from earlier runs', { removed: report.removed, kept: report.kept });
 
   const activities = createActivities({
     docker,
@@ -85,11 +83,17 @@ export async function runWorker(config: WorkerConfig): Promise<void> {
     hostQueue: ownQueue,
     capacity: config.CAISSON_CAPACITY,
   });
+  // Reconciling asks workflows where they run: it needs workers polling, so it runs once they are.
+  const reconciled = reconcileContainers(docker, client, config.CAISSON_HOST).then(
+    (report) => log.info('reconciled containers left from earlier runs', { removed: report.removed, kept: report.kept }),
+    (err: Error) => log.warn('could not reconcile containers left from earlier runs', { error: err.message }),
+  );
   try {
     // Both stop together on SIGINT/SIGTERM (the SDK's runtime catches them): in-flight activities
     // get the grace time, and a run cut short is re-attached by its retry on the next start.
     await Promise.all([sharedWorker.run(), hostWorker.run()]);
   } finally {
+    await reconciled;
     await connection.close();
     await clientConnection.close();
     log.info('worker stopped');

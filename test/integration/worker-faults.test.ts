@@ -1,0 +1,80 @@
+// Faults on the worker's side, each with workers of its own on a task queue of its own.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { afterEach, describe, expect, it } from 'vitest';
+import { LABEL } from '../../activities/labels.js';
+import { busybox, connectClient, leftovers } from '../support/actions.js';
+import { docker, env, objectText, s3 } from '../support/env.js';
+import { spawnWorker, type WorkerProcess } from '../support/worker-process.js';
+
+const workers: WorkerProcess[] = [];
+afterEach(async () => {
+  await Promise.all(workers.splice(0).map((w) => w.stop('SIGTERM')));
+});
+
+function worker(name: string, taskQueue: string, extra: Record<string, string> = {}): WorkerProcess {
+  const w = spawnWorker(name, { CAISSON_TASK_QUEUE: taskQueue, CAISSON_HOST: `${name}-host`, CAISSON_ALLOWED_IMAGES: '*', ...extra });
+  workers.push(w);
+  return w;
+}
+
+async function containerStarts(runId: string, since: number): Promise<number> {
+  const stream = (await docker().getEvents({
+    since: Math.floor(since / 1000) - 1,
+    until: Math.ceil(Date.now() / 1000),
+    filters: { type: ['container'], event: ['start'], label: [`${LABEL.runId}=${runId}`] },
+  })) as unknown as NodeJS.ReadableStream;
+  let text = '';
+  for await (const chunk of stream) text += chunk.toString();
+  return text.split('\n').filter(Boolean).length;
+}
+
+describe('a worker killed mid-run', () => {
+  it('is replaced by a restarted worker that re-attaches: one container start, one complete set of artifacts', async () => {
+    const taskQueue = `crash-${randomUUID()}`;
+    const since = Date.now();
+    const first = worker('crash', taskQueue);
+    await first.ready;
+    const client = await connectClient(taskQueue);
+    try {
+      const handle = await client.start(
+        busybox('echo started; echo early > /out/early.txt; sleep 8; echo finished; echo late > /out/late.txt'),
+      );
+      for (let i = 0; i < 150 && !(await handle.logTail()).includes('started'); i++) await new Promise((r) => setTimeout(r, 200));
+      await first.stop('SIGKILL');
+      const running = await docker().listContainers({ filters: { label: [`${LABEL.actionId}=${handle.actionId}`] } });
+      expect(running).toHaveLength(1); // the container outlives its worker
+
+      const second = worker('crash', taskQueue);
+      await second.ready;
+      const result = await handle.result();
+      expect(result).toMatchObject({ status: 'DONE', exitCode: 0 });
+      expect(result.logTail).toEqual(['started', 'finished']);
+      expect(result.artifacts.map((a) => a.path).sort()).toEqual(['early.txt', 'late.txt']);
+      expect(await objectText(s3(), result.artifacts.find((a) => a.path === 'late.txt')!.uri)).toBe('late\n');
+      expect(await containerStarts(result.runId, since)).toBe(1);
+      expect((await leftovers()).containers).toEqual([]);
+    } finally {
+      await client.close();
+    }
+  });
+});
+
+describe('a worker without registry credentials', () => {
+  it('fails the pull as unauthorized, without retrying, and says where credentials go', async () => {
+    const taskQueue = `nocreds-${randomUUID()}`;
+    const w = worker('nocreds', taskQueue, { DOCKER_CONFIG: mkdtempSync(join(tmpdir(), 'caisson-empty-docker-config-')) });
+    await w.ready;
+    const client = await connectClient(taskQueue);
+    try {
+      const result = await (await client.start({ image: env('TEST_IMAGE_BUSYBOX') })).result();
+      expect(result).toMatchObject({ status: 'FAILED', reason: 'image-unauthorized', exitCode: null });
+      expect(result.message).toContain('DOCKER_CONFIG');
+      expect(result.timings.filter((t) => t.step === 'pull')).toHaveLength(1);
+    } finally {
+      await client.close();
+    }
+  });
+});
