@@ -14,6 +14,7 @@ export class HostCapacity {
   constructor(
     private readonly docker: Docker,
     readonly capacity: number,
+    private readonly host: string,
     private readonly now: () => number = Date.now,
   ) {}
 
@@ -40,7 +41,7 @@ export class HostCapacity {
   }
 
   async runsInUse(): Promise<Set<string>> {
-    const containers = await this.docker.listContainers({ all: true, filters: { label: [LABEL.runId] } });
+    const containers = await this.docker.listContainers({ all: true, filters: { label: [LABEL.runId, `${LABEL.host}=${this.host}`] } });
     const runs = new Set(containers.map((c) => c.Labels[LABEL.runId]!).filter(Boolean));
     for (const [runId, at] of this.reservations) {
       if (runs.has(runId)) continue;

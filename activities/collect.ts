@@ -21,6 +21,7 @@ const JSON_OUTPUT_LIMIT = 1 << 20;
 
 export interface CollectDeps {
   docker: Docker;
+  host: string;
   store: ArtifactStore;
 }
 
@@ -167,7 +168,7 @@ export async function collect(
   req: CollectRequest,
   heartbeat: (details: { files: number; bytes: number }) => void,
 ): Promise<CollectAnswer> {
-  const container = deps.docker.getContainer(containerName(req, req.attempt));
+  const container = deps.docker.getContainer(containerName(req, req.attempt, deps.host));
   const base = deps.store.base(req.spec.artifacts.prefix, req.actionId);
   const store = req.spec.artifacts.bucket ? deps.store.withBucket(req.spec.artifacts.bucket) : deps.store;
   const scoped = { ...deps, store };

@@ -8,9 +8,13 @@ export const LABEL = {
   host: 'caisson.host',
 } as const;
 
-/** Deterministic, so that creating the container twice collides instead of starting a second one. */
-export function containerName(ref: RunRef, attempt: number): string {
-  return `caisson-${ref.runId}-${attempt}`;
+/**
+ * Deterministic, so that creating the container twice collides instead of starting a second one.
+ * The host is part of it: a run placed again elsewhere never mistakes the container of the host
+ * it left for its own, even where two hosts share an engine.
+ */
+export function containerName(ref: RunRef, attempt: number, host: string): string {
+  return `caisson-${ref.runId}-${attempt}-${host}`;
 }
 
 export function runFilter(ref: RunRef, attempt?: number): { label: string[] } {

@@ -159,7 +159,7 @@ async function sampleUsage(container: Docker.Container, usage: Usage): Promise<v
 }
 
 export async function runContainer(deps: RunDeps, req: ContainerRequest, hooks: RunHooks): Promise<RunOutcome> {
-  const name = containerName(req, req.attempt);
+  const name = containerName(req, req.attempt, deps.host);
   deps.capacity.touch(req.runId);
   const secrets = await resolveSecrets(req.spec.secrets, deps.secretsDir, deps.env, deps.host);
   const secretValues = Object.values(secrets);
@@ -250,7 +250,7 @@ async function lastLines(container: Docker.Container): Promise<string[]> {
 /** Asks the run's container to stop (SIGTERM, then SIGKILL after the grace period). */
 export async function stopContainer(deps: RunDeps, req: ContainerRequest): Promise<void> {
   deps.stopRequested.add(req.runId);
-  const container = deps.docker.getContainer(containerName(req, req.attempt));
+  const container = deps.docker.getContainer(containerName(req, req.attempt, deps.host));
   try {
     await container.stop({ t: req.stopGraceSeconds });
   } catch (err) {

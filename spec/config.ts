@@ -28,7 +28,7 @@ export const WorkerConfig = z.object({
   AWS_REGION: z.string().default('us-east-1'),
   AWS_ACCESS_KEY_ID: z.string().optional(),
   AWS_SECRET_ACCESS_KEY: z.string().optional(),
-  CAISSON_ARTIFACTS_BUCKET: z.string().min(3, 'an S3 bucket name'),
+  CAISSON_ARTIFACTS_BUCKET: z.string({ message: 'required: the S3 bucket that receives artifacts' }).min(3, 'an S3 bucket name'),
   CAISSON_ARTIFACTS_PREFIX: z.string().default('actions'),
   /** Comma-separated: "registry", "registry/namespace/*", "registry/repository", or "*". */
   CAISSON_ALLOWED_IMAGES: list.default(['*']),

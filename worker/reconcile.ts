@@ -15,7 +15,7 @@ export interface ReconcileReport {
 
 export async function reconcileContainers(docker: Docker, client: Client, host: string): Promise<ReconcileReport> {
   const report: ReconcileReport = { kept: [], removed: [] };
-  const containers = await docker.listContainers({ all: true, filters: { label: [LABEL.runId] } });
+  const containers = await docker.listContainers({ all: true, filters: { label: [LABEL.runId, `${LABEL.host}=${host}`] } });
   for (const c of containers) {
     const actionId = c.Labels[LABEL.actionId]!;
     const runId = c.Labels[LABEL.runId]!;

@@ -55,7 +55,7 @@ export async function runWorker(config: WorkerConfig): Promise<void> {
     store: new ArtifactStore(s3ClientFromEnv(config), config.CAISSON_ARTIFACTS_BUCKET, config.CAISSON_ARTIFACTS_PREFIX),
     host: config.CAISSON_HOST,
     hostQueue: ownQueue,
-    capacity: new HostCapacity(docker, config.CAISSON_CAPACITY),
+    capacity: new HostCapacity(docker, config.CAISSON_CAPACITY, config.CAISSON_HOST),
     allowedImages: config.CAISSON_ALLOWED_IMAGES,
     dockerConfigDir: config.DOCKER_CONFIG,
     secretsDir: config.CAISSON_SECRETS_DIR,

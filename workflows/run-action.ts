@@ -11,6 +11,7 @@ import {
   isCancellation,
   log,
   proxyActivities,
+  setCurrentDetails,
   setHandler,
   upsertMemo,
   upsertSearchAttributes,
@@ -48,6 +49,7 @@ const FINAL_REASONS: Record<string, EndReason> = {
 // with a retryable HostFull failure, so the next attempt can land on another host; the short, capped
 // backoff keeps a waiting action from idling long after a slot frees up.
 const shared = proxyActivities<Activities>({
+  summary: 'place on a host with free capacity, or write result.json',
   startToCloseTimeout: '30s',
   retry: { initialInterval: '1s', backoffCoefficient: 1.5, maximumInterval: '5s' },
 });
@@ -57,8 +59,10 @@ function hostActivities(queue: string, fleet: Required<FleetOptions>, spec: Acti
   // starts it, and the action is placed again elsewhere instead of waiting forever.
   const scheduleToStartTimeout = fleet.hostTimeoutSeconds * 1000;
   const base = { taskQueue: queue, scheduleToStartTimeout };
+  const command = [...(spec.command ?? []), ...(spec.args ?? [])].join(' ');
   const pull = proxyActivities<Activities>({
     ...base,
+    summary: `pull ${spec.image}`,
     startToCloseTimeout: '30m',
     // A pull heartbeats on every progress message; a minute without one means it is stuck.
     heartbeatTimeout: '60s',
@@ -71,6 +75,7 @@ function hostActivities(queue: string, fleet: Required<FleetOptions>, spec: Acti
   });
   const run = proxyActivities<Activities>({
     ...base,
+    summary: `run ${command || 'the image default command'}`.slice(0, 200),
     // The container's own deadline is enforced inside the activity; this only bounds a stuck attempt.
     startToCloseTimeout: spec.timeout + fleet.stopGraceSeconds * 1000 + 5 * 60_000,
     // Heartbeats, not start-to-close, detect a crashed worker quickly: the retry re-attaches to the
@@ -85,6 +90,7 @@ function hostActivities(queue: string, fleet: Required<FleetOptions>, spec: Acti
   });
   const collect = proxyActivities<Activities>({
     ...base,
+    summary: 'upload /out and the logs to S3',
     startToCloseTimeout: '2h',
     heartbeatTimeout: '60s',
     // S3 outages are waited out: the container is never run again to get its output back.
@@ -92,6 +98,7 @@ function hostActivities(queue: string, fleet: Required<FleetOptions>, spec: Acti
   });
   const quick = proxyActivities<Activities>({
     ...base,
+    summary: 'stop or remove the container',
     startToCloseTimeout: `${fleet.stopGraceSeconds + 60}s`,
     retry: { initialInterval: '1s', maximumInterval: '10s', maximumAttempts: 10 },
   });
@@ -146,6 +153,7 @@ export async function runAction(input: RunActionInput, fleetOptions: FleetOption
   const setPhase = (phase: Phase, waitingFor?: string) => {
     view.phase = phase;
     view.waitingFor = waitingFor;
+    setCurrentDetails(waitingFor ? `**${phase}**: waiting for ${waitingFor}` : `**${phase}**`);
     upsertSearchAttributes([{ key: ActionStatusKey, value: phase }]);
   };
   const timed = async <T>(step: StepTiming['step'], fn: () => Promise<T>): Promise<T> => {

@@ -303,3 +303,27 @@ describe('the host is protected', () => {
     expect(result.message).toContain('NOT_CONFIGURED');
   });
 });
+
+describe('S3 trouble', () => {
+  it('retries collecting until S3 accepts, without running the container again', async () => {
+    const since = Date.now();
+    const bucket = `late-${randomUUID().slice(0, 8)}`;
+    const handle = await client.start(busybox('echo once >> /out/runs.txt; echo ran', { artifacts: { bucket } }));
+    for (let i = 0; i < 150 && (await handle.status()).phase !== 'COLLECTING'; i++) await new Promise((r) => setTimeout(r, 200));
+    await new Promise((r) => setTimeout(r, 3000)); // a few failed uploads: the bucket does not exist yet
+    const { CreateBucketCommand } = await import('@aws-sdk/client-s3');
+    await s3().send(new CreateBucketCommand({ Bucket: bucket }));
+    const result = await handle.result();
+    expect(result.status).toBe('DONE');
+    expect(result.artifacts[0]!.uri).toBe(`s3://${bucket}/actions/${handle.actionId}/out/runs.txt`);
+    expect(await objectText(s3(), result.artifacts[0]!.uri)).toBe('once\n');
+    const events = (await docker().getEvents({
+      since: Math.floor(since / 1000) - 1,
+      until: Math.ceil(Date.now() / 1000),
+      filters: { type: ['container'], event: ['start'], label: [`caisson.run-id=${result.runId}`] },
+    })) as unknown as NodeJS.ReadableStream;
+    let text = '';
+    for await (const chunk of events) text += chunk.toString();
+    expect(text.split('\n').filter(Boolean)).toHaveLength(1);
+  });
+});

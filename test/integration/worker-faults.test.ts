@@ -78,3 +78,46 @@ describe('a worker without registry credentials', () => {
     }
   });
 });
+
+describe('a worker starting on a host with leftovers', () => {
+  it('removes containers of finished runs and leaves those of live runs alone', async () => {
+    const taskQueue = `reconcile-${randomUUID()}`;
+    const host = `reconcile-${process.pid}`;
+    const first = worker('reconcile', taskQueue, { CAISSON_HOST: host });
+    await first.ready;
+    const client = await connectClient(taskQueue);
+    try {
+      const finished = await (await client.start(busybox('true'))).result();
+      await first.stop('SIGTERM');
+      const live = await client.start(busybox('echo live'), { actionId: `live-${randomUUID()}` });
+      const liveRunId = (await client.client.workflow.getHandle(live.actionId).describe()).runId;
+      const leftover = (actionId: string, runId: string) =>
+        docker().createContainer({
+          Image: env('TEST_IMAGE_BUSYBOX'),
+          Cmd: ['sleep', '300'],
+          Labels: { [LABEL.actionId]: actionId, [LABEL.runId]: runId, [LABEL.attempt]: '9', [LABEL.host]: host },
+          HostConfig: { NetworkMode: 'none' },
+        });
+      const stale = await leftover(finished.actionId, finished.runId);
+      const alive = await leftover(live.actionId, liveRunId);
+      await Promise.all([stale.start(), alive.start()]);
+
+      const second = worker('reconcile', taskQueue, { CAISSON_HOST: host });
+      await second.ready;
+      let log = '';
+      for (let i = 0; i < 100 && !log.includes('reconciled containers'); i++) {
+        log = (await import('node:fs')).readFileSync(second.logFile, 'utf8');
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      const line = JSON.parse(log.split('\n').filter((l) => l.includes('reconciled containers')).pop()!);
+      expect(line.removed).toEqual([{ container: expect.any(String), why: 'its run is completed' }]);
+      await expect(stale.inspect()).rejects.toMatchObject({ statusCode: 404 });
+      expect(line.kept).toHaveLength(1);
+      // The live run finishes on its own and its clean-up removes every container of the run.
+      expect((await live.result()).status).toBe('DONE');
+      await expect(alive.inspect()).rejects.toMatchObject({ statusCode: 404 });
+    } finally {
+      await client.close();
+    }
+  });
+});

@@ -1,0 +1,73 @@
+// The `caisson` command as users run it: the built binary, its output and its exit codes.
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, inject, it } from 'vitest';
+import { env } from '../support/env.js';
+
+const CLI = fileURLToPath(new URL('../../build/cli/main.js', import.meta.url));
+
+function caisson(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [CLI, ...args], { env: { ...process.env, CAISSON_TASK_QUEUE: inject('taskQueue') } }, (error, stdout, stderr) => {
+      resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr });
+    });
+  });
+}
+
+describe('caisson run', () => {
+  it('prints the log as it runs and the result, exiting 0 for DONE', async () => {
+    const { code, stdout, stderr } = await caisson('run', '--memory', '32Mi', '--env', 'WHO=cli', env('TEST_IMAGE_BUSYBOX'), '--', 'sh', '-c', 'echo "hi $WHO"; echo a > /out/a.txt');
+    expect(code).toBe(0);
+    expect(stderr).toContain('| hi cli');
+    expect(stdout).toMatch(/^DONE {2}exited 0/);
+    expect(stdout).toMatch(/out\/a\.txt \(2 B\)/);
+    expect(stdout).toContain('http://127.0.0.1:8233/namespaces/default/workflows/');
+  });
+
+  it('exits with the container exit code when it FAILED, and --json prints only the result', async () => {
+    const { code, stdout } = await caisson('run', '--json', env('TEST_IMAGE_BUSYBOX'), '--', 'sh', '-c', 'exit 3');
+    expect(code).toBe(3);
+    expect(JSON.parse(stdout)).toMatchObject({ status: 'FAILED', exitCode: 3 });
+  });
+
+  it('exits 2 with every problem named for an invalid spec or bad usage', async () => {
+    const bad = await caisson('run', '--memory', '512m', '--timeout', 'soon', env('TEST_IMAGE_BUSYBOX'));
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('resources.memory');
+    expect(bad.stderr).toContain('"512Mi"');
+    expect(bad.stderr).toContain('timeout');
+    const usage = await caisson('run', '--env', 'NOEQUALS', env('TEST_IMAGE_BUSYBOX'));
+    expect(usage.code).toBe(2);
+    expect(usage.stderr).toContain('KEY=VALUE');
+    expect((await caisson('frobnicate')).code).toBe(2);
+  });
+
+  it('detaches, then status, logs, result, list and cancel work by id', async () => {
+    const started = await caisson('run', '--detach', env('TEST_IMAGE_BUSYBOX'), '--', 'sh', '-c', 'echo working; echo x > /out/x; sleep 300');
+    expect(started.code).toBe(0);
+    const id = started.stdout.trim();
+    expect(id).toMatch(/^action-/);
+    let status: { phase: string } = { phase: '' };
+    for (let i = 0; i < 100 && status.phase !== 'RUNNING'; i++) {
+      status = JSON.parse((await caisson('status', id, '--json')).stdout);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    expect(status.phase).toBe('RUNNING');
+    let logs = '';
+    for (let i = 0; i < 50 && !logs.includes('working'); i++) {
+      logs = (await caisson('logs', id)).stdout;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    expect(logs).toContain('working');
+    expect((await caisson('cancel', id)).code).toBe(0);
+    const result = await caisson('result', id, '--json');
+    expect(result.code).toBe(1);
+    expect(JSON.parse(result.stdout)).toMatchObject({ status: 'CANCELED', artifacts: [{ path: 'x' }] });
+    let listed: { actionId: string; status: string }[] = [];
+    for (let i = 0; i < 30 && !listed.some((r) => r.actionId === id); i++) {
+      listed = JSON.parse((await caisson('list', '--status', 'CANCELED', '--since', '10m', '--json')).stdout);
+      await new Promise((r) => setTimeout(r, 300));
+    }
+    expect(listed.find((r) => r.actionId === id)).toMatchObject({ status: 'CANCELED' });
+  });
+});

@@ -1,0 +1,32 @@
+import { describe, expect, it } from 'vitest';
+import { hostQueue, loadWorkerConfig } from '../../spec/config.js';
+
+describe('worker configuration', () => {
+  it('fills defaults and splits lists', () => {
+    const config = loadWorkerConfig({
+      CAISSON_ARTIFACTS_BUCKET: 'artifacts',
+      CAISSON_HOST: 'gpu-1',
+      CAISSON_ALLOWED_IMAGES: 'r.example:5000/team/*, r.example:5000/tools/x',
+    });
+    expect(config).toMatchObject({
+      TEMPORAL_ADDRESS: '127.0.0.1:7233',
+      CAISSON_TASK_QUEUE: 'caisson',
+      CAISSON_CAPACITY: 2,
+      CAISSON_ALLOWED_IMAGES: ['r.example:5000/team/*', 'r.example:5000/tools/x'],
+    });
+    expect(hostQueue(config.CAISSON_TASK_QUEUE, config.CAISSON_HOST)).toBe('caisson@gpu-1');
+  });
+
+  it('names every bad variable and what to write instead', () => {
+    let message = '';
+    try {
+      loadWorkerConfig({ CAISSON_CAPACITY: 'many', TEMPORAL_ADDRESS: 'nohost', AWS_ENDPOINT_URL_S3: 'not a url' });
+    } catch (err) {
+      message = (err as Error).message;
+    }
+    expect(message).toContain('CAISSON_CAPACITY: CAISSON_CAPACITY must be a number');
+    expect(message).toContain('TEMPORAL_ADDRESS: host:port, e.g. 127.0.0.1:7233');
+    expect(message).toContain('AWS_ENDPOINT_URL_S3: a URL such as http://127.0.0.1:9000');
+    expect(message).toContain('CAISSON_ARTIFACTS_BUCKET: required: the S3 bucket that receives artifacts');
+  });
+});
