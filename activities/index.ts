@@ -4,6 +4,7 @@ import type Docker from 'dockerode';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { ArtifactStore } from './artifact-store.js';
 import type { HostCapacity } from './capacity.js';
+import type { Metrics } from './metrics.js';
 import { collect } from './collect.js';
 import { LABEL, runFilter } from './labels.js';
 import { pullImage } from './pull.js';
@@ -30,6 +31,7 @@ export interface ActivityDeps {
   dockerConfigDir?: string;
   secretsDir?: string;
   env: NodeJS.ProcessEnv;
+  metrics?: Metrics;
 }
 
 export function createActivities(deps: ActivityDeps) {
@@ -47,6 +49,15 @@ export function createActivities(deps: ActivityDeps) {
     },
   };
 
+  const reportLoad = async () => {
+    if (!deps.metrics) return;
+    const runs = await deps.capacity.runsInUse();
+    const running = await deps.docker.listContainers({ filters: { label: [`${LABEL.host}=${deps.host}`] } });
+    deps.metrics.capacityInUse.set(runs.size, { host: deps.host });
+    deps.metrics.capacity.set(deps.capacity.capacity, { host: deps.host });
+    deps.metrics.containersRunning.set(running.length, { host: deps.host });
+  };
+
   return {
     /** Shared queue: claims a slot on this host, or says it is full so another host may take it. */
     async place(ref: RunRef): Promise<Placement> {
@@ -56,6 +67,7 @@ export function createActivities(deps: ActivityDeps) {
           'HostFull',
         );
       }
+      await reportLoad();
       return { host: deps.host, hostQueue: deps.hostQueue };
     },
 
@@ -81,7 +93,9 @@ export function createActivities(deps: ActivityDeps) {
 
     async collect(req: CollectRequest): Promise<CollectAnswer> {
       const ctx = Context.current();
-      return collect(deps, req, (details) => ctx.heartbeat(details));
+      const answer = await collect(deps, req, (details) => ctx.heartbeat(details));
+      deps.metrics?.bytesUploaded.add(answer.totals.bytes + answer.logs.bytes, { host: deps.host });
+      return answer;
     },
 
     /** Writes result.json next to the artifacts; returns its URI. */
@@ -89,6 +103,9 @@ export function createActivities(deps: ActivityDeps) {
       const store = req.bucket ? deps.store.withBucket(req.bucket) : deps.store;
       const key = `${store.base(req.prefix, req.result.actionId)}/result.json`;
       await store.put(key, JSON.stringify({ ...req.result, resultUri: store.uri(key) }, null, 2), 'application/json');
+      // Finalize runs once per action (a retry only rewrites the same object), so it counts the outcome.
+      deps.metrics?.finished.add(1, { status: req.result.status, reason: req.result.reason });
+      for (const t of req.result.timings) deps.metrics?.stepSeconds.record(t.ms / 1000, { step: t.step });
       return store.uri(key);
     },
 
@@ -107,6 +124,7 @@ export function createActivities(deps: ActivityDeps) {
         deps.capacity.release(req.runId);
         stopRequested.delete(req.runId);
       }
+      await reportLoad();
     },
   };
 }

@@ -7,6 +7,7 @@ import { DefaultLogger, NativeConnection, Runtime, Worker, type LogEntry } from 
 import { createActivities } from '../activities/index.js';
 import { ArtifactStore, s3ClientFromEnv } from '../activities/artifact-store.js';
 import { HostCapacity } from '../activities/capacity.js';
+import { createMetrics } from '../activities/metrics.js';
 import { hostQueue, type WorkerConfig } from '../spec/config.js';
 import { dockerClient } from './docker.js';
 import { reconcileContainers } from './reconcile.js';
@@ -14,11 +15,15 @@ import { connectionOptions } from './temporal-connection.js';
 
 let runtimeInstalled = false;
 
-/** JSON lines on stderr; the SDK adds the workflow id (the action id) to every activity's entries. */
-function installJsonLogging(): void {
+/**
+ * JSON lines on stderr (the SDK adds the workflow id, the action id, to every activity's entries),
+ * and Prometheus metrics on 127.0.0.1:<port> when a port is configured.
+ */
+function installRuntime(metricsPort: number | undefined): void {
   if (runtimeInstalled) return;
   runtimeInstalled = true;
   Runtime.install({
+    telemetryOptions: metricsPort ? { metrics: { prometheus: { bindAddress: `127.0.0.1:${metricsPort}` } } } : undefined,
     logger: new DefaultLogger('INFO', (entry: LogEntry) => {
       const { message, level, meta } = entry;
       const actionId = (meta as { workflowId?: string } | undefined)?.workflowId;
@@ -30,7 +35,7 @@ function installJsonLogging(): void {
 }
 
 export async function runWorker(config: WorkerConfig): Promise<void> {
-  installJsonLogging();
+  installRuntime(config.CAISSON_METRICS_PORT);
   const log = Runtime.instance().logger;
   const settings = connectionOptions({
     address: config.TEMPORAL_ADDRESS,
@@ -60,6 +65,7 @@ export async function runWorker(config: WorkerConfig): Promise<void> {
     dockerConfigDir: config.DOCKER_CONFIG,
     secretsDir: config.CAISSON_SECRETS_DIR,
     env: process.env,
+    metrics: createMetrics(Runtime.instance().metricMeter),
   });
 
   const common = { connection, namespace: config.TEMPORAL_NAMESPACE, shutdownGraceTime: '5s' } as const;

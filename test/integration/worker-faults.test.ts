@@ -102,7 +102,7 @@ describe('a worker starting on a host with leftovers', () => {
       const alive = await leftover(live.actionId, liveRunId);
       await Promise.all([stale.start(), alive.start()]);
 
-      const second = worker('reconcile', taskQueue, { CAISSON_HOST: host });
+      const second = worker('reconcile-again', taskQueue, { CAISSON_HOST: host });
       await second.ready;
       let log = '';
       for (let i = 0; i < 100 && !log.includes('reconciled containers'); i++) {

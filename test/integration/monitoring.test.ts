@@ -1,0 +1,69 @@
+// What operators see without Docker access: metrics, search attributes, queries and metadata.
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import type { ActionsClient } from '../../client/index.js';
+import { busybox, connectClient } from '../support/actions.js';
+
+let client: ActionsClient;
+beforeAll(async () => {
+  client = await connectClient();
+});
+afterAll(async () => client.close());
+
+async function scrape(): Promise<string> {
+  const response = await fetch(`http://127.0.0.1:${inject('metricsPort')}/metrics`);
+  expect(response.ok).toBe(true);
+  return response.text();
+}
+
+/** Sum of a metric's samples whose labels contain every given pair. */
+function sample(text: string, name: string, labels: Record<string, string>): number {
+  let total = 0;
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(name)) continue;
+    const match = /^(\w+)(?:\{([^}]*)\})?\s+([\d.e+-]+)$/.exec(line);
+    if (!match || match[1] !== name) continue;
+    const have = Object.fromEntries([...(match[2] ?? '').matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1], m[2]]));
+    if (Object.entries(labels).every(([k, v]) => have[k] === v)) total += Number(match[3]);
+  }
+  return total;
+}
+
+describe('metrics', () => {
+  it('serves SDK and product metrics, and the counters move as actions finish', async () => {
+    const before = await scrape();
+    const done = await (await client.start(busybox('echo hello > /out/h.txt'))).result();
+    const failed = await (await client.start(busybox('exit 3'))).result();
+    expect([done.status, failed.status]).toEqual(['DONE', 'FAILED']);
+    const after = await scrape();
+    expect(after).toMatch(/^temporal_\w+/m);
+    const finished = (text: string, status: string, reason: string) =>
+      sample(text, 'caisson_actions_finished', { status, reason }) + sample(text, 'caisson_actions_finished_total', { status, reason });
+    expect(finished(after, 'DONE', 'exit') - finished(before, 'DONE', 'exit')).toBe(1);
+    expect(finished(after, 'FAILED', 'exit') - finished(before, 'FAILED', 'exit')).toBe(1);
+    const uploaded = (text: string) => sample(text, 'caisson_bytes_uploaded', {}) + sample(text, 'caisson_bytes_uploaded_total', {});
+    expect(uploaded(after) - uploaded(before)).toBeGreaterThanOrEqual(6);
+    expect(sample(after, 'caisson_host_capacity', { host: inject('workerHost') })).toBe(4);
+    expect(after).toContain('caisson_step_duration');
+  });
+});
+
+describe('search attributes and queries', () => {
+  it('filter by status and image, and the status query tells phase, host and steps', async () => {
+    const handle = await client.start(busybox('exit 7', { source: 'monitoring-test' }));
+    const result = await handle.result();
+    expect(result.exitCode).toBe(7);
+    const status = await handle.status();
+    expect(status).toMatchObject({ phase: 'FAILED', host: inject('workerHost'), exitCode: 7, reason: 'exit' });
+    expect(status.timings.map((t) => t.step)).toContain('run');
+    let found: { actionId: string; status: string }[] = [];
+    for (let i = 0; i < 30 && !found.some((a) => a.actionId === handle.actionId); i++) {
+      found = await client.list({ status: 'FAILED', image: process.env.TEST_IMAGE_BUSYBOX, since: new Date(Date.now() - 600_000) });
+      await new Promise((r) => setTimeout(r, 300));
+    }
+    expect(found.find((a) => a.actionId === handle.actionId)).toMatchObject({ status: 'FAILED' });
+    const description = await client.client.workflow.getHandle(handle.actionId).describe();
+    expect(description.typedSearchAttributes.get({ name: 'ActionExitCode', type: 'INT' } as never)).toBe(7);
+    expect(description.typedSearchAttributes.get({ name: 'ActionSource', type: 'KEYWORD' } as never)).toBe('monitoring-test');
+    expect(await description.staticSummary()).toContain("exit 7");
+  });
+});
