@@ -48,11 +48,10 @@ const FINAL_REASONS: Record<string, EndReason> = {
 // Placement runs on the shared queue: any worker with a free slot may take it. A full host answers
 // with a retryable HostFull failure, so the next attempt can land on another host; the short, capped
 // backoff keeps a waiting action from idling long after a slot frees up.
-const shared = proxyActivities<Activities>({
-  summary: 'place on a host with free capacity, or write result.json',
-  startToCloseTimeout: '30s',
-  retry: { initialInterval: '1s', backoffCoefficient: 1.5, maximumInterval: '5s' },
-});
+const placing = { startToCloseTimeout: '30s', retry: { initialInterval: '1s', backoffCoefficient: 1.5, maximumInterval: '5s' } } as const;
+const { place } = proxyActivities<Activities>({ ...placing, summary: 'place on a host with free capacity' });
+// Finalize needs no particular host: any worker of the shared queue writes result.json.
+const { finalize } = proxyActivities<Activities>({ ...placing, summary: 'write result.json next to the artifacts' });
 
 function hostActivities(queue: string, fleet: Required<FleetOptions>, spec: Action) {
   // Schedule-to-start bounds how long a step waits for its host: a host whose worker is gone never
@@ -216,7 +215,7 @@ export async function runAction(input: RunActionInput, fleetOptions: FleetOption
     for (view.placements = 1; ; view.placements++) {
       try {
         setPhase('PENDING', 'a host with free capacity');
-        placement = await timed('place', () => shared.place({ actionId, runId }));
+        placement = await timed('place', () => place({ actionId, runId }));
         host = hostActivities(placement.hostQueue, fleet, spec);
         view.host = placement.host;
         upsertSearchAttributes([{ key: ActionHostKey, value: placement.host }]);
@@ -299,7 +298,7 @@ export async function runAction(input: RunActionInput, fleetOptions: FleetOption
       finishedAt: new Date().toISOString(),
     };
     result.resultUri = await timed('finalize', () =>
-      shared.finalize({ result, bucket: spec.artifacts.bucket, prefix: spec.artifacts.prefix }),
+      finalize({ result, bucket: spec.artifacts.bucket, prefix: spec.artifacts.prefix }),
     );
 
     if (host) {

@@ -1,0 +1,51 @@
+// The Temporal UI tells an action's story: a real headless Chromium finds a FAILED action by its
+// search attribute and sees its status, summary and result. The screenshot is kept as an artifact.
+import { mkdirSync } from 'node:fs';
+import { chromium, type Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ActionsClient } from '../../client/index.js';
+import { busybox, connectClient } from '../support/actions.js';
+import { env } from '../support/env.js';
+
+let client: ActionsClient;
+let browser: Browser;
+beforeAll(async () => {
+  client = await connectClient();
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+    // No GPU, no sandbox as root, and none of the background traffic a closed network refuses.
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+});
+afterAll(async () => {
+  await browser?.close();
+  await client?.close();
+});
+
+describe('the Temporal UI', () => {
+  it('finds a FAILED action by ActionStatus and shows its status, summary and result', async () => {
+    const handle = await client.start(busybox('echo "computing"; echo "bad input: row 12" >&2; exit 9', { source: 'ui-test' }));
+    const result = await handle.result();
+    expect(result.status).toBe('FAILED');
+    const ui = env('TEMPORAL_UI_URL');
+    const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+    try {
+      const query = encodeURIComponent(`ActionStatus = 'FAILED' AND WorkflowId = '${handle.actionId}'`);
+      await page.goto(`${ui}/namespaces/default/workflows?query=${query}`);
+      const row = page.getByText(handle.actionId).first();
+      await row.waitFor({ timeout: 30_000 });
+      await expect(page.getByText('Failed').first().isVisible()).resolves.toBe(true);
+
+      await page.goto(`${ui}/namespaces/default/workflows/${encodeURIComponent(handle.actionId)}`);
+      await page.getByText('exited 9').first().waitFor({ timeout: 30_000 });
+      const text = await page.locator('body').innerText();
+      expect(text).toContain('Failed');
+      expect(text).toContain('sh -c echo "computing"'); // the summary: image and command
+      expect(text).toContain('exited 9'); // the failure message, the result in its details
+      mkdirSync('test-results', { recursive: true });
+      await page.screenshot({ path: 'test-results/ui-failed-action.png', fullPage: false });
+    } finally {
+      await page.close();
+    }
+  });
+});
