@@ -9,6 +9,7 @@ const RESERVATION_TTL_MS = 120_000;
 
 export class HostCapacity {
   private readonly reservations = new Map<string, number>();
+  private readonly waiters: (() => void)[] = [];
   private queue: Promise<unknown> = Promise.resolve();
 
   constructor(
@@ -38,6 +39,29 @@ export class HostCapacity {
 
   release(runId: string): void {
     this.reservations.delete(runId);
+    for (const wake of this.waiters.splice(0)) wake();
+  }
+
+  /**
+   * Reserves a slot, waiting up to `waitMs` for one to free up. Waiting briefly here, woken by the
+   * release, starts a queued action at once instead of after its next retry's backoff; giving up
+   * after a bounded wait lets another host take the placement.
+   */
+  async reserve(runId: string, waitMs: number): Promise<boolean> {
+    const deadline = this.now() + waitMs;
+    for (;;) {
+      if (await this.tryReserve(runId)) return true;
+      const left = deadline - this.now();
+      if (left <= 0) return false;
+      // Slots also free up without a release here (a container removed by hand): look again soon.
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, Math.min(left, 1000));
+        this.waiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
   }
 
   async runsInUse(): Promise<Set<string>> {

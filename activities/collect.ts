@@ -173,11 +173,13 @@ export async function collect(
   const store = req.spec.artifacts.bucket ? deps.store.withBucket(req.spec.artifacts.bucket) : deps.store;
   const scoped = { ...deps, store };
   const wantsJson = req.spec.output === 'json';
-  const logs = await collectLogs(scoped, container, base, wantsJson);
-  heartbeat({ files: 0, bytes: logs.logs.bytes });
-  const out = req.includeOut
-    ? await collectOut(scoped, container, base, (files, bytes) => heartbeat({ files, bytes }))
-    : { artifacts: [], skipped: [], totals: { files: 0, bytes: 0 } };
+  // Logs and /out are read through separate engine streams: upload both at once.
+  const [logs, out] = await Promise.all([
+    collectLogs(scoped, container, base, wantsJson),
+    req.includeOut
+      ? collectOut(scoped, container, base, (files, bytes) => heartbeat({ files, bytes }))
+      : { artifacts: [], skipped: [], totals: { files: 0, bytes: 0 } },
+  ]);
 
   const answer: CollectAnswer = { ...out, logs: logs.logs };
   if (wantsJson) {

@@ -21,6 +21,9 @@ import type {
   RunRef,
 } from './types.js';
 
+/** How long a full host holds on to a placement, waiting for a slot, before letting others try. */
+const PLACEMENT_WAIT_MS = 5000;
+
 export interface ActivityDeps {
   docker: Docker;
   store: ArtifactStore;
@@ -61,7 +64,7 @@ export function createActivities(deps: ActivityDeps) {
   return {
     /** Shared queue: claims a slot on this host, or says it is full so another host may take it. */
     async place(ref: RunRef): Promise<Placement> {
-      if (!(await deps.capacity.tryReserve(ref.runId))) {
+      if (!(await deps.capacity.reserve(ref.runId, PLACEMENT_WAIT_MS))) {
         throw ApplicationFailure.retryable(
           `host ${deps.host} is running ${deps.capacity.capacity} actions (its capacity); waiting for a free slot`,
           'HostFull',

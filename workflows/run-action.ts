@@ -45,10 +45,10 @@ const FINAL_REASONS: Record<string, EndReason> = {
   SecretMissing: 'secret-missing',
 };
 
-// Placement runs on the shared queue: any worker with a free slot may take it. A full host answers
-// with a retryable HostFull failure, so the next attempt can land on another host; the short, capped
-// backoff keeps a waiting action from idling long after a slot frees up.
-const placing = { startToCloseTimeout: '30s', retry: { initialInterval: '1s', backoffCoefficient: 1.5, maximumInterval: '5s' } } as const;
+// Placement runs on the shared queue: any worker with a free slot may take it. A full host waits up
+// to 5 s for a slot, then fails the attempt as retryable HostFull so the next attempt can land on
+// another host; the short, capped backoff keeps a waiting action from idling after slots free up.
+const placing = { startToCloseTimeout: '30s', retry: { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '2s' } } as const;
 const { place } = proxyActivities<Activities>({ ...placing, summary: 'place on a host with free capacity' });
 // Finalize needs no particular host: any worker of the shared queue writes result.json.
 const { finalize } = proxyActivities<Activities>({ ...placing, summary: 'write result.json next to the artifacts' });
@@ -297,20 +297,18 @@ export async function runAction(input: RunActionInput, fleetOptions: FleetOption
       startedAt: startedAt.toISOString(),
       finishedAt: new Date().toISOString(),
     };
-    result.resultUri = await timed('finalize', () =>
-      finalize({ result, bucket: spec.artifacts.bucket, prefix: spec.artifacts.prefix }),
-    );
-
-    if (host) {
-      try {
-        await timed('cleanup', () =>
-          host!.cleanup({ actionId, runId, attempt: 0, spec, stopGraceSeconds: fleet.stopGraceSeconds }),
-        );
-      } catch (err) {
-        // The host's worker removes leftovers of finished runs when it starts again.
-        log.warn('clean-up did not finish', { error: String(err) });
-      }
-    }
+    // Writing result.json and removing the container are independent: both at once end the run sooner.
+    const finalizing = timed('finalize', () => finalize({ result, bucket: spec.artifacts.bucket, prefix: spec.artifacts.prefix }));
+    const cleaning = host
+      ? timed('cleanup', () => host!.cleanup({ actionId, runId, attempt: 0, spec, stopGraceSeconds: fleet.stopGraceSeconds })).catch(
+          (err) => {
+            // The host's worker removes leftovers of finished runs when it starts again.
+            log.warn('clean-up did not finish', { error: String(err) });
+          },
+        )
+      : Promise.resolve();
+    const [resultUri] = await Promise.all([finalizing, cleaning]);
+    result.resultUri = resultUri;
 
     view.exitCode = result.exitCode;
     view.reason = reason;

@@ -1,0 +1,28 @@
+// Many trivial actions through one worker of capacity 4, against `xargs -P4 docker run --rm`.
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import type { ActionsClient } from '../client/index.js';
+
+const exec = promisify(execFile);
+
+export interface ThroughputResult {
+  actions: number;
+  caissonPerSecond: number;
+  baselinePerSecond: number;
+}
+
+export async function benchThroughput(client: ActionsClient, image: string, actions: number): Promise<ThroughputResult> {
+  const startedBaseline = performance.now();
+  await exec('sh', ['-c', `seq ${actions} | xargs -P4 -I{} docker run --rm --network none ${image} true`]);
+  const baselineSeconds = (performance.now() - startedBaseline) / 1000;
+
+  const started = performance.now();
+  const handles = await Promise.all(
+    Array.from({ length: actions }, () => client.start({ image, command: ['true'], timeout: '5m' })),
+  );
+  const results = await Promise.all(handles.map((h) => h.result()));
+  const seconds = (performance.now() - started) / 1000;
+  const notDone = results.filter((r) => r.status !== 'DONE');
+  if (notDone.length) throw new Error(`${notDone.length} of ${actions} actions did not end DONE: ${notDone[0]!.message}`);
+  return { actions, caissonPerSecond: actions / seconds, baselinePerSecond: actions / baselineSeconds };
+}
