@@ -86,6 +86,7 @@ describe('a worker starting on a host with leftovers', () => {
     const first = worker('reconcile', taskQueue, { CAISSON_HOST: host });
     await first.ready;
     const client = await connectClient(taskQueue);
+    const created: { remove(options: object): Promise<unknown> }[] = [];
     try {
       const finished = await (await client.start(busybox('true'))).result();
       await first.stop('SIGTERM');
@@ -100,6 +101,7 @@ describe('a worker starting on a host with leftovers', () => {
         });
       const stale = await leftover(finished.actionId, finished.runId);
       const alive = await leftover(live.actionId, liveRunId);
+      created.push(stale, alive);
       await Promise.all([stale.start(), alive.start()]);
 
       const second = worker('reconcile-again', taskQueue, { CAISSON_HOST: host });
@@ -117,6 +119,8 @@ describe('a worker starting on a host with leftovers', () => {
       expect((await live.result()).status).toBe('DONE');
       await expect(alive.inspect()).rejects.toMatchObject({ statusCode: 404 });
     } finally {
+      // Whatever failed above, leave no container behind for the tests that follow.
+      await Promise.all(created.map((c) => c.remove({ force: true }).catch(() => {})));
       await client.close();
     }
   });

@@ -14,7 +14,8 @@ export interface WorkerProcess {
 
 export function spawnWorker(name: string, env: Record<string, string>): WorkerProcess {
   mkdirSync(`${ROOT}/test-results`, { recursive: true });
-  const logFile = `${ROOT}/test-results/worker-${name}.log`;
+  // One log file per process, so that a test reading it never sees an earlier process's lines.
+  const logFile = `${ROOT}/test-results/worker-${name}-${Date.now()}.log`;
   const log = createWriteStream(logFile, { flags: 'a' });
   const child = spawn(process.execPath, [`${ROOT}/build/worker/main.js`], {
     env: { ...process.env, ...env },
