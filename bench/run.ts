@@ -1,6 +1,6 @@
 // npm run bench: measures Caisson against its physical baselines on this machine and writes
 // bench/RESULTS.md and bench/results.json. BENCH_SMOKE=1 runs tiny sizes (CI keeps it from rotting).
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import { ActionsClient } from '../client/index.js';
@@ -97,8 +97,11 @@ ${mb(logs.workerRssGrowthBytes)} (${logs.workerRssGrowthBytes < 150 * 2 ** 20 ? 
 
 Not measured yet: two hosts with a \`dockerd\` each.
 `;
-  writeFileSync(new URL('RESULTS.md', import.meta.url), report);
-  writeFileSync(new URL('results.json', import.meta.url), JSON.stringify({ machine, smoke, latency, overhead50, ratio50, ratio95, throughput, bigFile, manyFiles, logs }, null, 2) + '\n');
+  // A smoke run must not overwrite the figures of a real one.
+  const out = smoke ? new URL('../test-results/', import.meta.url) : new URL('./', import.meta.url);
+  mkdirSync(out, { recursive: true });
+  writeFileSync(new URL(smoke ? 'bench-smoke.md' : 'RESULTS.md', out), report);
+  writeFileSync(new URL(smoke ? 'bench-smoke.json' : 'results.json', out), JSON.stringify({ machine, smoke, latency, overhead50, ratio50, ratio95, throughput, bigFile, manyFiles, logs }, null, 2) + '\n');
   process.stdout.write(report);
 } finally {
   await client.close();
