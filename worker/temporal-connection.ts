@@ -24,7 +24,8 @@ export function temporalSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): T
 
 /** Options accepted by both Connection.connect and NativeConnection.connect. */
 export function connectionOptions(settings: TemporalSettings) {
-  const read = (file?: string) => (file ? readFileSync(file) : undefined);
+  // A PEM value itself (as CI secrets hold them) or the path of a file holding it.
+  const read = (value?: string) => (value ? (value.includes('-----BEGIN') ? Buffer.from(value) : readFileSync(value)) : undefined);
   const mtls = settings.tlsCert && settings.tlsKey;
   const tls = mtls || settings.tlsCa || settings.apiKey
     ? {

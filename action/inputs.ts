@@ -1,0 +1,161 @@
+// The GitHub Action's inputs, read once and checked with the same spec schema as the client and
+// the worker. A bad input fails the step before anything starts, naming the input.
+import { ActionId, ActionSpec, type ActionSpecInput } from '../spec/action.js';
+import { parseEnvPairs, UsageError } from '../cli/spec-from-flags.js';
+import type { TemporalSettings } from '../worker/temporal-connection.js';
+
+export type GetInput = (name: string) => string;
+
+export interface ActionInputs {
+  temporal: TemporalSettings;
+  taskQueue: string;
+  spec: ActionSpecInput;
+  actionId: string;
+  wait: boolean;
+  followLogs: boolean;
+  uiUrl?: string;
+}
+
+export class InputError extends Error {
+  constructor(readonly problems: { input: string; message: string }[]) {
+    super(`invalid inputs:\n${problems.map((p) => `  - ${p.input}: ${p.message}`).join('\n')}`);
+    this.name = 'InputError';
+  }
+}
+
+/** Where a spec field comes from, so that a schema problem names the input the user wrote. */
+const INPUT_OF_FIELD: Record<string, string> = {
+  image: 'image',
+  command: 'command',
+  args: 'args',
+  env: 'env',
+  secrets: 'secrets',
+  'resources.cpu': 'cpu',
+  'resources.memory': 'memory',
+  'resources.gpus': 'gpus',
+  timeout: 'timeout',
+  network: 'network',
+  input: 'input',
+  output: 'output',
+  'artifacts.bucket': 'artifacts-bucket',
+  'artifacts.prefix': 'artifacts-prefix',
+};
+
+function inputForPath(path: string): string {
+  for (const [field, input] of Object.entries(INPUT_OF_FIELD)) {
+    if (path === field || path.startsWith(`${field}.`)) return input;
+  }
+  return path;
+}
+
+const lines = (text: string) => text.split(/\r?\n/).map((l) => l.trim()).filter(Boolean);
+
+/** A list input: a JSON array, or one item per line. */
+function list(text: string): string[] | undefined {
+  if (!text.trim()) return undefined;
+  if (text.trim().startsWith('[')) {
+    const parsed: unknown = JSON.parse(text);
+    if (!Array.isArray(parsed) || !parsed.every((x) => typeof x === 'string')) throw new Error('a JSON array of strings');
+    return parsed;
+  }
+  return lines(text);
+}
+
+function bool(text: string, fallback: boolean): boolean {
+  const t = text.trim().toLowerCase();
+  if (!t) return fallback;
+  if (['true', 'yes', '1'].includes(t)) return true;
+  if (['false', 'no', '0'].includes(t)) return false;
+  throw new Error('true or false');
+}
+
+/** repository, run, attempt, job and step: a retried step attaches to its action instead of starting another. */
+export function defaultActionId(env: NodeJS.ProcessEnv): string | undefined {
+  const parts = [env.GITHUB_REPOSITORY, env.GITHUB_RUN_ID, env.GITHUB_RUN_ATTEMPT, env.GITHUB_JOB, env.GITHUB_ACTION];
+  if (parts.some((p) => !p)) return undefined;
+  return `gh-${parts.join('-')}`.replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 200);
+}
+
+export function readInputs(get: GetInput, env: NodeJS.ProcessEnv = process.env): ActionInputs {
+  const problems: { input: string; message: string }[] = [];
+  const attempt = <T>(input: string, fn: () => T): T | undefined => {
+    try {
+      return fn();
+    } catch (err) {
+      problems.push({ input, message: err instanceof SyntaxError ? `not valid JSON (${err.message})` : (err as Error).message });
+      return undefined;
+    }
+  };
+
+  const spec: Record<string, unknown> = { image: get('image') };
+  const command = attempt('command', () => list(get('command')));
+  if (command) spec.command = command;
+  const args = attempt('args', () => list(get('args')));
+  if (args) spec.args = args;
+  const envText = get('env');
+  if (envText.trim()) {
+    const pairs = attempt('env', () => {
+      try {
+        return parseEnvPairs(lines(envText), 'env');
+      } catch (err) {
+        throw new Error(err instanceof UsageError ? err.message.replace(/^env /, '') : String(err));
+      }
+    });
+    if (pairs) spec.env = pairs;
+  }
+  const secrets = get('secrets');
+  if (secrets.trim()) spec.secrets = secrets.split(/[\s,]+/).filter(Boolean);
+  const resources: Record<string, unknown> = {};
+  if (get('cpu')) resources.cpu = get('cpu');
+  if (get('memory')) resources.memory = /^\d+$/.test(get('memory')) ? Number(get('memory')) : get('memory');
+  if (get('gpus')) {
+    const gpus = get('gpus').trim();
+    resources.gpus = gpus === 'all' ? 'all' : /^\d+$/.test(gpus) ? Number(gpus) : gpus.split(',').map((g) => g.trim());
+  }
+  spec.resources = resources;
+  if (get('timeout')) spec.timeout = get('timeout');
+  if (get('network')) spec.network = get('network');
+  if (get('input').trim()) {
+    const input = attempt('input', () => JSON.parse(get('input')) as unknown);
+    if (input !== undefined) spec.input = input;
+  }
+  if (get('output')) spec.output = get('output');
+  if (get('artifacts-bucket') || get('artifacts-prefix')) {
+    spec.artifacts = { bucket: get('artifacts-bucket') || undefined, prefix: get('artifacts-prefix') || undefined };
+  }
+  spec.source = env.GITHUB_REPOSITORY && env.GITHUB_RUN_ID ? `github.com/${env.GITHUB_REPOSITORY} run ${env.GITHUB_RUN_ID}` : undefined;
+
+  const checked = ActionSpec.safeParse(spec);
+  if (!checked.success) {
+    for (const issue of checked.error.issues) {
+      const path = issue.path.map(String).join('.');
+      problems.push({ input: path ? inputForPath(path) : 'inputs', message: issue.message });
+    }
+  }
+
+  const actionId = get('action-id').trim() || defaultActionId(env) || `gh-${Date.now()}`;
+  const idCheck = ActionId.safeParse(actionId);
+  if (!idCheck.success) problems.push({ input: 'action-id', message: idCheck.error.issues[0]!.message });
+  const wait = attempt('wait', () => bool(get('wait'), true)) ?? true;
+  const followLogs = attempt('follow-logs', () => bool(get('follow-logs'), true)) ?? true;
+  const address = get('temporal-address') || '127.0.0.1:7233';
+  if (!/^[^:\s]+:\d+$/.test(address)) problems.push({ input: 'temporal-address', message: 'host:port, e.g. temporal.example.com:7233' });
+
+  if (problems.length) throw new InputError(problems);
+  return {
+    temporal: {
+      address,
+      namespace: get('temporal-namespace') || 'default',
+      apiKey: get('temporal-api-key') || undefined,
+      tlsCert: get('temporal-tls-cert') || undefined,
+      tlsKey: get('temporal-tls-key') || undefined,
+      tlsCa: get('temporal-tls-ca') || undefined,
+    },
+    taskQueue: get('task-queue') || 'caisson',
+    spec: spec as ActionSpecInput,
+    actionId,
+    wait,
+    followLogs,
+    uiUrl: get('temporal-ui-url') || undefined,
+  };
+}
