@@ -12,12 +12,15 @@ import { benchThroughput } from './throughput.js';
 import { benchBigFile, benchLogs, benchManyFiles, type TransferResult } from './artifacts.js';
 import { s3ClientFromEnv } from '../activities/artifact-store.js';
 import { loadWorkerConfig } from '../spec/config.js';
+import { benchTwoHosts } from './two-hosts.js';
+import { dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 const smoke = process.env.BENCH_SMOKE === '1';
 const runs = Number(process.env.BENCH_RUNS ?? (smoke ? 3 : 30));
 const sizes = smoke
-  ? { actions: 8, bigFile: 8 << 20, files: 50, fileSize: 10_000, logBytes: 2 << 20 }
-  : { actions: 100, bigFile: 1 << 30, files: 10_000, fileSize: 10_000, logBytes: 200 << 20 };
+  ? { actions: 8, bigFile: 8 << 20, files: 50, fileSize: 10_000, logBytes: 2 << 20, twoHostActions: 6 }
+  : { actions: 100, bigFile: 1 << 30, files: 10_000, fileSize: 10_000, logBytes: 200 << 20, twoHostActions: 60 };
 const image = process.env.TEST_IMAGE_BUSYBOX;
 if (!image) throw new Error('run through "npm run bench" (it brings the environment up and sets TEST_IMAGE_BUSYBOX)');
 
@@ -35,6 +38,12 @@ try {
   const bigFile = await benchBigFile(client, s3, config.CAISSON_ARTIFACTS_BUCKET, image, pid, sizes.bigFile);
   const manyFiles = await benchManyFiles(client, s3, config.CAISSON_ARTIFACTS_BUCKET, image, pid, sizes.files, sizes.fileSize);
   const logs = await benchLogs(client, image, pid, sizes.logBytes);
+  // The dev environment's folder holds the first engine's socket; the second engine lives beside it.
+  const devHome = dirname(dirname(new URL(process.env.DOCKER_HOST!).pathname));
+  const logDir = fileURLToPath(new URL('../test-results/', import.meta.url));
+  mkdirSync(logDir, { recursive: true });
+  const twoHosts = await benchTwoHosts(image, sizes.twoHostActions, devHome, logDir);
+  const twoHostRatio = twoHosts.twoHostsPerSecond / twoHosts.oneHostPerSecond;
   const overhead50 = latency.caisson.p50 - latency.dockerCli.p50;
   const ratio50 = latency.caisson.p50 / latency.dockerCli.p50;
   const ratio95 = latency.caisson.p95 / latency.dockerCli.p95;
@@ -95,14 +104,27 @@ Logs: a container writing ${mb(logs.bytes)} to stdout: ${mb(logs.stored)} stored
 (${logs.stored === logs.bytes ? 'all of it' : 'NOT all of it'}), collected in ${logs.collectSeconds.toFixed(2)} s, worker RSS growth
 ${mb(logs.workerRssGrowthBytes)} (${logs.workerRssGrowthBytes < 150 * 2 ** 20 ? 'under' : 'OVER'} 150 MiB).
 
-Not measured yet: two hosts with a \`dockerd\` each.
+## Two hosts
+
+Two workers (capacity 4 each), each with its own \`dockerd\` (separate data root, exec root, pid
+file and socket), serving one task queue, against one of them alone; ${twoHosts.actions} trivial actions.
+
+| setup | actions/s |
+| --- | ---: |
+| one host | ${twoHosts.oneHostPerSecond.toFixed(2)} |
+| two hosts | ${twoHosts.twoHostsPerSecond.toFixed(2)} |
+
+Two hosts reach **${twoHostRatio.toFixed(2)}×** one host's throughput; actions per host:
+${Object.entries(twoHosts.perHost).map(([h, n]) => `${h} ${n}`).join(', ')}. Host affinity
+${twoHosts.affinityHeld ? '**held for every run**: each run\'s one container started on the engine of the host it was placed on, and on no other' : '**BROKEN** for at least one run'}.
 `;
   // A smoke run must not overwrite the figures of a real one.
   const out = smoke ? new URL('../test-results/', import.meta.url) : new URL('./', import.meta.url);
   mkdirSync(out, { recursive: true });
   writeFileSync(new URL(smoke ? 'bench-smoke.md' : 'RESULTS.md', out), report);
-  writeFileSync(new URL(smoke ? 'bench-smoke.json' : 'results.json', out), JSON.stringify({ machine, smoke, latency, overhead50, ratio50, ratio95, throughput, bigFile, manyFiles, logs }, null, 2) + '\n');
+  writeFileSync(new URL(smoke ? 'bench-smoke.json' : 'results.json', out), JSON.stringify({ machine, smoke, latency, overhead50, ratio50, ratio95, throughput, bigFile, manyFiles, logs, twoHosts }, null, 2) + '\n');
   process.stdout.write(report);
+  if (!twoHosts.affinityHeld) throw new Error('host affinity did not hold for every run of the two-host benchmark');
 } finally {
   await client.close();
   await worker.stop('SIGTERM');

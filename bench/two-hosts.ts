@@ -1,0 +1,127 @@
+// Two hosts, each a worker with its own Docker engine, serving one task queue: actions spread
+// over both, every step of a run on the engine of the host it was placed on, and the throughput
+// against one host alone.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, openSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import type Docker from 'dockerode';
+import { ActionsClient } from '../client/index.js';
+import { LABEL } from '../activities/labels.js';
+import { dockerClient } from '../worker/docker.js';
+import { temporalSettingsFromEnv } from '../worker/temporal-connection.js';
+import { spawnWorker } from '../test/support/worker-process.js';
+
+export interface TwoHostsResult {
+  actions: number;
+  oneHostPerSecond: number;
+  twoHostsPerSecond: number;
+  perHost: Record<string, number>;
+  affinityHeld: boolean;
+  startsPerRun: number[];
+}
+
+/** A second engine beside the dev environment's: own data root, exec root, pid file and socket. */
+async function startSecondEngine(home: string, logDir: string): Promise<{ host: string; stop: () => Promise<void> }> {
+  mkdirSync(`${home}/data/docker-b`, { recursive: true });
+  mkdirSync(`${home}/run/docker-b-exec`, { recursive: true });
+  const socket = `${home}/run/docker-b.sock`;
+  const log = openSync(`${logDir}/dockerd-b.log`, 'a');
+  const child: ChildProcess = spawn(
+    'dockerd',
+    ['--host', `unix://${socket}`, '--data-root', `${home}/data/docker-b`, '--exec-root', `${home}/run/docker-b-exec`,
+      '--pidfile', `${home}/run/dockerd-b.pid`, '--bridge=none', '--iptables=false', '--ip-masq=false'],
+    { stdio: ['ignore', log, log] },
+  );
+  const host = `unix://${socket}`;
+  const engine = dockerClient(host);
+  for (let i = 0; ; i++) {
+    if (await engine.ping().then(() => true, () => false)) break;
+    if (i > 300 || child.exitCode !== null) throw new Error(`the second dockerd did not start; log: ${logDir}/dockerd-b.log`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    host,
+    stop: async () => {
+      const containers = await engine.listContainers({ all: true, filters: { label: [LABEL.runId] } });
+      await Promise.all(containers.map((c) => engine.getContainer(c.Id).remove({ force: true }).catch(() => {})));
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('exit', r));
+    },
+  };
+}
+
+async function startsByRun(engine: Docker, since: number): Promise<Map<string, number>> {
+  const stream = (await engine.getEvents({
+    since: Math.floor(since / 1000) - 1,
+    until: Math.ceil(Date.now() / 1000),
+    filters: { type: ['container'], event: ['start'], label: [LABEL.runId] },
+  })) as unknown as NodeJS.ReadableStream;
+  let text = '';
+  for await (const chunk of stream) text += chunk.toString();
+  const starts = new Map<string, number>();
+  for (const line of text.split('\n').filter(Boolean)) {
+    const runId = JSON.parse(line).Actor?.Attributes?.[LABEL.runId] as string | undefined;
+    if (runId) starts.set(runId, (starts.get(runId) ?? 0) + 1);
+  }
+  return starts;
+}
+
+async function runBatch(client: ActionsClient, image: string, actions: number) {
+  const started = performance.now();
+  const handles = await Promise.all(Array.from({ length: actions }, () => client.start({ image, command: ['true'], timeout: '5m' })));
+  const results = await Promise.all(handles.map((h) => h.result()));
+  const seconds = (performance.now() - started) / 1000;
+  if (results.some((r) => r.status !== 'DONE')) throw new Error('an action of the batch did not end DONE');
+  return { results, perSecond: actions / seconds };
+}
+
+export async function benchTwoHosts(image: string, actions: number, home: string, logDir: string): Promise<TwoHostsResult> {
+  const engineA = env('DOCKER_HOST');
+  const second = await startSecondEngine(home, logDir);
+  const workers: ReturnType<typeof spawnWorker>[] = [];
+  try {
+    const oneQueue = `bench-one-${randomUUID()}`;
+    workers.push(spawnWorker('bench-one', { CAISSON_TASK_QUEUE: oneQueue, CAISSON_HOST: 'host-a', CAISSON_CAPACITY: '4', DOCKER_HOST: engineA }));
+    await workers[0]!.ready;
+    const one = await ActionsClient.connect(temporalSettingsFromEnv(), oneQueue);
+    const oneHost = await runBatch(one, image, actions).finally(() => one.close());
+    await workers.pop()!.stop();
+
+    const queue = `bench-two-${randomUUID()}`;
+    const since = Date.now();
+    const hosts = { 'host-a': engineA, 'host-b': second.host };
+    for (const [name, dockerHost] of Object.entries(hosts)) {
+      workers.push(spawnWorker(`bench-${name}`, { CAISSON_TASK_QUEUE: queue, CAISSON_HOST: name, CAISSON_CAPACITY: '4', DOCKER_HOST: dockerHost }));
+    }
+    await Promise.all(workers.map((w) => w.ready));
+    const client = await ActionsClient.connect(temporalSettingsFromEnv(), queue);
+    const two = await runBatch(client, image, actions).finally(() => client.close());
+
+    const starts = {
+      'host-a': await startsByRun(dockerClient(engineA), since),
+      'host-b': await startsByRun(dockerClient(second.host), since),
+    };
+    const perHost: Record<string, number> = { 'host-a': 0, 'host-b': 0 };
+    let affinityHeld = true;
+    const startsPerRun: number[] = [];
+    for (const result of two.results) {
+      const host = result.host as 'host-a' | 'host-b';
+      perHost[host] = (perHost[host] ?? 0) + 1;
+      const here = starts[host].get(result.runId) ?? 0;
+      const there = starts[host === 'host-a' ? 'host-b' : 'host-a'].get(result.runId) ?? 0;
+      startsPerRun.push(here + there);
+      // Its one container started on the engine of the host it was placed on, never on the other.
+      if (here !== 1 || there !== 0) affinityHeld = false;
+    }
+    return { actions, oneHostPerSecond: oneHost.perSecond, twoHostsPerSecond: two.perSecond, perHost, affinityHeld, startsPerRun };
+  } finally {
+    await Promise.all(workers.map((w) => w.stop()));
+    await second.stop();
+  }
+}
+
+function env(name: string): string {
+  const value = process.env[name];
+  if (!value) throw new Error(`${name} is not set: run through npm run bench`);
+  return value;
+}
