@@ -116,7 +116,7 @@ file and socket), serving one task queue, against one of them alone; ${twoHosts.
 
 Two hosts reach **${twoHostRatio.toFixed(2)}×** one host's throughput; actions per host:
 ${Object.entries(twoHosts.perHost).map(([h, n]) => `${h} ${n}`).join(', ')}. Host affinity
-${twoHosts.affinityHeld ? '**held for every run**: each run\'s one container started on the engine of the host it was placed on, and on no other' : '**BROKEN** for at least one run'}.
+${twoHosts.affinityHeld ? '**held for every run**: each run\'s one container started on the engine of the host it was placed on, and on no other' : `**BROKEN**: ${JSON.stringify(twoHosts.mismatches)}`}.
 `;
   // A smoke run must not overwrite the figures of a real one.
   const out = smoke ? new URL('../test-results/', import.meta.url) : new URL('./', import.meta.url);

