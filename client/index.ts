@@ -13,7 +13,7 @@ import {
 import { defaultPayloadConverter } from '@temporalio/common';
 import { ActionId, parseActionSpec, InvalidSpecError, type ActionSpecInput, type SpecProblem } from '../spec/action.js';
 import type { ActionResult } from '../spec/result.js';
-import { ActionImageKey, ActionSourceKey, ActionStatusKey } from '../spec/search-attributes.js';
+import { ActionExitCodeKey, ActionHostKey, ActionImageKey, ActionSourceKey, ActionStatusKey } from '../spec/search-attributes.js';
 import {
   LOGS_QUERY,
   STATUS_QUERY,
@@ -160,7 +160,8 @@ export class ActionsClient {
         runId: w.runId,
         status: attrs.get(ActionStatusKey) ?? w.status.name,
         image: attrs.get(ActionImageKey),
-        exitCode: undefined,
+        host: attrs.get(ActionHostKey),
+        exitCode: attrs.get(ActionExitCodeKey),
         startTime: w.startTime,
         closeTime: w.closeTime,
       });

@@ -9,7 +9,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vi
 import { InvalidSpecError, type ActionsClient } from '../../client/index.js';
 import { WORKFLOW_TYPE } from '../../spec/workflow-api.js';
 import { busybox, connectClient, leftovers } from '../support/actions.js';
-import { docker, env, objectDigest, objectText, s3 } from '../support/env.js';
+import { containerStarts, docker, env, objectDigest, objectText, s3 } from '../support/env.js';
 
 const run = promisify(execFile);
 let client: ActionsClient;
@@ -319,13 +319,6 @@ describe('S3 trouble', () => {
     expect(result.status).toBe('DONE');
     expect(result.artifacts[0]!.uri).toBe(`s3://${bucket}/actions/${handle.actionId}/out/runs.txt`);
     expect(await objectText(s3(), result.artifacts[0]!.uri)).toBe('once\n');
-    const events = (await docker().getEvents({
-      since: Math.floor(since / 1000) - 1,
-      until: Math.ceil(Date.now() / 1000),
-      filters: { type: ['container'], event: ['start'], label: [`caisson.run-id=${result.runId}`] },
-    })) as unknown as NodeJS.ReadableStream;
-    let text = '';
-    for await (const chunk of events) text += chunk.toString();
-    expect(text.split('\n').filter(Boolean)).toHaveLength(1);
+    expect(await containerStarts(result.runId, since)).toBe(1);
   });
 });

@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LABEL } from '../../activities/labels.js';
 import { busybox, connectClient, leftovers } from '../support/actions.js';
-import { docker, env, objectText, s3 } from '../support/env.js';
+import { containerStarts, docker, env, objectText, s3 } from '../support/env.js';
 import { spawnWorker, type WorkerProcess } from '../support/worker-process.js';
 
 const workers: WorkerProcess[] = [];
@@ -18,17 +18,6 @@ function worker(name: string, taskQueue: string, extra: Record<string, string> =
   const w = spawnWorker(name, { CAISSON_TASK_QUEUE: taskQueue, CAISSON_HOST: `${name}-host`, CAISSON_ALLOWED_IMAGES: '*', ...extra });
   workers.push(w);
   return w;
-}
-
-async function containerStarts(runId: string, since: number): Promise<number> {
-  const stream = (await docker().getEvents({
-    since: Math.floor(since / 1000) - 1,
-    until: Math.ceil(Date.now() / 1000),
-    filters: { type: ['container'], event: ['start'], label: [`${LABEL.runId}=${runId}`] },
-  })) as unknown as NodeJS.ReadableStream;
-  let text = '';
-  for await (const chunk of stream) text += chunk.toString();
-  return text.split('\n').filter(Boolean).length;
 }
 
 describe('a worker killed mid-run', () => {

@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { dockerClient } from '../../worker/docker.js';
 import { s3ClientFromEnv } from '../../activities/artifact-store.js';
+import { LABEL } from '../../activities/labels.js';
 
 export const env = (name: string): string => {
   const value = process.env[name];
@@ -44,4 +45,16 @@ export async function objectText(client: S3Client, uri: string): Promise<string>
   const { bucket, key } = parseS3Uri(uri);
   const response = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
   return response.Body!.transformToString('utf8');
+}
+
+/** How often the engine started a container of this run since `since` (ms), from its events. */
+export async function containerStarts(runId: string, since: number): Promise<number> {
+  const stream = (await docker().getEvents({
+    since: Math.floor(since / 1000) - 1,
+    until: Math.ceil(Date.now() / 1000),
+    filters: { type: ['container'], event: ['start'], label: [`${LABEL.runId}=${runId}`] },
+  })) as unknown as NodeJS.ReadableStream;
+  let text = '';
+  for await (const chunk of stream) text += chunk.toString();
+  return text.split('\n').filter(Boolean).length;
 }
