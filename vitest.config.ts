@@ -2,6 +2,10 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
+    // One real engine, one Temporal server, two cores: test files run one after another. This is a
+    // global option (vitest ignores it inside a project), so unit files run one by one too: they
+    // take about a second in all.
+    fileParallelism: false,
     projects: [
       {
         test: { name: 'unit', include: ['test/unit/**/*.test.ts'] },
@@ -10,8 +14,6 @@ export default defineConfig({
         test: {
           name: 'integration',
           include: ['test/integration/**/*.test.ts'],
-          // One real engine, one Temporal server, two cores: files run one after another.
-          fileParallelism: false,
           testTimeout: 120_000,
           hookTimeout: 180_000,
           globalSetup: ['test/integration/global-setup.ts'],

@@ -1,8 +1,8 @@
 // The GitHub Action's inputs, read once and checked with the same spec schema as the client and
 // the worker. A bad input fails the step before anything starts, naming the input.
 import { ActionId, ActionSpec, type ActionSpecInput } from '../spec/action.js';
-import { parseEnvPairs, UsageError } from '../cli/spec-from-flags.js';
-import type { TemporalSettings } from '../worker/temporal-connection.js';
+import { parseEnvPairs, parseGpus } from '../common/text-inputs.js';
+import type { TemporalSettings } from '../common/temporal-connection.js';
 
 export type GetInput = (name: string) => string;
 
@@ -94,13 +94,7 @@ export function readInputs(get: GetInput, env: NodeJS.ProcessEnv = process.env):
   if (args) spec.args = args;
   const envText = get('env');
   if (envText.trim()) {
-    const pairs = attempt('env', () => {
-      try {
-        return parseEnvPairs(lines(envText), 'env');
-      } catch (err) {
-        throw new Error(err instanceof UsageError ? err.message.replace(/^env /, '') : String(err));
-      }
-    });
+    const pairs = attempt('env', () => parseEnvPairs(lines(envText)));
     if (pairs) spec.env = pairs;
   }
   const secrets = get('secrets');
@@ -108,10 +102,7 @@ export function readInputs(get: GetInput, env: NodeJS.ProcessEnv = process.env):
   const resources: Record<string, unknown> = {};
   if (get('cpu')) resources.cpu = get('cpu');
   if (get('memory')) resources.memory = /^\d+$/.test(get('memory')) ? Number(get('memory')) : get('memory');
-  if (get('gpus')) {
-    const gpus = get('gpus').trim();
-    resources.gpus = gpus === 'all' ? 'all' : /^\d+$/.test(gpus) ? Number(gpus) : gpus.split(',').map((g) => g.trim());
-  }
+  if (get('gpus')) resources.gpus = parseGpus(get('gpus'));
   spec.resources = resources;
   if (get('timeout')) spec.timeout = get('timeout');
   if (get('network')) spec.network = get('network');

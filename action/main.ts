@@ -4,6 +4,7 @@ import * as core from '@actions/core';
 import { ActionsClient, InvalidSpecError, type ActionResult } from '../client/index.js';
 import { followTail } from '../client/follow.js';
 import { formatDuration } from '../spec/quantity.js';
+import { actionUiLink } from '../common/ui-link.js';
 import { InputError, readInputs } from './inputs.js';
 
 export type Core = Pick<
@@ -11,9 +12,7 @@ export type Core = Pick<
   'getInput' | 'setOutput' | 'setFailed' | 'setSecret' | 'info' | 'error' | 'saveState' | 'summary'
 >;
 
-function uiLink(base: string | undefined, namespace: string, actionId: string): string {
-  return base ? `${base.replace(/\/$/, '')}/namespaces/${namespace}/workflows/${encodeURIComponent(actionId)}` : '';
-}
+
 
 async function writeSummary(actions: Core, result: ActionResult, link: string): Promise<void> {
   const duration = Date.parse(result.finishedAt) - Date.parse(result.startedAt);
@@ -48,7 +47,7 @@ export async function run(actions: Core = core, env: NodeJS.ProcessEnv = process
   const client = await ActionsClient.connect(inputs.temporal, inputs.taskQueue);
   try {
     const handle = await client.start(inputs.spec, { actionId: inputs.actionId });
-    const link = uiLink(inputs.uiUrl ?? env.TEMPORAL_UI_URL, inputs.temporal.namespace, handle.actionId);
+    const link = actionUiLink(inputs.uiUrl ?? env.TEMPORAL_UI_URL, inputs.temporal.namespace, handle.actionId) ?? '';
     actions.saveState('action-id', handle.actionId);
     actions.setOutput('action-id', handle.actionId);
     actions.setOutput('temporal-ui-url', link);

@@ -7,9 +7,9 @@ import { randomUUID } from 'node:crypto';
 import type Docker from 'dockerode';
 import { ActionsClient } from '../client/index.js';
 import { LABEL } from '../activities/labels.js';
-import { dockerClient } from '../worker/docker.js';
-import { temporalSettingsFromEnv } from '../worker/temporal-connection.js';
-import { spawnWorker } from '../test/support/worker-process.js';
+import { engineAt } from '../harness/engine.js';
+import { temporalSettingsFromEnv } from '../common/temporal-connection.js';
+import { spawnWorker } from '../harness/worker-process.js';
 
 export interface TwoHostsResult {
   actions: number;
@@ -34,7 +34,7 @@ async function startSecondEngine(home: string, logDir: string): Promise<{ host: 
     { stdio: ['ignore', log, log] },
   );
   const host = `unix://${socket}`;
-  const engine = dockerClient(host);
+  const engine = engineAt(host);
   for (let i = 0; ; i++) {
     if (await engine.ping().then(() => true, () => false)) break;
     if (i > 300 || child.exitCode !== null) throw new Error(`the second dockerd did not start; log: ${logDir}/dockerd-b.log`);
@@ -98,8 +98,8 @@ export async function benchTwoHosts(image: string, actions: number, home: string
     const queue = `bench-two-${randomUUID()}`;
     const hosts = { 'host-a': engineA, 'host-b': second.host };
     const listeners = {
-      'host-a': await listenForStarts(dockerClient(engineA)),
-      'host-b': await listenForStarts(dockerClient(second.host)),
+      'host-a': await listenForStarts(engineAt(engineA)),
+      'host-b': await listenForStarts(engineAt(second.host)),
     };
     for (const [name, dockerHost] of Object.entries(hosts)) {
       workers.push(spawnWorker(`bench-${name}`, { CAISSON_TASK_QUEUE: queue, CAISSON_HOST: name, CAISSON_CAPACITY: '4', DOCKER_HOST: dockerHost }));

@@ -5,7 +5,8 @@ import { parseArgs } from 'node:util';
 import { ActionsClient, InvalidSpecError, type ActionResult } from '../client/index.js';
 import { followTail } from '../client/follow.js';
 import { formatDuration } from '../spec/quantity.js';
-import { loadWorkerConfig } from '../spec/config.js';
+import { actionUiLink } from '../common/ui-link.js';
+import { loadWorkerConfig } from '../worker/config.js';
 import { specFromFlags, UsageError, type RunFlags } from './spec-from-flags.js';
 
 const USAGE = `usage:
@@ -26,11 +27,8 @@ Environment: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, CAISSON_TAS
 const out = (text: string) => process.stdout.write(text + '\n');
 const err = (text: string) => process.stderr.write(text + '\n');
 
-function uiLink(actionId: string): string | undefined {
-  const base = process.env.TEMPORAL_UI_URL;
-  const ns = process.env.TEMPORAL_NAMESPACE || 'default';
-  return base ? `${base.replace(/\/$/, '')}/namespaces/${ns}/workflows/${encodeURIComponent(actionId)}` : undefined;
-}
+const uiLink = (actionId: string) =>
+  actionUiLink(process.env.TEMPORAL_UI_URL, process.env.TEMPORAL_NAMESPACE || 'default', actionId);
 
 function exitCodeFor(result: ActionResult): number {
   if (result.status === 'DONE') return 0;

@@ -1,5 +1,6 @@
 // `caisson run` flags → an action spec input. Validation is left to the spec schema, so the CLI
 // reports the same messages as every other entry point.
+import { parseEnvPairs, parseGpus } from '../common/text-inputs.js';
 import type { ActionSpecInput } from '../spec/action.js';
 
 export interface RunFlags {
@@ -23,22 +24,6 @@ export interface RunFlags {
 
 export class UsageError extends Error {}
 
-export function parseEnvPairs(pairs: readonly string[], what = '--env'): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const pair of pairs) {
-    const eq = pair.indexOf('=');
-    if (eq <= 0) throw new UsageError(`${what} ${JSON.stringify(pair)}: write KEY=VALUE`);
-    env[pair.slice(0, eq)] = pair.slice(eq + 1);
-  }
-  return env;
-}
-
-function gpusValue(text: string): number | 'all' | string[] {
-  if (text === 'all') return 'all';
-  if (/^\d+$/.test(text)) return Number(text);
-  return text.split(',').map((id) => id.trim()).filter(Boolean);
-}
-
 export function specFromFlags(image: string, command: string[], flags: RunFlags): ActionSpecInput {
   let input: unknown;
   if (flags.input !== undefined) {
@@ -51,11 +36,17 @@ export function specFromFlags(image: string, command: string[], flags: RunFlags)
   const resources: Record<string, unknown> = {};
   if (flags.cpu !== undefined) resources.cpu = flags.cpu;
   if (flags.memory !== undefined) resources.memory = flags.memory;
-  if (flags.gpus !== undefined) resources.gpus = gpusValue(flags.gpus);
+  if (flags.gpus !== undefined) resources.gpus = parseGpus(flags.gpus);
   if (flags.pids !== undefined) resources.pids = /^\d+$/.test(flags.pids) ? Number(flags.pids) : flags.pids;
   const spec: Record<string, unknown> = { image, resources };
   if (command.length) spec.command = command;
-  if (flags.env?.length) spec.env = parseEnvPairs(flags.env);
+  if (flags.env?.length) {
+    try {
+      spec.env = parseEnvPairs(flags.env);
+    } catch (err) {
+      throw new UsageError(`--env ${(err as Error).message}`);
+    }
+  }
   if (flags.secret?.length) spec.secrets = flags.secret;
   if (flags.timeout !== undefined) spec.timeout = flags.timeout;
   if (flags.network !== undefined) spec.network = flags.network;

@@ -14,15 +14,9 @@ import { defaultPayloadConverter } from '@temporalio/common';
 import { ActionId, parseActionSpec, InvalidSpecError, type ActionSpecInput, type SpecProblem } from '../spec/action.js';
 import type { ActionResult } from '../spec/result.js';
 import { ActionExitCodeKey, ActionHostKey, ActionImageKey, ActionSourceKey, ActionStatusKey } from '../spec/search-attributes.js';
-import {
-  LOGS_QUERY,
-  STATUS_QUERY,
-  WORKFLOW_TYPE,
-  type FleetOptions,
-  type RunActionInput,
-  type StatusView,
-} from '../spec/workflow-api.js';
-import { connectionOptions, temporalSettingsFromEnv, type TemporalSettings } from '../worker/temporal-connection.js';
+import { WORKFLOW_TYPE, logsQuery, statusQuery, type FleetOptions, type RunActionInput, type StatusView } from '../spec/workflow-api.js';
+import type { runAction } from '../workflows/run-action.js';
+import { connectionOptions, temporalSettingsFromEnv, type TemporalSettings } from '../common/temporal-connection.js';
 
 export { InvalidSpecError };
 export type { ActionResult, ActionSpecInput, StatusView };
@@ -72,7 +66,7 @@ export class ActionHandle {
   }
 
   status(): Promise<StatusView> {
-    return this.workflow.query<StatusView>(STATUS_QUERY);
+    return this.workflow.query(statusQuery);
   }
 
   /**
@@ -88,7 +82,7 @@ export class ActionHandle {
         if (details?.logTail) return details.logTail;
       }
     }
-    if (description.status.name === 'RUNNING') return this.workflow.query<string[]>(LOGS_QUERY);
+    if (description.status.name === 'RUNNING') return this.workflow.query(logsQuery);
     return (await this.result().catch(() => undefined))?.logTail ?? [];
   }
 
@@ -120,7 +114,7 @@ export class ActionsClient {
     if (!idCheck.success) throw new InvalidSpecError([{ path: 'actionId', message: idCheck.error.issues[0]!.message }]);
     const input: RunActionInput = { spec };
     try {
-      const handle = await this.client.workflow.start(WORKFLOW_TYPE, {
+      const handle = await this.client.workflow.start<typeof runAction>(WORKFLOW_TYPE, {
         workflowId: actionId,
         taskQueue: options.taskQueue ?? this.taskQueue,
         args: [input, options.fleet ?? {}],

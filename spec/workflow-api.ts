@@ -1,4 +1,5 @@
 // The contract between callers (client, CLI, GitHub Action) and the action workflow.
+import { defineQuery } from '@temporalio/workflow';
 import type { ActionSpecInput } from './action.js';
 import type { EndReason, Phase, StepTiming } from './result.js';
 
@@ -32,5 +33,10 @@ export interface StatusView {
   timings: StepTiming[];
 }
 
-export const STATUS_QUERY = 'status';
-export const LOGS_QUERY = 'logs';
+/** What the fleet does when the starter leaves an option out. */
+export const FLEET_DEFAULTS: Required<FleetOptions> = { hostTimeoutSeconds: 60, maxPlacements: 3, stopGraceSeconds: 10 };
+
+/** Phase, host, attempt, exit code and step timings of the action, answered by the workflow. */
+export const statusQuery = defineQuery<StatusView>('status');
+/** The final log tail once the container has ended (the live tail rides on heartbeats). */
+export const logsQuery = defineQuery<string[]>('logs');

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { loadWorkerConfig } from '../spec/config.js';
+import { loadWorkerConfig } from './config.js';
 import { runWorker } from './run-worker.js';
 
 try {

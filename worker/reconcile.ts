@@ -4,7 +4,7 @@
 import type Docker from 'dockerode';
 import type { Client } from '@temporalio/client';
 import { LABEL } from '../activities/labels.js';
-import { STATUS_QUERY, type StatusView } from '../spec/workflow-api.js';
+import { statusQuery } from '../spec/workflow-api.js';
 
 const QUERY_TIMEOUT_MS = 10_000;
 
@@ -27,7 +27,7 @@ export async function reconcileContainers(docker: Docker, client: Client, host: 
       else {
         // A run whose workflow cannot answer right now keeps its container: when in doubt, keep.
         const status = await Promise.race([
-          handle.query<StatusView>(STATUS_QUERY).catch(() => undefined),
+          handle.query(statusQuery).catch(() => undefined),
           new Promise<undefined>((resolve) => (setTimeout(resolve, QUERY_TIMEOUT_MS) as unknown as NodeJS.Timeout).unref()),
         ]);
         if (status?.host && status.host !== host) why = `its run moved to host ${status.host}`;

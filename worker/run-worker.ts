@@ -8,10 +8,10 @@ import { createActivities } from '../activities/index.js';
 import { ArtifactStore, s3ClientFromEnv } from '../activities/artifact-store.js';
 import { HostCapacity } from '../activities/capacity.js';
 import { createMetrics } from '../activities/metrics.js';
-import { hostQueue, type WorkerConfig } from '../spec/config.js';
+import { hostQueue, type WorkerConfig } from './config.js';
 import { dockerClient } from './docker.js';
 import { reconcileContainers } from './reconcile.js';
-import { connectionOptions } from './temporal-connection.js';
+import { connectionOptions } from '../common/temporal-connection.js';
 
 let runtimeInstalled = false;
 
@@ -45,7 +45,7 @@ export async function runWorker(config: WorkerConfig): Promise<void> {
     tlsKey: config.TEMPORAL_TLS_KEY,
     tlsCa: config.TEMPORAL_TLS_CA,
   });
-  const docker = dockerClient(config.DOCKER_HOST);
+  const docker = dockerClient();
   await docker.ping().catch((err: Error) => {
     throw new Error(`cannot reach the Docker engine at ${config.DOCKER_HOST ?? 'the default socket'}: ${err.message}`);
   });

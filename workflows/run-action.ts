@@ -7,7 +7,6 @@ import {
   CancellationScope,
   CancelledFailure,
   TimeoutFailure,
-  defineQuery,
   isCancellation,
   log,
   proxyActivities,
@@ -17,7 +16,7 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { createActivities } from '../activities/index.js';
+import type { Activities } from '../activities/index.js';
 import type { CollectAnswer, Placement, RunOutcome } from '../activities/types.js';
 import { ActionSpec, formatProblems, specProblems, type Action } from '../spec/action.js';
 import { describeOutcome, type ActionResult, type EndReason, type Phase, type StepTiming } from '../spec/result.js';
@@ -29,12 +28,15 @@ import {
   ActionSourceKey,
   ActionStatusKey,
 } from '../spec/search-attributes.js';
-import { LOGS_QUERY, STATUS_QUERY, type FleetOptions, type RunActionInput, type StatusView } from '../spec/workflow-api.js';
+import {
+  FLEET_DEFAULTS,
+  logsQuery,
+  statusQuery,
+  type FleetOptions,
+  type RunActionInput,
+  type StatusView,
+} from '../spec/workflow-api.js';
 
-type Activities = ReturnType<typeof createActivities>;
-
-export const statusQuery = defineQuery<StatusView>(STATUS_QUERY);
-export const logsQuery = defineQuery<string[]>(LOGS_QUERY);
 
 /** Failure types raised by activities that end the action at once; anything else is retried. */
 const FINAL_REASONS: Record<string, EndReason> = {
@@ -130,11 +132,7 @@ function finalReason(err: unknown): { reason: EndReason; message: string } | und
 
 export async function runAction(input: RunActionInput, fleetOptions: FleetOptions = {}): Promise<ActionResult> {
   const { workflowId: actionId, runId } = workflowInfo();
-  const fleet: Required<FleetOptions> = {
-    hostTimeoutSeconds: fleetOptions.hostTimeoutSeconds ?? 60,
-    maxPlacements: fleetOptions.maxPlacements ?? 3,
-    stopGraceSeconds: fleetOptions.stopGraceSeconds ?? 10,
-  };
+  const fleet: Required<FleetOptions> = { ...FLEET_DEFAULTS, ...fleetOptions };
   const startedAt = new Date();
   const timings: StepTiming[] = [];
   const view: StatusView = {

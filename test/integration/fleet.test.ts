@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { LABEL } from '../../activities/labels.js';
 import { busybox, connectClient, leftovers } from '../support/actions.js';
 import { docker } from '../support/env.js';
-import { spawnWorker, type WorkerProcess } from '../support/worker-process.js';
+import { spawnWorker, type WorkerProcess } from '../../harness/worker-process.js';
 
 const workers: WorkerProcess[] = [];
 afterEach(async () => {

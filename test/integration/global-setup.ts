@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer } from 'node:net';
 import type { TestProject } from 'vitest/node';
-import { spawnWorker } from '../support/worker-process.js';
+import { spawnWorker } from '../../harness/worker-process.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {

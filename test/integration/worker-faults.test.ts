@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { LABEL } from '../../activities/labels.js';
 import { busybox, connectClient, leftovers } from '../support/actions.js';
 import { containerStarts, docker, env, objectText, s3 } from '../support/env.js';
-import { spawnWorker, type WorkerProcess } from '../support/worker-process.js';
+import { spawnWorker, type WorkerProcess } from '../../harness/worker-process.js';
 
 const workers: WorkerProcess[] = [];
 afterEach(async () => {

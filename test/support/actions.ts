@@ -1,7 +1,7 @@
 // Starting actions against the suite's worker, and checking that nothing is left on the host.
 import { inject } from 'vitest';
 import { ActionsClient, type ActionSpecInput } from '../../client/index.js';
-import { temporalSettingsFromEnv } from '../../worker/temporal-connection.js';
+import { temporalSettingsFromEnv } from '../../common/temporal-connection.js';
 import { LABEL } from '../../activities/labels.js';
 import { docker } from './env.js';
 

@@ -12,7 +12,7 @@ export const env = (name: string): string => {
   return value;
 };
 
-export const docker = () => dockerClient(env('DOCKER_HOST'));
+export const docker = () => (env('DOCKER_HOST'), dockerClient());
 
 export const s3 = (): S3Client =>
   s3ClientFromEnv({

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { hostQueue, loadWorkerConfig } from '../../spec/config.js';
+import { hostQueue, loadWorkerConfig } from '../../worker/config.js';
 
 describe('worker configuration', () => {
   it('fills defaults and splits lists', () => {

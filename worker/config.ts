@@ -21,7 +21,13 @@ export const WorkerConfig = z.object({
   /** This host's name; its own queue is "<task queue>@<host>". */
   CAISSON_HOST: z.string().regex(/^[A-Za-z0-9._-]+$/, 'letters, digits, ".", "_", "-"').default(hostname()),
   CAISSON_CAPACITY: positiveInt('CAISSON_CAPACITY').default(2),
-  DOCKER_HOST: z.string().optional(),
+  /** Read by the Docker client itself, as the Docker CLI reads them; validated here so a typo fails at start. */
+  DOCKER_HOST: z
+    .string()
+    .regex(/^(unix|tcp|ssh|npipe):\/\/./, 'unix:///path/to/docker.sock, tcp://host:2376 or ssh://user@host')
+    .optional(),
+  DOCKER_TLS_VERIFY: z.enum(['0', '1', '']).optional(),
+  DOCKER_CERT_PATH: z.string().optional(),
   /** Docker config.json folder holding registry credentials (the same file `docker login` writes). */
   DOCKER_CONFIG: z.string().optional(),
   AWS_ENDPOINT_URL_S3: z.url('a URL such as http://127.0.0.1:9000').optional(),
@@ -34,11 +40,6 @@ export const WorkerConfig = z.object({
   CAISSON_ALLOWED_IMAGES: list.default(['*']),
   /** A folder of files named after secrets; each file's content is the value. */
   CAISSON_SECRETS_DIR: z.string().optional(),
-  /** How long a host may be silent before its action is placed on another host. */
-  CAISSON_HOST_TIMEOUT: z.coerce.number().positive().default(60),
-  CAISSON_MAX_PLACEMENTS: positiveInt('CAISSON_MAX_PLACEMENTS').default(3),
-  /** Seconds between SIGTERM and SIGKILL when a container is stopped. */
-  CAISSON_STOP_GRACE: z.coerce.number().int().min(0).default(10),
   CAISSON_METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
 });
 
