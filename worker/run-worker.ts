@@ -1,6 +1,7 @@
 // One worker process serves one Docker host with two Temporal workers: one on the shared queue
 // (workflows, placement, finalize) and one on this host's own queue (pull, run, collect, clean-up),
 // so that every step of a placed run happens on the host that holds its container.
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker, type LogEntry } from '@temporalio/worker';
@@ -14,6 +15,13 @@ import { reconcileContainers } from './reconcile.js';
 import { connectionOptions } from '../common/temporal-connection.js';
 
 let runtimeInstalled = false;
+
+/** The workflow code bundled at build time (scripts/bundle-workflows.mjs), next to build/worker/. */
+function workflowBundlePath(): string {
+  const path = fileURLToPath(new URL('../workflow-bundle.js', import.meta.url));
+  if (!existsSync(path)) throw new Error(`no workflow bundle at ${path}: run "npm run build" first`);
+  return path;
+}
 
 /**
  * JSON lines on stderr (the SDK adds the workflow id, the action id, to every activity's entries),
@@ -72,7 +80,7 @@ export async function runWorker(config: WorkerConfig): Promise<void> {
   const sharedWorker = await Worker.create({
     ...common,
     taskQueue: config.CAISSON_TASK_QUEUE,
-    workflowsPath: fileURLToPath(new URL('../workflows/index.js', import.meta.url)),
+    workflowBundle: { codePath: workflowBundlePath() },
     activities: { place: activities.place, finalize: activities.finalize },
   });
   const hostWorker = await Worker.create({

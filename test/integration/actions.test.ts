@@ -5,10 +5,11 @@ import { createHash, randomUUID } from 'node:crypto';
 import { writeFileSync, rmSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { WorkflowFailedError } from '@temporalio/client';
-import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
+import { CreateBucketCommand } from '@aws-sdk/client-s3';
+import { afterAll, afterEach, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { InvalidSpecError, type ActionsClient } from '../../client/index.js';
 import { WORKFLOW_TYPE } from '../../spec/workflow-api.js';
-import { busybox, connectClient, leftovers } from '../support/actions.js';
+import { busybox, connectClient, keepHistory, leftovers } from '../support/actions.js';
 import { containerStarts, docker, env, objectDigest, objectText, s3 } from '../support/env.js';
 
 const run = promisify(execFile);
@@ -80,14 +81,21 @@ describe('an action that exits 0', () => {
     const stored = JSON.parse(await objectText(store, result.resultUri!));
     expect(stored).toMatchObject({ actionId: handle.actionId, status: 'DONE', artifactTotals: { files: 5 } });
     expect(await workflowStatus(handle.actionId)).toBe('COMPLETED');
+    keepHistory('done', handle);
   });
 
   it('runs with the limits and least privilege: cgroup limits, no capabilities, no new privileges, no network', async () => {
+    // cgroup v1 (this machine) and v2 (GitHub's runners, current distributions) name the limits apart:
+    // the script reads whichever the container sees and prints one shape.
     const script = [
-      'echo "{\\"memory\\": $(cat /sys/fs/cgroup/memory/memory.limit_in_bytes),',
-      '\\"swap\\": $(cat /sys/fs/cgroup/memory/memory.memsw.limit_in_bytes 2>/dev/null || echo -1),',
-      '\\"quota\\": $(cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us), \\"period\\": $(cat /sys/fs/cgroup/cpu/cpu.cfs_period_us),',
-      '\\"pids\\": $(cat /sys/fs/cgroup/pids/pids.max),',
+      'if [ -f /sys/fs/cgroup/cgroup.controllers ]; then',
+      '  v=2; memory=$(cat /sys/fs/cgroup/memory.max); swap=$(cat /sys/fs/cgroup/memory.swap.max 2>/dev/null || echo -1);',
+      '  [ "$swap" = -1 ] || swap=$((memory + swap)); read quota period < /sys/fs/cgroup/cpu.max; pids=$(cat /sys/fs/cgroup/pids.max);',
+      'else',
+      '  v=1; memory=$(cat /sys/fs/cgroup/memory/memory.limit_in_bytes); swap=$(cat /sys/fs/cgroup/memory/memory.memsw.limit_in_bytes 2>/dev/null || echo -1);',
+      '  quota=$(cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us); period=$(cat /sys/fs/cgroup/cpu/cpu.cfs_period_us); pids=$(cat /sys/fs/cgroup/pids/pids.max);',
+      'fi;',
+      'echo "{\\"cgroup\\": $v, \\"memory\\": $memory, \\"memoryAndSwap\\": $swap, \\"quota\\": $quota, \\"period\\": $period, \\"pids\\": $pids,',
       '\\"capEff\\": \\"$(grep CapEff /proc/self/status | cut -f2)\\", \\"noNewPrivs\\": $(grep NoNewPrivs /proc/self/status | cut -f2),',
       '\\"interfaces\\": \\"$(ls /sys/class/net | tr "\\n" " ")\\", \\"actionId\\": \\"$ACTION_ID\\", \\"attempt\\": $ACTION_ATTEMPT,',
       '\\"artifacts\\": \\"$ACTION_ARTIFACTS\\"}"',
@@ -98,8 +106,10 @@ describe('an action that exits 0', () => {
     const result = await handle.result();
     expect(result.status).toBe('DONE');
     expect(result.output).toEqual({
+      cgroup: expect.toSatisfy((v: number) => v === 1 || v === 2),
       memory: 64 * 2 ** 20,
-      swap: expect.toSatisfy((v: number) => v === 64 * 2 ** 20 || v === -1),
+      // Memory plus swap equals memory: no swap to escape the limit (-1 where the kernel keeps no swap accounting).
+      memoryAndSwap: expect.toSatisfy((v: number) => v === 64 * 2 ** 20 || v === -1),
       quota: 50_000,
       period: 100_000,
       pids: 50,
@@ -147,6 +157,7 @@ describe('an action that exits 0', () => {
     const result = await handle.result();
     expect(result).toMatchObject({ status: 'DONE', attempts: 2 });
     expect(result.logTail).toEqual(['attempt 2']);
+    keepHistory('retry-on-exit-code', handle);
   });
 });
 
@@ -160,6 +171,7 @@ describe('an action that fails', () => {
     const failure = await client.client.workflow.getHandle(handle.actionId).result().catch((e: unknown) => e);
     expect(failure).toBeInstanceOf(WorkflowFailedError);
     expect(((failure as WorkflowFailedError).cause as unknown as { details: unknown[] }).details[0]).toMatchObject({ exitCode: 3 });
+    keepHistory('failed', handle);
   });
 
   it('explains well-known exit codes: 127 command not found', async () => {
@@ -183,6 +195,7 @@ describe('an action that fails', () => {
     expect(await objectText(s3(), result.artifacts[0]!.uri)).toBe('partial\n');
     const runMs = result.timings.find((t) => t.step === 'run')!.ms;
     expect(runMs).toBeLessThan(3000 + 10_000 + 5000); // deadline + grace + slack, never the full sleep
+    keepHistory('timeout', handle);
   });
 
   it('is FAILED with reason image-not-found for a missing image, and nothing runs', async () => {
@@ -245,7 +258,7 @@ describe('cancellation', () => {
     const handle = await client.start(
       busybox('trap "echo got-term; echo bye > /out/at-exit.txt; exit 143" TERM; echo before > /out/before.txt; echo started; while true; do sleep 0.2; done'),
     );
-    for (let i = 0; i < 100 && !(await handle.logTail()).includes('started'); i++) await new Promise((r) => setTimeout(r, 200));
+    await vi.waitFor(async () => expect(await handle.logTail()).toContain('started'), { timeout: 20_000, interval: 200 });
     const asked = Date.now();
     await handle.cancel();
     const result = await handle.result();
@@ -254,6 +267,7 @@ describe('cancellation', () => {
     expect(result.artifacts.map((a) => a.path).sort()).toEqual(['at-exit.txt', 'before.txt']);
     expect(result.logTail).toContain('got-term');
     expect(await workflowStatus(handle.actionId)).toBe('CANCELLED');
+    keepHistory('canceled', handle);
   });
 });
 
@@ -311,9 +325,18 @@ describe('S3 trouble', () => {
     const since = Date.now();
     const bucket = `late-${randomUUID().slice(0, 8)}`;
     const handle = await client.start(busybox('echo once >> /out/runs.txt; echo ran', { artifacts: { bucket } }));
-    for (let i = 0; i < 150 && (await handle.status()).phase !== 'COLLECTING'; i++) await new Promise((r) => setTimeout(r, 200));
-    await new Promise((r) => setTimeout(r, 3000)); // a few failed uploads: the bucket does not exist yet
-    const { CreateBucketCommand } = await import('@aws-sdk/client-s3');
+    const workflow = client.client.workflow.getHandle(handle.actionId);
+    // The bucket does not exist yet: the upload fails and is retried. Wait until a retry is seen,
+    // with the failure that caused it, before creating the bucket.
+    await vi.waitFor(
+      async () => {
+        const pending = (await workflow.describe()).raw.pendingActivities ?? [];
+        const collecting = pending.find((a) => a.activityType?.name === 'collect');
+        expect(collecting?.attempt).toBeGreaterThanOrEqual(2);
+        expect(collecting?.lastFailure?.message).toMatch(/bucket/i);
+      },
+      { timeout: 60_000, interval: 250 },
+    );
     await s3().send(new CreateBucketCommand({ Bucket: bucket }));
     const result = await handle.result();
     expect(result.status).toBe('DONE');

@@ -47,27 +47,22 @@ describe('caisson run', () => {
     expect(started.code).toBe(0);
     const id = started.stdout.trim();
     expect(id).toMatch(/^action-/);
-    let status: { phase: string } = { phase: '' };
-    for (let i = 0; i < 100 && status.phase !== 'RUNNING'; i++) {
-      status = JSON.parse((await caisson('status', id, '--json')).stdout);
-      await new Promise((r) => setTimeout(r, 200));
-    }
-    expect(status.phase).toBe('RUNNING');
-    let logs = '';
-    for (let i = 0; i < 50 && !logs.includes('working'); i++) {
-      logs = (await caisson('logs', id)).stdout;
-      await new Promise((r) => setTimeout(r, 200));
-    }
-    expect(logs).toContain('working');
+    await expect
+      .poll(async () => JSON.parse((await caisson('status', id, '--json')).stdout).phase, { timeout: 30_000, interval: 200 })
+      .toBe('RUNNING');
+    await expect.poll(async () => (await caisson('logs', id)).stdout, { timeout: 15_000, interval: 200 }).toContain('working');
     expect((await caisson('cancel', id)).code).toBe(0);
     const result = await caisson('result', id, '--json');
     expect(result.code).toBe(1);
     expect(JSON.parse(result.stdout)).toMatchObject({ status: 'CANCELED', artifacts: [{ path: 'x' }] });
-    let listed: { actionId: string; status: string }[] = [];
-    for (let i = 0; i < 30 && !listed.some((r) => r.actionId === id); i++) {
-      listed = JSON.parse((await caisson('list', '--status', 'CANCELED', '--since', '10m', '--json')).stdout);
-      await new Promise((r) => setTimeout(r, 300));
-    }
-    expect(listed.find((r) => r.actionId === id)).toMatchObject({ status: 'CANCELED' });
+    await expect
+      .poll(
+        async () => {
+          const listed: { actionId: string }[] = JSON.parse((await caisson('list', '--status', 'CANCELED', '--since', '10m', '--json')).stdout);
+          return listed.find((r) => r.actionId === id);
+        },
+        { timeout: 15_000, interval: 300 },
+      )
+      .toMatchObject({ status: 'CANCELED' });
   });
 });

@@ -1,20 +1,22 @@
 // Hosts as a fleet: capacity is never exceeded, and an action leaves a host that went silent.
 import { randomUUID } from 'node:crypto';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { LABEL } from '../../activities/labels.js';
-import { busybox, connectClient, leftovers } from '../support/actions.js';
+import { busybox, connectClient, keepHistory, leftovers } from '../support/actions.js';
+import { engineEvents, mostAtOnce } from '../support/engine-events.js';
 import { docker } from '../support/env.js';
 import { spawnWorker, type WorkerProcess } from '../../harness/worker-process.js';
 
-const workers: WorkerProcess[] = [];
+const workers: { process: WorkerProcess; host: string }[] = [];
 afterEach(async () => {
-  await Promise.all(workers.splice(0).map((w) => w.stop('SIGTERM')));
-  expect((await leftovers()).containers).toEqual([]);
+  const stopped = workers.splice(0);
+  await Promise.all(stopped.map((w) => w.process.stop('SIGTERM')));
+  for (const { host } of stopped) expect((await leftovers(host)).containers).toEqual([]);
 });
 
 function worker(host: string, taskQueue: string, capacity: number): WorkerProcess {
   const w = spawnWorker(host, { CAISSON_TASK_QUEUE: taskQueue, CAISSON_HOST: host, CAISSON_CAPACITY: String(capacity) });
-  workers.push(w);
+  workers.push({ process: w, host });
   return w;
 }
 
@@ -25,24 +27,21 @@ describe('host capacity', () => {
     await worker(host, taskQueue, 1).ready;
     const client = await connectClient(taskQueue);
     try {
+      const since = Date.now();
       const handles = await Promise.all([1, 2, 3].map(() => client.start(busybox('sleep 2'))));
-      let most = 0;
-      const waiting = new Set<string>();
-      const results = Promise.all(handles.map((h) => h.result()));
-      let done = false;
-      void results.finally(() => (done = true));
-      while (!done) {
-        const running = await docker().listContainers({ filters: { label: [`${LABEL.host}=${host}`] } });
-        most = Math.max(most, running.length);
-        for (const h of handles) {
-          const status = await h.status().catch(() => undefined);
-          if (status?.phase === 'PENDING' && status.waitingFor) waiting.add(status.waitingFor);
-        }
-        await new Promise((r) => setTimeout(r, 150));
-      }
-      expect((await results).map((r) => r.status)).toEqual(['DONE', 'DONE', 'DONE']);
-      expect(most).toBe(1);
-      expect([...waiting]).toContain('a host with free capacity');
+      // While one runs, the others say they wait for a host with free capacity.
+      await vi.waitFor(
+        async () => {
+          const statuses = await Promise.all(handles.map((h) => h.status()));
+          expect(statuses.map((s) => s.waitingFor)).toContain('a host with free capacity');
+        },
+        { timeout: 20_000, interval: 100 },
+      );
+      expect((await Promise.all(handles.map((h) => h.result()))).map((r) => r.status)).toEqual(['DONE', 'DONE', 'DONE']);
+      // Every start and exit on this host, as the engine recorded them, in its order.
+      const events = await engineEvents(docker(), since, [`${LABEL.host}=${host}`]);
+      expect(events.filter((e) => e.action === 'start')).toHaveLength(3);
+      expect(mostAtOnce(events)).toBe(1);
     } finally {
       await client.close();
     }
@@ -52,15 +51,15 @@ describe('host capacity', () => {
 describe('a host that goes silent mid-run', () => {
   it('loses the action to another host after the bounded wait', async () => {
     const taskQueue = `fleet-${randomUUID()}`;
-    const first = worker(`silent-${process.pid}`, taskQueue, 2);
+    const silent = `silent-${process.pid}`;
+    const first = worker(silent, taskQueue, 2);
     await first.ready;
     const client = await connectClient(taskQueue);
     try {
-      const handle = await client.start(busybox('echo "on $HOSTNAME"; sleep 6; echo finished > /out/done.txt'), {
+      const handle = await client.start(busybox('echo "on $HOSTNAME"; echo started; sleep 6; echo finished > /out/done.txt'), {
         fleet: { hostTimeoutSeconds: 5 },
       });
-      for (let i = 0; i < 150 && (await handle.status()).phase !== 'RUNNING'; i++) await new Promise((r) => setTimeout(r, 200));
-      await new Promise((r) => setTimeout(r, 500));
+      await vi.waitFor(async () => expect(await handle.logTail()).toContain('started'), { timeout: 30_000, interval: 200 });
       await first.stop('SIGKILL');
       const second = worker(`spare-${process.pid}`, taskQueue, 2);
       await second.ready;
@@ -69,6 +68,7 @@ describe('a host that goes silent mid-run', () => {
       expect(result.artifacts.map((a) => a.path)).toEqual(['done.txt']);
       expect((await handle.status()).placements).toBe(2);
       expect(result.timings.filter((t) => t.step === 'place')).toHaveLength(2);
+      keepHistory('host-lost', handle);
     } finally {
       await client.close();
     }

@@ -3,7 +3,6 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createServer } from 'node:net';
 import type { TestProject } from 'vitest/node';
 import { spawnWorker } from '../../harness/worker-process.js';
 
@@ -12,7 +11,6 @@ declare module 'vitest' {
     taskQueue: string;
     workerHost: string;
     secretValue: string;
-    metricsPort: number;
   }
 }
 
@@ -29,9 +27,7 @@ export default async function setup(project: TestProject) {
   const secretValue = `value-${Math.random().toString(36).slice(2)}-never-logged`;
   writeFileSync(join(secretsDir, 'API_TOKEN'), secretValue);
 
-  const metricsPort = await freePort();
   const worker = spawnWorker('main', {
-    CAISSON_METRICS_PORT: String(metricsPort),
     CAISSON_TASK_QUEUE: taskQueue,
     CAISSON_HOST: workerHost,
     CAISSON_CAPACITY: '4',
@@ -42,19 +38,7 @@ export default async function setup(project: TestProject) {
   project.provide('taskQueue', taskQueue);
   project.provide('workerHost', workerHost);
   project.provide('secretValue', secretValue);
-  project.provide('metricsPort', metricsPort);
   return async () => {
     await worker.stop('SIGTERM');
   };
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }

@@ -1,16 +1,36 @@
 // What operators see without Docker access: metrics, search attributes, queries and metadata.
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ActionsClient } from '../../client/index.js';
+import { freePort } from '../../harness/free-port.js';
+import { spawnWorker, type WorkerProcess } from '../../harness/worker-process.js';
 import { busybox, connectClient } from '../support/actions.js';
 
+// A worker of this file's own, on its own queue and metrics port: the deltas below count only the
+// actions started here, whatever else runs against the same server.
+const taskQueue = `monitoring-${randomUUID()}`;
+const host = `monitoring-${process.pid}`;
+let metricsPort: number;
+let worker: WorkerProcess;
 let client: ActionsClient;
 beforeAll(async () => {
-  client = await connectClient();
+  metricsPort = await freePort();
+  worker = spawnWorker('monitoring', {
+    CAISSON_TASK_QUEUE: taskQueue,
+    CAISSON_HOST: host,
+    CAISSON_CAPACITY: '4',
+    CAISSON_METRICS_PORT: String(metricsPort),
+  });
+  await worker.ready;
+  client = await connectClient(taskQueue);
 });
-afterAll(async () => client.close());
+afterAll(async () => {
+  await client?.close();
+  await worker?.stop('SIGTERM');
+});
 
 async function scrape(): Promise<string> {
-  const response = await fetch(`http://127.0.0.1:${inject('metricsPort')}/metrics`);
+  const response = await fetch(`http://127.0.0.1:${metricsPort}/metrics`);
   expect(response.ok).toBe(true);
   return response.text();
 }
@@ -42,8 +62,11 @@ describe('metrics', () => {
     expect(finished(after, 'FAILED', 'exit') - finished(before, 'FAILED', 'exit')).toBe(1);
     const uploaded = (text: string) => sample(text, 'caisson_bytes_uploaded', {}) + sample(text, 'caisson_bytes_uploaded_total', {});
     expect(uploaded(after) - uploaded(before)).toBeGreaterThanOrEqual(6);
-    expect(sample(after, 'caisson_host_capacity', { host: inject('workerHost') })).toBe(4);
-    expect(after).toContain('caisson_step_duration');
+    expect(sample(after, 'caisson_host_capacity', { host })).toBe(4);
+    // One observation per step of each of the two actions: the histogram's count moves by 2 for "run".
+    const runSteps = (text: string) =>
+      sample(text, 'caisson_step_duration_count', { step: 'run' }) + sample(text, 'caisson_step_duration_seconds_count', { step: 'run' });
+    expect(runSteps(after) - runSteps(before)).toBe(2);
   });
 });
 
@@ -53,14 +76,18 @@ describe('search attributes and queries', () => {
     const result = await handle.result();
     expect(result.exitCode).toBe(7);
     const status = await handle.status();
-    expect(status).toMatchObject({ phase: 'FAILED', host: inject('workerHost'), exitCode: 7, reason: 'exit' });
+    expect(status).toMatchObject({ phase: 'FAILED', host, exitCode: 7, reason: 'exit' });
     expect(status.timings.map((t) => t.step)).toContain('run');
-    let found: { actionId: string; status: string }[] = [];
-    for (let i = 0; i < 30 && !found.some((a) => a.actionId === handle.actionId); i++) {
-      found = await client.list({ status: 'FAILED', image: process.env.TEST_IMAGE_BUSYBOX, since: new Date(Date.now() - 600_000) });
-      await new Promise((r) => setTimeout(r, 300));
-    }
-    expect(found.find((a) => a.actionId === handle.actionId)).toMatchObject({ status: 'FAILED' });
+    // Visibility is eventually consistent: the list shows the action once the server has indexed it.
+    await expect
+      .poll(
+        async () => {
+          const found = await client.list({ status: 'FAILED', image: process.env.TEST_IMAGE_BUSYBOX, since: new Date(Date.now() - 600_000) });
+          return found.find((a) => a.actionId === handle.actionId);
+        },
+        { timeout: 15_000, interval: 300 },
+      )
+      .toMatchObject({ status: 'FAILED', host, exitCode: 7 });
     const description = await client.client.workflow.getHandle(handle.actionId).describe();
     expect(description.typedSearchAttributes.get({ name: 'ActionExitCode', type: 'INT' } as never)).toBe(7);
     expect(description.typedSearchAttributes.get({ name: 'ActionSource', type: 'KEYWORD' } as never)).toBe('monitoring-test');

@@ -1,9 +1,9 @@
 // Faults on the worker's side, each with workers of its own on a task queue of its own.
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { LABEL } from '../../activities/labels.js';
 import { busybox, connectClient, leftovers } from '../support/actions.js';
 import { containerStarts, docker, env, objectText, s3 } from '../support/env.js';
@@ -31,7 +31,7 @@ describe('a worker killed mid-run', () => {
       const handle = await client.start(
         busybox('echo started; echo early > /out/early.txt; sleep 8; echo finished; echo late > /out/late.txt'),
       );
-      for (let i = 0; i < 150 && !(await handle.logTail()).includes('started'); i++) await new Promise((r) => setTimeout(r, 200));
+      await vi.waitFor(async () => expect(await handle.logTail()).toContain('started'), { timeout: 30_000, interval: 200 });
       await first.stop('SIGKILL');
       const running = await docker().listContainers({ filters: { label: [`${LABEL.actionId}=${handle.actionId}`] } });
       expect(running).toHaveLength(1); // the container outlives its worker
@@ -44,7 +44,7 @@ describe('a worker killed mid-run', () => {
       expect(result.artifacts.map((a) => a.path).sort()).toEqual(['early.txt', 'late.txt']);
       expect(await objectText(s3(), result.artifacts.find((a) => a.path === 'late.txt')!.uri)).toBe('late\n');
       expect(await containerStarts(result.runId, since)).toBe(1);
-      expect((await leftovers()).containers).toEqual([]);
+      expect((await leftovers('crash-host')).containers).toEqual([]);
     } finally {
       await client.close();
     }
@@ -95,12 +95,14 @@ describe('a worker starting on a host with leftovers', () => {
 
       const second = worker('reconcile-again', taskQueue, { CAISSON_HOST: host });
       await second.ready;
-      let log = '';
-      for (let i = 0; i < 100 && !log.includes('reconciled containers'); i++) {
-        log = (await import('node:fs')).readFileSync(second.logFile, 'utf8');
-        await new Promise((r) => setTimeout(r, 200));
-      }
-      const line = JSON.parse(log.split('\n').filter((l) => l.includes('reconciled containers')).pop()!);
+      const line = await vi.waitFor(
+        () => {
+          const found = readFileSync(second.logFile, 'utf8').split('\n').filter((l) => l.includes('reconciled containers'));
+          expect(found).toHaveLength(1);
+          return JSON.parse(found[0]!) as { removed: unknown[]; kept: unknown[] };
+        },
+        { timeout: 30_000, interval: 200 },
+      );
       expect(line.removed).toEqual([{ container: expect.any(String), why: 'its run is completed' }]);
       await expect(stale.inspect()).rejects.toMatchObject({ statusCode: 404 });
       expect(line.kept).toHaveLength(1);

@@ -1,9 +1,12 @@
 // Starting actions against the suite's worker, and checking that nothing is left on the host.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { execFileSync } from 'node:child_process';
 import { inject } from 'vitest';
-import { ActionsClient, type ActionSpecInput } from '../../client/index.js';
+import { ActionsClient, type ActionHandle, type ActionSpecInput } from '../../client/index.js';
 import { temporalSettingsFromEnv } from '../../common/temporal-connection.js';
 import { LABEL } from '../../activities/labels.js';
-import { docker } from './env.js';
+import { docker, env } from './env.js';
 
 export async function connectClient(taskQueue = inject('taskQueue')): Promise<ActionsClient> {
   return ActionsClient.connect(temporalSettingsFromEnv(), taskQueue);
@@ -13,10 +16,32 @@ export function busybox(script: string, extra: Partial<ActionSpecInput> = {}): A
   return { image: process.env.TEST_IMAGE_BUSYBOX!, command: ['sh', '-c', script], timeout: '60s', ...extra };
 }
 
-/** Containers of ours still on the engine, and volumes no container uses. */
-export async function leftovers(): Promise<{ containers: string[]; volumes: string[] }> {
+/**
+ * Containers of ours still on one host's engine (by the host label, so that other hosts' work
+ * never counts), and volumes no container uses.
+ */
+export async function leftovers(host: string = inject('workerHost')): Promise<{ containers: string[]; volumes: string[] }> {
   const engine = docker();
-  const containers = await engine.listContainers({ all: true, filters: { label: [LABEL.actionId] } });
+  const containers = await engine.listContainers({ all: true, filters: { label: [LABEL.actionId, `${LABEL.host}=${host}`] } });
   const { Volumes } = await engine.listVolumes({ filters: { dangling: ['true'] } });
   return { containers: containers.map((c) => c.Names[0] ?? c.Id), volumes: (Volumes ?? []).map((v) => v.Name) };
+}
+
+export const HISTORIES_DIR = fileURLToPath(new URL('../replay/histories', import.meta.url));
+
+/**
+ * Keeps the finished action's workflow history as a replay fixture when CAISSON_RECORD_HISTORIES
+ * is set (`npm run record-histories`); the unit tier replays every kept history against the
+ * current workflow code, so a change that breaks replay of such runs fails CI.
+ */
+export function keepHistory(name: string, handle: ActionHandle): void {
+  if (!process.env.CAISSON_RECORD_HISTORIES) return;
+  // The CLI's JSON is the format the SDK's replayer reads (and what operators export from a fleet).
+  const json = execFileSync(
+    env('TEMPORAL_CLI'),
+    ['workflow', 'show', '--workflow-id', handle.actionId, '--output', 'json', '--address', env('TEMPORAL_ADDRESS')],
+    { maxBuffer: 64 << 20, encoding: 'utf8' },
+  );
+  mkdirSync(HISTORIES_DIR, { recursive: true });
+  writeFileSync(`${HISTORIES_DIR}/${name}.json`, json);
 }

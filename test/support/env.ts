@@ -5,6 +5,7 @@ import type { Readable } from 'node:stream';
 import { dockerClient } from '../../worker/docker.js';
 import { s3ClientFromEnv } from '../../activities/artifact-store.js';
 import { LABEL } from '../../activities/labels.js';
+import { engineEvents } from './engine-events.js';
 
 export const env = (name: string): string => {
   const value = process.env[name];
@@ -49,12 +50,5 @@ export async function objectText(client: S3Client, uri: string): Promise<string>
 
 /** How often the engine started a container of this run since `since` (ms), from its events. */
 export async function containerStarts(runId: string, since: number): Promise<number> {
-  const stream = (await docker().getEvents({
-    since: Math.floor(since / 1000) - 1,
-    until: Math.ceil(Date.now() / 1000),
-    filters: { type: ['container'], event: ['start'], label: [`${LABEL.runId}=${runId}`] },
-  })) as unknown as NodeJS.ReadableStream;
-  let text = '';
-  for await (const chunk of stream) text += chunk.toString();
-  return text.split('\n').filter(Boolean).length;
+  return (await engineEvents(docker(), since, [`${LABEL.runId}=${runId}`], ['start'])).length;
 }

@@ -1,0 +1,40 @@
+// Recorded histories of representative runs (test/replay/histories, kept by the integration tests
+// with `npm run record-histories`) replay against the current workflow code. A change that would
+// make a running action take a different path on replay fails here, before it reaches a fleet:
+// such a change needs patched() or a new workflow type.
+import { bundleWorkflowCode, DefaultLogger, Runtime, Worker } from '@temporalio/worker';
+import { DeterminismViolationError } from '@temporalio/workflow';
+import { readdirSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { beforeAll, describe, expect, it } from 'vitest';
+
+const HISTORIES = fileURLToPath(new URL('../replay/histories', import.meta.url));
+const REPRESENTATIVE = ['canceled', 'done', 'failed', 'host-lost', 'retry-on-exit-code', 'timeout'];
+const quiet = { trace() {}, debug() {}, info() {}, warn() {}, error() {}, log() {} };
+
+const history = (name: string): unknown => JSON.parse(readFileSync(`${HISTORIES}/${name}.json`, 'utf8'));
+
+let workflowBundle: { code: string };
+beforeAll(async () => {
+  // The expected nondeterminism below is logged by the SDK's core as a warning: errors only.
+  Runtime.install({ logger: new DefaultLogger('ERROR') });
+  workflowBundle = await bundleWorkflowCode({ workflowsPath: fileURLToPath(new URL('../../workflows/index.ts', import.meta.url)), logger: quiet });
+}, 60_000);
+
+describe('workflow replay', () => {
+  it('has a recorded history of each representative run', () => {
+    const names = readdirSync(HISTORIES).filter((f) => f.endsWith('.json')).map((f) => f.replace(/\.json$/, ''));
+    expect(names.sort()).toEqual(expect.arrayContaining(REPRESENTATIVE));
+  });
+
+  it.each(REPRESENTATIVE)('replays the %s history with the current workflow code', async (name) => {
+    await expect(Worker.runReplayHistory({ workflowBundle, replayName: name }, history(name))).resolves.toBeUndefined();
+  }, 60_000);
+
+  it('fails replay when the workflow takes other steps than the history recorded', async () => {
+    const changed = await bundleWorkflowCode({ workflowsPath: fileURLToPath(new URL('../fixtures/changed-workflow.ts', import.meta.url)), logger: quiet });
+    await expect(Worker.runReplayHistory({ workflowBundle: changed, replayName: 'changed' }, history('done'))).rejects.toBeInstanceOf(
+      DeterminismViolationError,
+    );
+  }, 60_000);
+});
