@@ -1,14 +1,19 @@
 // The GitHub Action's inputs, read once and checked with the same spec schema as the client and
 // the worker. A bad input fails the step before anything starts, naming the input.
+import * as core from '@actions/core';
 import { ActionId, ActionSpec, type ActionSpecInput } from '../spec/action.js';
 import { parseEnvPairs, parseGpus } from '../common/text-inputs.js';
 import type { TemporalSettings } from '../common/temporal-connection.js';
 
-export type GetInput = (name: string) => string;
+/** Where inputs come from: @actions/core itself (INPUT_* variables), or a stand-in in tests. */
+export type InputReader = Pick<typeof core, 'getInput' | 'getBooleanInput' | 'getMultilineInput'>;
 
-export interface ActionInputs {
+export interface ConnectionInputs {
   temporal: TemporalSettings;
   taskQueue: string;
+}
+
+export interface ActionInputs extends ConnectionInputs {
   spec: ActionSpecInput;
   actionId: string;
   wait: boolean;
@@ -48,25 +53,26 @@ function inputForPath(path: string): string {
   return path;
 }
 
-const lines = (text: string) => text.split(/\r?\n/).map((l) => l.trim()).filter(Boolean);
-
-/** A list input: a JSON array, or one item per line. */
-function list(text: string): string[] | undefined {
-  if (!text.trim()) return undefined;
-  if (text.trim().startsWith('[')) {
+/** A list input: a JSON array, or one item per line (blank lines skipped). */
+function list(actions: InputReader, name: string): string[] | undefined {
+  const text = actions.getInput(name);
+  if (!text) return undefined;
+  if (text.startsWith('[')) {
     const parsed: unknown = JSON.parse(text);
     if (!Array.isArray(parsed) || !parsed.every((x) => typeof x === 'string')) throw new Error('a JSON array of strings');
     return parsed;
   }
-  return lines(text);
+  return actions.getMultilineInput(name).filter(Boolean);
 }
 
-function bool(text: string, fallback: boolean): boolean {
-  const t = text.trim().toLowerCase();
-  if (!t) return fallback;
-  if (['true', 'yes', '1'].includes(t)) return true;
-  if (['false', 'no', '0'].includes(t)) return false;
-  throw new Error('true or false');
+/** A boolean input, as GitHub reads them (YAML 1.2 core schema); empty means the fallback. */
+function bool(actions: InputReader, name: string, fallback: boolean): boolean {
+  if (!actions.getInput(name)) return fallback;
+  try {
+    return actions.getBooleanInput(name);
+  } catch {
+    throw new Error(`true or false (also True, TRUE, False, FALSE), not ${JSON.stringify(actions.getInput(name))}`);
+  }
 }
 
 /** repository, run, attempt, job and step: a retried step attaches to its action instead of starting another. */
@@ -76,29 +82,59 @@ export function defaultActionId(env: NodeJS.ProcessEnv): string | undefined {
   return `gh-${parts.join('-')}`.replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 200);
 }
 
-export function readInputs(get: GetInput, env: NodeJS.ProcessEnv = process.env): ActionInputs {
-  const problems: { input: string; message: string }[] = [];
-  const attempt = <T>(input: string, fn: () => T): T | undefined => {
-    try {
-      return fn();
-    } catch (err) {
-      problems.push({ input, message: err instanceof SyntaxError ? `not valid JSON (${err.message})` : (err as Error).message });
-      return undefined;
-    }
+type Problems = { input: string; message: string }[];
+
+/** Runs fn; a throw becomes a problem of the input instead. */
+function collect<T>(problems: Problems, input: string, fn: () => T): T | undefined {
+  try {
+    return fn();
+  } catch (err) {
+    problems.push({ input, message: err instanceof SyntaxError ? `not valid JSON (${err.message})` : (err as Error).message });
+    return undefined;
+  }
+}
+
+function connection(actions: InputReader, problems: Problems): ConnectionInputs {
+  const get = (name: string) => actions.getInput(name);
+  const address = get('temporal-address') || '127.0.0.1:7233';
+  if (!/^[^:\s]+:\d+$/.test(address)) problems.push({ input: 'temporal-address', message: 'host:port, e.g. temporal.example.com:7233' });
+  return {
+    temporal: {
+      address,
+      namespace: get('temporal-namespace') || 'default',
+      apiKey: get('temporal-api-key') || undefined,
+      tlsCert: get('temporal-tls-cert') || undefined,
+      tlsKey: get('temporal-tls-key') || undefined,
+      tlsCa: get('temporal-tls-ca') || undefined,
+    },
+    taskQueue: get('task-queue') || 'caisson',
   };
+}
+
+/** Only what reaching Temporal needs: for the post step, which cancels an action by its id. */
+export function readConnectionInputs(actions: InputReader = core): ConnectionInputs {
+  const problems: Problems = [];
+  const inputs = connection(actions, problems);
+  if (problems.length) throw new InputError(problems);
+  return inputs;
+}
+
+export function readInputs(actions: InputReader = core, env: NodeJS.ProcessEnv = process.env): ActionInputs {
+  const problems: Problems = [];
+  const get = (name: string) => actions.getInput(name);
+  const attempt = <T>(input: string, fn: () => T) => collect(problems, input, fn);
 
   const spec: Record<string, unknown> = { image: get('image') };
-  const command = attempt('command', () => list(get('command')));
+  const command = attempt('command', () => list(actions, 'command'));
   if (command) spec.command = command;
-  const args = attempt('args', () => list(get('args')));
+  const args = attempt('args', () => list(actions, 'args'));
   if (args) spec.args = args;
-  const envText = get('env');
-  if (envText.trim()) {
-    const pairs = attempt('env', () => parseEnvPairs(lines(envText)));
+  if (get('env')) {
+    const pairs = attempt('env', () => parseEnvPairs(actions.getMultilineInput('env').filter(Boolean)));
     if (pairs) spec.env = pairs;
   }
   const secrets = get('secrets');
-  if (secrets.trim()) spec.secrets = secrets.split(/[\s,]+/).filter(Boolean);
+  if (secrets) spec.secrets = secrets.split(/[\s,]+/).filter(Boolean);
   const resources: Record<string, unknown> = {};
   if (get('cpu')) resources.cpu = get('cpu');
   if (get('memory')) resources.memory = /^\d+$/.test(get('memory')) ? Number(get('memory')) : get('memory');
@@ -106,7 +142,7 @@ export function readInputs(get: GetInput, env: NodeJS.ProcessEnv = process.env):
   spec.resources = resources;
   if (get('timeout')) spec.timeout = get('timeout');
   if (get('network')) spec.network = get('network');
-  if (get('input').trim()) {
+  if (get('input')) {
     const input = attempt('input', () => JSON.parse(get('input')) as unknown);
     if (input !== undefined) spec.input = input;
   }
@@ -124,25 +160,16 @@ export function readInputs(get: GetInput, env: NodeJS.ProcessEnv = process.env):
     }
   }
 
-  const actionId = get('action-id').trim() || defaultActionId(env) || `gh-${Date.now()}`;
+  const actionId = get('action-id') || defaultActionId(env) || `gh-${Date.now()}`;
   const idCheck = ActionId.safeParse(actionId);
   if (!idCheck.success) problems.push({ input: 'action-id', message: idCheck.error.issues[0]!.message });
-  const wait = attempt('wait', () => bool(get('wait'), true)) ?? true;
-  const followLogs = attempt('follow-logs', () => bool(get('follow-logs'), true)) ?? true;
-  const address = get('temporal-address') || '127.0.0.1:7233';
-  if (!/^[^:\s]+:\d+$/.test(address)) problems.push({ input: 'temporal-address', message: 'host:port, e.g. temporal.example.com:7233' });
+  const wait = attempt('wait', () => bool(actions, 'wait', true)) ?? true;
+  const followLogs = attempt('follow-logs', () => bool(actions, 'follow-logs', true)) ?? true;
+  const connectionInputs = connection(actions, problems);
 
   if (problems.length) throw new InputError(problems);
   return {
-    temporal: {
-      address,
-      namespace: get('temporal-namespace') || 'default',
-      apiKey: get('temporal-api-key') || undefined,
-      tlsCert: get('temporal-tls-cert') || undefined,
-      tlsKey: get('temporal-tls-key') || undefined,
-      tlsCa: get('temporal-tls-ca') || undefined,
-    },
-    taskQueue: get('task-queue') || 'caisson',
+    ...connectionInputs,
     spec: spec as ActionSpecInput,
     actionId,
     wait,

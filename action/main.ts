@@ -5,14 +5,30 @@ import { ActionsClient, InvalidSpecError, type ActionResult } from '../client/in
 import { followTail } from '../client/follow.js';
 import { formatDuration } from '../spec/quantity.js';
 import { actionUiLink } from '../common/ui-link.js';
-import { InputError, readInputs } from './inputs.js';
+import { InputError, readInputs, type ActionInputs, type InputReader } from './inputs.js';
+import { STATE } from './state.js';
 
-export type Core = Pick<
-  typeof core,
-  'getInput' | 'setOutput' | 'setFailed' | 'setSecret' | 'info' | 'error' | 'saveState' | 'summary'
->;
+export type Core = InputReader & Pick<typeof core, 'setOutput' | 'setFailed' | 'setSecret' | 'info' | 'error' | 'debug' | 'saveState' | 'summary'>;
 
+/** A failure as the step shows it: bad inputs and specs list every problem; anything else says it comes from caisson. */
+export function failureMessage(err: unknown): string {
+  if (err instanceof InputError || err instanceof InvalidSpecError) return err.message;
+  return `caisson: ${err instanceof Error ? err.message : String(err)}`;
+}
 
+/** The stacks of an error and its causes, for the debug log (with source maps: the TypeScript files and lines). */
+export function debugStack(actions: Pick<typeof core, 'debug'>, err: unknown): void {
+  for (let e: unknown = err; e instanceof Error; e = e.cause) if (e.stack) actions.debug(e.stack);
+}
+
+/** Temporal unreachable, or its TLS files unreadable: say where it tried. */
+export async function connect(temporal: ActionInputs['temporal'], taskQueue: string): Promise<ActionsClient> {
+  try {
+    return await ActionsClient.connect(temporal, taskQueue);
+  } catch (err) {
+    throw new Error(`cannot connect to Temporal at ${temporal.address} (namespace ${temporal.namespace}): ${(err as Error).message}`, { cause: err });
+  }
+}
 
 async function writeSummary(actions: Core, result: ActionResult, link: string): Promise<void> {
   const duration = Date.parse(result.finishedAt) - Date.parse(result.startedAt);
@@ -32,34 +48,38 @@ async function writeSummary(actions: Core, result: ActionResult, link: string): 
     .catch(() => undefined); // no summary file outside GitHub: nothing to write
 }
 
+/** The `main` step. Never throws: every failure, bad inputs and an unreachable Temporal included, ends in setFailed. */
 export async function run(actions: Core = core, env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  try {
+    await main(actions, env);
+  } catch (err) {
+    debugStack(actions, err);
+    actions.setFailed(failureMessage(err));
+  }
+}
+
+async function main(actions: Core, env: NodeJS.ProcessEnv): Promise<void> {
   for (const secret of ['temporal-api-key', 'temporal-tls-key']) {
     const value = actions.getInput(secret);
     if (value) actions.setSecret(value);
   }
-  let inputs;
-  try {
-    inputs = readInputs((name) => actions.getInput(name), env);
-  } catch (err) {
-    actions.setFailed(err instanceof InputError ? err.message : String(err));
-    return;
-  }
-  const client = await ActionsClient.connect(inputs.temporal, inputs.taskQueue);
+  const inputs = readInputs(actions, env);
+  const client = await connect(inputs.temporal, inputs.taskQueue);
   try {
     const handle = await client.start(inputs.spec, { actionId: inputs.actionId });
     const link = actionUiLink(inputs.uiUrl ?? env.TEMPORAL_UI_URL, inputs.temporal.namespace, handle.actionId) ?? '';
-    actions.saveState('action-id', handle.actionId);
+    actions.saveState(STATE.actionId, handle.actionId);
     actions.setOutput('action-id', handle.actionId);
     actions.setOutput('temporal-ui-url', link);
     actions.info(`${handle.started ? 'started' : 'attached to'} action ${handle.actionId}${link ? ` (${link})` : ''}`);
     if (!inputs.wait) {
-      actions.saveState('finished', 'true');
+      actions.saveState(STATE.finished, 'true');
       return;
     }
     const resultPromise = handle.result();
     if (inputs.followLogs) await followTail(() => handle.logTail(), (lines) => lines.forEach((l) => actions.info(l)), resultPromise);
     const result = await resultPromise;
-    actions.saveState('finished', 'true');
+    actions.saveState(STATE.finished, 'true');
     actions.setOutput('run-id', result.runId);
     actions.setOutput('status', result.status);
     actions.setOutput('exit-code', result.exitCode === null ? '' : String(result.exitCode));
@@ -74,8 +94,6 @@ export async function run(actions: Core = core, env: NodeJS.ProcessEnv = process
       });
       actions.setFailed(`action ${handle.actionId} ${result.status}: ${result.message}`);
     }
-  } catch (err) {
-    actions.setFailed(err instanceof InvalidSpecError ? err.message : `caisson: ${(err as Error).message}`);
   } finally {
     await client.close();
   }

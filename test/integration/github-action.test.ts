@@ -1,9 +1,26 @@
 // The GitHub Action's run() and post() driven as GitHub would, with the real Temporal, worker,
-// engine and MinIO; only @actions/core's I/O is replaced by a recorder.
-import { describe, expect, inject, it } from 'vitest';
+// engine and MinIO; inputs are INPUT_* variables read by @actions/core itself, and only its
+// output side (outputs, state, failures, log) is replaced by a recorder.
+import * as core from '@actions/core';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, inject, it } from 'vitest';
 import { run, type Core } from '../../action/main.js';
-import { post } from '../../action/post.js';
+import { post, type PostCore } from '../../action/post.js';
+import { STATE } from '../../action/state.js';
+import { freePort } from '../../harness/free-port.js';
 import { env } from '../support/env.js';
+
+/** Makes `inputs` the step's inputs, as the runner does: INPUT_<NAME> variables, and only those. */
+function useInputs(inputs: Record<string, string>): void {
+  for (const name of Object.keys(process.env)) if (name.startsWith('INPUT_')) delete process.env[name];
+  for (const [name, value] of Object.entries(inputs)) process.env[`INPUT_${name.toUpperCase()}`] = value;
+}
+
+afterEach(() => useInputs({}));
 
 class Recorder {
   outputs: Record<string, string> = {};
@@ -11,28 +28,39 @@ class Recorder {
   failed: string[] = [];
   errors: string[] = [];
   logs: string[] = [];
+  debug: string[] = [];
   secrets: string[] = [];
   constructor(readonly inputs: Record<string, string>) {}
+  /** For run(): inputs are read at its start, before its first await. */
   core(): Core {
+    useInputs(this.inputs);
     const summary = { addHeading: () => summary, addTable: () => summary, write: async () => summary };
     return {
-      getInput: (name: string) => this.inputs[name] ?? '',
+      getInput: core.getInput,
+      getBooleanInput: core.getBooleanInput,
+      getMultilineInput: core.getMultilineInput,
       setOutput: (name: string, value: unknown) => void (this.outputs[name] = String(value)),
       setFailed: (message: string | Error) => void this.failed.push(String(message)),
       setSecret: (secret: string) => void this.secrets.push(secret),
       info: (message: string) => void this.logs.push(message),
       error: (message: string | Error) => void this.errors.push(String(message)),
+      debug: (message: string) => void this.debug.push(message),
       saveState: (name: string, value: unknown) => void (this.state[name] = String(value)),
       summary,
     } as unknown as Core;
   }
-  postCore() {
+  /** For post(): the state main left. */
+  postCore(): PostCore {
+    useInputs(this.inputs);
     return {
+      getInput: core.getInput,
+      getBooleanInput: core.getBooleanInput,
+      getMultilineInput: core.getMultilineInput,
       getState: (name: string) => this.state[name] ?? '',
-      getInput: (name: string) => this.inputs[name] ?? '',
       info: (m: string) => void this.logs.push(m),
-      warning: (m: string) => void this.errors.push(m),
-    } as never;
+      debug: (m: string) => void this.debug.push(m),
+      setFailed: (m: string | Error) => void this.failed.push(String(m)),
+    };
   }
 }
 
@@ -52,6 +80,7 @@ describe('the GitHub Action', () => {
     expect(first.outputs).toMatchObject({ 'action-id': inputs['action-id'], status: 'DONE', 'exit-code': '0', reason: 'exit' });
     expect(JSON.parse(first.outputs.artifacts!)).toEqual([expect.objectContaining({ path: 'a.txt', size: 9 })]);
     expect(first.logs).toContain('building');
+    expect(first.state).toEqual({ [STATE.actionId]: inputs['action-id'], [STATE.finished]: 'true' });
     const again = new Recorder(inputs);
     await run(again.core(), {});
     expect(again.logs[0]).toMatch(/^attached to action/);
@@ -68,11 +97,29 @@ describe('the GitHub Action', () => {
   });
 
   it('fails before anything starts on bad inputs, and masks the API key', async () => {
-    const rec = new Recorder({ ...base(), memory: '512m', 'temporal-api-key': 'very-secret-key' });
+    const rec = new Recorder({ ...base(), memory: '512m', wait: 'yes', 'temporal-api-key': 'very-secret-key' });
     await run(rec.core(), {});
     expect(rec.secrets).toEqual(['very-secret-key']);
-    expect(rec.failed[0]).toContain('memory');
+    expect(rec.failed).toHaveLength(1);
+    expect(rec.failed[0]).toMatch(/^invalid inputs:/);
+    expect(rec.failed[0]).toContain('- memory:');
+    expect(rec.failed[0]).toContain('- wait: true or false');
     expect(rec.outputs).toEqual({});
+    expect(rec.state).toEqual({});
+  });
+
+  it('fails the step naming the address, without throwing, when nothing listens there', async () => {
+    const address = `127.0.0.1:${await freePort()}`;
+    const rec = new Recorder({ ...base(), 'temporal-address': address });
+    await expect(run(rec.core(), {})).resolves.toBeUndefined();
+    expect(rec.failed).toEqual([expect.stringContaining(`cannot connect to Temporal at ${address} (namespace default)`)]);
+    expect(rec.outputs).toEqual({});
+    expect(rec.state).toEqual({});
+
+    // A post step that cannot reach Temporal to cancel fails the same way.
+    rec.state[STATE.actionId] = 'gha-left-running';
+    await expect(post(rec.postCore())).resolves.toBeUndefined();
+    expect(rec.failed[1]).toContain(`could not cancel action gha-left-running: cannot connect to Temporal at ${address}`);
   });
 
   it('post cancels an action still running when the job is cancelled; its output is still collected', async () => {
@@ -80,40 +127,65 @@ describe('the GitHub Action', () => {
     const rec = new Recorder(inputs);
     const main = run(rec.core(), {});
     for (let i = 0; i < 100 && !rec.logs.includes('running'); i++) await new Promise((r) => setTimeout(r, 200));
-    expect(rec.state['action-id']).toBe(inputs['action-id']);
+    expect(rec.state[STATE.actionId]).toBe(inputs['action-id']);
     await post(rec.postCore());
+    expect(rec.logs).toContain(`cancelled action ${inputs['action-id']}: its container stops and its output is still collected`);
     await main;
     expect(rec.outputs).toMatchObject({ status: 'CANCELED', reason: 'canceled' });
     expect(JSON.parse(rec.outputs.artifacts!)).toEqual([expect.objectContaining({ path: 'x' })]);
+
+    // Had main died before seeing the end, post would cancel an ended action: a no-op, not a failure.
+    delete rec.state[STATE.finished];
+    await post(rec.postCore());
+    expect(rec.failed).toEqual([expect.stringMatching(new RegExp(`^action ${inputs['action-id']} CANCELED: `))]);
   });
 });
 
 describe('the bundled action (dist/index.js)', () => {
-  it('runs under Node 24, as GitHub runs it, and writes its outputs to GITHUB_OUTPUT', async () => {
-    const { mkdtempSync, readFileSync, writeFileSync } = await import('node:fs');
-    const { execFile } = await import('node:child_process');
-    const { tmpdir } = await import('node:os');
-    const { join } = await import('node:path');
-    const { fileURLToPath } = await import('node:url');
-    const root = fileURLToPath(new URL('../..', import.meta.url));
+  const root = fileURLToPath(new URL('../..', import.meta.url));
+  const node24 = () => join(env('NODE24_BIN'), 'node');
+
+  /** Runs dist/index.js under Node 24 as the runner does: inputs, state and command files in the environment. */
+  function runDist(vars: Record<string, string>): Promise<{ code: number; stdout: string }> {
+    return new Promise((resolve) =>
+      execFile(node24(), [join(root, 'dist/index.js')], { env: { PATH: process.env.PATH, ...vars } }, (error, out) =>
+        resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout: out }),
+      ),
+    );
+  }
+  const inputVars = (inputs: Record<string, string>) => Object.fromEntries(Object.entries(inputs).map(([k, v]) => [`INPUT_${k.toUpperCase()}`, v]));
+  /** The name<<delimiter / value / delimiter records @actions/core appends to GITHUB_OUTPUT and GITHUB_STATE. */
+  const records = (text: string) => Object.fromEntries([...text.matchAll(/^(.+?)<<(.+)\n([\s\S]*?)\n\2$/gm)].map((m) => [m[1]!, m[3]!]));
+
+  it('runs under Node 24, as GitHub runs it, writes its outputs to GITHUB_OUTPUT, and runs as post the second time', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'caisson-gha-'));
     const files = { GITHUB_OUTPUT: join(dir, 'output'), GITHUB_STATE: join(dir, 'state'), GITHUB_STEP_SUMMARY: join(dir, 'summary') };
     for (const file of Object.values(files)) writeFileSync(file, '');
     const inputs = { ...base(), command: 'sh\n-c', args: 'echo "node $NODE_HINT"; echo 42 > /out/answer', env: 'NODE_HINT=24' };
-    const inputEnv = Object.fromEntries(Object.entries(inputs).map(([k, v]) => [`INPUT_${k.toUpperCase()}`, v]));
-    const node24 = join(env('NODE24_BIN'), 'node');
-    const { code, stdout } = await new Promise<{ code: number; stdout: string }>((resolve) =>
-      execFile(node24, [join(root, 'dist/index.js')], { env: { PATH: process.env.PATH, ...files, ...inputEnv } }, (error, out) =>
-        resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout: out }),
-      ),
-    );
-    expect(code).toBe(0);
-    expect(stdout).toContain('node 24');
+    const main = await runDist({ ...files, ...inputVars(inputs) });
+    expect(main.code).toBe(0);
+    expect(main.stdout).toContain('node 24');
     const outputs = readFileSync(files.GITHUB_OUTPUT, 'utf8');
     expect(outputs).toMatch(/status<<.*\nDONE\n/);
     expect(outputs).toMatch(/exit-code<<.*\n0\n/);
     expect(readFileSync(files.GITHUB_STEP_SUMMARY, 'utf8')).toContain('Caisson action DONE');
-    const version = await new Promise<string>((resolve) => execFile(node24, ['--version'], (_e, out) => resolve(out.trim())));
+    const state = records(readFileSync(files.GITHUB_STATE, 'utf8'));
+    expect(state).toEqual({ [STATE.isPost]: 'true', [STATE.actionId]: inputs['action-id'], [STATE.finished]: 'true' });
+
+    // The runner hands the state to the post run as STATE_<name>: post, finding the action ended, does nothing.
+    const stateVars = Object.fromEntries(Object.entries(state).map(([k, v]) => [`STATE_${k}`, v]));
+    const postRun = await runDist({ ...files, ...inputVars(inputs), ...stateVars });
+    expect(postRun).toEqual({ code: 0, stdout: '' });
+    expect(readFileSync(files.GITHUB_OUTPUT, 'utf8')).toBe(outputs);
+
+    const version = await new Promise<string>((resolve) => execFile(node24(), ['--version'], (_e, out) => resolve(out.trim())));
     expect(version).toMatch(/^v24\./);
+  });
+
+  it('fails with a readable message, and its stack traces name the TypeScript sources (source maps)', async () => {
+    const { code, stdout } = await runDist({ ...inputVars({ image: 'Not An Image', 'action-id': 'gha-bad' }) });
+    expect(code).toBe(1);
+    expect(stdout).toMatch(/^::error::invalid inputs:%0A {2}- image: /m);
+    expect(stdout).toMatch(/::debug::InputError: invalid inputs:.*%0A {4}at readInputs \(\S*action\/inputs\.ts:\d+:\d+\)/);
   });
 });

@@ -1,13 +1,21 @@
-import { describe, expect, it } from 'vitest';
-import { InputError, defaultActionId, readInputs } from '../../action/inputs.js';
+// The Action's inputs as GitHub hands them over: INPUT_* variables, read by @actions/core itself.
+import * as core from '@actions/core';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { InputError, defaultActionId, readConnectionInputs, readInputs } from '../../action/inputs.js';
 
-const from = (inputs: Record<string, string>) => (name: string) => inputs[name] ?? '';
+/** Sets the step's inputs the way the runner does (INPUT_<NAME>, name upper-cased), and only those. */
+function given(inputs: Record<string, string>): typeof core {
+  for (const name of Object.keys(process.env)) if (name.startsWith('INPUT_')) vi.stubEnv(name, undefined);
+  for (const [name, value] of Object.entries(inputs)) vi.stubEnv(`INPUT_${name.toUpperCase()}`, value);
+  return core;
+}
+
 const image = '127.0.0.1:5000/caisson/busybox:1';
 const github = { GITHUB_REPOSITORY: 'org/repo', GITHUB_RUN_ID: '42', GITHUB_RUN_ATTEMPT: '1', GITHUB_JOB: 'build', GITHUB_ACTION: 'run-step' };
 
 function problems(inputs: Record<string, string>): Record<string, string> {
   try {
-    readInputs(from(inputs), github);
+    readInputs(given(inputs), github);
   } catch (err) {
     expect(err).toBeInstanceOf(InputError);
     return Object.fromEntries((err as InputError).problems.map((p) => [p.input, p.message]));
@@ -15,14 +23,18 @@ function problems(inputs: Record<string, string>): Record<string, string> {
   throw new Error('expected the inputs to be refused');
 }
 
+afterEach(() => {
+  vi.unstubAllEnvs();
+});
+
 describe('action inputs', () => {
-  it('builds the spec, the connection and a stable action id', () => {
+  it('builds the spec, the connection and the action id', () => {
     const inputs = readInputs(
-      from({
+      given({
         image,
-        command: 'sh\n-c',
+        command: 'sh\n\n  -c  ',
         args: '["echo hi > /out/x"]',
-        env: 'A=1\nB=two=2',
+        env: 'A=1\r\n\r\nB=two=2\r\n',
         secrets: 'TOKEN, OTHER',
         cpu: '500m',
         memory: '64Mi',
@@ -51,13 +63,25 @@ describe('action inputs', () => {
       source: 'github.com/org/repo run 42',
     });
     expect(inputs.actionId).toBe('gh-org-repo-42-1-build-run-step');
-    expect(inputs.temporal.address).toBe('temporal.internal:7233');
+    expect(inputs.temporal).toEqual({ address: 'temporal.internal:7233', namespace: 'default' });
     expect(inputs).toMatchObject({ taskQueue: 'gpu', wait: false, followLogs: true });
   });
 
-  it('derives the same id for a retried step and none outside GitHub', () => {
-    expect(defaultActionId(github)).toBe(defaultActionId({ ...github }));
-    expect(defaultActionId({})).toBeUndefined();
+  it('takes an explicit action id over the derived one, and falls back to the defaults', () => {
+    const inputs = readInputs(given({ image, 'action-id': ' nightly-1 ' }), github);
+    expect(inputs.actionId).toBe('nightly-1');
+    expect(inputs.temporal).toEqual({ address: '127.0.0.1:7233', namespace: 'default' });
+    expect(inputs).toMatchObject({ taskQueue: 'caisson', wait: true, followLogs: true });
+    expect(readInputs(given({ image }), {}).actionId).toMatch(/^gh-\d+$/);
+  });
+
+  it('reads booleans as GitHub does (YAML 1.2) and names the input it refuses', () => {
+    expect(readInputs(given({ image, wait: 'True', 'follow-logs': 'FALSE' }), github)).toMatchObject({ wait: true, followLogs: false });
+    expect(problems({ image, wait: 'yes', 'follow-logs': '0' })).toEqual({
+      wait: 'true or false (also True, TRUE, False, FALSE), not "yes"',
+      'follow-logs': 'true or false (also True, TRUE, False, FALSE), not "0"',
+    });
+    expect(() => readInputs(given({ image, wait: 'maybe' }), github)).toThrow(/^invalid inputs:\n {2}- wait: true or false/);
   });
 
   it('names each bad input and what is wrong, all at once', () => {
@@ -84,7 +108,7 @@ describe('action inputs', () => {
       env: expect.stringContaining('KEY=VALUE'),
       input: expect.stringContaining('not valid JSON'),
       command: expect.stringContaining('JSON array of strings'),
-      wait: 'true or false',
+      wait: expect.stringContaining('true or false'),
       'action-id': expect.stringContaining('action id'),
       'temporal-address': expect.stringContaining('host:port'),
     });
@@ -92,5 +116,39 @@ describe('action inputs', () => {
 
   it('requires an image', () => {
     expect(problems({})).toHaveProperty('image');
+  });
+
+  it('reads only the connection for the post step, whatever the spec inputs say', () => {
+    expect(readConnectionInputs(given({ image: 'Not An Image', 'temporal-address': 'temporal.internal:7233', 'temporal-namespace': 'ci', 'task-queue': 'gpu' }))).toEqual({
+      temporal: { address: 'temporal.internal:7233', namespace: 'ci' },
+      taskQueue: 'gpu',
+    });
+    expect(() => readConnectionInputs(given({ 'temporal-address': 'no-port' }))).toThrow(/temporal-address: host:port/);
+  });
+});
+
+describe('the default action id', () => {
+  it('is gh-<repository>-<run>-<attempt>-<job>-<step>, with / and other characters replaced by -', () => {
+    expect(defaultActionId(github)).toBe('gh-org-repo-42-1-build-run-step');
+    expect(defaultActionId({ ...github, GITHUB_REPOSITORY: 'My Org/repo.v2', GITHUB_JOB: 'test (3.12, ubuntu)', GITHUB_ACTION: '__run_2' })).toBe(
+      'gh-My-Org-repo.v2-42-1-test--3.12--ubuntu--__run_2',
+    );
+  });
+
+  it('is the same for the same step of the same attempt, and differs by attempt and by step', () => {
+    expect(defaultActionId({ ...github })).toBe('gh-org-repo-42-1-build-run-step');
+    expect(defaultActionId({ ...github, GITHUB_RUN_ATTEMPT: '2' })).toBe('gh-org-repo-42-2-build-run-step');
+    expect(defaultActionId({ ...github, GITHUB_ACTION: 'train' })).toBe('gh-org-repo-42-1-build-train');
+  });
+
+  it('is capped at 200 characters', () => {
+    const id = defaultActionId({ ...github, GITHUB_REPOSITORY: `org/${'a'.repeat(300)}` });
+    expect(id).toBe(`gh-org-${'a'.repeat(193)}`);
+    expect(id).toHaveLength(200);
+  });
+
+  it('is undefined outside GitHub or with any part missing', () => {
+    expect(defaultActionId({})).toBeUndefined();
+    for (const name of Object.keys(github)) expect(defaultActionId({ ...github, [name]: '' })).toBeUndefined();
   });
 });
