@@ -29,7 +29,7 @@ function classify(image: string, message: string): never {
     throw ApplicationFailure.create({
       type: 'ImageUnauthorized',
       nonRetryable: true,
-      message: `pulling ${image} was refused (unauthorized): the worker's registry credentials (DOCKER_CONFIG/config.json) are missing or wrong for this registry`,
+      message: `pulling ${image} was refused (unauthorized): the worker's registry credentials (DOCKER_CONFIG/config.json: its credHelpers, credsStore or auths) are missing or wrong for this registry`,
     });
   }
   if (/manifest unknown|not found|does not exist|no such image/i.test(message)) {
