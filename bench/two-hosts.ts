@@ -1,13 +1,14 @@
 // Two hosts, each a worker with its own Docker engine, serving one task queue: actions spread
 // over both, every step of a run on the engine of the host it was placed on, and the throughput
 // against one host alone.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, openSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import type Docker from 'dockerode';
 import { ActionsClient } from '../client/index.js';
 import { LABEL } from '../activities/labels.js';
 import { engineAt } from '../harness/engine.js';
+import { startExtraDockerd, type ExtraDockerd } from '../harness/extra-dockerd.js';
+import { registryAuth } from '../activities/registry-auth.js';
+import { parseImageRef, pullReference } from '../spec/image.js';
 import { temporalSettingsFromEnv } from '../common/temporal-connection.js';
 import { spawnWorker } from '../harness/worker-process.js';
 
@@ -21,34 +22,26 @@ export interface TwoHostsResult {
   mismatches: { runId: string; host: string; startsHere: number; startsThere: number }[];
 }
 
-/** A second engine beside the dev environment's: own data root, exec root, pid file and socket. */
-async function startSecondEngine(home: string, logDir: string): Promise<{ host: string; stop: () => Promise<void> }> {
-  mkdirSync(`${home}/data/docker-b`, { recursive: true });
-  mkdirSync(`${home}/run/docker-b-exec`, { recursive: true });
-  const socket = `${home}/run/docker-b.sock`;
-  const log = openSync(`${logDir}/dockerd-b.log`, 'a');
-  const child: ChildProcess = spawn(
-    'dockerd',
-    ['--host', `unix://${socket}`, '--data-root', `${home}/data/docker-b`, '--exec-root', `${home}/run/docker-b-exec`,
-      '--pidfile', `${home}/run/dockerd-b.pid`, '--bridge=none', '--iptables=false', '--ip-masq=false'],
-    { stdio: ['ignore', log, log] },
-  );
-  const host = `unix://${socket}`;
-  const engine = engineAt(host);
-  for (let i = 0; ; i++) {
-    if (await engine.ping().then(() => true, () => false)) break;
-    if (i > 300 || child.exitCode !== null) throw new Error(`the second dockerd did not start; log: ${logDir}/dockerd-b.log`);
-    await new Promise((r) => setTimeout(r, 100));
+/**
+ * A second engine beside the dev environment's (harness/extra-dockerd.ts: own data root, exec root,
+ * pid file and socket in a temp dir), with the image already pulled, as it is on the first engine,
+ * so that neither host's throughput includes a pull.
+ */
+async function startSecondEngine(image: string, logDir: string): Promise<ExtraDockerd> {
+  const second = await startExtraDockerd({ name: 'bench-b', logFile: `${logDir}/dockerd-b.log` });
+  try {
+    const ref = parseImageRef(image);
+    if (!ref) throw new Error(`"${image}" is not an image reference`);
+    const authconfig = await registryAuth(ref.registry, process.env.DOCKER_CONFIG);
+    const stream = await second.engine.pull(pullReference(ref), authconfig ? { authconfig } : {});
+    await new Promise<void>((resolve, reject) =>
+      second.engine.modem.followProgress(stream, (err: Error | null) => (err ? reject(err) : resolve())),
+    );
+    return second;
+  } catch (err) {
+    await second.stop();
+    throw err;
   }
-  return {
-    host,
-    stop: async () => {
-      const containers = await engine.listContainers({ all: true, filters: { label: [LABEL.runId] } });
-      await Promise.all(containers.map((c) => engine.getContainer(c.Id).remove({ force: true }).catch(() => {})));
-      child.kill('SIGTERM');
-      await new Promise((r) => child.once('exit', r));
-    },
-  };
 }
 
 /**
@@ -83,9 +76,10 @@ async function runBatch(client: ActionsClient, image: string, actions: number) {
   return { results, perSecond: actions / seconds };
 }
 
-export async function benchTwoHosts(image: string, actions: number, home: string, logDir: string): Promise<TwoHostsResult> {
+/** `_home` is no longer used: the second engine lives in a temp dir of its own, removed afterwards. */
+export async function benchTwoHosts(image: string, actions: number, _home: string, logDir: string): Promise<TwoHostsResult> {
   const engineA = env('DOCKER_HOST');
-  const second = await startSecondEngine(home, logDir);
+  const second = await startSecondEngine(image, logDir);
   const workers: ReturnType<typeof spawnWorker>[] = [];
   try {
     const oneQueue = `bench-one-${randomUUID()}`;
@@ -96,10 +90,10 @@ export async function benchTwoHosts(image: string, actions: number, home: string
     await workers.pop()!.stop();
 
     const queue = `bench-two-${randomUUID()}`;
-    const hosts = { 'host-a': engineA, 'host-b': second.host };
+    const hosts = { 'host-a': engineA, 'host-b': second.socketHost };
     const listeners = {
       'host-a': await listenForStarts(engineAt(engineA)),
-      'host-b': await listenForStarts(engineAt(second.host)),
+      'host-b': await listenForStarts(second.engine),
     };
     for (const [name, dockerHost] of Object.entries(hosts)) {
       workers.push(spawnWorker(`bench-${name}`, { CAISSON_TASK_QUEUE: queue, CAISSON_HOST: name, CAISSON_CAPACITY: '4', DOCKER_HOST: dockerHost }));

@@ -1,0 +1,263 @@
+// An extra Docker engine for tests and benchmarks, beside the dev environment's: its own data root,
+// exec root, pid file and unix socket, all in a temp dir that is removed when it stops, and
+// optionally a TLS listener on 127.0.0.1:<free port> that requires a client certificate. Same
+// network flags as the dev engine (--bridge=none --iptables=false --ip-masq=false): its containers
+// get network none or host only.
+import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync } from 'node:fs';
+import { readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import Docker from 'dockerode';
+import { engineAt } from './engine.js';
+import { freePort } from './free-port.js';
+import { makeDockerTlsCerts, type DockerTlsCerts } from './tls-certs.js';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export interface ExtraDockerdOptions {
+  /** Names the temp dir and the log file. */
+  name?: string;
+  /** Also listen on tcp://127.0.0.1:<free port> with --tlsverify and certificates made for it. */
+  tls?: boolean;
+  /** Where dockerd's own output goes; kept after stop (default test-results/dockerd-<name>-<time>.log). */
+  logFile?: string;
+  /** How long to wait for the engine to answer a ping (default 60 s). */
+  readyTimeoutMs?: number;
+  /** How long to wait for dockerd to exit after SIGTERM before SIGKILL (default 20 s). */
+  stopTimeoutMs?: number;
+}
+
+export interface ExtraDockerd {
+  /** unix://<dir>/docker.sock */
+  socketHost: string;
+  /** A client over the unix socket (no TLS needed): for setup, checks and clean-up. */
+  engine: Docker;
+  /** With `tls`: tcp://127.0.0.1:<port>, the certificates, and the env a client needs for it. */
+  tls?: { host: string; port: number; certs: DockerTlsCerts; clientEnv: Record<string, string> };
+  /** The temp dir holding everything; removed by stop(). */
+  dir: string;
+  logFile: string;
+  pid: number;
+  /**
+   * Removes its containers, SIGTERM with a bounded wait, then SIGKILL (and whatever a killed dockerd
+   * leaves: containerd, shims, container processes, mounts), then removes the temp dir. Idempotent.
+   */
+  stop(): Promise<void>;
+}
+
+/** dockerd reads DOCKER_TLS_VERIFY and DOCKER_CERT_PATH itself: keep the caller's out of its flags. */
+function dockerdEnv(): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('DOCKER_')));
+}
+
+function alive(child: ChildProcess): boolean {
+  return child.exitCode === null && child.signalCode === null;
+}
+
+function waitExit(child: ChildProcess, ms: number): Promise<boolean> {
+  if (!alive(child)) return Promise.resolve(true);
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(false), ms);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve(true);
+    });
+  });
+}
+
+function tail(file: string, lines = 15): string {
+  try {
+    return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+  } catch {
+    return '';
+  }
+}
+
+/**
+ * What a killed dockerd leaves running: its containerd and shims (their command lines name our temp
+ * dir) and its containers' processes (in a cgroup named after a container id of our data root).
+ */
+function processesLeftBy(dir: string): number[] {
+  let ids: string[] = [];
+  try {
+    ids = readdirSync(join(dir, 'data', 'containers')).filter((id) => /^[0-9a-f]{64}$/.test(id));
+  } catch {
+    // no containers were ever created
+  }
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(`${dir}/`)) {
+        pids.push(Number(entry));
+      } else if (ids.length > 0) {
+        const cgroup = readFileSync(`/proc/${entry}/cgroup`, 'utf8');
+        if (ids.some((id) => cgroup.includes(`/${id}`))) pids.push(Number(entry));
+      }
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return pids;
+}
+
+function killAll(pids: number[]): void {
+  for (const pid of pids) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+}
+
+/** Mount points under `dir` (overlay layers, netns bind mounts) left by an engine that was killed. */
+async function mountsUnder(dir: string): Promise<string[]> {
+  const info = await readFile('/proc/self/mountinfo', 'utf8');
+  return info
+    .split('\n')
+    .map((line) => line.split(' ')[4]?.replace(/\\040/g, ' '))
+    .filter((point): point is string => !!point && (point === dir || point.startsWith(`${dir}/`)))
+    .sort((a, b) => b.length - a.length);
+}
+
+async function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), ms)));
+  try {
+    return await Promise.race([promise, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export async function startExtraDockerd(options: ExtraDockerdOptions = {}): Promise<ExtraDockerd> {
+  const name = options.name ?? 'extra';
+  const readyTimeoutMs = options.readyTimeoutMs ?? 60_000;
+  const stopTimeoutMs = options.stopTimeoutMs ?? 20_000;
+  // Short: the socket path must stay under the 108 bytes a unix socket address allows.
+  const dir = mkdtempSync(join(tmpdir(), `caisson-dockerd-${name}-`));
+  const socketHost = `unix://${dir}/docker.sock`;
+  let logFile = options.logFile;
+  if (!logFile) {
+    mkdirSync(join(ROOT, 'test-results'), { recursive: true });
+    logFile = join(ROOT, 'test-results', `dockerd-${name}-${Date.now()}.log`);
+  }
+
+  let child: ChildProcess | undefined;
+  const onExit = () => {
+    // The test process is going away without stop(): let dockerd shut down (and stop its containerd).
+    if (child && alive(child)) child.kill('SIGTERM');
+  };
+  const cleanUpDir = async () => {
+    for (const point of await mountsUnder(dir).catch(() => [])) {
+      await promisify(execFile)('umount', ['-l', point]).catch(() => {});
+    }
+    await rm(dir, { recursive: true, force: true, maxRetries: 3, retryDelay: 200 });
+  };
+
+  try {
+    let tls: ExtraDockerd['tls'];
+    const args = [
+      '--host', socketHost,
+      '--data-root', join(dir, 'data'),
+      '--exec-root', join(dir, 'exec'),
+      '--pidfile', join(dir, 'dockerd.pid'),
+      '--bridge=none', '--iptables=false', '--ip-masq=false',
+    ];
+    if (options.tls) {
+      const certs = await makeDockerTlsCerts(join(dir, 'tls'));
+      const port = await freePort();
+      const host = `tcp://127.0.0.1:${port}`;
+      args.push(
+        '--host', host,
+        '--tlsverify', '--tlscacert', certs.server.ca, '--tlscert', certs.server.cert, '--tlskey', certs.server.key,
+      );
+      tls = { host, port, certs, clientEnv: { DOCKER_HOST: host, DOCKER_TLS_VERIFY: '1', DOCKER_CERT_PATH: certs.client.dir } };
+    }
+
+    const log = openSync(logFile, 'a');
+    try {
+      child = spawn('dockerd', args, { stdio: ['ignore', log, log], env: dockerdEnv() });
+    } finally {
+      closeSync(log);
+    }
+    const spawned = child;
+    await new Promise<void>((resolve, reject) => {
+      spawned.once('spawn', resolve);
+      spawned.once('error', reject);
+    });
+    process.once('exit', onExit);
+
+    // Ready when it answers a ping on every listener, within a deadline; an early exit fails at once.
+    const engine = engineAt(socketHost);
+    const overTls = tls
+      ? new Docker({
+          host: '127.0.0.1',
+          port: tls.port,
+          protocol: 'https',
+          ca: readFileSync(tls.certs.client.ca),
+          cert: readFileSync(tls.certs.client.cert),
+          key: readFileSync(tls.certs.client.key),
+        })
+      : undefined;
+    const deadline = Date.now() + readyTimeoutMs;
+    const ping = (d: Docker) => withDeadline(d.ping().then(() => true, () => false), 2_000).then((ok) => ok === true);
+    for (;;) {
+      if (!alive(spawned)) {
+        throw new Error(`dockerd ${name} exited (${spawned.exitCode ?? spawned.signalCode}) before it was ready; log ${logFile}:\n${tail(logFile)}`);
+      }
+      if ((await ping(engine)) && (!overTls || (await ping(overTls)))) break;
+      if (Date.now() > deadline) {
+        throw new Error(`dockerd ${name} did not answer a ping within ${readyTimeoutMs} ms; log ${logFile}:\n${tail(logFile)}`);
+      }
+      await sleep(100);
+    }
+
+    let stopping: Promise<void> | undefined;
+    const stop = () =>
+      (stopping ??= (async () => {
+        try {
+          if (alive(spawned)) {
+            // Containers first (ours only: this engine is ours), so it shuts down cleanly and fast.
+            await withDeadline(
+              (async () => {
+                const containers = await engine.listContainers({ all: true });
+                await Promise.all(containers.map((c) => engine.getContainer(c.Id).remove({ force: true, v: true }).catch(() => {})));
+              })().catch(() => {}),
+              stopTimeoutMs,
+            );
+            spawned.kill('SIGTERM');
+            if (!(await waitExit(spawned, stopTimeoutMs))) {
+              spawned.kill('SIGKILL');
+              await waitExit(spawned, 5_000);
+            }
+          }
+          // A killed dockerd leaves its containerd, shims and containers' processes behind.
+          killAll(processesLeftBy(dir));
+        } finally {
+          process.removeListener('exit', onExit);
+          await cleanUpDir();
+        }
+      })());
+
+    return { socketHost, engine, tls, dir, logFile, pid: spawned.pid!, stop };
+  } catch (err) {
+    // Never leave a half-started engine or its folder behind.
+    if (child && alive(child)) {
+      child.kill('SIGTERM');
+      if (!(await waitExit(child, stopTimeoutMs))) {
+        child.kill('SIGKILL');
+        await waitExit(child, 5_000);
+      }
+    }
+    if (existsSync(dir)) killAll(processesLeftBy(dir));
+    process.removeListener('exit', onExit);
+    await cleanUpDir().catch(() => {});
+    throw err;
+  }
+}
