@@ -1,6 +1,8 @@
 // The S3 side of artifacts: one bucket, keys under "<prefix>/<action id>/", uploads that stream.
 import {
   CopyObjectCommand,
+  GetObjectCommand,
+  NoSuchKey,
   HeadObjectCommand,
   PutObjectCommand,
   S3Client,
@@ -49,6 +51,17 @@ export class ArtifactStore {
   async copy(sourceKey: string, key: string): Promise<void> {
     const source = `${this.bucket}/${sourceKey.split('/').map(encodeURIComponent).join('/')}`;
     await this.s3.send(new CopyObjectCommand({ Bucket: this.bucket, Key: key, CopySource: source }));
+  }
+
+  /** A stored JSON object, or undefined when there is none under the key. */
+  async getJson<T>(key: string): Promise<T | undefined> {
+    try {
+      const response = await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
+      return JSON.parse(await response.Body!.transformToString('utf8')) as T;
+    } catch (err) {
+      if (err instanceof NoSuchKey || (err as { name?: string }).name === 'NoSuchKey') return undefined;
+      throw err;
+    }
   }
 
   async size(key: string): Promise<number | undefined> {

@@ -1,77 +1,111 @@
-// How many actions this host runs at once. The truth is the engine: every container of ours counts
-// until it is removed, so a restarted worker knows its load without any state of its own. A run
-// placed here but without a container yet (still pulling) holds a reservation that expires if the
-// run never shows up, so a vanished workflow cannot leak a slot forever.
-import type Docker from 'dockerode';
-import { LABEL } from './labels.js';
+// How many actions this host runs at once, kept in the worker's memory. The engine is asked once,
+// when the worker starts (containers labelled with this host count), and reconcile corrects the
+// count when it removes leftovers; after that no placement ever lists containers.
+//
+// The shared queue's placement worker polls only while this host has a free slot: its activity
+// slots come from `placementSlots()`, which hands out a permit only when runs + permits stay within
+// the capacity. A full host therefore does not poll, and the backlog waits in Temporal's queue
+// instead of in sleeping activities. A permit turns into a run when `place` claims it; a run holds
+// its slot until its container is removed.
+import type { CustomSlotSupplier, SlotPermit } from '@temporalio/worker';
 
-const RESERVATION_TTL_MS = 120_000;
+/** A run placed here whose container has not shown up within this time is forgotten. */
+const CLAIM_TTL_MS = 120_000;
+
+interface Permit extends SlotPermit {
+  released: boolean;
+}
 
 export class HostCapacity {
-  private readonly reservations = new Map<string, number>();
-  private readonly waiters: (() => void)[] = [];
-  private queue: Promise<unknown> = Promise.resolve();
+  /** Runs holding a slot, with when they were last seen alive. */
+  private readonly runs = new Map<string, number>();
+  private permits = 0;
+  private readonly waiting: (() => void)[] = [];
 
   constructor(
-    private readonly docker: Docker,
     readonly capacity: number,
-    private readonly host: string,
     private readonly now: () => number = Date.now,
   ) {}
 
-  /** Reserves a slot for the run; false when the host is full. Serialised so two calls never race. */
-  tryReserve(runId: string): Promise<boolean> {
-    const attempt = this.queue.then(async () => {
-      const inUse = await this.runsInUse();
-      if (inUse.has(runId)) return true;
-      if (inUse.size >= this.capacity) return false;
-      this.reservations.set(runId, this.now());
-      return true;
-    });
-    this.queue = attempt.catch(() => undefined);
-    return attempt;
+  /** Runs whose containers the engine holds right now (at start, and from reconcile). */
+  seed(runIds: Iterable<string>): void {
+    for (const runId of runIds) this.runs.set(runId, this.now());
   }
 
-  /** Keeps a reservation alive while its run pulls or starts. */
+  /** A placement reached this host: the run holds a slot until `release`. */
+  claim(runId: string): void {
+    this.runs.set(runId, this.now());
+  }
+
+  /** Keeps a claim alive while its run pulls, runs or collects. */
   touch(runId: string): void {
-    if (this.reservations.has(runId)) this.reservations.set(runId, this.now());
+    if (this.runs.has(runId)) this.runs.set(runId, this.now());
   }
 
   release(runId: string): void {
-    this.reservations.delete(runId);
-    for (const wake of this.waiters.splice(0)) wake();
+    if (this.runs.delete(runId)) this.wake();
   }
 
-  /**
-   * Reserves a slot, waiting up to `waitMs` for one to free up. Waiting briefly here, woken by the
-   * release, starts a queued action at once instead of after its next retry's backoff; giving up
-   * after a bounded wait lets another host take the placement.
-   */
-  async reserve(runId: string, waitMs: number): Promise<boolean> {
-    const deadline = this.now() + waitMs;
-    for (;;) {
-      if (await this.tryReserve(runId)) return true;
-      const left = deadline - this.now();
-      if (left <= 0) return false;
-      // Slots also free up without a release here (a container removed by hand): look again soon.
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, Math.min(left, 1000));
-        this.waiters.push(() => {
+  inUse(): number {
+    this.expire();
+    return this.runs.size;
+  }
+
+  has(runId: string): boolean {
+    return this.runs.has(runId);
+  }
+
+  /** Slots for the placement worker's activity tasks: one per free slot of this host. */
+  placementSlots(): CustomSlotSupplier<never> {
+    return {
+      type: 'custom',
+      reserveSlot: (_ctx, abort) => this.reserve(abort),
+      tryReserveSlot: () => (this.free() > 0 ? this.issue() : null),
+      markSlotUsed: () => {},
+      releaseSlot: ({ permit }) => {
+        const p = permit as Permit;
+        if (p.released) return;
+        p.released = true;
+        this.permits -= 1;
+        this.wake();
+      },
+    };
+  }
+
+  private free(): number {
+    this.expire();
+    return this.capacity - this.runs.size - this.permits;
+  }
+
+  private issue(): Permit {
+    this.permits += 1;
+    return { released: false };
+  }
+
+  private async reserve(abort: AbortSignal): Promise<SlotPermit> {
+    while (this.free() <= 0) {
+      await new Promise<void>((resolve, reject) => {
+        const onAbort = () => reject(Object.assign(new Error('slot reservation aborted'), { name: 'AbortError' }));
+        if (abort.aborted) return onAbort();
+        abort.addEventListener('abort', onAbort, { once: true });
+        // Claims expire without an event: look again once they could have.
+        const timer = setTimeout(resolve, CLAIM_TTL_MS);
+        this.waiting.push(() => {
           clearTimeout(timer);
+          abort.removeEventListener('abort', onAbort);
           resolve();
         });
       });
     }
+    return this.issue();
   }
 
-  async runsInUse(): Promise<Set<string>> {
-    const containers = await this.docker.listContainers({ all: true, filters: { label: [LABEL.runId, `${LABEL.host}=${this.host}`] } });
-    const runs = new Set(containers.map((c) => c.Labels[LABEL.runId]!).filter(Boolean));
-    for (const [runId, at] of this.reservations) {
-      if (runs.has(runId)) continue;
-      if (this.now() - at > RESERVATION_TTL_MS) this.reservations.delete(runId);
-      else runs.add(runId);
-    }
-    return runs;
+  private wake(): void {
+    for (const resume of this.waiting.splice(0)) resume();
+  }
+
+  private expire(): void {
+    const now = this.now();
+    for (const [runId, seen] of this.runs) if (now - seen > CLAIM_TTL_MS) this.runs.delete(runId);
   }
 }

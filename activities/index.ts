@@ -6,13 +6,17 @@ import type { ArtifactStore } from './artifact-store.js';
 import type { HostCapacity } from './capacity.js';
 import type { Metrics } from './metrics.js';
 import { collect } from './collect.js';
-import { LABEL, runFilter } from './labels.js';
+import { execute, removeRun } from './execute.js';
+import type { ImageCache } from './image-cache.js';
+import { runFilter } from './labels.js';
 import { pullImage } from './pull.js';
 import { runContainer, stopContainer, type RunDeps } from './run-container.js';
 import type {
   CollectAnswer,
   CollectRequest,
   ContainerRequest,
+  ExecuteAnswer,
+  ExecuteRequest,
   FinalizeRequest,
   Placement,
   PullAnswer,
@@ -21,15 +25,15 @@ import type {
   RunRef,
 } from './types.js';
 
-/** How long a full host holds on to a placement, waiting for a slot, before letting others try. */
-const PLACEMENT_WAIT_MS = 5000;
-
 export interface ActivityDeps {
   docker: Docker;
   store: ArtifactStore;
   host: string;
   hostQueue: string;
   capacity: HostCapacity;
+  images: ImageCache;
+  /** Container removals under way; the worker waits for them when it stops. */
+  removals: Set<Promise<void>>;
   allowedImages: readonly string[];
   dockerConfigDir?: string;
   secretsDir?: string;
@@ -52,27 +56,32 @@ export function createActivities(deps: ActivityDeps) {
     },
   };
 
-  const reportLoad = async () => {
-    if (!deps.metrics) return;
-    const runs = await deps.capacity.runsInUse();
-    const running = await deps.docker.listContainers({ filters: { label: [`${LABEL.host}=${deps.host}`] } });
-    deps.metrics.capacityInUse.set(runs.size, { host: deps.host });
-    deps.metrics.capacity.set(deps.capacity.capacity, { host: deps.host });
-    deps.metrics.containersRunning.set(running.length, { host: deps.host });
+  const reportLoad = () => {
+    deps.metrics?.capacityInUse.set(deps.capacity.inUse(), { host: deps.host });
+    deps.metrics?.capacity.set(deps.capacity.capacity, { host: deps.host });
   };
+  const executeDeps = { run: runDeps, store: deps.store, images: deps.images, capacity: deps.capacity, host: deps.host, metrics: deps.metrics, removals: deps.removals };
 
   return {
-    /** Shared queue: claims a slot on this host, or says it is full so another host may take it. */
+    /**
+     * Shared queue, on the placement worker, which polls only while this host has a free slot
+     * (HostCapacity.placementSlots): reaching here means a slot is this run's.
+     */
     async place(ref: RunRef): Promise<Placement> {
-      if (!(await deps.capacity.reserve(ref.runId, PLACEMENT_WAIT_MS))) {
-        throw ApplicationFailure.retryable(
-          `host ${deps.host} is running ${deps.capacity.capacity} actions (its capacity); waiting for a free slot`,
-          'HostFull',
-        );
-      }
-      await reportLoad();
+      deps.capacity.claim(ref.runId);
+      reportLoad();
       return { host: deps.host, hostQueue: deps.hostQueue };
     },
+
+    /** Host queue: one attempt from image to result.json (see execute.ts). */
+    async execute(req: ExecuteRequest): Promise<ExecuteAnswer> {
+      const answer = await execute(executeDeps, req);
+      if (!answer.again) reportLoad();
+      return answer;
+    },
+
+    // The steps below serve runs started before the one-activity shape (workflow patch
+    // "one-host-activity"): their histories schedule these, one by one.
 
     async pull(req: PullRequest): Promise<PullAnswer> {
       deps.capacity.touch(req.runId);
@@ -92,6 +101,12 @@ export function createActivities(deps: ActivityDeps) {
 
     async stopContainer(req: ContainerRequest): Promise<void> {
       await stopContainer(runDeps, req);
+    },
+
+    /** Host queue: removes every container of the run and frees its slot. */
+    async removeRun(req: ContainerRequest): Promise<void> {
+      await removeRun(executeDeps, req);
+      reportLoad();
     },
 
     async collect(req: CollectRequest): Promise<CollectAnswer> {
@@ -127,7 +142,7 @@ export function createActivities(deps: ActivityDeps) {
         deps.capacity.release(req.runId);
         stopRequested.delete(req.runId);
       }
-      await reportLoad();
+      reportLoad();
     },
   };
 }

@@ -1,12 +1,15 @@
 // Runs one attempt of an action in a container, or re-attaches to it. The container's name is
 // derived from the run and attempt, so a retried activity (after a worker crash) finds the same
 // container — running, finished or not yet started — and never starts a second one.
+//
+// While it runs, the engine is waited on (one `wait` call), the deadline is a timer from the
+// container's own start time, and usage comes from the engine's stats stream: no polling.
 import type Docker from 'dockerode';
 import { ApplicationFailure } from '@temporalio/activity';
 import { parseImageRef, pullReference } from '../spec/image.js';
 import type { RunOutcome } from '../spec/result.js';
 import type { ContainerRequest } from './types.js';
-import { HostCapacity } from './capacity.js';
+import type { HostCapacity } from './capacity.js';
 import { LABEL, containerName } from './labels.js';
 import { LineTail, demux } from './log-stream.js';
 import { redact, resolveSecrets } from './secrets.js';
@@ -28,10 +31,36 @@ export interface RunHooks {
   signal: AbortSignal;
 }
 
-const SAMPLE_EVERY_MS = 1000;
+/** The engine keeps at most this much of a container's log (json-file rotation), whatever it prints. */
+export const ENGINE_LOG_FILES = 4;
+export const ENGINE_LOG_FILE_BYTES = 64 << 20;
+const HEARTBEAT_EVERY_MS = 2000;
+/** Engine hiccups (5xx without a command failure) at create or start are tried this often. */
+const ENGINE_TRIES = 4;
 
-function isStatus(err: unknown, code: number): boolean {
-  return (err as { statusCode?: number })?.statusCode === code;
+function status(err: unknown): number | undefined {
+  return (err as { statusCode?: number })?.statusCode;
+}
+
+const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** The engine could not run the command: a result like a shell's, not an engine fault. */
+function isCommandFailure(message: string): boolean {
+  return /OCI runtime|starting container process|exec:|executable file not found|no such file or directory|permission denied/i.test(message);
+}
+
+/** Retries a create or start that failed with a transient engine error (5xx that is not about the command). */
+async function withEngineRetries<T>(what: string, call: () => Promise<T>): Promise<T> {
+  for (let tryNo = 1; ; tryNo++) {
+    try {
+      return await call();
+    } catch (err) {
+      const code = status(err) ?? 0;
+      const transient = code >= 500 && !isCommandFailure((err as Error).message);
+      if (!transient || tryNo >= ENGINE_TRIES) throw err;
+      await delay(200 * 2 ** tryNo);
+    }
+  }
 }
 
 async function createContainer(deps: RunDeps, req: ContainerRequest, name: string, secrets: Record<string, string>) {
@@ -46,6 +75,7 @@ async function createContainer(deps: RunDeps, req: ContainerRequest, name: strin
     ACTION_ATTEMPT: String(req.attempt),
     ACTION_ARTIFACTS: deps.artifactsUri(req),
   };
+  const withInput = spec.input !== undefined;
   const options: Docker.ContainerCreateOptions = {
     name,
     Image: pullReference(ref),
@@ -62,9 +92,9 @@ async function createContainer(deps: RunDeps, req: ContainerRequest, name: strin
       [LABEL.host]: deps.host,
     },
     Tty: false,
-    OpenStdin: spec.input !== undefined,
-    StdinOnce: spec.input !== undefined,
-    AttachStdin: spec.input !== undefined,
+    OpenStdin: withInput,
+    StdinOnce: withInput,
+    AttachStdin: withInput,
     HostConfig: {
       NanoCpus: spec.resources.cpu ? Math.round(spec.resources.cpu * 1e9) : undefined,
       // Swap equal to memory: the limit cannot be escaped by swapping.
@@ -85,6 +115,8 @@ async function createContainer(deps: RunDeps, req: ContainerRequest, name: strin
       Privileged: false,
       CapDrop: ['ALL'],
       SecurityOpt: ['no-new-privileges'],
+      // A chatty action cannot fill the host's disk with its log: the engine rotates and drops.
+      LogConfig: { Type: 'json-file', Config: { 'max-size': String(ENGINE_LOG_FILE_BYTES), 'max-file': String(ENGINE_LOG_FILES) } },
       // Anonymous volumes on the host's disk: removed with the container, readable after it exits.
       Mounts: [
         { Type: 'volume', Source: '', Target: '/out' },
@@ -93,32 +125,27 @@ async function createContainer(deps: RunDeps, req: ContainerRequest, name: strin
     },
   };
   try {
-    return await deps.docker.createContainer(options);
+    return await withEngineRetries('create', () => deps.docker.createContainer(options));
   } catch (err) {
-    if (isStatus(err, 409)) return deps.docker.getContainer(name); // created meanwhile by an earlier attempt
+    if (status(err) === 409) return deps.docker.getContainer(name); // created meanwhile by an earlier attempt
     throw err;
   }
 }
 
-async function feedStdin(container: Docker.Container, input: unknown): Promise<void> {
-  const stream = (await container.attach({ stream: true, stdin: true, hijack: true })) as NodeJS.ReadWriteStream;
-  await new Promise<void>((resolve, reject) => {
-    stream.on('error', reject);
-    stream.write(JSON.stringify(input) + '\n', (err) => {
-      if (err) return reject(err);
-      // Half-closing the hijacked connection closes the container's stdin (StdinOnce).
-      stream.end(() => resolve());
-    });
-  });
-}
-
-/** Starts the container; returns an exit code when the engine could not start its command. */
+/**
+ * Starts the container, then writes the input to its stdin. The input is written after the start
+ * so that the container reads while it is written: input larger than a pipe's buffer cannot block
+ * a start that waits for it. Returns an exit code when the engine could not start the command.
+ */
 async function startContainer(container: Docker.Container, req: ContainerRequest, host: string): Promise<number | undefined> {
-  if (req.spec.input !== undefined) await feedStdin(container, req.spec.input);
+  const stdin = req.spec.input !== undefined
+    ? ((await container.attach({ stream: true, stdin: true, hijack: true })) as NodeJS.ReadWriteStream)
+    : undefined;
   try {
-    await container.start();
+    await withEngineRetries('start', () => container.start());
   } catch (err) {
-    if (isStatus(err, 304)) return undefined; // already started
+    (stdin as unknown as { destroy?: () => void })?.destroy?.();
+    if (status(err) === 304) return undefined; // already started
     const message = (err as Error).message;
     if (/could not select device driver|nvidia|gpu/i.test(message) && req.spec.resources.gpus) {
       throw ApplicationFailure.create({
@@ -127,11 +154,26 @@ async function startContainer(container: Docker.Container, req: ContainerRequest
         message: `host ${host} cannot give GPUs to containers (${message.trim()}); run it where GPUs are set up, or drop resources.gpus`,
       });
     }
-    // The engine could not run the command: a result like a shell's, not an error worth retrying.
-    if (isStatus(err, 400) || isStatus(err, 500)) return startFailureExitCode(message);
+    if (status(err) === 400 || isCommandFailure(message)) return startFailureExitCode(message);
     throw err;
   }
+  if (stdin) await writeInput(stdin, req.spec.input);
   return undefined;
+}
+
+async function writeInput(stream: NodeJS.ReadWriteStream, input: unknown): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      // A container that exits without reading all of its input closes the pipe: not our failure.
+      if (err.code === 'EPIPE' || err.code === 'ECONNRESET') resolve();
+      else reject(err);
+    });
+    stream.write(JSON.stringify(input) + '\n', (err) => {
+      if (err) return;
+      // Half-closing the hijacked connection closes the container's stdin (StdinOnce).
+      stream.end(() => resolve());
+    });
+  });
 }
 
 /** The exit code `docker run` reports when the engine cannot start the command. */
@@ -146,16 +188,30 @@ interface Usage {
   cpuSeconds?: number;
 }
 
-async function sampleUsage(container: Docker.Container, usage: Usage): Promise<void> {
-  try {
-    const stats = (await container.stats({ stream: false, 'one-shot': true } as { stream: false })) as Docker.ContainerStats;
-    const memory = Math.max(stats.memory_stats?.max_usage ?? 0, stats.memory_stats?.usage ?? 0);
-    if (memory) usage.peakMemoryBytes = Math.max(usage.peakMemoryBytes ?? 0, memory);
-    const cpu = stats.cpu_stats?.cpu_usage?.total_usage;
-    if (cpu) usage.cpuSeconds = Math.max(usage.cpuSeconds ?? 0, cpu / 1e9);
-  } catch {
-    // A container that just exited has no stats; the last sample stands.
-  }
+/** Follows the engine's stats stream (one sample a second, pushed by the engine) for peak usage. */
+async function followUsage(container: Docker.Container, usage: Usage): Promise<() => void> {
+  const stream = (await container.stats({ stream: true }).catch(() => undefined)) as NodeJS.ReadableStream | undefined;
+  if (!stream) return () => {};
+  let pending = '';
+  stream.on('data', (chunk: Buffer) => {
+    pending += chunk.toString('utf8');
+    let newline: number;
+    while ((newline = pending.indexOf('\n')) >= 0) {
+      const line = pending.slice(0, newline);
+      pending = pending.slice(newline + 1);
+      try {
+        const stats = JSON.parse(line) as Docker.ContainerStats;
+        const memory = Math.max(stats.memory_stats?.max_usage ?? 0, stats.memory_stats?.usage ?? 0);
+        if (memory) usage.peakMemoryBytes = Math.max(usage.peakMemoryBytes ?? 0, memory);
+        const cpu = stats.cpu_stats?.cpu_usage?.total_usage;
+        if (cpu) usage.cpuSeconds = Math.max(usage.cpuSeconds ?? 0, cpu / 1e9);
+      } catch {
+        // A partial or empty sample: the next one stands.
+      }
+    }
+  });
+  stream.on('error', () => {});
+  return () => (stream as unknown as { destroy?: () => void }).destroy?.();
 }
 
 export async function runContainer(deps: RunDeps, req: ContainerRequest, hooks: RunHooks): Promise<RunOutcome> {
@@ -170,7 +226,7 @@ export async function runContainer(deps: RunDeps, req: ContainerRequest, hooks: 
     info = await container.inspect();
     reattached = 1;
   } catch (err) {
-    if (!isStatus(err, 404)) throw err;
+    if (status(err) !== 404) throw err;
     container = await createContainer(deps, req, name, secrets);
     info = await container.inspect();
   }
@@ -185,41 +241,50 @@ export async function runContainer(deps: RunDeps, req: ContainerRequest, hooks: 
       const error = (await container.inspect()).State.Error;
       return { exitCode: failedToStart, reason: 'exit', logTail: error ? [error] : [], containerId: info.Id, reattached };
     }
+    info = await container.inspect();
   }
 
   // Follow the log for the tail carried in heartbeats; the full log is read again at collection.
   const logs = (await container.logs({ follow: true, stdout: true, stderr: true, tail: 100 })) as unknown as NodeJS.ReadableStream;
   const following = demux(logs as AsyncIterable<Buffer>, {}, (stream, payload) => tail.push(stream, payload)).catch(() => {});
-
   const usage: Usage = {};
-  let timedOut = false;
-  const exited = container.wait();
-  let finished = false;
-  void exited.finally(() => (finished = true));
-  const stop = () => container.stop({ t: req.stopGraceSeconds }).catch((err) => {
-    if (!isStatus(err, 304) && !isStatus(err, 404)) throw err;
-  });
+  const stopUsage = await followUsage(container, usage);
 
-  while (!finished) {
-    if (hooks.signal.aborted) {
-      // The worker is going away: leave the container running, the next attempt re-attaches.
-      (logs as unknown as { destroy?: () => void }).destroy?.();
-      throw new Error('the worker is shutting down; the container keeps running and the retry re-attaches to it');
-    }
-    await sampleUsage(container, usage);
-    const state = (await container.inspect()).State;
-    const startedAt = Date.parse(state.StartedAt);
-    if (!timedOut && state.Running && Date.now() - startedAt >= req.spec.timeout) {
-      timedOut = true;
-      await stop();
-    }
+  // The deadline counts from the container's own start, so a re-attach keeps the original one.
+  let timedOut = false;
+  const startedAt = Date.parse(info.State.StartedAt);
+  const deadline = info.State.Running
+    ? setTimeout(
+        () => {
+          timedOut = true;
+          container.stop({ t: req.stopGraceSeconds }).catch((err) => {
+            if (status(err) === 304) timedOut = false; // it had ended on its own meanwhile
+          });
+        },
+        Math.max(0, startedAt + req.spec.timeout - Date.now()),
+      )
+    : undefined;
+  const beat = () => {
     deps.capacity.touch(req.runId);
     hooks.heartbeat({ containerId: info.Id, logTail: tail.lines().map((l) => redact(l, secretValues)) });
-    await Promise.race([exited, new Promise((r) => setTimeout(r, SAMPLE_EVERY_MS))]);
+  };
+  beat();
+  const ticker = setInterval(beat, HEARTBEAT_EVERY_MS);
+  const aborted = new Promise<never>((_, reject) => {
+    const onAbort = () =>
+      reject(new Error('the worker is shutting down; the container keeps running and the retry re-attaches to it'));
+    if (hooks.signal.aborted) onAbort();
+    else hooks.signal.addEventListener('abort', onAbort, { once: true });
+  });
+  try {
+    await Promise.race([container.wait(), aborted]);
+    await Promise.race([following, delay(2000)]);
+  } finally {
+    clearTimeout(deadline);
+    clearInterval(ticker);
+    stopUsage();
+    (logs as unknown as { destroy?: () => void }).destroy?.();
   }
-  await exited;
-  await Promise.race([following, new Promise((r) => setTimeout(r, 2000))]);
-  (logs as unknown as { destroy?: () => void }).destroy?.();
 
   const state = (await container.inspect()).State;
   const ranFor = Date.parse(state.FinishedAt) - Date.parse(state.StartedAt);
@@ -254,6 +319,6 @@ export async function stopContainer(deps: RunDeps, req: ContainerRequest): Promi
   try {
     await container.stop({ t: req.stopGraceSeconds });
   } catch (err) {
-    if (!isStatus(err, 304) && !isStatus(err, 404)) throw err;
+    if (status(err) !== 304 && status(err) !== 404) throw err;
   }
 }

@@ -1,6 +1,6 @@
 // Requests and answers of the activities. Workflows import these as types only.
 import type { Action } from '../spec/action.js';
-import type { Artifact, ActionResult, RunOutcome } from '../spec/result.js';
+import type { Artifact, ActionResult, RunOutcome, StepTiming } from '../spec/result.js';
 
 /** Identifies one run of an action; every container and object of the run carries it. */
 export interface RunRef {
@@ -27,6 +27,19 @@ export interface ContainerRequest extends RunRef {
   spec: Action;
   stopGraceSeconds: number;
 }
+
+export interface ExecuteRequest extends ContainerRequest {
+  /** The workflow was asked to cancel before this attempt began. */
+  canceled: boolean;
+  /** When the action started, and the steps before this attempt: both go into result.json. */
+  startedAt: string;
+  timings: StepTiming[];
+}
+
+/** Another attempt is due under the spec's retry policy, or the run is over and this is its result. */
+export type ExecuteAnswer =
+  | { again: true; outcome: RunOutcome; digest?: string; timings: StepTiming[] }
+  | { again: false; result: ActionResult };
 
 export interface CollectRequest extends RunRef {
   attempt: number;

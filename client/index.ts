@@ -8,6 +8,7 @@ import {
   Connection,
   WorkflowExecutionAlreadyStartedError,
   WorkflowFailedError,
+  type WorkflowExecutionDescription,
   type WorkflowHandle,
 } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
@@ -39,6 +40,25 @@ export interface ActionSummary {
   closeTime?: Date;
 }
 
+/** What the host activity heartbeats: its phase and the live log tail. */
+interface HostProgress {
+  phase?: string;
+  logTail?: string[];
+}
+
+/** Activities that carry a run's progress in their heartbeats (execute; runContainer for older runs). */
+const PROGRESS_ACTIVITIES = new Set(['execute', 'runContainer']);
+
+function hostProgressOf(description: WorkflowExecutionDescription): HostProgress | undefined {
+  for (const activity of description.raw.pendingActivities ?? []) {
+    const payload = activity.heartbeatDetails?.payloads?.[0];
+    if (payload && PROGRESS_ACTIVITIES.has(activity.activityType?.name ?? '')) {
+      return defaultPayloadConverter.fromPayload<HostProgress>(payload);
+    }
+  }
+  return undefined;
+}
+
 export class ActionHandle {
   constructor(
     readonly actionId: string,
@@ -65,25 +85,30 @@ export class ActionHandle {
     }
   }
 
-  status(): Promise<StatusView> {
-    return this.workflow.query(statusQuery);
+  /**
+   * The workflow's status, with the phase the host reports while it works on the action (PULLING,
+   * RUNNING, COLLECTING: the heartbeat of the host activity).
+   */
+  async status(): Promise<StatusView> {
+    const [view, progress] = await Promise.all([this.workflow.query(statusQuery), this.hostProgress()]);
+    if (view.phase === 'RUNNING' && progress?.phase) return { ...view, phase: progress.phase as StatusView['phase'] };
+    return view;
   }
 
   /**
-   * The freshest log tail: while the container runs, the one its run activity last heartbeated;
+   * The freshest log tail: while the container runs, the one the host activity last heartbeated;
    * afterwards, the final tail the workflow keeps.
    */
   async logTail(): Promise<string[]> {
     const description = await this.workflow.describe();
-    for (const activity of description.raw.pendingActivities ?? []) {
-      const payload = activity.heartbeatDetails?.payloads?.[0];
-      if (activity.activityType?.name === 'runContainer' && payload) {
-        const details = defaultPayloadConverter.fromPayload<{ logTail?: string[] }>(payload);
-        if (details?.logTail) return details.logTail;
-      }
-    }
+    const progress = hostProgressOf(description);
+    if (progress?.logTail?.length) return progress.logTail;
     if (description.status.name === 'RUNNING') return this.workflow.query(logsQuery);
     return (await this.result().catch(() => undefined))?.logTail ?? [];
+  }
+
+  private async hostProgress(): Promise<HostProgress | undefined> {
+    return hostProgressOf(await this.workflow.describe());
   }
 
   async cancel(): Promise<void> {

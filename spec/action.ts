@@ -23,6 +23,9 @@ export const ActionId = z
 
 export const ExitReason = z.enum(['oom', 'timeout']);
 
+/** The most JSON `input` an action takes on stdin: it travels in workflow history with the spec. */
+export const MAX_INPUT_BYTES = 1 << 20;
+
 export const Resources = z
   .object({
     cpu: quantity(parseCpu).optional(),
@@ -65,7 +68,19 @@ export const ActionSpec = z
     resources: Resources.default({}),
     timeout: quantity(parseDuration).default(3_600_000),
     network: z.enum(['none', 'host']).default('none'),
-    input: z.json().optional(),
+    input: z
+      .json()
+      .refine(
+        (value) => new TextEncoder().encode(JSON.stringify(value)).length <= MAX_INPUT_BYTES,
+        `input is larger than ${MAX_INPUT_BYTES} bytes as JSON (1 MiB): put large data in an artifact or a file the action downloads`,
+      )
+      .optional(),
+    /**
+     * When the host asks the registry: by default a tag is pulled at most once per the worker's pull
+     * window and a digest never again once present; "always" pulls every time, "if-not-present"
+     * only when the host lacks it, "never" runs what the host has.
+     */
+    pullPolicy: z.enum(['always', 'if-not-present', 'never']).optional(),
     output: z.enum(['text', 'json']).default('text'),
     artifacts: z
       .object({

@@ -103,3 +103,78 @@ export function describeOutcome(exitCode: number | null, reason: EndReason, deta
       return detail ?? reason;
   }
 }
+
+/** Whether an attempt's outcome calls for another attempt under the spec's retry policy. */
+export function runsAgain(
+  retry: { attempts: number; onExitCodes: number[]; onReasons: string[] },
+  attempt: number,
+  outcome: Pick<RunOutcome, 'reason' | 'exitCode'>,
+): boolean {
+  if (attempt >= retry.attempts) return false;
+  if (outcome.reason === 'exit') return outcome.exitCode !== null && retry.onExitCodes.includes(outcome.exitCode);
+  return (outcome.reason === 'oom' || outcome.reason === 'timeout') && retry.onReasons.includes(outcome.reason);
+}
+
+/** What collecting a finished run produced: /out in S3, the logs, and stdout parsed as JSON. */
+export interface Collected {
+  artifacts: Artifact[];
+  skipped: { path: string; why: string }[];
+  totals: { files: number; bytes: number };
+  logs: { stdout: string; stderr: string; bytes: number };
+  output?: unknown;
+  outputError?: string;
+}
+
+export interface ResultParts {
+  actionId: string;
+  runId: string;
+  image: string;
+  timeoutText: string;
+  imageDigest?: string;
+  host?: string;
+  attempts: number;
+  outcome?: RunOutcome;
+  collected?: Collected;
+  /** Why the action ended before or besides its container's exit, when it did. */
+  ended?: { reason: EndReason; message: string };
+  canceled: boolean;
+  timings: StepTiming[];
+  startedAt: string;
+  finishedAt: string;
+}
+
+/** The one place that decides an action's status, reason and message from what happened. */
+export function assembleResult(parts: ResultParts): ActionResult {
+  const { outcome, collected, ended, canceled } = parts;
+  let reason: EndReason = canceled ? 'canceled' : (ended?.reason ?? outcome?.reason ?? 'error');
+  let message = ended?.message ?? describeOutcome(outcome?.exitCode ?? null, reason, parts.timeoutText);
+  if (canceled) message = describeOutcome(outcome?.exitCode ?? null, 'canceled');
+  if (!canceled && !ended && collected?.outputError && outcome?.exitCode === 0) {
+    reason = 'output-not-json';
+    message = collected.outputError;
+  }
+  const status: ActionStatus = canceled ? 'CANCELED' : !ended && reason === 'exit' && outcome?.exitCode === 0 ? 'DONE' : 'FAILED';
+  return {
+    actionId: parts.actionId,
+    runId: parts.runId,
+    status,
+    exitCode: outcome?.exitCode ?? null,
+    reason,
+    message,
+    image: parts.image,
+    imageDigest: parts.imageDigest,
+    host: parts.host,
+    attempts: parts.attempts,
+    peakMemoryBytes: outcome?.peakMemoryBytes,
+    cpuSeconds: outcome?.cpuSeconds,
+    timings: parts.timings,
+    artifacts: collected?.artifacts ?? [],
+    artifactTotals: collected?.totals ?? { files: 0, bytes: 0 },
+    skipped: collected?.skipped ?? [],
+    logs: collected?.logs,
+    logTail: outcome?.logTail ?? [],
+    output: collected?.output,
+    startedAt: parts.startedAt,
+    finishedAt: parts.finishedAt,
+  };
+}

@@ -33,6 +33,13 @@ export interface StatusView {
   timings: StepTiming[];
 }
 
+/**
+ * The queue where any worker writes result.json for a run that ended without its host writing it
+ * (no host, cancelled while waiting): apart from the shared queue, whose activities a host takes
+ * only when it has a free slot.
+ */
+export const resultsQueue = (taskQueue: string) => `${taskQueue}-results`;
+
 /** What the fleet does when the starter leaves an option out. */
 export const FLEET_DEFAULTS: Required<FleetOptions> = { hostTimeoutSeconds: 60, maxPlacements: 3, stopGraceSeconds: 10 };
 

@@ -40,6 +40,8 @@ export const WorkerConfig = z.object({
   CAISSON_ALLOWED_IMAGES: list.default(['*']),
   /** A folder of files named after secrets; each file's content is the value. */
   CAISSON_SECRETS_DIR: z.string().optional(),
+  /** Seconds during which a tag pulled on this host is used again without asking the registry. */
+  CAISSON_PULL_WINDOW: z.coerce.number({ message: 'CAISSON_PULL_WINDOW must be a number of seconds' }).min(0).default(60),
   CAISSON_METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
 });
 

@@ -10,7 +10,13 @@ const QUERY_TIMEOUT_MS = 10_000;
 
 export interface ReconcileReport {
   kept: string[];
-  removed: { container: string; why: string }[];
+  removed: { container: string; runId: string; why: string }[];
+}
+
+/** Runs that have a container on this host's engine, finished or not: each holds a slot. */
+export async function runsOnEngine(docker: Docker, host: string): Promise<string[]> {
+  const containers = await docker.listContainers({ all: true, filters: { label: [LABEL.runId, `${LABEL.host}=${host}`] } });
+  return [...new Set(containers.map((c) => c.Labels[LABEL.runId]!).filter(Boolean))];
 }
 
 export async function reconcileContainers(docker: Docker, client: Client, host: string): Promise<ReconcileReport> {
@@ -38,7 +44,7 @@ export async function reconcileContainers(docker: Docker, client: Client, host: 
     }
     if (why) {
       await docker.getContainer(c.Id).remove({ force: true, v: true });
-      report.removed.push({ container: c.Names[0] ?? c.Id, why });
+      report.removed.push({ container: c.Names[0] ?? c.Id, runId, why });
     } else report.kept.push(c.Names[0] ?? c.Id);
   }
   return report;

@@ -8,10 +8,13 @@ import { DefaultLogger, NativeConnection, Runtime, Worker, type LogEntry } from 
 import { createActivities } from '../activities/index.js';
 import { ArtifactStore, s3ClientFromEnv } from '../activities/artifact-store.js';
 import { HostCapacity } from '../activities/capacity.js';
+import { ImageCache } from '../activities/image-cache.js';
+import { LABEL } from '../activities/labels.js';
 import { createMetrics } from '../activities/metrics.js';
 import { hostQueue, type WorkerConfig } from './config.js';
+import { resultsQueue } from '../spec/workflow-api.js';
 import { dockerClient } from './docker.js';
-import { reconcileContainers } from './reconcile.js';
+import { reconcileContainers, runsOnEngine } from './reconcile.js';
 import { connectionOptions } from '../common/temporal-connection.js';
 
 let runtimeInstalled = false;
@@ -42,6 +45,16 @@ function installRuntime(metricsPort: number | undefined): void {
   });
 }
 
+async function connectEngine(dockerHost: string | undefined) {
+  try {
+    const docker = dockerClient();
+    await docker.ping();
+    return docker;
+  } catch (err) {
+    throw new Error(`cannot reach the Docker engine at ${dockerHost ?? 'the default socket'}: ${(err as Error).message}`);
+  }
+}
+
 export async function runWorker(config: WorkerConfig): Promise<void> {
   installRuntime(config.CAISSON_METRICS_PORT);
   const log = Runtime.instance().logger;
@@ -53,60 +66,108 @@ export async function runWorker(config: WorkerConfig): Promise<void> {
     tlsKey: config.TEMPORAL_TLS_KEY,
     tlsCa: config.TEMPORAL_TLS_CA,
   });
-  const docker = dockerClient();
-  await docker.ping().catch((err: Error) => {
-    throw new Error(`cannot reach the Docker engine at ${config.DOCKER_HOST ?? 'the default socket'}: ${err.message}`);
-  });
+  // The client reads DOCKER_CERT_PATH's files when it is made: a missing one is also "cannot reach".
+  const docker = await connectEngine(config.DOCKER_HOST);
   const connection = await NativeConnection.connect(settings);
   const clientConnection = await Connection.connect(settings);
   const client = new Client({ connection: clientConnection, namespace: config.TEMPORAL_NAMESPACE });
 
   const ownQueue = hostQueue(config.CAISSON_TASK_QUEUE, config.CAISSON_HOST);
 
+  // The host's load, read from the engine once, before this worker polls for placements: a
+  // restarted worker never takes more than its capacity.
+  const capacity = new HostCapacity(config.CAISSON_CAPACITY);
+  capacity.seed(await runsOnEngine(docker, config.CAISSON_HOST));
+  const metrics = createMetrics(Runtime.instance().metricMeter);
+  const removals = new Set<Promise<void>>();
   const activities = createActivities({
+    removals,
     docker,
     store: new ArtifactStore(s3ClientFromEnv(config), config.CAISSON_ARTIFACTS_BUCKET, config.CAISSON_ARTIFACTS_PREFIX),
     host: config.CAISSON_HOST,
     hostQueue: ownQueue,
-    capacity: new HostCapacity(docker, config.CAISSON_CAPACITY, config.CAISSON_HOST),
+    capacity,
+    images: new ImageCache(
+      { docker, allowedImages: config.CAISSON_ALLOWED_IMAGES, dockerConfigDir: config.DOCKER_CONFIG },
+      config.CAISSON_PULL_WINDOW * 1000,
+    ),
     allowedImages: config.CAISSON_ALLOWED_IMAGES,
     dockerConfigDir: config.DOCKER_CONFIG,
     secretsDir: config.CAISSON_SECRETS_DIR,
     env: process.env,
-    metrics: createMetrics(Runtime.instance().metricMeter),
+    metrics,
   });
 
   const common = { connection, namespace: config.TEMPORAL_NAMESPACE, shutdownGraceTime: '5s' } as const;
+  const fixed = (numSlots: number) => ({ type: 'fixed-size', numSlots }) as const;
+  // The workflows of the shared queue.
   const sharedWorker = await Worker.create({
     ...common,
     taskQueue: config.CAISSON_TASK_QUEUE,
     workflowBundle: { codePath: workflowBundlePath() },
+  });
+  // Placement: the shared queue's activities, polled only while this host has a free slot, so a
+  // full host does not poll and waiting actions stay in Temporal's queue. (Finalize is here for
+  // runs started before the one-host-activity shape, which schedule it on the shared queue.)
+  const placementWorker = await Worker.create({
+    ...common,
+    taskQueue: config.CAISSON_TASK_QUEUE,
     activities: { place: activities.place, finalize: activities.finalize },
+    tuner: {
+      activityTaskSlotSupplier: capacity.placementSlots(),
+      workflowTaskSlotSupplier: fixed(1),
+      localActivityTaskSlotSupplier: fixed(1),
+      nexusTaskSlotSupplier: fixed(1),
+    },
+  });
+  // result.json for runs that ended without their host writing it: any worker, any time.
+  const resultsWorker = await Worker.create({
+    ...common,
+    taskQueue: resultsQueue(config.CAISSON_TASK_QUEUE),
+    activities: { finalize: activities.finalize },
   });
   const hostWorker = await Worker.create({
     ...common,
     taskQueue: ownQueue,
     activities,
-    // Run activities hold a slot for the whole run; room beyond the capacity keeps pulls, stops and
-    // collections from ever waiting behind them.
+    // Execute holds a slot for a whole run; room beyond the capacity keeps stops and the steps of
+    // older runs from ever waiting behind them.
     maxConcurrentActivityTaskExecutions: config.CAISSON_CAPACITY * 4 + 8,
+    // The SDK holds heartbeats back to 80% of the heartbeat timeout (12 s) by default: the phase and
+    // the live log tail they carry would lag that much. One a second per running action.
+    maxHeartbeatThrottleInterval: '1s',
   });
   log.info('worker started', {
     host: config.CAISSON_HOST,
     taskQueue: config.CAISSON_TASK_QUEUE,
     hostQueue: ownQueue,
     capacity: config.CAISSON_CAPACITY,
+    inUse: capacity.inUse(),
   });
+  // Containers running on this host, for the gauge: off the path of any action.
+  const gauge = setInterval(() => {
+    docker
+      .listContainers({ filters: { label: [`${LABEL.host}=${config.CAISSON_HOST}`] } })
+      .then((running) => metrics.containersRunning.set(running.length, { host: config.CAISSON_HOST }))
+      .catch(() => {});
+  }, 10_000);
+  gauge.unref();
   // Reconciling asks workflows where they run: it needs workers polling, so it runs once they are.
   const reconciled = reconcileContainers(docker, client, config.CAISSON_HOST).then(
-    (report) => log.info('reconciled containers left from earlier runs', { removed: report.removed, kept: report.kept }),
+    (report) => {
+      for (const { runId } of report.removed) capacity.release(runId);
+      log.info('reconciled containers left from earlier runs', { removed: report.removed, kept: report.kept });
+    },
     (err: Error) => log.warn('could not reconcile containers left from earlier runs', { error: err.message }),
   );
   try {
     // Both stop together on SIGINT/SIGTERM (the SDK's runtime catches them): in-flight activities
     // get the grace time, and a run cut short is re-attached by its retry on the next start.
-    await Promise.all([sharedWorker.run(), hostWorker.run()]);
+    await Promise.all([sharedWorker.run(), placementWorker.run(), resultsWorker.run(), hostWorker.run()]);
   } finally {
+    clearInterval(gauge);
+    // Runs that ended just before the stop: their containers go now, not at the next start.
+    await Promise.all([...removals]);
     await reconciled;
     await connection.close();
     await clientConnection.close();

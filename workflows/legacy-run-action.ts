@@ -1,6 +1,7 @@
-// One workflow execution is one action run: place → pull → run → collect → finalize → clean up.
-// Every step is an activity; the workflow only decides, so a crashed worker or a restarted server
-// replays it to the same decisions and never starts a container twice.
+// The action workflow as it was before one host activity did a run's work: place → pull → run →
+// collect → finalize → clean up, one activity each. Runs started then replay through this code
+// (runAction takes this path when their history lacks the "one-host-activity" patch marker), so it
+// stays as it is until no such run is left: its decisions must not change.
 import {
   ActivityFailure,
   ApplicationFailure,
@@ -17,6 +18,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
+import { finalReason, hostLost } from './failures.js';
 import type { CollectAnswer, Placement, RunOutcome } from '../activities/types.js';
 import { ActionSpec, formatProblems, specProblems, type Action } from '../spec/action.js';
 import { describeOutcome, type ActionResult, type EndReason, type Phase, type StepTiming } from '../spec/result.js';
@@ -37,15 +39,6 @@ import {
   type StatusView,
 } from '../spec/workflow-api.js';
 
-
-/** Failure types raised by activities that end the action at once; anything else is retried. */
-const FINAL_REASONS: Record<string, EndReason> = {
-  ImageNotFound: 'image-not-found',
-  ImageUnauthorized: 'image-unauthorized',
-  ImageNotAllowed: 'image-not-allowed',
-  GpuUnavailable: 'gpu-unavailable',
-  SecretMissing: 'secret-missing',
-};
 
 // Placement runs on the shared queue: any worker with a free slot may take it. A full host waits up
 // to 5 s for a slot, then fails the attempt as retryable HostFull so the next attempt can land on
@@ -112,25 +105,7 @@ function hostActivities(queue: string, fleet: Required<FleetOptions>, spec: Acti
   };
 }
 
-/** A step that never started because its host went silent: place the action elsewhere. */
-function hostLost(err: unknown): boolean {
-  if (!(err instanceof ActivityFailure)) return false;
-  const cause = err.cause;
-  return (
-    cause instanceof TimeoutFailure &&
-    (cause.timeoutType === 'SCHEDULE_TO_START' || cause.timeoutType === 'HEARTBEAT')
-  );
-}
-
-function finalReason(err: unknown): { reason: EndReason; message: string } | undefined {
-  if (err instanceof ActivityFailure && err.cause instanceof ApplicationFailure) {
-    const reason = err.cause.type ? FINAL_REASONS[err.cause.type] : undefined;
-    if (reason) return { reason, message: err.cause.message };
-  }
-  return undefined;
-}
-
-export async function runAction(input: RunActionInput, fleetOptions: FleetOptions = {}): Promise<ActionResult> {
+export async function legacyRunAction(input: RunActionInput, fleetOptions: FleetOptions = {}): Promise<ActionResult> {
   const { workflowId: actionId, runId } = workflowInfo();
   const fleet: Required<FleetOptions> = { ...FLEET_DEFAULTS, ...fleetOptions };
   const startedAt = new Date();

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, inject, it } from 'vitest';
 import { LABEL } from '../../activities/labels.js';
-import { connectClient } from '../support/actions.js';
+import { connectClient, expectNoLeftovers } from '../support/actions.js';
 import { docker, env } from '../support/env.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -80,8 +80,7 @@ describe('the action under act', () => {
     try {
       const result = await client.attach(actionId!).result();
       expect(result).toMatchObject({ status: 'CANCELED', artifacts: [expect.objectContaining({ path: 'partial.txt' })] });
-      const left = await docker().listContainers({ all: true, filters: { label: [`${LABEL.actionId}=${actionId}`] } });
-      expect(left).toEqual([]);
+      await expectNoLeftovers(inject('workerHost'), `${LABEL.actionId}=${actionId}`);
     } finally {
       await client.close();
     }

@@ -2,7 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { LABEL } from '../../activities/labels.js';
-import { busybox, connectClient, keepHistory, leftovers } from '../support/actions.js';
+import { busybox, connectClient, expectNoLeftovers, keepHistory } from '../support/actions.js';
 import { engineEvents, mostAtOnce } from '../support/engine-events.js';
 import { docker } from '../support/env.js';
 import { spawnWorker, type WorkerProcess } from '../../harness/worker-process.js';
@@ -10,8 +10,8 @@ import { spawnWorker, type WorkerProcess } from '../../harness/worker-process.js
 const workers: { process: WorkerProcess; host: string }[] = [];
 afterEach(async () => {
   const stopped = workers.splice(0);
+  for (const { host } of stopped) await expectNoLeftovers(host);
   await Promise.all(stopped.map((w) => w.process.stop('SIGTERM')));
-  for (const { host } of stopped) expect((await leftovers(host)).containers).toEqual([]);
 });
 
 function worker(host: string, taskQueue: string, capacity: number): WorkerProcess {

@@ -1,6 +1,6 @@
 // One real worker for the integration suite, on a task queue of its own so that nothing else
 // running against the same Temporal server can take its actions.
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
@@ -40,5 +40,6 @@ export default async function setup(project: TestProject) {
   project.provide('secretValue', secretValue);
   return async () => {
     await worker.stop('SIGTERM');
+    rmSync(secretsDir, { recursive: true, force: true });
   };
 }

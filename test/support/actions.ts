@@ -2,7 +2,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { execFileSync } from 'node:child_process';
-import { inject } from 'vitest';
+import { expect, inject, vi } from 'vitest';
 import { ActionsClient, type ActionHandle, type ActionSpecInput } from '../../client/index.js';
 import { temporalSettingsFromEnv } from '../../common/temporal-connection.js';
 import { LABEL } from '../../activities/labels.js';
@@ -25,6 +25,21 @@ export async function leftovers(host: string = inject('workerHost')): Promise<{ 
   const containers = await engine.listContainers({ all: true, filters: { label: [LABEL.actionId, `${LABEL.host}=${host}`] } });
   const { Volumes } = await engine.listVolumes({ filters: { dangling: ['true'] } });
   return { containers: containers.map((c) => c.Names[0] ?? c.Id), volumes: (Volumes ?? []).map((v) => v.Name) };
+}
+
+/**
+ * Waits until the host has none of our containers left: a run's containers are removed right after
+ * its host activity has returned, so "nothing left" holds a moment after the result, not at once.
+ */
+export async function expectNoLeftovers(host: string = inject('workerHost'), label?: string): Promise<void> {
+  await vi.waitFor(
+    async () => {
+      const filters = { label: [LABEL.actionId, `${LABEL.host}=${host}`, ...(label ? [label] : [])] };
+      const left = await docker().listContainers({ all: true, filters });
+      expect(left.map((c) => c.Names[0] ?? c.Id)).toEqual([]);
+    },
+    { timeout: 15_000, interval: 100 },
+  );
 }
 
 export const HISTORIES_DIR = fileURLToPath(new URL('../replay/histories', import.meta.url));

@@ -1,0 +1,160 @@
+// One durable host activity per attempt: image → container (created, or re-attached by its
+// deterministic name) → wait → collect /out and logs → result.json. Its heartbeats say which phase
+// it is in. The run's containers are removed after it has returned, so every crash point is safe:
+//   - container there: re-attach (wait returns at once for one that has ended) and collect again;
+//   - container gone and result.json of this run stored: the earlier try finished; return that;
+//   - container gone and no result.json: it was never created; create it.
+// Reconcile removes whatever a crash leaves behind.
+import { Context } from '@temporalio/activity';
+import { assembleResult, runsAgain, type ActionResult, type RunOutcome, type StepTiming } from '../spec/result.js';
+import { formatDuration } from '../spec/quantity.js';
+import type { ArtifactStore } from './artifact-store.js';
+import type { HostCapacity } from './capacity.js';
+import { collect } from './collect.js';
+import type { ImageCache } from './image-cache.js';
+import { containerName, runFilter } from './labels.js';
+import type { Metrics } from './metrics.js';
+import { runContainer, type RunDeps } from './run-container.js';
+import type { ContainerRequest, ExecuteAnswer, ExecuteRequest } from './types.js';
+
+export interface ExecuteDeps {
+  run: RunDeps;
+  store: ArtifactStore;
+  images: ImageCache;
+  capacity: HostCapacity;
+  host: string;
+  metrics?: Metrics;
+  /** Removals under way after their execute returned: a stopping worker finishes them first. */
+  removals: Set<Promise<void>>;
+}
+
+type Phase = 'PULLING' | 'RUNNING' | 'COLLECTING';
+
+export interface ExecuteProgress {
+  phase: Phase;
+  attempt: number;
+  containerId?: string;
+  logTail: string[];
+  files?: number;
+  bytes?: number;
+}
+
+const HEARTBEAT_EVERY_MS = 2000;
+
+export async function execute(deps: ExecuteDeps, req: ExecuteRequest): Promise<ExecuteAnswer> {
+  const ctx = Context.current();
+  const progress: ExecuteProgress = { phase: 'PULLING', attempt: req.attempt, logTail: [] };
+  const beat = () => {
+    deps.capacity.touch(req.runId);
+    ctx.heartbeat({ ...progress });
+  };
+  // A heartbeat every few seconds whatever the phase: a long upload or pull is alive, not stuck.
+  const ticker = setInterval(beat, HEARTBEAT_EVERY_MS);
+  const timings: StepTiming[] = [];
+  const timed = async <T>(step: StepTiming['step'], fn: () => Promise<T>): Promise<T> => {
+    const began = new Date();
+    try {
+      return await fn();
+    } finally {
+      timings.push({ step, startedAt: began.toISOString(), ms: Date.now() - began.getTime() });
+    }
+  };
+  try {
+    beat();
+    const store = req.spec.artifacts.bucket ? deps.store.withBucket(req.spec.artifacts.bucket) : deps.store;
+    const resultKey = `${store.base(req.spec.artifacts.prefix, req.actionId)}/result.json`;
+    if (ctx.info.attempt > 1) {
+      const finished = await finishedEarlier(deps, req, store, resultKey);
+      if (finished) return { again: false, result: finished };
+    }
+
+    const image = await timed('pull', () =>
+      deps.images.ensure(req.spec.image, req.spec.pullPolicy, (event) => ctx.heartbeat({ ...progress, pull: event })),
+    );
+    progress.phase = 'RUNNING';
+    const outcome: RunOutcome = await timed('run', () =>
+      runContainer(deps.run, req, {
+        heartbeat: (details) => {
+          progress.containerId = details.containerId;
+          progress.logTail = details.logTail;
+          beat();
+        },
+        signal: ctx.cancellationSignal,
+      }),
+    );
+    progress.logTail = outcome.logTail;
+    if (!req.canceled && outcome.reason !== 'canceled' && runsAgain(req.spec.retry, req.attempt, outcome)) {
+      // The attempt's container stays until the run is removed: a retried execute of this attempt
+      // re-attaches to it instead of running the attempt again.
+      return { again: true, outcome, digest: image.digest, timings };
+    }
+
+    progress.phase = 'COLLECTING';
+    beat();
+    const includeOut = req.spec.collect === 'always' || (req.spec.collect === 'on-success' && outcome.exitCode === 0);
+    const collected = await timed('collect', () =>
+      collect({ docker: deps.run.docker, host: deps.host, store: deps.store }, { ...req, includeOut }, ({ files, bytes }) => {
+        progress.files = files;
+        progress.bytes = bytes;
+      }),
+    );
+    const result = assembleResult({
+      actionId: req.actionId,
+      runId: req.runId,
+      image: req.spec.image,
+      timeoutText: formatDuration(req.spec.timeout),
+      imageDigest: image.digest,
+      host: deps.host,
+      attempts: req.attempt,
+      outcome,
+      collected,
+      canceled: req.canceled || outcome.reason === 'canceled',
+      timings: [...req.timings, ...timings],
+      startedAt: req.startedAt,
+      finishedAt: new Date().toISOString(),
+    });
+    result.resultUri = store.uri(resultKey);
+    await store.put(resultKey, JSON.stringify(result, null, 2), 'application/json');
+    deps.metrics?.bytesUploaded.add(collected.totals.bytes + collected.logs.bytes, { host: deps.host });
+    deps.metrics?.finished.add(1, { status: result.status, reason: result.reason });
+    for (const t of result.timings) deps.metrics?.stepSeconds.record(t.ms / 1000, { step: t.step });
+    // After this returns: nothing of the run is needed on the host any more.
+    const removal = new Promise<void>((resolve) => setImmediate(resolve))
+      .then(() => removeRun(deps, req))
+      .finally(() => deps.removals.delete(removal));
+    deps.removals.add(removal);
+    return { again: false, result };
+  } finally {
+    clearInterval(ticker);
+  }
+}
+
+/** The result an earlier try of this very run stored, when its containers are gone. */
+async function finishedEarlier(deps: ExecuteDeps, req: ExecuteRequest, store: ArtifactStore, key: string): Promise<ActionResult | undefined> {
+  const exists = await deps.run.docker
+    .getContainer(containerName(req, req.attempt, deps.host))
+    .inspect()
+    .then(() => true)
+    .catch((err: { statusCode?: number }) => {
+      if (err.statusCode === 404) return false;
+      throw err;
+    });
+  if (exists) return undefined;
+  const stored = await store.getJson<ActionResult>(key);
+  return stored?.runId === req.runId ? stored : undefined;
+}
+
+/** Removes every container of the run (and their volumes), then frees the run's slot. */
+export async function removeRun(deps: { run: RunDeps; host: string; capacity: HostCapacity }, req: ContainerRequest): Promise<void> {
+  const containers = await deps.run.docker.listContainers({ all: true, filters: runFilter(req) }).catch(() => []);
+  for (const c of containers) {
+    await deps.run.docker
+      .getContainer(c.Id)
+      .remove({ force: true, v: true })
+      // Gone already (404) or being removed (409); anything else is left to reconcile, which
+      // removes containers of finished runs at the worker's next start.
+      .catch(() => {});
+  }
+  deps.run.stopRequested.delete(req.runId);
+  deps.capacity.release(req.runId);
+}

@@ -1,0 +1,32 @@
+// How the action workflow reads an activity's failure: a host that went silent (place the action
+// elsewhere), or a failure that ends the action at once with a reason of its own.
+import { ActivityFailure, ApplicationFailure, TimeoutFailure } from '@temporalio/workflow';
+import type { EndReason } from '../spec/result.js';
+
+/** Failure types raised by activities that end the action at once; anything else is retried. */
+export const FINAL_REASONS: Record<string, EndReason> = {
+  ImageNotFound: 'image-not-found',
+  ImageUnauthorized: 'image-unauthorized',
+  ImageNotAllowed: 'image-not-allowed',
+  GpuUnavailable: 'gpu-unavailable',
+  SecretMissing: 'secret-missing',
+};
+
+/** A step that never started because its host went silent: place the action elsewhere. */
+export function hostLost(err: unknown): boolean {
+  if (!(err instanceof ActivityFailure)) return false;
+  const cause = err.cause;
+  return (
+    cause instanceof TimeoutFailure &&
+    (cause.timeoutType === 'SCHEDULE_TO_START' || cause.timeoutType === 'HEARTBEAT')
+  );
+}
+
+export function finalReason(err: unknown): { reason: EndReason; message: string } | undefined {
+  if (err instanceof ActivityFailure && err.cause instanceof ApplicationFailure) {
+    const reason = err.cause.type ? FINAL_REASONS[err.cause.type] : undefined;
+    if (reason) return { reason, message: err.cause.message };
+  }
+  return undefined;
+}
+

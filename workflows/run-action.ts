@@ -1,0 +1,263 @@
+// One workflow execution is one action run: place it on a host with a free slot, then one host
+// activity per attempt does the work there (image, container, wait, /out and logs to S3,
+// result.json) and reports its phase in heartbeats. The workflow only decides, so a crashed worker
+// or a restarted server replays it to the same decisions and never starts a container twice.
+import {
+  ApplicationFailure,
+  CancellationScope,
+  CancelledFailure,
+  isCancellation,
+  log,
+  patched,
+  proxyActivities,
+  setCurrentDetails,
+  setHandler,
+  upsertMemo,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { SearchAttributeUpdatePair } from '@temporalio/common';
+import type { Activities } from '../activities/index.js';
+import type { ExecuteAnswer, ExecuteRequest, Placement } from '../activities/types.js';
+import { ActionSpec, formatProblems, specProblems, type Action } from '../spec/action.js';
+import { formatDuration } from '../spec/quantity.js';
+import { assembleResult, describeOutcome, type ActionResult, type EndReason, type Phase, type RunOutcome, type StepTiming } from '../spec/result.js';
+import { ActionExitCodeKey, ActionHostKey, ActionImageKey, ActionSourceKey, ActionStatusKey } from '../spec/search-attributes.js';
+import { FLEET_DEFAULTS, logsQuery, resultsQueue, statusQuery, type FleetOptions, type RunActionInput, type StatusView } from '../spec/workflow-api.js';
+import { finalReason, hostLost } from './failures.js';
+import { legacyRunAction } from './legacy-run-action.js';
+
+/** The marker that tells runs of this shape from those started with one activity per step. */
+export const ONE_HOST_ACTIVITY = 'one-host-activity';
+
+// Placement runs on the shared queue, taken only by a host with a free slot (the placement
+// worker polls only then): the backlog waits in Temporal's queue, not in activities.
+const { place } = proxyActivities<Activities>({
+  startToCloseTimeout: '30s',
+  retry: { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '5s' },
+  summary: 'place on a host with a free slot',
+});
+// Only for runs that end before their host wrote result.json (no host, a refused image).
+const finalizer = () =>
+  proxyActivities<Activities>({
+    taskQueue: resultsQueue(workflowInfo().taskQueue),
+    startToCloseTimeout: '30s',
+    retry: { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '5s', maximumAttempts: 20 },
+    summary: 'write result.json next to the artifacts',
+  }).finalize;
+
+function hostActivities(queue: string, fleet: Required<FleetOptions>, spec: Action) {
+  // Schedule-to-start bounds how long a step waits for its host: a host whose worker is gone never
+  // starts it, and the action is placed again elsewhere instead of waiting forever.
+  const base = { taskQueue: queue, scheduleToStartTimeout: fleet.hostTimeoutSeconds * 1000 };
+  const command = [...(spec.command ?? []), ...(spec.args ?? [])].join(' ');
+  const { execute } = proxyActivities<Activities>({
+    ...base,
+    summary: `pull, run ${command || 'the image default command'}, collect`.slice(0, 200),
+    // The container's deadline is enforced inside; this bounds a stuck pull or upload as well.
+    startToCloseTimeout: spec.timeout + fleet.stopGraceSeconds * 1000 + 3 * 3_600_000,
+    // Heartbeats every few seconds in every phase: a crashed worker is noticed within this, and the
+    // retry re-attaches to the container, which kept running meanwhile.
+    heartbeatTimeout: '15s',
+    // Engine and S3 outages are waited out: a retry re-attaches and collects again, never re-runs.
+    retry: {
+      initialInterval: '1s',
+      maximumInterval: '30s',
+      maximumAttempts: 40,
+      nonRetryableErrorTypes: ['ImageNotFound', 'ImageUnauthorized', 'ImageNotAllowed', 'GpuUnavailable', 'SecretMissing'],
+    },
+  });
+  const quick = proxyActivities<Activities>({
+    ...base,
+    summary: 'stop the container',
+    startToCloseTimeout: `${fleet.stopGraceSeconds + 60}s`,
+    retry: { initialInterval: '1s', maximumInterval: '10s', maximumAttempts: 10 },
+  });
+  return { execute, stopContainer: quick.stopContainer, removeRun: quick.removeRun };
+}
+
+export async function runAction(input: RunActionInput, fleetOptions: FleetOptions = {}): Promise<ActionResult> {
+  if (!patched(ONE_HOST_ACTIVITY)) return legacyRunAction(input, fleetOptions);
+
+  const { workflowId: actionId, runId, typedSearchAttributes } = workflowInfo();
+  const fleet: Required<FleetOptions> = { ...FLEET_DEFAULTS, ...fleetOptions };
+  const startedAt = new Date();
+  const timings: StepTiming[] = [];
+  const view: StatusView = {
+    actionId,
+    phase: 'PENDING',
+    image: typeof input?.spec?.image === 'string' ? input.spec.image : '',
+    attempt: 0,
+    placements: 0,
+    timings,
+  };
+  let logTail: string[] = [];
+  setHandler(statusQuery, () => view);
+  setHandler(logsQuery, () => logTail);
+
+  // One upsert per workflow task at most: each phase change gathers its attributes into one call.
+  const setPhase = (phase: Phase, details: string, extra: SearchAttributeUpdatePair[] = []) => {
+    view.phase = phase;
+    view.waitingFor = phase === 'PENDING' ? 'a host with free capacity' : undefined;
+    setCurrentDetails(`**${phase}**: ${details}`);
+    upsertSearchAttributes([{ key: ActionStatusKey, value: phase }, ...extra]);
+  };
+
+  const parsed = ActionSpec.safeParse(input?.spec);
+  if (!parsed.success) {
+    const problems = specProblems(parsed.error);
+    view.phase = 'FAILED';
+    upsertSearchAttributes([{ key: ActionStatusKey, value: 'FAILED' }]);
+    // Nothing has run: the caller gets every problem at once, and retrying would not help.
+    throw ApplicationFailure.create({
+      type: 'InvalidSpec',
+      nonRetryable: true,
+      message: `invalid action spec:\n${formatProblems(problems)}`,
+      details: [{ problems }],
+    });
+  }
+  const spec = parsed.data;
+  view.waitingFor = 'a host with free capacity';
+  setCurrentDetails('**PENDING**: waiting for a host with free capacity');
+  // The client sets these at start; a start from elsewhere (the CLI of Temporal, a schedule) may not.
+  const missing: SearchAttributeUpdatePair[] = [];
+  if (typedSearchAttributes.get(ActionImageKey) === undefined) missing.push({ key: ActionImageKey, value: spec.image });
+  if (spec.source && typedSearchAttributes.get(ActionSourceKey) === undefined) missing.push({ key: ActionSourceKey, value: spec.source });
+  if (typedSearchAttributes.get(ActionStatusKey) !== 'PENDING') missing.push({ key: ActionStatusKey, value: 'PENDING' });
+  if (missing.length) upsertSearchAttributes(missing);
+
+  let placement: Placement | undefined;
+  let host: ReturnType<typeof hostActivities> | undefined;
+  let answer: ExecuteAnswer | undefined;
+  let outcome: RunOutcome | undefined;
+  let digest: string | undefined;
+  let attempt = 0;
+  let canceled = false;
+  let ended: { reason: EndReason; message: string } | undefined;
+
+  const executeOnce = async (): Promise<ExecuteAnswer> => {
+    const request: ExecuteRequest = {
+      actionId,
+      runId,
+      attempt,
+      spec,
+      stopGraceSeconds: fleet.stopGraceSeconds,
+      canceled,
+      startedAt: startedAt.toISOString(),
+      timings: [...timings],
+    };
+    // The host activity is never cancelled from here: on cancel the workflow asks the host to stop
+    // the container, and the activity then collects and reports how it ended, logs and all.
+    const running = CancellationScope.nonCancellable(() => host!.execute(request));
+    try {
+      await Promise.race([running, CancellationScope.current().cancelRequested]);
+    } catch (err) {
+      if (!isCancellation(err)) throw err;
+      canceled = true;
+      await CancellationScope.nonCancellable(() => host!.stopContainer(request));
+    }
+    return running;
+  };
+
+  try {
+    for (view.placements = 1; ; view.placements++) {
+      try {
+        const placedAt = new Date();
+        placement = await place({ actionId, runId });
+        timings.push({ step: 'place', startedAt: placedAt.toISOString(), ms: Date.now() - placedAt.getTime() });
+        host = hostActivities(placement.hostQueue, fleet, spec);
+        view.host = placement.host;
+        setPhase('RUNNING', `on host ${placement.host}: pulling, running and collecting there (phase in the execute activity's heartbeat)`, [
+          { key: ActionHostKey, value: placement.host },
+        ]);
+        for (attempt = 1; ; attempt++) {
+          view.attempt = attempt;
+          answer = await executeOnce();
+          if (!answer.again) break;
+          outcome = answer.outcome;
+          digest = answer.digest;
+          logTail = outcome.logTail;
+          timings.push(...answer.timings);
+          log.info('running the action again', { attempt, reason: outcome.reason, exitCode: outcome.exitCode });
+        }
+        break;
+      } catch (err) {
+        if (!hostLost(err) || isCancellation(err)) throw err;
+        log.warn('host went silent; placing the action again', { host: placement?.host, placements: view.placements });
+        answer = undefined;
+        if (view.placements >= fleet.maxPlacements) {
+          ended = {
+            reason: 'no-host',
+            message: `host ${placement?.host} went silent and the action was already placed ${view.placements} times (the limit)`,
+          };
+          host = undefined;
+          break;
+        }
+        setPhase('PENDING', 'a host with free capacity (the last one went silent)');
+      }
+    }
+  } catch (err) {
+    if (isCancellation(err)) canceled = true;
+    else ended = finalReason(err) ?? { reason: 'error', message: err instanceof Error ? err.message : String(err) };
+  }
+
+  return await CancellationScope.nonCancellable(async () => {
+    let result: ActionResult;
+    if (answer && !answer.again) {
+      // The host wrote result.json and returned it; its containers are being removed there.
+      result = answer.result;
+      if (canceled && result.status !== 'CANCELED') {
+        // The cancel reached the host after its container had ended: the action still ends CANCELED.
+        result = { ...result, status: 'CANCELED', reason: 'canceled', message: describeOutcome(result.exitCode, 'canceled') };
+        result.resultUri = await finalizer()({ result, bucket: spec.artifacts.bucket, prefix: spec.artifacts.prefix });
+      }
+    } else {
+      // No host result: no host, a refused image or secret, an error.
+      result = assembleResult({
+        actionId,
+        runId,
+        image: spec.image,
+        timeoutText: formatDuration(spec.timeout),
+        imageDigest: digest,
+        host: placement?.host,
+        attempts: attempt,
+        outcome,
+        ended,
+        canceled,
+        timings,
+        startedAt: startedAt.toISOString(),
+        finishedAt: new Date().toISOString(),
+      });
+      result.resultUri = await finalizer()({ result, bucket: spec.artifacts.bucket, prefix: spec.artifacts.prefix });
+      if (host && attempt > 0) {
+        await host.removeRun({ actionId, runId, attempt, spec, stopGraceSeconds: fleet.stopGraceSeconds }).catch((err) => {
+          // The host's worker removes leftovers of finished runs when it starts again.
+          log.warn('removing the containers did not finish', { error: String(err) });
+        });
+      }
+    }
+
+    logTail = result.logTail;
+    view.exitCode = result.exitCode;
+    view.reason = result.reason;
+    view.timings = result.timings;
+    view.phase = result.status;
+    view.waitingFor = undefined;
+    setCurrentDetails(`**${result.status}**: ${result.message}`);
+    upsertSearchAttributes([
+      { key: ActionStatusKey, value: result.status },
+      ...(result.exitCode !== null ? [{ key: ActionExitCodeKey, value: result.exitCode }] : []),
+    ]);
+
+    if (result.status === 'CANCELED') {
+      // A cancelled execution carries no details: the memo keeps the result reachable from the UI and clients.
+      upsertMemo({ result });
+      throw new CancelledFailure(result.message, [result]);
+    }
+    if (result.status === 'FAILED') {
+      // Failing the execution makes the Temporal UI show it as failed; the whole result rides along.
+      throw ApplicationFailure.create({ type: 'ActionFailed', nonRetryable: true, message: result.message, details: [result] });
+    }
+    return result;
+  });
+}
