@@ -1,21 +1,18 @@
 // Moves what a run left behind into S3: every regular file of /out and the full stdout and stderr.
-// /out is read through the engine's archive API, not from the host's disk: the engine hands over a
-// tar in which a symlink is only a name, so nothing outside the container can ever be read.
+// /out is read from the container's own filesystem on the host when the worker has one
+// (collect-dir.ts: never following a symlink), else through the engine's archive API, whose tar
+// holds a symlink as a name only. Either way nothing outside the container can be read.
 // Everything streams; memory stays bounded whatever the size of /out or of the logs.
 import type Docker from 'dockerode';
 import { PassThrough, Readable } from 'node:stream';
 import { extract, type Header } from 'tar-stream';
-import type { Artifact } from '../spec/result.js';
 import type { CollectAnswer, CollectRequest } from './types.js';
 import { containerName } from './labels.js';
 import { demux } from './log-stream.js';
 import { ArtifactStore } from './artifact-store.js';
+import { collectOutFromFolder } from './collect-dir.js';
+import { OutUploader } from './out-uploader.js';
 
-/** Files up to this size are read whole and uploaded many at a time; larger ones stream alone. */
-const SMALL_FILE = 1 << 20;
-const SMALL_IN_FLIGHT = 16;
-/** The result lists this many artifacts; the totals count them all. */
-export const LISTED_ARTIFACTS = 1000;
 /** How much stdout is kept to be parsed when the action's output is JSON. */
 const JSON_OUTPUT_LIMIT = 1 << 20;
 
@@ -23,6 +20,8 @@ export interface CollectDeps {
   docker: Docker;
   host: string;
   store: ArtifactStore;
+  /** The host folder holding the container's /out, where the worker sees the engine's disk. */
+  outDir?: (req: CollectRequest) => Promise<string | undefined>;
 }
 
 /** A path inside /out as it may be stored, or why not. */
@@ -36,36 +35,13 @@ export function safeRelativePath(tarName: string): { path: string } | { why: str
   return { path: rest.join('/') };
 }
 
-async function readAll(stream: Readable): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of stream) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
-}
-
-async function collectOut(
+/** /out through the engine's archive API: for engines whose disk this worker cannot see. */
+async function collectOutFromArchive(
   deps: CollectDeps,
   container: Docker.Container,
-  base: string,
-  progress: (files: number, bytes: number) => void,
+  out: OutUploader,
 ): Promise<Pick<CollectAnswer, 'artifacts' | 'skipped' | 'totals'>> {
-  const artifacts: Artifact[] = [];
-  const skipped: { path: string; why: string }[] = [];
-  const totals = { files: 0, bytes: 0 };
-  const stored = new Map<string, string>(); // path → key, for hard links inside /out
-  const inFlight = new Set<Promise<void>>();
-  let failure: unknown;
-
-  const record = (path: string, size: number) => {
-    totals.files += 1;
-    totals.bytes += size;
-    if (artifacts.length < LISTED_ARTIFACTS) artifacts.push({ path, uri: deps.store.uri(`${base}/out/${path}`), size });
-    progress(totals.files, totals.bytes);
-  };
-  const track = (work: Promise<void>) => {
-    const p = work.catch((err) => void (failure ??= err)).finally(() => inFlight.delete(p));
-    inFlight.add(p);
-  };
-
+  const stored = new Set<string>(); // paths stored so far, for hard links inside /out
   const archive = (await container.getArchive({ path: '/out' })) as unknown as Readable;
   const tar = extract();
   const done = new Promise<void>((resolve, reject) => {
@@ -76,43 +52,30 @@ async function collectOut(
 
   tar.on('entry', (header: Header, source, next) => {
     // tar-stream hands out streamx streams; the S3 uploader wants a Node.js Readable.
-    source.on('error', (err: Error) => void (failure ??= err));
+    source.on('error', (err: Error) => out.fail(err));
     const entry = Readable.from(source as AsyncIterable<Buffer>, { objectMode: false });
     void (async () => {
       const safe = safeRelativePath(header.name);
       if ('why' in safe || safe.path === '') {
-        if ('why' in safe) skipped.push({ path: header.name, why: safe.why });
+        if ('why' in safe) out.skip(header.name, safe.why);
         entry.resume();
         return;
       }
-      const key = `${base}/out/${safe.path}`;
       if (header.type === 'file' || header.type === 'contiguous-file') {
-        const size = header.size ?? 0;
-        if (size <= SMALL_FILE) {
-          const body = await readAll(entry);
-          while (inFlight.size >= SMALL_IN_FLIGHT) await Promise.race(inFlight);
-          track(deps.store.put(key, body).then(() => record(safe.path, size)));
-        } else {
-          await deps.store.upload(key, entry);
-          record(safe.path, size);
-        }
-        stored.set(safe.path, key);
+        await out.file(safe.path, header.size ?? 0, entry);
+        stored.add(safe.path);
       } else if (header.type === 'link') {
         const target = safeRelativePath(header.linkname ?? '');
-        const source = 'path' in target ? stored.get(target.path) : undefined;
-        if (source) {
-          await Promise.all(inFlight);
-          await deps.store.copy(source, key);
-          record(safe.path, (await deps.store.size(key)) ?? 0);
-        } else skipped.push({ path: safe.path, why: 'hard link to a file outside /out' });
+        if ('path' in target && stored.has(target.path)) await out.copy(safe.path, target.path);
+        else out.skip(safe.path, 'hard link to a file outside /out');
         entry.resume();
       } else {
-        if (header.type === 'symlink') skipped.push({ path: safe.path, why: `symlink (to ${header.linkname}) not followed` });
-        else if (header.type !== 'directory') skipped.push({ path: safe.path, why: `${header.type} is not a regular file` });
+        if (header.type === 'symlink') out.skip(safe.path, `symlink (to ${header.linkname}) not followed`);
+        else if (header.type !== 'directory') out.skip(safe.path, `${header.type} is not a regular file`);
         entry.resume();
       }
     })().then(
-      () => (failure ? next(failure as Error) : next()),
+      () => (out.failed ? next(out.failed as Error) : next()),
       (err: Error) => next(err),
     );
   });
@@ -125,9 +88,7 @@ async function collectOut(
     tar.destroy();
     throw err;
   }
-  await Promise.all(inFlight);
-  if (failure) throw failure;
-  return { artifacts, skipped, totals };
+  return out.finish();
 }
 
 async function collectLogs(deps: CollectDeps, container: Docker.Container, base: string, captureStdout: boolean) {
@@ -174,14 +135,18 @@ export async function collect(
   const scoped = { ...deps, store };
   const wantsJson = req.spec.output === 'json';
   // Logs and /out are read through separate engine streams: upload both at once.
-  const [logs, out] = await Promise.all([
+  const out = new OutUploader(store, base, (files, bytes) => heartbeat({ files, bytes }));
+  const folder = req.includeOut && deps.outDir ? await deps.outDir(req) : undefined;
+  const [logs, listing] = await Promise.all([
     collectLogs(scoped, container, base, wantsJson),
-    req.includeOut
-      ? collectOut(scoped, container, base, (files, bytes) => heartbeat({ files, bytes }))
-      : { artifacts: [], skipped: [], totals: { files: 0, bytes: 0 } },
+    !req.includeOut
+      ? out.finish()
+      : folder
+        ? collectOutFromFolder(folder, out)
+        : collectOutFromArchive(scoped, container, out),
   ]);
 
-  const answer: CollectAnswer = { ...out, logs: logs.logs };
+  const answer: CollectAnswer = { ...listing, logs: logs.logs };
   if (wantsJson) {
     if (logs.overflow) answer.outputError = `stdout is larger than ${JSON_OUTPUT_LIMIT} bytes; output "json" expects one JSON value (log to stderr)`;
     else {

@@ -10,10 +10,11 @@ import { assembleResult, runsAgain, type ActionResult, type RunOutcome, type Ste
 import { formatDuration } from '../spec/quantity.js';
 import type { ArtifactStore } from './artifact-store.js';
 import type { HostCapacity } from './capacity.js';
-import { collect } from './collect.js';
+import { collect, type CollectDeps } from './collect.js';
 import type { ImageCache } from './image-cache.js';
 import { containerName, runFilter } from './labels.js';
 import type { Metrics } from './metrics.js';
+import { removeContainer } from './removal.js';
 import { runContainer, type RunDeps } from './run-container.js';
 import type { ContainerRequest, ExecuteAnswer, ExecuteRequest } from './types.js';
 
@@ -24,6 +25,8 @@ export interface ExecuteDeps {
   capacity: HostCapacity;
   host: string;
   metrics?: Metrics;
+  /** The host folder of a container's /out, when it has a filesystem of its own. */
+  outDir?: CollectDeps['outDir'];
   /** Removals under way after their execute returned: a stopping worker finishes them first. */
   removals: Set<Promise<void>>;
 }
@@ -93,7 +96,7 @@ export async function execute(deps: ExecuteDeps, req: ExecuteRequest): Promise<E
     beat();
     const includeOut = req.spec.collect === 'always' || (req.spec.collect === 'on-success' && outcome.exitCode === 0);
     const collected = await timed('collect', () =>
-      collect({ docker: deps.run.docker, host: deps.host, store: deps.store }, { ...req, includeOut }, ({ files, bytes }) => {
+      collect({ docker: deps.run.docker, host: deps.host, store: deps.store, outDir: deps.outDir }, { ...req, includeOut }, ({ files, bytes }) => {
         progress.files = files;
         progress.bytes = bytes;
       }),
@@ -144,16 +147,13 @@ async function finishedEarlier(deps: ExecuteDeps, req: ExecuteRequest, store: Ar
   return stored?.runId === req.runId ? stored : undefined;
 }
 
-/** Removes every container of the run (and their volumes), then frees the run's slot. */
+/** Removes every container of the run (with its volumes and disk), then frees the run's slot. */
 export async function removeRun(deps: { run: RunDeps; host: string; capacity: HostCapacity }, req: ContainerRequest): Promise<void> {
   const containers = await deps.run.docker.listContainers({ all: true, filters: runFilter(req) }).catch(() => []);
   for (const c of containers) {
-    await deps.run.docker
-      .getContainer(c.Id)
-      .remove({ force: true, v: true })
-      // Gone already (404) or being removed (409); anything else is left to reconcile, which
-      // removes containers of finished runs at the worker's next start.
-      .catch(() => {});
+    // What fails here is left to reconcile, which removes containers of finished runs (and disks
+    // without a container) at the worker's next start.
+    await removeContainer(deps.run.docker, deps.run.disks, c).catch(() => {});
   }
   deps.run.stopRequested.delete(req.runId);
   deps.capacity.release(req.runId);

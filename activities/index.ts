@@ -8,7 +8,9 @@ import type { Metrics } from './metrics.js';
 import { collect } from './collect.js';
 import { execute, removeRun } from './execute.js';
 import type { ImageCache } from './image-cache.js';
-import { runFilter } from './labels.js';
+import { containerName, runFilter } from './labels.js';
+import type { HostDisks } from './host-disk.js';
+import { removeContainer } from './removal.js';
 import { pullImage } from './pull.js';
 import { runContainer, stopContainer, type RunDeps } from './run-container.js';
 import type {
@@ -32,6 +34,10 @@ export interface ActivityDeps {
   hostQueue: string;
   capacity: HostCapacity;
   images: ImageCache;
+  /** Filesystems of their own for containers' /out and /tmp_disk, where the worker can mount them. */
+  disks?: HostDisks;
+  /** Disk budget of an action that names none. */
+  diskDefaults: { out: number; tmp: number };
   /** Container removals under way; the worker waits for them when it stops. */
   removals: Set<Promise<void>>;
   allowedImages: readonly string[];
@@ -50,6 +56,8 @@ export function createActivities(deps: ActivityDeps) {
     secretsDir: deps.secretsDir,
     env: deps.env,
     stopRequested,
+    disks: deps.disks,
+    diskBytes: (spec) => (spec.resources.outDisk ?? deps.diskDefaults.out) + (spec.resources.tmpDisk ?? deps.diskDefaults.tmp),
     artifactsUri: (req) => {
       const store = req.spec.artifacts.bucket ? deps.store.withBucket(req.spec.artifacts.bucket) : deps.store;
       return store.uri(`${store.base(req.spec.artifacts.prefix, req.actionId)}/`);
@@ -60,7 +68,12 @@ export function createActivities(deps: ActivityDeps) {
     deps.metrics?.capacityInUse.set(deps.capacity.inUse(), { host: deps.host });
     deps.metrics?.capacity.set(deps.capacity.capacity, { host: deps.host });
   };
-  const executeDeps = { run: runDeps, store: deps.store, images: deps.images, capacity: deps.capacity, host: deps.host, metrics: deps.metrics, removals: deps.removals };
+  const outDir = async (req: CollectRequest) => {
+    const name = containerName(req, req.attempt, deps.host);
+    return deps.disks && (await deps.disks.exists(name)) ? deps.disks.paths(name).out : undefined;
+  };
+  const executeDeps = {
+    outDir, run: runDeps, store: deps.store, images: deps.images, capacity: deps.capacity, host: deps.host, metrics: deps.metrics, removals: deps.removals };
 
   return {
     /**
@@ -111,7 +124,7 @@ export function createActivities(deps: ActivityDeps) {
 
     async collect(req: CollectRequest): Promise<CollectAnswer> {
       const ctx = Context.current();
-      const answer = await collect(deps, req, (details) => ctx.heartbeat(details));
+      const answer = await collect({ ...deps, outDir }, req, (details) => ctx.heartbeat(details));
       deps.metrics?.bytesUploaded.add(answer.totals.bytes + answer.logs.bytes, { host: deps.host });
       return answer;
     },
@@ -130,14 +143,7 @@ export function createActivities(deps: ActivityDeps) {
     /** Removes the run's containers and their volumes (one attempt's, or all with attempt 0). */
     async cleanup(req: ContainerRequest): Promise<void> {
       const containers = await deps.docker.listContainers({ all: true, filters: runFilter(req, req.attempt || undefined) });
-      for (const c of containers) {
-        await deps.docker
-          .getContainer(c.Id)
-          .remove({ force: true, v: true })
-          .catch((err: { statusCode?: number }) => {
-            if (err.statusCode !== 404 && err.statusCode !== 409) throw err;
-          });
-      }
+      for (const c of containers) await removeContainer(deps.docker, deps.disks, c);
       if (!req.attempt) {
         deps.capacity.release(req.runId);
         stopRequested.delete(req.runId);

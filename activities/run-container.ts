@@ -10,6 +10,7 @@ import { parseImageRef, pullReference } from '../spec/image.js';
 import type { RunOutcome } from '../spec/result.js';
 import type { ContainerRequest } from './types.js';
 import type { HostCapacity } from './capacity.js';
+import type { ContainerDisk, HostDisks } from './host-disk.js';
 import { LABEL, containerName } from './labels.js';
 import { LineTail, demux } from './log-stream.js';
 import { redact, resolveSecrets } from './secrets.js';
@@ -24,6 +25,10 @@ export interface RunDeps {
   artifactsUri: (req: ContainerRequest) => string;
   /** Runs whose stop was asked for on this host: such a container is never started. */
   stopRequested: Set<string>;
+  /** Filesystems of their own for /out and /tmp_disk; without, anonymous volumes (no size limit). */
+  disks?: HostDisks;
+  /** The disk budget of an action: its outDisk and tmpDisk, or the worker's defaults. */
+  diskBytes: (spec: ContainerRequest['spec']) => number;
 }
 
 export interface RunHooks {
@@ -63,7 +68,7 @@ async function withEngineRetries<T>(what: string, call: () => Promise<T>): Promi
   }
 }
 
-async function createContainer(deps: RunDeps, req: ContainerRequest, name: string, secrets: Record<string, string>) {
+async function createContainer(deps: RunDeps, req: ContainerRequest, name: string, secrets: Record<string, string>, disk?: ContainerDisk) {
   const { spec } = req;
   const ref = parseImageRef(spec.image)!;
   const gpus = spec.resources.gpus;
@@ -117,11 +122,17 @@ async function createContainer(deps: RunDeps, req: ContainerRequest, name: strin
       SecurityOpt: ['no-new-privileges'],
       // A chatty action cannot fill the host's disk with its log: the engine rotates and drops.
       LogConfig: { Type: 'json-file', Config: { 'max-size': String(ENGINE_LOG_FILE_BYTES), 'max-file': String(ENGINE_LOG_FILES) } },
-      // Anonymous volumes on the host's disk: removed with the container, readable after it exits.
-      Mounts: [
-        { Type: 'volume', Source: '', Target: '/out' },
-        { Type: 'volume', Source: '', Target: '/tmp_disk' },
-      ],
+      // The container's own filesystem (size-limited), or anonymous volumes where the worker
+      // cannot mount one (remote engine, not root): removed with the container either way.
+      Mounts: disk
+        ? [
+            { Type: 'bind', Source: disk.out, Target: '/out' },
+            { Type: 'bind', Source: disk.tmp, Target: '/tmp_disk' },
+          ]
+        : [
+            { Type: 'volume', Source: '', Target: '/out' },
+            { Type: 'volume', Source: '', Target: '/tmp_disk' },
+          ],
     },
   };
   try {
@@ -227,7 +238,8 @@ export async function runContainer(deps: RunDeps, req: ContainerRequest, hooks: 
     reattached = 1;
   } catch (err) {
     if (status(err) !== 404) throw err;
-    container = await createContainer(deps, req, name, secrets);
+    const disk = deps.disks ? await deps.disks.create(name, deps.diskBytes(req.spec)) : undefined;
+    container = await createContainer(deps, req, name, secrets, disk);
     info = await container.inspect();
   }
 
@@ -292,7 +304,9 @@ export async function runContainer(deps: RunDeps, req: ContainerRequest, hooks: 
   if (!timedOut && state.ExitCode !== 0 && ranFor >= req.spec.timeout) timedOut = true;
   let lines = tail.lines();
   if (reattached && lines.length === 0) lines = await lastLines(container);
+  const diskFull = deps.disks && (await deps.disks.full(name)) ? { bytes: deps.diskBytes(req.spec) } : undefined;
   return {
+    diskFull,
     exitCode: state.ExitCode,
     reason: timedOut ? 'timeout' : state.OOMKilled ? 'oom' : deps.stopRequested.has(req.runId) ? 'canceled' : 'exit',
     startedAt: state.StartedAt,

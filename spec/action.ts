@@ -40,7 +40,9 @@ export const Resources = z
       ])
       .optional(),
     pids: z.number().int().min(1, 'pids must allow at least 1 process').optional(),
-    tmpDisk: quantity(parseBytes).optional(),
+    /** Room for /tmp_disk and for /out; together they make the container's disk budget. */
+    tmpDisk: quantity(parseBytes).refine((b) => b >= 2 ** 20, 'tmpDisk must be at least 1Mi').optional(),
+    outDisk: quantity(parseBytes).refine((b) => b >= 2 ** 20, 'outDisk must be at least 1Mi').optional(),
   })
   .strict();
 

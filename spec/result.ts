@@ -49,6 +49,8 @@ export interface RunOutcome {
   containerId?: string;
   /** How often this run attached to an already existing container (after a worker crash). */
   reattached: number;
+  /** The container's disk (/out and /tmp_disk) was full when it ended: writes had failed with ENOSPC. */
+  diskFull?: { bytes: number };
 }
 
 export interface ActionResult {
@@ -75,6 +77,8 @@ export interface ActionResult {
   resultUri?: string;
   logTail: string[];
   output?: unknown;
+  /** Set when the container's disk budget (/out and /tmp_disk) was used up. */
+  diskFull?: { bytes: number };
   startedAt: string;
   finishedAt: string;
 }
@@ -154,6 +158,10 @@ export function assembleResult(parts: ResultParts): ActionResult {
     message = collected.outputError;
   }
   const status: ActionStatus = canceled ? 'CANCELED' : !ended && reason === 'exit' && outcome?.exitCode === 0 ? 'DONE' : 'FAILED';
+  if (outcome?.diskFull && status !== 'DONE') {
+    const mib = Math.round(outcome.diskFull.bytes / 2 ** 20);
+    message += `; its disk was full (/out and /tmp_disk share ${mib}Mi, and writes fail with "No space left on device"): raise resources.outDisk or resources.tmpDisk`;
+  }
   return {
     actionId: parts.actionId,
     runId: parts.runId,
@@ -174,6 +182,7 @@ export function assembleResult(parts: ResultParts): ActionResult {
     logs: collected?.logs,
     logTail: outcome?.logTail ?? [],
     output: collected?.output,
+    diskFull: outcome?.diskFull,
     startedAt: parts.startedAt,
     finishedAt: parts.finishedAt,
   };

@@ -1,6 +1,7 @@
 // Worker configuration: environment variables, validated at start with a message for each bad value.
 import { z } from 'zod';
 import { hostname } from 'node:os';
+import { parseBytes } from '../spec/quantity.js';
 
 const list = z
   .string()
@@ -8,6 +9,14 @@ const list = z
 
 const positiveInt = (name: string) =>
   z.coerce.number({ message: `${name} must be a number` }).int(`${name} must be a whole number`).min(1, `${name} must be at least 1`);
+
+const bytes = (name: string) =>
+  z.string().transform((text, ctx) => {
+    const parsed = parseBytes(text);
+    if (parsed.ok) return parsed.value;
+    ctx.addIssue({ code: 'custom', message: `${name}: ${parsed.message}` });
+    return z.NEVER;
+  });
 
 export const WorkerConfig = z.object({
   TEMPORAL_ADDRESS: z.string().regex(/^[^:\s]+:\d+$/, 'host:port, e.g. 127.0.0.1:7233').default('127.0.0.1:7233'),
@@ -42,6 +51,14 @@ export const WorkerConfig = z.object({
   CAISSON_SECRETS_DIR: z.string().optional(),
   /** Seconds during which a tag pulled on this host is used again without asking the registry. */
   CAISSON_PULL_WINDOW: z.coerce.number({ message: 'CAISSON_PULL_WINDOW must be a number of seconds' }).min(0).default(60),
+  /**
+   * Where containers' own filesystems for /out and /tmp_disk are mounted ("off": anonymous volumes,
+   * no size limit, /out read through the engine; also what a remote engine gets).
+   */
+  CAISSON_DISKS_DIR: z.string().default('/var/lib/caisson/disks'),
+  /** Disk budget of an action that names none: room for /out, and for /tmp_disk. */
+  CAISSON_OUT_DISK: bytes('CAISSON_OUT_DISK').default(2 ** 30),
+  CAISSON_TMP_DISK: bytes('CAISSON_TMP_DISK').default(2 ** 30),
   CAISSON_METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
 });
 

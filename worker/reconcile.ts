@@ -4,6 +4,8 @@
 import type Docker from 'dockerode';
 import type { Client } from '@temporalio/client';
 import { LABEL } from '../activities/labels.js';
+import type { HostDisks } from '../activities/host-disk.js';
+import { removeContainer } from '../activities/removal.js';
 import { statusQuery } from '../spec/workflow-api.js';
 
 const QUERY_TIMEOUT_MS = 10_000;
@@ -11,6 +13,7 @@ const QUERY_TIMEOUT_MS = 10_000;
 export interface ReconcileReport {
   kept: string[];
   removed: { container: string; runId: string; why: string }[];
+  disksRemoved: string[];
 }
 
 /** Runs that have a container on this host's engine, finished or not: each holds a slot. */
@@ -19,8 +22,17 @@ export async function runsOnEngine(docker: Docker, host: string): Promise<string
   return [...new Set(containers.map((c) => c.Labels[LABEL.runId]!).filter(Boolean))];
 }
 
-export async function reconcileContainers(docker: Docker, client: Client, host: string): Promise<ReconcileReport> {
-  const report: ReconcileReport = { kept: [], removed: [] };
+/** A disk without a container is left alone this long: its run may be creating the container. */
+const DISK_GRACE_MS = 10 * 60_000;
+
+export async function reconcileContainers(
+  docker: Docker,
+  client: Client,
+  host: string,
+  disks?: HostDisks,
+  now: () => number = Date.now,
+): Promise<ReconcileReport> {
+  const report: ReconcileReport = { kept: [], removed: [], disksRemoved: [] };
   const containers = await docker.listContainers({ all: true, filters: { label: [LABEL.runId, `${LABEL.host}=${host}`] } });
   for (const c of containers) {
     const actionId = c.Labels[LABEL.actionId]!;
@@ -43,9 +55,18 @@ export async function reconcileContainers(docker: Docker, client: Client, host: 
       else throw err;
     }
     if (why) {
-      await docker.getContainer(c.Id).remove({ force: true, v: true });
+      await removeContainer(docker, disks, c);
       report.removed.push({ container: c.Names[0] ?? c.Id, runId, why });
     } else report.kept.push(c.Names[0] ?? c.Id);
+  }
+  // Disks whose container is gone (a crash between removing one and the other), past a grace period.
+  if (disks) {
+    const left = new Set((await docker.listContainers({ all: true, filters: { label: [`${LABEL.host}=${host}`] } })).map((c) => c.Names[0]?.replace(/^\//, '')));
+    for (const disk of await disks.list()) {
+      if (left.has(disk.name) || now() - disk.createdMs < DISK_GRACE_MS) continue;
+      await disks.remove(disk.name);
+      report.disksRemoved.push(disk.name);
+    }
   }
   return report;
 }

@@ -9,6 +9,7 @@ import { createActivities } from '../activities/index.js';
 import { ArtifactStore, s3ClientFromEnv } from '../activities/artifact-store.js';
 import { HostCapacity } from '../activities/capacity.js';
 import { ImageCache } from '../activities/image-cache.js';
+import { HostDisks, hostDisksUsable } from '../activities/host-disk.js';
 import { LABEL } from '../activities/labels.js';
 import { createMetrics } from '../activities/metrics.js';
 import { hostQueue, type WorkerConfig } from './config.js';
@@ -45,6 +46,22 @@ function installRuntime(metricsPort: number | undefined): void {
   });
 }
 
+/**
+ * Containers get filesystems of their own for /out and /tmp_disk where this worker can make them:
+ * as root, beside a local engine (a remote one cannot see this host's mounts). Elsewhere they get
+ * anonymous volumes without a size limit, and /out is read through the engine.
+ */
+async function containerDisks(config: WorkerConfig, log: { warn(message: string, meta?: object): void }): Promise<HostDisks | undefined> {
+  if (config.CAISSON_DISKS_DIR === 'off') return undefined;
+  const local = !config.DOCKER_HOST || config.DOCKER_HOST.startsWith('unix://');
+  const usable = local ? await hostDisksUsable(config.CAISSON_DISKS_DIR) : { ok: false as const, why: `the engine is remote (${config.DOCKER_HOST})` };
+  if (!usable.ok) {
+    log.warn('containers get anonymous volumes for /out and /tmp_disk, without a size limit', { why: usable.why });
+    return undefined;
+  }
+  return new HostDisks(config.CAISSON_DISKS_DIR);
+}
+
 async function connectEngine(dockerHost: string | undefined) {
   try {
     const docker = dockerClient();
@@ -76,12 +93,15 @@ export async function runWorker(config: WorkerConfig): Promise<void> {
 
   // The host's load, read from the engine once, before this worker polls for placements: a
   // restarted worker never takes more than its capacity.
+  const disks = await containerDisks(config, log);
   const capacity = new HostCapacity(config.CAISSON_CAPACITY);
   capacity.seed(await runsOnEngine(docker, config.CAISSON_HOST));
   const metrics = createMetrics(Runtime.instance().metricMeter);
   const removals = new Set<Promise<void>>();
   const activities = createActivities({
     removals,
+    disks,
+    diskDefaults: { out: config.CAISSON_OUT_DISK, tmp: config.CAISSON_TMP_DISK },
     docker,
     store: new ArtifactStore(s3ClientFromEnv(config), config.CAISSON_ARTIFACTS_BUCKET, config.CAISSON_ARTIFACTS_PREFIX),
     host: config.CAISSON_HOST,
@@ -153,10 +173,10 @@ export async function runWorker(config: WorkerConfig): Promise<void> {
   }, 10_000);
   gauge.unref();
   // Reconciling asks workflows where they run: it needs workers polling, so it runs once they are.
-  const reconciled = reconcileContainers(docker, client, config.CAISSON_HOST).then(
+  const reconciled = reconcileContainers(docker, client, config.CAISSON_HOST, disks).then(
     (report) => {
       for (const { runId } of report.removed) capacity.release(runId);
-      log.info('reconciled containers left from earlier runs', { removed: report.removed, kept: report.kept });
+      log.info('reconciled containers left from earlier runs', { removed: report.removed, kept: report.kept, disksRemoved: report.disksRemoved });
     },
     (err: Error) => log.warn('could not reconcile containers left from earlier runs', { error: err.message }),
   );

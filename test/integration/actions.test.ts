@@ -9,6 +9,7 @@ import { CreateBucketCommand } from '@aws-sdk/client-s3';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { InvalidSpecError, type ActionsClient } from '../../client/index.js';
 import { WORKFLOW_TYPE } from '../../spec/workflow-api.js';
+import { MAX_INPUT_BYTES } from '../../spec/action.js';
 import { busybox, connectClient, expectNoLeftovers, keepHistory, leftovers } from '../support/actions.js';
 import { containerStarts, docker, env, objectDigest, objectText, s3 } from '../support/env.js';
 
@@ -132,6 +133,32 @@ describe('an action that exits 0', () => {
     expect(result.status).toBe('DONE');
     expect(result.output).toEqual({ echo: { numbers: [1, 2, 3], name: 'x' }, ok: true });
     expect(result.logTail).toContain('working');
+  });
+
+  it('takes JSON input of 400 KB, and of the 1 MiB limit, on stdin', async () => {
+    for (const size of [400_000, MAX_INPUT_BYTES]) {
+      const input = 'x'.repeat(size - 2); // the quotes of the JSON string make it `size` bytes
+      const result = await (await client.start(busybox('wc -c', { input, timeout: '30s' }))).result();
+      expect(result.status).toBe('DONE');
+      expect(result.logTail).toEqual([String(size + 1)]); // and the newline that ends it
+    }
+  });
+
+  it('refuses input above the limit before anything runs, naming the field', async () => {
+    const error = await client.start(busybox('true', { input: 'x'.repeat(MAX_INPUT_BYTES) })).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(InvalidSpecError);
+    expect((error as InvalidSpecError).problems).toEqual([{ path: 'input', message: expect.stringMatching(/larger than 1048576 bytes/) }]);
+  });
+
+  it('gives /out and /tmp_disk a filesystem of the disk budget: filling it fails with ENOSPC, and the result says so', async () => {
+    const handle = await client.start(
+      busybox('echo kept > /out/small.txt; dd if=/dev/zero of=/tmp_disk/fill bs=1M count=64', { resources: { outDisk: '8Mi', tmpDisk: '8Mi' } }),
+    );
+    const result = await handle.result();
+    expect(result).toMatchObject({ status: 'FAILED', exitCode: 1, reason: 'exit', diskFull: { bytes: 16 * 2 ** 20 } });
+    expect(result.message).toMatch(/disk was full.*resources\.outDisk/);
+    expect(result.logTail.join('\n')).toMatch(/No space left on device/);
+    expect(result.artifacts.map((a) => a.path)).toEqual(['small.txt']);
   });
 
   it('attaches instead of starting twice when the same action id is started again', async () => {

@@ -1,5 +1,5 @@
 // Starting actions against the suite's worker, and checking that nothing is left on the host.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { execFileSync } from 'node:child_process';
 import { expect, inject, vi } from 'vitest';
@@ -37,9 +37,33 @@ export async function expectNoLeftovers(host: string = inject('workerHost'), lab
       const filters = { label: [LABEL.actionId, `${LABEL.host}=${host}`, ...(label ? [label] : [])] };
       const left = await docker().listContainers({ all: true, filters });
       expect(left.map((c) => c.Names[0] ?? c.Id)).toEqual([]);
+      if (!label) expect(disksLeft(host)).toEqual([]);
     },
     { timeout: 15_000, interval: 100 },
   );
+}
+
+/** Mounts, folders and loop devices of containers' own filesystems on one host, as the kernel lists them. */
+export function disksLeft(host: string): string[] {
+  const dir = process.env.CAISSON_DISKS_DIR;
+  if (!dir) return [];
+  const ours = (path: string) => path.startsWith(`${dir}/`) && path.includes(`-${host}/`);
+  const mounts = readFileSync('/proc/self/mounts', 'utf8')
+    .split('\n')
+    .map((line) => line.split(' ')[1] ?? '')
+    .filter(ours);
+  const folders = existsSync(dir) ? readdirSync(dir).filter((name) => name.endsWith(`-${host}`)) : [];
+  const loops = readdirSync('/sys/block')
+    .filter((name) => name.startsWith('loop'))
+    .map((name) => {
+      try {
+        return readFileSync(`/sys/block/${name}/loop/backing_file`, 'utf8').trim();
+      } catch {
+        return ''; // not attached
+      }
+    })
+    .filter(ours);
+  return [...mounts.map((m) => `mount ${m}`), ...folders.map((f) => `folder ${f}`), ...loops.map((l) => `loop ${l}`)];
 }
 
 export const HISTORIES_DIR = fileURLToPath(new URL('../replay/histories', import.meta.url));

@@ -1,0 +1,121 @@
+// Each container gets a filesystem of its own for /out and /tmp_disk: a sparse file formatted as
+// ext4 and loop-mounted under the worker's disks folder, bind-mounted into the container. Its size
+// is the action's disk budget (resources.outDisk + resources.tmpDisk), which the kernel enforces:
+// a container that fills it gets ENOSPC and no other action or the host notices. After the
+// container has stopped, /out is read from this folder (see collect-dir.ts); at removal the
+// filesystem is unmounted (the loop device goes with it) and the folder deleted.
+import { execFile } from 'node:child_process';
+import { mkdir, open, readdir, readFile, rm, stat, statfs, chmod } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+
+const exec = promisify(execFile);
+/** Bounded: a stuck mount or mkfs fails the step (and is retried) instead of hanging it. */
+const COMMAND_TIMEOUT_MS = 30_000;
+
+export interface ContainerDisk {
+  /** The mount point; `out` and `tmp_disk` inside it are what the container sees. */
+  root: string;
+  out: string;
+  tmp: string;
+  bytes: number;
+}
+
+export class HostDisks {
+  constructor(readonly folder: string) {}
+
+  paths(name: string): ContainerDisk & { image: string } {
+    const dir = join(this.folder, name);
+    const root = join(dir, 'mnt');
+    return { root, out: join(root, 'out'), tmp: join(root, 'tmp_disk'), image: join(dir, 'disk.img'), bytes: 0 };
+  }
+
+  /** Makes (or, after a crash, finds) the container's filesystem, mounted. */
+  async create(name: string, bytes: number): Promise<ContainerDisk> {
+    const p = this.paths(name);
+    if (!(await this.mounted(p.root))) {
+      await mkdir(p.root, { recursive: true });
+      const file = await open(p.image, 'w');
+      try {
+        await file.truncate(bytes); // sparse: takes no room until written
+      } finally {
+        await file.close();
+      }
+      // No journal, no reserved blocks: a scratch filesystem that lives as long as one container.
+      await run('mkfs.ext4', ['-q', '-F', '-m', '0', '-O', '^has_journal', p.image]);
+      await run('mount', ['-o', 'loop,nosuid,nodev', p.image, p.root]);
+    }
+    for (const dir of [p.out, p.tmp]) {
+      await mkdir(dir, { recursive: true });
+      // Any user the action runs as may write; the folder is this container's alone.
+      await chmod(dir, 0o1777);
+    }
+    return { root: p.root, out: p.out, tmp: p.tmp, bytes };
+  }
+
+  async exists(name: string): Promise<boolean> {
+    return this.mounted(this.paths(name).root);
+  }
+
+  /** Whether /out and /tmp_disk (one filesystem) ran out of room. */
+  async full(name: string): Promise<boolean> {
+    const p = this.paths(name);
+    try {
+      const fs = await statfs(p.root);
+      // ext4 refuses a write well before the last block is taken (it keeps room for the metadata
+      // of delayed allocation, hundreds of KiB on a small filesystem): "full" is within 1 MiB plus
+      // 1 % of the size, where writes of ordinary size fail with ENOSPC.
+      return fs.bavail * fs.bsize < 2 ** 20 + (fs.blocks * fs.bsize) / 100;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Unmounts (the loop device is released with it) and deletes the container's folder. */
+  async remove(name: string): Promise<void> {
+    const p = this.paths(name);
+    if (await this.mounted(p.root)) await run('umount', [p.root]);
+    await rm(join(this.folder, name), { recursive: true, force: true });
+  }
+
+  /** Folders of containers on this host, with when they were made. */
+  async list(): Promise<{ name: string; createdMs: number }[]> {
+    const names = await readdir(this.folder).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT') return [] as string[];
+      throw err;
+    });
+    const out: { name: string; createdMs: number }[] = [];
+    for (const name of names) {
+      const info = await stat(join(this.folder, name)).catch(() => undefined);
+      if (info?.isDirectory()) out.push({ name, createdMs: info.mtimeMs });
+    }
+    return out;
+  }
+
+  private async mounted(path: string): Promise<boolean> {
+    const mounts = await readFile('/proc/self/mounts', 'utf8');
+    // /proc/self/mounts escapes spaces and the like as octal; our paths have none.
+    return mounts.split('\n').some((line) => line.split(' ')[1] === path);
+  }
+}
+
+async function run(command: string, args: string[]): Promise<void> {
+  try {
+    await exec(command, args, { timeout: COMMAND_TIMEOUT_MS });
+  } catch (err) {
+    const e = err as { stderr?: string; message: string };
+    throw new Error(`${command} ${args.join(' ')} failed: ${(e.stderr || e.message).trim()}`);
+  }
+}
+
+/** Whether this worker can give containers disks of their own: root, a local engine, the tools. */
+export async function hostDisksUsable(folder: string): Promise<{ ok: true } | { ok: false; why: string }> {
+  if (process.getuid?.() !== 0) return { ok: false, why: 'the worker does not run as root (mount needs it)' };
+  try {
+    await mkdir(folder, { recursive: true });
+    await exec('mkfs.ext4', ['-V'], { timeout: COMMAND_TIMEOUT_MS });
+  } catch (err) {
+    return { ok: false, why: (err as Error).message };
+  }
+  return { ok: true };
+}
