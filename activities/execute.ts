@@ -83,6 +83,7 @@ export async function execute(deps: ExecuteDeps, req: ExecuteRequest): Promise<E
           beat();
         },
         signal: ctx.cancellationSignal,
+        firstTry: ctx.info.attempt === 1,
       }),
     );
     progress.logTail = outcome.logTail;

@@ -109,6 +109,7 @@ export function createActivities(deps: ActivityDeps) {
       return runContainer(runDeps, req, {
         heartbeat: (details) => ctx.heartbeat(details),
         signal: ctx.cancellationSignal,
+        firstTry: ctx.info.attempt === 1,
       });
     },
 

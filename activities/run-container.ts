@@ -34,6 +34,8 @@ export interface RunDeps {
 export interface RunHooks {
   heartbeat: (details: { containerId: string; logTail: string[] }) => void;
   signal: AbortSignal;
+  /** The activity's first try: no earlier try can have made the container, so none is looked for. */
+  firstTry: boolean;
 }
 
 /** The engine keeps at most this much of a container's log (json-file rotation), whatever it prints. */
@@ -138,7 +140,7 @@ async function createContainer(deps: RunDeps, req: ContainerRequest, name: strin
   try {
     return await withEngineRetries('create', () => deps.docker.createContainer(options));
   } catch (err) {
-    if (status(err) === 409) return deps.docker.getContainer(name); // created meanwhile by an earlier attempt
+    if (status(err) === 409) return undefined; // created meanwhile by an earlier try: re-attach to it
     throw err;
   }
 }
@@ -232,28 +234,42 @@ export async function runContainer(deps: RunDeps, req: ContainerRequest, hooks: 
   const secretValues = Object.values(secrets);
   let container = deps.docker.getContainer(name);
   let reattached = 0;
-  let info: Docker.ContainerInspectInfo;
-  try {
-    info = await container.inspect();
+  // What is known of the container: from the engine when it existed, else from creating it.
+  let known: { id: string; status: string; running: boolean; startedMs: number } | undefined;
+  const inspect = async () => {
+    const info = await container.inspect();
     reattached = 1;
-  } catch (err) {
-    if (status(err) !== 404) throw err;
+    return { id: info.Id, status: info.State.Status, running: info.State.Running, startedMs: Date.parse(info.State.StartedAt) };
+  };
+  // A first try has no container to find: it creates at once, and a conflict means it has one after all.
+  if (!hooks.firstTry) {
+    known = await inspect().catch((err) => {
+      if (status(err) !== 404) throw err;
+      return undefined;
+    });
+  }
+  if (!known) {
     const disk = deps.disks ? await deps.disks.create(name, deps.diskBytes(req.spec)) : undefined;
-    container = await createContainer(deps, req, name, secrets, disk);
-    info = await container.inspect();
+    const created = await createContainer(deps, req, name, secrets, disk);
+    if (created) {
+      container = created;
+      known = { id: created.id, status: 'created', running: false, startedMs: 0 };
+    } else known = await inspect();
   }
 
   const tail = new LineTail();
-  if (info.State.Status === 'created') {
+  if (known.status === 'created') {
     if (deps.stopRequested.has(req.runId)) {
-      return { exitCode: null, reason: 'canceled', logTail: [], containerId: info.Id, reattached };
+      return { exitCode: null, reason: 'canceled', logTail: [], containerId: known.id, reattached };
     }
+    // The deadline counts from here: at most the start's own time later than the engine's StartedAt.
+    const startingMs = Date.now();
     const failedToStart = await startContainer(container, req, deps.host);
     if (failedToStart !== undefined) {
       const error = (await container.inspect()).State.Error;
-      return { exitCode: failedToStart, reason: 'exit', logTail: error ? [error] : [], containerId: info.Id, reattached };
+      return { exitCode: failedToStart, reason: 'exit', logTail: error ? [error] : [], containerId: known.id, reattached };
     }
-    info = await container.inspect();
+    known = { ...known, status: 'running', running: true, startedMs: startingMs };
   }
 
   // Follow the log for the tail carried in heartbeats; the full log is read again at collection.
@@ -264,8 +280,8 @@ export async function runContainer(deps: RunDeps, req: ContainerRequest, hooks: 
 
   // The deadline counts from the container's own start, so a re-attach keeps the original one.
   let timedOut = false;
-  const startedAt = Date.parse(info.State.StartedAt);
-  const deadline = info.State.Running
+  const startedAt = known.startedMs;
+  const deadline = known.running
     ? setTimeout(
         () => {
           timedOut = true;
@@ -278,7 +294,7 @@ export async function runContainer(deps: RunDeps, req: ContainerRequest, hooks: 
     : undefined;
   const beat = () => {
     deps.capacity.touch(req.runId);
-    hooks.heartbeat({ containerId: info.Id, logTail: tail.lines().map((l) => redact(l, secretValues)) });
+    hooks.heartbeat({ containerId: known.id, logTail: tail.lines().map((l) => redact(l, secretValues)) });
   };
   beat();
   const ticker = setInterval(beat, HEARTBEAT_EVERY_MS);
@@ -314,7 +330,7 @@ export async function runContainer(deps: RunDeps, req: ContainerRequest, hooks: 
     peakMemoryBytes: usage.peakMemoryBytes,
     cpuSeconds: usage.cpuSeconds,
     logTail: lines.map((l) => redact(l, secretValues)),
-    containerId: info.Id,
+    containerId: known.id,
     reattached,
   };
 }

@@ -13,6 +13,7 @@ import { benchBigFile, benchLogs, benchManyFiles, type TransferResult } from './
 import { s3ClientFromEnv } from '../activities/artifact-store.js';
 import { loadWorkerConfig } from '../worker/config.js';
 import { benchTwoHosts } from './two-hosts.js';
+import { benchApiCalls } from './api-calls.js';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -31,6 +32,7 @@ const client = await ActionsClient.connect(temporalSettingsFromEnv(), taskQueue)
 const docker = dockerClient();
 try {
   const latency = await benchLatency(client, docker, image, runs);
+  const calls = await benchApiCalls(image, smoke ? 3 : 20);
   const throughput = await benchThroughput(client, image, sizes.actions);
   const config = loadWorkerConfig();
   const s3 = s3ClientFromEnv(config);
@@ -77,6 +79,18 @@ ${row('dockerode create/start/wait/remove', latency.dockerode)}
 p50 overhead over the docker CLI: **${ms(overhead50)}**; ratio p50 **${ratio50.toFixed(2)}×**, p95 ${ratio95.toFixed(2)}×
 (targets: overhead ≤ 150 ms, ratio ≤ 1.5: ${overhead50 <= 150 && ratio50 <= 1.5 ? 'met' : 'not met'}).
 
+## What one action asks of the engine and of Temporal
+
+${calls.actions} trivial actions, one after another, through a worker whose engine socket is a
+counting proxy; \`docker run --rm\` through the same proxy.
+
+| per action | caisson | docker run --rm |
+| --- | ---: | ---: |
+| Docker API requests | ${calls.caissonPerAction.toFixed(1)} | ${calls.dockerRunPerAction.toFixed(1)} |
+| workflow history events | ${calls.historyEventsPerAction.toFixed(1)} | – |
+
+Requests by kind (per action): ${Object.entries(calls.caissonByKind).map(([k, v]) => `\`${k}\` ${v}`).join(', ')}.
+
 ## Throughput
 
 ${throughput.actions} trivial actions started at once against one worker of capacity 4, against
@@ -122,7 +136,7 @@ ${twoHosts.affinityHeld ? '**held for every run**: each run\'s one container sta
   const out = smoke ? new URL('../test-results/', import.meta.url) : new URL('./', import.meta.url);
   mkdirSync(out, { recursive: true });
   writeFileSync(new URL(smoke ? 'bench-smoke.md' : 'RESULTS.md', out), report);
-  writeFileSync(new URL(smoke ? 'bench-smoke.json' : 'results.json', out), JSON.stringify({ machine, smoke, latency, overhead50, ratio50, ratio95, throughput, bigFile, manyFiles, logs, twoHosts }, null, 2) + '\n');
+  writeFileSync(new URL(smoke ? 'bench-smoke.json' : 'results.json', out), JSON.stringify({ machine, smoke, latency, calls, overhead50, ratio50, ratio95, throughput, bigFile, manyFiles, logs, twoHosts }, null, 2) + '\n');
   process.stdout.write(report);
   if (!twoHosts.affinityHeld) throw new Error('host affinity did not hold for every run of the two-host benchmark');
 } finally {

@@ -1,0 +1,113 @@
+// How much one trivial action asks of the Docker engine and of Temporal: the engine API requests a
+// worker makes (counted by a proxy in front of the engine's socket) and the events in the action's
+// workflow history, against `docker run --rm` through the same proxy.
+import { execFile } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { rmSync } from 'node:fs';
+import { createConnection, createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { ActionsClient } from '../client/index.js';
+import { temporalSettingsFromEnv } from '../common/temporal-connection.js';
+import { spawnWorker } from '../harness/worker-process.js';
+
+const exec = promisify(execFile);
+const REQUEST_LINE = /(?:^|\r\n)(GET|HEAD|POST|PUT|DELETE) (\/[^ ?]*)[^ ]* HTTP\/1\.[01]\r\n/g;
+
+/** A unix socket that forwards to the engine's, counting the HTTP requests that pass through it. */
+class CountingProxy {
+  readonly socket = join(tmpdir(), `caisson-bench-docker-${randomUUID().slice(0, 8)}.sock`);
+  readonly requests: string[] = [];
+  private server?: Server;
+
+  constructor(private readonly engineSocket: string) {}
+
+  async start(): Promise<string> {
+    this.server = createServer((client) => {
+      const engine = createConnection(this.engineSocket);
+      client.on('data', (chunk: Buffer) => {
+        // Request lines only: bodies (JSON of a create) never look like one.
+        for (const match of chunk.toString('latin1').matchAll(REQUEST_LINE)) {
+          this.requests.push(`${match[1]} ${match[2]!.replace(/^\/v[\d.]+/, '').replace(/[0-9a-f]{64}|caisson-[^/]+/g, ':id')}`);
+        }
+      });
+      client.pipe(engine).pipe(client);
+      client.on('error', () => engine.destroy());
+      engine.on('error', () => client.destroy());
+    });
+    await new Promise<void>((resolve) => this.server!.listen(this.socket, resolve));
+    return `unix://${this.socket}`;
+  }
+
+  reset(): void {
+    this.requests.length = 0;
+  }
+
+  async stop(): Promise<void> {
+    await new Promise<void>((resolve) => this.server?.close(() => resolve()));
+    rmSync(this.socket, { force: true });
+  }
+}
+
+export interface ApiCallsResult {
+  actions: number;
+  /** Engine API requests per action, and by kind (method and path). */
+  caissonPerAction: number;
+  caissonByKind: Record<string, number>;
+  dockerRunPerAction: number;
+  historyEventsPerAction: number;
+}
+
+export async function benchApiCalls(image: string, actions: number): Promise<ApiCallsResult> {
+  const engineSocket = new URL(process.env.DOCKER_HOST!).pathname;
+  const proxy = new CountingProxy(engineSocket);
+  const proxied = await proxy.start();
+  const taskQueue = `bench-calls-${randomUUID()}`;
+  const worker = spawnWorker('bench-calls', { CAISSON_TASK_QUEUE: taskQueue, CAISSON_HOST: 'bench-calls', CAISSON_CAPACITY: '4', DOCKER_HOST: proxied });
+  const client = await ActionsClient.connect(temporalSettingsFromEnv(), taskQueue);
+  try {
+    await worker.ready;
+    // One action first so the image is known to the worker; its calls do not count.
+    await (await client.start({ image, command: ['true'], timeout: '1m' })).result();
+    // Settle: containers of the warm-up are removed after its result.
+    await waitForQuiet(proxy);
+    proxy.reset();
+    let events = 0;
+    for (let i = 0; i < actions; i++) {
+      const handle = await client.start({ image, command: ['true'], timeout: '1m' });
+      const result = await handle.result();
+      if (result.status !== 'DONE') throw new Error(`trivial action ended ${result.status}: ${result.message}`);
+      events += (await client.client.workflow.getHandle(handle.actionId).fetchHistory()).events?.length ?? 0;
+    }
+    await waitForQuiet(proxy);
+    const caisson = [...proxy.requests];
+    proxy.reset();
+    for (let i = 0; i < actions; i++) {
+      await exec('docker', ['--host', proxied, 'run', '--rm', '--network', 'none', image, 'true'], {
+        env: { ...process.env, DOCKER_CONFIG: process.env.DOCKER_CONFIG },
+      });
+    }
+    const byKind: Record<string, number> = {};
+    for (const r of caisson) byKind[r] = (byKind[r] ?? 0) + 1 / actions;
+    return {
+      actions,
+      caissonPerAction: caisson.length / actions,
+      caissonByKind: Object.fromEntries(Object.entries(byKind).map(([k, v]) => [k, Math.round(v * 10) / 10])),
+      dockerRunPerAction: proxy.requests.length / actions,
+      historyEventsPerAction: events / actions,
+    };
+  } finally {
+    await client.close();
+    await worker.stop('SIGTERM');
+    await proxy.stop();
+  }
+}
+
+/** Until no request has passed for a moment: removals run just after an action's result. */
+async function waitForQuiet(proxy: CountingProxy): Promise<void> {
+  for (let seen = -1, i = 0; seen !== proxy.requests.length && i < 50; i++) {
+    seen = proxy.requests.length;
+    await new Promise((resolve) => setTimeout(resolve, 300));
+  }
+}
