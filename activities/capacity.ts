@@ -55,12 +55,16 @@ export class HostCapacity {
     return this.runs.has(runId);
   }
 
-  /** Slots for the placement worker's activity tasks: one per free slot of this host. */
+  /**
+   * Slots for the placement worker's activity tasks: one at a time, and only while this host has a
+   * free slot. One at a time spreads the actions: a host that just took one polls again behind the
+   * other hosts' waiting polls, which the server serves first.
+   */
   placementSlots(): CustomSlotSupplier<never> {
     return {
       type: 'custom',
       reserveSlot: (_ctx, abort) => this.reserve(abort),
-      tryReserveSlot: () => (this.free() > 0 ? this.issue() : null),
+      tryReserveSlot: () => (this.canIssue() ? this.issue() : null),
       markSlotUsed: () => {},
       releaseSlot: ({ permit }) => {
         const p = permit as Permit;
@@ -72,9 +76,9 @@ export class HostCapacity {
     };
   }
 
-  private free(): number {
+  private canIssue(): boolean {
     this.expire();
-    return this.capacity - this.runs.size - this.permits;
+    return this.permits === 0 && this.runs.size < this.capacity;
   }
 
   private issue(): Permit {
@@ -83,7 +87,7 @@ export class HostCapacity {
   }
 
   private async reserve(abort: AbortSignal): Promise<SlotPermit> {
-    while (this.free() <= 0) {
+    while (!this.canIssue()) {
       await new Promise<void>((resolve, reject) => {
         const onAbort = () => reject(Object.assign(new Error('slot reservation aborted'), { name: 'AbortError' }));
         if (abort.aborted) return onAbort();

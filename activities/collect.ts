@@ -12,6 +12,7 @@ import { demux } from './log-stream.js';
 import { ArtifactStore } from './artifact-store.js';
 import { collectOutFromFolder } from './collect-dir.js';
 import { OutUploader } from './out-uploader.js';
+import { ENGINE_LOG_FILE_BYTES, ENGINE_LOG_FILES } from './run-container.js';
 
 /** How much stdout is kept to be parsed when the action's output is JSON. */
 const JSON_OUTPUT_LIMIT = 1 << 20;
@@ -118,7 +119,13 @@ async function collectLogs(deps: CollectDeps, container: Docker.Container, base:
   }
   await uploads;
   return {
-    logs: { stdout: deps.store.uri(keys.stdout), stderr: deps.store.uri(keys.stderr), bytes },
+    logs: {
+      stdout: deps.store.uri(keys.stdout),
+      stderr: deps.store.uri(keys.stderr),
+      bytes,
+      // Rotation drops a whole file only once the files left hold at least all but one of them.
+      ...(bytes >= (ENGINE_LOG_FILES - 1) * ENGINE_LOG_FILE_BYTES ? { truncated: true } : {}),
+    },
     stdoutText: overflow ? undefined : Buffer.concat(captured).toString('utf8'),
     overflow,
   };

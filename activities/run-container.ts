@@ -38,8 +38,11 @@ export interface RunHooks {
   firstTry: boolean;
 }
 
-/** The engine keeps at most this much of a container's log (json-file rotation), whatever it prints. */
-export const ENGINE_LOG_FILES = 4;
+/**
+ * The engine keeps at most this much of a container's log, whatever it prints: the `local` driver
+ * (the log's own bytes plus a few per line, unlike json-file's several times that) rotating files.
+ */
+export const ENGINE_LOG_FILES = 8;
 export const ENGINE_LOG_FILE_BYTES = 64 << 20;
 const HEARTBEAT_EVERY_MS = 2000;
 /** Engine hiccups (5xx without a command failure) at create or start are tried this often. */
@@ -123,7 +126,10 @@ async function createContainer(deps: RunDeps, req: ContainerRequest, name: strin
       CapDrop: ['ALL'],
       SecurityOpt: ['no-new-privileges'],
       // A chatty action cannot fill the host's disk with its log: the engine rotates and drops.
-      LogConfig: { Type: 'json-file', Config: { 'max-size': String(ENGINE_LOG_FILE_BYTES), 'max-file': String(ENGINE_LOG_FILES) } },
+      LogConfig: {
+        Type: 'local',
+        Config: { 'max-size': String(ENGINE_LOG_FILE_BYTES), 'max-file': String(ENGINE_LOG_FILES), compress: 'false' },
+      },
       // The container's own filesystem (size-limited), or anonymous volumes where the worker
       // cannot mount one (remote engine, not root): removed with the container either way.
       Mounts: disk

@@ -1,6 +1,6 @@
 // Requests and answers of the activities. Workflows import these as types only.
 import type { Action } from '../spec/action.js';
-import type { Artifact, ActionResult, RunOutcome, StepTiming } from '../spec/result.js';
+import type { ActionResult, Collected, RunOutcome, StepTiming } from '../spec/result.js';
 
 /** Identifies one run of an action; every container and object of the run carries it. */
 export interface RunRef {
@@ -48,16 +48,8 @@ export interface CollectRequest extends RunRef {
   includeOut: boolean;
 }
 
-export interface CollectAnswer {
-  artifacts: Artifact[];
-  skipped: { path: string; why: string }[];
-  /** Every uploaded file counts here, also those past the listed ones. */
-  totals: { files: number; bytes: number };
-  logs: { stdout: string; stderr: string; bytes: number };
-  /** stdout parsed as JSON when spec.output is "json". */
-  output?: unknown;
-  outputError?: string;
-}
+/** What collecting produced: the result's own shape for it (spec/result.ts). */
+export type CollectAnswer = Collected;
 
 export interface FinalizeRequest {
   result: ActionResult;

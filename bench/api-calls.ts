@@ -59,12 +59,12 @@ export interface ApiCallsResult {
   historyEventsPerAction: number;
 }
 
-export async function benchApiCalls(image: string, actions: number): Promise<ApiCallsResult> {
+export async function benchApiCalls(image: string, actions: number, workerEntry?: string): Promise<ApiCallsResult> {
   const engineSocket = new URL(process.env.DOCKER_HOST!).pathname;
   const proxy = new CountingProxy(engineSocket);
   const proxied = await proxy.start();
   const taskQueue = `bench-calls-${randomUUID()}`;
-  const worker = spawnWorker('bench-calls', { CAISSON_TASK_QUEUE: taskQueue, CAISSON_HOST: 'bench-calls', CAISSON_CAPACITY: '4', DOCKER_HOST: proxied });
+  const worker = spawnWorker('bench-calls', { CAISSON_TASK_QUEUE: taskQueue, CAISSON_HOST: 'bench-calls', CAISSON_CAPACITY: '4', DOCKER_HOST: proxied }, workerEntry);
   const client = await ActionsClient.connect(temporalSettingsFromEnv(), taskQueue);
   try {
     await worker.ready;

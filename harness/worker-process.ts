@@ -12,12 +12,13 @@ export interface WorkerProcess {
   stop(signal?: NodeJS.Signals): Promise<void>;
 }
 
-export function spawnWorker(name: string, env: Record<string, string>): WorkerProcess {
+/** `entry`: another build's worker, e.g. an earlier commit's, for a before/after benchmark. */
+export function spawnWorker(name: string, env: Record<string, string>, entry = `${ROOT}/build/worker/main.js`): WorkerProcess {
   mkdirSync(`${ROOT}/test-results`, { recursive: true });
   // One log file per process, so that a test reading it never sees an earlier process's lines.
   const logFile = `${ROOT}/test-results/worker-${name}-${Date.now()}.log`;
   const log = createWriteStream(logFile, { flags: 'a' });
-  const child = spawn(process.execPath, [`${ROOT}/build/worker/main.js`], {
+  const child = spawn(process.execPath, [entry], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

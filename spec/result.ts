@@ -73,7 +73,11 @@ export interface ActionResult {
   artifactTotals: { files: number; bytes: number };
   /** Entries of /out that were not uploaded (symlinks, devices, unsafe names), with why. */
   skipped: { path: string; why: string }[];
-  logs?: { stdout: string; stderr: string; bytes: number };
+  /**
+   * Where stdout and stderr were stored, and how many bytes. `truncated`: the log reached what the
+   * engine keeps of one (512 MiB), so its beginning may be missing.
+   */
+  logs?: { stdout: string; stderr: string; bytes: number; truncated?: boolean };
   resultUri?: string;
   logTail: string[];
   output?: unknown;
@@ -123,8 +127,10 @@ export function runsAgain(
 export interface Collected {
   artifacts: Artifact[];
   skipped: { path: string; why: string }[];
+  /** Every uploaded file counts here, also those past the listed ones. */
   totals: { files: number; bytes: number };
-  logs: { stdout: string; stderr: string; bytes: number };
+  logs: { stdout: string; stderr: string; bytes: number; truncated?: boolean };
+  /** stdout parsed as JSON when spec.output is "json". */
   output?: unknown;
   outputError?: string;
 }

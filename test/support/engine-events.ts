@@ -9,11 +9,17 @@ export interface EngineEvent {
   labels: Record<string, string>;
 }
 
-export async function engineEvents(engine: Docker, since: number, labels: string[], events: string[] = ['start', 'die']): Promise<EngineEvent[]> {
+export async function engineEvents(
+  engine: Docker,
+  since: number,
+  labels: string[],
+  events: string[] = ['start', 'die'],
+  type: 'container' | 'image' = 'container',
+): Promise<EngineEvent[]> {
   const stream = (await engine.getEvents({
     since: Math.floor(since / 1000) - 1,
     until: Math.ceil(Date.now() / 1000),
-    filters: { type: ['container'], event: events, label: labels },
+    filters: { type: [type], event: events, ...(labels.length ? { label: labels } : {}) },
   })) as unknown as NodeJS.ReadableStream;
   let text = '';
   for await (const chunk of stream) text += chunk.toString();
@@ -21,7 +27,9 @@ export async function engineEvents(engine: Docker, since: number, labels: string
     .split('\n')
     .filter(Boolean)
     .map((line) => JSON.parse(line) as { Action: string; id: string; timeNano: number; Actor: { Attributes: Record<string, string> } })
-    .map((e) => ({ action: e.Action, id: e.id, time: e.timeNano, labels: e.Actor.Attributes }));
+    .map((e) => ({ action: e.Action, id: e.id ?? (e as unknown as { Actor: { ID: string } }).Actor.ID, time: e.timeNano, labels: e.Actor.Attributes }))
+    // The engine filters by whole seconds: keep what happened at or after `since` exactly.
+    .filter((e) => e.time >= since * 1e6);
 }
 
 /** The most containers running at once, from start and die events in the engine's order. */
