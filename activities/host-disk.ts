@@ -18,7 +18,6 @@ export interface ContainerDisk {
   root: string;
   out: string;
   tmp: string;
-  bytes: number;
 }
 
 export class HostDisks {
@@ -27,11 +26,23 @@ export class HostDisks {
   paths(name: string): ContainerDisk & { image: string } {
     const dir = join(this.folder, name);
     const root = join(dir, 'mnt');
-    return { root, out: join(root, 'out'), tmp: join(root, 'tmp_disk'), image: join(dir, 'disk.img'), bytes: 0 };
+    return { root, out: join(root, 'out'), tmp: join(root, 'tmp_disk'), image: join(dir, 'disk.img') };
   }
 
-  /** Makes (or, after a crash, finds) the container's filesystem, mounted. */
-  async create(name: string, bytes: number): Promise<ContainerDisk> {
+  /**
+   * The folders the container's bind mounts name, made at once so the container can be created
+   * while its filesystem is still being made: the engine resolves a bind mount's source when it
+   * starts the container, by then on the mounted filesystem.
+   */
+  async prepare(name: string): Promise<ContainerDisk> {
+    const p = this.paths(name);
+    await mkdir(p.out, { recursive: true });
+    await mkdir(p.tmp, { recursive: true });
+    return p;
+  }
+
+  /** Makes (or, after a crash, finds) the container's filesystem, mounted, with /out and /tmp_disk in it. */
+  async mount(name: string, bytes: number): Promise<ContainerDisk> {
     const p = this.paths(name);
     if (!(await this.mounted(p.root))) {
       await mkdir(p.root, { recursive: true });
@@ -50,7 +61,7 @@ export class HostDisks {
       // Any user the action runs as may write; the folder is this container's alone.
       await chmod(dir, 0o1777);
     }
-    return { root: p.root, out: p.out, tmp: p.tmp, bytes };
+    return { root: p.root, out: p.out, tmp: p.tmp };
   }
 
   async exists(name: string): Promise<boolean> {

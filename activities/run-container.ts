@@ -254,8 +254,12 @@ export async function runContainer(deps: RunDeps, req: ContainerRequest, hooks: 
       return undefined;
     });
   }
+  // The container's filesystem is made while the engine creates the container (see HostDisks.prepare).
+  let mounting: Promise<unknown> | undefined;
   if (!known) {
-    const disk = deps.disks ? await deps.disks.create(name, deps.diskBytes(req.spec)) : undefined;
+    const disk = deps.disks ? await deps.disks.prepare(name) : undefined;
+    mounting = deps.disks?.mount(name, deps.diskBytes(req.spec));
+    mounting?.catch(() => {}); // awaited below, before the start
     const created = await createContainer(deps, req, name, secrets, disk);
     if (created) {
       container = created;
@@ -265,6 +269,8 @@ export async function runContainer(deps: RunDeps, req: ContainerRequest, hooks: 
 
   const tail = new LineTail();
   if (known.status === 'created') {
+    // After a crash between creating and starting, the filesystem may still need its mount.
+    await (mounting ?? deps.disks?.mount(name, deps.diskBytes(req.spec)));
     if (deps.stopRequested.has(req.runId)) {
       return { exitCode: null, reason: 'canceled', logTail: [], containerId: known.id, reattached };
     }
