@@ -11,6 +11,7 @@ import { promisify } from 'node:util';
 import { ActionsClient } from '../client/index.js';
 import { temporalSettingsFromEnv } from '../common/temporal-connection.js';
 import { spawnWorker } from '../harness/worker-process.js';
+import { percentile } from './stats.js';
 
 const exec = promisify(execFile);
 const REQUEST_LINE = /(?:^|\r\n)(GET|HEAD|POST|PUT|DELETE) (\/[^ ?]*)[^ ]* HTTP\/1\.[01]\r\n/g;
@@ -57,6 +58,8 @@ export interface ApiCallsResult {
   caissonByKind: Record<string, number>;
   dockerRunPerAction: number;
   historyEventsPerAction: number;
+  /** Client start → result of those actions (through the proxy, one at a time), p50 in ms. */
+  p50Ms: number;
 }
 
 export async function benchApiCalls(image: string, actions: number, workerEntry?: string): Promise<ApiCallsResult> {
@@ -74,9 +77,12 @@ export async function benchApiCalls(image: string, actions: number, workerEntry?
     await waitForQuiet(proxy);
     proxy.reset();
     let events = 0;
+    const took: number[] = [];
     for (let i = 0; i < actions; i++) {
+      const began = performance.now();
       const handle = await client.start({ image, command: ['true'], timeout: '1m' });
       const result = await handle.result();
+      took.push(performance.now() - began);
       if (result.status !== 'DONE') throw new Error(`trivial action ended ${result.status}: ${result.message}`);
       events += (await client.client.workflow.getHandle(handle.actionId).fetchHistory()).events?.length ?? 0;
     }
@@ -96,6 +102,7 @@ export async function benchApiCalls(image: string, actions: number, workerEntry?
       caissonByKind: Object.fromEntries(Object.entries(byKind).map(([k, v]) => [k, Math.round(v * 10) / 10])),
       dockerRunPerAction: proxy.requests.length / actions,
       historyEventsPerAction: events / actions,
+      p50Ms: percentile(took, 50),
     };
   } finally {
     await client.close();
