@@ -37,15 +37,19 @@ export class OutUploader {
     return `${this.base}/out/${path}`;
   }
 
-  /** Stores one regular file; `body` is read whole when small, streamed when large. */
-  async file(path: string, size: number, body: Readable): Promise<void> {
+  /**
+   * Stores one regular file; `body` is read whole when small, streamed when large. A body given as
+   * a function is opened only when needed (and a small one read in one call).
+   */
+  async file(path: string, size: number, body: Readable | { whole(): Promise<Buffer>; stream(): Readable }): Promise<void> {
     if (this.failure) throw this.failure;
+    const source = 'whole' in body ? body : { whole: () => readAll(body), stream: () => body };
     if (size <= SMALL_FILE) {
-      const bytes = await readAll(body);
+      const bytes = await source.whole();
       while (this.inFlight.size >= SMALL_IN_FLIGHT) await Promise.race(this.inFlight);
       this.track(this.store.put(this.key(path), bytes).then(() => this.record(path, size)));
     } else {
-      await this.store.upload(this.key(path), body);
+      await this.store.upload(this.key(path), source.stream());
       this.record(path, size);
     }
   }
