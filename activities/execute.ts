@@ -6,7 +6,7 @@
 //   - container gone and no result.json: it was never created; create it.
 // Reconcile removes whatever a crash leaves behind.
 import { Context } from '@temporalio/activity';
-import { assembleResult, runsAgain, type ActionResult, type RunOutcome, type StepTiming } from '../spec/result.js';
+import { assembleResult, runsAgain, timeStep, type ActionResult, type RunOutcome, type StepTiming } from '../spec/result.js';
 import { formatDuration } from '../spec/quantity.js';
 import type { ArtifactStore } from './artifact-store.js';
 import type { HostCapacity } from './capacity.js';
@@ -54,14 +54,7 @@ export async function execute(deps: ExecuteDeps, req: ExecuteRequest): Promise<E
   // A heartbeat every few seconds whatever the phase: a long upload or pull is alive, not stuck.
   const ticker = setInterval(beat, HEARTBEAT_EVERY_MS);
   const timings: StepTiming[] = [];
-  const timed = async <T>(step: StepTiming['step'], fn: () => Promise<T>): Promise<T> => {
-    const began = new Date();
-    try {
-      return await fn();
-    } finally {
-      timings.push({ step, startedAt: began.toISOString(), ms: Date.now() - began.getTime() });
-    }
-  };
+  const timed = <T>(step: StepTiming['step'], fn: () => Promise<T>) => timeStep(timings, step, fn);
   try {
     beat();
     const store = req.spec.artifacts.bucket ? deps.store.withBucket(req.spec.artifacts.bucket) : deps.store;

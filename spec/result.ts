@@ -193,3 +193,13 @@ export function assembleResult(parts: ResultParts): ActionResult {
     finishedAt: parts.finishedAt,
   };
 }
+
+/** Runs one step and records how long it took, whatever its outcome. */
+export async function timeStep<T>(timings: StepTiming[], step: StepTiming['step'], fn: () => Promise<T>): Promise<T> {
+  const began = new Date();
+  try {
+    return await fn();
+  } finally {
+    timings.push({ step, startedAt: began.toISOString(), ms: Date.now() - began.getTime() });
+  }
+}

@@ -1,6 +1,8 @@
 // How the action workflow reads an activity's failure: a host that went silent (place the action
 // elsewhere), or a failure that ends the action at once with a reason of its own.
 import { ActivityFailure, ApplicationFailure, TimeoutFailure } from '@temporalio/workflow';
+import type { z } from 'zod';
+import { formatProblems, specProblems } from '../spec/action.js';
 import type { EndReason } from '../spec/result.js';
 
 /** Failure types raised by activities that end the action at once; anything else is retried. */
@@ -30,3 +32,14 @@ export function finalReason(err: unknown): { reason: EndReason; message: string 
   return undefined;
 }
 
+
+/** A spec the workflow refuses: nothing has run, every problem is listed, and retrying would not help. */
+export function invalidSpec(error: z.ZodError): ApplicationFailure {
+  const problems = specProblems(error);
+  return ApplicationFailure.create({
+    type: 'InvalidSpec',
+    nonRetryable: true,
+    message: `invalid action spec:\n${formatProblems(problems)}`,
+    details: [{ problems }],
+  });
+}

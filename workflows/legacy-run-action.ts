@@ -12,16 +12,17 @@ import {
   log,
   proxyActivities,
   setCurrentDetails,
-  setHandler,
   upsertMemo,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
-import { finalReason, hostLost } from './failures.js';
+import { finalReason, hostLost, invalidSpec } from './failures.js';
+import { answerQueries } from './queries.js';
+import { runStoppingOnCancel } from './stop-on-cancel.js';
 import type { CollectAnswer, Placement, RunOutcome } from '../activities/types.js';
-import { ActionSpec, formatProblems, specProblems, type Action } from '../spec/action.js';
-import { describeOutcome, type ActionResult, type EndReason, type Phase, type StepTiming } from '../spec/result.js';
+import { ActionSpec, type Action } from '../spec/action.js';
+import { assembleResult, runsAgain, timeStep, type ActionResult, type EndReason, type Phase, type StepTiming } from '../spec/result.js';
 import { formatDuration } from '../spec/quantity.js';
 import {
   ActionExitCodeKey,
@@ -30,15 +31,7 @@ import {
   ActionSourceKey,
   ActionStatusKey,
 } from '../spec/search-attributes.js';
-import {
-  FLEET_DEFAULTS,
-  logsQuery,
-  statusQuery,
-  type FleetOptions,
-  type RunActionInput,
-  type StatusView,
-} from '../spec/workflow-api.js';
-
+import { FLEET_DEFAULTS, type FleetOptions, type RunActionInput } from '../spec/workflow-api.js';
 
 // Placement runs on the shared queue: any worker with a free slot may take it. A full host waits up
 // to 5 s for a slot, then fails the attempt as retryable HostFull so the next attempt can land on
@@ -110,17 +103,7 @@ export async function legacyRunAction(input: RunActionInput, fleetOptions: Fleet
   const fleet: Required<FleetOptions> = { ...FLEET_DEFAULTS, ...fleetOptions };
   const startedAt = new Date();
   const timings: StepTiming[] = [];
-  const view: StatusView = {
-    actionId,
-    phase: 'PENDING',
-    image: typeof input?.spec?.image === 'string' ? input.spec.image : '',
-    attempt: 0,
-    placements: 0,
-    timings,
-  };
-  let logTail: string[] = [];
-  setHandler(statusQuery, () => view);
-  setHandler(logsQuery, () => logTail);
+  const { view, showLogTail } = answerQueries(actionId, input, timings);
 
   const setPhase = (phase: Phase, waitingFor?: string) => {
     view.phase = phase;
@@ -128,26 +111,12 @@ export async function legacyRunAction(input: RunActionInput, fleetOptions: Fleet
     setCurrentDetails(waitingFor ? `**${phase}**: waiting for ${waitingFor}` : `**${phase}**`);
     upsertSearchAttributes([{ key: ActionStatusKey, value: phase }]);
   };
-  const timed = async <T>(step: StepTiming['step'], fn: () => Promise<T>): Promise<T> => {
-    const began = new Date();
-    try {
-      return await fn();
-    } finally {
-      timings.push({ step, startedAt: began.toISOString(), ms: Date.now() - began.getTime() });
-    }
-  };
+  const timed = <T>(step: StepTiming['step'], fn: () => Promise<T>) => timeStep(timings, step, fn);
 
   const parsed = ActionSpec.safeParse(input?.spec);
   if (!parsed.success) {
-    const problems = specProblems(parsed.error);
     setPhase('FAILED');
-    // Nothing has run: the caller gets every problem at once, and retrying would not help.
-    throw ApplicationFailure.create({
-      type: 'InvalidSpec',
-      nonRetryable: true,
-      message: `invalid action spec:\n${formatProblems(problems)}`,
-      details: [{ problems }],
-    });
+    throw invalidSpec(parsed.error);
   }
   const spec = parsed.data;
   upsertSearchAttributes([
@@ -167,22 +136,14 @@ export async function legacyRunAction(input: RunActionInput, fleetOptions: Fleet
     const request = { actionId, runId, attempt, spec, stopGraceSeconds: fleet.stopGraceSeconds };
     // The run itself is never cancelled from here: on cancel the workflow asks the host to stop the
     // container, and the run activity then reports how it ended, logs and all.
-    const running = CancellationScope.nonCancellable(() => host!.runContainer(request));
-    try {
-      await Promise.race([running, CancellationScope.current().cancelRequested]);
-    } catch (err) {
-      if (!isCancellation(err)) throw err;
-      canceled = true;
-      await CancellationScope.nonCancellable(() => host!.stopContainer(request));
-    }
-    return running;
+    return runStoppingOnCancel(
+      () => host!.runContainer(request),
+      () => host!.stopContainer(request),
+      () => (canceled = true),
+    );
   };
 
-  const shouldRunAgain = (result: RunOutcome): boolean =>
-    !canceled &&
-    attempt < spec.retry.attempts &&
-    ((result.reason === 'exit' && result.exitCode !== null && spec.retry.onExitCodes.includes(result.exitCode)) ||
-      ((result.reason === 'oom' || result.reason === 'timeout') && spec.retry.onReasons.includes(result.reason)));
+  const shouldRunAgain = (result: RunOutcome): boolean => !canceled && runsAgain(spec.retry, attempt, result);
 
   try {
     for (view.placements = 1; ; view.placements++) {
@@ -200,7 +161,7 @@ export async function legacyRunAction(input: RunActionInput, fleetOptions: Fleet
         for (attempt = 1; ; attempt++) {
           view.attempt = attempt;
           outcome = await timed('run', runOnce);
-          logTail = outcome.logTail;
+          showLogTail(outcome.logTail);
           if (!shouldRunAgain(outcome)) break;
           log.info('running the action again', { attempt, reason: outcome.reason, exitCode: outcome.exitCode });
           await host.cleanup({ actionId, runId, attempt, spec, stopGraceSeconds: fleet.stopGraceSeconds });
@@ -238,38 +199,23 @@ export async function legacyRunAction(input: RunActionInput, fleetOptions: Fleet
       }
     }
 
-    let reason: EndReason = canceled ? 'canceled' : (ended?.reason ?? outcome?.reason ?? 'error');
-    let message = ended?.message ?? describeOutcome(outcome?.exitCode ?? null, reason, formatDuration(spec.timeout));
-    if (canceled) message = describeOutcome(outcome?.exitCode ?? null, 'canceled');
-    if (!canceled && !ended && collected?.outputError && outcome?.exitCode === 0) {
-      reason = 'output-not-json';
-      message = collected.outputError;
-    }
-    const status = canceled ? 'CANCELED' : !ended && reason === 'exit' && outcome?.exitCode === 0 ? 'DONE' : 'FAILED';
-
-    const result: ActionResult = {
+    const result = assembleResult({
       actionId,
       runId,
-      status,
-      exitCode: outcome?.exitCode ?? null,
-      reason,
-      message,
       image: spec.image,
+      timeoutText: formatDuration(spec.timeout),
       imageDigest: digest,
       host: placement?.host,
       attempts: attempt,
-      peakMemoryBytes: outcome?.peakMemoryBytes,
-      cpuSeconds: outcome?.cpuSeconds,
+      outcome,
+      collected,
+      ended,
+      canceled,
       timings,
-      artifacts: collected?.artifacts ?? [],
-      artifactTotals: collected?.totals ?? { files: 0, bytes: 0 },
-      skipped: collected?.skipped ?? [],
-      logs: collected?.logs,
-      logTail: outcome?.logTail ?? [],
-      output: collected?.output,
       startedAt: startedAt.toISOString(),
       finishedAt: new Date().toISOString(),
-    };
+    });
+    const { status, reason, message } = result;
     // Writing result.json and removing the container are independent: both at once end the run sooner.
     const finalizing = timed('finalize', () => finalize({ result, bucket: spec.artifacts.bucket, prefix: spec.artifacts.prefix }));
     const cleaning = host

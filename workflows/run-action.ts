@@ -11,7 +11,6 @@ import {
   patched,
   proxyActivities,
   setCurrentDetails,
-  setHandler,
   upsertMemo,
   upsertSearchAttributes,
   workflowInfo,
@@ -19,13 +18,15 @@ import {
 import type { SearchAttributeUpdatePair } from '@temporalio/common';
 import type { Activities } from '../activities/index.js';
 import type { ExecuteAnswer, ExecuteRequest, Placement } from '../activities/types.js';
-import { ActionSpec, formatProblems, specProblems, type Action } from '../spec/action.js';
+import { ActionSpec, type Action } from '../spec/action.js';
 import { formatDuration } from '../spec/quantity.js';
 import { assembleResult, describeOutcome, type ActionResult, type EndReason, type Phase, type RunOutcome, type StepTiming } from '../spec/result.js';
 import { ActionExitCodeKey, ActionHostKey, ActionImageKey, ActionSourceKey, ActionStatusKey } from '../spec/search-attributes.js';
-import { FLEET_DEFAULTS, logsQuery, resultsQueue, statusQuery, type FleetOptions, type RunActionInput, type StatusView } from '../spec/workflow-api.js';
-import { finalReason, hostLost } from './failures.js';
+import { FLEET_DEFAULTS, resultsQueue, type FleetOptions, type RunActionInput } from '../spec/workflow-api.js';
+import { finalReason, hostLost, invalidSpec } from './failures.js';
 import { legacyRunAction } from './legacy-run-action.js';
+import { answerQueries } from './queries.js';
+import { runStoppingOnCancel } from './stop-on-cancel.js';
 
 /** The marker that tells runs of this shape from those started with one activity per step. */
 export const ONE_HOST_ACTIVITY = 'one-host-activity';
@@ -83,17 +84,7 @@ export async function runAction(input: RunActionInput, fleetOptions: FleetOption
   const fleet: Required<FleetOptions> = { ...FLEET_DEFAULTS, ...fleetOptions };
   const startedAt = new Date();
   const timings: StepTiming[] = [];
-  const view: StatusView = {
-    actionId,
-    phase: 'PENDING',
-    image: typeof input?.spec?.image === 'string' ? input.spec.image : '',
-    attempt: 0,
-    placements: 0,
-    timings,
-  };
-  let logTail: string[] = [];
-  setHandler(statusQuery, () => view);
-  setHandler(logsQuery, () => logTail);
+  const { view, showLogTail } = answerQueries(actionId, input, timings);
 
   // One upsert per workflow task at most: each phase change gathers its attributes into one call.
   const setPhase = (phase: Phase, details: string, extra: SearchAttributeUpdatePair[] = []) => {
@@ -105,16 +96,9 @@ export async function runAction(input: RunActionInput, fleetOptions: FleetOption
 
   const parsed = ActionSpec.safeParse(input?.spec);
   if (!parsed.success) {
-    const problems = specProblems(parsed.error);
     view.phase = 'FAILED';
     upsertSearchAttributes([{ key: ActionStatusKey, value: 'FAILED' }]);
-    // Nothing has run: the caller gets every problem at once, and retrying would not help.
-    throw ApplicationFailure.create({
-      type: 'InvalidSpec',
-      nonRetryable: true,
-      message: `invalid action spec:\n${formatProblems(problems)}`,
-      details: [{ problems }],
-    });
+    throw invalidSpec(parsed.error);
   }
   const spec = parsed.data;
   view.waitingFor = 'a host with free capacity';
@@ -146,17 +130,11 @@ export async function runAction(input: RunActionInput, fleetOptions: FleetOption
       startedAt: startedAt.toISOString(),
       timings: [...timings],
     };
-    // The host activity is never cancelled from here: on cancel the workflow asks the host to stop
-    // the container, and the activity then collects and reports how it ended, logs and all.
-    const running = CancellationScope.nonCancellable(() => host!.execute(request));
-    try {
-      await Promise.race([running, CancellationScope.current().cancelRequested]);
-    } catch (err) {
-      if (!isCancellation(err)) throw err;
-      canceled = true;
-      await CancellationScope.nonCancellable(() => host!.stopContainer(request));
-    }
-    return running;
+    return runStoppingOnCancel(
+      () => host!.execute(request),
+      () => host!.stopContainer(request),
+      () => (canceled = true),
+    );
   };
 
   try {
@@ -176,7 +154,7 @@ export async function runAction(input: RunActionInput, fleetOptions: FleetOption
           if (!answer.again) break;
           outcome = answer.outcome;
           digest = answer.digest;
-          logTail = outcome.logTail;
+          showLogTail(outcome.logTail);
           timings.push(...answer.timings);
           log.info('running the action again', { attempt, reason: outcome.reason, exitCode: outcome.exitCode });
         }
@@ -237,7 +215,7 @@ export async function runAction(input: RunActionInput, fleetOptions: FleetOption
       }
     }
 
-    logTail = result.logTail;
+    showLogTail(result.logTail);
     view.exitCode = result.exitCode;
     view.reason = result.reason;
     view.timings = result.timings;
