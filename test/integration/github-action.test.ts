@@ -3,11 +3,11 @@
 // output side (outputs, state, failures, log) is replaced by a recorder.
 import * as core from '@actions/core';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterEach, describe, expect, inject, it } from 'vitest';
+import { afterEach, describe, expect, inject, it, onTestFinished } from 'vitest';
 import { run, type Core } from '../../action/main.js';
 import { post, type PostCore } from '../../action/post.js';
 import { STATE } from '../../action/state.js';
@@ -159,6 +159,7 @@ describe('the bundled action (dist/index.js)', () => {
 
   it('runs under Node 24, as GitHub runs it, writes its outputs to GITHUB_OUTPUT, and runs as post the second time', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'caisson-gha-'));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
     const files = { GITHUB_OUTPUT: join(dir, 'output'), GITHUB_STATE: join(dir, 'state'), GITHUB_STEP_SUMMARY: join(dir, 'summary') };
     for (const file of Object.values(files)) writeFileSync(file, '');
     const inputs = { ...base(), command: 'sh\n-c', args: 'echo "node $NODE_HINT"; echo 42 > /out/answer', env: 'NODE_HINT=24' };
