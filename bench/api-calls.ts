@@ -3,54 +3,14 @@
 // workflow history, against `docker run --rm` through the same proxy.
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { rmSync } from 'node:fs';
-import { createConnection, createServer, type Server } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { ActionsClient } from '../client/index.js';
 import { temporalSettingsFromEnv } from '../common/temporal-connection.js';
+import { CountingProxy } from '../harness/counting-proxy.js';
 import { spawnWorker } from '../harness/worker-process.js';
 import { percentile } from './stats.js';
 
 const exec = promisify(execFile);
-const REQUEST_LINE = /(?:^|\r\n)(GET|HEAD|POST|PUT|DELETE) (\/[^ ?]*)[^ ]* HTTP\/1\.[01]\r\n/g;
-
-/** A unix socket that forwards to the engine's, counting the HTTP requests that pass through it. */
-class CountingProxy {
-  readonly socket = join(tmpdir(), `caisson-bench-docker-${randomUUID().slice(0, 8)}.sock`);
-  readonly requests: string[] = [];
-  private server?: Server;
-
-  constructor(private readonly engineSocket: string) {}
-
-  async start(): Promise<string> {
-    this.server = createServer((client) => {
-      const engine = createConnection(this.engineSocket);
-      client.on('data', (chunk: Buffer) => {
-        // Request lines only: bodies (JSON of a create) never look like one.
-        for (const match of chunk.toString('latin1').matchAll(REQUEST_LINE)) {
-          this.requests.push(`${match[1]} ${match[2]!.replace(/^\/v[\d.]+/, '').replace(/[0-9a-f]{64}|caisson-[^/]+/g, ':id')}`);
-        }
-      });
-      client.pipe(engine).pipe(client);
-      client.on('error', () => engine.destroy());
-      engine.on('error', () => client.destroy());
-    });
-    await new Promise<void>((resolve) => this.server!.listen(this.socket, resolve));
-    return `unix://${this.socket}`;
-  }
-
-  reset(): void {
-    this.requests.length = 0;
-  }
-
-  async stop(): Promise<void> {
-    await new Promise<void>((resolve) => this.server?.close(() => resolve()));
-    rmSync(this.socket, { force: true });
-  }
-}
-
 export interface ApiCallsResult {
   actions: number;
   /** Engine API requests per action, and by kind (method and path). */
@@ -63,9 +23,8 @@ export interface ApiCallsResult {
 }
 
 export async function benchApiCalls(image: string, actions: number, workerEntry?: string): Promise<ApiCallsResult> {
-  const engineSocket = new URL(process.env.DOCKER_HOST!).pathname;
-  const proxy = new CountingProxy(engineSocket);
-  const proxied = await proxy.start();
+  const proxy = new CountingProxy({ socketPath: new URL(process.env.DOCKER_HOST!).pathname });
+  const proxied = await proxy.start('unix');
   const taskQueue = `bench-calls-${randomUUID()}`;
   const worker = spawnWorker('bench-calls', { CAISSON_TASK_QUEUE: taskQueue, CAISSON_HOST: 'bench-calls', CAISSON_CAPACITY: '4', DOCKER_HOST: proxied }, workerEntry);
   const client = await ActionsClient.connect(temporalSettingsFromEnv(), taskQueue);

@@ -63,7 +63,8 @@ export async function reconcileContainers(
   if (disks) {
     const left = new Set((await docker.listContainers({ all: true, filters: { label: [`${LABEL.host}=${host}`] } })).map((c) => c.Names[0]?.replace(/^\//, '')));
     for (const disk of await disks.list()) {
-      if (left.has(disk.name) || now() - disk.createdMs < DISK_GRACE_MS) continue;
+      // Only this host's (container names end with the host): workers of other hosts may share the folder.
+      if (!disk.name.endsWith(`-${host}`) || left.has(disk.name) || now() - disk.createdMs < DISK_GRACE_MS) continue;
       await disks.remove(disk.name);
       report.disksRemoved.push(disk.name);
     }
