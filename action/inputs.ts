@@ -37,6 +37,9 @@ const INPUT_OF_FIELD: Record<string, string> = {
   secrets: 'secrets',
   'resources.cpu': 'cpu',
   'resources.memory': 'memory',
+  'resources.outDisk': 'out-disk',
+  'resources.tmpDisk': 'tmp-disk',
+  pullPolicy: 'pull-policy',
   'resources.gpus': 'gpus',
   timeout: 'timeout',
   network: 'network',
@@ -139,7 +142,10 @@ export function readInputs(actions: InputReader = core, env: NodeJS.ProcessEnv =
   if (get('cpu')) resources.cpu = get('cpu');
   if (get('memory')) resources.memory = /^\d+$/.test(get('memory')) ? Number(get('memory')) : get('memory');
   if (get('gpus')) resources.gpus = parseGpus(get('gpus'));
+  if (get('out-disk')) resources.outDisk = get('out-disk');
+  if (get('tmp-disk')) resources.tmpDisk = get('tmp-disk');
   spec.resources = resources;
+  if (get('pull-policy')) spec.pullPolicy = get('pull-policy');
   if (get('timeout')) spec.timeout = get('timeout');
   if (get('network')) spec.network = get('network');
   if (get('input')) {

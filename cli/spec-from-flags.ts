@@ -6,6 +6,9 @@ import type { ActionSpecInput } from '../spec/action.js';
 export interface RunFlags {
   cpu?: string;
   memory?: string;
+  'out-disk'?: string;
+  'tmp-disk'?: string;
+  pull?: string;
   gpus?: string;
   pids?: string;
   timeout?: string;
@@ -36,6 +39,8 @@ export function specFromFlags(image: string, command: string[], flags: RunFlags)
   const resources: Record<string, unknown> = {};
   if (flags.cpu !== undefined) resources.cpu = flags.cpu;
   if (flags.memory !== undefined) resources.memory = flags.memory;
+  if (flags['out-disk'] !== undefined) resources.outDisk = flags['out-disk'];
+  if (flags['tmp-disk'] !== undefined) resources.tmpDisk = flags['tmp-disk'];
   if (flags.gpus !== undefined) resources.gpus = parseGpus(flags.gpus);
   if (flags.pids !== undefined) resources.pids = /^\d+$/.test(flags.pids) ? Number(flags.pids) : flags.pids;
   const spec: Record<string, unknown> = { image, resources };
@@ -49,6 +54,7 @@ export function specFromFlags(image: string, command: string[], flags: RunFlags)
   }
   if (flags.secret?.length) spec.secrets = flags.secret;
   if (flags.timeout !== undefined) spec.timeout = flags.timeout;
+  if (flags.pull !== undefined) spec.pullPolicy = flags.pull;
   if (flags.network !== undefined) spec.network = flags.network;
   if (input !== undefined) spec.input = input;
   if (flags.output !== undefined) spec.output = flags.output;

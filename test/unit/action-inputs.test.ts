@@ -28,6 +28,12 @@ afterEach(() => {
 });
 
 describe('action inputs', () => {
+  it('reads the disk budget and the pull policy, and names a bad one by its input', () => {
+    const spec = readInputs(given({ image, 'out-disk': '2Gi', 'tmp-disk': '512Mi', 'pull-policy': 'if-not-present' }), github).spec;
+    expect(spec).toMatchObject({ resources: { outDisk: '2Gi', tmpDisk: '512Mi' }, pullPolicy: 'if-not-present' });
+    expect(Object.keys(problems({ image, 'out-disk': '2m', 'pull-policy': 'sometimes' })).sort()).toEqual(['out-disk', 'pull-policy']);
+  });
+
   it('builds the spec, the connection and the action id', () => {
     const inputs = readInputs(
       given({

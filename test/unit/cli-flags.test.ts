@@ -1,0 +1,17 @@
+// `caisson run` flags become the same spec fields as every other entry point's.
+import { describe, expect, it } from 'vitest';
+import { specFromFlags, UsageError } from '../../cli/spec-from-flags.js';
+import { parseActionSpec } from '../../spec/action.js';
+
+describe('caisson run flags', () => {
+  it('turn --out-disk, --tmp-disk and --pull into the disk budget and the pull policy', () => {
+    const spec = parseActionSpec(specFromFlags('127.0.0.1:5000/x/y:1', ['true'], { 'out-disk': '2Gi', 'tmp-disk': '512Mi', pull: 'never' }));
+    expect(spec.resources).toMatchObject({ outDisk: 2 * 2 ** 30, tmpDisk: 512 * 2 ** 20 });
+    expect(spec.pullPolicy).toBe('never');
+  });
+
+  it('name a bad --env pair', () => {
+    expect(() => specFromFlags('127.0.0.1:5000/x/y:1', [], { env: ['NOEQUALS'] })).toThrow(UsageError);
+    expect(() => specFromFlags('127.0.0.1:5000/x/y:1', [], { env: ['NOEQUALS'] })).toThrow(/--env "NOEQUALS": write KEY=VALUE/);
+  });
+});
