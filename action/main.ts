@@ -1,5 +1,6 @@
 // The GitHub Action: start (or attach to) an action, stream its log into the step's log, wait,
 // then set the outputs, write a job summary, and fail the step when the action did not end DONE.
+import { randomUUID } from 'node:crypto';
 import * as core from '@actions/core';
 import { ActionsClient, InvalidSpecError, type ActionResult } from '../client/index.js';
 import { followTail } from '../client/follow.js';
@@ -58,6 +59,21 @@ export async function run(actions: Core = core, env: NodeJS.ProcessEnv = process
   }
 }
 
+/**
+ * Prints what the container wrote as text only. A line such as "::add-mask::" or "::set-output"
+ * from the container must never act on the job, so the runner's workflow commands are paused
+ * around it (`::stop-commands::`) with a token the container cannot know, and resumed after.
+ */
+async function relayAsText(actions: Core, relay: () => Promise<void>): Promise<void> {
+  const token = `caisson-${randomUUID()}`;
+  actions.info(`::stop-commands::${token}`);
+  try {
+    await relay();
+  } finally {
+    actions.info(`::${token}::`);
+  }
+}
+
 async function main(actions: Core, env: NodeJS.ProcessEnv): Promise<void> {
   for (const secret of ['temporal-api-key', 'temporal-tls-key']) {
     const value = actions.getInput(secret);
@@ -77,7 +93,9 @@ async function main(actions: Core, env: NodeJS.ProcessEnv): Promise<void> {
       return;
     }
     const resultPromise = handle.result();
-    if (inputs.followLogs) await followTail(() => handle.logTail(), (lines) => lines.forEach((l) => actions.info(l)), resultPromise);
+    if (inputs.followLogs) {
+      await relayAsText(actions, () => followTail(() => handle.logTail(), (lines) => lines.forEach((l) => actions.info(l)), resultPromise));
+    }
     const result = await resultPromise;
     actions.saveState(STATE.finished, 'true');
     actions.setOutput('run-id', result.runId);

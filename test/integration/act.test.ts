@@ -60,6 +60,15 @@ describe('the action under act', () => {
     expect(again.output).toMatch(/attached to action gh-[\w.-]+-action-train/);
   });
 
+  it('shows what the container prints as text: it sets no output and masks nothing', async () => {
+    const { code, output } = await act('injection.yml', runId()).done;
+    // The later step saw no output of the container's making and nothing masked.
+    expect(output).toContain('later step still sees plainword unmasked');
+    expect(output).toContain('| container says plainword');
+    expect(output).toContain('::set-output name=injected::yes'); // shown, as text
+    expect(code).toBe(0);
+  });
+
   it('fails the step with the exit code when the action FAILED', async () => {
     const result = await act('failed.yml', runId()).done;
     expect(result.code).not.toBe(0);
