@@ -31,19 +31,25 @@ export async function connect(temporal: ActionInputs['temporal'], taskQueue: str
   }
 }
 
-async function writeSummary(actions: Core, result: ActionResult, link: string): Promise<void> {
+/** Text chosen by the container (messages, file names) is shown in the summary, never read as HTML. */
+export function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+}
+
+export async function writeSummary(actions: Pick<Core, 'summary'>, result: ActionResult, link: string): Promise<void> {
   const duration = Date.parse(result.finishedAt) - Date.parse(result.startedAt);
+  const e = escapeHtml;
   await actions.summary
     .addHeading(`Caisson action ${result.status}`, 3)
     .addTable([
-      [{ data: 'status', header: true }, { data: result.status }],
+      [{ data: 'status', header: true }, { data: e(result.status) }],
       [{ data: 'exit code', header: true }, { data: String(result.exitCode ?? '-') }],
-      [{ data: 'reason', header: true }, { data: `${result.reason}: ${result.message}` }],
+      [{ data: 'reason', header: true }, { data: e(`${result.reason}: ${result.message}`) }],
       [{ data: 'duration', header: true }, { data: formatDuration(duration) }],
-      [{ data: 'image', header: true }, { data: `${result.image}${result.imageDigest ? ` (${result.imageDigest})` : ''}` }],
-      [{ data: 'host', header: true }, { data: result.host ?? '-' }],
-      [{ data: 'artifacts', header: true }, { data: `${result.artifactTotals.files} files; ${result.artifacts.slice(0, 20).map((a) => a.uri).join('<br>')}` }],
-      [{ data: 'Temporal', header: true }, { data: link || '-' }],
+      [{ data: 'image', header: true }, { data: e(`${result.image}${result.imageDigest ? ` (${result.imageDigest})` : ''}`) }],
+      [{ data: 'host', header: true }, { data: e(result.host ?? '-') }],
+      [{ data: 'artifacts', header: true }, { data: `${result.artifactTotals.files} files; ${result.artifacts.slice(0, 20).map((a) => e(a.uri)).join('<br>')}` }],
+      [{ data: 'Temporal', header: true }, { data: e(link || '-') }],
     ])
     .write()
     .catch(() => undefined); // no summary file outside GitHub: nothing to write

@@ -1,0 +1,39 @@
+// The job summary shows what the container chose (messages, file names) as text, never as HTML.
+import * as core from '@actions/core';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { writeSummary } from '../../action/main.js';
+import type { ActionResult } from '../../spec/result.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'caisson-summary-'));
+afterEach(() => {
+  vi.unstubAllEnvs();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('the job summary', () => {
+  it('escapes container-chosen text', async () => {
+    const file = join(dir, 'summary.md');
+    writeFileSync(file, '');
+    vi.stubEnv('GITHUB_STEP_SUMMARY', file);
+    const result = {
+      status: 'FAILED',
+      exitCode: 1,
+      reason: 'output-not-json',
+      message: 'stdout is not JSON: <script>alert(1)</script>',
+      image: 'r/x:1',
+      host: 'h',
+      artifacts: [{ path: '<img src=x onerror=alert(1)>', uri: 's3://b/a/out/<img src=x onerror=alert(1)>', size: 1 }],
+      artifactTotals: { files: 1, bytes: 1 },
+      startedAt: '2026-01-01T00:00:00Z',
+      finishedAt: '2026-01-01T00:00:01Z',
+    } as unknown as ActionResult;
+    await writeSummary(core, result, '');
+    const html = readFileSync(file, 'utf8');
+    expect(html).toContain('&lt;img src=x onerror=alert(1)&gt;');
+    expect(html).toContain('&lt;script&gt;alert(1)&lt;/script&gt;');
+    expect(html).not.toMatch(/<img|<script/);
+  });
+});
