@@ -130,7 +130,9 @@ export function readInputs(actions: InputReader = core, env: NodeJS.ProcessEnv =
   const spec: Record<string, unknown> = { image: get('image') };
   const command = attempt('command', () => list(actions, 'command'));
   if (command) spec.command = command;
-  const args = attempt('args', () => list(actions, 'args'));
+  // args: a JSON array, or else the whole text as ONE argument, so that a script written as a YAML
+  // block after `command: [sh, -c]` runs whole (one argument per line would run only its first line).
+  const args = attempt('args', () => (get('args').startsWith('[') ? list(actions, 'args') : get('args') ? [get('args')] : undefined));
   if (args) spec.args = args;
   if (get('env')) {
     const pairs = attempt('env', () => parseEnvPairs(actions.getMultilineInput('env').filter(Boolean)));

@@ -69,6 +69,12 @@ describe('the action under act', () => {
     expect(code).toBe(0);
   });
 
+  it('runs a script written as a YAML block whole', async () => {
+    const { code, output } = await act('multiline.yml', runId()).done;
+    expect(output).toContain('all three lines ran');
+    expect(code).toBe(0);
+  });
+
   it('fails the step with the exit code when the action FAILED', async () => {
     const result = await act('failed.yml', runId()).done;
     expect(result.code).not.toBe(0);

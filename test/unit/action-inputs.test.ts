@@ -28,6 +28,12 @@ afterEach(() => {
 });
 
 describe('action inputs', () => {
+  it('takes args as one argument unless it is a JSON array: a script block runs whole', () => {
+    const script = 'echo one > /out/1\necho two > /out/2\necho three > /out/3';
+    expect(readInputs(given({ image, command: 'sh\n-c', args: `${script}\n` }), github).spec.args).toEqual([script]);
+    expect(readInputs(given({ image, args: '["a", "b c"]' }), github).spec.args).toEqual(['a', 'b c']);
+  });
+
   it('reads the disk budget and the pull policy, and names a bad one by its input', () => {
     const spec = readInputs(given({ image, 'out-disk': '2Gi', 'tmp-disk': '512Mi', 'pull-policy': 'if-not-present' }), github).spec;
     expect(spec).toMatchObject({ resources: { outDisk: '2Gi', tmpDisk: '512Mi' }, pullPolicy: 'if-not-present' });
