@@ -93,6 +93,7 @@ async function main(actions: Core, env: NodeJS.ProcessEnv): Promise<void> {
     actions.saveState(STATE.actionId, handle.actionId);
     actions.setOutput('action-id', handle.actionId);
     actions.setOutput('temporal-ui-url', link);
+    actions.setOutput('attached', String(!handle.started));
     actions.info(`${handle.started ? 'started' : 'attached to'} action ${handle.actionId}${link ? ` (${link})` : ''}`);
     if (!inputs.wait) {
       actions.saveState(STATE.finished, 'true');

@@ -12,7 +12,7 @@ import {
   type WorkflowHandle,
 } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
-import { ActionId, parseActionSpec, InvalidSpecError, type ActionSpecInput, type SpecProblem } from '../spec/action.js';
+import { ActionId, ActionSpec, parseActionSpec, InvalidSpecError, type Action, type ActionSpecInput, type SpecProblem } from '../spec/action.js';
 import type { ActionResult } from '../spec/result.js';
 import { ActionExitCodeKey, ActionHostKey, ActionImageKey, ActionSourceKey, ActionStatusKey } from '../spec/search-attributes.js';
 import { WORKFLOW_TYPE, logsQuery, statusQuery, type FleetOptions, type RunActionInput, type StatusView } from '../spec/workflow-api.js';
@@ -57,6 +57,30 @@ function hostProgressOf(description: WorkflowExecutionDescription): HostProgress
     }
   }
   return undefined;
+}
+
+/** The action id is taken by an action with another spec. */
+export class ActionConflictError extends Error {
+  constructor(
+    readonly actionId: string,
+    readonly fields: string[],
+  ) {
+    super(
+      `action ${actionId} already exists with a different spec (${fields.join(', ')} differ): ` +
+        'start it with the same spec to attach to it, or choose another action id',
+    );
+    this.name = 'ActionConflictError';
+  }
+}
+
+/** Top-level spec fields whose values differ, defaults applied on both sides. */
+function differingFields(a: Action, b: Action): string[] {
+  const canonical = (value: unknown): string =>
+    JSON.stringify(value, (_key, v: unknown) =>
+      v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v as object).sort(([x], [y]) => x.localeCompare(y))) : v,
+    ) ?? '';
+  const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])].sort();
+  return keys.filter((key) => canonical(a[key as keyof Action]) !== canonical(b[key as keyof Action]));
 }
 
 export class ActionHandle {
@@ -155,9 +179,24 @@ export class ActionsClient {
       });
       return new ActionHandle(actionId, handle, true);
     } catch (err) {
-      if (err instanceof WorkflowExecutionAlreadyStartedError) return this.attach(actionId, false);
-      throw err;
+      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+      // Same id, same spec: the caller attaches (a retried step, a second client). Same id with
+      // another spec is a mistake worth saying, not a run to pretend was the caller's.
+      const existing = await this.existingSpec(actionId);
+      const differing = existing === undefined ? [] : differingFields(parsed, existing);
+      if (differing.length) throw new ActionConflictError(actionId, differing);
+      return this.attach(actionId, false);
     }
+  }
+
+  /** The spec an existing action was started with, from its first history event. */
+  private async existingSpec(actionId: string): Promise<Action | undefined> {
+    const history = await this.client.workflow.getHandle(actionId).fetchHistory();
+    const payload = history.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
+    if (!payload) return undefined;
+    const input = defaultPayloadConverter.fromPayload<RunActionInput>(payload);
+    const checked = ActionSpec.safeParse(input?.spec);
+    return checked.success ? checked.data : undefined;
   }
 
   attach(actionId: string, started = false): ActionHandle {

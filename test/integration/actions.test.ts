@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import { WorkflowFailedError } from '@temporalio/client';
 import { CreateBucketCommand } from '@aws-sdk/client-s3';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it, vi } from 'vitest';
-import { InvalidSpecError, type ActionsClient } from '../../client/index.js';
+import { ActionConflictError, InvalidSpecError, type ActionsClient } from '../../client/index.js';
 import { WORKFLOW_TYPE } from '../../spec/workflow-api.js';
 import { MAX_INPUT_BYTES } from '../../spec/action.js';
 import { busybox, connectClient, expectNoLeftovers, keepHistory, leftovers } from '../support/actions.js';
@@ -169,9 +169,13 @@ describe('an action that exits 0', () => {
     expect(second.started).toBe(false);
     const [a, b] = await Promise.all([first.result(), second.result()]);
     expect(a.runId).toBe(b.runId);
-    const third = await client.start(busybox('echo again'), { actionId });
+    const third = await client.start(busybox('sleep 1; echo once'), { actionId });
     expect(third.started).toBe(false);
     expect((await third.result()).runId).toBe(a.runId);
+    // The same id with another spec is refused, naming what differs, instead of attaching silently.
+    const conflict = await client.start(busybox('echo again', { timeout: '2m' }), { actionId }).catch((e: unknown) => e);
+    expect(conflict).toBeInstanceOf(ActionConflictError);
+    expect((conflict as ActionConflictError).fields).toEqual(['command', 'timeout']);
   });
 
   it('runs again on a listed exit code, and is DONE when a later attempt succeeds', async () => {

@@ -77,7 +77,7 @@ describe('the GitHub Action', () => {
     const first = new Recorder(inputs);
     await run(first.core(), {});
     expect(first.failed).toEqual([]);
-    expect(first.outputs).toMatchObject({ 'action-id': inputs['action-id'], status: 'DONE', 'exit-code': '0', reason: 'exit' });
+    expect(first.outputs).toMatchObject({ 'action-id': inputs['action-id'], status: 'DONE', 'exit-code': '0', reason: 'exit', attached: 'false' });
     expect(JSON.parse(first.outputs.artifacts!)).toEqual([expect.objectContaining({ path: 'a.txt', size: 9 })]);
     expect(first.logs).toContain('building');
     expect(first.state).toEqual({ [STATE.actionId]: inputs['action-id'], [STATE.finished]: 'true' });
@@ -85,6 +85,7 @@ describe('the GitHub Action', () => {
     await run(again.core(), {});
     expect(again.logs[0]).toMatch(/^attached to action/);
     expect(again.outputs['run-id']).toBe(first.outputs['run-id']);
+    expect(again.outputs.attached).toBe('true');
   });
 
   it('fails the step with the exit code, reason and last log lines for a FAILED action', async () => {
