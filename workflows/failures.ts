@@ -1,9 +1,9 @@
 // How the action workflow reads an activity's failure: a host that went silent (place the action
 // elsewhere), or a failure that ends the action at once with a reason of its own.
-import { ActivityFailure, ApplicationFailure, TimeoutFailure } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, CancelledFailure, TimeoutFailure, upsertMemo } from '@temporalio/workflow';
 import type { z } from 'zod';
 import { formatProblems, specProblems } from '../spec/action.js';
-import type { EndReason } from '../spec/result.js';
+import type { ActionResult, EndReason } from '../spec/result.js';
 
 /** Failure types raised by activities that end the action at once; anything else is retried. */
 export const FINAL_REASONS: Record<string, EndReason> = {
@@ -42,4 +42,18 @@ export function invalidSpec(error: z.ZodError): ApplicationFailure {
     message: `invalid action spec:\n${formatProblems(problems)}`,
     details: [{ problems }],
   });
+}
+
+/** Ends the execution as the result says: completed for DONE, failed or cancelled with the result attached. */
+export function endWith(result: ActionResult): ActionResult {
+  if (result.status === 'CANCELED') {
+    // A cancelled execution carries no details: the memo keeps the result reachable from the UI and clients.
+    upsertMemo({ result });
+    throw new CancelledFailure(result.message, [result]);
+  }
+  if (result.status === 'FAILED') {
+    // Failing the execution makes the Temporal UI show it as failed; the whole result rides along.
+    throw ApplicationFailure.create({ type: 'ActionFailed', nonRetryable: true, message: result.message, details: [result] });
+  }
+  return result;
 }

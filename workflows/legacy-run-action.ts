@@ -4,20 +4,17 @@
 // stays as it is until no such run is left: its decisions must not change.
 import {
   ActivityFailure,
-  ApplicationFailure,
   CancellationScope,
-  CancelledFailure,
   TimeoutFailure,
   isCancellation,
   log,
   proxyActivities,
   setCurrentDetails,
-  upsertMemo,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
-import { finalReason, hostLost, invalidSpec } from './failures.js';
+import { endWith, finalReason, hostLost, invalidSpec } from './failures.js';
 import { answerQueries } from './queries.js';
 import { runStoppingOnCancel } from './stop-on-cancel.js';
 import type { CollectAnswer, Placement, RunOutcome } from '../activities/types.js';
@@ -215,7 +212,7 @@ export async function legacyRunAction(input: RunActionInput, fleetOptions: Fleet
       startedAt: startedAt.toISOString(),
       finishedAt: new Date().toISOString(),
     });
-    const { status, reason, message } = result;
+    const { status, reason } = result;
     // Writing result.json and removing the container are independent: both at once end the run sooner.
     const finalizing = timed('finalize', () => finalize({ result, bucket: spec.artifacts.bucket, prefix: spec.artifacts.prefix }));
     const cleaning = host
@@ -234,15 +231,6 @@ export async function legacyRunAction(input: RunActionInput, fleetOptions: Fleet
     setPhase(status);
     if (result.exitCode !== null) upsertSearchAttributes([{ key: ActionExitCodeKey, value: result.exitCode }]);
 
-    if (status === 'CANCELED') {
-      // A cancelled execution carries no details: the memo keeps the result reachable from the UI and clients.
-      upsertMemo({ result });
-      throw new CancelledFailure(message, [result]);
-    }
-    if (status === 'FAILED') {
-      // Failing the execution makes the Temporal UI show it as failed; the whole result rides along.
-      throw ApplicationFailure.create({ type: 'ActionFailed', nonRetryable: true, message, details: [result] });
-    }
-    return result;
+    return endWith(result);
   });
 }

@@ -3,15 +3,12 @@
 // result.json) and reports its phase in heartbeats. The workflow only decides, so a crashed worker
 // or a restarted server replays it to the same decisions and never starts a container twice.
 import {
-  ApplicationFailure,
   CancellationScope,
-  CancelledFailure,
   isCancellation,
   log,
   patched,
   proxyActivities,
   setCurrentDetails,
-  upsertMemo,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -23,7 +20,7 @@ import { formatDuration } from '../spec/quantity.js';
 import { assembleResult, describeOutcome, type ActionResult, type EndReason, type Phase, type RunOutcome, type StepTiming } from '../spec/result.js';
 import { ActionExitCodeKey, ActionHostKey, ActionImageKey, ActionSourceKey, ActionStatusKey } from '../spec/search-attributes.js';
 import { FLEET_DEFAULTS, resultsQueue, type FleetOptions, type RunActionInput } from '../spec/workflow-api.js';
-import { finalReason, hostLost, invalidSpec } from './failures.js';
+import { endWith, finalReason, hostLost, invalidSpec } from './failures.js';
 import { legacyRunAction } from './legacy-run-action.js';
 import { answerQueries } from './queries.js';
 import { runStoppingOnCancel } from './stop-on-cancel.js';
@@ -227,15 +224,6 @@ export async function runAction(input: RunActionInput, fleetOptions: FleetOption
       ...(result.exitCode !== null ? [{ key: ActionExitCodeKey, value: result.exitCode }] : []),
     ]);
 
-    if (result.status === 'CANCELED') {
-      // A cancelled execution carries no details: the memo keeps the result reachable from the UI and clients.
-      upsertMemo({ result });
-      throw new CancelledFailure(result.message, [result]);
-    }
-    if (result.status === 'FAILED') {
-      // Failing the execution makes the Temporal UI show it as failed; the whole result rides along.
-      throw ApplicationFailure.create({ type: 'ActionFailed', nonRetryable: true, message: result.message, details: [result] });
-    }
-    return result;
+    return endWith(result);
   });
 }
