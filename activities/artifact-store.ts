@@ -10,6 +10,8 @@ import {
 import { Upload } from '@aws-sdk/lib-storage';
 import type { Readable } from 'node:stream';
 
+export { s3ClientFromEnv } from '../common/s3-client.js';
+
 // Multipart parts of 8 MiB, 4 in flight: at most 32 MiB of a large file is held at once.
 const PART_SIZE = 8 << 20;
 const PARTS_IN_FLIGHT = 4;
@@ -68,22 +70,4 @@ export class ArtifactStore {
     const head = await this.s3.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }));
     return head.ContentLength;
   }
-}
-
-export function s3ClientFromEnv(config: {
-  AWS_ENDPOINT_URL_S3?: string;
-  AWS_REGION: string;
-  AWS_ACCESS_KEY_ID?: string;
-  AWS_SECRET_ACCESS_KEY?: string;
-}): S3Client {
-  return new S3Client({
-    region: config.AWS_REGION,
-    endpoint: config.AWS_ENDPOINT_URL_S3,
-    // Self-hosted S3 servers (MinIO and the like) serve buckets by path, not by host name.
-    forcePathStyle: Boolean(config.AWS_ENDPOINT_URL_S3),
-    credentials:
-      config.AWS_ACCESS_KEY_ID && config.AWS_SECRET_ACCESS_KEY
-        ? { accessKeyId: config.AWS_ACCESS_KEY_ID, secretAccessKey: config.AWS_SECRET_ACCESS_KEY }
-        : undefined,
-  });
 }

@@ -15,6 +15,8 @@ import type { ImageCache } from './image-cache.js';
 import { containerName, runFilter } from './labels.js';
 import type { Metrics } from './metrics.js';
 import { removeContainer } from './removal.js';
+import { LogShipper } from './log-shipper.js';
+import { liveLogPrefix } from '../common/log-segments.js';
 import { runContainer, type RunDeps } from './run-container.js';
 import type { ContainerRequest, ExecuteAnswer, ExecuteRequest } from './types.js';
 
@@ -37,6 +39,8 @@ export interface ExecuteProgress {
   phase: Phase;
   attempt: number;
   containerId?: string;
+  /** Where the live log of this run is shipped (s3://bucket/…/logs/live/<run id>): followers read it. */
+  liveLogs?: string;
   logTail: string[];
   files?: number;
   bytes?: number;
@@ -58,12 +62,18 @@ export async function execute(deps: ExecuteDeps, req: ExecuteRequest): Promise<E
   try {
     beat();
     const store = req.spec.artifacts.bucket ? deps.store.withBucket(req.spec.artifacts.bucket) : deps.store;
-    const resultKey = `${store.base(req.spec.artifacts.prefix, req.actionId)}/result.json`;
+    const folder = store.base(req.spec.artifacts.prefix, req.actionId);
+    const resultKey = `${folder}/result.json`;
+    const livePrefix = liveLogPrefix(folder, req.runId);
+    progress.liveLogs = store.uri(livePrefix);
     if (ctx.info.attempt > 1) {
       const finished = await finishedEarlier(deps, req, store, resultKey);
       if (finished) return { again: false, result: finished };
     }
 
+    // What earlier tries shipped of this attempt's log is looked up while the image is made ready.
+    const log = LogShipper.open(store.s3, store.bucket, livePrefix, req.attempt);
+    log.catch(() => {}); // awaited by runContainer
     const image = await timed('pull', () =>
       deps.images.ensure(req.spec.image, req.spec.pullPolicy, (event) => ctx.heartbeat({ ...progress, pull: event })),
     );
@@ -77,6 +87,7 @@ export async function execute(deps: ExecuteDeps, req: ExecuteRequest): Promise<E
         },
         signal: ctx.cancellationSignal,
         firstTry: ctx.info.attempt === 1,
+        log,
       }),
     );
     progress.logTail = outcome.logTail;
@@ -111,6 +122,7 @@ export async function execute(deps: ExecuteDeps, req: ExecuteRequest): Promise<E
       finishedAt: new Date().toISOString(),
     });
     result.resultUri = store.uri(resultKey);
+    result.liveLogs = progress.liveLogs;
     await store.put(resultKey, JSON.stringify(result, null, 2), 'application/json');
     deps.metrics?.bytesUploaded.add(collected.totals.bytes + collected.logs.bytes, { host: deps.host });
     deps.metrics?.finished.add(1, { status: result.status, reason: result.reason });

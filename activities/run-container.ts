@@ -13,6 +13,7 @@ import type { HostCapacity } from './capacity.js';
 import type { ContainerDisk, HostDisks } from './host-disk.js';
 import { LABEL, containerName } from './labels.js';
 import { LineTail, demux } from './log-stream.js';
+import type { LogShipper } from './log-shipper.js';
 import { redact, resolveSecrets } from './secrets.js';
 
 export interface RunDeps {
@@ -36,6 +37,8 @@ export interface RunHooks {
   signal: AbortSignal;
   /** The activity's first try: no earlier try can have made the container, so none is looked for. */
   firstTry: boolean;
+  /** Ships the log to S3 as it is written (opened before the container exists: it needs none). */
+  log?: Promise<LogShipper>;
 }
 
 /**
@@ -268,25 +271,44 @@ export async function runContainer(deps: RunDeps, req: ContainerRequest, hooks: 
   }
 
   const tail = new LineTail();
+  const shipper = await hooks.log;
+  shipper?.bind(known.id);
   if (known.status === 'created') {
     // After a crash between creating and starting, the filesystem may still need its mount.
     await (mounting ?? deps.disks?.mount(name, deps.diskBytes(req.spec)));
     if (deps.stopRequested.has(req.runId)) {
+      await shipper?.finish();
       return { exitCode: null, reason: 'canceled', logTail: [], containerId: known.id, reattached };
     }
     // The deadline counts from here: at most the start's own time later than the engine's StartedAt.
     const startingMs = Date.now();
     const failedToStart = await startContainer(container, req, deps.host);
     if (failedToStart !== undefined) {
+      await shipper?.finish();
       const error = (await container.inspect()).State.Error;
       return { exitCode: failedToStart, reason: 'exit', logTail: error ? [error] : [], containerId: known.id, reattached };
     }
     known = { ...known, status: 'running', running: true, startedMs: startingMs };
   }
 
-  // Follow the log for the tail carried in heartbeats; the full log is read again at collection.
-  const logs = (await container.logs({ follow: true, stdout: true, stderr: true, tail: 100 })) as unknown as NodeJS.ReadableStream;
-  const following = demux(logs as AsyncIterable<Buffer>, {}, (stream, payload) => tail.push(stream, payload)).catch(() => {});
+  // Follow the log: into S3 as it is written (when shipping), and into the tail carried in
+  // heartbeats. The full log is read again at collection for logs/stdout.log and stderr.log.
+  // Following a stopped container's log returns all of it and ends: a stream, never one buffer.
+  const readLog = async () =>
+    (await container.logs({
+      follow: true,
+      stdout: true,
+      stderr: true,
+      ...(shipper ? { timestamps: true, since: shipper.sinceSeconds } : { tail: 100 }),
+    })) as unknown as NodeJS.ReadableStream;
+  const logs = shipper?.complete ? undefined : await readLog();
+  const onFrame = (stream: 'stdout' | 'stderr', payload: Buffer) => tail.push(stream, payload);
+  const following: Promise<unknown> = !logs
+    ? Promise.resolve()
+    : shipper
+      ? shipper.consume(logs as AsyncIterable<Buffer>, onFrame)
+      : demux(logs as AsyncIterable<Buffer>, {}, onFrame);
+  following.catch(() => {}); // settled below
   const usage: Usage = {};
   const stopUsage = await followUsage(container, usage);
 
@@ -318,15 +340,25 @@ export async function runContainer(deps: RunDeps, req: ContainerRequest, hooks: 
   });
   try {
     await Promise.race([container.wait(), aborted]);
+    // The engine ends a follow once the container has stopped and its log is read; one that lags
+    // is cut and the rest is read again below.
     await Promise.race([following, delay(2000)]);
+  } catch (err) {
+    shipper?.abandon();
+    throw err;
   } finally {
     clearTimeout(deadline);
     clearInterval(ticker);
     stopUsage();
-    (logs as unknown as { destroy?: () => void }).destroy?.();
+    (logs as unknown as { destroy?: () => void })?.destroy?.();
   }
-
-  const state = (await container.inspect()).State;
+  if (shipper && !shipper.complete) {
+    // Whatever the follow missed (cut short, or the engine dropped the stream) is read again from
+    // the last shipped position; the shipper skips what it already has.
+    await following.catch(() => {});
+    await shipper.consume((await readLog()) as unknown as AsyncIterable<Buffer>, onFrame);
+  }
+  const [state] = await Promise.all([container.inspect().then((info) => info.State), shipper && !shipper.complete ? shipper.finish() : undefined]);
   const ranFor = Date.parse(state.FinishedAt) - Date.parse(state.StartedAt);
   // After a re-attach the deadline may have passed while no worker watched: judge by the clock too.
   if (!timedOut && state.ExitCode !== 0 && ranFor >= req.spec.timeout) timedOut = true;

@@ -2,7 +2,8 @@
 // caisson: start, follow, list and cancel container actions from a terminal, and run a worker.
 // Exit codes: 0 DONE; the container's exit code when it FAILED with one; 1 otherwise; 2 usage errors.
 import { parseArgs } from 'node:util';
-import { ActionsClient, InvalidSpecError, type ActionResult } from '../client/index.js';
+import { once } from 'node:events';
+import { ActionsClient, InvalidSpecError, type ActionHandle, type ActionResult, type LogLine, type LogOptions } from '../client/index.js';
 import { followTail } from '../client/follow.js';
 import { formatDuration } from '../spec/quantity.js';
 import { actionUiLink } from '../common/ui-link.js';
@@ -18,12 +19,15 @@ const USAGE = `usage:
       --artifacts-bucket B  --artifacts-prefix P  --source TEXT
       --id ID (attach if it exists)  --detach (print the id and return)  --json (only the result, as JSON)
   caisson status ID [--json]       phase, host, exit code, step timings
-  caisson logs ID [--follow]       the log tail (live while it runs)
+  caisson logs ID [flags]          the container's log: its stdout on stdout, its stderr on stderr
+      -f, --follow  --tail N  --since DURATION|ISO  --timestamps  --attempt N | --previous  --stdout  --stderr
   caisson result ID [--json]       wait for the result
   caisson cancel ID                stop the container; its output is still collected
   caisson list [--status S] [--image I] [--since DURATION|ISO] [--limit N] [--json]
   caisson worker                   run a worker for this host (configured by environment variables)
-Environment: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, CAISSON_TASK_QUEUE, TEMPORAL_UI_URL.`;
+Environment: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, CAISSON_TASK_QUEUE, TEMPORAL_UI_URL;
+  for every line of a log, read access to the artifacts bucket: AWS_ENDPOINT_URL_S3, AWS_REGION,
+  AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY (without them: the last lines the host reports).`;
 
 const out = (text: string) => process.stdout.write(text + '\n');
 const err = (text: string) => process.stderr.write(text + '\n');
@@ -70,6 +74,28 @@ function parseSince(text: string): Date {
   return date;
 }
 
+/** Writes and waits when the reader is slower: a long log never piles up in this process. */
+async function write(stream: NodeJS.WriteStream, text: string): Promise<void> {
+  if (!stream.write(text)) await once(stream, 'drain');
+}
+
+/**
+ * Prints a log as it comes. `run` shows it on stderr, each line marked with its stream ("|" for
+ * stdout, "!" for stderr, in red on a terminal); `logs` writes the container's stdout to stdout and
+ * its stderr to stderr, as `docker logs` does.
+ */
+async function printLog(handle: ActionHandle, options: LogOptions, style: { marked: boolean; timestamps?: boolean }): Promise<void> {
+  const red = process.stderr.isTTY ? (t: string) => `\x1b[31m${t}\x1b[0m` : (t: string) => t;
+  let attempt: number | undefined;
+  for await (const line of handle.logs(options) as AsyncIterable<LogLine>) {
+    if (style.marked && attempt !== undefined && line.attempt !== attempt) await write(process.stderr, `--- attempt ${line.attempt} ---\n`);
+    attempt = line.attempt;
+    const text = `${style.timestamps ? `${line.time} ` : ''}${line.text}`;
+    if (style.marked) await write(process.stderr, line.stream === 'stderr' ? red(`! ${text}`) + '\n' : `| ${text}\n`);
+    else await write(line.stream === 'stderr' ? process.stderr : process.stdout, text + '\n');
+  }
+}
+
 async function withClient<T>(fn: (client: ActionsClient) => Promise<T>): Promise<T> {
   const client = await ActionsClient.connect();
   try {
@@ -108,11 +134,60 @@ async function cmdRun(argv: string[]): Promise<number> {
       err(`${handle.started ? 'started' : 'attached to'} ${handle.actionId}${uiLink(handle.actionId) ? `  ${uiLink(handle.actionId)}` : ''}`);
     }
     const result = handle.result();
-    if (!values.json) await followTail(() => handle.logTail(), (lines) => lines.forEach((l) => err(`| ${l}`)), result);
+    if (!values.json) {
+      if (handle.canReadLogs) await printLog(handle, { follow: true }, { marked: true });
+      else {
+        err('(no access to the artifacts bucket: showing the last lines the host reports, not every line)');
+        await followTail(() => handle.logTail(), (lines) => lines.forEach((l) => err(`| ${l}`)), result);
+      }
+    }
     const final = await result;
     if (values.json) out(JSON.stringify(final, null, 2));
     else printResult(final);
     return exitCodeFor(final);
+  });
+}
+
+function positiveInteger(flag: string, text: string | undefined, allowZero = false): number | undefined {
+  if (text === undefined) return undefined;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < (allowZero ? 0 : 1)) throw new UsageError(`${flag} takes a ${allowZero ? 'whole number' : 'positive whole number'}, not "${text}"`);
+  return n;
+}
+
+async function cmdLogs(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      follow: { type: 'boolean', short: 'f' }, tail: { type: 'string' }, since: { type: 'string' },
+      timestamps: { type: 'boolean', short: 't' }, attempt: { type: 'string' }, previous: { type: 'boolean', short: 'p' },
+      stdout: { type: 'boolean' }, stderr: { type: 'boolean' },
+    },
+  });
+  if (positionals.length !== 1) throw new UsageError('logs takes one action ID');
+  if (values.attempt !== undefined && values.previous) throw new UsageError('--attempt and --previous exclude each other');
+  const options: LogOptions = {
+    follow: values.follow,
+    tail: positiveInteger('--tail', values.tail, true),
+    since: values.since ? parseSince(values.since) : undefined,
+    attempt: positiveInteger('--attempt', values.attempt),
+    streams: values.stdout || values.stderr ? [...(values.stdout ? ['stdout' as const] : []), ...(values.stderr ? ['stderr' as const] : [])] : undefined,
+  };
+  return withClient(async (c) => {
+    const handle = c.attach(positionals[0]!);
+    if (values.previous) {
+      const current = await handle.currentAttempt();
+      if (current < 2) throw new UsageError(`--previous: action ${handle.actionId} has had only one attempt`);
+      options.attempt = current - 1;
+    }
+    if (handle.canReadLogs) await printLog(handle, options, { marked: false, timestamps: values.timestamps });
+    else {
+      err('(no access to the artifacts bucket: showing the last lines the host reports, not every line)');
+      if (values.follow) await followTail(() => handle.logTail(), (lines) => lines.forEach((l) => out(l)), handle.result().catch(() => {}));
+      else (await handle.logTail()).forEach((l) => out(l));
+    }
+    return 0;
   });
 }
 
@@ -137,15 +212,8 @@ async function main(argv: string[]): Promise<number> {
       }
       return 0;
     }
-    case 'logs': {
-      const { id, follow } = idArg(rest);
-      return withClient(async (c) => {
-        const handle = c.attach(id);
-        if (follow) await followTail(() => handle.logTail(), (lines) => lines.forEach((l) => out(l)), handle.result().catch(() => {}));
-        else (await handle.logTail()).forEach((l) => out(l));
-        return 0;
-      });
-    }
+    case 'logs':
+      return cmdLogs(rest);
     case 'result': {
       const { id, json } = idArg(rest);
       const result = await withClient((c) => c.attach(id).result());

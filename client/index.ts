@@ -1,5 +1,6 @@
 // A typed client for services: start an action (or attach to it), follow it, get its result, cancel it.
-// Needs only Temporal access; nothing here talks to Docker or S3.
+// Needs Temporal access, and read access to the artifacts bucket to follow every line of a log
+// (without it, logTail() still gives the last lines the host reports). Nothing here talks to Docker.
 import { randomUUID } from 'node:crypto';
 import {
   ApplicationFailure,
@@ -18,9 +19,12 @@ import { ActionExitCodeKey, ActionHostKey, ActionImageKey, ActionSourceKey, Acti
 import { WORKFLOW_TYPE, logsQuery, statusQuery, type FleetOptions, type RunActionInput, type StatusView } from '../spec/workflow-api.js';
 import type { runAction } from '../workflows/run-action.js';
 import { connectionOptions, temporalSettingsFromEnv, type TemporalSettings } from '../common/temporal-connection.js';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { s3ClientFromEnv } from '../common/s3-client.js';
+import { readLog, type LogLine, type LogOptions, type RunLogState } from './log-reader.js';
 
 export { InvalidSpecError };
-export type { ActionResult, ActionSpecInput, StatusView };
+export type { ActionResult, ActionSpecInput, StatusView, LogLine, LogOptions };
 
 export interface StartOptions {
   /** Chosen by the caller for idempotency: starting the same id again attaches to that run. */
@@ -43,7 +47,23 @@ export interface ActionSummary {
 /** What the host activity heartbeats: its phase and the live log tail. */
 interface HostProgress {
   phase?: string;
+  attempt?: number;
+  liveLogs?: string;
   logTail?: string[];
+}
+
+/** Following every line needs S3; this client was made without access to it. */
+export class LogsUnavailableError extends Error {
+  constructor() {
+    super('following the full log needs read access to the artifacts bucket: set AWS_ENDPOINT_URL_S3 (for a self-hosted S3), AWS_REGION and credentials');
+    this.name = 'LogsUnavailableError';
+  }
+}
+
+/** An S3 client from the AWS variables when any is set; undefined when none is. */
+export function logStoreFromEnv(env: NodeJS.ProcessEnv = process.env): S3Client | undefined {
+  if (!env.AWS_ENDPOINT_URL_S3 && !env.AWS_ACCESS_KEY_ID && !env.AWS_PROFILE) return undefined;
+  return s3ClientFromEnv({ ...env, AWS_REGION: env.AWS_REGION || 'us-east-1' });
 }
 
 /** Activities that carry a run's progress in their heartbeats (execute; runContainer for older runs). */
@@ -89,7 +109,39 @@ export class ActionHandle {
     private readonly workflow: WorkflowHandle,
     /** False when the start attached to a run that already existed. */
     readonly started: boolean,
+    private readonly logStore?: S3Client,
   ) {}
+
+  /** Whether logs() can be used: the client has access to the artifacts bucket. */
+  get canReadLogs(): boolean {
+    return this.logStore !== undefined;
+  }
+
+  /**
+   * Every line of the container's log, in order, from S3 (where the host ships it as it is
+   * written), each with its stream, time and attempt. With `follow`, it keeps going until the
+   * action has ended and its last line was read; a reader that starts late catches up first.
+   */
+  logs(options: LogOptions = {}): AsyncIterable<LogLine> {
+    if (!this.logStore) throw new LogsUnavailableError();
+    let seen: string | undefined;
+    const state = async (): Promise<RunLogState> => {
+      const description = await this.workflow.describe();
+      const progress = hostProgressOf(description);
+      seen = progress?.liveLogs ?? seen;
+      if (description.status.name === 'RUNNING') return { closed: false, liveLogs: seen, attempts: progress?.attempt };
+      const result = await this.result().catch(() => undefined);
+      return { closed: true, liveLogs: result?.liveLogs ?? seen, attempts: result?.attempts };
+    };
+    return readLog(this.logStore, state, options);
+  }
+
+  /** The attempt the action is on (while it runs) or ended with. */
+  async currentAttempt(): Promise<number> {
+    const description = await this.workflow.describe();
+    if (description.status.name === 'RUNNING') return (await this.workflow.query(statusQuery)).attempt || 1;
+    return (await this.result().catch(() => undefined))?.attempts || 1;
+  }
 
   /** The action's result for every outcome: DONE, FAILED and CANCELED all resolve. */
   async result(): Promise<ActionResult> {
@@ -144,14 +196,17 @@ export class ActionsClient {
   constructor(
     readonly client: Client,
     readonly taskQueue: string = process.env.CAISSON_TASK_QUEUE || 'caisson',
+    /** Read access to the artifacts bucket, for logs(); by default from the AWS variables. */
+    readonly logStore: S3Client | undefined = logStoreFromEnv(),
   ) {}
 
-  static async connect(settings: TemporalSettings = temporalSettingsFromEnv(), taskQueue?: string): Promise<ActionsClient> {
+  static async connect(settings: TemporalSettings = temporalSettingsFromEnv(), taskQueue?: string, logStore?: S3Client): Promise<ActionsClient> {
     const connection = await Connection.connect(connectionOptions(settings));
-    return new ActionsClient(new Client({ connection, namespace: settings.namespace }), taskQueue);
+    return new ActionsClient(new Client({ connection, namespace: settings.namespace }), taskQueue, logStore ?? logStoreFromEnv());
   }
 
   async close(): Promise<void> {
+    this.logStore?.destroy();
     await this.client.connection.close();
   }
 
@@ -177,7 +232,7 @@ export class ActionsClient {
         ],
         staticSummary: `${parsed.image}${parsed.command ? ` ${[...parsed.command, ...(parsed.args ?? [])].join(' ')}` : ''}`.slice(0, 200),
       });
-      return new ActionHandle(actionId, handle, true);
+      return new ActionHandle(actionId, handle, true, this.logStore);
     } catch (err) {
       if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
       // Same id, same spec: the caller attaches (a retried step, a second client). Same id with
@@ -200,7 +255,7 @@ export class ActionsClient {
   }
 
   attach(actionId: string, started = false): ActionHandle {
-    return new ActionHandle(actionId, this.client.workflow.getHandle(actionId), started);
+    return new ActionHandle(actionId, this.client.workflow.getHandle(actionId), started, this.logStore);
   }
 
   /** Actions matching a visibility query, newest first. */

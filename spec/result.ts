@@ -78,6 +78,8 @@ export interface ActionResult {
    * engine keeps of one (512 MiB), so its beginning may be missing.
    */
   logs?: { stdout: string; stderr: string; bytes: number; truncated?: boolean };
+  /** The live log of every attempt, as segments (see common/log-segments.ts): what followers read. */
+  liveLogs?: string;
   resultUri?: string;
   logTail: string[];
   output?: unknown;
