@@ -101,7 +101,20 @@ async function main(actions: Core, env: NodeJS.ProcessEnv): Promise<void> {
     }
     const resultPromise = handle.result();
     if (inputs.followLogs) {
-      await relayAsText(actions, () => followTail(() => handle.logTail(), (lines) => lines.forEach((l) => actions.info(l)), resultPromise));
+      if (handle.canReadLogs) {
+        // Every line, from the segments the host ships to S3; stderr in red.
+        await relayAsText(actions, async () => {
+          try {
+            for await (const line of handle.logs({ follow: true })) actions.info(line.stream === 'stderr' ? `\x1b[31m${line.text}\x1b[0m` : line.text);
+          } catch (err) {
+            // The action goes on; only the view of its log broke. Its full log is in S3 at the end.
+            actions.info(`(following the log stopped: ${(err as Error).message})`);
+          }
+        });
+      } else {
+        actions.info('(no access to the artifacts bucket: set AWS_* on the step to see every line; showing the last lines the host reports)');
+        await relayAsText(actions, () => followTail(() => handle.logTail(), (lines) => lines.forEach((l) => actions.info(l)), resultPromise));
+      }
     }
     const result = await resultPromise;
     actions.saveState(STATE.finished, 'true');

@@ -135,8 +135,12 @@ async function cmdRun(argv: string[]): Promise<number> {
     }
     const result = handle.result();
     if (!values.json) {
-      if (handle.canReadLogs) await printLog(handle, { follow: true }, { marked: true });
-      else {
+      if (handle.canReadLogs) {
+        await printLog(handle, { follow: true }, { marked: true }).catch((e: Error) =>
+          // The action goes on; only the view of its log broke. Its full log is in S3 at the end.
+          err(`(following the log stopped: ${e.message})`),
+        );
+      } else {
         err('(no access to the artifacts bucket: showing the last lines the host reports, not every line)');
         await followTail(() => handle.logTail(), (lines) => lines.forEach((l) => err(`| ${l}`)), result);
       }

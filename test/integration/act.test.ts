@@ -24,6 +24,11 @@ function act(workflow: string, runId: string): ActRun {
     TEST_IMAGE_BUSYBOX: env('TEST_IMAGE_BUSYBOX'),
     CAISSON_SOURCE: ROOT,
     GITHUB_RUN_ID: runId,
+    // What a job gives the step to read the artifacts bucket (every line of the log comes from there).
+    AWS_ENDPOINT_URL_S3: env('AWS_ENDPOINT_URL_S3'),
+    AWS_REGION: env('AWS_REGION'),
+    AWS_ACCESS_KEY_ID: env('AWS_ACCESS_KEY_ID'),
+    AWS_SECRET_ACCESS_KEY: env('AWS_SECRET_ACCESS_KEY'),
   };
   const args = ['push', '-W', `test/github/${workflow}`, '-P', 'ubuntu-latest=-self-hosted', ...Object.entries(vars).flatMap(([k, v]) => ['--env', `${k}=${v}`])];
   const child = spawn(env('ACT_BIN'), args, {
@@ -67,6 +72,13 @@ describe('the action under act', () => {
     expect(output).toContain('| container says plainword');
     expect(output).toContain('::set-output name=injected::yes'); // shown, as text
     expect(code).toBe(0);
+  });
+
+  it('shows all 300 lines of a container log in the step log, in order', async () => {
+    const { code, output } = await act('lines.yml', runId()).done;
+    expect(code).toBe(0);
+    const shown = output.split('\n').flatMap((l) => /\| (line-\d+)$/.exec(l)?.[1] ?? []);
+    expect(shown).toEqual(Array.from({ length: 300 }, (_, i) => `line-${i}`));
   });
 
   it('runs a script written as a YAML block whole', async () => {
