@@ -1,5 +1,6 @@
 // The GitHub Action's inputs, read once and checked with the same spec schema as the client and
 // the worker. A bad input fails the step before anything starts, naming the input.
+import { createHash } from 'node:crypto';
 import * as core from '@actions/core';
 import { ActionId, ActionSpec, type ActionSpecInput } from '../spec/action.js';
 import { parseEnvPairs, parseGpus } from '../common/text-inputs.js';
@@ -78,11 +79,37 @@ function bool(actions: InputReader, name: string, fallback: boolean): boolean {
   }
 }
 
-/** repository, run, attempt, job and step: a retried step attaches to its action instead of starting another. */
-export function defaultActionId(env: NodeJS.ProcessEnv): string | undefined {
+const digest = (text: string, length: number) => createHash('sha256').update(text).digest('hex').slice(0, length);
+
+/** A short name for one leg of a matrix job: a digest of its matrix values (the same on a re-run). */
+export function matrixLeg(matrixJson: string): string | undefined {
+  let matrix: unknown;
+  try {
+    matrix = JSON.parse(matrixJson || 'null');
+  } catch {
+    return undefined;
+  }
+  if (!matrix || typeof matrix !== 'object' || Object.keys(matrix).length === 0) return undefined;
+  const canonical = JSON.stringify(matrix, (_key, v: unknown) =>
+    v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v as object).sort(([a], [b]) => a.localeCompare(b))) : v,
+  );
+  return `m${digest(canonical, 8)}`;
+}
+
+/**
+ * repository, run, attempt, job, matrix leg and step: a retried step attaches to its action instead
+ * of starting another, and the legs of a matrix job (same job, same step) each have their own.
+ * `matrixJson` is the job's matrix context as JSON (empty or null for a job without one).
+ */
+export function defaultActionId(env: NodeJS.ProcessEnv, matrixJson = ''): string | undefined {
   const parts = [env.GITHUB_REPOSITORY, env.GITHUB_RUN_ID, env.GITHUB_RUN_ATTEMPT, env.GITHUB_JOB, env.GITHUB_ACTION];
   if (parts.some((p) => !p)) return undefined;
-  return `gh-${parts.join('-')}`.replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 200);
+  const leg = matrixLeg(matrixJson);
+  if (leg) parts.splice(4, 0, leg);
+  const id = `gh-${parts.join('-')}`.replace(/[^A-Za-z0-9._-]/g, '-');
+  if (id.length <= 200) return id;
+  // Cut short, two ids could meet: the cut keeps a digest of the whole.
+  return `${id.slice(0, 187)}-${digest(id, 12)}`;
 }
 
 type Problems = { input: string; message: string }[];
@@ -168,7 +195,7 @@ export function readInputs(actions: InputReader = core, env: NodeJS.ProcessEnv =
     }
   }
 
-  const actionId = get('action-id') || defaultActionId(env) || `gh-${Date.now()}`;
+  const actionId = get('action-id') || defaultActionId(env, get('job-leg')) || `gh-${Date.now()}`;
   const idCheck = ActionId.safeParse(actionId);
   if (!idCheck.success) problems.push({ input: 'action-id', message: idCheck.error.issues[0]!.message });
   const wait = attempt('wait', () => bool(actions, 'wait', true)) ?? true;

@@ -81,6 +81,22 @@ describe('the action under act', () => {
     expect(shown).toEqual(Array.from({ length: 300 }, (_, i) => `line-${i}`));
   });
 
+  it('gives each leg of a matrix job its own action by default, and a re-run of a leg attaches to its own', async () => {
+    const id = runId();
+    const legs = (output: string) => [...output.matchAll(/leg action (\S+) attached=(\w+)/g)].map((m) => ({ id: m[1]!, attached: m[2]! }));
+    const first = await act('matrix.yml', id).done;
+    expect(first.code).toBe(0);
+    const started = legs(first.output);
+    expect(started).toHaveLength(2);
+    expect(new Set(started.map((l) => l.id)).size).toBe(2);
+    expect(started.map((l) => l.attached)).toEqual(['false', 'false']);
+    const again = await act('matrix.yml', id).done;
+    expect(again.code).toBe(0);
+    const rerun = legs(again.output);
+    expect(rerun.map((l) => l.id).sort()).toEqual(started.map((l) => l.id).sort());
+    expect(rerun.map((l) => l.attached)).toEqual(['true', 'true']);
+  });
+
   it('runs a script written as a YAML block whole', async () => {
     const { code, output } = await act('multiline.yml', runId()).done;
     expect(output).toContain('all three lines ran');

@@ -153,10 +153,21 @@ describe('the default action id', () => {
     expect(defaultActionId({ ...github, GITHUB_ACTION: 'train' })).toBe('gh-org-repo-42-1-build-train');
   });
 
-  it('is capped at 200 characters', () => {
-    const id = defaultActionId({ ...github, GITHUB_REPOSITORY: `org/${'a'.repeat(300)}` });
-    expect(id).toBe(`gh-org-${'a'.repeat(193)}`);
+  it('differs between the legs of a matrix job, and is unchanged for a job without one', () => {
+    const one = defaultActionId(github, '{"os":"linux","python":"3.12"}')!;
+    expect(one).toMatch(/^gh-org-repo-42-1-build-m[0-9a-f]{8}-run-step$/);
+    expect(defaultActionId(github, '{\n  "python": "3.12",\n  "os": "linux"\n}')).toBe(one); // same values, any layout
+    expect(defaultActionId(github, '{"os":"linux","python":"3.13"}')).not.toBe(one);
+    for (const none of ['', 'null', '{}', 'not json']) expect(defaultActionId(github, none)).toBe('gh-org-repo-42-1-build-run-step');
+  });
+
+  it('is capped at 200 characters, keeping ids that differ only at the end apart', () => {
+    const long = { ...github, GITHUB_REPOSITORY: `org/${'a'.repeat(300)}` };
+    const id = defaultActionId(long, '{"leg":1}')!;
     expect(id).toHaveLength(200);
+    expect(id.startsWith(`gh-org-${'a'.repeat(150)}`)).toBe(true);
+    expect(defaultActionId(long, '{"leg":2}')).not.toBe(id);
+    expect(defaultActionId(long, '{"leg":1}')).toBe(id);
   });
 
   it('is undefined outside GitHub or with any part missing', () => {
