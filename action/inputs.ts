@@ -2,7 +2,7 @@
 // the worker. A bad input fails the step before anything starts, naming the input.
 import { createHash } from 'node:crypto';
 import * as core from '@actions/core';
-import { ActionId, ActionSpec, type ActionSpecInput } from '../spec/action.js';
+import { ActionId, checkActionSpec, type ActionSpecInput } from '../spec/action.js';
 import { parseEnvPairs, parseGpus } from '../common/text-inputs.js';
 import type { TemporalSettings } from '../common/temporal-connection.js';
 
@@ -187,7 +187,7 @@ export function readInputs(actions: InputReader = core, env: NodeJS.ProcessEnv =
   }
   spec.source = env.GITHUB_REPOSITORY && env.GITHUB_RUN_ID ? `github.com/${env.GITHUB_REPOSITORY} run ${env.GITHUB_RUN_ID}` : undefined;
 
-  const checked = ActionSpec.safeParse(spec);
+  const checked = checkActionSpec(spec);
   if (!checked.success) {
     for (const issue of checked.error.issues) {
       const path = issue.path.map(String).join('.');

@@ -363,7 +363,8 @@ export async function runContainer(deps: RunDeps, req: ContainerRequest, hooks: 
   // After a re-attach the deadline may have passed while no worker watched: judge by the clock too.
   if (!timedOut && state.ExitCode !== 0 && ranFor >= req.spec.timeout) timedOut = true;
   let lines = tail.lines();
-  if (reattached && lines.length === 0) lines = await lastLines(container);
+  // A re-attached follow read only what was not shipped yet: the tail comes from the engine.
+  if (reattached) lines = await lastLines(container);
   const diskFull = deps.disks && (await deps.disks.full(name)) ? { bytes: deps.diskBytes(req.spec) } : undefined;
   return {
     diskFull,

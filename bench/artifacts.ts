@@ -69,9 +69,3 @@ export async function benchManyFiles(client: ActionsClient, s3: S3Client, bucket
   }
 }
 
-export async function benchLogs(client: ActionsClient, image: string, workerPid: number, bytes: number): Promise<{ bytes: number; stored: number; workerRssGrowthBytes: number; collectSeconds: number }> {
-  const { value: result, growthBytes } = await withRssGrowth(workerPid, async () =>
-    (await client.start({ image, command: ['sh', '-c', `yes 0123456789abcdefghijklmnopqrstuvwxyz | head -c ${bytes}`], timeout: '30m' })).result(),
-  );
-  return { bytes, stored: result.logs?.bytes ?? 0, workerRssGrowthBytes: growthBytes, collectSeconds: collectSeconds(result.timings) };
-}

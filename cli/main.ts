@@ -29,6 +29,12 @@ Environment: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, CAISSON_TAS
   for every line of a log, read access to the artifacts bucket: AWS_ENDPOINT_URL_S3, AWS_REGION,
   AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY (without them: the last lines the host reports).`;
 
+// The AWS SDK's notice about Node versions is for developers, not for users of this command.
+process.removeAllListeners('warning');
+process.on('warning', (warning) => {
+  if (warning.name !== 'NodeVersionSupportWarning') process.stderr.write(`${warning.name}: ${warning.message}\n`);
+});
+
 const out = (text: string) => process.stdout.write(text + '\n');
 const err = (text: string) => process.stderr.write(text + '\n');
 

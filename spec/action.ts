@@ -6,7 +6,9 @@ import { parseBytes, parseCpu, parseDuration, type Parsed } from './quantity.js'
 
 /** A schema for a quantity given as a number or a string, parsed by one of spec/quantity.ts. */
 const quantity = (parse: (value: number | string) => Parsed) =>
-  z.union([z.number(), z.string()]).transform((value, ctx) => {
+  z
+    .custom<number | string>((v) => typeof v === 'number' || typeof v === 'string', { message: 'a number, or text such as "30s", "256Mi", "500m"' })
+    .transform((value, ctx) => {
     const parsed = parse(value);
     if (parsed.ok) return parsed.value;
     ctx.addIssue({ code: 'custom', message: parsed.message });
@@ -14,7 +16,93 @@ const quantity = (parse: (value: number | string) => Parsed) =>
   });
 
 export const RESERVED_ENV = ['ACTION_ID', 'ACTION_RUN_ID', 'ACTION_ATTEMPT', 'ACTION_ARTIFACTS'] as const;
-const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,255}$/;
+
+/**
+ * The sizes a spec may reach. Every one is checked before anything runs, so that a bad value is a
+ * field error and never a failed start deep inside Temporal or the engine.
+ */
+export const LIMITS = {
+  /** Docker's own limit for a reference. */
+  imageChars: 255,
+  /** One argument or env value: Linux's limit for a single string passed to a program. */
+  stringBytes: 128 << 10,
+  /** command, args and env together: well under Linux's limit for them all (ARG_MAX, 2 MiB). */
+  argsAndEnvBytes: 1 << 20,
+  items: 10_000,
+  pathChars: 4096,
+  userChars: 64,
+  secrets: 100,
+  /** How deeply `input` may nest (arrays and objects). */
+  inputDepth: 64,
+  /** The whole spec as JSON: it travels in workflow history (Temporal refuses payloads over 2 MiB). */
+  specBytes: (3 << 20) / 2,
+} as const;
+
+const utf8Bytes = (text: string) => new TextEncoder().encode(text).length;
+
+/** A string with a maximum, and no NUL: no program can receive one. */
+const text = (max: number, what: string, unit: 'characters' | 'bytes' = 'characters') =>
+  z
+    .string()
+    .refine((s) => !s.includes('\0'), `${what} contains a NUL character, which no program can receive`)
+    .refine((s) => (unit === 'bytes' ? utf8Bytes(s) : s.length) <= max, `${what} is longer than ${max} ${unit}`);
+
+/**
+ * The env map, checked as own properties only: a name such as "__proto__" or "toString" is an
+ * ordinary name here, kept and passed on like any other.
+ */
+const EnvMap = z.unknown().transform((value, ctx) => {
+  if (!value || typeof value !== 'object' || Array.isArray(value)) {
+    ctx.addIssue({ code: 'custom', message: 'env is an object of NAME: "value" pairs' });
+    return z.NEVER;
+  }
+  const env: Record<string, string> = {};
+  const entries = Object.entries(value);
+  if (entries.length > LIMITS.items) ctx.addIssue({ code: 'custom', message: `more than ${LIMITS.items} variables` });
+  for (const [name, v] of entries.slice(0, LIMITS.items)) {
+    if (!ENV_NAME.test(name)) {
+      ctx.addIssue({ code: 'custom', path: [name], message: 'environment names are 1-256 letters, digits and "_", not starting with a digit' });
+    } else if ((RESERVED_ENV as readonly string[]).includes(name)) {
+      ctx.addIssue({ code: 'custom', path: [name], message: `reserved: ${RESERVED_ENV.join(', ')} are set by the worker` });
+    } else if (typeof v !== 'string') {
+      ctx.addIssue({ code: 'custom', path: [name], message: 'an env value is a string' });
+    } else if (v.includes('\0')) {
+      ctx.addIssue({ code: 'custom', path: [name], message: 'contains a NUL character, which no program can receive' });
+    } else if (utf8Bytes(v) > LIMITS.stringBytes) {
+      ctx.addIssue({ code: 'custom', path: [name], message: `longer than ${LIMITS.stringBytes} bytes (Linux's limit for one value): pass large data as input or a file` });
+    }
+    Object.defineProperty(env, name, { value: v, enumerable: true, writable: true, configurable: true });
+  }
+  return env;
+});
+
+/**
+ * A JSON value of bounded depth, checked without recursion: a deeply nested value is a field error,
+ * not a stack overflow in the client or the workflow.
+ */
+const JsonInput = z.unknown().superRefine((value, ctx) => {
+  const stack: { v: unknown; depth: number }[] = [{ v: value, depth: 0 }];
+  while (stack.length) {
+    const { v, depth } = stack.pop()!;
+    if (v === null || typeof v === 'string' || typeof v === 'boolean') continue;
+    if (typeof v === 'number') {
+      if (!Number.isFinite(v)) return ctx.addIssue({ code: 'custom', message: `input holds ${v}, which JSON cannot carry` });
+      continue;
+    }
+    if (typeof v !== 'object') return ctx.addIssue({ code: 'custom', message: `input holds a ${typeof v}, which JSON cannot carry` });
+    if (depth >= LIMITS.inputDepth) {
+      return ctx.addIssue({ code: 'custom', message: `input nests deeper than ${LIMITS.inputDepth} levels: flatten it, or put it in an artifact` });
+    }
+    for (const child of Object.values(v)) stack.push({ v: child, depth: depth + 1 });
+  }
+  if (utf8Bytes(JSON.stringify(value)) > MAX_INPUT_BYTES) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `input is larger than ${MAX_INPUT_BYTES} bytes as JSON (1 MiB): put large data in an artifact or a file the action downloads`,
+    });
+  }
+});
 
 export const ACTION_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/;
 export const ActionId = z
@@ -48,35 +136,26 @@ export const Resources = z
 
 export const ActionSpec = z
   .object({
-    image: z.string().refine((image) => parseImageRef(image) !== undefined, {
+    image: text(LIMITS.imageChars, 'image').refine((image) => parseImageRef(image) !== undefined, {
       message: 'not an image reference: use "registry/repository:tag" or "registry/repository@sha256:…"',
     }),
-    command: z.array(z.string()).min(1, 'command, when given, needs at least the program to run').optional(),
-    args: z.array(z.string()).optional(),
-    env: z
-      .record(z.string(), z.string())
-      .superRefine((env, ctx) => {
-        for (const name of Object.keys(env)) {
-          if (!ENV_NAME.test(name)) {
-            ctx.addIssue({ code: 'custom', path: [name], message: 'environment names are letters, digits and "_", not starting with a digit' });
-          } else if ((RESERVED_ENV as readonly string[]).includes(name)) {
-            ctx.addIssue({ code: 'custom', path: [name], message: `reserved: ${RESERVED_ENV.join(', ')} are set by the worker` });
-          }
-        }
-      })
+    command: z
+      .array(text(LIMITS.stringBytes, 'an argument', 'bytes'))
+      .min(1, 'command, when given, needs at least the program to run')
+      .max(LIMITS.items)
       .optional(),
-    workingDir: z.string().startsWith('/', 'workingDir must be an absolute path').optional(),
-    user: z.string().regex(/^[A-Za-z0-9_.-]+(:[A-Za-z0-9_.-]+)?$/, 'user is "name", "uid" or "uid:gid"').optional(),
+    args: z.array(text(LIMITS.stringBytes, 'an argument', 'bytes')).max(LIMITS.items).optional(),
+    env: EnvMap.optional(),
+    workingDir: text(LIMITS.pathChars, 'workingDir').pipe(z.string().startsWith('/', 'workingDir must be an absolute path')).optional(),
+    user: z
+      .string()
+      .max(LIMITS.userChars, `user is at most ${LIMITS.userChars} characters`)
+      .regex(/^[A-Za-z0-9_.-]+(:[A-Za-z0-9_.-]+)?$/, 'user is "name", "uid" or "uid:gid"')
+      .optional(),
     resources: Resources.default({}),
     timeout: quantity(parseDuration).default(3_600_000),
     network: z.enum(['none', 'host']).default('none'),
-    input: z
-      .json()
-      .refine(
-        (value) => new TextEncoder().encode(JSON.stringify(value)).length <= MAX_INPUT_BYTES,
-        `input is larger than ${MAX_INPUT_BYTES} bytes as JSON (1 MiB): put large data in an artifact or a file the action downloads`,
-      )
-      .optional(),
+    input: JsonInput.optional(),
     /**
      * When the host asks the registry: by default a tag is pulled at most once per the worker's pull
      * window and a digest never again once present; "always" pulls every time, "if-not-present"
@@ -89,6 +168,7 @@ export const ActionSpec = z
         bucket: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'not an S3 bucket name').optional(),
         prefix: z
           .string()
+          .max(512, 'prefix is at most 512 characters (S3 keys are at most 1024 bytes, and the files of /out need room)')
           .regex(/^[A-Za-z0-9!_.*'()/-]*$/, 'prefix may hold letters, digits and !_.*\'()-/ only')
           .refine((prefix) => !prefix.split('/').includes('..'), 'prefix must not contain ".."')
           .optional(),
@@ -105,14 +185,20 @@ export const ActionSpec = z
       .default({ attempts: 1, onExitCodes: [], onReasons: [] }),
     collect: z.enum(['always', 'on-success', 'never']).default('always'),
     secrets: z
-      .array(z.string().regex(ENV_NAME, 'secret names are letters, digits and "_", not starting with a digit'))
+      .array(z.string().regex(ENV_NAME, 'secret names are 1-256 letters, digits and "_", not starting with a digit'))
+      .max(LIMITS.secrets, `at most ${LIMITS.secrets} secrets`)
       .default([]),
-    source: z.string().max(200).optional(),
+    source: text(200, 'source').optional(),
   })
   .strict()
   .superRefine((spec, ctx) => {
+    const argv = [...(spec.command ?? []), ...(spec.args ?? []), ...Object.entries(spec.env ?? {}).map(([k, v]) => `${k}=${v}`)];
+    const argvBytes = argv.reduce((sum, a) => sum + utf8Bytes(a) + 1, 0);
+    if (argvBytes > LIMITS.argsAndEnvBytes) {
+      ctx.addIssue({ code: 'custom', path: ['env'], message: `command, args and env hold ${argvBytes} bytes together; at most ${LIMITS.argsAndEnvBytes} (pass large data as input or a file)` });
+    }
     for (const name of spec.secrets) {
-      if (spec.env && name in spec.env) {
+      if (spec.env && Object.hasOwn(spec.env, name)) {
         ctx.addIssue({ code: 'custom', path: ['secrets'], message: `"${name}" is both an env variable and a secret` });
       }
     }
@@ -146,9 +232,29 @@ export class InvalidSpecError extends Error {
   }
 }
 
+/**
+ * Checks a spec: every problem at once. The size of the whole is checked first, so that a spec
+ * too large for workflow history is one clear error and not a refused start.
+ */
+export function checkActionSpec(input: unknown): ReturnType<typeof ActionSpec.safeParse> {
+  let bytes = 0;
+  try {
+    bytes = utf8Bytes(JSON.stringify(input) ?? '');
+  } catch {
+    // Too deep or cyclic to serialise: the schema says which field.
+  }
+  if (bytes > LIMITS.specBytes) {
+    return {
+      success: false,
+      error: new z.ZodError([{ code: 'custom', path: [], message: `the spec is ${bytes} bytes as JSON; at most ${LIMITS.specBytes} (put large data in an artifact)`, input }]),
+    } as ReturnType<typeof ActionSpec.safeParse>;
+  }
+  return ActionSpec.safeParse(input);
+}
+
 /** Parses a spec, throwing one error that lists every problem. */
 export function parseActionSpec(input: unknown): Action {
-  const result = ActionSpec.safeParse(input);
+  const result = checkActionSpec(input);
   if (!result.success) throw new InvalidSpecError(specProblems(result.error));
   return result.data;
 }

@@ -6,13 +6,31 @@ export type Parsed = { ok: true; value: number } | { ok: false; message: string 
 const ok = (value: number): Parsed => ({ ok: true, value });
 const fail = (message: string): Parsed => ({ ok: false, message });
 
+/** No quantity needs more characters; a longer one is refused before any pattern looks at it. */
+export const MAX_QUANTITY_CHARS = 32;
+
+/** The text of a quantity, or why it is refused: too long to be one, or not a finite number. */
+function quantityText(input: number | string): { text: string } | { message: string } {
+  if (typeof input === 'number' && !Number.isFinite(input)) return { message: `${input} is not a finite number` };
+  const text = String(input).trim();
+  if (text.length > MAX_QUANTITY_CHARS) return { message: `a ${text.length}-character quantity is not one: at most ${MAX_QUANTITY_CHARS} characters` };
+  return { text };
+}
+
+/** Docker refuses less than a hundredth of a core. */
+export const MIN_CPU = 0.01;
+/** The longest deadline an action may ask for. */
+export const MAX_TIMEOUT_MS = 7 * 86_400_000;
+
 /** CPU cores: 2, "0.5", or Kubernetes millicores "500m". */
 export function parseCpu(input: number | string): Parsed {
-  const text = String(input).trim();
+  const checked = quantityText(input);
+  if ('message' in checked) return fail(checked.message);
+  const { text } = checked;
   const milli = /^(\d+)m$/.exec(text);
   const cores = milli ? Number(milli[1]) / 1000 : /^\d+(\.\d+)?$/.test(text) ? Number(text) : NaN;
   if (!Number.isFinite(cores)) return fail(`"${text}" is not a CPU amount: use cores (2, "0.5") or millicores ("500m")`);
-  if (cores < 0.001) return fail(`CPU must be at least 1 millicore ("1m"), got "${text}"`);
+  if (cores < MIN_CPU) return fail(`CPU must be at least ${MIN_CPU} cores ("10m"; the engine refuses less), got "${text}"`);
   return ok(cores);
 }
 
@@ -24,7 +42,9 @@ const BYTE_UNITS: Record<string, number> = {
 
 /** Bytes: 1073741824, "256Mi", "4Gi", "2G". A lowercase "m" is refused: it means milli, not mega. */
 export function parseBytes(input: number | string): Parsed {
-  const text = String(input).trim();
+  const checked = quantityText(input);
+  if ('message' in checked) return fail(checked.message);
+  const { text } = checked;
   const match = /^(\d+(?:\.\d+)?)\s*([a-zA-Z]*)$/.exec(text);
   if (!match) return fail(`"${text}" is not a size: use bytes or a unit such as "256Mi", "4Gi", "2G"`);
   const [, amount, unit = ''] = match;
@@ -35,6 +55,7 @@ export function parseBytes(input: number | string): Parsed {
   }
   const bytes = Math.round(Number(amount) * factor);
   if (bytes < 1) return fail(`"${text}" is zero; give a positive size`);
+  if (!Number.isSafeInteger(bytes)) return fail(`"${text}" is more bytes than any host has`);
   return ok(bytes);
 }
 
@@ -42,10 +63,10 @@ const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3
 
 /** Milliseconds from "30s", "2h", "1h30m", "250ms", or a number of seconds. */
 export function parseDuration(input: number | string): Parsed {
-  if (typeof input === 'number') {
-    return input > 0 && Number.isFinite(input) ? ok(Math.round(input * 1000)) : fail(`${input} is not a positive number of seconds`);
-  }
-  const text = input.trim();
+  const checked = quantityText(input);
+  if ('message' in checked) return fail(checked.message);
+  if (typeof input === 'number') return positiveMs(input * 1000, String(input));
+  const { text } = checked;
   if (/^\d+(\.\d+)?$/.test(text)) return parseDuration(Number(text));
   const part = /(\d+(?:\.\d+)?)(ms|s|m|h|d)/g;
   let total = 0;
@@ -58,8 +79,15 @@ export function parseDuration(input: number | string): Parsed {
   if (consumed !== text.length || consumed === 0) {
     return fail(`"${text}" is not a duration: use e.g. "30s", "10m", "2h", "1h30m"`);
   }
-  if (total <= 0) return fail(`"${text}" is zero; give a positive duration`);
-  return ok(Math.round(total));
+  return positiveMs(total, `"${text}"`);
+}
+
+/** Whole milliseconds, at least one, at most MAX_TIMEOUT_MS. */
+function positiveMs(ms: number, shown: string): Parsed {
+  const rounded = Math.round(ms);
+  if (!(rounded >= 1)) return fail(`${shown} is less than a millisecond; give a positive duration such as "30s"`);
+  if (rounded > MAX_TIMEOUT_MS) return fail(`${shown} is longer than the longest deadline, 7 days`);
+  return ok(rounded);
 }
 
 /** "1h 2m 3s"-style text for messages and tables. */

@@ -15,7 +15,7 @@ import {
 import type { SearchAttributeUpdatePair } from '@temporalio/common';
 import type { Activities } from '../activities/index.js';
 import type { ExecuteAnswer, ExecuteRequest, Placement } from '../activities/types.js';
-import { ActionSpec, type Action } from '../spec/action.js';
+import { checkActionSpec, type Action } from '../spec/action.js';
 import { formatDuration } from '../spec/quantity.js';
 import { assembleResult, describeOutcome, type ActionResult, type EndReason, type Phase, type RunOutcome, type StepTiming } from '../spec/result.js';
 import { ActionExitCodeKey, ActionHostKey, ActionImageKey, ActionSourceKey, ActionStatusKey } from '../spec/search-attributes.js';
@@ -91,7 +91,7 @@ export async function runAction(input: RunActionInput, fleetOptions: FleetOption
     upsertSearchAttributes([{ key: ActionStatusKey, value: phase }, ...extra]);
   };
 
-  const parsed = ActionSpec.safeParse(input?.spec);
+  const parsed = checkActionSpec(input?.spec);
   if (!parsed.success) {
     view.phase = 'FAILED';
     upsertSearchAttributes([{ key: ActionStatusKey, value: 'FAILED' }]);

@@ -1,0 +1,86 @@
+// Hostile specs on the real stack: refused before anything runs, with the field named, whether they
+// come through the client, the CLI or a start that skips both; names that are also JavaScript
+// object properties work like any other.
+import { execFile } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
+import { WorkflowFailedError } from '@temporalio/client';
+import { InvalidSpecError, type ActionsClient } from '../../client/index.js';
+import { WORKFLOW_TYPE } from '../../spec/workflow-api.js';
+import { busybox, connectClient, expectNoLeftovers } from '../support/actions.js';
+import { env } from '../support/env.js';
+
+const CLI = fileURLToPath(new URL('../../build/cli/main.js', import.meta.url));
+
+function caisson(...args: string[]): Promise<{ code: number; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [CLI, ...args], { env: { ...process.env, CAISSON_TASK_QUEUE: inject('taskQueue') } }, (error, _stdout, stderr) =>
+      resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stderr }),
+    );
+  });
+}
+
+function nested(depth: number): unknown {
+  let value: unknown = 'leaf';
+  for (let i = 0; i < depth; i++) value = [value];
+  return value;
+}
+
+let client: ActionsClient;
+beforeAll(async () => {
+  client = await connectClient();
+});
+afterAll(async () => {
+  await client.close();
+});
+afterEach(async () => {
+  await expectNoLeftovers();
+});
+
+describe('a hostile spec', () => {
+  it('started without the client fails the workflow at once, naming each field (deep input, tiny timeout, cpu below the engine minimum)', async () => {
+    const handle = await client.client.workflow.start(WORKFLOW_TYPE, {
+      taskQueue: inject('taskQueue'),
+      workflowId: `hostile-${randomUUID()}`,
+      args: [{ spec: { image: env('TEST_IMAGE_BUSYBOX'), input: nested(3000), timeout: '0.1ms', resources: { cpu: '1m' }, env: { A: 'x\0y' } } }],
+    });
+    const asked = Date.now();
+    const error = await handle.result().catch((e: unknown) => e);
+    expect(Date.now() - asked).toBeLessThan(10_000);
+    expect(error).toBeInstanceOf(WorkflowFailedError);
+    const cause = (error as WorkflowFailedError).cause as unknown as { type: string; nonRetryable: boolean; message: string };
+    expect(cause).toMatchObject({ type: 'InvalidSpec', nonRetryable: true });
+    for (const field of ['input:', 'timeout:', 'resources.cpu:', 'env.A:']) expect(cause.message).toContain(field);
+  });
+
+  it('through the client is refused before any start, with every field named', async () => {
+    const error = await client
+      .start(busybox('true', { input: { deep: nested(3000) }, env: { BIG: 'x'.repeat(200_000) }, image: `${env('TEST_IMAGE_BUSYBOX')}${'x'.repeat(300)}` }))
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(InvalidSpecError);
+    expect([...new Set((error as InvalidSpecError).problems.map((p) => p.path))].sort()).toEqual(['env.BIG', 'image', 'input']);
+  });
+
+  it('through the CLI exits 2 naming the field', async () => {
+    for (const [flag, value, field] of [
+      ['--timeout', `${'9'.repeat(400)}s`, 'timeout'],
+      ['--cpu', '1m', 'resources.cpu'],
+      ['--memory', '9'.repeat(400), 'resources.memory'],
+    ] as const) {
+      const { code, stderr } = await caisson('run', flag, value, env('TEST_IMAGE_BUSYBOX'), '--', 'true');
+      expect(code).toBe(2);
+      expect(stderr).toContain(`${field}:`);
+    }
+  });
+});
+
+describe('env names that are also JavaScript object properties', () => {
+  it('reach the container like any other name', async () => {
+    const spec = busybox('echo "proto=$__proto__ str=$toString ctor=$constructor"');
+    spec.env = JSON.parse('{"__proto__": "p1", "toString": "t1", "constructor": "c1"}') as Record<string, string>;
+    const result = await (await client.start(spec)).result();
+    expect(result.status).toBe('DONE');
+    expect(result.logTail).toEqual(['proto=p1 str=t1 ctor=c1']);
+  });
+});
