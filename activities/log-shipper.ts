@@ -6,7 +6,8 @@
 // re-attaches after a crash reads the engine's log again from that time and skips what was shipped:
 // nothing the engine kept is lost, nothing is shipped twice. Segments are put one after the other,
 // never two at once, so a crash never leaves a gap.
-import { ListObjectsV2Command, HeadObjectCommand, GetObjectCommand, NoSuchKey, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { ListObjectsV2Command, HeadObjectCommand, GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { isMissingObject } from '../common/s3-client.js';
 import {
   FrameSplitter,
   LOG_START,
@@ -36,10 +37,6 @@ interface Resume {
   ended?: LogEnd;
 }
 
-function isMissing(err: unknown): boolean {
-  const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
-  return err instanceof NoSuchKey || e.name === 'NoSuchKey' || e.name === 'NotFound' || e.$metadata?.httpStatusCode === 404;
-}
 
 /** What an earlier try of this attempt shipped: how many segments, and where the last one ended. */
 async function probe(s3: S3Client, bucket: string, prefix: string, attempt: number): Promise<Resume> {
@@ -57,7 +54,7 @@ async function probe(s3: S3Client, bucket: string, prefix: string, attempt: numb
     .send(new GetObjectCommand({ Bucket: bucket, Key: endKey(prefix, attempt) }))
     .then(async (r) => JSON.parse(await r.Body!.transformToString('utf8')) as LogEnd)
     .catch((err) => {
-      if (isMissing(err)) return undefined;
+      if (isMissingObject(err)) return undefined;
       throw err;
     });
   return {

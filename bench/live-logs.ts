@@ -14,7 +14,7 @@ import { LABEL } from '../activities/labels.js';
 import { rssBytes, withRssGrowth } from './rss.js';
 import { summarize, type Summary } from './stats.js';
 
-const CLI = fileURLToPath(new URL('../cli/main.js', import.meta.url));
+const CLI = fileURLToPath(new URL('../build/cli/main.js', import.meta.url));
 
 const engineMs = (time: string) => Number(splitTimestamp(Buffer.from(`${time} `)).ns / 1_000_000n);
 

@@ -2,7 +2,8 @@
 // every line in order, from the start or from where the caller asks, following it while the
 // action runs. Nothing here goes through Temporal per line: the run's state is looked at about
 // once a second, only to learn where the log is and whether more can come.
-import { GetObjectCommand, NoSuchKey, type S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { isMissingObject } from '../common/s3-client.js';
 import { FrameSplitter, endKey, segmentKey, splitTimestamp, timeNs, type LogEnd, type StreamName } from '../common/log-segments.js';
 
 export interface LogLine {
@@ -50,10 +51,6 @@ const sleep = (ms: number, signal?: AbortSignal) =>
     signal?.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
   });
 
-function isMissing(err: unknown): boolean {
-  const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
-  return err instanceof NoSuchKey || e.name === 'NoSuchKey' || e.$metadata?.httpStatusCode === 404;
-}
 
 export function parseS3Uri(uri: string): { bucket: string; prefix: string } {
   const match = /^s3:\/\/([^/]+)\/(.+)$/.exec(uri);
@@ -132,7 +129,7 @@ class SegmentSource {
       .send(new GetObjectCommand({ Bucket: this.bucket, Key: key }))
       .then(async (r) => Buffer.from(await r.Body!.transformToByteArray()))
       .catch((err) => {
-        if (isMissing(err)) return undefined;
+        if (isMissingObject(err)) return undefined;
         throw err;
       });
   }

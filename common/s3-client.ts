@@ -1,5 +1,5 @@
 // One way to reach S3 for every side (worker, client, CLI, Action): the AWS SDK's own variables.
-import { S3Client } from '@aws-sdk/client-s3';
+import { NoSuchKey, S3Client } from '@aws-sdk/client-s3';
 
 export function s3ClientFromEnv(config: {
   AWS_ENDPOINT_URL_S3?: string;
@@ -17,4 +17,10 @@ export function s3ClientFromEnv(config: {
         ? { accessKeyId: config.AWS_ACCESS_KEY_ID, secretAccessKey: config.AWS_SECRET_ACCESS_KEY }
         : undefined,
   });
+}
+
+/** S3's "no such object" in its several shapes (GetObject throws NoSuchKey, HeadObject a bare 404). */
+export function isMissingObject(err: unknown): boolean {
+  const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
+  return err instanceof NoSuchKey || e.name === 'NoSuchKey' || e.name === 'NotFound' || e.$metadata?.httpStatusCode === 404;
 }
