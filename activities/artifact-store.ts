@@ -8,6 +8,7 @@ import {
   S3Client,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
+import { ApplicationFailure } from '@temporalio/activity';
 import type { Readable } from 'node:stream';
 
 export { s3ClientFromEnv } from '../common/s3-client.js';
@@ -70,4 +71,27 @@ export class ArtifactStore {
     const head = await this.s3.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }));
     return head.ContentLength;
   }
+}
+
+/** S3's answers that mean the bucket cannot take this action's objects: waiting will not change them. */
+const REFUSALS = new Set(['NoSuchBucket', 'AccessDenied', 'AllAccessDisabled', 'InvalidAccessKeyId', 'SignatureDoesNotMatch', 'InvalidBucketName', 'AccountProblem']);
+
+export function isBucketRefusal(err: unknown): boolean {
+  const name = (err as { name?: string; Code?: string })?.name ?? (err as { Code?: string })?.Code;
+  return typeof name === 'string' && REFUSALS.has(name);
+}
+
+/**
+ * The failure that ends an action whose artifacts cannot be stored (reason artifacts-unavailable),
+ * or undefined for any other error (an outage is retried instead).
+ */
+export function artifactsUnavailable(bucket: string, err: unknown): ApplicationFailure | undefined {
+  if (!isBucketRefusal(err)) return undefined;
+  const name = (err as { name: string }).name;
+  const hint = name === 'NoSuchBucket' ? 'create it, or name another one in artifacts.bucket' : "give the worker's S3 credentials write access to it, or name another bucket";
+  return ApplicationFailure.create({
+    type: 'ArtifactsUnavailable',
+    nonRetryable: true,
+    message: `artifacts bucket "${bucket}" cannot be written (${name}: ${(err as Error).message}); ${hint}`,
+  });
 }

@@ -27,22 +27,41 @@ export class HostCapacity {
     private readonly now: () => number = Date.now,
   ) {}
 
+  /** When an activity of this worker last placed or touched each run. */
+  private readonly served = new Map<string, number>();
+
+  /** Runs released lately, with when: a reconcile that listed their containers just before must not claim them again. */
+  private readonly released = new Map<string, number>();
+
   /** Runs whose containers the engine holds right now (at start, and from reconcile). */
   seed(runIds: Iterable<string>): void {
-    for (const runId of runIds) this.runs.set(runId, this.now());
+    const now = this.now();
+    for (const [runId, at] of this.released) if (now - at > CLAIM_TTL_MS) this.released.delete(runId);
+    for (const runId of runIds) if (!this.released.has(runId)) this.runs.set(runId, now);
+  }
+
+  /** Whether an activity of this worker placed or touched the run within `ms` (seeding does not count). */
+  servedWithin(runId: string, ms: number): boolean {
+    const served = this.served.get(runId);
+    return served !== undefined && this.now() - served <= ms;
   }
 
   /** A placement reached this host: the run holds a slot until `release`. */
   claim(runId: string): void {
     this.runs.set(runId, this.now());
+    this.served.set(runId, this.now());
   }
 
   /** Keeps a claim alive while its run pulls, runs or collects. */
   touch(runId: string): void {
-    if (this.runs.has(runId)) this.runs.set(runId, this.now());
+    if (!this.runs.has(runId)) return;
+    this.runs.set(runId, this.now());
+    this.served.set(runId, this.now());
   }
 
   release(runId: string): void {
+    this.released.set(runId, this.now());
+    this.served.delete(runId);
     if (this.runs.delete(runId)) this.wake();
   }
 
@@ -110,6 +129,10 @@ export class HostCapacity {
 
   private expire(): void {
     const now = this.now();
-    for (const [runId, seen] of this.runs) if (now - seen > CLAIM_TTL_MS) this.runs.delete(runId);
+    for (const [runId, seen] of this.runs) {
+      if (now - seen <= CLAIM_TTL_MS) continue;
+      this.runs.delete(runId);
+      this.served.delete(runId);
+    }
   }
 }

@@ -2,6 +2,9 @@
 // /out is read from the container's own filesystem on the host when the worker has one
 // (collect-dir.ts: never following a symlink), else through the engine's archive API, whose tar
 // holds a symlink as a name only. Either way nothing outside the container can be read.
+// Both ways apply the same rules: a name S3 cannot store (s3-key.ts) or that is not UTF-8 is
+// skipped with its reason while every other file is stored, and a file with several names (hard
+// links) is stored once, under its first name, the others listed as skipped naming it.
 // Everything streams; memory stays bounded whatever the size of /out or of the logs.
 import type Docker from 'dockerode';
 import { PassThrough, Readable } from 'node:stream';
@@ -11,7 +14,8 @@ import { containerName } from './labels.js';
 import { demux } from './log-stream.js';
 import { ArtifactStore } from './artifact-store.js';
 import { collectOutFromFolder } from './collect-dir.js';
-import { OutUploader } from './out-uploader.js';
+import { folderWhy, hardLinkWhy, OutUploader, type Listing } from './out-uploader.js';
+import { shownBytes, utf8Name } from './s3-key.js';
 import { ENGINE_LOG_FILE_BYTES, ENGINE_LOG_FILES } from './run-container.js';
 
 /** How much stdout is kept to be parsed when the action's output is JSON. */
@@ -37,14 +41,16 @@ export function safeRelativePath(tarName: string): { path: string } | { why: str
 }
 
 /** /out through the engine's archive API: for engines whose disk this worker cannot see. */
-async function collectOutFromArchive(
-  deps: CollectDeps,
-  container: Docker.Container,
-  out: OutUploader,
-): Promise<Pick<CollectAnswer, 'artifacts' | 'skipped' | 'totals'>> {
-  const stored = new Set<string>(); // paths stored so far, for hard links inside /out
+async function collectOutFromArchive(container: Docker.Container, out: OutUploader): Promise<Listing> {
   const archive = (await container.getArchive({ path: '/out' })) as unknown as Readable;
-  const tar = extract();
+  return collectOutFromTar(archive, out);
+}
+
+/** A tar of /out, as the engine's archive API writes it, uploaded entry by entry as it streams by. */
+export async function collectOutFromTar(archive: Readable, out: OutUploader): Promise<Listing> {
+  // Names in the tar header itself come one char a byte, to be decoded strictly (archiveText).
+  const tar = extract({ filenameEncoding: 'latin1' } as Parameters<typeof extract>[0]);
+  const refused = new RefusedFolder();
   const done = new Promise<void>((resolve, reject) => {
     tar.on('finish', resolve);
     tar.on('error', reject);
@@ -55,30 +61,13 @@ async function collectOutFromArchive(
     // tar-stream hands out streamx streams; the S3 uploader wants a Node.js Readable.
     source.on('error', (err: Error) => out.fail(err));
     const entry = Readable.from(source as AsyncIterable<Buffer>, { objectMode: false });
-    void (async () => {
-      const safe = safeRelativePath(header.name);
-      if ('why' in safe || safe.path === '') {
-        if ('why' in safe) out.skip(header.name, safe.why);
-        entry.resume();
-        return;
-      }
-      if (header.type === 'file' || header.type === 'contiguous-file') {
-        await out.file(safe.path, header.size ?? 0, entry);
-        stored.add(safe.path);
-      } else if (header.type === 'link') {
-        const target = safeRelativePath(header.linkname ?? '');
-        if ('path' in target && stored.has(target.path)) await out.copy(safe.path, target.path);
-        else out.skip(safe.path, 'hard link to a file outside /out');
-        entry.resume();
-      } else {
-        if (header.type === 'symlink') out.skip(safe.path, `symlink (to ${header.linkname}) not followed`);
-        else if (header.type !== 'directory') out.skip(safe.path, `${header.type} is not a regular file`);
-        entry.resume();
-      }
-    })().then(
-      () => (out.failed ? next(out.failed as Error) : next()),
-      (err: Error) => next(err),
-    );
+    takeEntry(header, entry, out, refused)
+      // Whatever was not read (all but a stored file's content) is drained to reach the next entry.
+      .then(() => void entry.resume())
+      .then(
+        () => (out.failed ? next(out.failed as Error) : next()),
+        (err: Error) => next(err),
+      );
   });
 
   archive.pipe(tar);
@@ -90,6 +79,95 @@ async function collectOutFromArchive(
     throw err;
   }
   return out.finish();
+}
+
+/**
+ * The last folder refused (by its name in the archive): the engine lists a folder before what is
+ * in it, so what follows under that name is left out silently, as the folder walk never enters it.
+ */
+class RefusedFolder {
+  private name: string | undefined;
+
+  set(name: string): void {
+    this.name = name.endsWith('/') ? name : `${name}/`;
+  }
+
+  holds(name: string): boolean {
+    return this.name !== undefined && name.startsWith(this.name);
+  }
+}
+
+/** One entry of the archive: a regular file is uploaded, anything else recorded as skipped, with why. */
+async function takeEntry(header: Header, entry: Readable, out: OutUploader, refused: RefusedFolder): Promise<void> {
+  if (refused.holds(header.name)) return;
+  const at = outPath(header.name, fromPax(header, 'path'), out);
+  if (at === undefined) return; // /out itself
+  if ('why' in at) {
+    if (header.type === 'directory') refused.set(header.name);
+    return out.skip(at.shown, header.type === 'directory' ? folderWhy(at.why) : at.why);
+  }
+  switch (header.type) {
+    case 'file':
+    case 'contiguous-file':
+      return out.file(at.path, header.size ?? 0, entry);
+    case 'directory':
+      return;
+    case 'link':
+      return out.skip(at.path, hardLinkInArchive(header, out));
+    case 'symlink':
+      return out.skip(at.path, `symlink (to ${shownLinkname(header)}) not followed`);
+    default:
+      return out.skip(at.path, `${header.type} is not a regular file`);
+  }
+}
+
+/**
+ * A second name of a file. The engine writes a file's first name with its content and each later
+ * name as a link to it, without content: like the folder walk, the content is stored once, under
+ * the first name. That name was stored unless its own name was refused (then nothing can be).
+ */
+function hardLinkInArchive(header: Header, out: OutUploader): string {
+  const first = outPath(header.linkname ?? '', fromPax(header, 'linkpath'), out);
+  if (first && 'path' in first) return hardLinkWhy(first.path);
+  return `hard link of ${first?.shown ?? '/out'}, which was not stored (${first?.why ?? 'not a file'})`;
+}
+
+type OutPath = { path: string } | { shown: string; why: string };
+
+/** Where a name of the archive lies in /out and may be stored, or why not; undefined for /out itself. */
+function outPath(raw: string, pax: boolean, out: OutUploader): OutPath | undefined {
+  const text = archiveText(raw, pax);
+  if ('shown' in text) return { shown: text.shown.replace(/^out\//, ''), why: 'name is not valid UTF-8' };
+  const safe = safeRelativePath(text.text);
+  if ('why' in safe) return { shown: text.text, why: safe.why };
+  if (safe.path === '') return undefined;
+  const problem = out.keyProblem(safe.path);
+  return problem ? { shown: safe.path, why: problem } : { path: safe.path };
+}
+
+/**
+ * The text of a name of the archive, or how to show it when it is not UTF-8. A name in the header
+ * block came one char a byte and is decoded strictly here. A name too long for the header (or not
+ * ASCII: the engine's writer then always uses a PAX record) was decoded by tar-stream, which puts
+ * U+FFFD for bytes that are not UTF-8: such a name is refused, and so, unavoidably, is a name
+ * that really holds U+FFFD (the folder walk, reading bytes, stores that one).
+ */
+function archiveText(raw: string, pax: boolean): { text: string } | { shown: string } {
+  if (pax) return raw.includes('\uFFFD') ? { shown: raw } : { text: raw };
+  const bytes = Buffer.from(raw, 'latin1');
+  const text = utf8Name(bytes);
+  return text === undefined ? { shown: shownBytes(bytes) } : { text };
+}
+
+/** Whether the entry's name (or link target) came from a PAX record rather than the header block. */
+function fromPax(header: Header, key: 'path' | 'linkpath'): boolean {
+  const pax = header.pax as Record<string, string | undefined> | null | undefined;
+  return Boolean(pax?.[key]); // tar-stream applies a PAX value only when it is not empty
+}
+
+function shownLinkname(header: Header): string {
+  const text = archiveText(header.linkname ?? '', fromPax(header, 'linkpath'));
+  return 'text' in text ? text.text : text.shown;
 }
 
 async function collectLogs(deps: CollectDeps, container: Docker.Container, base: string, captureStdout: boolean) {
@@ -150,7 +228,7 @@ export async function collect(
       ? out.finish()
       : folder
         ? collectOutFromFolder(folder, out)
-        : collectOutFromArchive(scoped, container, out),
+        : collectOutFromArchive(container, out),
   ]);
 
   const answer: CollectAnswer = { ...listing, logs: logs.logs };

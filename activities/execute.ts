@@ -8,7 +8,7 @@
 import { Context } from '@temporalio/activity';
 import { assembleResult, runsAgain, timeStep, type ActionResult, type RunOutcome, type StepTiming } from '../spec/result.js';
 import { formatDuration } from '../spec/quantity.js';
-import type { ArtifactStore } from './artifact-store.js';
+import { artifactsUnavailable, type ArtifactStore } from './artifact-store.js';
 import type { HostCapacity } from './capacity.js';
 import { collect, type CollectDeps } from './collect.js';
 import type { ImageCache } from './image-cache.js';
@@ -59,9 +59,9 @@ export async function execute(deps: ExecuteDeps, req: ExecuteRequest): Promise<E
   const ticker = setInterval(beat, HEARTBEAT_EVERY_MS);
   const timings: StepTiming[] = [];
   const timed = <T>(step: StepTiming['step'], fn: () => Promise<T>) => timeStep(timings, step, fn);
+  const store = req.spec.artifacts.bucket ? deps.store.withBucket(req.spec.artifacts.bucket) : deps.store;
   try {
     beat();
-    const store = req.spec.artifacts.bucket ? deps.store.withBucket(req.spec.artifacts.bucket) : deps.store;
     const folder = store.base(req.spec.artifacts.prefix, req.actionId);
     const resultKey = `${folder}/result.json`;
     const livePrefix = liveLogPrefix(folder, req.runId);
@@ -135,6 +135,8 @@ export async function execute(deps: ExecuteDeps, req: ExecuteRequest): Promise<E
       .finally(() => deps.removals.delete(removal));
     deps.removals.add(removal);
     return { again: false, result };
+  } catch (err) {
+    throw artifactsUnavailable(store.bucket, err) ?? err;
   } finally {
     clearInterval(ticker);
   }

@@ -2,9 +2,10 @@
 // clients and a test may pass others. Workflows import only the type of what this returns.
 import type Docker from 'dockerode';
 import { ApplicationFailure, Context } from '@temporalio/activity';
-import type { ArtifactStore } from './artifact-store.js';
+import { artifactsUnavailable, type ArtifactStore } from './artifact-store.js';
 import type { HostCapacity } from './capacity.js';
 import type { Metrics } from './metrics.js';
+import type { SpecSource } from './spec-source.js';
 import { collect } from './collect.js';
 import { execute, removeRun } from './execute.js';
 import type { ImageCache } from './image-cache.js';
@@ -45,6 +46,8 @@ export interface ActivityDeps {
   secretsDir?: string;
   env: NodeJS.ProcessEnv;
   metrics?: Metrics;
+  /** Where the host reads a spec its request left out (see ExecuteRequest.specElided). */
+  specs: SpecSource;
 }
 
 export function createActivities(deps: ActivityDeps) {
@@ -88,7 +91,8 @@ export function createActivities(deps: ActivityDeps) {
 
     /** Host queue: one attempt from image to result.json (see execute.ts). */
     async execute(req: ExecuteRequest): Promise<ExecuteAnswer> {
-      const answer = await execute(executeDeps, req);
+      const whole = req.specElided ? { ...req, spec: await deps.specs.load(req) } : req;
+      const answer = await execute(executeDeps, whole);
       if (!answer.again) reportLoad();
       return answer;
     },
@@ -134,7 +138,9 @@ export function createActivities(deps: ActivityDeps) {
     async finalize(req: FinalizeRequest): Promise<string> {
       const store = req.bucket ? deps.store.withBucket(req.bucket) : deps.store;
       const key = `${store.base(req.prefix, req.result.actionId)}/result.json`;
-      await store.put(key, JSON.stringify({ ...req.result, resultUri: store.uri(key) }, null, 2), 'application/json');
+      await store.put(key, JSON.stringify({ ...req.result, resultUri: store.uri(key) }, null, 2), 'application/json').catch((err) => {
+        throw artifactsUnavailable(store.bucket, err) ?? err;
+      });
       // Finalize runs once per action (a retry only rewrites the same object), so it counts the outcome.
       deps.metrics?.finished.add(1, { status: req.result.status, reason: req.result.reason });
       for (const t of req.result.timings) deps.metrics?.stepSeconds.record(t.ms / 1000, { step: t.step });

@@ -6,6 +6,9 @@ export const LABEL = {
   runId: 'caisson.run-id',
   attempt: 'caisson.attempt',
   host: 'caisson.host',
+  /** The container's time limit and stop grace: any worker of the host can enforce its deadline. */
+  timeoutMs: 'caisson.timeout-ms',
+  stopGrace: 'caisson.stop-grace',
 } as const;
 
 /**

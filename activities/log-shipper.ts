@@ -8,6 +8,7 @@
 // never two at once, so a crash never leaves a gap.
 import { ListObjectsV2Command, HeadObjectCommand, GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { isMissingObject } from '../common/s3-client.js';
+import { isBucketRefusal } from './artifact-store.js';
 import {
   FrameSplitter,
   LOG_START,
@@ -78,6 +79,8 @@ export class LogShipper {
   private failure: unknown;
   /** Bytes shipped by this try (not counting what an earlier try shipped). */
   shippedBytes = 0;
+
+  private readonly failed = settleLater();
 
   private constructor(
     private readonly s3: S3Client,
@@ -185,8 +188,14 @@ export class LogShipper {
         this.shippedBytes += body.length;
       } catch (err) {
         this.failure = err;
+        this.failed.reject(err);
       }
     });
+  }
+
+  /** Rejects once a segment could not be shipped, so a run need not wait for its container to notice. */
+  whenFailed(): Promise<never> {
+    return this.failed.promise;
   }
 
   private async put(key: string, body: Buffer, metadata: Record<string, string>): Promise<void> {
@@ -199,9 +208,17 @@ export class LogShipper {
       } catch (err) {
         // While the container runs, S3 may come back: keep the segment and try again. Once it has
         // ended the activity gives up after a few tries; its retry resumes from the last segment.
-        if (this.closing && tryNo >= FINAL_TRIES) throw err;
+        // A bucket that is gone or refuses us will not come back by waiting: give up at once.
+        if (isBucketRefusal(err) || (this.closing && tryNo >= FINAL_TRIES)) throw err;
         await delay(Math.min(RETRY_CAP_MS, 250 * 2 ** Math.min(tryNo, 5)));
       }
     }
   }
+}
+
+function settleLater(): { promise: Promise<never>; reject: (err: unknown) => void } {
+  let reject!: (err: unknown) => void;
+  const promise = new Promise<never>((_, no) => (reject = no));
+  promise.catch(() => {}); // observed by whoever races it
+  return { promise, reject };
 }

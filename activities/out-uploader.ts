@@ -3,12 +3,45 @@ import type { Readable } from 'node:stream';
 import type { Artifact } from '../spec/result.js';
 import type { ArtifactStore } from './artifact-store.js';
 import type { CollectAnswer } from './types.js';
+import { printable, s3KeyProblem } from './s3-key.js';
 
 /** Files up to this size are read whole and uploaded many at a time; larger ones stream alone. */
 const SMALL_FILE = 1 << 20;
 const SMALL_IN_FLIGHT = 16;
 /** The result lists this many artifacts; the totals count them all. */
 export const LISTED_ARTIFACTS = 1000;
+/** The result lists this many skipped entries; skippedTotal counts them all. */
+export const LISTED_SKIPPED = 100;
+/**
+ * A skipped entry's path and reason are cut to this many characters: a hostile /out (thousands of
+ * symlinks with 4 KB targets) must not grow the result past what Temporal carries.
+ */
+export const SKIPPED_TEXT = 300;
+
+export type Listing = Pick<CollectAnswer, 'artifacts' | 'skipped' | 'totals'> & { skippedTotal: number };
+
+/** `text` cut to at most `max` characters, ending in "…" when cut (never inside a surrogate pair). */
+export function clip(text: string, max: number): string {
+  if (text.length <= max) return text;
+  let end = max - 1;
+  const last = text.charCodeAt(end - 1);
+  if (last >= 0xd800 && last <= 0xdbff) end -= 1;
+  return `${text.slice(0, end)}…`;
+}
+
+/**
+ * Why a second name of a file is not uploaded. Both ways of reading /out say the same: the content
+ * is in S3 once, under the first name, and this entry tells where (the path comes last so that a
+ * cut keeps the words).
+ */
+export function hardLinkWhy(first: string): string {
+  return `hard link, stored once under its first name: ${first}`;
+}
+
+/** Why an entry is skipped when it is a folder: what lies under it is not looked at either. */
+export function folderWhy(why: string): string {
+  return `${why}; a folder: nothing in it is stored`;
+}
 
 async function readAll(stream: Readable): Promise<Buffer> {
   const chunks: Buffer[] = [];
@@ -23,6 +56,8 @@ async function readAll(stream: Readable): Promise<Buffer> {
 export class OutUploader {
   readonly artifacts: Artifact[] = [];
   readonly skipped: { path: string; why: string }[] = [];
+  /** Every skipped entry counts here, also those past the listed ones. */
+  skippedTotal = 0;
   readonly totals = { files: 0, bytes: 0 };
   private readonly inFlight = new Set<Promise<void>>();
   private failure: unknown;
@@ -35,6 +70,11 @@ export class OutUploader {
 
   key(path: string): string {
     return `${this.base}/out/${path}`;
+  }
+
+  /** Why S3 would refuse the object of `path` (checked on the whole key), if it would. */
+  keyProblem(path: string): string | undefined {
+    return s3KeyProblem(this.key(path));
   }
 
   /**
@@ -54,15 +94,13 @@ export class OutUploader {
     }
   }
 
-  /** A second name of a file already stored under /out: a server-side copy. */
-  async copy(path: string, of: string): Promise<void> {
-    await Promise.all(this.inFlight);
-    await this.store.copy(this.key(of), this.key(path));
-    this.record(path, (await this.store.size(this.key(path))) ?? 0);
-  }
-
+  /**
+   * Records an entry that is not uploaded. Only the first LISTED_SKIPPED are kept, cut to
+   * SKIPPED_TEXT characters with control characters escaped; skippedTotal counts them all.
+   */
   skip(path: string, why: string): void {
-    this.skipped.push({ path, why });
+    this.skippedTotal += 1;
+    if (this.skipped.length < LISTED_SKIPPED) this.skipped.push({ path: clip(printable(path), SKIPPED_TEXT), why: clip(printable(why), SKIPPED_TEXT) });
   }
 
   fail(err: unknown): void {
@@ -73,10 +111,10 @@ export class OutUploader {
     return this.failure;
   }
 
-  async finish(): Promise<Pick<CollectAnswer, 'artifacts' | 'skipped' | 'totals'>> {
+  async finish(): Promise<Listing> {
     await Promise.all(this.inFlight);
     if (this.failure) throw this.failure;
-    return { artifacts: this.artifacts, skipped: this.skipped, totals: this.totals };
+    return { artifacts: this.artifacts, skipped: this.skipped, skippedTotal: this.skippedTotal, totals: this.totals };
   }
 
   private record(path: string, size: number): void {

@@ -15,6 +15,7 @@ import { LABEL, containerName } from './labels.js';
 import { LineTail, demux } from './log-stream.js';
 import type { LogShipper } from './log-shipper.js';
 import { redact, resolveSecrets } from './secrets.js';
+import { boundedStopGrace } from '../spec/workflow-api.js';
 
 export interface RunDeps {
   docker: Docker;
@@ -103,6 +104,8 @@ async function createContainer(deps: RunDeps, req: ContainerRequest, name: strin
       [LABEL.runId]: req.runId,
       [LABEL.attempt]: String(req.attempt),
       [LABEL.host]: deps.host,
+      [LABEL.timeoutMs]: String(spec.timeout),
+      [LABEL.stopGrace]: String(boundedStopGrace(req.stopGraceSeconds)),
     },
     Tty: false,
     OpenStdin: withInput,
@@ -150,8 +153,26 @@ async function createContainer(deps: RunDeps, req: ContainerRequest, name: strin
     return await withEngineRetries('create', () => deps.docker.createContainer(options));
   } catch (err) {
     if (status(err) === 409) return undefined; // created meanwhile by an earlier try: re-attach to it
+    // The engine refuses the settings themselves (more CPUs than the host has, say): no retry helps.
+    if (status(err) === 400) throw containerRefused(deps.host, err);
     throw err;
   }
+}
+
+function containerRefused(host: string, err: unknown): ApplicationFailure {
+  const said = engineMessage(err);
+  return ApplicationFailure.create({
+    type: 'ContainerRefused',
+    nonRetryable: true,
+    message: `the container engine of host ${host} refused to create the container: ${said}; change the spec (resources, user, workingDir) to what this host allows`,
+  });
+}
+
+/** What the engine said, without dockerode's "(HTTP code 400) unexpected - " preamble. */
+function engineMessage(err: unknown): string {
+  const json = (err as { json?: { message?: string } }).json;
+  const text = json?.message ?? (err as Error).message ?? String(err);
+  return text.replace(/^\(HTTP code \d+\)[^-]*- /, '').trim().slice(0, 500);
 }
 
 /**
@@ -239,6 +260,8 @@ async function followUsage(container: Docker.Container, usage: Usage): Promise<(
 export async function runContainer(deps: RunDeps, req: ContainerRequest, hooks: RunHooks): Promise<RunOutcome> {
   const name = containerName(req, req.attempt, deps.host);
   deps.capacity.touch(req.runId);
+  // Its lookup also checks the artifacts bucket: one that is missing fails before any container exists.
+  const shipper = await hooks.log;
   const secrets = await resolveSecrets(req.spec.secrets, deps.secretsDir, deps.env, deps.host);
   const secretValues = Object.values(secrets);
   let container = deps.docker.getContainer(name);
@@ -263,7 +286,21 @@ export async function runContainer(deps: RunDeps, req: ContainerRequest, hooks: 
     const disk = deps.disks ? await deps.disks.prepare(name) : undefined;
     mounting = deps.disks?.mount(name, deps.diskBytes(req.spec));
     mounting?.catch(() => {}); // awaited below, before the start
-    const created = await createContainer(deps, req, name, secrets, disk);
+    const create = () => createContainer(deps, req, name, secrets, disk);
+    const created = await create()
+      .catch(async (err: unknown) => {
+        // The engine looked at the bind sources just as the filesystem was mounted over them, before
+        // /out and /tmp_disk were made again on it: once the mount is done they are there to stay.
+        if (!(mounting && err instanceof ApplicationFailure && /bind source path does not exist/.test(err.message))) throw err;
+        await mounting;
+        return create();
+      })
+      .catch(async (err: unknown) => {
+        // No container holds the filesystem made for it: remove it now, nothing else would.
+        await mounting?.catch(() => {});
+        await deps.disks?.remove(name).catch(() => {});
+        throw err;
+      });
     if (created) {
       container = created;
       known = { id: created.id, status: 'created', running: false, startedMs: 0 };
@@ -271,7 +308,6 @@ export async function runContainer(deps: RunDeps, req: ContainerRequest, hooks: 
   }
 
   const tail = new LineTail();
-  const shipper = await hooks.log;
   shipper?.bind(known.id);
   if (known.status === 'created') {
     // After a crash between creating and starting, the filesystem may still need its mount.
@@ -319,7 +355,7 @@ export async function runContainer(deps: RunDeps, req: ContainerRequest, hooks: 
     ? setTimeout(
         () => {
           timedOut = true;
-          container.stop({ t: req.stopGraceSeconds }).catch((err) => {
+          container.stop({ t: boundedStopGrace(req.stopGraceSeconds) }).catch((err) => {
             if (status(err) === 304) timedOut = false; // it had ended on its own meanwhile
           });
         },
@@ -339,7 +375,8 @@ export async function runContainer(deps: RunDeps, req: ContainerRequest, hooks: 
     else hooks.signal.addEventListener('abort', onAbort, { once: true });
   });
   try {
-    await Promise.race([container.wait(), aborted]);
+    // A log that cannot be shipped (the bucket went away) ends the run now, not at the deadline.
+    await Promise.race([container.wait(), aborted, ...(shipper ? [shipper.whenFailed()] : [])]);
     // The engine ends a follow once the container has stopped and its log is read; one that lags
     // is cut and the rest is read again below.
     await Promise.race([following, delay(2000)]);
@@ -392,7 +429,7 @@ export async function stopContainer(deps: RunDeps, req: ContainerRequest): Promi
   deps.stopRequested.add(req.runId);
   const container = deps.docker.getContainer(containerName(req, req.attempt, deps.host));
   try {
-    await container.stop({ t: req.stopGraceSeconds });
+    await container.stop({ t: boundedStopGrace(req.stopGraceSeconds) });
   } catch (err) {
     if (status(err) !== 304 && status(err) !== 404) throw err;
   }

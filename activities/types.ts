@@ -29,6 +29,11 @@ export interface ContainerRequest extends RunRef {
 }
 
 export interface ExecuteRequest extends ContainerRequest {
+  /**
+   * The spec's env, input, command and args were left out (a large spec): the host reads the whole
+   * spec from the start of the run's history instead, so the history holds it once.
+   */
+  specElided?: true;
   /** The workflow was asked to cancel before this attempt began. */
   canceled: boolean;
   /** When the action started, and the steps before this attempt: both go into result.json. */

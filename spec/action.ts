@@ -109,7 +109,7 @@ export const ActionId = z
   .string()
   .regex(ACTION_ID, 'an action id is 1-200 letters, digits, ".", "_" or "-", starting with a letter or digit');
 
-export const ExitReason = z.enum(['oom', 'timeout']);
+export const ExitReason = z.enum(['oom', 'timeout', 'engine-restarted']);
 
 /** The most JSON `input` an action takes on stdin: it travels in workflow history with the spec. */
 export const MAX_INPUT_BYTES = 1 << 20;
@@ -170,7 +170,11 @@ export const ActionSpec = z
           .string()
           .max(512, 'prefix is at most 512 characters (S3 keys are at most 1024 bytes, and the files of /out need room)')
           .regex(/^[A-Za-z0-9!_.*'()/-]*$/, 'prefix may hold letters, digits and !_.*\'()-/ only')
-          .refine((prefix) => !prefix.split('/').includes('..'), 'prefix must not contain ".."')
+          // S3 servers refuse keys with "." or ".." parts, and "a//b" would be a folder without a name.
+          .refine(
+            (prefix) => !prefix.replace(/^\/+|\/+$/g, '').split('/').some((part, _, parts) => part === '.' || part === '..' || (part === '' && parts.length > 1)),
+            'prefix must not hold "." or ".." parts or an empty part ("a//b")',
+          )
           .optional(),
       })
       .strict()

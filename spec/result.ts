@@ -11,6 +11,7 @@ export type Phase = 'PENDING' | 'PULLING' | 'RUNNING' | 'COLLECTING' | ActionSta
 export type EndReason =
   | 'exit'
   | 'oom'
+  | 'engine-restarted'
   | 'timeout'
   | 'canceled'
   | 'invalid-spec'
@@ -19,6 +20,8 @@ export type EndReason =
   | 'image-not-allowed'
   | 'gpu-unavailable'
   | 'secret-missing'
+  | 'container-refused'
+  | 'artifacts-unavailable'
   | 'no-host'
   | 'output-not-json'
   | 'error';
@@ -71,8 +74,10 @@ export interface ActionResult {
   /** The first 1000 files of /out; artifactTotals counts all of them. */
   artifacts: Artifact[];
   artifactTotals: { files: number; bytes: number };
-  /** Entries of /out that were not uploaded (symlinks, devices, unsafe names), with why. */
+  /** The first 100 entries of /out that were not uploaded (symlinks, devices, unsafe names), with why. */
   skipped: { path: string; why: string }[];
+  /** How many entries of /out were not uploaded, also those past the listed ones. */
+  skippedTotal?: number;
   /**
    * Where stdout and stderr were stored, and how many bytes. `truncated`: the log reached what the
    * engine keeps of one (512 MiB), so its beginning may be missing.
@@ -93,7 +98,7 @@ const EXIT_HINTS: Record<number, string> = {
   125: 'the container engine could not run the container',
   126: 'the command was found but is not executable',
   127: 'the command was not found in the image',
-  137: 'killed (SIGKILL), often for using more memory than allowed',
+  137: 'killed (SIGKILL)',
   139: 'segmentation fault (SIGSEGV)',
   143: 'terminated (SIGTERM)',
 };
@@ -102,6 +107,8 @@ export function describeOutcome(exitCode: number | null, reason: EndReason, deta
   switch (reason) {
     case 'oom':
       return 'killed for using more memory than its limit (resources.memory); raise the limit or use less';
+    case 'engine-restarted':
+      return `the container engine stopped while it ran (exit ${exitCode}); it can be run again with retry.onReasons ["engine-restarted"]`;
     case 'timeout':
       return `stopped at its deadline (timeout${detail ? ` ${detail}` : ''})`;
     case 'canceled':
@@ -122,13 +129,15 @@ export function runsAgain(
 ): boolean {
   if (attempt >= retry.attempts) return false;
   if (outcome.reason === 'exit') return outcome.exitCode !== null && retry.onExitCodes.includes(outcome.exitCode);
-  return (outcome.reason === 'oom' || outcome.reason === 'timeout') && retry.onReasons.includes(outcome.reason);
+  return (outcome.reason === 'oom' || outcome.reason === 'timeout' || outcome.reason === 'engine-restarted') && retry.onReasons.includes(outcome.reason);
 }
 
 /** What collecting a finished run produced: /out in S3, the logs, and stdout parsed as JSON. */
 export interface Collected {
   artifacts: Artifact[];
   skipped: { path: string; why: string }[];
+  /** Every skipped entry counts here, also those past the listed ones. */
+  skippedTotal?: number;
   /** Every uploaded file counts here, also those past the listed ones. */
   totals: { files: number; bytes: number };
   logs: { stdout: string; stderr: string; bytes: number; truncated?: boolean };
@@ -187,6 +196,7 @@ export function assembleResult(parts: ResultParts): ActionResult {
     artifacts: collected?.artifacts ?? [],
     artifactTotals: collected?.totals ?? { files: 0, bytes: 0 },
     skipped: collected?.skipped ?? [],
+    ...(collected?.skippedTotal !== undefined ? { skippedTotal: collected.skippedTotal } : {}),
     logs: collected?.logs,
     logTail: outcome?.logTail ?? [],
     output: collected?.output,

@@ -43,6 +43,28 @@ export const resultsQueue = (taskQueue: string) => `${taskQueue}-results`;
 /** What the fleet does when the starter leaves an option out. */
 export const FLEET_DEFAULTS: Required<FleetOptions> = { hostTimeoutSeconds: 60, maxPlacements: 3, stopGraceSeconds: 10 };
 
+/** The range each fleet option is held to, whatever the starter passed (-1 must not disable a kill). */
+export const FLEET_BOUNDS: Record<keyof FleetOptions, { min: number; max: number }> = {
+  hostTimeoutSeconds: { min: 5, max: 3600 },
+  maxPlacements: { min: 1, max: 10 },
+  stopGraceSeconds: { min: 0, max: 300 },
+};
+
+/** The starter's options within their bounds; a value that is not a finite number takes the default. */
+export function fleetSettings(options: FleetOptions | undefined): Required<FleetOptions> {
+  const settled = { ...FLEET_DEFAULTS };
+  for (const key of Object.keys(FLEET_BOUNDS) as (keyof FleetOptions)[]) {
+    const value = options && Object.hasOwn(options, key) ? options[key] : undefined;
+    if (typeof value !== 'number' || !Number.isFinite(value)) continue;
+    const { min, max } = FLEET_BOUNDS[key];
+    settled[key] = Math.min(max, Math.max(min, Math.round(value)));
+  }
+  return settled;
+}
+
+/** The stop grace a host uses: clamped again there, since a request may come from anywhere. */
+export const boundedStopGrace = (seconds: number): number => fleetSettings({ stopGraceSeconds: seconds }).stopGraceSeconds;
+
 /** Phase, host, attempt, exit code and step timings of the action, answered by the workflow. */
 export const statusQuery = defineQuery<StatusView>('status');
 /** The final log tail once the container has ended (the live tail rides on heartbeats). */

@@ -59,6 +59,8 @@ export const WorkerConfig = z.object({
   /** Disk budget of an action that names none: room for /out, and for /tmp_disk. */
   CAISSON_OUT_DISK: bytes('CAISSON_OUT_DISK').default(2 ** 30),
   CAISSON_TMP_DISK: bytes('CAISSON_TMP_DISK').default(2 ** 30),
+  /** Seconds between reconcile passes: leftovers removed, overdue containers killed, slots corrected. */
+  CAISSON_RECONCILE_SECONDS: positiveInt('CAISSON_RECONCILE_SECONDS').max(3600, 'CAISSON_RECONCILE_SECONDS is at most 3600').default(60),
   CAISSON_METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
 });
 

@@ -1,6 +1,8 @@
-// At start, a worker removes the containers of runs that are over, and of runs that were placed on
-// another host meanwhile. A container whose run is still alive here is left alone: the run's retried
-// activity re-attaches to it. Nothing is deleted blindly.
+// At start and then periodically, a worker removes the containers of runs that are over, and of
+// runs that were placed on another host meanwhile. A container whose run is still alive here is left
+// alone: the run's retried activity re-attaches to it. Nothing is deleted blindly. Apart from that,
+// any container of this host still running past its deadline and stop grace is killed, whichever
+// worker started it: a container never outlives its time limit because its worker died.
 import type Docker from 'dockerode';
 import type { Client } from '@temporalio/client';
 import { LABEL } from '../activities/labels.js';
@@ -16,14 +18,44 @@ export interface ReconcileReport {
   disksRemoved: string[];
 }
 
-/** Runs that have a container on this host's engine, finished or not: each holds a slot. */
-export async function runsOnEngine(docker: Docker, host: string): Promise<string[]> {
-  const containers = await docker.listContainers({ all: true, filters: { label: [LABEL.runId, `${LABEL.host}=${host}`] } });
+/**
+ * Runs that have a container on this host's engine, finished or not (`runningOnly`: still running):
+ * each holds a slot.
+ */
+export async function runsOnEngine(docker: Docker, host: string, runningOnly = false): Promise<string[]> {
+  const containers = await docker.listContainers({
+    all: !runningOnly,
+    filters: { label: [LABEL.runId, `${LABEL.host}=${host}`], ...(runningOnly ? { status: ['running'] } : {}) },
+  });
   return [...new Set(containers.map((c) => c.Labels[LABEL.runId]!).filter(Boolean))];
 }
 
 /** A disk without a container is left alone this long: its run may be creating the container. */
 const DISK_GRACE_MS = 10 * 60_000;
+
+/** Past deadline plus grace, the container's own watcher has had this long to stop it. */
+const OVERDUE_MARGIN_MS = 5_000;
+
+/** Kills running containers of this host that are past their deadline and stop grace; returns their names. */
+export async function stopOverdue(docker: Docker, host: string, now: () => number = Date.now): Promise<string[]> {
+  const running = await docker.listContainers({ filters: { label: [LABEL.timeoutMs, `${LABEL.host}=${host}`], status: ['running'] } });
+  const stopped: string[] = [];
+  for (const c of running) {
+    const timeoutMs = Number(c.Labels[LABEL.timeoutMs]);
+    const graceMs = (Number(c.Labels[LABEL.stopGrace]) || 0) * 1000;
+    if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) continue;
+    const container = docker.getContainer(c.Id);
+    const info = await container.inspect().catch(() => undefined);
+    const startedMs = info ? Date.parse(info.State.StartedAt) : NaN;
+    if (!info?.State.Running || !Number.isFinite(startedMs) || now() < startedMs + timeoutMs + graceMs + OVERDUE_MARGIN_MS) continue;
+    // Its grace is long over: SIGKILL. Its run (if alive) reads the end as a timeout by the clock.
+    await container.kill().catch((err: { statusCode?: number }) => {
+      if (err.statusCode !== 404 && err.statusCode !== 409) throw err;
+    });
+    stopped.push(c.Names[0]?.replace(/^\//, '') ?? c.Id);
+  }
+  return stopped;
+}
 
 export async function reconcileContainers(
   docker: Docker,
@@ -31,12 +63,18 @@ export async function reconcileContainers(
   host: string,
   disks?: HostDisks,
   now: () => number = Date.now,
+  /** Runs an activity of this worker is serving right now: neither looked up nor touched. */
+  servedHere: (runId: string) => boolean = () => false,
 ): Promise<ReconcileReport> {
   const report: ReconcileReport = { kept: [], removed: [], disksRemoved: [] };
   const containers = await docker.listContainers({ all: true, filters: { label: [LABEL.runId, `${LABEL.host}=${host}`] } });
   for (const c of containers) {
     const actionId = c.Labels[LABEL.actionId]!;
     const runId = c.Labels[LABEL.runId]!;
+    if (servedHere(runId)) {
+      report.kept.push(c.Names[0] ?? c.Id);
+      continue;
+    }
     let why: string | undefined;
     try {
       const handle = client.workflow.getHandle(actionId, runId);

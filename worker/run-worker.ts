@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker, type LogEntry } from '@temporalio/worker';
 import { createActivities } from '../activities/index.js';
+import { SpecSource } from '../activities/spec-source.js';
 import { ArtifactStore, s3ClientFromEnv } from '../activities/artifact-store.js';
 import { HostCapacity } from '../activities/capacity.js';
 import { ImageCache } from '../activities/image-cache.js';
@@ -15,7 +16,8 @@ import { createMetrics } from '../activities/metrics.js';
 import { hostQueue, type WorkerConfig } from './config.js';
 import { resultsQueue } from '../spec/workflow-api.js';
 import { dockerClient } from './docker.js';
-import { reconcileContainers, runsOnEngine } from './reconcile.js';
+import { runsOnEngine } from './reconcile.js';
+import { startReconciling } from './reconcile-loop.js';
 import { connectionOptions } from '../common/temporal-connection.js';
 
 let runtimeInstalled = false;
@@ -116,6 +118,7 @@ export async function runWorker(config: WorkerConfig): Promise<void> {
     secretsDir: config.CAISSON_SECRETS_DIR,
     env: process.env,
     metrics,
+    specs: new SpecSource(client),
   });
 
   const common = { connection, namespace: config.TEMPORAL_NAMESPACE, shutdownGraceTime: '5s' } as const;
@@ -172,14 +175,9 @@ export async function runWorker(config: WorkerConfig): Promise<void> {
       .catch(() => {});
   }, 10_000);
   gauge.unref();
-  // Reconciling asks workflows where they run: it needs workers polling, so it runs once they are.
-  const reconciled = reconcileContainers(docker, client, config.CAISSON_HOST, disks).then(
-    (report) => {
-      for (const { runId } of report.removed) capacity.release(runId);
-      log.info('reconciled containers left from earlier runs', { removed: report.removed, kept: report.kept, disksRemoved: report.disksRemoved });
-    },
-    (err: Error) => log.warn('could not reconcile containers left from earlier runs', { error: err.message }),
-  );
+  // Reconciling asks workflows where they run: it needs workers polling, so it runs once they are,
+  // and then every CAISSON_RECONCILE_SECONDS until the worker stops.
+  const reconciler = startReconciling({ docker, client, host: config.CAISSON_HOST, disks, capacity, everyMs: config.CAISSON_RECONCILE_SECONDS * 1000 });
   try {
     // Both stop together on SIGINT/SIGTERM (the SDK's runtime catches them): in-flight activities
     // get the grace time, and a run cut short is re-attached by its retry on the next start.
@@ -188,7 +186,7 @@ export async function runWorker(config: WorkerConfig): Promise<void> {
     clearInterval(gauge);
     // Runs that ended just before the stop: their containers go now, not at the next start.
     await Promise.all([...removals]);
-    await reconciled;
+    await reconciler.stop();
     await connection.close();
     await clientConnection.close();
     log.info('worker stopped');

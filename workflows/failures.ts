@@ -12,6 +12,8 @@ export const FINAL_REASONS: Record<string, EndReason> = {
   ImageNotAllowed: 'image-not-allowed',
   GpuUnavailable: 'gpu-unavailable',
   SecretMissing: 'secret-missing',
+  ContainerRefused: 'container-refused',
+  ArtifactsUnavailable: 'artifacts-unavailable',
 };
 
 /** A step that never started because its host went silent: place the action elsewhere. */
@@ -30,6 +32,15 @@ export function finalReason(err: unknown): { reason: EndReason; message: string 
     if (reason) return { reason, message: err.cause.message };
   }
   return undefined;
+}
+
+/** The words of a failure that ends the action: the activity's own error, not "Activity task failed". */
+export function failureMessage(err: unknown): string {
+  if (err instanceof ActivityFailure && err.cause) {
+    const { activityType } = err;
+    return `${activityType ? `${activityType}: ` : ''}${err.cause.message}`;
+  }
+  return err instanceof Error ? err.message : String(err);
 }
 
 

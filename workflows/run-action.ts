@@ -19,14 +19,26 @@ import { checkActionSpec, type Action } from '../spec/action.js';
 import { formatDuration } from '../spec/quantity.js';
 import { assembleResult, describeOutcome, type ActionResult, type EndReason, type Phase, type RunOutcome, type StepTiming } from '../spec/result.js';
 import { ActionExitCodeKey, ActionHostKey, ActionImageKey, ActionSourceKey, ActionStatusKey } from '../spec/search-attributes.js';
-import { FLEET_DEFAULTS, resultsQueue, type FleetOptions, type RunActionInput } from '../spec/workflow-api.js';
-import { endWith, finalReason, hostLost, invalidSpec } from './failures.js';
+import { fleetSettings, resultsQueue, type FleetOptions, type RunActionInput } from '../spec/workflow-api.js';
+import { endWith, failureMessage, finalReason, hostLost, invalidSpec } from './failures.js';
 import { legacyRunAction } from './legacy-run-action.js';
 import { answerQueries } from './queries.js';
 import { runStoppingOnCancel } from './stop-on-cancel.js';
 
 /** The marker that tells runs of this shape from those started with one activity per step. */
 export const ONE_HOST_ACTIVITY = 'one-host-activity';
+/** The marker of runs whose large spec is not copied into each host activity call. */
+export const SPEC_FROM_HISTORY = 'spec-from-history';
+/**
+ * A spec up to this size (as JSON) rides along in every host activity call; a larger one leaves its
+ * bulk (env, input, command, args) out, and the host reads it from the run's history: 20 attempts
+ * of a 1 MiB spec then cost 1 MiB of history, not 21.
+ */
+const INLINE_SPEC_BYTES = 64 << 10;
+
+function withoutBulk(spec: Action): Action {
+  return { ...spec, env: {}, input: undefined, command: undefined, args: undefined };
+}
 
 // Placement runs on the shared queue, taken only by a host with a free slot (the placement
 // worker polls only then): the backlog waits in Temporal's queue, not in activities.
@@ -43,6 +55,20 @@ const finalizer = () =>
     retry: { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '5s', maximumAttempts: 20 },
     summary: 'write result.json next to the artifacts',
   }).finalize;
+
+/**
+ * Writes result.json; when that is impossible (the bucket is gone, S3 is down past the finalizer's
+ * tries) the action still ends, its result saying so instead of a raw activity error.
+ */
+async function storeResult(result: ActionResult, spec: Action): Promise<string | undefined> {
+  try {
+    return await finalizer()({ result, bucket: spec.artifacts.bucket, prefix: spec.artifacts.prefix });
+  } catch (err) {
+    log.warn('result.json could not be stored', { error: failureMessage(err) });
+    result.message += `; result.json could not be stored (${failureMessage(err)})`;
+    return undefined;
+  }
+}
 
 function hostActivities(queue: string, fleet: Required<FleetOptions>, spec: Action) {
   // Schedule-to-start bounds how long a step waits for its host: a host whose worker is gone never
@@ -78,7 +104,7 @@ export async function runAction(input: RunActionInput, fleetOptions: FleetOption
   if (!patched(ONE_HOST_ACTIVITY)) return legacyRunAction(input, fleetOptions);
 
   const { workflowId: actionId, runId, typedSearchAttributes } = workflowInfo();
-  const fleet: Required<FleetOptions> = { ...FLEET_DEFAULTS, ...fleetOptions };
+  const fleet: Required<FleetOptions> = fleetSettings(fleetOptions);
   const startedAt = new Date();
   const timings: StepTiming[] = [];
   const { view, showLogTail } = answerQueries(actionId, input, timings);
@@ -98,6 +124,8 @@ export async function runAction(input: RunActionInput, fleetOptions: FleetOption
     throw invalidSpec(parsed.error);
   }
   const spec = parsed.data;
+  const elided = JSON.stringify(spec).length > INLINE_SPEC_BYTES && patched(SPEC_FROM_HISTORY);
+  const carried = elided ? withoutBulk(spec) : spec;
   view.waitingFor = 'a host with free capacity';
   setCurrentDetails('**PENDING**: waiting for a host with free capacity');
   // The client sets these at start; a start from elsewhere (the CLI of Temporal, a schedule) may not.
@@ -121,7 +149,8 @@ export async function runAction(input: RunActionInput, fleetOptions: FleetOption
       actionId,
       runId,
       attempt,
-      spec,
+      spec: carried,
+      ...(elided ? { specElided: true as const } : {}),
       stopGraceSeconds: fleet.stopGraceSeconds,
       canceled,
       startedAt: startedAt.toISOString(),
@@ -173,7 +202,7 @@ export async function runAction(input: RunActionInput, fleetOptions: FleetOption
     }
   } catch (err) {
     if (isCancellation(err)) canceled = true;
-    else ended = finalReason(err) ?? { reason: 'error', message: err instanceof Error ? err.message : String(err) };
+    else ended = finalReason(err) ?? { reason: 'error', message: failureMessage(err) };
   }
 
   return await CancellationScope.nonCancellable(async () => {
@@ -184,7 +213,7 @@ export async function runAction(input: RunActionInput, fleetOptions: FleetOption
       if (canceled && result.status !== 'CANCELED') {
         // The cancel reached the host after its container had ended: the action still ends CANCELED.
         result = { ...result, status: 'CANCELED', reason: 'canceled', message: describeOutcome(result.exitCode, 'canceled') };
-        result.resultUri = await finalizer()({ result, bucket: spec.artifacts.bucket, prefix: spec.artifacts.prefix });
+        result.resultUri = await storeResult(result, spec);
       }
     } else {
       // No host result: no host, a refused image or secret, an error.
@@ -203,9 +232,9 @@ export async function runAction(input: RunActionInput, fleetOptions: FleetOption
         startedAt: startedAt.toISOString(),
         finishedAt: new Date().toISOString(),
       });
-      result.resultUri = await finalizer()({ result, bucket: spec.artifacts.bucket, prefix: spec.artifacts.prefix });
+      result.resultUri = await storeResult(result, spec);
       if (host && attempt > 0) {
-        await host.removeRun({ actionId, runId, attempt, spec, stopGraceSeconds: fleet.stopGraceSeconds }).catch((err) => {
+        await host.removeRun({ actionId, runId, attempt, spec: carried, stopGraceSeconds: fleet.stopGraceSeconds }).catch((err) => {
           // The host's worker removes leftovers of finished runs when it starts again.
           log.warn('removing the containers did not finish', { error: String(err) });
         });

@@ -5,7 +5,6 @@ import { createHash, randomUUID } from 'node:crypto';
 import { writeFileSync, rmSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { WorkflowFailedError } from '@temporalio/client';
-import { CreateBucketCommand } from '@aws-sdk/client-s3';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { ActionConflictError, InvalidSpecError, type ActionsClient } from '../../client/index.js';
 import { WORKFLOW_TYPE } from '../../spec/workflow-api.js';
@@ -347,31 +346,5 @@ describe('the host is protected', () => {
     const result = await (await client.start(busybox('true', { secrets: ['NOT_CONFIGURED'] }))).result();
     expect(result).toMatchObject({ status: 'FAILED', reason: 'secret-missing' });
     expect(result.message).toContain('NOT_CONFIGURED');
-  });
-});
-
-describe('S3 trouble', () => {
-  it('retries collecting until S3 accepts, without running the container again', async () => {
-    const since = Date.now();
-    const bucket = `late-${randomUUID().slice(0, 8)}`;
-    const handle = await client.start(busybox('echo once >> /out/runs.txt; echo ran', { artifacts: { bucket } }));
-    const workflow = client.client.workflow.getHandle(handle.actionId);
-    // The bucket does not exist yet: the upload fails and is retried. Wait until a retry is seen,
-    // with the failure that caused it, before creating the bucket.
-    await vi.waitFor(
-      async () => {
-        const pending = (await workflow.describe()).raw.pendingActivities ?? [];
-        const collecting = pending.find((a) => a.activityType?.name === 'execute');
-        expect(collecting?.attempt).toBeGreaterThanOrEqual(2);
-        expect(collecting?.lastFailure?.message).toMatch(/bucket/i);
-      },
-      { timeout: 60_000, interval: 250 },
-    );
-    await s3().send(new CreateBucketCommand({ Bucket: bucket }));
-    const result = await handle.result();
-    expect(result.status).toBe('DONE');
-    expect(result.artifacts[0]!.uri).toBe(`s3://${bucket}/actions/${handle.actionId}/out/runs.txt`);
-    expect(await objectText(s3(), result.artifacts[0]!.uri)).toBe('once\n');
-    expect(await containerStarts(result.runId, since)).toBe(1);
   });
 });

@@ -5,12 +5,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { spawnWorker } from '../../harness/worker-process.js';
+import { freePort } from '../../harness/free-port.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
     taskQueue: string;
     workerHost: string;
     secretValue: string;
+    /** The suite worker's Prometheus port: its slots in use are part of "nothing left". */
+    metricsPort: number;
   }
 }
 
@@ -27,7 +30,9 @@ export default async function setup(project: TestProject) {
   const secretValue = `value-${Math.random().toString(36).slice(2)}-never-logged`;
   writeFileSync(join(secretsDir, 'API_TOKEN'), secretValue);
 
+  const metricsPort = await freePort();
   const worker = spawnWorker('main', {
+    CAISSON_METRICS_PORT: String(metricsPort),
     CAISSON_TASK_QUEUE: taskQueue,
     CAISSON_HOST: workerHost,
     CAISSON_CAPACITY: '4',
@@ -38,6 +43,7 @@ export default async function setup(project: TestProject) {
   project.provide('taskQueue', taskQueue);
   project.provide('workerHost', workerHost);
   project.provide('secretValue', secretValue);
+  project.provide('metricsPort', metricsPort);
   return async () => {
     await worker.stop('SIGTERM');
     rmSync(secretsDir, { recursive: true, force: true });

@@ -9,7 +9,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { HostDisks } from '../../activities/host-disk.js';
 import { CountingProxy } from '../../harness/counting-proxy.js';
 import { spawnWorker, type WorkerProcess } from '../../harness/worker-process.js';
-import { busybox, connectClient, disksLeft, expectNoLeftovers } from '../support/actions.js';
+import { busybox, disksLeft, expectNoLeftovers, workerOfItsOwn } from '../support/actions.js';
 import { containerStarts, env } from '../support/env.js';
 
 const cleanups: (() => Promise<unknown>)[] = [];
@@ -17,16 +17,7 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-async function workerWith(name: string, extra: Record<string, string>) {
-  const taskQueue = `${name}-${randomUUID()}`;
-  const host = `${name}-${process.pid}`;
-  const worker = spawnWorker(name, { CAISSON_TASK_QUEUE: taskQueue, CAISSON_HOST: host, CAISSON_CAPACITY: '2', ...extra });
-  cleanups.push(() => worker.stop('SIGTERM'));
-  await worker.ready;
-  const client = await connectClient(taskQueue);
-  cleanups.push(() => client.close());
-  return { worker, client, host };
-}
+const workerWith = (name: string, extra: Record<string, string>) => workerOfItsOwn(name, extra, cleanups);
 
 describe('an engine that answers 5xx', () => {
   it('retries a failed create and a failed start: the action runs once and is DONE', async () => {

@@ -5,6 +5,7 @@ import type { ActionsClient } from '../../client/index.js';
 import { freePort } from '../../harness/free-port.js';
 import { spawnWorker, type WorkerProcess } from '../../harness/worker-process.js';
 import { busybox, connectClient } from '../support/actions.js';
+import { sample, scrapeMetrics } from '../support/metrics.js';
 
 // A worker of this file's own, on its own queue and metrics port: the deltas below count only the
 // actions started here, whatever else runs against the same server.
@@ -29,24 +30,7 @@ afterAll(async () => {
   await worker?.stop('SIGTERM');
 });
 
-async function scrape(): Promise<string> {
-  const response = await fetch(`http://127.0.0.1:${metricsPort}/metrics`);
-  expect(response.ok).toBe(true);
-  return response.text();
-}
-
-/** Sum of a metric's samples whose labels contain every given pair. */
-function sample(text: string, name: string, labels: Record<string, string>): number {
-  let total = 0;
-  for (const line of text.split('\n')) {
-    if (!line.startsWith(name)) continue;
-    const match = /^(\w+)(?:\{([^}]*)\})?\s+([\d.e+-]+)$/.exec(line);
-    if (!match || match[1] !== name) continue;
-    const have = Object.fromEntries([...(match[2] ?? '').matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1], m[2]]));
-    if (Object.entries(labels).every(([k, v]) => have[k] === v)) total += Number(match[3]);
-  }
-  return total;
-}
+const scrape = () => scrapeMetrics(metricsPort);
 
 describe('metrics', () => {
   it('serves SDK and product metrics, and the counters move as actions finish', async () => {

@@ -1,12 +1,15 @@
 // Starting actions against the suite's worker, and checking that nothing is left on the host.
+import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { execFileSync } from 'node:child_process';
 import { expect, inject, vi } from 'vitest';
 import { ActionsClient, type ActionHandle, type ActionSpecInput } from '../../client/index.js';
 import { temporalSettingsFromEnv } from '../../common/temporal-connection.js';
+import { spawnWorker } from '../../harness/worker-process.js';
 import { LABEL } from '../../activities/labels.js';
 import { docker, env } from './env.js';
+import { sample, scrapeMetrics } from './metrics.js';
 
 export async function connectClient(taskQueue = inject('taskQueue')): Promise<ActionsClient> {
   return ActionsClient.connect(temporalSettingsFromEnv(), taskQueue);
@@ -28,7 +31,8 @@ export async function leftovers(host: string = inject('workerHost')): Promise<{ 
 }
 
 /**
- * Waits until the host has none of our containers left: a run's containers are removed right after
+ * Waits until the host has none of our containers, disks or (for the suite's worker) taken slots
+ * left: a run's containers are removed right after
  * its host activity has returned, so "nothing left" holds a moment after the result, not at once.
  */
 export async function expectNoLeftovers(host: string = inject('workerHost'), label?: string): Promise<void> {
@@ -38,6 +42,8 @@ export async function expectNoLeftovers(host: string = inject('workerHost'), lab
       const left = await docker().listContainers({ all: true, filters });
       expect(left.map((c) => c.Names[0] ?? c.Id)).toEqual([]);
       if (!label) expect(disksLeft(host)).toEqual([]);
+      // The suite's own worker also reports its slots: every one is free again.
+      if (host === inject('workerHost')) expect(sample(await scrapeMetrics(inject('metricsPort')), 'caisson_host_capacity_in_use', { host })).toBe(0);
     },
     { timeout: 15_000, interval: 100 },
   );
@@ -83,4 +89,19 @@ export function keepHistory(name: string, handle: ActionHandle): void {
   );
   mkdirSync(HISTORIES_DIR, { recursive: true });
   writeFileSync(`${HISTORIES_DIR}/${name}.json`, json);
+}
+
+/**
+ * A worker with a queue and host of its own (capacity 2 unless `extra` says otherwise), and a client
+ * for that queue; both are stopped by the cleanups the caller runs after its test.
+ */
+export async function workerOfItsOwn(name: string, extra: Record<string, string>, cleanups: (() => Promise<unknown>)[]) {
+  const taskQueue = `${name}-${randomUUID()}`;
+  const host = `${name}-${process.pid}`;
+  const worker = spawnWorker(name, { CAISSON_TASK_QUEUE: taskQueue, CAISSON_HOST: host, CAISSON_CAPACITY: '2', ...extra });
+  cleanups.push(() => worker.stop('SIGTERM'));
+  await worker.ready;
+  const client = await connectClient(taskQueue);
+  cleanups.push(() => client.close());
+  return { worker, client, host, taskQueue };
 }

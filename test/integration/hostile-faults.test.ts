@@ -1,0 +1,203 @@
+// Faults and hostile settings on the real stack: each ends in a terminal state with its own reason,
+// within a bound, and leaves nothing behind (containers, disks, slots).
+import { randomUUID } from 'node:crypto';
+import { CreateBucketCommand, DeleteBucketCommand, DeleteObjectsCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { InvalidSpecError, type ActionsClient } from '../../client/index.js';
+import { CountingProxy } from '../../harness/counting-proxy.js';
+import { busybox, connectClient, expectNoLeftovers, workerOfItsOwn } from '../support/actions.js';
+import { containerStarts, docker, env, objectText, s3 } from '../support/env.js';
+import { engineEvents } from '../support/engine-events.js';
+import { LABEL } from '../../activities/labels.js';
+import { parseImageRef, pullReference } from '../../spec/image.js';
+import { WORKFLOW_TYPE } from '../../spec/workflow-api.js';
+
+const cleanups: (() => Promise<unknown>)[] = [];
+let client: ActionsClient;
+beforeAll(async () => {
+  client = await connectClient();
+});
+afterAll(async () => {
+  await client.close();
+});
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  await expectNoLeftovers();
+});
+
+/** Runs `fn` and returns its value with the milliseconds it took. */
+async function timed<T>(fn: () => Promise<T>): Promise<{ value: T; ms: number }> {
+  const began = Date.now();
+  const value = await fn();
+  return { value, ms: Date.now() - began };
+}
+
+describe('settings the engine refuses', () => {
+  it('more CPUs than the host has: FAILED at once with the engine\'s words, no retries, nothing started', async () => {
+    const since = Date.now();
+    const handle = await client.start(busybox('true', { resources: { cpu: 64 } }));
+    const { value: result, ms } = await timed(() => handle.result());
+    expect(result).toMatchObject({ status: 'FAILED', reason: 'container-refused', attempts: 1 });
+    expect(result.message).toMatch(/Range of CPUs is from 0\.01 to \d/);
+    expect(result.message).toContain('refused to create the container');
+    expect(ms).toBeLessThan(20_000);
+    expect(await containerStarts(result.runId, since)).toBe(0);
+  });
+});
+
+describe('the stop grace a caller passes', () => {
+  it('cannot keep a container that ignores SIGTERM alive past its deadline (stopGraceSeconds -1)', async () => {
+    const handle = await client.start(busybox("trap '' TERM; while true; do sleep 1; done", { timeout: '2s' }), { fleet: { stopGraceSeconds: -1 } });
+    const { value: result, ms } = await timed(() => handle.result());
+    expect(result).toMatchObject({ status: 'FAILED', reason: 'timeout', exitCode: 137 });
+    // Deadline 2 s, grace clamped to 0: killed at once, whatever -1 would have meant.
+    expect(ms).toBeLessThan(20_000);
+  });
+});
+
+describe('an artifacts bucket that cannot be written', () => {
+  it('that does not exist fails the action before its container starts, naming the bucket', async () => {
+    const since = Date.now();
+    const bucket = `missing-${randomUUID().slice(0, 8)}`;
+    const handle = await client.start(busybox('echo never > /out/x.txt', { artifacts: { bucket } }));
+    const { value: result, ms } = await timed(() => handle.result());
+    expect(result).toMatchObject({ status: 'FAILED', reason: 'artifacts-unavailable' });
+    expect(result.message).toContain(`artifacts bucket "${bucket}" cannot be written (NoSuchBucket`);
+    // result.json had nowhere to go either: the result says so rather than failing with a raw error.
+    expect(result.message).toContain('result.json could not be stored');
+    expect(result.resultUri).toBeUndefined();
+    expect(ms).toBeLessThan(20_000);
+    expect(await containerStarts(result.runId, since)).toBe(0);
+  });
+
+  it('that goes away while the container runs ends the action within seconds, container stopped', async () => {
+    const store = s3();
+    const bucket = `vanishing-${randomUUID().slice(0, 8)}`;
+    await store.send(new CreateBucketCommand({ Bucket: bucket }));
+    const handle = await client.start(busybox('while true; do echo tick; sleep 0.2; done', { artifacts: { bucket }, timeout: '5m' }));
+    // Its live log reaches the bucket: the run is under way.
+    await vi.waitFor(
+      async () => expect((await store.send(new ListObjectsV2Command({ Bucket: bucket }))).KeyCount ?? 0).toBeGreaterThan(0),
+      { timeout: 30_000, interval: 100 },
+    );
+    await emptyAndDelete(bucket);
+    const { value: result, ms } = await timed(() => handle.result());
+    expect(result).toMatchObject({ status: 'FAILED', reason: 'artifacts-unavailable' });
+    expect(result.message).toContain('NoSuchBucket');
+    expect(ms).toBeLessThan(30_000);
+  });
+});
+
+describe('an S3 outage while collecting', () => {
+  it('is waited out: the action ends DONE, its container started once', async () => {
+    const endpoint = new URL(env('AWS_ENDPOINT_URL_S3'));
+    const proxy = new CountingProxy({ host: endpoint.hostname, port: Number(endpoint.port) });
+    const address = await proxy.start('tcp');
+    cleanups.push(() => proxy.stop());
+    const { client: own, host } = await workerOfItsOwn('s3outage', { AWS_ENDPOINT_URL_S3: address }, cleanups);
+    cleanups.push(() => expectNoLeftovers(host));
+    // More 503s than the S3 client retries on its own: the host activity fails and its retry collects again.
+    proxy.fail('PUT', /\/out\/runs\.txt$/, 8, 503);
+    const since = Date.now();
+    const result = await (await own.start(busybox('echo once >> /out/runs.txt'))).result();
+    expect(result.status).toBe('DONE');
+    expect(proxy.count('PUT', /\/out\/runs\.txt$/)).toBeGreaterThan(8);
+    expect(await objectText(s3(), result.artifacts[0]!.uri)).toBe('once\n');
+    expect(await containerStarts(result.runId, since)).toBe(1);
+  });
+});
+
+describe('containers no worker watches', () => {
+  it('are killed past deadline and grace by any worker of their host, and removed once their run is over', async () => {
+    const { client: own, host } = await workerOfItsOwn('reaper', { CAISSON_RECONCILE_SECONDS: '1' }, cleanups);
+    cleanups.push(() => expectNoLeftovers(host));
+    // One action puts the image on the engine.
+    expect((await (await own.start(busybox('true'))).result()).status).toBe('DONE');
+    // A run that is alive (its workflow waits on a queue no worker serves), whose container's worker is gone…
+    const live = await own.client.workflow.start(WORKFLOW_TYPE, {
+      taskQueue: `nobody-${randomUUID()}`,
+      workflowId: `orphan-${randomUUID()}`,
+      args: [{ spec: busybox('sleep 600') }],
+    });
+    cleanups.push(() => live.terminate().catch(() => {}));
+    const since = Date.now();
+    const overdue = await orphanContainer(host, live.workflowId, live.firstExecutionRunId, 1000);
+    // …and a run that no longer exists.
+    const stray = await orphanContainer(host, `gone-${randomUUID()}`, randomUUID(), 600_000);
+    await vi.waitFor(
+      async () => {
+        const left = await docker().listContainers({ all: true, filters: { label: [`${LABEL.host}=${host}`] } });
+        const state = new Map(left.map((c) => [c.Names[0]!.slice(1), c.State]));
+        expect(state.has(stray.name)).toBe(false); // its run is gone: removed
+        expect(state.get(overdue.name)).toBe('exited'); // past deadline and grace: killed, kept while its run lives
+      },
+      { timeout: 45_000, interval: 200 },
+    );
+    const [died] = await engineEvents(docker(), since, [`${LABEL.runId}=${live.firstExecutionRunId}`], ['die']);
+    const ranMs = died!.time / 1e6 - overdue.startedMs;
+    // Deadline 1 s + grace 0 + the 5 s margin its own watcher gets; then at most a pass or two.
+    expect(ranMs).toBeGreaterThanOrEqual(6000);
+    expect(ranMs).toBeLessThan(30_000);
+    await live.terminate();
+  });
+});
+
+/** A running container labelled as a run's of `host`, started by no worker. */
+async function orphanContainer(host: string, actionId: string, runId: string, timeoutMs: number) {
+  const name = `caisson-${runId}-1-${host}`;
+  const container = await docker().createContainer({
+    name,
+    Image: pullReference(parseImageRef(env('TEST_IMAGE_BUSYBOX'))!),
+    Cmd: ['sleep', '600'],
+    Labels: {
+      [LABEL.actionId]: actionId,
+      [LABEL.runId]: runId,
+      [LABEL.attempt]: '1',
+      [LABEL.host]: host,
+      [LABEL.timeoutMs]: String(timeoutMs),
+      [LABEL.stopGrace]: '0',
+    },
+    HostConfig: { NetworkMode: 'none' },
+  });
+  await container.start();
+  const startedMs = Date.parse((await container.inspect()).State.StartedAt);
+  return { name, startedMs };
+}
+
+describe('a large spec run many times', () => {
+  it('20 attempts with ~1 MiB of env complete, and the history holds the spec about once', async () => {
+    const bulk: Record<string, string> = {};
+    for (let i = 0; i < 8; i++) bulk[`BIG${i}`] = String(i).repeat(120 << 10);
+    const handle = await client.start(busybox('echo ${#BIG0} ${#BIG7}; exit 3', { env: bulk, retry: { attempts: 20, onExitCodes: [3] } }));
+    const result = await handle.result();
+    // Every attempt's container got the whole env, read by the host from the run's history.
+    expect(result).toMatchObject({ status: 'FAILED', reason: 'exit', exitCode: 3, attempts: 20, logTail: ['122880 122880'] });
+    const info = (await client.client.workflow.getHandle(handle.actionId).describe()).raw.workflowExecutionInfo;
+    // The start holds ~0.94 MiB of env; 20 copies of it would be ~19 MiB.
+    expect(Number(info?.historySizeBytes)).toBeLessThan(2 * 2 ** 20);
+  });
+});
+
+describe('artifact prefixes S3 would refuse', () => {
+  it('are spec errors naming artifacts.prefix', async () => {
+    for (const prefix of ['team/./x', 'a//b', 'x/../y', `${'p/'.repeat(300)}`]) {
+      const error = await client.start(busybox('true', { artifacts: { prefix } })).catch((e: unknown) => e);
+      expect(error, prefix).toBeInstanceOf(InvalidSpecError);
+      expect((error as InvalidSpecError).problems.map((p) => p.path)).toEqual(['artifacts.prefix']);
+    }
+  });
+});
+
+async function emptyAndDelete(bucket: string): Promise<void> {
+  const store = s3();
+  // The worker may put another segment between a listing and the delete: go round until it is gone.
+  await vi.waitFor(
+    async () => {
+      const listed = await store.send(new ListObjectsV2Command({ Bucket: bucket }));
+      const keys = (listed.Contents ?? []).map((o) => ({ Key: o.Key! }));
+      if (keys.length) await store.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: keys } }));
+      await store.send(new DeleteBucketCommand({ Bucket: bucket }));
+    },
+    { timeout: 10_000, interval: 50 },
+  );
+}
