@@ -166,5 +166,6 @@ export async function removeRun(deps: { run: RunDeps; host: string; capacity: Ho
     await removeContainer(deps.run.docker, deps.run.disks, c).catch(() => {});
   }
   deps.run.stopRequested.delete(req.runId);
+  deps.run.engineLost.delete(req.runId);
   deps.capacity.release(req.runId);
 }

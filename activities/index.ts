@@ -59,6 +59,7 @@ export function createActivities(deps: ActivityDeps) {
     secretsDir: deps.secretsDir,
     env: deps.env,
     stopRequested,
+    engineLost: new Set<string>(),
     disks: deps.disks,
     diskBytes: (spec) => (spec.resources.outDisk ?? deps.diskDefaults.out) + (spec.resources.tmpDisk ?? deps.diskDefaults.tmp),
     artifactsUri: (req) => {
@@ -154,6 +155,7 @@ export function createActivities(deps: ActivityDeps) {
       if (!req.attempt) {
         deps.capacity.release(req.runId);
         stopRequested.delete(req.runId);
+        runDeps.engineLost.delete(req.runId);
       }
       reportLoad();
     },

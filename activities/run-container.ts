@@ -27,6 +27,11 @@ export interface RunDeps {
   artifactsUri: (req: ContainerRequest) => string;
   /** Runs whose stop was asked for on this host: such a container is never started. */
   stopRequested: Set<string>;
+  /**
+   * Runs whose engine went away under them on this worker (the connection broke while their
+   * container ran): an exit by signal found after that is the engine's doing, not the action's.
+   */
+  engineLost: Set<string>;
   /** Filesystems of their own for /out and /tmp_disk; without, anonymous volumes (no size limit). */
   disks?: HostDisks;
   /** The disk budget of an action: its outDisk and tmpDisk, or the worker's defaults. */
@@ -257,7 +262,23 @@ async function followUsage(container: Docker.Container, usage: Usage): Promise<(
   return () => (stream as unknown as { destroy?: () => void }).destroy?.();
 }
 
+/** The engine's socket closed or refused us: dockerd stopped or restarted, not a reply of its own. */
+export function engineGone(err: unknown): boolean {
+  const e = err as { code?: string; message?: string; statusCode?: number };
+  if (e?.statusCode) return false;
+  return ['ECONNREFUSED', 'ECONNRESET', 'ENOENT', 'EPIPE'].includes(e?.code ?? '') || /socket hang up|connect ENOENT/i.test(e?.message ?? '');
+}
+
 export async function runContainer(deps: RunDeps, req: ContainerRequest, hooks: RunHooks): Promise<RunOutcome> {
+  try {
+    return await attachAndRun(deps, req, hooks);
+  } catch (err) {
+    if (engineGone(err)) deps.engineLost.add(req.runId);
+    throw err;
+  }
+}
+
+async function attachAndRun(deps: RunDeps, req: ContainerRequest, hooks: RunHooks): Promise<RunOutcome> {
   const name = containerName(req, req.attempt, deps.host);
   deps.capacity.touch(req.runId);
   // Its lookup also checks the artifacts bucket: one that is missing fails before any container exists.
@@ -376,7 +397,12 @@ export async function runContainer(deps: RunDeps, req: ContainerRequest, hooks: 
   });
   try {
     // A log that cannot be shipped (the bucket went away) ends the run now, not at the deadline.
-    await Promise.race([container.wait(), aborted, ...(shipper ? [shipper.whenFailed()] : [])]);
+    const waited = (await Promise.race([container.wait(), aborted, ...(shipper ? [shipper.whenFailed()] : [])])) as { StatusCode?: number };
+    if (!timedOut && !deps.stopRequested.has(req.runId) && (await stoppedByEngineShutdown(container, waited.StatusCode, deps.docker))) {
+      // The retry re-attaches once the engine is back, and reads this end as engine-restarted.
+      deps.engineLost.add(req.runId);
+      throw new Error(`the container engine of host ${deps.host} stopped the container as it shut down; waiting for it to come back`);
+    }
     // The engine ends a follow once the container has stopped and its log is read; one that lags
     // is cut and the rest is read again below.
     await Promise.race([following, delay(2000)]);
@@ -406,7 +432,16 @@ export async function runContainer(deps: RunDeps, req: ContainerRequest, hooks: 
   return {
     diskFull,
     exitCode: state.ExitCode,
-    reason: timedOut ? 'timeout' : state.OOMKilled ? 'oom' : deps.stopRequested.has(req.runId) ? 'canceled' : 'exit',
+    reason: timedOut
+      ? 'timeout'
+      : state.OOMKilled
+        ? 'oom'
+        : deps.stopRequested.has(req.runId)
+          ? 'canceled'
+          : // Killed by a signal (or left dead, 255) after its engine went away here: the engine stopped it.
+            deps.engineLost.has(req.runId) && state.ExitCode >= 128
+            ? 'engine-restarted'
+            : 'exit',
     startedAt: state.StartedAt,
     finishedAt: state.FinishedAt,
     peakMemoryBytes: usage.peakMemoryBytes,
@@ -415,6 +450,26 @@ export async function runContainer(deps: RunDeps, req: ContainerRequest, hooks: 
     containerId: known.id,
     reattached,
   };
+}
+
+/**
+ * dockerd stops every container (SIGTERM, then SIGKILL) when it shuts down, and answers requests
+ * meanwhile: the exit looks like a `docker stop`. What tells them apart is that the engine goes
+ * away right after, once all its containers have stopped (within its shutdown timeout, 15 s by
+ * default). So an exit by SIGTERM or SIGKILL that Caisson did not ask for, and that is not an OOM
+ * kill, is followed by pings for that long: only such exits pay this wait.
+ */
+const ENGINE_SHUTDOWN_WINDOW_MS = 20_000;
+
+async function stoppedByEngineShutdown(container: Docker.Container, exitCode: number | undefined, docker: Docker): Promise<boolean> {
+  if (exitCode !== 137 && exitCode !== 143) return false;
+  const state = (await container.inspect()).State;
+  if (state.OOMKilled) return false;
+  for (const until = Date.now() + ENGINE_SHUTDOWN_WINDOW_MS; Date.now() < until; await delay(250)) {
+    const answered = await Promise.race([docker.ping().then(() => true, () => false), delay(2000).then(() => false)]);
+    if (!answered) return true;
+  }
+  return false;
 }
 
 async function lastLines(container: Docker.Container): Promise<string[]> {

@@ -43,6 +43,11 @@ export interface ExtraDockerd {
   logFile: string;
   pid: number;
   /**
+   * Stops dockerd as an operator's restart does (SIGTERM: it stops the containers it runs) and starts
+   * it again on the same data root and sockets; resolves when it answers a ping again.
+   */
+  restart(): Promise<void>;
+  /**
    * Removes its containers, SIGTERM with a bounded wait, then SIGKILL (and whatever a killed dockerd
    * leaves: containerd, shims, container processes, mounts), then removes the temp dir. Idempotent.
    */
@@ -180,21 +185,24 @@ export async function startExtraDockerd(options: ExtraDockerdOptions = {}): Prom
       tls = { host, port, certs, clientEnv: { DOCKER_HOST: host, DOCKER_TLS_VERIFY: '1', DOCKER_CERT_PATH: certs.client.dir } };
     }
 
-    const log = openSync(logFile, 'a');
-    try {
-      child = spawn('dockerd', args, { stdio: ['ignore', log, log], env: dockerdEnv() });
-    } finally {
-      closeSync(log);
-    }
-    const spawned = child;
-    await new Promise<void>((resolve, reject) => {
-      spawned.once('spawn', resolve);
-      spawned.once('error', reject);
-    });
-    process.once('exit', onExit);
+    const engine = engineAt(socketHost);
+    const launch = async (): Promise<ChildProcess> => {
+      const log = openSync(logFile!, 'a');
+      try {
+        child = spawn('dockerd', args, { stdio: ['ignore', log, log], env: dockerdEnv() });
+      } finally {
+        closeSync(log);
+      }
+      const spawned = child;
+      await new Promise<void>((resolve, reject) => {
+        spawned.once('spawn', resolve);
+        spawned.once('error', reject);
+      });
+      await ready(spawned);
+      return spawned;
+    };
 
     // Ready when it answers a ping on every listener, within a deadline; an early exit fails at once.
-    const engine = engineAt(socketHost);
     const overTls = tls
       ? new Docker({
           host: '127.0.0.1',
@@ -205,18 +213,22 @@ export async function startExtraDockerd(options: ExtraDockerdOptions = {}): Prom
           key: readFileSync(tls.certs.client.key),
         })
       : undefined;
-    const deadline = Date.now() + readyTimeoutMs;
     const ping = (d: Docker) => withDeadline(d.ping().then(() => true, () => false), 2_000).then((ok) => ok === true);
-    for (;;) {
-      if (!alive(spawned)) {
-        throw new Error(`dockerd ${name} exited (${spawned.exitCode ?? spawned.signalCode}) before it was ready; log ${logFile}:\n${tail(logFile)}`);
+    const ready = async (spawned: ChildProcess) => {
+      const deadline = Date.now() + readyTimeoutMs;
+      for (;;) {
+        if (!alive(spawned)) {
+          throw new Error(`dockerd ${name} exited (${spawned.exitCode ?? spawned.signalCode}) before it was ready; log ${logFile}:\n${tail(logFile!)}`);
+        }
+        if ((await ping(engine)) && (!overTls || (await ping(overTls)))) return;
+        if (Date.now() > deadline) {
+          throw new Error(`dockerd ${name} did not answer a ping within ${readyTimeoutMs} ms; log ${logFile}:\n${tail(logFile!)}`);
+        }
+        await sleep(100);
       }
-      if ((await ping(engine)) && (!overTls || (await ping(overTls)))) break;
-      if (Date.now() > deadline) {
-        throw new Error(`dockerd ${name} did not answer a ping within ${readyTimeoutMs} ms; log ${logFile}:\n${tail(logFile)}`);
-      }
-      await sleep(100);
-    }
+    };
+    let spawned = await launch();
+    process.once('exit', onExit);
 
     let stopping: Promise<void> | undefined;
     const stop = () =>
@@ -245,7 +257,24 @@ export async function startExtraDockerd(options: ExtraDockerdOptions = {}): Prom
         }
       })());
 
-    return { socketHost, engine, tls, dir, logFile, pid: spawned.pid!, stop };
+    const restart = async () => {
+      spawned.kill('SIGTERM');
+      if (!(await waitExit(spawned, stopTimeoutMs))) throw new Error(`dockerd ${name} did not exit within ${stopTimeoutMs} ms of SIGTERM`);
+      spawned = await launch();
+    };
+
+    return {
+      socketHost,
+      engine,
+      tls,
+      dir,
+      logFile,
+      get pid() {
+        return spawned.pid!;
+      },
+      restart,
+      stop,
+    };
   } catch (err) {
     // Never leave a half-started engine or its folder behind.
     if (child && alive(child)) {
