@@ -170,10 +170,25 @@ function shownLinkname(header: Header): string {
   return 'text' in text ? text.text : text.shown;
 }
 
-async function collectLogs(deps: CollectDeps, container: Docker.Container, base: string, captureStdout: boolean) {
+/** Where an attempt's full logs go: the last attempt's in logs/, each earlier one's in logs/attempt-<n>/. */
+export function logKeys(base: string, earlierAttempt?: number): { stdout: string; stderr: string } {
+  const folder = earlierAttempt ? `${base}/logs/attempt-${earlierAttempt}` : `${base}/logs`;
+  return { stdout: `${folder}/stdout.log`, stderr: `${folder}/stderr.log` };
+}
+
+/**
+ * Stores the full logs of an attempt that is followed by another (retry): each attempt's logs are
+ * kept, not only the last one's.
+ */
+export async function collectEarlierAttemptLogs(deps: CollectDeps, req: CollectRequest): Promise<void> {
+  const container = deps.docker.getContainer(containerName(req, req.attempt, deps.host));
+  const store = req.spec.artifacts.bucket ? deps.store.withBucket(req.spec.artifacts.bucket) : deps.store;
+  await collectLogs({ ...deps, store }, container, logKeys(store.base(req.spec.artifacts.prefix, req.actionId), req.attempt), false);
+}
+
+async function collectLogs(deps: CollectDeps, container: Docker.Container, keys: { stdout: string; stderr: string }, captureStdout: boolean) {
   const stdout = new PassThrough({ highWaterMark: 1 << 20 });
   const stderr = new PassThrough({ highWaterMark: 1 << 20 });
-  const keys = { stdout: `${base}/logs/stdout.log`, stderr: `${base}/logs/stderr.log` };
   const uploads = Promise.all([deps.store.upload(keys.stdout, stdout, 'text/plain; charset=utf-8'), deps.store.upload(keys.stderr, stderr, 'text/plain; charset=utf-8')]);
   let bytes = 0;
   const captured: Buffer[] = [];
@@ -223,7 +238,7 @@ export async function collect(
   const out = new OutUploader(store, base, (files, bytes) => heartbeat({ files, bytes }));
   const folder = req.includeOut && deps.outDir ? await deps.outDir(req) : undefined;
   const [logs, listing] = await Promise.all([
-    collectLogs(scoped, container, base, wantsJson),
+    collectLogs(scoped, container, logKeys(base), wantsJson),
     !req.includeOut
       ? out.finish()
       : folder

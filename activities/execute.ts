@@ -10,7 +10,7 @@ import { assembleResult, runsAgain, timeStep, type ActionResult, type RunOutcome
 import { formatDuration } from '../spec/quantity.js';
 import { artifactsUnavailable, type ArtifactStore } from './artifact-store.js';
 import type { HostCapacity } from './capacity.js';
-import { collect, type CollectDeps } from './collect.js';
+import { collect, collectEarlierAttemptLogs, logKeys, type CollectDeps } from './collect.js';
 import type { ImageCache } from './image-cache.js';
 import { containerName, runFilter } from './labels.js';
 import type { Metrics } from './metrics.js';
@@ -93,7 +93,8 @@ export async function execute(deps: ExecuteDeps, req: ExecuteRequest): Promise<E
     progress.logTail = outcome.logTail;
     if (!req.canceled && outcome.reason !== 'canceled' && runsAgain(req.spec.retry, req.attempt, outcome)) {
       // The attempt's container stays until the run is removed: a retried execute of this attempt
-      // re-attaches to it instead of running the attempt again.
+      // re-attaches to it instead of running the attempt again. Its full logs are kept now.
+      await collectEarlierAttemptLogs({ docker: deps.run.docker, host: deps.host, store: deps.store }, { ...req, includeOut: false });
       return { again: true, outcome, digest: image.digest, timings };
     }
 
@@ -121,6 +122,12 @@ export async function execute(deps: ExecuteDeps, req: ExecuteRequest): Promise<E
       startedAt: req.startedAt,
       finishedAt: new Date().toISOString(),
     });
+    if (result.logs && req.attempt > 1) {
+      result.logs.earlier = Array.from({ length: req.attempt - 1 }, (_, i) => {
+        const keys = logKeys(folder, i + 1);
+        return { attempt: i + 1, stdout: store.uri(keys.stdout), stderr: store.uri(keys.stderr) };
+      });
+    }
     result.resultUri = store.uri(resultKey);
     result.liveLogs = progress.liveLogs;
     await store.put(resultKey, JSON.stringify(result, null, 2), 'application/json');

@@ -82,7 +82,14 @@ export interface ActionResult {
    * Where stdout and stderr were stored, and how many bytes. `truncated`: the log reached what the
    * engine keeps of one (512 MiB), so its beginning may be missing.
    */
-  logs?: { stdout: string; stderr: string; bytes: number; truncated?: boolean };
+  logs?: {
+    stdout: string;
+    stderr: string;
+    bytes: number;
+    truncated?: boolean;
+    /** The full logs of each attempt before the last one (retry), in order. */
+    earlier?: { attempt: number; stdout: string; stderr: string }[];
+  };
   /** The live log of every attempt, as segments (see common/log-segments.ts): what followers read. */
   liveLogs?: string;
   resultUri?: string;
