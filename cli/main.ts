@@ -59,10 +59,13 @@ function printResult(result: ActionResult): void {
   }
   out(`  steps      ${result.timings.map((t) => `${t.step} ${formatDuration(t.ms)}`).join(', ')}`);
   if (result.logs) out(`  logs       ${result.logs.stdout}\n             ${result.logs.stderr}`);
+  for (const e of result.logs?.earlier ?? []) out(`             attempt ${e.attempt}: ${e.stdout}, ${e.stderr}`);
   out(`  artifacts  ${result.artifactTotals.files} files, ${size(result.artifactTotals.bytes)}`);
   for (const a of result.artifacts.slice(0, 20)) out(`             ${a.uri} (${size(a.size)})`);
   if (result.artifacts.length > 20) out(`             … ${result.artifactTotals.files - 20} more in result.json`);
-  for (const s of result.skipped) out(`  skipped    ${s.path}: ${s.why}`);
+  for (const s of result.skipped.slice(0, 20)) out(`  skipped    ${s.path}: ${s.why}`);
+  const skippedTotal = result.skippedTotal ?? result.skipped.length;
+  if (skippedTotal > 20) out(`             … ${skippedTotal - 20} more skipped (result.json lists ${result.skipped.length})`);
   if (result.resultUri) out(`  result     ${result.resultUri}`);
   if (result.output !== undefined) out(`  output     ${JSON.stringify(result.output)}`);
   const link = uiLink(result.actionId);
