@@ -75,6 +75,66 @@ describe('a hostile spec', () => {
   });
 });
 
+/** One hostile field each, started straight on Temporal (no client check): the run fails at once, naming it. */
+const RAW_STARTS: [path: string, extra: Record<string, unknown>][] = [
+  ['image', { image: `${'r'.repeat(300)}.example/x:1` }],
+  ['command.0', { command: ['x'.repeat((128 << 10) + 1)] }],
+  ['args.0', { args: ['a\0b'] }],
+  ['env.BIG', { env: { BIG: 'v'.repeat((128 << 10) + 1) } }],
+  ['env.NUL', { env: { NUL: 'a\0' } }],
+  [`env.${'N'.repeat(300)}`, { env: { ['N'.repeat(300)]: 'v' } }],
+  ['env', { env: Object.fromEntries(Array.from({ length: 10 }, (_, i) => [`V${i}`, 'x'.repeat(120_000)])) }],
+  ['workingDir', { workingDir: `/${'d'.repeat(5000)}` }],
+  ['user', { user: 'u'.repeat(65) }],
+  ['source', { source: 'ok\0' }],
+  ['artifacts.prefix', { artifacts: { prefix: 'p/'.repeat(300) } }],
+  ['artifacts.prefix', { artifacts: { prefix: 'team/./x' } }],
+  ['artifacts.prefix', { artifacts: { prefix: 'a//b' } }],
+  ['artifacts.bucket', { artifacts: { bucket: 'Not_A_Bucket' } }],
+  ['input', { input: 'x'.repeat(1_200_000) }],
+  ['input', { input: nested(3000) }],
+  ['timeout', { timeout: 0.0001 }],
+  ['timeout', { timeout: '0.1ms' }],
+  ['timeout', { timeout: `${'9'.repeat(400)}s` }],
+  ['timeout', { timeout: '1h'.repeat(50_000) }],
+  ['timeout', { timeout: '8d' }],
+  ['timeout', { timeout: true }],
+  ['resources.memory', { resources: { memory: '9'.repeat(400) } }],
+  ['resources.memory', { resources: { memory: '99999999Ti' } }],
+  ['resources.memory', { resources: { memory: '1Mi' } }],
+  ['resources.cpu', { resources: { cpu: '1m' } }],
+  ['resources.cpu', { resources: { cpu: 0.001 } }],
+  ['retry.attempts', { retry: { attempts: 1000 } }],
+  ['retry.onReasons.0', { retry: { attempts: 2, onReasons: ['bogus'] } }],
+  ['secrets.0', { secrets: ['not a name'] }],
+];
+
+describe('a hostile field in a spec started without the client', () => {
+  for (const [path, extra] of RAW_STARTS) {
+    // The title shows the start of the value only: some are megabytes, one nests 3000 deep.
+    it(`${path} ← ${JSON.stringify(extra).slice(0, 50)}: the run fails at once, non-retryable, naming the field`, async () => {
+      const handle = await client.client.workflow.start(WORKFLOW_TYPE, {
+        taskQueue: inject('taskQueue'),
+        workflowId: `hostile-${randomUUID()}`,
+        args: [{ spec: { image: env('TEST_IMAGE_BUSYBOX'), command: ['true'], ...extra } }],
+      });
+      const asked = Date.now();
+      const error = await handle.result().catch((e: unknown) => e);
+      expect(Date.now() - asked).toBeLessThan(10_000);
+      expect(error).toBeInstanceOf(WorkflowFailedError);
+      const cause = (error as WorkflowFailedError).cause as unknown as { type: string; nonRetryable: boolean; message: string };
+      expect(cause).toMatchObject({ type: 'InvalidSpec', nonRetryable: true });
+      expect(cause.message).toContain(`  - ${path}: `);
+    });
+  }
+
+  it('a 3 MB spec is refused by the client naming its size, not with a gRPC "blob size" error', async () => {
+    const error = await client.start(busybox('true', { input: { blob: 'x'.repeat(3_000_000) } })).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(InvalidSpecError);
+    expect((error as InvalidSpecError).problems).toEqual([{ path: '(spec)', message: expect.stringMatching(/at most 1572864/) }]);
+  });
+});
+
 describe('env names that are also JavaScript object properties', () => {
   it('reach the container like any other name', async () => {
     const spec = busybox('echo "proto=$__proto__ str=$toString ctor=$constructor"');
