@@ -1,7 +1,7 @@
 // The activities of an action run, built from their dependencies so that a worker passes real
 // clients and a test may pass others. Workflows import only the type of what this returns.
 import type Docker from 'dockerode';
-import { ApplicationFailure, Context } from '@temporalio/activity';
+import { Context } from '@temporalio/activity';
 import { artifactsUnavailable, type ArtifactStore } from './artifact-store.js';
 import type { HostCapacity } from './capacity.js';
 import type { Metrics } from './metrics.js';

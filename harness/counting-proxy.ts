@@ -23,6 +23,9 @@ export class CountingProxy {
   readonly requests: string[] = [];
   private readonly faults: Fault[] = [];
   private server?: Server;
+  /** Bytes per second from clients to the server, all connections together; 0: unlimited. */
+  private uploadRate = 0;
+  private uploadFreeAt = 0;
   private socketPath?: string;
 
   constructor(private readonly upstream: Upstream) {}
@@ -42,6 +45,11 @@ export class CountingProxy {
   /** Answers the next `times` requests matching method and path with `status`, not forwarding them. */
   fail(method: string, path: RegExp, times = 1, status = 500): void {
     this.faults.push({ method, path, times, status });
+  }
+
+  /** Slows what clients send (request bodies, uploads) to `bytesPerSecond`, as a slow link would. */
+  limitUploads(bytesPerSecond: number): void {
+    this.uploadRate = bytesPerSecond;
   }
 
   count(method: string, path: RegExp): number {
@@ -80,6 +88,15 @@ export class CountingProxy {
         }
       }
       upstream.write(chunk);
+      if (this.uploadRate > 0) {
+        // Each chunk takes its share of the link: reading stops until then, and TCP pushes back.
+        const now = Date.now();
+        this.uploadFreeAt = Math.max(now, this.uploadFreeAt) + (chunk.length / this.uploadRate) * 1000;
+        if (this.uploadFreeAt > now) {
+          client.pause();
+          setTimeout(() => client.resume(), this.uploadFreeAt - now);
+        }
+      }
     });
     upstream.pipe(client);
     client.on('end', () => upstream.end());

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, inject, it } from 'vitest';
 import { LABEL } from '../../activities/labels.js';
 import { connectClient, expectNoLeftovers } from '../support/actions.js';
-import { docker, env } from '../support/env.js';
+import { env } from '../support/env.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const NODE24_BIN = env('NODE24_BIN');

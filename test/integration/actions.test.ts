@@ -10,7 +10,7 @@ import { ActionConflictError, InvalidSpecError, type ActionsClient } from '../..
 import { WORKFLOW_TYPE } from '../../spec/workflow-api.js';
 import { MAX_INPUT_BYTES } from '../../spec/action.js';
 import { busybox, connectClient, expectNoLeftovers, keepHistory, leftovers } from '../support/actions.js';
-import { containerStarts, docker, env, objectDigest, objectText, s3 } from '../support/env.js';
+import { docker, env, objectDigest, objectText, s3 } from '../support/env.js';
 
 const run = promisify(execFile);
 let client: ActionsClient;

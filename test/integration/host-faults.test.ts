@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { HostDisks } from '../../activities/host-disk.js';
 import { CountingProxy } from '../../harness/counting-proxy.js';
-import { spawnWorker, type WorkerProcess } from '../../harness/worker-process.js';
+import { spawnWorker } from '../../harness/worker-process.js';
 import { busybox, disksLeft, expectNoLeftovers, workerOfItsOwn } from '../support/actions.js';
 import { containerStarts, env } from '../support/env.js';
 

@@ -1,11 +1,11 @@
 // Faults and hostile settings on the real stack: each ends in a terminal state with its own reason,
 // within a bound, and leaves nothing behind (containers, disks, slots).
 import { randomUUID } from 'node:crypto';
-import { CreateBucketCommand, DeleteBucketCommand, DeleteObjectsCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { CreateBucketCommand, DeleteBucketCommand, DeleteObjectCommand, DeleteObjectsCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { InvalidSpecError, type ActionsClient } from '../../client/index.js';
 import { CountingProxy } from '../../harness/counting-proxy.js';
-import { busybox, connectClient, expectNoLeftovers, workerOfItsOwn } from '../support/actions.js';
+import { busybox, expectNoLeftovers, useSuiteWorker, workerOfItsOwn } from '../support/actions.js';
 import { containerStarts, docker, env, objectText, s3 } from '../support/env.js';
 import { engineEvents } from '../support/engine-events.js';
 import { LABEL } from '../../activities/labels.js';
@@ -13,16 +13,14 @@ import { parseImageRef, pullReference } from '../../spec/image.js';
 import { WORKFLOW_TYPE } from '../../spec/workflow-api.js';
 
 const cleanups: (() => Promise<unknown>)[] = [];
+const suite = useSuiteWorker();
 let client: ActionsClient;
-beforeAll(async () => {
-  client = await connectClient();
+beforeAll(() => {
+  client = suite.client();
 });
-afterAll(async () => {
-  await client.close();
-});
+// Registered after the suite's check that nothing is left, so it runs before it.
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-  await expectNoLeftovers();
 });
 
 /** Runs `fn` and returns its value with the milliseconds it took. */
@@ -85,6 +83,21 @@ describe('an artifacts bucket that cannot be written', () => {
     expect(result).toMatchObject({ status: 'FAILED', reason: 'artifacts-unavailable' });
     expect(result.message).toContain('NoSuchBucket');
     expect(ms).toBeLessThan(30_000);
+  });
+});
+
+describe('S3 credentials the server refuses', () => {
+  it('end the action before its container starts, with reason artifacts-unavailable', async () => {
+    const { client: own, host } = await workerOfItsOwn('s3refused', { AWS_SECRET_ACCESS_KEY: 'not-the-secret' }, cleanups);
+    cleanups.push(() => expectNoLeftovers(host));
+    const since = Date.now();
+    const handle = await own.start(busybox('echo never > /out/x.txt'));
+    const result = await handle.result();
+    expect(result).toMatchObject({ status: 'FAILED', reason: 'artifacts-unavailable' });
+    expect(result.message).toMatch(/cannot be written \(SignatureDoesNotMatch/);
+    expect(result.message).toContain("give the worker's S3 credentials write access");
+    expect(Date.now() - since).toBeLessThan(20_000);
+    expect(await containerStarts(result.runId, since)).toBe(0);
   });
 });
 
@@ -175,6 +188,35 @@ describe('a large spec run many times', () => {
     const info = (await client.client.workflow.getHandle(handle.actionId).describe()).raw.workflowExecutionInfo;
     // The start holds ~0.94 MiB of env; 20 copies of it would be ~19 MiB.
     expect(Number(info?.historySizeBytes)).toBeLessThan(2 * 2 ** 20);
+  });
+});
+
+describe('an upload longer than the heartbeat timeout', () => {
+  it('keeps the host activity alive: one try, DONE', async () => {
+    const endpoint = new URL(env('AWS_ENDPOINT_URL_S3'));
+    const proxy = new CountingProxy({ host: endpoint.hostname, port: Number(endpoint.port) });
+    const address = await proxy.start('tcp');
+    cleanups.push(() => proxy.stop());
+    const { client: own, host } = await workerOfItsOwn('slowupload', { AWS_ENDPOINT_URL_S3: address }, cleanups);
+    cleanups.push(() => expectNoLeftovers(host));
+    // 400 MiB at 16 MiB/s: about 25 s of upload, against a heartbeat timeout of 15 s.
+    proxy.limitUploads(16 << 20);
+    const handle = await own.start(busybox('truncate -s 400M /out/big.bin'));
+    const began = Date.now();
+    const result = await handle.result();
+    const took = Date.now() - began;
+    try {
+      expect(result.status).toBe('DONE');
+      expect(result.artifacts).toEqual([expect.objectContaining({ path: 'big.bin', size: 400 << 20 })]);
+      expect(took).toBeGreaterThan(20_000); // the upload was slow indeed
+      const history = await own.client.workflow.getHandle(handle.actionId).fetchHistory();
+      const tries = (history.events ?? []).filter((e) => e.activityTaskStartedEventAttributes).map((e) => e.activityTaskStartedEventAttributes!.attempt);
+      // place, then execute: each started once (a heartbeat timeout would show as a second try).
+      expect(tries).toEqual([1, 1]);
+    } finally {
+      const uri = new URL(result.artifacts[0]?.uri ?? 's3://none/none');
+      await s3().send(new DeleteObjectCommand({ Bucket: uri.host, Key: uri.pathname.slice(1) })).catch(() => {});
+    }
   });
 });
 

@@ -3,20 +3,15 @@
 // several attempts' logs. Each ends DONE within a bound, with a result that stays small, and leaves
 // nothing behind.
 import { DeleteObjectCommand } from '@aws-sdk/client-s3';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { ActionsClient } from '../../client/index.js';
-import { busybox, connectClient, expectNoLeftovers } from '../support/actions.js';
+import { busybox, useSuiteWorker } from '../support/actions.js';
 import { objectText, s3 } from '../support/env.js';
 
+const suite = useSuiteWorker();
 let client: ActionsClient;
-beforeAll(async () => {
-  client = await connectClient();
-});
-afterAll(async () => {
-  await client.close();
-});
-afterEach(async () => {
-  await expectNoLeftovers();
+beforeAll(() => {
+  client = suite.client();
 });
 
 async function runTimed(script: string, timeout = '5m') {

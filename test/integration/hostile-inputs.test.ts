@@ -4,11 +4,11 @@
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
+import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { WorkflowFailedError } from '@temporalio/client';
 import { InvalidSpecError, type ActionsClient } from '../../client/index.js';
 import { WORKFLOW_TYPE } from '../../spec/workflow-api.js';
-import { busybox, connectClient, expectNoLeftovers } from '../support/actions.js';
+import { busybox, useSuiteWorker } from '../support/actions.js';
 import { env } from '../support/env.js';
 
 const CLI = fileURLToPath(new URL('../../build/cli/main.js', import.meta.url));
@@ -27,31 +27,35 @@ function nested(depth: number): unknown {
   return value;
 }
 
+const suite = useSuiteWorker();
 let client: ActionsClient;
-beforeAll(async () => {
-  client = await connectClient();
+beforeAll(() => {
+  client = suite.client();
 });
-afterAll(async () => {
-  await client.close();
-});
-afterEach(async () => {
-  await expectNoLeftovers();
-});
+
+/**
+ * Starts the spec (the busybox image plus `extra`) straight on Temporal, skipping the client's
+ * checks; expects the run to fail within 10 s as a non-retryable InvalidSpec, and returns its words.
+ */
+async function refusedRawStart(extra: Record<string, unknown>): Promise<string> {
+  const handle = await client.client.workflow.start(WORKFLOW_TYPE, {
+    taskQueue: inject('taskQueue'),
+    workflowId: `hostile-${randomUUID()}`,
+    args: [{ spec: { image: env('TEST_IMAGE_BUSYBOX'), ...extra } }],
+  });
+  const asked = Date.now();
+  const error = await handle.result().catch((e: unknown) => e);
+  expect(Date.now() - asked).toBeLessThan(10_000);
+  expect(error).toBeInstanceOf(WorkflowFailedError);
+  const cause = (error as WorkflowFailedError).cause as unknown as { type: string; nonRetryable: boolean; message: string };
+  expect(cause).toMatchObject({ type: 'InvalidSpec', nonRetryable: true });
+  return cause.message;
+}
 
 describe('a hostile spec', () => {
   it('started without the client fails the workflow at once, naming each field (deep input, tiny timeout, cpu below the engine minimum)', async () => {
-    const handle = await client.client.workflow.start(WORKFLOW_TYPE, {
-      taskQueue: inject('taskQueue'),
-      workflowId: `hostile-${randomUUID()}`,
-      args: [{ spec: { image: env('TEST_IMAGE_BUSYBOX'), input: nested(3000), timeout: '0.1ms', resources: { cpu: '1m' }, env: { A: 'x\0y' } } }],
-    });
-    const asked = Date.now();
-    const error = await handle.result().catch((e: unknown) => e);
-    expect(Date.now() - asked).toBeLessThan(10_000);
-    expect(error).toBeInstanceOf(WorkflowFailedError);
-    const cause = (error as WorkflowFailedError).cause as unknown as { type: string; nonRetryable: boolean; message: string };
-    expect(cause).toMatchObject({ type: 'InvalidSpec', nonRetryable: true });
-    for (const field of ['input:', 'timeout:', 'resources.cpu:', 'env.A:']) expect(cause.message).toContain(field);
+    const message = await refusedRawStart({ input: nested(3000), timeout: '0.1ms', resources: { cpu: '1m' }, env: { A: 'x\0y' } });
+    for (const field of ['input:', 'timeout:', 'resources.cpu:', 'env.A:']) expect(message).toContain(field);
   });
 
   it('through the client is refused before any start, with every field named', async () => {
@@ -113,18 +117,7 @@ describe('a hostile field in a spec started without the client', () => {
   for (const [path, extra] of RAW_STARTS) {
     // The title shows the start of the value only: some are megabytes, one nests 3000 deep.
     it(`${path} ← ${JSON.stringify(extra).slice(0, 50)}: the run fails at once, non-retryable, naming the field`, async () => {
-      const handle = await client.client.workflow.start(WORKFLOW_TYPE, {
-        taskQueue: inject('taskQueue'),
-        workflowId: `hostile-${randomUUID()}`,
-        args: [{ spec: { image: env('TEST_IMAGE_BUSYBOX'), command: ['true'], ...extra } }],
-      });
-      const asked = Date.now();
-      const error = await handle.result().catch((e: unknown) => e);
-      expect(Date.now() - asked).toBeLessThan(10_000);
-      expect(error).toBeInstanceOf(WorkflowFailedError);
-      const cause = (error as WorkflowFailedError).cause as unknown as { type: string; nonRetryable: boolean; message: string };
-      expect(cause).toMatchObject({ type: 'InvalidSpec', nonRetryable: true });
-      expect(cause.message).toContain(`  - ${path}: `);
+      expect(await refusedRawStart({ command: ['true'], ...extra })).toContain(`  - ${path}: `);
     });
   }
 

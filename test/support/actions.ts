@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { execFileSync } from 'node:child_process';
-import { expect, inject, vi } from 'vitest';
+import { afterAll, afterEach, beforeAll, expect, inject, vi } from 'vitest';
 import { ActionsClient, type ActionHandle, type ActionSpecInput } from '../../client/index.js';
 import { temporalSettingsFromEnv } from '../../common/temporal-connection.js';
 import { spawnWorker } from '../../harness/worker-process.js';
@@ -104,4 +104,28 @@ export async function workerOfItsOwn(name: string, extra: Record<string, string>
   const client = await connectClient(taskQueue);
   cleanups.push(() => client.close());
   return { worker, client, host, taskQueue };
+}
+
+/**
+ * For a test file on the suite's worker: a client connected before its tests and closed after
+ * them, and after each test the check that nothing is left on the host. An afterEach the file
+ * registers later runs before that check (vitest runs after-hooks last registered first).
+ */
+export function useSuiteWorker(): { client(): ActionsClient } {
+  let client: ActionsClient | undefined;
+  beforeAll(async () => {
+    client = await connectClient();
+  });
+  afterAll(async () => {
+    await client?.close();
+  });
+  afterEach(async () => {
+    await expectNoLeftovers();
+  });
+  return {
+    client() {
+      if (!client) throw new Error('the suite client is connected in beforeAll; use it inside tests or later hooks');
+      return client;
+    },
+  };
 }
