@@ -28,10 +28,17 @@ export class ArtifactStore {
     return new ArtifactStore(this.s3, bucket, this.defaultPrefix);
   }
 
-  /** The folder of one action: "<prefix>/<action id>". */
+  /**
+   * The folder of one action: "<root>/<action id>", the root being the worker's prefix. A spec's
+   * prefix only adds folders inside it ("<root>/<action id>/<prefix>"), so no action can write into
+   * another's folder, whatever prefix it names.
+   */
   base(prefix: string | undefined, actionId: string): string {
-    const clean = (prefix ?? this.defaultPrefix).replace(/^\/+|\/+$/g, '');
-    return clean ? `${clean}/${actionId}` : actionId;
+    const trim = (text: string) => text.replace(/^\/+|\/+$/g, '');
+    const root = trim(this.defaultPrefix);
+    const own = root ? `${root}/${actionId}` : actionId;
+    const inside = trim(prefix ?? '');
+    return inside ? `${own}/${inside}` : own;
   }
 
   uri(key: string): string {

@@ -6,6 +6,7 @@ import { artifactsUnavailable, type ArtifactStore } from './artifact-store.js';
 import type { HostCapacity } from './capacity.js';
 import type { Metrics } from './metrics.js';
 import type { SpecSource } from './spec-source.js';
+import { enforcePolicy, type Policy } from './policy.js';
 import { collect } from './collect.js';
 import { execute, removeRun } from './execute.js';
 import type { ImageCache } from './image-cache.js';
@@ -46,6 +47,8 @@ export interface ActivityDeps {
   secretsDir?: string;
   env: NodeJS.ProcessEnv;
   metrics?: Metrics;
+  /** What actions may do on this worker (activities/policy.ts). */
+  policy: Policy;
   /** Where the host reads a spec its request left out (see ExecuteRequest.specElided). */
   specs: SpecSource;
 }
@@ -92,8 +95,9 @@ export function createActivities(deps: ActivityDeps) {
 
     /** Host queue: one attempt from image to result.json (see execute.ts). */
     async execute(req: ExecuteRequest): Promise<ExecuteAnswer> {
-      const whole = req.specElided ? { ...req, spec: await deps.specs.load(req) } : req;
-      const answer = await execute(executeDeps, whole);
+      const spec = req.specElided ? await deps.specs.load(req) : req.spec;
+      // Before anything of the action happens on this host: refused, or given the defaults.
+      const answer = await execute(executeDeps, { ...req, spec: enforcePolicy(spec, deps.policy, deps.store.bucket, deps.host) });
       if (!answer.again) reportLoad();
       return answer;
     },

@@ -100,3 +100,11 @@ export function formatDuration(ms: number): string {
   const s = Math.round(seconds % 60);
   return [h ? `${h}h` : '', m ? `${m}m` : '', s ? `${s}s` : ''].join('') || '0s';
 }
+
+/** Bytes as a quantity a spec accepts back: "512Mi", "2Gi", or plain bytes when not a whole unit. */
+export function formatBytes(bytes: number): string {
+  for (const [unit, size] of [['Ti', 2 ** 40], ['Gi', 2 ** 30], ['Mi', 2 ** 20], ['Ki', 2 ** 10]] as const) {
+    if (bytes >= size && bytes % size === 0) return `${bytes / size}${unit}`;
+  }
+  return String(bytes);
+}

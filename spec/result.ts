@@ -21,6 +21,7 @@ export type EndReason =
   | 'gpu-unavailable'
   | 'secret-missing'
   | 'container-refused'
+  | 'policy'
   | 'artifacts-unavailable'
   | 'no-host'
   | 'output-not-json'

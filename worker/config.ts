@@ -45,8 +45,13 @@ export const WorkerConfig = z.object({
   AWS_SECRET_ACCESS_KEY: z.string().optional(),
   CAISSON_ARTIFACTS_BUCKET: z.string({ message: 'required: the S3 bucket that receives artifacts' }).min(3, 'an S3 bucket name'),
   CAISSON_ARTIFACTS_PREFIX: z.string().default('actions'),
-  /** Comma-separated: "registry", "registry/namespace/*", "registry/repository", or "*". */
-  CAISSON_ALLOWED_IMAGES: list.default(['*']),
+  /**
+   * Comma-separated: "registry", "registry/namespace/*", "registry/repository", or "*". Empty (the
+   * default) allows nothing: a fleet opens itself explicitly.
+   */
+  CAISSON_ALLOWED_IMAGES: list.default([]),
+  /** A JSON policy file (worker/policy-file.ts): defaults, ceilings, host network, buckets, secrets. */
+  CAISSON_POLICY_FILE: z.string().min(1).optional(),
   /** A folder of files named after secrets; each file's content is the value. */
   CAISSON_SECRETS_DIR: z.string().optional(),
   /** Seconds during which a tag pulled on this host is used again without asking the registry. */

@@ -18,6 +18,7 @@ import { resultsQueue } from '../spec/workflow-api.js';
 import { dockerClient } from './docker.js';
 import { runsOnEngine } from './reconcile.js';
 import { startReconciling } from './reconcile-loop.js';
+import { loadPolicy } from './policy-file.js';
 import { connectionOptions } from '../common/temporal-connection.js';
 
 let runtimeInstalled = false;
@@ -100,7 +101,11 @@ export async function runWorker(config: WorkerConfig): Promise<void> {
   capacity.seed(await runsOnEngine(docker, config.CAISSON_HOST));
   const metrics = createMetrics(Runtime.instance().metricMeter);
   const removals = new Set<Promise<void>>();
+  const { policy, images } = loadPolicy(config.CAISSON_POLICY_FILE);
+  const allowedImages = images ?? config.CAISSON_ALLOWED_IMAGES;
+  if (!allowedImages.length) log.warn('no image is allowed on this worker, so every action is refused: set CAISSON_ALLOWED_IMAGES (or "images" in the policy file), "*" for any');
   const activities = createActivities({
+    policy,
     removals,
     disks,
     diskDefaults: { out: config.CAISSON_OUT_DISK, tmp: config.CAISSON_TMP_DISK },
@@ -110,10 +115,10 @@ export async function runWorker(config: WorkerConfig): Promise<void> {
     hostQueue: ownQueue,
     capacity,
     images: new ImageCache(
-      { docker, allowedImages: config.CAISSON_ALLOWED_IMAGES, dockerConfigDir: config.DOCKER_CONFIG },
+      { docker, allowedImages, dockerConfigDir: config.DOCKER_CONFIG },
       config.CAISSON_PULL_WINDOW * 1000,
     ),
-    allowedImages: config.CAISSON_ALLOWED_IMAGES,
+    allowedImages,
     dockerConfigDir: config.DOCKER_CONFIG,
     secretsDir: config.CAISSON_SECRETS_DIR,
     env: process.env,
@@ -166,6 +171,8 @@ export async function runWorker(config: WorkerConfig): Promise<void> {
     hostQueue: ownQueue,
     capacity: config.CAISSON_CAPACITY,
     inUse: capacity.inUse(),
+    allowedImages,
+    policy: { file: config.CAISSON_POLICY_FILE ?? '(built in)', ...policy },
   });
   // Containers running on this host, for the gauge: off the path of any action.
   const gauge = setInterval(() => {

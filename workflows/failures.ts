@@ -14,6 +14,7 @@ export const FINAL_REASONS: Record<string, EndReason> = {
   SecretMissing: 'secret-missing',
   ContainerRefused: 'container-refused',
   ArtifactsUnavailable: 'artifacts-unavailable',
+  PolicyRefused: 'policy',
 };
 
 /** A step that never started because its host went silent: place the action elsewhere. */

@@ -29,6 +29,11 @@ export default async function setup(project: TestProject) {
   const secretsDir = mkdtempSync(join(tmpdir(), 'caisson-secrets-'));
   const secretValue = `value-${Math.random().toString(36).slice(2)}-never-logged`;
   writeFileSync(join(secretsDir, 'API_TOKEN'), secretValue);
+  // The suite's policy: its own images may have these secrets (NOT_CONFIGURED is allowed but absent).
+  const policyDir = mkdtempSync(join(tmpdir(), 'caisson-policy-'));
+  const policyFile = join(policyDir, 'policy.json');
+  const images = [`${process.env.TEST_REGISTRY}/caisson/*`];
+  writeFileSync(policyFile, JSON.stringify({ secrets: { API_TOKEN: images, NOT_CONFIGURED: images } }));
 
   const metricsPort = await freePort();
   const worker = spawnWorker('main', {
@@ -37,6 +42,7 @@ export default async function setup(project: TestProject) {
     CAISSON_HOST: workerHost,
     CAISSON_CAPACITY: '4',
     CAISSON_SECRETS_DIR: secretsDir,
+    CAISSON_POLICY_FILE: policyFile,
     CAISSON_ALLOWED_IMAGES: `${process.env.TEST_REGISTRY}/caisson/*`,
   });
   await worker.ready;
@@ -47,5 +53,6 @@ export default async function setup(project: TestProject) {
   return async () => {
     await worker.stop('SIGTERM');
     rmSync(secretsDir, { recursive: true, force: true });
+    rmSync(policyDir, { recursive: true, force: true });
   };
 }

@@ -1,0 +1,100 @@
+// What a worker lets actions do, whoever starts them: the host decides, never the spec. An action
+// the policy refuses ends at once with reason "policy", before its image is pulled or any container
+// exists; one that leaves a limit out gets the policy's default.
+import { ApplicationFailure } from '@temporalio/activity';
+import type { Action } from '../spec/action.js';
+import { imageAllowed, parseImageRef } from '../spec/image.js';
+import { formatBytes, formatDuration } from '../spec/quantity.js';
+
+export interface Limits {
+  memory?: number;
+  cpu?: number;
+  pids?: number;
+  outDisk?: number;
+  tmpDisk?: number;
+}
+
+export interface Policy {
+  /** Given to an action that names none. */
+  defaults: Limits;
+  /** The most an action may ask; `gpus` 0 means none, `timeout` in ms. */
+  ceilings: Limits & { gpus?: number; timeout?: number };
+  /** Image patterns (as CAISSON_ALLOWED_IMAGES) that may ask for `network: host`; empty: none. */
+  hostNetwork: string[];
+  /** Buckets a spec may name besides the worker's own; "*" any. */
+  buckets: string[];
+  /** Each secret the worker holds, with the image patterns it may be given to; unlisted: to none. */
+  secrets: Record<string, string[]>;
+  /** Env names (and prefixes, ending in "*") only the worker sets: they grant access or identity. */
+  reservedEnv: string[];
+}
+
+/** Names the worker sets itself (ACTION_*) or that select devices behind the engine's back (GPUs). */
+export const RESERVED_ENV_PATTERNS = ['ACTION_*', 'NVIDIA_*', 'CUDA_VISIBLE_DEVICES', 'GPU_DEVICE_ORDINAL', 'HIP_VISIBLE_DEVICES', 'ROCR_VISIBLE_DEVICES'];
+
+/** Without a policy file: bounded defaults, nothing beyond what a single-team host needs. */
+export const DEFAULT_POLICY: Policy = {
+  defaults: { memory: 2 * 2 ** 30, pids: 4096 },
+  ceilings: {},
+  hostNetwork: [],
+  buckets: [],
+  secrets: {},
+  reservedEnv: RESERVED_ENV_PATTERNS,
+};
+
+const reserved = (name: string, patterns: readonly string[]) =>
+  patterns.some((p) => (p.endsWith('*') ? name.startsWith(p.slice(0, -1)) : name === p));
+
+/** Every way the spec goes beyond the policy, as "field: what and why", in field order. */
+export function policyProblems(spec: Action, policy: Policy, workerBucket: string): string[] {
+  const problems: string[] = [];
+  const ref = parseImageRef(spec.image);
+  const c = policy.ceilings;
+  const over = (field: string, value: number | undefined, ceiling: number | undefined, show: (n: number) => string) => {
+    if (value !== undefined && ceiling !== undefined && value > ceiling) problems.push(`${field}: ${show(value)} is above this fleet's ceiling of ${show(ceiling)}`);
+  };
+  const r = spec.resources;
+  over('resources.cpu', r.cpu, c.cpu, (n) => `${n} cores`);
+  over('resources.memory', r.memory, c.memory, formatBytes);
+  over('resources.pids', r.pids, c.pids, String);
+  over('resources.outDisk', r.outDisk, c.outDisk, formatBytes);
+  over('resources.tmpDisk', r.tmpDisk, c.tmpDisk, formatBytes);
+  over('timeout', spec.timeout, c.timeout, formatDuration);
+  if (r.gpus !== undefined && c.gpus !== undefined) {
+    const asked = r.gpus === 'all' ? Infinity : Array.isArray(r.gpus) ? r.gpus.length : r.gpus;
+    if (asked > c.gpus) problems.push(`resources.gpus: ${r.gpus === 'all' ? '"all"' : asked} is above this fleet's ceiling of ${c.gpus} GPUs`);
+  }
+  if (spec.network === 'host' && !(ref && imageAllowed(ref, policy.hostNetwork))) {
+    problems.push(`network: "host" is not allowed for ${spec.image} on this fleet (it would reach the host's own services); use "none"`);
+  }
+  const bucket = spec.artifacts.bucket;
+  if (bucket && bucket !== workerBucket && !policy.buckets.includes('*') && !policy.buckets.includes(bucket)) {
+    problems.push(`artifacts.bucket: "${bucket}" is not one this fleet writes to (allowed: ${[workerBucket, ...policy.buckets].join(', ')})`);
+  }
+  for (const name of Object.keys(spec.env ?? {})) {
+    if (reserved(name, policy.reservedEnv)) problems.push(`env.${name}: reserved (${policy.reservedEnv.join(', ')}); the worker sets these, and GPUs come only through resources.gpus`);
+  }
+  spec.secrets.forEach((name, i) => {
+    const allowed = Object.hasOwn(policy.secrets, name) ? policy.secrets[name]! : [];
+    if (!(ref && imageAllowed(ref, allowed))) problems.push(`secrets.${i}: ${name} may not be given to ${spec.image} on this fleet`);
+  });
+  return problems;
+}
+
+/** Refuses the action (reason "policy") when it goes beyond the policy; else its spec with the defaults filled in. */
+export function enforcePolicy(spec: Action, policy: Policy, workerBucket: string, host: string): Action {
+  const problems = policyProblems(spec, policy, workerBucket);
+  if (problems.length) {
+    throw ApplicationFailure.create({
+      type: 'PolicyRefused',
+      nonRetryable: true,
+      message: `refused by the policy of host ${host}:\n${problems.map((p) => `  - ${p}`).join('\n')}`,
+    });
+  }
+  const d = policy.defaults;
+  const r = spec.resources;
+  return {
+    ...spec,
+    resources: { ...r, cpu: r.cpu ?? d.cpu, memory: r.memory ?? d.memory, pids: r.pids ?? d.pids, outDisk: r.outDisk ?? d.outDisk, tmpDisk: r.tmpDisk ?? d.tmpDisk },
+  };
+}

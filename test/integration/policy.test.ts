@@ -1,0 +1,136 @@
+// A worker's policy on the real stack: what an action leaves out it gets from the policy, what goes
+// beyond it ends FAILED at once with reason "policy" before any container exists, and no spec can
+// reach another action's folder, a bucket, a secret or the host's network it was not given.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { ActionsClient } from '../../client/index.js';
+import { spawnWorker } from '../../harness/worker-process.js';
+import { busybox, expectNoLeftovers, workerOfItsOwn } from '../support/actions.js';
+import { containerStarts, env, objectText, s3 } from '../support/env.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'caisson-policy-test-'));
+const cleanups: (() => Promise<unknown>)[] = [];
+const perTest: (() => Promise<unknown>)[] = [];
+let client: ActionsClient;
+let host: string;
+
+beforeAll(async () => {
+  const policyFile = join(dir, 'policy.json');
+  writeFileSync(
+    policyFile,
+    JSON.stringify({
+      defaults: { memory: '64Mi', pids: 100 },
+      ceilings: { memory: '256Mi', cpu: 1, pids: 500, gpus: 0, timeout: '10m', outDisk: '512Mi' },
+      secrets: { TEAM_TOKEN: [`${env('TEST_REGISTRY')}/caisson/busybox`] },
+    }),
+  );
+  ({ client, host } = await workerOfItsOwn('policy', { CAISSON_POLICY_FILE: policyFile, CAISSON_SECRET_TEAM_TOKEN: 'team-secret', CAISSON_SECRET_OTHER: 'other-secret' }, cleanups));
+});
+afterEach(async () => {
+  for (const cleanup of perTest.splice(0).reverse()) await cleanup();
+  await expectNoLeftovers(host);
+});
+afterAll(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** Starts the spec; expects it refused by the policy within 15 s, no container started; returns the message. */
+async function refused(spec: Parameters<ActionsClient['start']>[0]): Promise<string> {
+  const since = Date.now();
+  const result = await (await client.start(spec)).result();
+  expect(result).toMatchObject({ status: 'FAILED', reason: 'policy', exitCode: null });
+  expect(Date.now() - since).toBeLessThan(15_000);
+  expect(await containerStarts(result.runId, since)).toBe(0);
+  return result.message;
+}
+
+const CGROUP_LIMITS = [
+  'if [ -f /sys/fs/cgroup/cgroup.controllers ]; then echo "$(cat /sys/fs/cgroup/memory.max) $(cat /sys/fs/cgroup/pids.max)";',
+  'else echo "$(cat /sys/fs/cgroup/memory/memory.limit_in_bytes) $(cat /sys/fs/cgroup/pids/pids.max)"; fi',
+].join(' ');
+
+describe('limits', () => {
+  it('an action that names none gets the policy defaults, enforced by the kernel', async () => {
+    const result = await (await client.start(busybox(CGROUP_LIMITS))).result();
+    expect(result).toMatchObject({ status: 'DONE', logTail: [`${64 * 2 ** 20} 100`] });
+  });
+
+  it('above a ceiling: FAILED at once, every field named with its ceiling', async () => {
+    const message = await refused(busybox('true', { timeout: '1h', resources: { memory: '512Mi', cpu: 2, pids: 1000, gpus: 1, outDisk: '1Gi' } }));
+    for (const words of [
+      "resources.cpu: 2 cores is above this fleet's ceiling of 1 cores",
+      "resources.memory: 512Mi is above this fleet's ceiling of 256Mi",
+      "resources.pids: 1000 is above this fleet's ceiling of 500",
+      "resources.outDisk: 1Gi is above this fleet's ceiling of 512Mi",
+      "timeout: 1h is above this fleet's ceiling of 10m",
+      "resources.gpus: 1 is above this fleet's ceiling of 0 GPUs",
+    ]) {
+      expect(message).toContain(words);
+    }
+  });
+});
+
+describe('the host network', () => {
+  it('is refused unless the policy allows it for the image', async () => {
+    expect(await refused(busybox('true', { network: 'host' }))).toContain('network: "host" is not allowed');
+  });
+});
+
+describe('env', () => {
+  it('names that grant devices or carry the worker\'s identity are refused', async () => {
+    const message = await refused(busybox('true', { env: { NVIDIA_VISIBLE_DEVICES: 'all', ACTION_OWNER: 'someone-else', CUDA_VISIBLE_DEVICES: '0' } }));
+    for (const name of ['NVIDIA_VISIBLE_DEVICES', 'ACTION_OWNER', 'CUDA_VISIBLE_DEVICES']) expect(message).toContain(`env.${name}: reserved`);
+  });
+});
+
+describe('secrets', () => {
+  it('listed for the image are given; any other is refused and the container never starts', async () => {
+    const given = await (await client.start(busybox('echo "${#TEAM_TOKEN}"', { secrets: ['TEAM_TOKEN'] }))).result();
+    expect(given).toMatchObject({ status: 'DONE', logTail: ['11'] });
+    expect(await refused(busybox('true', { secrets: ['OTHER'] }))).toContain(`secrets.0: OTHER may not be given to ${env('TEST_IMAGE_BUSYBOX')}`);
+  });
+});
+
+describe('artifacts', () => {
+  it('a bucket the policy does not list is refused', async () => {
+    expect(await refused(busybox('true', { artifacts: { bucket: 'someone-elses-bucket' } }))).toContain('artifacts.bucket: "someone-elses-bucket" is not one this fleet writes to');
+  });
+
+  it('a prefix naming another action\'s folder only adds folders inside this action\'s own', async () => {
+    const victim = await (await client.start(busybox('echo mine > /out/data.txt'))).result();
+    const bucket = env('CAISSON_ARTIFACTS_BUCKET');
+    const attacker = await (await client.start(busybox('echo overwritten > /out/data.txt', { artifacts: { prefix: `actions/${victim.actionId}/out` } }))).result();
+    expect(attacker.status).toBe('DONE');
+    expect(attacker.artifacts[0]!.uri).toBe(`s3://${bucket}/actions/${attacker.actionId}/actions/${victim.actionId}/out/out/data.txt`);
+    expect(attacker.resultUri!.startsWith(`s3://${bucket}/actions/${attacker.actionId}/`)).toBe(true);
+    expect(await objectText(s3(), victim.artifacts[0]!.uri)).toBe('mine\n');
+  });
+});
+
+describe('images', () => {
+  it('with no allow-list set, nothing runs (fail closed)', async () => {
+    const closed = await workerOfItsOwn('closed', { CAISSON_ALLOWED_IMAGES: '' }, perTest);
+    perTest.push(() => expectNoLeftovers(closed.host));
+    const result = await (await closed.client.start(busybox('true'))).result();
+    expect(result).toMatchObject({ status: 'FAILED', reason: 'image-not-allowed' });
+  });
+});
+
+describe('a policy file with a mistake', () => {
+  it('stops the worker at start, naming the field', async () => {
+    const bad = join(dir, 'bad.json');
+    writeFileSync(bad, JSON.stringify({ ceilings: { memory: 'lots' }, hostNetwrok: ['*'] }));
+    const worker = spawnWorker('badpolicy', { CAISSON_POLICY_FILE: bad, CAISSON_TASK_QUEUE: `badpolicy-${Date.now()}`, CAISSON_HOST: 'badpolicy' });
+    let stderr = '';
+    worker.process.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const code = await new Promise<number | null>((resolve) => worker.process.once('close', resolve));
+    worker.ready.catch(() => {});
+    expect(code).not.toBe(0);
+    expect(stderr).toContain('invalid policy file');
+    expect(stderr).toContain('ceilings.memory');
+    expect(stderr).toMatch(/hostNetwrok/);
+  });
+});

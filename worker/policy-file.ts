@@ -1,0 +1,65 @@
+// The worker's policy file (CAISSON_POLICY_FILE): JSON, checked with zod at start so that a typo
+// stops the worker with the field named instead of letting actions through. Without a file the
+// built-in policy applies (activities/policy.ts, DEFAULT_POLICY).
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { DEFAULT_POLICY, RESERVED_ENV_PATTERNS, type Policy } from '../activities/policy.js';
+import { parseBytes, parseCpu, parseDuration, type Parsed } from '../spec/quantity.js';
+
+const quantity = (parse: (text: number | string) => Parsed) =>
+  z.union([z.number(), z.string()]).transform((value, ctx) => {
+    const parsed = parse(value);
+    if (parsed.ok) return parsed.value;
+    ctx.addIssue({ code: 'custom', message: parsed.message });
+    return z.NEVER;
+  });
+
+const patterns = z.array(z.string().min(1)).max(1000);
+
+const Limits = {
+  memory: quantity(parseBytes).optional(),
+  cpu: quantity(parseCpu).optional(),
+  pids: z.number().int().min(1).optional(),
+  outDisk: quantity(parseBytes).optional(),
+  tmpDisk: quantity(parseBytes).optional(),
+};
+
+export const PolicyFile = z
+  .object({
+    /** Image patterns; when given, they replace CAISSON_ALLOWED_IMAGES. Empty: nothing runs. */
+    images: patterns.optional(),
+    defaults: z.object(Limits).strict().default({}),
+    ceilings: z
+      .object({ ...Limits, gpus: z.number().int().min(0).optional(), timeout: quantity(parseDuration).optional() })
+      .strict()
+      .default({}),
+    hostNetwork: patterns.default([]),
+    buckets: z.array(z.string().regex(/^(\*|[a-z0-9][a-z0-9.-]{1,61}[a-z0-9])$/, 'an S3 bucket name, or "*"')).default([]),
+    secrets: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,255}$/, 'a secret name'), patterns).default({}),
+    /** Added to the names reserved anyway (ACTION_*, NVIDIA_*, device selectors). */
+    reservedEnv: z.array(z.string().min(1)).default([]),
+  })
+  .strict();
+
+export function loadPolicy(path: string | undefined): { policy: Policy; images?: string[] } {
+  if (!path) return { policy: DEFAULT_POLICY };
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw new Error(`policy file ${path} (CAISSON_POLICY_FILE) cannot be read as JSON: ${(err as Error).message}`);
+  }
+  const parsed = PolicyFile.safeParse(json);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((issue) => `  - ${issue.path.join('.') || '(file)'}: ${issue.message}`);
+    throw new Error(`invalid policy file ${path} (CAISSON_POLICY_FILE):\n${lines.join('\n')}`);
+  }
+  const { images, reservedEnv, ...rest } = parsed.data;
+  for (const [field, value] of Object.entries(rest.defaults)) {
+    const ceiling = (rest.ceilings as Record<string, number | undefined>)[field];
+    if (value !== undefined && ceiling !== undefined && value > ceiling) {
+      throw new Error(`invalid policy file ${path} (CAISSON_POLICY_FILE):\n  - defaults.${field}: above ceilings.${field}`);
+    }
+  }
+  return { policy: { ...rest, reservedEnv: [...RESERVED_ENV_PATTERNS, ...reservedEnv] }, images };
+}
