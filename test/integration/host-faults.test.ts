@@ -9,7 +9,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { HostDisks } from '../../activities/host-disk.js';
 import { CountingProxy } from '../../harness/counting-proxy.js';
 import { spawnWorker } from '../../harness/worker-process.js';
-import { busybox, disksLeft, expectNoLeftovers, workerOfItsOwn } from '../support/actions.js';
+import { busybox, disksLeft, expectNoLeftovers, workerBehindS3Proxy, workerOfItsOwn } from '../support/actions.js';
 import { containerStarts, env } from '../support/env.js';
 
 const cleanups: (() => Promise<unknown>)[] = [];
@@ -39,12 +39,7 @@ describe('an engine that answers 5xx', () => {
 
 describe('what an action asks of S3', () => {
   it('stores nothing for an empty /out, and one object per file otherwise', async () => {
-    const s3 = new URL(env('AWS_ENDPOINT_URL_S3'));
-    const proxy = new CountingProxy({ host: s3.hostname, port: Number(s3.port) });
-    const endpoint = await proxy.start('tcp');
-    cleanups.push(() => proxy.stop());
-    const { client, host } = await workerWith('s3calls', { AWS_ENDPOINT_URL_S3: endpoint });
-    cleanups.push(() => expectNoLeftovers(host));
+    const { client, proxy } = await workerBehindS3Proxy('s3calls', cleanups);
     const empty = await (await client.start(busybox('echo nothing to keep'))).result();
     expect(empty.status).toBe('DONE');
     expect(proxy.requests.filter((r) => r.includes('/out/'))).toEqual([]);

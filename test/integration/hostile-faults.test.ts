@@ -4,8 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { CreateBucketCommand, DeleteBucketCommand, DeleteObjectCommand, DeleteObjectsCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { InvalidSpecError, type ActionsClient } from '../../client/index.js';
-import { CountingProxy } from '../../harness/counting-proxy.js';
-import { busybox, expectNoLeftovers, useSuiteWorker, workerOfItsOwn } from '../support/actions.js';
+import { busybox, expectNoLeftovers, useSuiteWorker, workerBehindS3Proxy, workerOfItsOwn } from '../support/actions.js';
 import { containerStarts, docker, env, objectText, s3 } from '../support/env.js';
 import { engineEvents } from '../support/engine-events.js';
 import { LABEL } from '../../activities/labels.js';
@@ -103,12 +102,7 @@ describe('S3 credentials the server refuses', () => {
 
 describe('an S3 outage while collecting', () => {
   it('is waited out: the action ends DONE, its container started once', async () => {
-    const endpoint = new URL(env('AWS_ENDPOINT_URL_S3'));
-    const proxy = new CountingProxy({ host: endpoint.hostname, port: Number(endpoint.port) });
-    const address = await proxy.start('tcp');
-    cleanups.push(() => proxy.stop());
-    const { client: own, host } = await workerOfItsOwn('s3outage', { AWS_ENDPOINT_URL_S3: address }, cleanups);
-    cleanups.push(() => expectNoLeftovers(host));
+    const { client: own, proxy } = await workerBehindS3Proxy('s3outage', cleanups);
     // More 503s than the S3 client retries on its own: the host activity fails and its retry collects again.
     proxy.fail('PUT', /\/out\/runs\.txt$/, 8, 503);
     const since = Date.now();
@@ -193,12 +187,7 @@ describe('a large spec run many times', () => {
 
 describe('an upload longer than the heartbeat timeout', () => {
   it('keeps the host activity alive: one try, DONE', async () => {
-    const endpoint = new URL(env('AWS_ENDPOINT_URL_S3'));
-    const proxy = new CountingProxy({ host: endpoint.hostname, port: Number(endpoint.port) });
-    const address = await proxy.start('tcp');
-    cleanups.push(() => proxy.stop());
-    const { client: own, host } = await workerOfItsOwn('slowupload', { AWS_ENDPOINT_URL_S3: address }, cleanups);
-    cleanups.push(() => expectNoLeftovers(host));
+    const { client: own, proxy } = await workerBehindS3Proxy('slowupload', cleanups);
     // 400 MiB at 16 MiB/s: about 25 s of upload, against a heartbeat timeout of 15 s.
     proxy.limitUploads(16 << 20);
     const handle = await own.start(busybox('truncate -s 400M /out/big.bin'));

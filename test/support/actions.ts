@@ -7,6 +7,7 @@ import { afterAll, afterEach, beforeAll, expect, inject, vi } from 'vitest';
 import { ActionsClient, type ActionHandle, type ActionSpecInput } from '../../client/index.js';
 import { temporalSettingsFromEnv } from '../../common/temporal-connection.js';
 import { spawnWorker } from '../../harness/worker-process.js';
+import { CountingProxy } from '../../harness/counting-proxy.js';
 import { LABEL } from '../../activities/labels.js';
 import { docker, env } from './env.js';
 import { sample, scrapeMetrics } from './metrics.js';
@@ -128,4 +129,19 @@ export function useSuiteWorker(): { client(): ActionsClient } {
       return client;
     },
   };
+}
+
+/**
+ * A worker of its own whose S3 traffic goes through a CountingProxy in front of the real MinIO (to
+ * count requests, inject faults or slow the link); the proxy, the worker and the check that the
+ * host is left clean all go with the caller's cleanups.
+ */
+export async function workerBehindS3Proxy(name: string, cleanups: (() => Promise<unknown>)[]) {
+  const endpoint = new URL(env('AWS_ENDPOINT_URL_S3'));
+  const proxy = new CountingProxy({ host: endpoint.hostname, port: Number(endpoint.port) });
+  const address = await proxy.start('tcp');
+  cleanups.push(() => proxy.stop());
+  const worker = await workerOfItsOwn(name, { AWS_ENDPOINT_URL_S3: address }, cleanups);
+  cleanups.push(() => expectNoLeftovers(worker.host));
+  return { ...worker, proxy };
 }

@@ -1,0 +1,58 @@
+// The policy's pure rules: what a file may say, and how a spec is measured against it.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { DEFAULT_POLICY, enforcePolicy, policyProblems } from '../../activities/policy.js';
+import { parseActionSpec } from '../../spec/action.js';
+import { loadPolicy } from '../../worker/policy-file.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'caisson-policy-unit-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const file = (json: unknown) => {
+  const path = join(dir, `${Math.random().toString(36).slice(2)}.json`);
+  writeFileSync(path, typeof json === 'string' ? json : JSON.stringify(json));
+  return path;
+};
+const image = 'r.example/team/tool:1';
+
+describe('a policy file', () => {
+  it('is read with quantities parsed and the reserved names kept', () => {
+    const { policy, images } = loadPolicy(file({ images: ['r.example/team/*'], defaults: { memory: '1Gi' }, ceilings: { timeout: '2h', cpu: '500m' }, reservedEnv: ['AWS_*'] }));
+    expect(images).toEqual(['r.example/team/*']);
+    expect(policy.defaults.memory).toBe(2 ** 30);
+    expect(policy.ceilings).toMatchObject({ timeout: 7_200_000, cpu: 0.5 });
+    expect(policy.reservedEnv).toEqual(expect.arrayContaining(['ACTION_*', 'NVIDIA_*', 'AWS_*']));
+  });
+
+  it('with a mistake is refused naming the field: unknown keys, bad quantities, defaults above ceilings, not JSON', () => {
+    expect(() => loadPolicy(file({ hostNetwrok: [] }))).toThrow(/hostNetwrok/);
+    expect(() => loadPolicy(file({ ceilings: { memory: 'lots' } }))).toThrow(/ceilings\.memory/);
+    expect(() => loadPolicy(file({ defaults: { memory: '2Gi' }, ceilings: { memory: '1Gi' } }))).toThrow(/defaults\.memory: above ceilings\.memory/);
+    expect(() => loadPolicy(file('{ not json'))).toThrow(/cannot be read as JSON/);
+  });
+
+  it('absent means the built-in policy', () => {
+    expect(loadPolicy(undefined)).toEqual({ policy: DEFAULT_POLICY });
+  });
+});
+
+describe('a spec against the policy', () => {
+  const policy = { ...DEFAULT_POLICY, ceilings: { gpus: 2 }, secrets: { TOKEN: ['r.example/team/*'] } };
+
+  it('counts gpus "all" as more than any ceiling, and a device list by its length', () => {
+    expect(policyProblems(parseActionSpec({ image, resources: { gpus: 'all' } }), policy, 'b')).toEqual([expect.stringContaining('"all" is above')]);
+    expect(policyProblems(parseActionSpec({ image, resources: { gpus: ['0', '1'] } }), policy, 'b')).toEqual([]);
+  });
+
+  it('gives secrets only to the images listed, and treats names like "toString" as any other', () => {
+    expect(policyProblems(parseActionSpec({ image, secrets: ['TOKEN'] }), policy, 'b')).toEqual([]);
+    expect(policyProblems(parseActionSpec({ image: 'r.example/other/x:1', secrets: ['TOKEN'] }), policy, 'b')).toHaveLength(1);
+    expect(policyProblems(parseActionSpec({ image, secrets: ['toString'] }), policy, 'b')).toEqual([expect.stringContaining('toString may not be given')]);
+  });
+
+  it('fills in the defaults an action leaves out, and keeps what it asks', () => {
+    const spec = enforcePolicy(parseActionSpec({ image, resources: { pids: 10 } }), DEFAULT_POLICY, 'b', 'h');
+    expect(spec.resources).toMatchObject({ memory: 2 * 2 ** 30, pids: 10 });
+  });
+});
