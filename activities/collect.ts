@@ -17,6 +17,7 @@ import { collectOutFromFolder } from './collect-dir.js';
 import { folderWhy, hardLinkWhy, OutUploader, type Listing } from './out-uploader.js';
 import { shownBytes, utf8Name } from './s3-key.js';
 import { ENGINE_LOG_FILE_BYTES, ENGINE_LOG_FILES } from './run-container.js';
+import type { Redactor } from './redaction.js';
 
 /** How much stdout is kept to be parsed when the action's output is JSON. */
 const JSON_OUTPUT_LIMIT = 1 << 20;
@@ -25,6 +26,8 @@ export interface CollectDeps {
   docker: Docker;
   host: string;
   store: ArtifactStore;
+  /** Masks the action's secrets in the logs and output it stores. */
+  redactor?: Redactor;
   /** The host folder holding the container's /out, where the worker sees the engine's disk. */
   outDir?: (req: CollectRequest) => Promise<string | undefined>;
 }
@@ -187,9 +190,15 @@ export async function collectEarlierAttemptLogs(deps: CollectDeps, req: CollectR
 }
 
 async function collectLogs(deps: CollectDeps, container: Docker.Container, keys: { stdout: string; stderr: string }, captureStdout: boolean) {
-  const stdout = new PassThrough({ highWaterMark: 1 << 20 });
-  const stderr = new PassThrough({ highWaterMark: 1 << 20 });
-  const uploads = Promise.all([deps.store.upload(keys.stdout, stdout, 'text/plain; charset=utf-8'), deps.store.upload(keys.stderr, stderr, 'text/plain; charset=utf-8')]);
+  // With secrets, each stream is masked line by line on its way to S3; without, bytes pass as they are.
+  const redactor = deps.redactor?.active ? deps.redactor : undefined;
+  const sink = () => (redactor ? redactor.stream() : new PassThrough({ highWaterMark: 1 << 20 }));
+  const stdout = sink();
+  const stderr = sink();
+  const uploads = Promise.all([
+    deps.store.upload(keys.stdout, stdout.pipe(new PassThrough({ highWaterMark: 1 << 20 })), 'text/plain; charset=utf-8'),
+    deps.store.upload(keys.stderr, stderr.pipe(new PassThrough({ highWaterMark: 1 << 20 })), 'text/plain; charset=utf-8'),
+  ]);
   let bytes = 0;
   const captured: Buffer[] = [];
   let capturedBytes = 0;
@@ -219,7 +228,7 @@ async function collectLogs(deps: CollectDeps, container: Docker.Container, keys:
       // Rotation drops a whole file only once the files left hold at least all but one of them.
       ...(bytes >= (ENGINE_LOG_FILES - 1) * ENGINE_LOG_FILE_BYTES ? { truncated: true } : {}),
     },
-    stdoutText: overflow ? undefined : Buffer.concat(captured).toString('utf8'),
+    stdoutText: overflow ? undefined : (redactor?.text.bind(redactor) ?? ((t: string) => t))(Buffer.concat(captured).toString('utf8')),
     overflow,
   };
 }

@@ -18,6 +18,8 @@ import { removeContainer } from './removal.js';
 import { LogShipper } from './log-shipper.js';
 import { liveLogPrefix } from '../common/log-segments.js';
 import { runContainer, type RunDeps } from './run-container.js';
+import { Redactor } from './redaction.js';
+import { resolveSecrets } from './secrets.js';
 import type { ContainerRequest, ExecuteAnswer, ExecuteRequest } from './types.js';
 
 export interface ExecuteDeps {
@@ -71,6 +73,10 @@ export async function execute(deps: ExecuteDeps, req: ExecuteRequest): Promise<E
       if (finished) return { again: false, result: finished };
     }
 
+    // Resolved before anything else: a missing secret fails before the pull, and the values are
+    // known to mask them in every output of the run.
+    const secrets = await resolveSecrets(req.spec.secrets, deps.run.secretsDir, deps.run.env, deps.host);
+    const redactor = new Redactor(Object.values(secrets));
     // What earlier tries shipped of this attempt's log is looked up while the image is made ready.
     const log = LogShipper.open(store.s3, store.bucket, livePrefix, req.attempt);
     log.catch(() => {}); // awaited by runContainer
@@ -88,13 +94,14 @@ export async function execute(deps: ExecuteDeps, req: ExecuteRequest): Promise<E
         signal: ctx.cancellationSignal,
         firstTry: ctx.info.attempt === 1,
         log,
+        secrets,
       }),
     );
     progress.logTail = outcome.logTail;
     if (!req.canceled && outcome.reason !== 'canceled' && runsAgain(req.spec.retry, req.attempt, outcome)) {
       // The attempt's container stays until the run is removed: a retried execute of this attempt
       // re-attaches to it instead of running the attempt again. Its full logs are kept now.
-      await collectEarlierAttemptLogs({ docker: deps.run.docker, host: deps.host, store: deps.store }, { ...req, includeOut: false });
+      await collectEarlierAttemptLogs({ docker: deps.run.docker, host: deps.host, store: deps.store, redactor }, { ...req, includeOut: false });
       return { again: true, outcome, digest: image.digest, timings };
     }
 
@@ -102,7 +109,7 @@ export async function execute(deps: ExecuteDeps, req: ExecuteRequest): Promise<E
     beat();
     const includeOut = req.spec.collect === 'always' || (req.spec.collect === 'on-success' && outcome.exitCode === 0);
     const collected = await timed('collect', () =>
-      collect({ docker: deps.run.docker, host: deps.host, store: deps.store, outDir: deps.outDir }, { ...req, includeOut }, ({ files, bytes }) => {
+      collect({ docker: deps.run.docker, host: deps.host, store: deps.store, outDir: deps.outDir, redactor }, { ...req, includeOut }, ({ files, bytes }) => {
         progress.files = files;
         progress.bytes = bytes;
       }),

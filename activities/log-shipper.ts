@@ -9,6 +9,7 @@
 import { ListObjectsV2Command, HeadObjectCommand, GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { isMissingObject } from '../common/s3-client.js';
 import { isBucketRefusal } from './artifact-store.js';
+import type { Redactor } from './redaction.js';
 import {
   FrameSplitter,
   LOG_START,
@@ -81,6 +82,8 @@ export class LogShipper {
   shippedBytes = 0;
 
   private readonly failed = settleLater();
+  /** Masks secrets in each frame before it is shipped, when the action has any. */
+  private redactor?: Redactor;
 
   private constructor(
     private readonly s3: S3Client,
@@ -101,8 +104,9 @@ export class LogShipper {
    * Binds the shipper to the container whose log it ships. Another container's segments (a host
    * that was lost ran this attempt before) stay as they are; this one's follow them.
    */
-  bind(containerId: string): void {
+  bind(containerId: string, redactor?: Redactor): void {
     this.container = containerId;
+    this.redactor = redactor?.active ? redactor : undefined;
     this.tracker = new PositionTracker(this.resume.container === containerId ? this.resume.position : LOG_START);
   }
 
@@ -130,8 +134,9 @@ export class LogShipper {
         if (this.tracker.seen(ns)) continue;
         this.tracker.advance(ns);
         // The frame is copied: a chunk of the engine's stream is not kept alive for one frame of it.
-        this.parts.push(Buffer.from(frame.raw));
-        this.partBytes += frame.raw.length;
+        const raw = this.redactor ? redactFrame(frame.raw, frame.payload, data, this.redactor) : Buffer.from(frame.raw);
+        this.parts.push(raw);
+        this.partBytes += raw.length;
         onFrame?.(frame.stream, data);
         if (this.partBytes >= SEGMENT_MAX_BYTES) {
           // One segment in flight and one filling: a slow S3 slows the reading, not the memory.
@@ -221,4 +226,14 @@ function settleLater(): { promise: Promise<never>; reject: (err: unknown) => voi
   const promise = new Promise<never>((_, no) => (reject = no));
   promise.catch(() => {}); // observed by whoever races it
   return { promise, reject };
+}
+
+/** The frame again with its text masked: same stream and timestamp, the header's length updated. */
+function redactFrame(raw: Buffer, payload: Buffer, data: Buffer, redactor: Redactor): Buffer {
+  const masked = redactor.bytes(data);
+  if (masked === data) return Buffer.from(raw);
+  const stamp = payload.subarray(0, payload.length - data.length); // "<RFC 3339 time> "
+  const header = Buffer.from(raw.subarray(0, 8));
+  header.writeUInt32BE(stamp.length + masked.length, 4);
+  return Buffer.concat([header, stamp, masked]);
 }

@@ -40,20 +40,28 @@ export class LineTail {
     stderr: new StringDecoder('utf8'),
   };
 
+  /**
+   * `redact` masks secrets in a line before it is clipped, so that a secret is never shown cut in
+   * half; the unfinished line keeps `window` characters more than it shows, to see a secret whole.
+   */
   constructor(
     private readonly maxLines = 20,
     private readonly maxLineLength = 400,
+    private readonly redact: (line: string) => string = (line) => line,
+    private readonly window = 0,
   ) {}
 
   push(stream: StreamName, payload: Buffer): void {
     const parts = (this.partial[stream] + this.decoders[stream].write(payload)).split('\n');
-    this.partial[stream] = parts.pop()!.slice(-this.maxLineLength);
-    for (const line of parts) this.done.push(this.clip(line));
+    const open = parts.pop()!;
+    // Masked before it is shortened: a secret cut by the shortening was already masked whole.
+    this.partial[stream] = open.length > this.maxLineLength + this.window ? this.redact(open).slice(-(this.maxLineLength + this.window)) : open;
+    for (const line of parts) this.done.push(this.clip(this.redact(line)));
     if (this.done.length > this.maxLines) this.done.splice(0, this.done.length - this.maxLines);
   }
 
   lines(): string[] {
-    const open = (['stdout', 'stderr'] as const).map((s) => this.partial[s]).filter(Boolean).map((l) => this.clip(l));
+    const open = (['stdout', 'stderr'] as const).map((s) => this.partial[s]).filter(Boolean).map((l) => this.clip(this.redact(l)));
     return [...this.done, ...open].slice(-this.maxLines);
   }
 

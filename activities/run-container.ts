@@ -14,7 +14,8 @@ import type { ContainerDisk, HostDisks } from './host-disk.js';
 import { LABEL, containerName } from './labels.js';
 import { LineTail, demux } from './log-stream.js';
 import type { LogShipper } from './log-shipper.js';
-import { redact, resolveSecrets } from './secrets.js';
+import { resolveSecrets } from './secrets.js';
+import { Redactor } from './redaction.js';
 import { boundedStopGrace } from '../spec/workflow-api.js';
 
 export interface RunDeps {
@@ -45,6 +46,8 @@ export interface RunHooks {
   firstTry: boolean;
   /** Ships the log to S3 as it is written (opened before the container exists: it needs none). */
   log?: Promise<LogShipper>;
+  /** The action's secrets, when the caller resolved them already (to redact its other outputs too). */
+  secrets?: Record<string, string>;
 }
 
 /**
@@ -283,8 +286,8 @@ async function attachAndRun(deps: RunDeps, req: ContainerRequest, hooks: RunHook
   deps.capacity.touch(req.runId);
   // Its lookup also checks the artifacts bucket: one that is missing fails before any container exists.
   const shipper = await hooks.log;
-  const secrets = await resolveSecrets(req.spec.secrets, deps.secretsDir, deps.env, deps.host);
-  const secretValues = Object.values(secrets);
+  const secrets = hooks.secrets ?? (await resolveSecrets(req.spec.secrets, deps.secretsDir, deps.env, deps.host));
+  const redactor = new Redactor(Object.values(secrets));
   let container = deps.docker.getContainer(name);
   let reattached = 0;
   // What is known of the container: from the engine when it existed, else from creating it.
@@ -328,8 +331,8 @@ async function attachAndRun(deps: RunDeps, req: ContainerRequest, hooks: RunHook
     } else known = await inspect();
   }
 
-  const tail = new LineTail();
-  shipper?.bind(known.id);
+  const tail = new LineTail(20, 400, (line) => redactor.text(line), redactor.window);
+  shipper?.bind(known.id, redactor);
   if (known.status === 'created') {
     // After a crash between creating and starting, the filesystem may still need its mount.
     await (mounting ?? deps.disks?.mount(name, deps.diskBytes(req.spec)));
@@ -385,7 +388,7 @@ async function attachAndRun(deps: RunDeps, req: ContainerRequest, hooks: RunHook
     : undefined;
   const beat = () => {
     deps.capacity.touch(req.runId);
-    hooks.heartbeat({ containerId: known.id, logTail: tail.lines().map((l) => redact(l, secretValues)) });
+    hooks.heartbeat({ containerId: known.id, logTail: tail.lines() });
   };
   beat();
   const ticker = setInterval(beat, HEARTBEAT_EVERY_MS);
@@ -427,7 +430,7 @@ async function attachAndRun(deps: RunDeps, req: ContainerRequest, hooks: RunHook
   if (!timedOut && state.ExitCode !== 0 && ranFor >= req.spec.timeout) timedOut = true;
   let lines = tail.lines();
   // A re-attached follow read only what was not shipped yet: the tail comes from the engine.
-  if (reattached) lines = await lastLines(container);
+  if (reattached) lines = await lastLines(container, redactor);
   const diskFull = deps.disks && (await deps.disks.full(name)) ? { bytes: deps.diskBytes(req.spec) } : undefined;
   return {
     diskFull,
@@ -446,7 +449,7 @@ async function attachAndRun(deps: RunDeps, req: ContainerRequest, hooks: RunHook
     finishedAt: state.FinishedAt,
     peakMemoryBytes: usage.peakMemoryBytes,
     cpuSeconds: usage.cpuSeconds,
-    logTail: lines.map((l) => redact(l, secretValues)),
+    logTail: lines,
     containerId: known.id,
     reattached,
   };
@@ -472,8 +475,8 @@ async function stoppedByEngineShutdown(container: Docker.Container, exitCode: nu
   return false;
 }
 
-async function lastLines(container: Docker.Container): Promise<string[]> {
-  const tail = new LineTail();
+async function lastLines(container: Docker.Container, redactor: Redactor): Promise<string[]> {
+  const tail = new LineTail(20, 400, (line) => redactor.text(line), redactor.window);
   const logs = (await container.logs({ follow: false, stdout: true, stderr: true, tail: 20 })) as unknown as Buffer;
   await demux([logs], {}, (stream, payload) => tail.push(stream, payload));
   return tail.lines();

@@ -37,10 +37,3 @@ export async function resolveSecrets(
   }
   return values;
 }
-
-/** Replaces every secret value in a text, so that log tails in heartbeats and results never carry one. */
-export function redact(text: string, secrets: readonly string[]): string {
-  let out = text;
-  for (const secret of secrets) if (secret.length >= 4) out = out.split(secret).join('***');
-  return out;
-}

@@ -23,10 +23,10 @@ beforeAll(async () => {
     JSON.stringify({
       defaults: { memory: '64Mi', pids: 100 },
       ceilings: { memory: '256Mi', cpu: 1, pids: 500, gpus: 0, timeout: '10m', outDisk: '512Mi' },
-      secrets: { TEAM_TOKEN: [`${env('TEST_REGISTRY')}/caisson/busybox`] },
+      secrets: { TEAM_TOKEN: [`${env('TEST_REGISTRY')}/caisson/busybox`], TEAM_KEY: [`${env('TEST_REGISTRY')}/caisson/busybox`] },
     }),
   );
-  ({ client, host } = await workerOfItsOwn('policy', { CAISSON_POLICY_FILE: policyFile, CAISSON_SECRET_TEAM_TOKEN: 'team-secret', CAISSON_SECRET_OTHER: 'other-secret' }, cleanups));
+  ({ client, host } = await workerOfItsOwn('policy', { CAISSON_POLICY_FILE: policyFile, CAISSON_SECRET_TEAM_TOKEN: 'team-secret', CAISSON_SECRET_OTHER: 'other-secret', CAISSON_SECRET_TEAM_KEY: PEM }, cleanups));
 });
 afterEach(async () => {
   for (const cleanup of perTest.splice(0).reverse()) await cleanup();
@@ -46,6 +46,9 @@ async function refused(spec: Parameters<ActionsClient['start']>[0]): Promise<str
   expect(await containerStarts(result.runId, since)).toBe(0);
   return result.message;
 }
+
+const PEM_LINES = ['MIIEvQIBADANBgkqhkiG9w0BAQEFAASC', 'BKcwggSjAgEAAoIBAQC7VJTUt9Us8cKj'];
+const PEM = ['-----BEGIN PRIVATE KEY-----', ...PEM_LINES, '-----END PRIVATE KEY-----'].join('\n');
 
 const CGROUP_LIMITS = [
   'if [ -f /sys/fs/cgroup/cgroup.controllers ]; then echo "$(cat /sys/fs/cgroup/memory.max) $(cat /sys/fs/cgroup/pids.max)";',
@@ -91,6 +94,30 @@ describe('secrets', () => {
     const given = await (await client.start(busybox('echo "${#TEAM_TOKEN}"', { secrets: ['TEAM_TOKEN'] }))).result();
     expect(given).toMatchObject({ status: 'DONE', logTail: ['11'] });
     expect(await refused(busybox('true', { secrets: ['OTHER'] }))).toContain(`secrets.0: OTHER may not be given to ${env('TEST_IMAGE_BUSYBOX')}`);
+  });
+});
+
+describe('secret values in what the container prints', () => {
+  it('are masked in the log tail, the live log, logs/stderr.log and output, a multi-line key line by line', async () => {
+    const handle = await client.start(
+      busybox('echo "$TEAM_KEY" >&2; echo "token $TEAM_TOKEN" >&2; printf \'{"token": "%s"}\\n\' "$TEAM_TOKEN"', {
+        secrets: ['TEAM_TOKEN', 'TEAM_KEY'],
+        output: 'json',
+      }),
+    );
+    const result = await handle.result();
+    expect(result.status).toBe('DONE');
+    expect(result.output).toEqual({ token: '***' });
+    const leaks = (text: string) => ['team-secret', ...PEM_LINES].filter((secret) => text.includes(secret));
+    expect(leaks(result.logTail.join('\n'))).toEqual([]);
+    expect(result.logTail).toContain('token ***');
+    const stored = await objectText(s3(), result.logs!.stderr);
+    expect(leaks(stored)).toEqual([]);
+    expect(stored).toContain('-----BEGIN PRIVATE KEY-----\n***\n***\n-----END PRIVATE KEY-----');
+    const live: string[] = [];
+    for await (const line of handle.logs({ follow: false })) live.push(line.text);
+    expect(live).toContain('token ***');
+    expect(leaks(live.join('\n'))).toEqual([]);
   });
 });
 
