@@ -124,7 +124,7 @@ function collect<T>(problems: Problems, input: string, fn: () => T): T | undefin
   }
 }
 
-function connection(actions: InputReader, problems: Problems): ConnectionInputs {
+function connection(actions: InputReader, problems: Problems, env: NodeJS.ProcessEnv = process.env): ConnectionInputs {
   const get = (name: string) => actions.getInput(name);
   const address = get('temporal-address') || '127.0.0.1:7233';
   if (!/^[^:\s]+:\d+$/.test(address)) problems.push({ input: 'temporal-address', message: 'host:port, e.g. temporal.example.com:7233' });
@@ -136,6 +136,8 @@ function connection(actions: InputReader, problems: Problems): ConnectionInputs 
       tlsCert: get('temporal-tls-cert') || undefined,
       tlsKey: get('temporal-tls-key') || undefined,
       tlsCa: get('temporal-tls-ca') || undefined,
+      // A secret: from the input, or the job's environment (env: CAISSON_CODEC_KEYS: ${{ secrets.… }}).
+      codecKeys: get('codec-keys') || env.CAISSON_CODEC_KEYS || undefined,
     },
     taskQueue: get('task-queue') || 'caisson',
   };
@@ -200,7 +202,7 @@ export function readInputs(actions: InputReader = core, env: NodeJS.ProcessEnv =
   if (!idCheck.success) problems.push({ input: 'action-id', message: idCheck.error.issues[0]!.message });
   const wait = attempt('wait', () => bool(actions, 'wait', true)) ?? true;
   const followLogs = attempt('follow-logs', () => bool(actions, 'follow-logs', true)) ?? true;
-  const connectionInputs = connection(actions, problems);
+  const connectionInputs = connection(actions, problems, env);
 
   if (problems.length) throw new InputError(problems);
   return {

@@ -81,10 +81,11 @@ async function relayAsText(actions: Core, relay: () => Promise<void>): Promise<v
 }
 
 async function main(actions: Core, env: NodeJS.ProcessEnv): Promise<void> {
-  for (const secret of ['temporal-api-key', 'temporal-tls-key']) {
+  for (const secret of ['temporal-api-key', 'temporal-tls-key', 'codec-keys']) {
     const value = actions.getInput(secret);
     if (value) actions.setSecret(value);
   }
+  if (env.CAISSON_CODEC_KEYS) actions.setSecret(env.CAISSON_CODEC_KEYS);
   const inputs = readInputs(actions, env);
   const client = await connect(inputs.temporal, inputs.taskQueue);
   try {

@@ -8,6 +8,8 @@ import { followTail } from '../client/follow.js';
 import { formatDuration } from '../spec/quantity.js';
 import { actionUiLink } from '../common/ui-link.js';
 import { loadWorkerConfig } from '../worker/config.js';
+import { createCodecServer } from '../common/codec-server.js';
+import { AesGcmCodec, parseCodecKeys } from '../common/payload-codec.js';
 import { specFromFlags, UsageError, type RunFlags } from './spec-from-flags.js';
 
 const USAGE = `usage:
@@ -25,6 +27,9 @@ const USAGE = `usage:
   caisson cancel ID                stop the container; its output is still collected
   caisson list [--status S] [--image I] [--since DURATION|ISO] [--limit N] [--json]
   caisson worker                   run a worker for this host (configured by environment variables)
+  caisson codec-server [--port 8888] [--ip 127.0.0.1] [--origin URL]...
+                                   decode encrypted payloads for the Temporal UI and CLI
+                                   (CAISSON_CODEC_KEYS; CAISSON_CODEC_TOKEN makes a bearer token required)
 Environment: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, CAISSON_TASK_QUEUE, TEMPORAL_UI_URL;
   for every line of a log, read access to the artifacts bucket: AWS_ENDPOINT_URL_S3, AWS_REGION,
   AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY (without them: the last lines the host reports).`;
@@ -255,6 +260,27 @@ async function main(argv: string[]): Promise<number> {
         out(['ACTION', 'STATUS', 'IMAGE', 'STARTED'].join('\t'));
         for (const r of rows) out([r.actionId, r.status, r.image ?? '-', r.startTime.toISOString()].join('\t'));
       }
+      return 0;
+    }
+    case 'codec-server': {
+      const { values } = parseArgs({ args: rest, options: { port: { type: 'string' }, ip: { type: 'string' }, origin: { type: 'string', multiple: true } } });
+      const port = Number(values.port ?? '8888');
+      if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError('--port takes a port number');
+      const keys = parseCodecKeys(process.env.CAISSON_CODEC_KEYS);
+      if (!keys.length) throw new UsageError('set CAISSON_CODEC_KEYS: the codec server decodes with the keys the workers encrypt with');
+      const server = createCodecServer({
+        codecs: [new AesGcmCodec(keys)],
+        origins: values.origin ?? [process.env.TEMPORAL_UI_URL ?? 'http://127.0.0.1:8233'].map((u) => new URL(u).origin),
+        token: process.env.CAISSON_CODEC_TOKEN || undefined,
+      });
+      const ip = values.ip ?? '127.0.0.1';
+      await new Promise<void>((resolve) => server.listen(port, ip, resolve));
+      err(`codec server on http://${ip}:${(server.address() as { port: number }).port} (${process.env.CAISSON_CODEC_TOKEN ? 'token required' : 'no token'})`);
+      await new Promise<void>((resolve) => {
+        const stop = () => server.close(() => resolve());
+        process.once('SIGINT', stop);
+        process.once('SIGTERM', stop);
+      });
       return 0;
     }
     case 'worker': {

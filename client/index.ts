@@ -18,7 +18,7 @@ import type { ActionResult } from '../spec/result.js';
 import { ActionExitCodeKey, ActionHostKey, ActionImageKey, ActionSourceKey, ActionStatusKey } from '../spec/search-attributes.js';
 import { WORKFLOW_TYPE, logsQuery, statusQuery, type FleetOptions, type RunActionInput, type StatusView } from '../spec/workflow-api.js';
 import type { runAction } from '../workflows/run-action.js';
-import { connectionOptions, temporalSettingsFromEnv, type TemporalSettings } from '../common/temporal-connection.js';
+import { connectionOptions, dataConverterFor, temporalSettingsFromEnv, type TemporalSettings } from '../common/temporal-connection.js';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { s3ClientFromEnv } from '../common/s3-client.js';
 import { readLog, type LogLine, type LogOptions, type RunLogState } from './log-reader.js';
@@ -202,7 +202,11 @@ export class ActionsClient {
 
   static async connect(settings: TemporalSettings = temporalSettingsFromEnv(), taskQueue?: string, logStore?: S3Client): Promise<ActionsClient> {
     const connection = await Connection.connect(connectionOptions(settings));
-    return new ActionsClient(new Client({ connection, namespace: settings.namespace }), taskQueue, logStore ?? logStoreFromEnv());
+    return new ActionsClient(
+      new Client({ connection, namespace: settings.namespace, dataConverter: dataConverterFor(settings) }),
+      taskQueue,
+      logStore ?? logStoreFromEnv(),
+    );
   }
 
   async close(): Promise<void> {

@@ -1,6 +1,8 @@
 // Connection settings shared by the worker, the client and the CLI: address, namespace, and
 // either an API key or mutual TLS, all from the same environment variables.
 import { readFileSync } from 'node:fs';
+import type { PayloadCodec } from '@temporalio/common';
+import { AesGcmCodec, parseCodecKeys } from './payload-codec.js';
 
 export interface TemporalSettings {
   address: string;
@@ -9,6 +11,8 @@ export interface TemporalSettings {
   tlsCert?: string;
   tlsKey?: string;
   tlsCa?: string;
+  /** CAISSON_CODEC_KEYS: payloads are encrypted with them (common/payload-codec.ts); unset, not. */
+  codecKeys?: string;
 }
 
 export function temporalSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): TemporalSettings {
@@ -19,6 +23,7 @@ export function temporalSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): T
     tlsCert: env.TEMPORAL_TLS_CERT || undefined,
     tlsKey: env.TEMPORAL_TLS_KEY || undefined,
     tlsCa: env.TEMPORAL_TLS_CA || undefined,
+    codecKeys: env.CAISSON_CODEC_KEYS || undefined,
   };
 }
 
@@ -34,4 +39,10 @@ export function connectionOptions(settings: TemporalSettings) {
       }
     : undefined;
   return { address: settings.address, tls, apiKey: settings.apiKey };
+}
+
+/** The data converter of every Temporal client and worker: encryption when keys are set. */
+export function dataConverterFor(settings: Pick<TemporalSettings, 'codecKeys'>): { payloadCodecs: PayloadCodec[] } {
+  const keys = parseCodecKeys(settings.codecKeys);
+  return { payloadCodecs: keys.length ? [new AesGcmCodec(keys)] : [] };
 }

@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { hostname } from 'node:os';
 import { parseBytes } from '../spec/quantity.js';
+import { parseCodecKeys } from '../common/payload-codec.js';
 
 const list = z
   .string()
@@ -66,6 +67,17 @@ export const WorkerConfig = z.object({
   CAISSON_TMP_DISK: bytes('CAISSON_TMP_DISK').default(2 ** 30),
   /** Seconds between reconcile passes: leftovers removed, overdue containers killed, slots corrected. */
   CAISSON_RECONCILE_SECONDS: positiveInt('CAISSON_RECONCILE_SECONDS').max(3600, 'CAISSON_RECONCILE_SECONDS is at most 3600').default(60),
+  /** "id:base64key" pairs: payloads encrypted (common/payload-codec.ts); the first key encrypts. */
+  CAISSON_CODEC_KEYS: z
+    .string()
+    .optional()
+    .superRefine((value, ctx) => {
+      try {
+        parseCodecKeys(value);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: (err as Error).message });
+      }
+    }),
   CAISSON_METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
 });
 

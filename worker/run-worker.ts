@@ -19,7 +19,7 @@ import { dockerClient } from './docker.js';
 import { runsOnEngine } from './reconcile.js';
 import { startReconciling } from './reconcile-loop.js';
 import { loadPolicy } from './policy-file.js';
-import { connectionOptions } from '../common/temporal-connection.js';
+import { connectionOptions, dataConverterFor } from '../common/temporal-connection.js';
 
 let runtimeInstalled = false;
 
@@ -90,7 +90,10 @@ export async function runWorker(config: WorkerConfig): Promise<void> {
   const docker = await connectEngine(config.DOCKER_HOST);
   const connection = await NativeConnection.connect(settings);
   const clientConnection = await Connection.connect(settings);
-  const client = new Client({ connection: clientConnection, namespace: config.TEMPORAL_NAMESPACE });
+  // Encrypted payloads when CAISSON_CODEC_KEYS is set: the workers and this client (reconcile's
+  // queries, specs read from history) use the same codec as every client.
+  const dataConverter = dataConverterFor({ codecKeys: config.CAISSON_CODEC_KEYS });
+  const client = new Client({ connection: clientConnection, namespace: config.TEMPORAL_NAMESPACE, dataConverter });
 
   const ownQueue = hostQueue(config.CAISSON_TASK_QUEUE, config.CAISSON_HOST);
 
@@ -126,7 +129,7 @@ export async function runWorker(config: WorkerConfig): Promise<void> {
     specs: new SpecSource(client),
   });
 
-  const common = { connection, namespace: config.TEMPORAL_NAMESPACE, shutdownGraceTime: '5s' } as const;
+  const common = { connection, namespace: config.TEMPORAL_NAMESPACE, shutdownGraceTime: '5s', dataConverter } as const;
   const fixed = (numSlots: number) => ({ type: 'fixed-size', numSlots }) as const;
   // The workflows of the shared queue.
   const sharedWorker = await Worker.create({
@@ -173,6 +176,7 @@ export async function runWorker(config: WorkerConfig): Promise<void> {
     inUse: capacity.inUse(),
     allowedImages,
     policy: { file: config.CAISSON_POLICY_FILE ?? '(built in)', ...policy },
+    payloads: dataConverter.payloadCodecs.length ? 'encrypted (AES-256-GCM)' : 'not encrypted (set CAISSON_CODEC_KEYS)',
   });
   // Containers running on this host, for the gauge: off the path of any action.
   const gauge = setInterval(() => {
