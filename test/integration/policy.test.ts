@@ -151,10 +151,11 @@ describe('a policy file with a mistake', () => {
     const bad = join(dir, 'bad.json');
     writeFileSync(bad, JSON.stringify({ ceilings: { memory: 'lots' }, hostNetwrok: ['*'] }));
     const worker = spawnWorker('badpolicy', { CAISSON_POLICY_FILE: bad, CAISSON_TASK_QUEUE: `badpolicy-${Date.now()}`, CAISSON_HOST: 'badpolicy' });
+    // It is meant never to be ready: that rejection is the expected outcome, observed below by its exit.
+    worker.ready.catch(() => {});
     let stderr = '';
     worker.process.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     const code = await new Promise<number | null>((resolve) => worker.process.once('close', resolve));
-    worker.ready.catch(() => {});
     expect(code).not.toBe(0);
     expect(stderr).toContain('invalid policy file');
     expect(stderr).toContain('ceilings.memory');
