@@ -1,9 +1,7 @@
-// The S3 side of artifacts: one bucket, keys under "<prefix>/<action id>/", uploads that stream.
+// The S3 side of artifacts: one bucket, keys under "<root>/<action id>/", uploads that stream.
 import {
-  CopyObjectCommand,
   GetObjectCommand,
   NoSuchKey,
-  HeadObjectCommand,
   PutObjectCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
@@ -58,10 +56,6 @@ export class ArtifactStore {
     }).done();
   }
 
-  async copy(sourceKey: string, key: string): Promise<void> {
-    const source = `${this.bucket}/${sourceKey.split('/').map(encodeURIComponent).join('/')}`;
-    await this.s3.send(new CopyObjectCommand({ Bucket: this.bucket, Key: key, CopySource: source }));
-  }
 
   /** A stored JSON object, or undefined when there is none under the key. */
   async getJson<T>(key: string): Promise<T | undefined> {
@@ -74,10 +68,6 @@ export class ArtifactStore {
     }
   }
 
-  async size(key: string): Promise<number | undefined> {
-    const head = await this.s3.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }));
-    return head.ContentLength;
-  }
 }
 
 /** S3's answers that mean the bucket cannot take this action's objects: waiting will not change them. */
