@@ -40,6 +40,7 @@ const INPUT_OF_FIELD: Record<string, string> = {
   'resources.memory': 'memory',
   'resources.outDisk': 'out-disk',
   'resources.tmpDisk': 'tmp-disk',
+  'resources.logSize': 'log-size',
   pullPolicy: 'pull-policy',
   'resources.gpus': 'gpus',
   timeout: 'timeout',
@@ -144,9 +145,9 @@ function connection(actions: InputReader, problems: Problems, env: NodeJS.Proces
 }
 
 /** Only what reaching Temporal needs: for the post step, which cancels an action by its id. */
-export function readConnectionInputs(actions: InputReader = core): ConnectionInputs {
+export function readConnectionInputs(actions: InputReader = core, env: NodeJS.ProcessEnv = process.env): ConnectionInputs {
   const problems: Problems = [];
-  const inputs = connection(actions, problems);
+  const inputs = connection(actions, problems, env);
   if (problems.length) throw new InputError(problems);
   return inputs;
 }
@@ -175,6 +176,7 @@ export function readInputs(actions: InputReader = core, env: NodeJS.ProcessEnv =
   if (get('gpus')) resources.gpus = parseGpus(get('gpus'));
   if (get('out-disk')) resources.outDisk = get('out-disk');
   if (get('tmp-disk')) resources.tmpDisk = get('tmp-disk');
+  if (get('log-size')) resources.logSize = get('log-size');
   spec.resources = resources;
   if (get('pull-policy')) spec.pullPolicy = get('pull-policy');
   if (get('timeout')) spec.timeout = get('timeout');

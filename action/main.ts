@@ -6,7 +6,7 @@ import { ActionsClient, InvalidSpecError, type ActionResult } from '../client/in
 import { followTail } from '../client/follow.js';
 import { formatDuration } from '../spec/quantity.js';
 import { actionUiLink } from '../common/ui-link.js';
-import { InputError, readInputs, type ActionInputs, type InputReader } from './inputs.js';
+import { InputError, readInputs, type InputReader } from './inputs.js';
 import { STATE } from './state.js';
 
 export type Core = InputReader & Pick<typeof core, 'setOutput' | 'setFailed' | 'setSecret' | 'info' | 'error' | 'debug' | 'saveState' | 'summary'>;
@@ -20,15 +20,6 @@ export function failureMessage(err: unknown): string {
 /** The stacks of an error and its causes, for the debug log (with source maps: the TypeScript files and lines). */
 export function debugStack(actions: Pick<typeof core, 'debug'>, err: unknown): void {
   for (let e: unknown = err; e instanceof Error; e = e.cause) if (e.stack) actions.debug(e.stack);
-}
-
-/** Temporal unreachable, or its TLS files unreadable: say where it tried. */
-export async function connect(temporal: ActionInputs['temporal'], taskQueue: string): Promise<ActionsClient> {
-  try {
-    return await ActionsClient.connect(temporal, taskQueue);
-  } catch (err) {
-    throw new Error(`cannot connect to Temporal at ${temporal.address} (namespace ${temporal.namespace}): ${(err as Error).message}`, { cause: err });
-  }
 }
 
 /** Text chosen by the container (messages, file names) is shown in the summary, never read as HTML. */
@@ -87,7 +78,7 @@ async function main(actions: Core, env: NodeJS.ProcessEnv): Promise<void> {
   }
   if (env.CAISSON_CODEC_KEYS) actions.setSecret(env.CAISSON_CODEC_KEYS);
   const inputs = readInputs(actions, env);
-  const client = await connect(inputs.temporal, inputs.taskQueue);
+  const client = await ActionsClient.connect(inputs.temporal, inputs.taskQueue);
   try {
     const handle = await client.start(inputs.spec, { actionId: inputs.actionId });
     const link = actionUiLink(inputs.uiUrl ?? env.TEMPORAL_UI_URL, inputs.temporal.namespace, handle.actionId) ?? '';

@@ -1,7 +1,8 @@
 // The `post` step: when the job was cancelled (or the main step died) while the action still ran,
 // cancel it, so its container stops and its output is still collected.
 import * as core from '@actions/core';
-import { connect, debugStack } from './main.js';
+import { ActionsClient } from '../client/index.js';
+import { debugStack } from './main.js';
 import { readConnectionInputs, type InputReader } from './inputs.js';
 import { STATE } from './state.js';
 
@@ -13,7 +14,7 @@ export async function post(actions: PostCore = core): Promise<void> {
   if (!actionId || actions.getState(STATE.finished) === 'true') return;
   try {
     const inputs = readConnectionInputs(actions);
-    const client = await connect(inputs.temporal, inputs.taskQueue);
+    const client = await ActionsClient.connect(inputs.temporal, inputs.taskQueue);
     try {
       // Temporal takes cancelling an action that has ended since main's last look as a no-op.
       await client.attach(actionId).cancel();

@@ -16,7 +16,7 @@ import { ArtifactStore } from './artifact-store.js';
 import { collectOutFromFolder } from './collect-dir.js';
 import { folderWhy, hardLinkWhy, OutUploader, type Listing } from './out-uploader.js';
 import { shownBytes, utf8Name } from './s3-key.js';
-import { ENGINE_LOG_FILE_BYTES, ENGINE_LOG_FILES } from './run-container.js';
+import { ENGINE_LOG_FILES, engineLogFileBytes } from './run-container.js';
 import type { Redactor } from './redaction.js';
 
 /** How much stdout is kept to be parsed when the action's output is JSON. */
@@ -186,10 +186,10 @@ export function logKeys(base: string, earlierAttempt?: number): { stdout: string
 export async function collectEarlierAttemptLogs(deps: CollectDeps, req: CollectRequest): Promise<void> {
   const container = deps.docker.getContainer(containerName(req, req.attempt, deps.host));
   const store = req.spec.artifacts.bucket ? deps.store.withBucket(req.spec.artifacts.bucket) : deps.store;
-  await collectLogs({ ...deps, store }, container, logKeys(store.base(req.spec.artifacts.prefix, req.actionId), req.attempt), false);
+  await collectLogs({ ...deps, store }, container, logKeys(store.base(req.spec.artifacts.prefix, req.actionId), req.attempt), false, engineLogFileBytes(req.spec));
 }
 
-async function collectLogs(deps: CollectDeps, container: Docker.Container, keys: { stdout: string; stderr: string }, captureStdout: boolean) {
+async function collectLogs(deps: CollectDeps, container: Docker.Container, keys: { stdout: string; stderr: string }, captureStdout: boolean, fileBytes: number) {
   // With secrets, each stream is masked line by line on its way to S3; without, bytes pass as they are.
   const redactor = deps.redactor?.active ? deps.redactor : undefined;
   const sink = () => (redactor ? redactor.stream() : new PassThrough({ highWaterMark: 1 << 20 }));
@@ -226,7 +226,7 @@ async function collectLogs(deps: CollectDeps, container: Docker.Container, keys:
       stderr: deps.store.uri(keys.stderr),
       bytes,
       // Rotation drops a whole file only once the files left hold at least all but one of them.
-      ...(bytes >= (ENGINE_LOG_FILES - 1) * ENGINE_LOG_FILE_BYTES ? { truncated: true } : {}),
+      ...(bytes >= (ENGINE_LOG_FILES - 1) * fileBytes ? { truncated: true } : {}),
     },
     stdoutText: overflow ? undefined : (redactor?.text.bind(redactor) ?? ((t: string) => t))(Buffer.concat(captured).toString('utf8')),
     overflow,
@@ -247,7 +247,7 @@ export async function collect(
   const out = new OutUploader(store, base, (files, bytes) => heartbeat({ files, bytes }));
   const folder = req.includeOut && deps.outDir ? await deps.outDir(req) : undefined;
   const [logs, listing] = await Promise.all([
-    collectLogs(scoped, container, logKeys(base), wantsJson),
+    collectLogs(scoped, container, logKeys(base), wantsJson, engineLogFileBytes(req.spec)),
     !req.includeOut
       ? out.finish()
       : folder

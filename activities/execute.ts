@@ -17,7 +17,7 @@ import type { Metrics } from './metrics.js';
 import { removeContainer } from './removal.js';
 import { LogShipper } from './log-shipper.js';
 import { liveLogPrefix } from '../common/log-segments.js';
-import { runContainer, type RunDeps } from './run-container.js';
+import { DEFAULT_LOG_SIZE, runContainer, type RunDeps } from './run-container.js';
 import { Redactor } from './redaction.js';
 import { resolveSecrets } from './secrets.js';
 import type { ContainerRequest, ExecuteAnswer, ExecuteRequest } from './types.js';
@@ -78,7 +78,7 @@ export async function execute(deps: ExecuteDeps, req: ExecuteRequest): Promise<E
     const secrets = await resolveSecrets(req.spec.secrets, deps.run.secretsDir, deps.run.env, deps.host);
     const redactor = new Redactor(Object.values(secrets));
     // What earlier tries shipped of this attempt's log is looked up while the image is made ready.
-    const log = LogShipper.open(store.s3, store.bucket, livePrefix, req.attempt);
+    const log = LogShipper.open(store.s3, store.bucket, livePrefix, req.attempt, req.spec.resources.logSize ?? DEFAULT_LOG_SIZE);
     log.catch(() => {}); // awaited by runContainer
     const image = await timed('pull', () =>
       deps.images.ensure(req.spec.image, req.spec.pullPolicy, (event) => ctx.heartbeat({ ...progress, pull: event })),
@@ -129,6 +129,8 @@ export async function execute(deps: ExecuteDeps, req: ExecuteRequest): Promise<E
       startedAt: req.startedAt,
       finishedAt: new Date().toISOString(),
     });
+    // The live log stopped at logSize: what followers saw ends there, and the stored logs hold the newest logSize.
+    if (result.logs && (await log).cut) result.logs.truncated = true;
     if (result.logs && req.attempt > 1) {
       result.logs.earlier = Array.from({ length: req.attempt - 1 }, (_, i) => {
         const keys = logKeys(folder, i + 1);

@@ -34,6 +34,8 @@ const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 interface Resume {
   nextSeq: number;
+  /** Bytes in the segments earlier tries put. */
+  bytes: number;
   container?: string;
   position: LogPosition;
   ended?: LogEnd;
@@ -43,13 +45,18 @@ interface Resume {
 /** What an earlier try of this attempt shipped: how many segments, and where the last one ended. */
 async function probe(s3: S3Client, bucket: string, prefix: string, attempt: number): Promise<Resume> {
   let count = 0;
+  let bytes = 0;
   let token: string | undefined;
   do {
     const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: `${prefix}/${attempt}/`, ContinuationToken: token }));
-    count += (page.Contents ?? []).filter((o) => /\/\d{8}$/.test(o.Key ?? '')).length;
+    for (const o of page.Contents ?? []) {
+      if (!/\/\d{8}$/.test(o.Key ?? '')) continue;
+      count++;
+      bytes += o.Size ?? 0;
+    }
     token = page.IsTruncated ? page.NextContinuationToken : undefined;
   } while (token);
-  if (count === 0) return { nextSeq: 0, position: LOG_START };
+  if (count === 0) return { nextSeq: 0, bytes: 0, position: LOG_START };
   const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: segmentKey(prefix, attempt, count - 1) }));
   const meta = head.Metadata ?? {};
   const ended = await s3
@@ -61,6 +68,7 @@ async function probe(s3: S3Client, bucket: string, prefix: string, attempt: numb
     });
   return {
     nextSeq: count,
+    bytes,
     container: meta.container,
     position: { ns: BigInt(meta['last-ns'] ?? '-1'), sameTime: Number(meta['same-time'] ?? 0) },
     ended: ended && ended.segments === count ? ended : undefined,
@@ -72,6 +80,8 @@ export class LogShipper {
   private container = '';
   private parts: Buffer[] = [];
   private partBytes = 0;
+  /** Bytes of the segments this try has put or is putting. */
+  private flushedBytes = 0;
   private seq: number;
   private putting: Promise<void> = Promise.resolve();
   private timer: NodeJS.Timeout | undefined;
@@ -80,6 +90,8 @@ export class LogShipper {
   private failure: unknown;
   /** Bytes shipped by this try (not counting what an earlier try shipped). */
   shippedBytes = 0;
+  /** The log went past the action's logSize: the frames after that point were not shipped. */
+  cut = false;
 
   private readonly failed = settleLater();
   /** Masks secrets in each frame before it is shipped, when the action has any. */
@@ -91,13 +103,15 @@ export class LogShipper {
     private readonly prefix: string,
     private readonly attempt: number,
     private readonly resume: Resume,
+    /** The most bytes of frames shipped for this attempt, over all tries (the action's logSize). */
+    private readonly limitBytes: number,
   ) {
     this.seq = resume.nextSeq;
   }
 
   /** Looks up what earlier tries shipped; start it early, it needs no container. */
-  static async open(s3: S3Client, bucket: string, prefix: string, attempt: number): Promise<LogShipper> {
-    return new LogShipper(s3, bucket, prefix, attempt, await probe(s3, bucket, prefix, attempt));
+  static async open(s3: S3Client, bucket: string, prefix: string, attempt: number, limitBytes = Infinity): Promise<LogShipper> {
+    return new LogShipper(s3, bucket, prefix, attempt, await probe(s3, bucket, prefix, attempt), limitBytes);
   }
 
   /**
@@ -135,9 +149,12 @@ export class LogShipper {
         this.tracker.advance(ns);
         // The frame is copied: a chunk of the engine's stream is not kept alive for one frame of it.
         const raw = this.redactor ? redactFrame(frame.raw, frame.payload, data, this.redactor) : Buffer.from(frame.raw);
+        onFrame?.(frame.stream, data);
+        // Past logSize nothing more is shipped (the engine keeps the newest logSize for the end).
+        this.cut ||= this.resume.bytes + this.flushedBytes + this.partBytes + raw.length > this.limitBytes;
+        if (this.cut) continue;
         this.parts.push(raw);
         this.partBytes += raw.length;
-        onFrame?.(frame.stream, data);
         if (this.partBytes >= SEGMENT_MAX_BYTES) {
           // One segment in flight and one filling: a slow S3 slows the reading, not the memory.
           await this.putting;
@@ -182,6 +199,7 @@ export class LogShipper {
     const body = Buffer.concat(this.parts);
     this.parts = [];
     this.partBytes = 0;
+    this.flushedBytes += body.length;
     const key = segmentKey(this.prefix, this.attempt, this.seq++);
     const { ns, sameTime } = this.tracker.current;
     const metadata = { container: this.container, 'last-ns': ns.toString(), 'same-time': String(sameTime) };

@@ -5,6 +5,7 @@ import { ApplicationFailure } from '@temporalio/activity';
 import type { Action } from '../spec/action.js';
 import { imageAllowed, parseImageRef } from '../spec/image.js';
 import { formatBytes, formatDuration } from '../spec/quantity.js';
+import { DEFAULT_LOG_SIZE } from './run-container.js';
 
 export interface Limits {
   memory?: number;
@@ -12,6 +13,7 @@ export interface Limits {
   pids?: number;
   outDisk?: number;
   tmpDisk?: number;
+  logSize?: number;
 }
 
 export interface Policy {
@@ -34,7 +36,7 @@ export const RESERVED_ENV_PATTERNS = ['ACTION_*', 'NVIDIA_*', 'CUDA_VISIBLE_DEVI
 
 /** Without a policy file: bounded defaults, nothing beyond what a single-team host needs. */
 export const DEFAULT_POLICY: Policy = {
-  defaults: { memory: 2 * 2 ** 30, pids: 4096 },
+  defaults: { memory: 2 * 2 ** 30, pids: 4096, logSize: DEFAULT_LOG_SIZE },
   ceilings: {},
   hostNetwork: [],
   buckets: [],
@@ -59,6 +61,7 @@ export function policyProblems(spec: Action, policy: Policy, workerBucket: strin
   over('resources.pids', r.pids, c.pids, String);
   over('resources.outDisk', r.outDisk, c.outDisk, formatBytes);
   over('resources.tmpDisk', r.tmpDisk, c.tmpDisk, formatBytes);
+  over('resources.logSize', r.logSize, c.logSize, formatBytes);
   over('timeout', spec.timeout, c.timeout, formatDuration);
   if (r.gpus !== undefined && c.gpus !== undefined) {
     const asked = r.gpus === 'all' ? Infinity : Array.isArray(r.gpus) ? r.gpus.length : r.gpus;
@@ -95,6 +98,14 @@ export function enforcePolicy(spec: Action, policy: Policy, workerBucket: string
   const r = spec.resources;
   return {
     ...spec,
-    resources: { ...r, cpu: r.cpu ?? d.cpu, memory: r.memory ?? d.memory, pids: r.pids ?? d.pids, outDisk: r.outDisk ?? d.outDisk, tmpDisk: r.tmpDisk ?? d.tmpDisk },
+    resources: {
+      ...r,
+      cpu: r.cpu ?? d.cpu,
+      memory: r.memory ?? d.memory,
+      pids: r.pids ?? d.pids,
+      outDisk: r.outDisk ?? d.outDisk,
+      tmpDisk: r.tmpDisk ?? d.tmpDisk,
+      logSize: r.logSize ?? d.logSize,
+    },
   };
 }

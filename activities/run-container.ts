@@ -8,6 +8,7 @@ import type Docker from 'dockerode';
 import { ApplicationFailure } from '@temporalio/activity';
 import { parseImageRef, pullReference } from '../spec/image.js';
 import type { RunOutcome } from '../spec/result.js';
+import type { Action } from '../spec/action.js';
 import type { ContainerRequest } from './types.js';
 import type { HostCapacity } from './capacity.js';
 import type { ContainerDisk, HostDisks } from './host-disk.js';
@@ -51,11 +52,14 @@ export interface RunHooks {
 }
 
 /**
- * The engine keeps at most this much of a container's log, whatever it prints: the `local` driver
- * (the log's own bytes plus a few per line, unlike json-file's several times that) rotating files.
+ * The engine keeps at most `resources.logSize` of a container's log (512 MiB without one), whatever
+ * it prints: the `local` driver (the log's own bytes plus a few per line, unlike json-file's
+ * several times that) in this many rotating files.
  */
 export const ENGINE_LOG_FILES = 8;
-export const ENGINE_LOG_FILE_BYTES = 64 << 20;
+export const DEFAULT_LOG_SIZE = 512 * 2 ** 20;
+/** The size of one of the engine's rotating log files for this spec. */
+export const engineLogFileBytes = (spec: Pick<Action, 'resources'>) => Math.floor((spec.resources.logSize ?? DEFAULT_LOG_SIZE) / ENGINE_LOG_FILES);
 const HEARTBEAT_EVERY_MS = 2000;
 /** Engine hiccups (5xx without a command failure) at create or start are tried this often. */
 const ENGINE_TRIES = 4;
@@ -142,7 +146,7 @@ async function createContainer(deps: RunDeps, req: ContainerRequest, name: strin
       // A chatty action cannot fill the host's disk with its log: the engine rotates and drops.
       LogConfig: {
         Type: 'local',
-        Config: { 'max-size': String(ENGINE_LOG_FILE_BYTES), 'max-file': String(ENGINE_LOG_FILES), compress: 'false' },
+        Config: { 'max-size': String(engineLogFileBytes(spec)), 'max-file': String(ENGINE_LOG_FILES), compress: 'false' },
       },
       // The container's own filesystem (size-limited), or anonymous volumes where the worker
       // cannot mount one (remote engine, not root): removed with the container either way.

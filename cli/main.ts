@@ -15,7 +15,7 @@ import { specFromFlags, UsageError, type RunFlags } from './spec-from-flags.js';
 const USAGE = `usage:
   caisson run [flags] IMAGE [-- COMMAND ARGS...]   run an action, print its log and result
       --cpu N|Nm  --memory SIZE  --gpus N|all|ID,ID  --pids N  --timeout DURATION
-      --out-disk SIZE  --tmp-disk SIZE (room for /out and /tmp_disk)  --pull always|if-not-present|never
+      --out-disk SIZE  --tmp-disk SIZE (room for /out and /tmp_disk)  --log-size SIZE  --pull always|if-not-present|never
       --env K=V (repeatable)  --secret NAME (repeatable)  --network none|host
       --input JSON  --output text|json  --workdir DIR  --user USER  --collect always|on-success|never
       --artifacts-bucket B  --artifacts-prefix P  --source TEXT
@@ -128,7 +128,7 @@ async function cmdRun(argv: string[]): Promise<number> {
     allowPositionals: true,
     options: {
       cpu: { type: 'string' }, memory: { type: 'string' }, gpus: { type: 'string' }, pids: { type: 'string' },
-      'out-disk': { type: 'string' }, 'tmp-disk': { type: 'string' }, pull: { type: 'string' },
+      'out-disk': { type: 'string' }, 'tmp-disk': { type: 'string' }, 'log-size': { type: 'string' }, pull: { type: 'string' },
       timeout: { type: 'string' }, env: { type: 'string', multiple: true }, secret: { type: 'string', multiple: true },
       network: { type: 'string' }, input: { type: 'string' }, output: { type: 'string' }, workdir: { type: 'string' },
       user: { type: 'string' }, collect: { type: 'string' }, 'artifacts-bucket': { type: 'string' },

@@ -8,6 +8,7 @@ export interface RunFlags {
   memory?: string;
   'out-disk'?: string;
   'tmp-disk'?: string;
+  'log-size'?: string;
   pull?: string;
   gpus?: string;
   pids?: string;
@@ -41,6 +42,7 @@ export function specFromFlags(image: string, command: string[], flags: RunFlags)
   if (flags.memory !== undefined) resources.memory = flags.memory;
   if (flags['out-disk'] !== undefined) resources.outDisk = flags['out-disk'];
   if (flags['tmp-disk'] !== undefined) resources.tmpDisk = flags['tmp-disk'];
+  if (flags['log-size'] !== undefined) resources.logSize = flags['log-size'];
   if (flags.gpus !== undefined) resources.gpus = parseGpus(flags.gpus);
   if (flags.pids !== undefined) resources.pids = /^\d+$/.test(flags.pids) ? Number(flags.pids) : flags.pids;
   const spec: Record<string, unknown> = { image, resources };

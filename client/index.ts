@@ -12,7 +12,8 @@ import {
   type WorkflowExecutionDescription,
   type WorkflowHandle,
 } from '@temporalio/client';
-import { defaultPayloadConverter } from '@temporalio/common';
+import type { LoadedDataConverter } from '@temporalio/common';
+import { decodeFromPayloadsAtIndex } from '@temporalio/common/lib/internal-non-workflow/index.js';
 import { ActionId, ActionSpec, parseActionSpec, InvalidSpecError, type Action, type ActionSpecInput, type SpecProblem } from '../spec/action.js';
 import type { ActionResult } from '../spec/result.js';
 import { ActionExitCodeKey, ActionHostKey, ActionImageKey, ActionSourceKey, ActionStatusKey } from '../spec/search-attributes.js';
@@ -69,11 +70,12 @@ export function logStoreFromEnv(env: NodeJS.ProcessEnv = process.env): S3Client 
 /** Activities that carry a run's progress in their heartbeats (execute; runContainer for older runs). */
 const PROGRESS_ACTIVITIES = new Set(['execute', 'runContainer']);
 
-function hostProgressOf(description: WorkflowExecutionDescription): HostProgress | undefined {
+/** Raw heartbeat details are payloads as stored: decoded with the client's codecs (encrypted fleets). */
+async function hostProgressOf(description: WorkflowExecutionDescription, converter: LoadedDataConverter): Promise<HostProgress | undefined> {
   for (const activity of description.raw.pendingActivities ?? []) {
-    const payload = activity.heartbeatDetails?.payloads?.[0];
-    if (payload && PROGRESS_ACTIVITIES.has(activity.activityType?.name ?? '')) {
-      return defaultPayloadConverter.fromPayload<HostProgress>(payload);
+    const payloads = activity.heartbeatDetails?.payloads;
+    if (payloads?.length && PROGRESS_ACTIVITIES.has(activity.activityType?.name ?? '')) {
+      return decodeFromPayloadsAtIndex<HostProgress>(converter, 0, payloads);
     }
   }
   return undefined;
@@ -127,7 +129,7 @@ export class ActionHandle {
     let seen: string | undefined;
     const state = async (): Promise<RunLogState> => {
       const description = await this.workflow.describe();
-      const progress = hostProgressOf(description);
+      const progress = await this.progressIn(description);
       seen = progress?.liveLogs ?? seen;
       if (description.status.name === 'RUNNING') return { closed: false, liveLogs: seen, attempts: progress?.attempt };
       const result = await this.result().catch(() => undefined);
@@ -177,14 +179,18 @@ export class ActionHandle {
    */
   async logTail(): Promise<string[]> {
     const description = await this.workflow.describe();
-    const progress = hostProgressOf(description);
+    const progress = await this.progressIn(description);
     if (progress?.logTail?.length) return progress.logTail;
     if (description.status.name === 'RUNNING') return this.workflow.query(logsQuery);
     return (await this.result().catch(() => undefined))?.logTail ?? [];
   }
 
   private async hostProgress(): Promise<HostProgress | undefined> {
-    return hostProgressOf(await this.workflow.describe());
+    return this.progressIn(await this.workflow.describe());
+  }
+
+  private progressIn(description: WorkflowExecutionDescription): Promise<HostProgress | undefined> {
+    return hostProgressOf(description, this.workflow.client.options.loadedDataConverter);
   }
 
   async cancel(): Promise<void> {
@@ -201,7 +207,13 @@ export class ActionsClient {
   ) {}
 
   static async connect(settings: TemporalSettings = temporalSettingsFromEnv(), taskQueue?: string, logStore?: S3Client): Promise<ActionsClient> {
-    const connection = await Connection.connect(connectionOptions(settings));
+    let connection: Connection;
+    try {
+      connection = await Connection.connect(connectionOptions(settings));
+    } catch (err) {
+      // Unreachable, refused by a proxy (certificate, API key), or TLS files unreadable: say where.
+      throw new Error(`cannot connect to Temporal at ${settings.address} (namespace ${settings.namespace}): ${(err as Error).message}`, { cause: err });
+    }
     return new ActionsClient(
       new Client({ connection, namespace: settings.namespace, dataConverter: dataConverterFor(settings) }),
       taskQueue,
@@ -251,9 +263,9 @@ export class ActionsClient {
   /** The spec an existing action was started with, from its first history event. */
   private async existingSpec(actionId: string): Promise<Action | undefined> {
     const history = await this.client.workflow.getHandle(actionId).fetchHistory();
-    const payload = history.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
-    if (!payload) return undefined;
-    const input = defaultPayloadConverter.fromPayload<RunActionInput>(payload);
+    const payloads = history.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads;
+    if (!payloads?.length) return undefined;
+    const input = await decodeFromPayloadsAtIndex<RunActionInput>(this.client.options.loadedDataConverter, 0, payloads);
     const checked = ActionSpec.safeParse(input?.spec);
     return checked.success ? checked.data : undefined;
   }

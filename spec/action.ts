@@ -131,6 +131,11 @@ export const Resources = z
     /** Room for /tmp_disk and for /out; together they make the container's disk budget. */
     tmpDisk: quantity(parseBytes).refine((b) => b >= 2 ** 20, 'tmpDisk must be at least 1Mi').optional(),
     outDisk: quantity(parseBytes).refine((b) => b >= 2 ** 20, 'outDisk must be at least 1Mi').optional(),
+    /**
+     * The most of the container's log kept: the engine keeps the newest this much on the host, the
+     * live log in S3 stops at this much. Default from the worker's policy (512Mi).
+     */
+    logSize: quantity(parseBytes).refine((b) => b >= 8 * 2 ** 20, 'logSize must be at least 8Mi').optional(),
   })
   .strict();
 

@@ -80,8 +80,9 @@ export interface ActionResult {
   /** How many entries of /out were not uploaded, also those past the listed ones. */
   skippedTotal?: number;
   /**
-   * Where stdout and stderr were stored, and how many bytes. `truncated`: the log reached what the
-   * engine keeps of one (512 MiB), so its beginning may be missing.
+   * Where stdout and stderr were stored, and how many bytes. `truncated`: the log went past the
+   * action's logSize (512 MiB by default): the stored logs hold its newest logSize (the engine
+   * drops the beginning), the live log its first logSize.
    */
   logs?: {
     stdout: string;

@@ -22,6 +22,7 @@ const Limits = {
   pids: z.number().int().min(1).optional(),
   outDisk: quantity(parseBytes).optional(),
   tmpDisk: quantity(parseBytes).optional(),
+  logSize: quantity(parseBytes).optional(),
 };
 
 export const PolicyFile = z

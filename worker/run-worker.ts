@@ -88,8 +88,13 @@ export async function runWorker(config: WorkerConfig): Promise<void> {
   });
   // The client reads DOCKER_CERT_PATH's files when it is made: a missing one is also "cannot reach".
   const docker = await connectEngine(config.DOCKER_HOST);
-  const connection = await NativeConnection.connect(settings);
-  const clientConnection = await Connection.connect(settings);
+  const where = `Temporal at ${config.TEMPORAL_ADDRESS} (namespace ${config.TEMPORAL_NAMESPACE})`;
+  const reached = <T>(connecting: Promise<T>) =>
+    connecting.catch((err: Error) => {
+      throw new Error(`cannot connect to ${where}: ${err.message}`, { cause: err });
+    });
+  const connection = await reached(NativeConnection.connect(settings));
+  const clientConnection = await reached(Connection.connect(settings));
   // Encrypted payloads when CAISSON_CODEC_KEYS is set: the workers and this client (reconcile's
   // queries, specs read from history) use the same codec as every client.
   const dataConverter = dataConverterFor({ codecKeys: config.CAISSON_CODEC_KEYS });

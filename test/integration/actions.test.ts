@@ -327,9 +327,12 @@ describe('the host is protected', () => {
     expect(result.status).toBe('DONE');
     expect((await objectText(s3(), result.artifacts[0]!.uri)).trim()).toBe(createHash('sha256').update(secret).digest('hex'));
     expect(result.logTail).toEqual(['token is ***']);
-    const { stdout } = await run(env('TEMPORAL_CLI'), ['workflow', 'show', '--workflow-id', handle.actionId, '--output', 'json', '--address', env('TEMPORAL_ADDRESS')], {
-      maxBuffer: 64 << 20,
-    });
+    // Through the dev environment's codec server, so the check reads payloads in clear, not ciphertext.
+    const { stdout } = await run(
+      env('TEMPORAL_CLI'),
+      ['workflow', 'show', '--workflow-id', handle.actionId, '--output', 'json', '--address', env('TEMPORAL_ADDRESS'), '--codec-endpoint', env('CAISSON_CODEC_ENDPOINT')],
+      { maxBuffer: 64 << 20 },
+    );
     // Payloads are base64 in that output: decode every one so the check reads what is really stored.
     const decoded: string[] = [stdout];
     JSON.parse(stdout, (key, value) => {

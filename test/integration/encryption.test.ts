@@ -50,7 +50,7 @@ describe('with CAISSON_CODEC_KEYS', () => {
     const listed = JSON.parse(temporal('workflow', 'list', '--query', `WorkflowId = '${handle.actionId}' AND ActionStatus = 'DONE'`)) as unknown[];
     expect(listed).toHaveLength(1);
 
-    const keyless = await ActionsClient.connect(temporalSettingsFromEnv(), taskQueue);
+    const keyless = await ActionsClient.connect({ ...temporalSettingsFromEnv(), codecKeys: undefined }, taskQueue);
     cleanups.push(() => keyless.close());
     await expect(keyless.client.workflow.getHandle(handle.actionId).result()).rejects.toThrow();
   });

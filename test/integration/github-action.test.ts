@@ -3,15 +3,15 @@
 // output side (outputs, state, failures, log) is replaced by a recorder.
 import * as core from '@actions/core';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, inject, it, onTestFinished } from 'vitest';
 import { run, type Core } from '../../action/main.js';
 import { post, type PostCore } from '../../action/post.js';
 import { STATE } from '../../action/state.js';
 import { freePort } from '../../harness/free-port.js';
+import { inputVars, node24, records, runDist, runnerFiles } from '../support/bundled-action.js';
 import { env } from '../support/env.js';
 
 /** Makes `inputs` the step's inputs, as the runner does: INPUT_<NAME> variables, and only those. */
@@ -67,6 +67,7 @@ class Recorder {
 const base = () => ({
   'temporal-address': env('TEMPORAL_ADDRESS'),
   'task-queue': inject('taskQueue'),
+  'codec-keys': env('CAISSON_CODEC_KEYS'),
   image: env('TEST_IMAGE_BUSYBOX'),
   'action-id': `gha-${Date.now()}-${Math.random().toString(36).slice(2, 8)}`,
 });
@@ -100,7 +101,7 @@ describe('the GitHub Action', () => {
   it('fails before anything starts on bad inputs, and masks the API key', async () => {
     const rec = new Recorder({ ...base(), memory: '512m', wait: 'yes', 'temporal-api-key': 'very-secret-key' });
     await run(rec.core(), {});
-    expect(rec.secrets).toEqual(['very-secret-key']);
+    expect(rec.secrets).toEqual(['very-secret-key', env('CAISSON_CODEC_KEYS')]);
     expect(rec.failed).toHaveLength(1);
     expect(rec.failed[0]).toMatch(/^invalid inputs:/);
     expect(rec.failed[0]).toContain('- memory:');
@@ -143,26 +144,10 @@ describe('the GitHub Action', () => {
 });
 
 describe('the bundled action (dist/index.js)', () => {
-  const root = fileURLToPath(new URL('../..', import.meta.url));
-  const node24 = () => join(env('NODE24_BIN'), 'node');
-
-  /** Runs dist/index.js under Node 24 as the runner does: inputs, state and command files in the environment. */
-  function runDist(vars: Record<string, string>): Promise<{ code: number; stdout: string }> {
-    return new Promise((resolve) =>
-      execFile(node24(), [join(root, 'dist/index.js')], { env: { PATH: process.env.PATH, ...vars } }, (error, out) =>
-        resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout: out }),
-      ),
-    );
-  }
-  const inputVars = (inputs: Record<string, string>) => Object.fromEntries(Object.entries(inputs).map(([k, v]) => [`INPUT_${k.toUpperCase()}`, v]));
-  /** The name<<delimiter / value / delimiter records @actions/core appends to GITHUB_OUTPUT and GITHUB_STATE. */
-  const records = (text: string) => Object.fromEntries([...text.matchAll(/^(.+?)<<(.+)\n([\s\S]*?)\n\2$/gm)].map((m) => [m[1]!, m[3]!]));
-
   it('runs under Node 24, as GitHub runs it, writes its outputs to GITHUB_OUTPUT, and runs as post the second time', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'caisson-gha-'));
     onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
-    const files = { GITHUB_OUTPUT: join(dir, 'output'), GITHUB_STATE: join(dir, 'state'), GITHUB_STEP_SUMMARY: join(dir, 'summary') };
-    for (const file of Object.values(files)) writeFileSync(file, '');
+    const files = runnerFiles(dir);
     const inputs = { ...base(), command: 'sh\n-c', args: 'echo "node $NODE_HINT"; echo 42 > /out/answer', env: 'NODE_HINT=24' };
     const main = await runDist({ ...files, ...inputVars(inputs) });
     expect(main.code).toBe(0);

@@ -21,8 +21,8 @@ beforeAll(async () => {
   writeFileSync(
     policyFile,
     JSON.stringify({
-      defaults: { memory: '64Mi', pids: 100 },
-      ceilings: { memory: '256Mi', cpu: 1, pids: 500, gpus: 0, timeout: '10m', outDisk: '512Mi' },
+      defaults: { memory: '64Mi', pids: 100, logSize: '8Mi' },
+      ceilings: { memory: '256Mi', cpu: 1, pids: 500, gpus: 0, timeout: '10m', outDisk: '512Mi', logSize: '64Mi' },
       secrets: { TEAM_TOKEN: [`${env('TEST_REGISTRY')}/caisson/busybox`], TEAM_KEY: [`${env('TEST_REGISTRY')}/caisson/busybox`] },
     }),
   );
@@ -62,7 +62,7 @@ describe('limits', () => {
   });
 
   it('above a ceiling: FAILED at once, every field named with its ceiling', async () => {
-    const message = await refused(busybox('true', { timeout: '1h', resources: { memory: '512Mi', cpu: 2, pids: 1000, gpus: 1, outDisk: '1Gi' } }));
+    const message = await refused(busybox('true', { timeout: '1h', resources: { memory: '512Mi', cpu: 2, pids: 1000, gpus: 1, outDisk: '1Gi', logSize: '1Gi' } }));
     for (const words of [
       "resources.cpu: 2 cores is above this fleet's ceiling of 1 cores",
       "resources.memory: 512Mi is above this fleet's ceiling of 256Mi",
@@ -70,9 +70,44 @@ describe('limits', () => {
       "resources.outDisk: 1Gi is above this fleet's ceiling of 512Mi",
       "timeout: 1h is above this fleet's ceiling of 10m",
       "resources.gpus: 1 is above this fleet's ceiling of 0 GPUs",
+      "resources.logSize: 1Gi is above this fleet's ceiling of 64Mi",
     ]) {
       expect(message).toContain(words);
     }
+  });
+
+  it('log bytes: past the default logSize the live log stops and the stored log keeps the newest', async () => {
+    const lines = 1_000_000; // about 31 MB of numbered lines against a logSize of 8Mi
+    const handle = await client.start(busybox(`seq 1 ${lines} | sed 's/$/ padding-to-thirty-bytes/'`));
+    const result = await handle.result();
+    expect(result.status).toBe('DONE');
+    expect(result.logs?.truncated).toBe(true);
+    const numberOf = (line: string) => Number(line.split(' ')[0]);
+
+    // The live log (what followers read) starts at the first line, in order, and stops at logSize.
+    // (A writer this fast outruns the engine's 1 MiB files: lines it rotated away before the
+    // shipper read them are not in the live log, as they are in no log at all.)
+    let live = 0;
+    let liveBytes = 0;
+    let previous = 0;
+    for await (const line of handle.logs()) {
+      const n = numberOf(line.text);
+      if (live === 0) expect(n).toBe(1);
+      expect(n).toBeGreaterThan(previous);
+      previous = n;
+      live++;
+      liveBytes += Buffer.byteLength(line.text) + 1;
+    }
+    expect(live).toBeGreaterThan(10_000);
+    expect(liveBytes).toBeLessThanOrEqual(8 * 2 ** 20);
+    expect(previous).toBeLessThan(lines);
+
+    // The stored log holds the newest lines, at most logSize of them, ending with the last.
+    const stored = await objectText(s3(), result.logs!.stdout);
+    expect(Buffer.byteLength(stored)).toBeLessThanOrEqual(8 * 2 ** 20);
+    const storedLines = stored.trimEnd().split('\n');
+    expect(numberOf(storedLines.at(-1)!)).toBe(lines);
+    expect(numberOf(storedLines[0]!)).toBeGreaterThan(1);
   });
 });
 

@@ -35,9 +35,9 @@ describe('action inputs', () => {
   });
 
   it('reads the disk budget and the pull policy, and names a bad one by its input', () => {
-    const spec = readInputs(given({ image, 'out-disk': '2Gi', 'tmp-disk': '512Mi', 'pull-policy': 'if-not-present' }), github).spec;
-    expect(spec).toMatchObject({ resources: { outDisk: '2Gi', tmpDisk: '512Mi' }, pullPolicy: 'if-not-present' });
-    expect(Object.keys(problems({ image, 'out-disk': '2m', 'pull-policy': 'sometimes' })).sort()).toEqual(['out-disk', 'pull-policy']);
+    const spec = readInputs(given({ image, 'out-disk': '2Gi', 'tmp-disk': '512Mi', 'log-size': '64Mi', 'pull-policy': 'if-not-present' }), github).spec;
+    expect(spec).toMatchObject({ resources: { outDisk: '2Gi', tmpDisk: '512Mi', logSize: '64Mi' }, pullPolicy: 'if-not-present' });
+    expect(Object.keys(problems({ image, 'out-disk': '2m', 'log-size': '1Mi', 'pull-policy': 'sometimes' })).sort()).toEqual(['log-size', 'out-disk', 'pull-policy']);
   });
 
   it('builds the spec, the connection and the action id', () => {
@@ -131,7 +131,7 @@ describe('action inputs', () => {
   });
 
   it('reads only the connection for the post step, whatever the spec inputs say', () => {
-    expect(readConnectionInputs(given({ image: 'Not An Image', 'temporal-address': 'temporal.internal:7233', 'temporal-namespace': 'ci', 'task-queue': 'gpu' }))).toEqual({
+    expect(readConnectionInputs(given({ image: 'Not An Image', 'temporal-address': 'temporal.internal:7233', 'temporal-namespace': 'ci', 'task-queue': 'gpu' }), {})).toEqual({
       temporal: { address: 'temporal.internal:7233', namespace: 'ci' },
       taskQueue: 'gpu',
     });

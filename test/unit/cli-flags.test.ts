@@ -4,9 +4,9 @@ import { specFromFlags, UsageError } from '../../cli/spec-from-flags.js';
 import { parseActionSpec } from '../../spec/action.js';
 
 describe('caisson run flags', () => {
-  it('turn --out-disk, --tmp-disk and --pull into the disk budget and the pull policy', () => {
-    const spec = parseActionSpec(specFromFlags('127.0.0.1:5000/x/y:1', ['true'], { 'out-disk': '2Gi', 'tmp-disk': '512Mi', pull: 'never' }));
-    expect(spec.resources).toMatchObject({ outDisk: 2 * 2 ** 30, tmpDisk: 512 * 2 ** 20 });
+  it('turn --out-disk, --tmp-disk, --log-size and --pull into the disk budget, the log size and the pull policy', () => {
+    const spec = parseActionSpec(specFromFlags('127.0.0.1:5000/x/y:1', ['true'], { 'out-disk': '2Gi', 'tmp-disk': '512Mi', 'log-size': '64Mi', pull: 'never' }));
+    expect(spec.resources).toMatchObject({ outDisk: 2 * 2 ** 30, tmpDisk: 512 * 2 ** 20, logSize: 64 * 2 ** 20 });
     expect(spec.pullPolicy).toBe('never');
   });
 

@@ -299,7 +299,7 @@ describe('scripts/dev-env', () => {
     const result = run('scripts/dev-env', ['env'], { env: { CAISSON_DEV_HOME: join(temp(), 'home') } });
     expect(result.status).toBe(0);
     const lines = result.stdout.trimEnd().split('\n');
-    expect(lines).toHaveLength(19);
+    expect(lines).toHaveLength(21);
     for (const line of lines) expect(line).toMatch(/^export [A-Z0-9_]+=\S+$/);
   });
 
@@ -415,6 +415,7 @@ describe('scripts/dev-env', () => {
       'docker_cli rm -f -v c1 c2',
       'stop_pid minio',
       'stop_pid temporal',
+      'stop_pid codec-server',
       'stop_pid registry',
       'stop_pid dockerd',
     ]);
@@ -425,7 +426,7 @@ describe('scripts/dev-env', () => {
     expect(result.status).toBe(1);
     expect(result.stderr).toMatch(/Error response from daemon: boom/);
     expect(result.stderr).toMatch(/FAILED: removing containers/);
-    expect(calls.filter((call) => call.startsWith('stop_pid'))).toHaveLength(4);
+    expect(calls.filter((call) => call.startsWith('stop_pid'))).toHaveLength(5);
   });
 
   it('clean fails with the error shown when the engine cannot be reached', () => {
