@@ -5,6 +5,7 @@ import * as core from '@actions/core';
 import { ActionId, checkActionSpec, type ActionSpecInput } from '../spec/action.js';
 import { parseEnvPairs, parseGpus } from '../common/text-inputs.js';
 import type { TemporalSettings } from '../common/temporal-connection.js';
+import { codecKeysFromEnv } from '../common/payload-codec.js';
 
 /** Where inputs come from: @actions/core itself (INPUT_* variables), or a stand-in in tests. */
 export type InputReader = Pick<typeof core, 'getInput' | 'getBooleanInput' | 'getMultilineInput'>;
@@ -138,7 +139,7 @@ function connection(actions: InputReader, problems: Problems, env: NodeJS.Proces
       tlsKey: get('temporal-tls-key') || undefined,
       tlsCa: get('temporal-tls-ca') || undefined,
       // A secret: from the input, or the job's environment (env: CAISSON_CODEC_KEYS: ${{ secrets.… }}).
-      codecKeys: get('codec-keys') || env.CAISSON_CODEC_KEYS || undefined,
+      codecKeys: get('codec-keys') || codecKeysFromEnv(env),
     },
     taskQueue: get('task-queue') || 'caisson',
   };

@@ -9,7 +9,7 @@ import { formatDuration } from '../spec/quantity.js';
 import { actionUiLink } from '../common/ui-link.js';
 import { loadWorkerConfig } from '../worker/config.js';
 import { createCodecServer } from '../common/codec-server.js';
-import { AesGcmCodec, parseCodecKeys } from '../common/payload-codec.js';
+import { AesGcmCodec, codecKeysFromEnv, parseCodecKeys } from '../common/payload-codec.js';
 import { specFromFlags, UsageError, type RunFlags } from './spec-from-flags.js';
 
 const USAGE = `usage:
@@ -266,8 +266,8 @@ async function main(argv: string[]): Promise<number> {
       const { values } = parseArgs({ args: rest, options: { port: { type: 'string' }, ip: { type: 'string' }, origin: { type: 'string', multiple: true } } });
       const port = Number(values.port ?? '8888');
       if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError('--port takes a port number');
-      const keys = parseCodecKeys(process.env.CAISSON_CODEC_KEYS);
-      if (!keys.length) throw new UsageError('set CAISSON_CODEC_KEYS: the codec server decodes with the keys the workers encrypt with');
+      const keys = parseCodecKeys(codecKeysFromEnv());
+      if (!keys.length) throw new UsageError('set CAISSON_CODEC_KEYS (or CAISSON_CODEC_KEYS_FILE): the codec server decodes with the keys the workers encrypt with');
       const server = createCodecServer({
         codecs: [new AesGcmCodec(keys)],
         origins: values.origin ?? [process.env.TEMPORAL_UI_URL ?? 'http://127.0.0.1:8233'].map((u) => new URL(u).origin),

@@ -5,6 +5,7 @@
 // started before encryption was turned on keep working). Search attributes are not payloads: they
 // stay readable (ActionStatus, ActionImage, ActionExitCode, ActionHost, ActionSource).
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import type { Payload, PayloadCodec } from '@temporalio/common';
 import proto from '@temporalio/proto';
 
@@ -72,4 +73,23 @@ export function parseCodecKeys(value: string | undefined): CodecKey[] {
     if (key.length !== 32) throw new Error(`CAISSON_CODEC_KEYS key "${id}": ${key.length} bytes; AES-256 needs 32 (head -c 32 /dev/urandom | base64)`);
     return { id, key };
   });
+}
+
+/**
+ * The keys' text: CAISSON_CODEC_KEYS itself, or else the file CAISSON_CODEC_KEYS_FILE names (a
+ * mounted secret; pairs separated by commas or lines). Neither set: undefined, no encryption.
+ */
+export function codecKeysFromEnv(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  if (env.CAISSON_CODEC_KEYS) return env.CAISSON_CODEC_KEYS;
+  const file = env.CAISSON_CODEC_KEYS_FILE;
+  if (!file) return undefined;
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new Error(`CAISSON_CODEC_KEYS_FILE ${file} cannot be read: ${(err as Error).message}`);
+  }
+  const pairs = text.split(/[\s,]+/).filter(Boolean);
+  if (!pairs.length) throw new Error(`CAISSON_CODEC_KEYS_FILE ${file} holds no key`);
+  return pairs.join(',');
 }

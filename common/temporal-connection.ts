@@ -2,7 +2,7 @@
 // either an API key or mutual TLS, all from the same environment variables.
 import { readFileSync } from 'node:fs';
 import type { PayloadCodec } from '@temporalio/common';
-import { AesGcmCodec, parseCodecKeys } from './payload-codec.js';
+import { AesGcmCodec, codecKeysFromEnv, parseCodecKeys } from './payload-codec.js';
 
 export interface TemporalSettings {
   address: string;
@@ -11,7 +11,7 @@ export interface TemporalSettings {
   tlsCert?: string;
   tlsKey?: string;
   tlsCa?: string;
-  /** CAISSON_CODEC_KEYS: payloads are encrypted with them (common/payload-codec.ts); unset, not. */
+  /** CAISSON_CODEC_KEYS (or _FILE): payloads are encrypted with them (common/payload-codec.ts); unset, not. */
   codecKeys?: string;
 }
 
@@ -23,7 +23,7 @@ export function temporalSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): T
     tlsCert: env.TEMPORAL_TLS_CERT || undefined,
     tlsKey: env.TEMPORAL_TLS_KEY || undefined,
     tlsCa: env.TEMPORAL_TLS_CA || undefined,
-    codecKeys: env.CAISSON_CODEC_KEYS || undefined,
+    codecKeys: codecKeysFromEnv(env),
   };
 }
 

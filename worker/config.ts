@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import { hostname } from 'node:os';
 import { parseBytes } from '../spec/quantity.js';
-import { parseCodecKeys } from '../common/payload-codec.js';
+import { codecKeysFromEnv, parseCodecKeys } from '../common/payload-codec.js';
 
 const list = z
   .string()
@@ -67,7 +67,10 @@ export const WorkerConfig = z.object({
   CAISSON_TMP_DISK: bytes('CAISSON_TMP_DISK').default(2 ** 30),
   /** Seconds between reconcile passes: leftovers removed, overdue containers killed, slots corrected. */
   CAISSON_RECONCILE_SECONDS: positiveInt('CAISSON_RECONCILE_SECONDS').max(3600, 'CAISSON_RECONCILE_SECONDS is at most 3600').default(60),
-  /** "id:base64key" pairs: payloads encrypted (common/payload-codec.ts); the first key encrypts. */
+  /**
+   * "id:base64key" pairs: payloads encrypted (common/payload-codec.ts); the first key encrypts.
+   * Or CAISSON_CODEC_KEYS_FILE, a file holding them (read in loadWorkerConfig).
+   */
   CAISSON_CODEC_KEYS: z
     .string()
     .optional()
@@ -85,9 +88,15 @@ export type WorkerConfig = z.output<typeof WorkerConfig>;
 
 export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
   const picked = Object.fromEntries(Object.keys(WorkerConfig.shape).map((key) => [key, env[key] || undefined]));
+  const fileProblems: string[] = [];
+  try {
+    picked.CAISSON_CODEC_KEYS = codecKeysFromEnv(env);
+  } catch (err) {
+    fileProblems.push(`  - CAISSON_CODEC_KEYS_FILE: ${(err as Error).message}`);
+  }
   const result = WorkerConfig.safeParse(picked);
-  if (!result.success) {
-    const lines = result.error.issues.map((issue) => `  - ${issue.path.join('.')}: ${issue.message}`);
+  if (!result.success || fileProblems.length) {
+    const lines = [...fileProblems, ...(result.error?.issues ?? []).map((issue) => `  - ${issue.path.join('.')}: ${issue.message}`)];
     throw new Error(`invalid worker configuration (environment variables):\n${lines.join('\n')}`);
   }
   return result.data;

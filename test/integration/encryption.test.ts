@@ -4,6 +4,9 @@
 // cannot read the result.
 import { execFile, execFileSync } from 'node:child_process';
 import { promisify } from 'node:util';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ActionsClient } from '../../client/index.js';
@@ -24,10 +27,16 @@ const temporal = (...args: string[]) =>
 const temporalAsync = async (...args: string[]) =>
   (await promisify(execFile)(env('TEMPORAL_CLI'), [...args, '--address', env('TEMPORAL_ADDRESS'), '--output', 'json'], { encoding: 'utf8', maxBuffer: 64 << 20, timeout: 30_000 })).stdout;
 
-/** A worker of its own and a client sharing a fresh key: everything between them is encrypted. */
+/**
+ * A worker of its own and a client sharing a fresh key: everything between them is encrypted. The
+ * worker reads the key from a file, as from a mounted secret.
+ */
 async function encryptedFleet(name: string) {
   const keys = `k1:${randomBytes(32).toString('base64')}`;
-  const { host, taskQueue } = await workerOfItsOwn(name, { CAISSON_CODEC_KEYS: keys }, cleanups);
+  const dir = mkdtempSync(join(tmpdir(), 'caisson-keys-'));
+  cleanups.push(async () => rmSync(dir, { recursive: true, force: true }));
+  writeFileSync(join(dir, 'keys'), `${keys}\n`, { mode: 0o600 });
+  const { host, taskQueue } = await workerOfItsOwn(name, { CAISSON_CODEC_KEYS: '', CAISSON_CODEC_KEYS_FILE: join(dir, 'keys') }, cleanups);
   cleanups.push(() => expectNoLeftovers(host));
   const keyed = await ActionsClient.connect({ ...temporalSettingsFromEnv(), codecKeys: keys }, taskQueue);
   cleanups.push(() => keyed.close());

@@ -1,9 +1,13 @@
 // The payload codec: what it writes is ciphertext under the key's id, it reads back what it wrote,
 // old keys still decrypt after a rotation, and payloads from before encryption pass through.
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { defaultPayloadConverter } from '@temporalio/common';
-import { AesGcmCodec, ENCRYPTED_ENCODING, parseCodecKeys } from '../../common/payload-codec.js';
+import { AesGcmCodec, ENCRYPTED_ENCODING, codecKeysFromEnv, parseCodecKeys } from '../../common/payload-codec.js';
+import { loadWorkerConfig } from '../../worker/config.js';
 
 const key = (id: string) => ({ id, key: randomBytes(32) });
 const payload = (value: unknown) => defaultPayloadConverter.toPayload(value);
@@ -48,5 +52,31 @@ describe('CAISSON_CODEC_KEYS', () => {
     expect(parseCodecKeys(undefined)).toEqual([]);
     expect(() => parseCodecKeys(`k:${randomBytes(16).toString('base64')}`)).toThrow(/16 bytes; AES-256 needs 32/);
     expect(() => parseCodecKeys(`:${a}`)).toThrow(/item 1/);
+  });
+});
+
+describe('CAISSON_CODEC_KEYS_FILE', () => {
+  it('holds the pairs one per line (a mounted secret); the variable itself wins; a missing or empty file is named', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'caisson-codec-keys-'));
+    try {
+      const a = `new:${randomBytes(32).toString('base64')}`;
+      const b = `old:${randomBytes(32).toString('base64')}`;
+      const file = join(dir, 'keys');
+      writeFileSync(file, `${a}\n${b}\n`);
+      expect(codecKeysFromEnv({ CAISSON_CODEC_KEYS_FILE: file })).toBe(`${a},${b}`);
+      expect(parseCodecKeys(codecKeysFromEnv({ CAISSON_CODEC_KEYS_FILE: file })).map((k) => k.id)).toEqual(['new', 'old']);
+      expect(codecKeysFromEnv({ CAISSON_CODEC_KEYS: b, CAISSON_CODEC_KEYS_FILE: file })).toBe(b);
+      expect(codecKeysFromEnv({})).toBeUndefined();
+      expect(() => codecKeysFromEnv({ CAISSON_CODEC_KEYS_FILE: join(dir, 'absent') })).toThrow(/CAISSON_CODEC_KEYS_FILE .*absent cannot be read/);
+      writeFileSync(join(dir, 'empty'), '\n');
+      expect(() => codecKeysFromEnv({ CAISSON_CODEC_KEYS_FILE: join(dir, 'empty') })).toThrow(/holds no key/);
+      // The worker takes the file too, and stops at start on one it cannot use.
+      expect(loadWorkerConfig({ CAISSON_ARTIFACTS_BUCKET: 'b-1', CAISSON_CODEC_KEYS_FILE: file }).CAISSON_CODEC_KEYS).toBe(`${a},${b}`);
+      writeFileSync(join(dir, 'short'), `k:${randomBytes(16).toString('base64')}`);
+      expect(() => loadWorkerConfig({ CAISSON_ARTIFACTS_BUCKET: 'b-1', CAISSON_CODEC_KEYS_FILE: join(dir, 'short') })).toThrow(/CAISSON_CODEC_KEYS: .*16 bytes/);
+      expect(() => loadWorkerConfig({ CAISSON_ARTIFACTS_BUCKET: 'b-1', CAISSON_CODEC_KEYS_FILE: join(dir, 'absent') })).toThrow(/CAISSON_CODEC_KEYS_FILE: .*cannot be read/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
