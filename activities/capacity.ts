@@ -1,5 +1,6 @@
-// How many actions this host runs at once, kept in the worker's memory. The engine is asked once,
-// when the worker starts (containers labelled with this host count), and reconcile corrects the
+// How many actions this host runs at once and what they hold (cpu, memory, disk budget, GPU ids),
+// kept in the worker's memory. The engine is asked once, when the worker starts (containers
+// labelled with this host count, with what their labels say they hold), and reconcile corrects the
 // count when it removes leftovers; after that no placement ever lists containers.
 //
 // The shared queue's placement worker polls only while this host has a free slot: its activity
@@ -8,6 +9,21 @@
 // instead of in sleeping activities. A permit turns into a run when `place` claims it; a run holds
 // its slot until its container is removed.
 import type { CustomSlotSupplier, SlotPermit } from '@temporalio/worker';
+import { fitNow, neverFits, sumHeld, type Held, type HostTotals, type Needs } from '../spec/placement.js';
+
+/** A host that accounts slots only (no resource totals given): any action fits. */
+export const UNBOUNDED: HostTotals = { cpu: Infinity, memory: Infinity, disk: Infinity, gpus: [], labels: {} };
+const NOTHING: Held = { cpu: 0, memory: 0, disk: 0, gpus: [] };
+
+/** A run the engine shows on this host, with what its container's labels say it holds. */
+export interface SeenRun {
+  runId: string;
+  actionId?: string;
+  held?: Held;
+}
+
+/** Placing an action here: what it holds now, why it must wait, or why it can never run here. */
+export type PlaceVerdict = { held: Held } | { short: string } | { never: string };
 
 /** A run placed here whose container has not shown up within this time is forgotten. */
 const CLAIM_TTL_MS = 120_000;
@@ -22,9 +38,17 @@ export class HostCapacity {
   private permits = 0;
   private readonly waiting: (() => void)[] = [];
 
+  /** What each run holds; runs seeded without labels hold nothing countable. */
+  private readonly held = new Map<string, Held>();
+  /** The action of each run, for the fleet's view of what runs where. */
+  private readonly actionOf = new Map<string, string>();
+  /** Set by a drain (the operator's, or a worker stopping): no new placements, running ones finish. */
+  private drainedBy: string | undefined;
+
   constructor(
     readonly capacity: number,
     private readonly now: () => number = Date.now,
+    readonly totals: HostTotals = UNBOUNDED,
   ) {}
 
   /** When an activity of this worker last placed or touched each run. */
@@ -34,10 +58,63 @@ export class HostCapacity {
   private readonly released = new Map<string, number>();
 
   /** Runs whose containers the engine holds right now (at start, and from reconcile). */
-  seed(runIds: Iterable<string>): void {
+  seed(runs: Iterable<string | SeenRun>): void {
     const now = this.now();
     for (const [runId, at] of this.released) if (now - at > CLAIM_TTL_MS) this.released.delete(runId);
-    for (const runId of runIds) if (!this.released.has(runId)) this.runs.set(runId, now);
+    for (const run of runs) {
+      const { runId, held, actionId } = typeof run === 'string' ? { runId: run, held: undefined, actionId: undefined } : run;
+      if (this.released.has(runId)) continue;
+      this.runs.set(runId, now);
+      if (actionId) this.actionOf.set(runId, actionId);
+      if (held && !this.held.has(runId)) this.held.set(runId, held);
+    }
+  }
+
+  /**
+   * Places the run here when its needs fit next to what runs already (claiming its slot and what
+   * it holds, GPU ids chosen here); otherwise says what is short, or why it never could.
+   */
+  place(runId: string, needs: Needs, actionId?: string): PlaceVerdict {
+    const never = neverFits(needs, this.totals);
+    if (never) return { never };
+    if (this.drainedBy) return { short: `host is drained (${this.drainedBy})` };
+    const already = this.held.get(runId);
+    if (already && this.runs.has(runId)) return { held: already }; // a retried place of a run placed here
+    this.expire();
+    const fit = fitNow(needs, this.totals, this.inUseHeld());
+    if ('held' in fit) {
+      this.claim(runId);
+      this.held.set(runId, fit.held);
+      if (actionId) this.actionOf.set(runId, actionId);
+    }
+    return fit;
+  }
+
+  /** What the runs here hold together. */
+  inUseHeld(): Held {
+    this.expire();
+    return sumHeld([...this.runs.keys()].map((runId) => this.held.get(runId) ?? NOTHING));
+  }
+
+  /** The actions (by id, or run id where unknown) holding a slot here. */
+  actions(): string[] {
+    this.expire();
+    return [...this.runs.keys()].map((runId) => this.actionOf.get(runId) ?? runId);
+  }
+
+  heldBy(runId: string): Held | undefined {
+    return this.held.get(runId);
+  }
+
+  /** Stops (or, with undefined, resumes) placements here; what runs goes on. */
+  drain(why: string | undefined): void {
+    const was = this.drainedBy;
+    this.drainedBy = why;
+    if (was && !why) this.wake();
+  }
+
+  get drained(): string | undefined {
+    return this.drainedBy;
   }
 
   /** Whether an activity of this worker placed or touched the run within `ms` (seeding does not count). */
@@ -62,6 +139,8 @@ export class HostCapacity {
   release(runId: string): void {
     this.released.set(runId, this.now());
     this.served.delete(runId);
+    this.held.delete(runId);
+    this.actionOf.delete(runId);
     if (this.runs.delete(runId)) this.wake();
   }
 
@@ -97,7 +176,7 @@ export class HostCapacity {
 
   private canIssue(): boolean {
     this.expire();
-    return this.permits === 0 && this.runs.size < this.capacity;
+    return this.permits === 0 && this.runs.size < this.capacity && !this.drainedBy;
   }
 
   private issue(): Permit {
@@ -108,11 +187,16 @@ export class HostCapacity {
   private async reserve(abort: AbortSignal): Promise<SlotPermit> {
     while (!this.canIssue()) {
       await new Promise<void>((resolve, reject) => {
-        const onAbort = () => reject(Object.assign(new Error('slot reservation aborted'), { name: 'AbortError' }));
+        // Claims expire without an event: look again once they could have. (The timer never
+        // keeps a stopping worker's process alive.)
+        const timer = setTimeout(resolve, CLAIM_TTL_MS);
+        timer.unref();
+        const onAbort = () => {
+          clearTimeout(timer);
+          reject(Object.assign(new Error('slot reservation aborted'), { name: 'AbortError' }));
+        };
         if (abort.aborted) return onAbort();
         abort.addEventListener('abort', onAbort, { once: true });
-        // Claims expire without an event: look again once they could have.
-        const timer = setTimeout(resolve, CLAIM_TTL_MS);
         this.waiting.push(() => {
           clearTimeout(timer);
           abort.removeEventListener('abort', onAbort);
@@ -133,6 +217,8 @@ export class HostCapacity {
       if (now - seen <= CLAIM_TTL_MS) continue;
       this.runs.delete(runId);
       this.served.delete(runId);
+      this.held.delete(runId);
+      this.actionOf.delete(runId);
     }
   }
 }

@@ -137,6 +137,7 @@ export async function execute(deps: ExecuteDeps, req: ExecuteRequest): Promise<E
         return { attempt: i + 1, stdout: store.uri(keys.stdout), stderr: store.uri(keys.stderr) };
       });
     }
+    if (req.gpuIds?.length) result.gpus = req.gpuIds;
     result.resultUri = store.uri(resultKey);
     result.liveLogs = progress.liveLogs;
     await store.put(resultKey, JSON.stringify(result, null, 2), 'application/json');

@@ -1,7 +1,9 @@
 // The activities of an action run, built from their dependencies so that a worker passes real
 // clients and a test may pass others. Workflows import only the type of what this returns.
 import type Docker from 'dockerode';
-import { Context } from '@temporalio/activity';
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import { needsOf, neverFits } from '../spec/placement.js';
+import { notHere, preferredElsewhere, PREFER_WAIT_MS, type FleetView } from './place.js';
 import { artifactsUnavailable, type ArtifactStore } from './artifact-store.js';
 import type { HostCapacity } from './capacity.js';
 import type { Metrics } from './metrics.js';
@@ -23,10 +25,10 @@ import type {
   ExecuteRequest,
   FinalizeRequest,
   Placement,
+  PlaceRequest,
   PullAnswer,
   PullRequest,
   RunOutcome,
-  RunRef,
 } from './types.js';
 
 export interface ActivityDeps {
@@ -51,6 +53,8 @@ export interface ActivityDeps {
   policy: Policy;
   /** Where the host reads a spec its request left out (see ExecuteRequest.specElided). */
   specs: SpecSource;
+  /** The fleet's hosts as they report themselves: whether another host could run what this one cannot. */
+  fleet?: FleetView;
 }
 
 export function createActivities(deps: ActivityDeps) {
@@ -87,10 +91,34 @@ export function createActivities(deps: ActivityDeps) {
      * Shared queue, on the placement worker, which polls only while this host has a free slot
      * (HostCapacity.placementSlots): reaching here means a slot is this run's.
      */
-    async place(ref: RunRef): Promise<Placement> {
-      deps.capacity.claim(ref.runId);
-      reportLoad();
-      return { host: deps.host, hostQueue: deps.hostQueue };
+    async place(req: PlaceRequest): Promise<Placement> {
+      if (!req.resources) {
+        // A run started before resource placement: a free slot is all it needs.
+        deps.capacity.claim(req.runId);
+        reportLoad();
+        return { host: deps.host, hostQueue: deps.hostQueue };
+      }
+      const d = deps.policy.defaults;
+      const needs = needsOf(
+        { resources: req.resources, placement: req.placement },
+        { cpu: d.cpu, memory: d.memory, outDisk: d.outDisk ?? deps.diskDefaults.out, tmpDisk: d.tmpDisk ?? deps.diskDefaults.tmp },
+      );
+      const verdict = deps.capacity.place(req.runId, needs, req.actionId);
+      const waited = Date.now() - (req.waitingSince ?? Date.now());
+      const fleet = async () => (deps.fleet ? await deps.fleet.live() : []);
+      if ('held' in verdict) {
+        const prefer = req.placement?.prefer;
+        if (prefer && neverFits({ ...needs, require: prefer }, deps.capacity.totals) && waited < PREFER_WAIT_MS) {
+          const preferred = preferredElsewhere(deps.host, needs, prefer, await fleet());
+          if (preferred) {
+            deps.capacity.release(req.runId);
+            throw ApplicationFailure.create({ type: 'NotPlacedHere', message: `host ${preferred} carries the preferred labels: waiting for it first` });
+          }
+        }
+        reportLoad();
+        return { host: deps.host, hostQueue: deps.hostQueue, ...(verdict.held.gpus.length ? { gpus: verdict.held.gpus } : {}) };
+      }
+      throw notHere({ host: deps.host, totals: deps.capacity.totals }, needs, verdict, await fleet(), waited, req.waitForHostMs ?? 60_000);
     },
 
     /** Host queue: one attempt from image to result.json (see execute.ts). */

@@ -9,6 +9,8 @@ export const LABEL = {
   /** The container's time limit and stop grace: any worker of the host can enforce its deadline. */
   timeoutMs: 'caisson.timeout-ms',
   stopGrace: 'caisson.stop-grace',
+  /** What the run holds on its host (JSON: cpu, memory, disk, GPU ids): a restarted worker counts it again. */
+  held: 'caisson.held',
 } as const;
 
 /**

@@ -93,6 +93,7 @@ async function createContainer(deps: RunDeps, req: ContainerRequest, name: strin
   const { spec } = req;
   const ref = parseImageRef(spec.image)!;
   const gpus = spec.resources.gpus;
+  const held = deps.capacity.heldBy(req.runId);
   const env = {
     ...spec.env,
     ...secrets,
@@ -118,6 +119,7 @@ async function createContainer(deps: RunDeps, req: ContainerRequest, name: strin
       [LABEL.host]: deps.host,
       [LABEL.timeoutMs]: String(spec.timeout),
       [LABEL.stopGrace]: String(boundedStopGrace(req.stopGraceSeconds)),
+      ...(held ? { [LABEL.held]: JSON.stringify(held) } : {}),
     },
     Tty: false,
     OpenStdin: withInput,
@@ -133,8 +135,11 @@ async function createContainer(deps: RunDeps, req: ContainerRequest, name: strin
         ? [
             {
               Driver: '',
-              Count: gpus === 'all' ? -1 : typeof gpus === 'number' ? gpus : 0,
-              DeviceIDs: Array.isArray(gpus) ? gpus : undefined,
+              // The ids this host gave the run at placement: no two running actions share a device.
+              // (Runs placed before GPU accounting ask by count, or for the ids they named.)
+              ...(req.gpuIds?.length
+                ? { Count: 0, DeviceIDs: req.gpuIds }
+                : { Count: gpus === 'all' ? -1 : typeof gpus === 'number' ? gpus : 0, DeviceIDs: Array.isArray(gpus) ? gpus : undefined }),
               Capabilities: [['gpu']],
             },
           ]

@@ -9,9 +9,21 @@ export interface RunRef {
   runId: string;
 }
 
+/** What a host needs to decide whether the action runs there (runs started before resource placement send only the ref). */
+export interface PlaceRequest extends RunRef {
+  resources?: Action['resources'];
+  placement?: Action['placement'];
+  /** When the action began waiting for a host (ms since the epoch, the workflow's clock). */
+  waitingSince?: number;
+  /** How long a requirement no host up meets is waited for before the action ends no-host-fits. */
+  waitForHostMs?: number;
+}
+
 export interface Placement {
   host: string;
   hostQueue: string;
+  /** The GPU device ids the host gave the run (its own, never another running action's). */
+  gpus?: string[];
 }
 
 export interface PullRequest extends RunRef {
@@ -26,6 +38,8 @@ export interface ContainerRequest extends RunRef {
   attempt: number;
   spec: Action;
   stopGraceSeconds: number;
+  /** GPU device ids the host gave the run at placement; the container gets exactly these. */
+  gpuIds?: string[];
 }
 
 export interface ExecuteRequest extends ContainerRequest {

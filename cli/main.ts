@@ -11,6 +11,7 @@ import { loadWorkerConfig } from '../worker/config.js';
 import { createCodecServer } from '../common/codec-server.js';
 import { AesGcmCodec, codecKeysFromEnv, parseCodecKeys } from '../common/payload-codec.js';
 import { specFromFlags, UsageError, type RunFlags } from './spec-from-flags.js';
+import { hostCommand } from './host-commands.js';
 
 const USAGE = `usage:
   caisson run [flags] IMAGE [-- COMMAND ARGS...]   run an action, print its log and result
@@ -26,6 +27,9 @@ const USAGE = `usage:
   caisson result ID [--json]       wait for the result
   caisson cancel ID                stop the container; its output is still collected
   caisson list [--status S] [--image I] [--since DURATION|ISO] [--limit N] [--json]
+  caisson host list [--json]       the fleet's hosts: state, actions, cpu, memory, GPUs, labels, last report
+  caisson host drain NAME [--reason TEXT] | undrain NAME
+                                   stop (or resume) placing actions on a host; what runs there finishes
   caisson worker                   run a worker for this host (configured by environment variables)
   caisson codec-server [--port 8888] [--ip 127.0.0.1] [--origin URL]...
                                    decode encrypted payloads for the Temporal UI and CLI
@@ -262,6 +266,8 @@ async function main(argv: string[]): Promise<number> {
       }
       return 0;
     }
+    case 'host':
+      return hostCommand(rest, out);
     case 'codec-server': {
       const { values } = parseArgs({ args: rest, options: { port: { type: 'string' }, ip: { type: 'string' }, origin: { type: 'string', multiple: true } } });
       const port = Number(values.port ?? '8888');

@@ -4,7 +4,7 @@
 // network flags as the dev engine (--bridge=none --iptables=false --ip-masq=false): its containers
 // get network none or host only.
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -29,6 +29,13 @@ export interface ExtraDockerdOptions {
   readyTimeoutMs?: number;
   /** How long to wait for dockerd to exit after SIGTERM before SIGKILL (default 20 s). */
   stopTimeoutMs?: number;
+  /**
+   * Makes the engine's NVIDIA device driver available without a GPU: a no-op
+   * `nvidia-container-runtime-hook` in dockerd's PATH, which is all the engine looks for at start.
+   * Containers asking for GPUs then start, with NVIDIA_VISIBLE_DEVICES naming the ids they were
+   * given, exactly as the engine would hand them to the real hook.
+   */
+  fakeNvidiaHook?: boolean;
 }
 
 export interface ExtraDockerd {
@@ -55,8 +62,18 @@ export interface ExtraDockerd {
 }
 
 /** dockerd reads DOCKER_TLS_VERIFY and DOCKER_CERT_PATH itself: keep the caller's out of its flags. */
-function dockerdEnv(): NodeJS.ProcessEnv {
-  return Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('DOCKER_')));
+function dockerdEnv(extraPath?: string): NodeJS.ProcessEnv {
+  const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('DOCKER_')));
+  if (extraPath) env.PATH = `${extraPath}:${env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin'}`;
+  return env;
+}
+
+/** A folder holding a hook that reads the container state runc gives it and succeeds. */
+function fakeHookDir(dir: string): string {
+  const bin = join(dir, 'fake-nvidia-bin');
+  mkdirSync(bin, { recursive: true });
+  writeFileSync(join(bin, 'nvidia-container-runtime-hook'), '#!/bin/sh\ncat >/dev/null\nexit 0\n', { mode: 0o755 });
+  return bin;
 }
 
 function alive(child: ChildProcess): boolean {
@@ -189,7 +206,7 @@ export async function startExtraDockerd(options: ExtraDockerdOptions = {}): Prom
     const launch = async (): Promise<ChildProcess> => {
       const log = openSync(logFile!, 'a');
       try {
-        child = spawn('dockerd', args, { stdio: ['ignore', log, log], env: dockerdEnv() });
+        child = spawn('dockerd', args, { stdio: ['ignore', log, log], env: dockerdEnv(options.fakeNvidiaHook ? fakeHookDir(dir) : undefined) });
       } finally {
         closeSync(log);
       }

@@ -139,6 +139,23 @@ export const Resources = z
   })
   .strict();
 
+/** Host labels ("zone": "a", "disk": "nvme"): names and values as Kubernetes allows them, 20 at most. */
+export const LABEL_PATTERN = /^[A-Za-z0-9]([A-Za-z0-9._/-]{0,61}[A-Za-z0-9])?$/;
+export const MAX_LABELS = 20;
+export const Labels = z
+  .record(z.string().regex(LABEL_PATTERN, 'a label name is 1-63 letters, digits, ".", "_", "/" or "-", starting and ending with a letter or digit'),
+    z.string().regex(LABEL_PATTERN, 'a label value is 1-63 letters, digits, ".", "_", "/" or "-", starting and ending with a letter or digit'))
+  .refine((labels) => Object.keys(labels).length <= MAX_LABELS, `at most ${MAX_LABELS} labels`);
+
+export const Placement = z
+  .object({
+    /** Only hosts carrying every one of these labels run the action. */
+    require: Labels.optional(),
+    /** Hosts carrying these are chosen first while one of them is up (for up to 30 s of waiting). */
+    prefer: Labels.optional(),
+  })
+  .strict();
+
 export const ActionSpec = z
   .object({
     image: text(LIMITS.imageChars, 'image').refine((image) => parseImageRef(image) !== undefined, {
@@ -198,6 +215,7 @@ export const ActionSpec = z
       .max(LIMITS.secrets, `at most ${LIMITS.secrets} secrets`)
       .default([]),
     source: text(200, 'source').optional(),
+    placement: Placement.optional(),
   })
   .strict()
   .superRefine((spec, ctx) => {

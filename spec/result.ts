@@ -24,6 +24,7 @@ export type EndReason =
   | 'policy'
   | 'artifacts-unavailable'
   | 'no-host'
+  | 'no-host-fits'
   | 'output-not-json'
   | 'error';
 
@@ -68,6 +69,8 @@ export interface ActionResult {
   image: string;
   imageDigest?: string;
   host?: string;
+  /** The GPU device ids the host gave the action (no other action running there had them). */
+  gpus?: string[];
   attempts: number;
   peakMemoryBytes?: number;
   cpuSeconds?: number;

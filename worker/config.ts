@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { hostname } from 'node:os';
 import { parseBytes } from '../spec/quantity.js';
+import { LABEL_PATTERN } from '../spec/action.js';
 import { codecKeysFromEnv, parseCodecKeys } from '../common/payload-codec.js';
 
 const list = z
@@ -31,6 +32,31 @@ export const WorkerConfig = z.object({
   /** This host's name; its own queue is "<task queue>@<host>". */
   CAISSON_HOST: z.string().regex(/^[A-Za-z0-9._-]+$/, 'letters, digits, ".", "_", "-"').default(hostname()),
   CAISSON_CAPACITY: positiveInt('CAISSON_CAPACITY').default(2),
+  /**
+   * What this host gives actions in all (placement fits each action's cpu, memory, disk budget and
+   * GPUs next to what runs): by default the machine's cores, memory, the disks folder's size, no GPUs.
+   */
+  CAISSON_HOST_CPU: z.coerce.number({ message: 'CAISSON_HOST_CPU must be a number of cores' }).positive('CAISSON_HOST_CPU must be above 0').optional(),
+  CAISSON_HOST_MEMORY: bytes('CAISSON_HOST_MEMORY').optional(),
+  CAISSON_HOST_DISK: bytes('CAISSON_HOST_DISK').optional(),
+  /** GPU device ids as the engine's device requests name them ("0,1", or GPU UUIDs); given out one action at a time. */
+  CAISSON_GPUS: list.pipe(z.array(z.string().regex(/^[A-Za-z0-9._:-]{1,128}$/, 'a device id: letters, digits, ".", "_", ":" or "-"')).max(64)).default([]),
+  /** Labels actions can require or prefer: "zone=a,disk=nvme". */
+  CAISSON_HOST_LABELS: list
+    .transform((items, ctx) => {
+      const labels: Record<string, string> = {};
+      for (const item of items) {
+        const eq = item.indexOf('=');
+        const [k, v] = eq > 0 ? [item.slice(0, eq), item.slice(eq + 1)] : [item, ''];
+        if (!LABEL_PATTERN.test(k) || !LABEL_PATTERN.test(v)) {
+          ctx.addIssue({ code: 'custom', message: `"${item}": write name=value, each 1-63 letters, digits, ".", "_", "/" or "-"` });
+        } else labels[k] = v;
+      }
+      return labels;
+    })
+    .default({}),
+  /** On SIGTERM the worker takes nothing new and waits this long for what runs to finish, then stops (its runs re-attach on restart). */
+  CAISSON_DRAIN_SECONDS: z.coerce.number().int().min(0).max(86_400).default(300),
   /** Read by the Docker client itself, as the Docker CLI reads them; validated here so a typo fails at start. */
   DOCKER_HOST: z
     .string()

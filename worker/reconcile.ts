@@ -9,6 +9,8 @@ import { LABEL } from '../activities/labels.js';
 import type { HostDisks } from '../activities/host-disk.js';
 import { removeContainer } from '../activities/removal.js';
 import { statusQuery } from '../spec/workflow-api.js';
+import type { SeenRun } from '../activities/capacity.js';
+import type { Held } from '../spec/placement.js';
 
 const QUERY_TIMEOUT_MS = 10_000;
 
@@ -22,12 +24,31 @@ export interface ReconcileReport {
  * Runs that have a container on this host's engine, finished or not (`runningOnly`: still running):
  * each holds a slot.
  */
-export async function runsOnEngine(docker: Docker, host: string, runningOnly = false): Promise<string[]> {
+export async function runsOnEngine(docker: Docker, host: string, runningOnly = false): Promise<SeenRun[]> {
   const containers = await docker.listContainers({
     all: !runningOnly,
     filters: { label: [LABEL.runId, `${LABEL.host}=${host}`], ...(runningOnly ? { status: ['running'] } : {}) },
   });
-  return [...new Set(containers.map((c) => c.Labels[LABEL.runId]!).filter(Boolean))];
+  const runs = new Map<string, SeenRun>();
+  for (const c of containers) {
+    const runId = c.Labels[LABEL.runId];
+    if (!runId) continue;
+    runs.set(runId, { runId, actionId: c.Labels[LABEL.actionId], held: parseHeld(c.Labels[LABEL.held]) ?? runs.get(runId)?.held });
+  }
+  return [...runs.values()];
+}
+
+/** The held label as written at create; anything else (an older container, a hand edit) counts as nothing. */
+function parseHeld(text: string | undefined): Held | undefined {
+  if (!text) return undefined;
+  try {
+    const h = JSON.parse(text) as Held;
+    const n = (v: unknown) => typeof v === 'number' && Number.isFinite(v) && v >= 0;
+    if (n(h.cpu) && n(h.memory) && n(h.disk) && Array.isArray(h.gpus) && h.gpus.every((g) => typeof g === 'string')) return h;
+  } catch {
+    // not ours
+  }
+  return undefined;
 }
 
 /** A disk without a container is left alone this long: its run may be creating the container. */

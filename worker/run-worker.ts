@@ -2,6 +2,8 @@
 // (workflows, placement, finalize) and one on this host's own queue (pull, run, collect, clean-up),
 // so that every step of a placed run happens on the host that holds its container.
 import { existsSync } from 'node:fs';
+import { statfs } from 'node:fs/promises';
+import { availableParallelism, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker, type LogEntry } from '@temporalio/worker';
@@ -20,6 +22,10 @@ import { runsOnEngine } from './reconcile.js';
 import { startReconciling } from './reconcile-loop.js';
 import { loadPolicy } from './policy-file.js';
 import { connectionOptions, dataConverterFor } from '../common/temporal-connection.js';
+import { FleetRegistry } from '../common/fleet-registry.js';
+import { FleetView } from '../activities/place.js';
+import type { HostTotals } from '../spec/placement.js';
+import { startFleetReports } from './fleet-loop.js';
 
 let runtimeInstalled = false;
 
@@ -38,6 +44,8 @@ function installRuntime(metricsPort: number | undefined): void {
   if (runtimeInstalled) return;
   runtimeInstalled = true;
   Runtime.install({
+    // SIGINT and SIGTERM drain the host first (runWorker), then shut the workers down.
+    shutdownSignals: [],
     telemetryOptions: metricsPort ? { metrics: { prometheus: { bindAddress: `127.0.0.1:${metricsPort}` } } } : undefined,
     logger: new DefaultLogger('INFO', (entry: LogEntry) => {
       const { message, level, meta } = entry;
@@ -63,6 +71,23 @@ async function containerDisks(config: WorkerConfig, log: { warn(message: string,
     return undefined;
   }
   return new HostDisks(config.CAISSON_DISKS_DIR);
+}
+
+/** What this host gives actions in all: the config's figures, else the machine's. */
+async function hostTotals(config: WorkerConfig, disks: HostDisks | undefined): Promise<HostTotals> {
+  let disk = config.CAISSON_HOST_DISK ?? Infinity;
+  if (config.CAISSON_HOST_DISK === undefined && disks) {
+    // Budgets are sparse files: their sum may not pass the size of the filesystem holding them.
+    const fs = await statfs(config.CAISSON_DISKS_DIR).catch(() => undefined);
+    if (fs) disk = fs.blocks * fs.bsize;
+  }
+  return {
+    cpu: config.CAISSON_HOST_CPU ?? availableParallelism(),
+    memory: config.CAISSON_HOST_MEMORY ?? totalmem(),
+    disk,
+    gpus: config.CAISSON_GPUS,
+    labels: config.CAISSON_HOST_LABELS,
+  };
 }
 
 async function connectEngine(dockerHost: string | undefined) {
@@ -105,8 +130,10 @@ export async function runWorker(config: WorkerConfig): Promise<void> {
   // The host's load, read from the engine once, before this worker polls for placements: a
   // restarted worker never takes more than its capacity.
   const disks = await containerDisks(config, log);
-  const capacity = new HostCapacity(config.CAISSON_CAPACITY);
+  const capacity = new HostCapacity(config.CAISSON_CAPACITY, Date.now, await hostTotals(config, disks));
   capacity.seed(await runsOnEngine(docker, config.CAISSON_HOST));
+  const s3 = s3ClientFromEnv(config);
+  const registry = new FleetRegistry(s3, config.CAISSON_ARTIFACTS_BUCKET, config.CAISSON_TASK_QUEUE);
   const metrics = createMetrics(Runtime.instance().metricMeter);
   const removals = new Set<Promise<void>>();
   const { policy, images } = loadPolicy(config.CAISSON_POLICY_FILE);
@@ -118,7 +145,8 @@ export async function runWorker(config: WorkerConfig): Promise<void> {
     disks,
     diskDefaults: { out: config.CAISSON_OUT_DISK, tmp: config.CAISSON_TMP_DISK },
     docker,
-    store: new ArtifactStore(s3ClientFromEnv(config), config.CAISSON_ARTIFACTS_BUCKET, config.CAISSON_ARTIFACTS_PREFIX),
+    store: new ArtifactStore(s3, config.CAISSON_ARTIFACTS_BUCKET, config.CAISSON_ARTIFACTS_PREFIX),
+    fleet: new FleetView(registry),
     host: config.CAISSON_HOST,
     hostQueue: ownQueue,
     capacity,
@@ -173,11 +201,17 @@ export async function runWorker(config: WorkerConfig): Promise<void> {
     // the live log tail they carry would lag that much. One a second per running action.
     maxHeartbeatThrottleInterval: '1s',
   });
+  // The fleet knows this host (what it has, what runs, drained or not) before it takes anything.
+  const reports = startFleetReports({ registry, capacity, host: config.CAISSON_HOST, taskQueue: config.CAISSON_TASK_QUEUE, log });
+  await reports.ready;
+  const workers = [sharedWorker, placementWorker, resultsWorker, hostWorker];
+  const stopOnSignals = drainThenStop({ capacity, workers, reports, drainMs: config.CAISSON_DRAIN_SECONDS * 1000, log });
   log.info('worker started', {
     host: config.CAISSON_HOST,
     taskQueue: config.CAISSON_TASK_QUEUE,
     hostQueue: ownQueue,
     capacity: config.CAISSON_CAPACITY,
+    totals: { ...capacity.totals, disk: Number.isFinite(capacity.totals.disk) ? capacity.totals.disk : 'unbounded' },
     inUse: capacity.inUse(),
     allowedImages,
     policy: { file: config.CAISSON_POLICY_FILE ?? '(built in)', ...policy },
@@ -195,10 +229,12 @@ export async function runWorker(config: WorkerConfig): Promise<void> {
   // and then every CAISSON_RECONCILE_SECONDS until the worker stops.
   const reconciler = startReconciling({ docker, client, host: config.CAISSON_HOST, disks, capacity, everyMs: config.CAISSON_RECONCILE_SECONDS * 1000 });
   try {
-    // Both stop together on SIGINT/SIGTERM (the SDK's runtime catches them): in-flight activities
-    // get the grace time, and a run cut short is re-attached by its retry on the next start.
-    await Promise.all([sharedWorker.run(), placementWorker.run(), resultsWorker.run(), hostWorker.run()]);
+    // They stop together after a drain (SIGINT/SIGTERM, drainThenStop): in-flight activities get
+    // the grace time, and a run cut short is re-attached by its retry on the next start.
+    await Promise.all(workers.map((w) => w.run()));
   } finally {
+    stopOnSignals();
+    await reports.stop();
     clearInterval(gauge);
     // Runs that ended just before the stop: their containers go now, not at the next start.
     await Promise.all([...removals]);
@@ -207,4 +243,44 @@ export async function runWorker(config: WorkerConfig): Promise<void> {
     await clientConnection.close();
     log.info('worker stopped');
   }
+}
+
+/**
+ * SIGINT or SIGTERM: the host takes nothing new (and the fleet is told), what runs is waited for
+ * up to `drainMs`, then the workers shut down. A second signal shuts them down at once. Runs still
+ * going then are re-attached by their retries when a worker of this host starts again.
+ */
+function drainThenStop(options: {
+  capacity: HostCapacity;
+  workers: Worker[];
+  reports: { selfDrain(why: string): Promise<void> };
+  drainMs: number;
+  log: { info(message: string, meta?: Record<string, unknown>): void; warn(message: string, meta?: Record<string, unknown>): void };
+}): () => void {
+  const { capacity, workers, reports, drainMs, log } = options;
+  let draining = false;
+  const shutdown = () => {
+    for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
+  };
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (draining) {
+      log.warn('second signal: stopping now', { signal, running: capacity.inUse() });
+      return shutdown();
+    }
+    draining = true;
+    log.info('draining: no new actions; waiting for the running ones', { signal, running: capacity.inUse(), waitSeconds: drainMs / 1000 });
+    void (async () => {
+      await reports.selfDrain(`the worker is stopping (${signal})`);
+      const deadline = Date.now() + drainMs;
+      while (capacity.inUse() > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 250));
+      if (capacity.inUse() > 0) log.warn('drain time is up: stopping; the runs still going re-attach when this host starts again', { running: capacity.actions() });
+      shutdown();
+    })();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return () => {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  };
 }

@@ -15,6 +15,7 @@ export const FINAL_REASONS: Record<string, EndReason> = {
   ContainerRefused: 'container-refused',
   ArtifactsUnavailable: 'artifacts-unavailable',
   PolicyRefused: 'policy',
+  NoHostFits: 'no-host-fits',
 };
 
 /** A step that never started because its host went silent: place the action elsewhere. */

@@ -16,6 +16,7 @@ import type { SearchAttributeUpdatePair } from '@temporalio/common';
 import type { Activities } from '../activities/index.js';
 import type { ExecuteAnswer, ExecuteRequest, Placement } from '../activities/types.js';
 import { checkActionSpec, type Action } from '../spec/action.js';
+import { waitingFor } from '../spec/placement.js';
 import { formatDuration } from '../spec/quantity.js';
 import { assembleResult, describeOutcome, type ActionResult, type EndReason, type Phase, type RunOutcome, type StepTiming } from '../spec/result.js';
 import { ActionExitCodeKey, ActionHostKey, ActionImageKey, ActionSourceKey, ActionStatusKey } from '../spec/search-attributes.js';
@@ -109,10 +110,11 @@ export async function runAction(input: RunActionInput, fleetOptions: FleetOption
   const timings: StepTiming[] = [];
   const { view, showLogTail } = answerQueries(actionId, input, timings);
 
+  let waitText = 'a host with free capacity';
   // One upsert per workflow task at most: each phase change gathers its attributes into one call.
   const setPhase = (phase: Phase, details: string, extra: SearchAttributeUpdatePair[] = []) => {
     view.phase = phase;
-    view.waitingFor = phase === 'PENDING' ? 'a host with free capacity' : undefined;
+    view.waitingFor = phase === 'PENDING' ? waitText : undefined;
     setCurrentDetails(`**${phase}**: ${details}`);
     upsertSearchAttributes([{ key: ActionStatusKey, value: phase }, ...extra]);
   };
@@ -126,8 +128,9 @@ export async function runAction(input: RunActionInput, fleetOptions: FleetOption
   const spec = parsed.data;
   const elided = JSON.stringify(spec).length > INLINE_SPEC_BYTES && patched(SPEC_FROM_HISTORY);
   const carried = elided ? withoutBulk(spec) : spec;
-  view.waitingFor = 'a host with free capacity';
-  setCurrentDetails('**PENDING**: waiting for a host with free capacity');
+  waitText = waitingFor(spec);
+  view.waitingFor = waitText;
+  setCurrentDetails(`**PENDING**: waiting for ${waitText}`);
   // The client sets these at start; a start from elsewhere (the CLI of Temporal, a schedule) may not.
   const missing: SearchAttributeUpdatePair[] = [];
   if (typedSearchAttributes.get(ActionImageKey) === undefined) missing.push({ key: ActionImageKey, value: spec.image });
@@ -152,6 +155,7 @@ export async function runAction(input: RunActionInput, fleetOptions: FleetOption
       spec: carried,
       ...(elided ? { specElided: true as const } : {}),
       stopGraceSeconds: fleet.stopGraceSeconds,
+      ...(placement?.gpus ? { gpuIds: placement.gpus } : {}),
       canceled,
       startedAt: startedAt.toISOString(),
       timings: [...timings],
@@ -167,7 +171,14 @@ export async function runAction(input: RunActionInput, fleetOptions: FleetOption
     for (view.placements = 1; ; view.placements++) {
       try {
         const placedAt = new Date();
-        placement = await place({ actionId, runId });
+        placement = await place({
+          actionId,
+          runId,
+          resources: spec.resources,
+          placement: spec.placement,
+          waitingSince: placedAt.getTime(),
+          waitForHostMs: fleet.hostTimeoutSeconds * 1000,
+        });
         timings.push({ step: 'place', startedAt: placedAt.toISOString(), ms: Date.now() - placedAt.getTime() });
         host = hostActivities(placement.hostQueue, fleet, spec);
         view.host = placement.host;
@@ -197,7 +208,7 @@ export async function runAction(input: RunActionInput, fleetOptions: FleetOption
           host = undefined;
           break;
         }
-        setPhase('PENDING', 'a host with free capacity (the last one went silent)');
+        setPhase('PENDING', `${waitText} (the last one went silent)`);
       }
     }
   } catch (err) {

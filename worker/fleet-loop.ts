@@ -1,0 +1,64 @@
+// This host in the fleet's registry (common/fleet-registry.ts): every few seconds the worker reads
+// the operator's drain marker for it and writes what it has, what runs and whether it takes work.
+// A worker stopping drains itself first (selfDrain) and says so on its way out.
+import type { HostCapacity } from '../activities/capacity.js';
+import { RECORD_EVERY_MS, type FleetRegistry, type HostRecord } from '../common/fleet-registry.js';
+
+interface Log {
+  warn(message: string, meta?: Record<string, unknown>): void;
+}
+
+export function startFleetReports(options: { registry: FleetRegistry; capacity: HostCapacity; host: string; taskQueue: string; log: Log; everyMs?: number }) {
+  const { registry, capacity, host, taskQueue, log } = options;
+  const startedAt = new Date().toISOString();
+  let stopping: string | undefined;
+  let stopped = false;
+  let timer: NodeJS.Timeout | undefined;
+  let warned = false;
+
+  const record = (): HostRecord => ({
+    host,
+    taskQueue,
+    slots: capacity.capacity,
+    totals: capacity.totals,
+    inUse: capacity.inUseHeld(),
+    actions: capacity.actions(),
+    ...(capacity.drained ? { drained: capacity.drained } : {}),
+    startedAt,
+    seenAt: new Date().toISOString(),
+  });
+
+  const tick = async () => {
+    try {
+      const marker = await registry.drainOf(host);
+      capacity.drain(stopping ?? (marker === undefined ? undefined : `by the operator${marker ? `: ${marker}` : ''}`));
+      await registry.publish(record());
+      warned = false;
+    } catch (err) {
+      // The host goes on placing with what it knows; the others see it as gone after LIVE_WITHIN_MS.
+      if (!warned) log.warn('could not update the fleet registry', { error: (err as Error).message });
+      warned = true;
+    }
+  };
+  const loop = () => {
+    timer = setTimeout(() => void tick().finally(() => !stopped && loop()), options.everyMs ?? RECORD_EVERY_MS);
+    timer.unref();
+  };
+  const first = tick().then(loop);
+
+  return {
+    /** The first report is written: the fleet knows this host. */
+    ready: first,
+    /** Takes nothing new from now on, and tells the fleet at once. */
+    async selfDrain(why: string): Promise<void> {
+      stopping = why;
+      capacity.drain(why);
+      await tick();
+    },
+    async stop(): Promise<void> {
+      stopped = true;
+      clearTimeout(timer);
+      await registry.publish({ ...record(), stopped: true }).catch(() => {});
+    },
+  };
+}
