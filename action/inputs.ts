@@ -42,6 +42,8 @@ const INPUT_OF_FIELD: Record<string, string> = {
   'resources.outDisk': 'out-disk',
   'resources.tmpDisk': 'tmp-disk',
   'resources.logSize': 'log-size',
+  'placement.require': 'require',
+  'placement.prefer': 'prefer',
   pullPolicy: 'pull-policy',
   'resources.gpus': 'gpus',
   timeout: 'timeout',
@@ -179,6 +181,13 @@ export function readInputs(actions: InputReader = core, env: NodeJS.ProcessEnv =
   if (get('tmp-disk')) resources.tmpDisk = get('tmp-disk');
   if (get('log-size')) resources.logSize = get('log-size');
   spec.resources = resources;
+  const placement: Record<string, unknown> = {};
+  for (const key of ['require', 'prefer'] as const) {
+    if (!get(key)) continue;
+    const labels = attempt(key, () => parseEnvPairs(actions.getMultilineInput(key).filter(Boolean)));
+    if (labels) placement[key] = labels;
+  }
+  if (Object.keys(placement).length) spec.placement = placement;
   if (get('pull-policy')) spec.pullPolicy = get('pull-policy');
   if (get('timeout')) spec.timeout = get('timeout');
   if (get('network')) spec.network = get('network');

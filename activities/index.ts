@@ -8,7 +8,7 @@ import { artifactsUnavailable, type ArtifactStore } from './artifact-store.js';
 import type { HostCapacity } from './capacity.js';
 import type { Metrics } from './metrics.js';
 import type { SpecSource } from './spec-source.js';
-import { enforcePolicy, type Policy } from './policy.js';
+import { ceilingProblems, enforcePolicy, policyRefusal, type Policy } from './policy.js';
 import { collect } from './collect.js';
 import { execute, removeRun } from './execute.js';
 import type { ImageCache } from './image-cache.js';
@@ -98,6 +98,9 @@ export function createActivities(deps: ActivityDeps) {
         reportLoad();
         return { host: deps.host, hostQueue: deps.hostQueue };
       }
+      // What this host's policy refuses is said first, before whether it fits anywhere.
+      const beyond = ceilingProblems(req.resources, req.timeout, deps.policy);
+      if (beyond.length) throw policyRefusal(beyond, deps.host);
       const d = deps.policy.defaults;
       const needs = needsOf(
         { resources: req.resources, placement: req.placement },

@@ -47,26 +47,31 @@ export const DEFAULT_POLICY: Policy = {
 const reserved = (name: string, patterns: readonly string[]) =>
   patterns.some((p) => (p.endsWith('*') ? name.startsWith(p.slice(0, -1)) : name === p));
 
-/** Every way the spec goes beyond the policy, as "field: what and why", in field order. */
-export function policyProblems(spec: Action, policy: Policy, workerBucket: string): string[] {
+/** The resources and time limit beyond the policy's ceilings: checked first, already at placement. */
+export function ceilingProblems(r: Action['resources'], timeout: number | undefined, policy: Policy): string[] {
   const problems: string[] = [];
-  const ref = parseImageRef(spec.image);
   const c = policy.ceilings;
   const over = (field: string, value: number | undefined, ceiling: number | undefined, show: (n: number) => string) => {
     if (value !== undefined && ceiling !== undefined && value > ceiling) problems.push(`${field}: ${show(value)} is above this fleet's ceiling of ${show(ceiling)}`);
   };
-  const r = spec.resources;
   over('resources.cpu', r.cpu, c.cpu, (n) => `${n} cores`);
   over('resources.memory', r.memory, c.memory, formatBytes);
   over('resources.pids', r.pids, c.pids, String);
   over('resources.outDisk', r.outDisk, c.outDisk, formatBytes);
   over('resources.tmpDisk', r.tmpDisk, c.tmpDisk, formatBytes);
   over('resources.logSize', r.logSize, c.logSize, formatBytes);
-  over('timeout', spec.timeout, c.timeout, formatDuration);
+  over('timeout', timeout, c.timeout, formatDuration);
   if (r.gpus !== undefined && c.gpus !== undefined) {
     const asked = r.gpus === 'all' ? Infinity : Array.isArray(r.gpus) ? r.gpus.length : r.gpus;
     if (asked > c.gpus) problems.push(`resources.gpus: ${r.gpus === 'all' ? '"all"' : asked} is above this fleet's ceiling of ${c.gpus} GPUs`);
   }
+  return problems;
+}
+
+/** Every way the spec goes beyond the policy, as "field: what and why", in field order. */
+export function policyProblems(spec: Action, policy: Policy, workerBucket: string): string[] {
+  const problems = ceilingProblems(spec.resources, spec.timeout, policy);
+  const ref = parseImageRef(spec.image);
   if (spec.network === 'host' && !(ref && imageAllowed(ref, policy.hostNetwork))) {
     problems.push(`network: "host" is not allowed for ${spec.image} on this fleet (it would reach the host's own services); use "none"`);
   }
@@ -85,15 +90,17 @@ export function policyProblems(spec: Action, policy: Policy, workerBucket: strin
 }
 
 /** Refuses the action (reason "policy") when it goes beyond the policy; else its spec with the defaults filled in. */
+export function policyRefusal(problems: string[], host: string): ApplicationFailure {
+  return ApplicationFailure.create({
+    type: 'PolicyRefused',
+    nonRetryable: true,
+    message: `refused by the policy of host ${host}:\n${problems.map((p) => `  - ${p}`).join('\n')}`,
+  });
+}
+
 export function enforcePolicy(spec: Action, policy: Policy, workerBucket: string, host: string): Action {
   const problems = policyProblems(spec, policy, workerBucket);
-  if (problems.length) {
-    throw ApplicationFailure.create({
-      type: 'PolicyRefused',
-      nonRetryable: true,
-      message: `refused by the policy of host ${host}:\n${problems.map((p) => `  - ${p}`).join('\n')}`,
-    });
-  }
+  if (problems.length) throw policyRefusal(problems, host);
   const d = policy.defaults;
   const r = spec.resources;
   return {

@@ -13,6 +13,8 @@ export interface RunRef {
 export interface PlaceRequest extends RunRef {
   resources?: Action['resources'];
   placement?: Action['placement'];
+  /** The spec's time limit: its ceiling is checked with the resources', before any fit. */
+  timeout?: number;
   /** When the action began waiting for a host (ms since the epoch, the workflow's clock). */
   waitingSince?: number;
   /** How long a requirement no host up meets is waited for before the action ends no-host-fits. */

@@ -20,6 +20,7 @@ const USAGE = `usage:
       --env K=V (repeatable)  --secret NAME (repeatable)  --network none|host
       --input JSON  --output text|json  --workdir DIR  --user USER  --collect always|on-success|never
       --artifacts-bucket B  --artifacts-prefix P  --source TEXT
+      --require LABEL=VALUE  --prefer LABEL=VALUE (repeatable: hosts carrying these labels)
       --id ID (attach if it exists)  --detach (print the id and return)  --json (only the result, as JSON)
   caisson status ID [--json]       phase, host, exit code, step timings
   caisson logs ID [flags]          the container's log: its stdout on stdout, its stderr on stderr
@@ -134,6 +135,7 @@ async function cmdRun(argv: string[]): Promise<number> {
       cpu: { type: 'string' }, memory: { type: 'string' }, gpus: { type: 'string' }, pids: { type: 'string' },
       'out-disk': { type: 'string' }, 'tmp-disk': { type: 'string' }, 'log-size': { type: 'string' }, pull: { type: 'string' },
       timeout: { type: 'string' }, env: { type: 'string', multiple: true }, secret: { type: 'string', multiple: true },
+      require: { type: 'string', multiple: true }, prefer: { type: 'string', multiple: true },
       network: { type: 'string' }, input: { type: 'string' }, output: { type: 'string' }, workdir: { type: 'string' },
       user: { type: 'string' }, collect: { type: 'string' }, 'artifacts-bucket': { type: 'string' },
       'artifacts-prefix': { type: 'string' }, source: { type: 'string' }, id: { type: 'string' },

@@ -24,6 +24,8 @@ export interface RunFlags {
   'artifacts-bucket'?: string;
   'artifacts-prefix'?: string;
   source?: string;
+  require?: string[];
+  prefer?: string[];
 }
 
 export class UsageError extends Error {}
@@ -55,6 +57,16 @@ export function specFromFlags(image: string, command: string[], flags: RunFlags)
     }
   }
   if (flags.secret?.length) spec.secrets = flags.secret;
+  const placement: Record<string, unknown> = {};
+  for (const key of ['require', 'prefer'] as const) {
+    if (!flags[key]?.length) continue;
+    try {
+      placement[key] = parseEnvPairs(flags[key]);
+    } catch (err) {
+      throw new UsageError(`--${key} ${(err as Error).message.replace('KEY=VALUE', 'LABEL=VALUE')}`);
+    }
+  }
+  if (Object.keys(placement).length) spec.placement = placement;
   if (flags.timeout !== undefined) spec.timeout = flags.timeout;
   if (flags.pull !== undefined) spec.pullPolicy = flags.pull;
   if (flags.network !== undefined) spec.network = flags.network;

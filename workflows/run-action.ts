@@ -176,6 +176,7 @@ export async function runAction(input: RunActionInput, fleetOptions: FleetOption
           runId,
           resources: spec.resources,
           placement: spec.placement,
+          timeout: spec.timeout,
           waitingSince: placedAt.getTime(),
           waitForHostMs: fleet.hostTimeoutSeconds * 1000,
         });
@@ -243,6 +244,7 @@ export async function runAction(input: RunActionInput, fleetOptions: FleetOption
         startedAt: startedAt.toISOString(),
         finishedAt: new Date().toISOString(),
       });
+      if (placement?.gpus) result.gpus = placement.gpus;
       result.resultUri = await storeResult(result, spec);
       if (host && attempt > 0) {
         await host.removeRun({ actionId, runId, attempt, spec: carried, stopGraceSeconds: fleet.stopGraceSeconds }).catch((err) => {

@@ -9,7 +9,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, inject, it, vi } from
 import { ActionConflictError, InvalidSpecError, type ActionsClient } from '../../client/index.js';
 import { WORKFLOW_TYPE } from '../../spec/workflow-api.js';
 import { MAX_INPUT_BYTES } from '../../spec/action.js';
-import { busybox, connectClient, expectNoLeftovers, keepHistory, leftovers } from '../support/actions.js';
+import { busybox, connectClient, expectNoLeftovers, keepHistory, leftovers, workerOfItsOwn } from '../support/actions.js';
 import { docker, env, objectDigest, objectText, s3 } from '../support/env.js';
 
 const run = promisify(execFile);
@@ -243,11 +243,24 @@ describe('an action that fails', () => {
     }
   });
 
-  it('fails fast, without retrying, when GPUs are asked of a host without them', async () => {
+  it('fails fast, without retrying, when GPUs are asked of a fleet without them', async () => {
     const result = await (await client.start(busybox('nvidia-smi', { resources: { gpus: 1 } }))).result();
-    expect(result).toMatchObject({ status: 'FAILED', reason: 'gpu-unavailable' });
-    expect(result.message).toMatch(/GPU/);
+    expect(result).toMatchObject({ status: 'FAILED', reason: 'no-host-fits' });
+    expect(result.message).toContain('1 GPU (it has 0)');
     expect(Date.parse(result.finishedAt) - Date.parse(result.startedAt)).toBeLessThan(10_000);
+  });
+
+  it('fails fast, without retrying, on a host that lists GPUs its engine cannot give', async () => {
+    const cleanups: (() => Promise<unknown>)[] = [];
+    try {
+      const { client: own } = await workerOfItsOwn('nogpu', { CAISSON_GPUS: 'gpu0' }, cleanups);
+      const result = await (await own.start(busybox('nvidia-smi', { resources: { gpus: 1 } }))).result();
+      expect(result).toMatchObject({ status: 'FAILED', reason: 'gpu-unavailable', gpus: ['gpu0'] });
+      expect(result.message).toMatch(/cannot give GPUs/);
+      expect(Date.parse(result.finishedAt) - Date.parse(result.startedAt)).toBeLessThan(10_000);
+    } finally {
+      for (const cleanup of cleanups.reverse()) await cleanup();
+    }
   });
 
   it('is FAILED with output-not-json when output json is asked and stdout is not JSON', async () => {

@@ -30,9 +30,20 @@ async function timed<T>(fn: () => Promise<T>): Promise<{ value: T; ms: number }>
 }
 
 describe('settings the engine refuses', () => {
-  it('more CPUs than the host has: FAILED at once with the engine\'s words, no retries, nothing started', async () => {
+  it('more CPUs than the host has: no-host-fits at placement, naming the host and what it has', async () => {
     const since = Date.now();
     const handle = await client.start(busybox('true', { resources: { cpu: 64 } }));
+    const { value: result, ms } = await timed(() => handle.result());
+    expect(result).toMatchObject({ status: 'FAILED', reason: 'no-host-fits', exitCode: null });
+    expect(result.message).toMatch(/: 64 cpu \(it has \d+\)/);
+    expect(ms).toBeLessThan(20_000);
+    expect(await containerStarts(result.runId, since)).toBe(0);
+  });
+
+  it('on a host that says it has more CPUs than it has: FAILED at once with the engine\'s words, no retries, nothing started', async () => {
+    const { client: own } = await workerOfItsOwn('manycpu', { CAISSON_HOST_CPU: '128' }, cleanups);
+    const since = Date.now();
+    const handle = await own.start(busybox('true', { resources: { cpu: 64 } }));
     const { value: result, ms } = await timed(() => handle.result());
     expect(result).toMatchObject({ status: 'FAILED', reason: 'container-refused', attempts: 1 });
     expect(result.message).toMatch(/Range of CPUs is from 0\.01 to \d/);

@@ -40,6 +40,12 @@ describe('action inputs', () => {
     expect(Object.keys(problems({ image, 'out-disk': '2m', 'log-size': '1Mi', 'pull-policy': 'sometimes' })).sort()).toEqual(['log-size', 'out-disk', 'pull-policy']);
   });
 
+  it('reads required and preferred host labels, one per line, and names a bad one by its input', () => {
+    const spec = readInputs(given({ image, require: 'zone=a\ndisk=nvme', prefer: 'arch=amd64' }), github).spec;
+    expect(spec.placement).toEqual({ require: { zone: 'a', disk: 'nvme' }, prefer: { arch: 'amd64' } });
+    expect(Object.keys(problems({ image, require: 'bad label=x' }))).toEqual(['require']);
+  });
+
   it('builds the spec, the connection and the action id', () => {
     const inputs = readInputs(
       given({

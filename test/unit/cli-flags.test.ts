@@ -10,6 +10,12 @@ describe('caisson run flags', () => {
     expect(spec.pullPolicy).toBe('never');
   });
 
+  it('turn --require and --prefer into placement labels, and name a bad pair', () => {
+    const spec = parseActionSpec(specFromFlags('127.0.0.1:5000/x/y:1', [], { require: ['zone=a', 'disk=nvme'], prefer: ['arch=amd64'] }));
+    expect(spec.placement).toEqual({ require: { zone: 'a', disk: 'nvme' }, prefer: { arch: 'amd64' } });
+    expect(() => specFromFlags('127.0.0.1:5000/x/y:1', [], { require: ['zone'] })).toThrow(/--require "zone": write LABEL=VALUE/);
+  });
+
   it('name a bad --env pair', () => {
     expect(() => specFromFlags('127.0.0.1:5000/x/y:1', [], { env: ['NOEQUALS'] })).toThrow(UsageError);
     expect(() => specFromFlags('127.0.0.1:5000/x/y:1', [], { env: ['NOEQUALS'] })).toThrow(/--env "NOEQUALS": write KEY=VALUE/);
