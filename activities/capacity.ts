@@ -45,6 +45,9 @@ export class HostCapacity {
   /** Set by a drain (the operator's, or a worker stopping): no new placements, running ones finish. */
   private drainedBy: string | undefined;
 
+  /** Told when a run is placed here or leaves: the fleet's registry is updated at once. */
+  onChange: () => void = () => {};
+
   constructor(
     readonly capacity: number,
     private readonly now: () => number = Date.now,
@@ -86,6 +89,7 @@ export class HostCapacity {
       this.claim(runId);
       this.held.set(runId, fit.held);
       if (actionId) this.actionOf.set(runId, actionId);
+      this.onChange();
     }
     return fit;
   }
@@ -141,7 +145,10 @@ export class HostCapacity {
     this.served.delete(runId);
     this.held.delete(runId);
     this.actionOf.delete(runId);
-    if (this.runs.delete(runId)) this.wake();
+    if (this.runs.delete(runId)) {
+      this.wake();
+      this.onChange();
+    }
   }
 
   inUse(): number {

@@ -3,7 +3,7 @@
 import type Docker from 'dockerode';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { needsOf, neverFits } from '../spec/placement.js';
-import { notHere, preferredElsewhere, PREFER_WAIT_MS, type FleetView } from './place.js';
+import { betterHost, BETTER_HOST_OFFERS, FRESH_VIEW_MS, OFFER_AGAIN_MS, notHere, preferredElsewhere, PREFER_WAIT_MS, type FleetView, type PlacementMode } from './place.js';
 import { artifactsUnavailable, type ArtifactStore } from './artifact-store.js';
 import type { HostCapacity } from './capacity.js';
 import type { Metrics } from './metrics.js';
@@ -55,6 +55,8 @@ export interface ActivityDeps {
   specs: SpecSource;
   /** The fleet's hosts as they report themselves: whether another host could run what this one cannot. */
   fleet?: FleetView;
+  /** Among hosts that can run an action now, which takes it (CAISSON_PLACEMENT). */
+  placementMode?: PlacementMode;
 }
 
 export function createActivities(deps: ActivityDeps) {
@@ -115,7 +117,21 @@ export function createActivities(deps: ActivityDeps) {
           const preferred = preferredElsewhere(deps.host, needs, prefer, await fleet());
           if (preferred) {
             deps.capacity.release(req.runId);
-            throw ApplicationFailure.create({ type: 'NotPlacedHere', message: `host ${preferred} carries the preferred labels: waiting for it first` });
+            throw ApplicationFailure.create({ type: 'NotPlacedHere', message: `host ${preferred} carries the preferred labels: waiting for it first`, nextRetryDelay: OFFER_AGAIN_MS });
+          }
+        }
+        const mode = deps.placementMode ?? 'spread';
+        if (deps.fleet && mode !== 'any' && Context.current().info.attempt <= BETTER_HOST_OFFERS && (await deps.fleet.othersMayBeUp(deps.host))) {
+          // A fresh view: another host's placement a moment ago changes which host is better.
+          const self = { host: deps.host, actions: deps.capacity.actions().length - 1 };
+          const better = betterHost(self, needs, mode, await deps.fleet.live(FRESH_VIEW_MS));
+          if (better) {
+            deps.capacity.release(req.runId);
+            throw ApplicationFailure.create({
+              type: 'NotPlacedHere',
+              message: `host ${better} is the better place (${mode}): offered there first`,
+              nextRetryDelay: OFFER_AGAIN_MS,
+            });
           }
         }
         reportLoad();

@@ -55,6 +55,12 @@ export const WorkerConfig = z.object({
       return labels;
     })
     .default({}),
+  /**
+   * Among hosts that can run an action now: "spread" gives it to the emptiest, "binpack" to the
+   * fullest (counting actions), "any" to the first that asks (no registry read per placement: for
+   * large fleets, see docs/scale.md). Every worker of a fleet sets the same.
+   */
+  CAISSON_PLACEMENT: z.enum(['spread', 'binpack', 'any'], { message: 'CAISSON_PLACEMENT is "spread", "binpack" or "any"' }).default('spread'),
   /** On SIGTERM the worker takes nothing new and waits this long for what runs to finish, then stops (its runs re-attach on restart). */
   CAISSON_DRAIN_SECONDS: z.coerce.number().int().min(0).max(86_400).default(300),
   /** Read by the Docker client itself, as the Docker CLI reads them; validated here so a typo fails at start. */

@@ -46,6 +46,19 @@ export function startFleetReports(options: { registry: FleetRegistry; capacity: 
   };
   const first = tick().then(loop);
 
+  // A placement or a run leaving is written at once (coalesced), so that other hosts choosing
+  // between themselves and this one see it within a fraction of a second.
+  let poked: NodeJS.Timeout | undefined;
+  const poke = () => {
+    if (poked || stopped) return;
+    poked = setTimeout(() => {
+      poked = undefined;
+      registry.publish(record()).catch(() => {});
+    }, 50);
+    poked.unref();
+  };
+  capacity.onChange = poke;
+
   return {
     /** The first report is written: the fleet knows this host. */
     ready: first,

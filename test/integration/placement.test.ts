@@ -120,6 +120,39 @@ describe('GPUs', () => {
   });
 });
 
+describe('spread and bin-pack', () => {
+  /** Four long actions started one after another on two hosts of three slots: where each landed. */
+  async function fourInARow(mode: 'spread' | 'binpack'): Promise<{ hosts: string[]; a: string; b: string }> {
+    const taskQueue = `${mode}-${randomUUID()}`;
+    const a = host(`${mode}-a`, taskQueue, { CAISSON_PLACEMENT: mode, CAISSON_CAPACITY: '3' });
+    const b = host(`${mode}-b`, taskQueue, { CAISSON_PLACEMENT: mode, CAISSON_CAPACITY: '3' });
+    await Promise.all([a.worker.ready, b.worker.ready]);
+    const c = await client(taskQueue);
+    const hosts: string[] = [];
+    const handles = [];
+    for (let i = 0; i < 4; i++) {
+      const handle = await c.start(busybox('sleep 6'));
+      handles.push(handle);
+      // Placed (the next one is offered knowing where this one went).
+      await vi.waitFor(async () => expect((await handle.status()).host).toBeTruthy(), { timeout: 20_000, interval: 50 });
+      hosts.push((await handle.status()).host!);
+    }
+    for (const h of handles) await h.cancel();
+    for (const h of handles) expect((await h.result()).status).toBe('CANCELED');
+    return { hosts, a: a.host, b: b.host };
+  }
+
+  it('spread: consecutive actions go to the emptier host', async () => {
+    const { hosts, a, b } = await fourInARow('spread');
+    expect(hosts).toEqual([a, b, a, b]);
+  });
+
+  it('bin-pack: consecutive actions fill one host before the other gets any', async () => {
+    const { hosts, a, b } = await fourInARow('binpack');
+    expect(hosts).toEqual([a, a, a, b]);
+  });
+});
+
 describe('labels', () => {
   it('a required label no host carries ends no-host-fits after the fleet host timeout; one a host carries runs there', async () => {
     const taskQueue = `labels-${randomUUID()}`;

@@ -4,7 +4,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { describe, expect, it } from 'vitest';
 import { HostCapacity } from '../../activities/capacity.js';
-import { notHere, preferredElsewhere } from '../../activities/place.js';
+import { betterHost, notHere, preferredElsewhere } from '../../activities/place.js';
 import type { HostRecord } from '../../common/fleet-registry.js';
 import { parseActionSpec } from '../../spec/action.js';
 import { describeNeeds, needsOf, neverFits, waitingFor, type HostTotals, type Needs } from '../../spec/placement.js';
@@ -111,5 +111,24 @@ describe('the fleet verdict when a host cannot take an action', () => {
     const fleet = [record('h1', totals()), record('h2', totals({ labels: { disk: 'nvme' } })), record('h3', totals({ labels: { disk: 'nvme' } }), { drained: 'x' })];
     expect(preferredElsewhere('h1', needs(), { disk: 'nvme' }, fleet)).toBe('h2');
     expect(preferredElsewhere('h1', needs({ memory: 9 * GiB }), { disk: 'nvme' }, fleet)).toBeUndefined();
+  });
+});
+
+describe('the better host among those that can run it now', () => {
+  const busy = (n: number) => ({ actions: Array.from({ length: n }, (_, i) => `a${i}`) });
+  const fleet = [record('h1', totals(), busy(1)), record('h2', totals(), busy(3)), record('h3', totals(), { ...busy(0), drained: 'x' })];
+
+  it('spread: the emptiest host; bin-pack: the fullest with a free slot; ties to the smaller name', () => {
+    expect(betterHost({ host: 'h9', actions: 2 }, needs(), 'spread', fleet)).toBe('h1');
+    expect(betterHost({ host: 'h0', actions: 1 }, needs(), 'spread', fleet)).toBeUndefined(); // h1 ties and h0 is smaller
+    expect(betterHost({ host: 'h9', actions: 1 }, needs(), 'spread', fleet)).toBe('h1');
+    expect(betterHost({ host: 'h9', actions: 0 }, needs(), 'binpack', fleet)).toBe('h2');
+    expect(betterHost({ host: 'h9', actions: 0 }, needs(), 'binpack', [record('h2', totals(), { ...busy(4) })])).toBeUndefined(); // full
+  });
+
+  it('never a host that could not run the action now', () => {
+    expect(betterHost({ host: 'h9', actions: 0 }, needs({ memory: 9 * GiB }), 'binpack', fleet)).toBeUndefined();
+    const gpuFleet = [record('h2', totals(), { ...busy(3), inUse: { cpu: 0, memory: 0, disk: 0, gpus: ['g0', 'g1'] } })];
+    expect(betterHost({ host: 'h9', actions: 0 }, needs({ gpus: 1 }), 'binpack', gpuFleet)).toBeUndefined();
   });
 });

@@ -230,6 +230,7 @@ describe('.ci/run', () => {
       'npm run --silent lint',
       'npm test',
       'npm run bench',
+      'npm run bench:fleet',
       'dev-env down',
     ]);
     expect(result.stdout).toMatch(/ci: finished in \d+s with status 0/);
