@@ -468,10 +468,12 @@ async function attachAndRun(deps: RunDeps, req: ContainerRequest, hooks: RunHook
  * dockerd stops every container (SIGTERM, then SIGKILL) when it shuts down, and answers requests
  * meanwhile: the exit looks like a `docker stop`. What tells them apart is that the engine goes
  * away right after, once all its containers have stopped (within its shutdown timeout, 15 s by
- * default). So an exit by SIGTERM or SIGKILL that Caisson did not ask for, and that is not an OOM
- * kill, is followed by pings for that long: only such exits pay this wait.
+ * default, after which it kills what is left and only then closes). So an exit by SIGTERM or
+ * SIGKILL that Caisson did not ask for, and that is not an OOM kill, is followed by pings for
+ * longer than that (a busy host's dockerd was seen to need more than 20 s): only such exits pay
+ * this wait.
  */
-const ENGINE_SHUTDOWN_WINDOW_MS = 20_000;
+const ENGINE_SHUTDOWN_WINDOW_MS = 45_000;
 
 async function stoppedByEngineShutdown(container: Docker.Container, exitCode: number | undefined, docker: Docker): Promise<boolean> {
   if (exitCode !== 137 && exitCode !== 143) return false;

@@ -20,6 +20,20 @@ const mode = process.env.BENCH_PLACEMENT ?? 'spread';
 const image = process.env.TEST_IMAGE_BUSYBOX;
 if (!image) throw new Error('run through "npm run bench:fleet" (it brings the environment up and sets TEST_IMAGE_BUSYBOX)');
 
+/** The server's persistence requests so far, by operation (its Prometheus endpoint, TEMPORAL_METRICS_URL). */
+async function persistenceRequests(): Promise<Map<string, number>> {
+  const byOperation = new Map<string, number>();
+  const url = process.env.TEMPORAL_METRICS_URL;
+  if (!url) return byOperation;
+  const text = await (await fetch(url)).text();
+  for (const line of text.split('\n')) {
+    if (!line.startsWith('persistence_requests{')) continue;
+    const operation = /operation="([^"]+)"/.exec(line)?.[1] ?? '?';
+    byOperation.set(operation, (byOperation.get(operation) ?? 0) + Number(line.slice(line.lastIndexOf(' ') + 1)));
+  }
+  return byOperation;
+}
+
 /** CPU seconds a process has used (user + system), from /proc/<pid>/stat. */
 function cpuSeconds(pid: number): number {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ');
@@ -47,11 +61,15 @@ try {
   s3.reset();
   const server = temporalPid();
   const cpuBefore = cpuSeconds(server);
+  const persistenceBefore = await persistenceRequests();
   const began = Date.now();
   const handles = await Promise.all(Array.from({ length: actions }, () => client.start({ image, command: ['true'], timeout: '5m' })));
   const results = await Promise.all(handles.map((h) => h.result()));
   const seconds = (Date.now() - began) / 1000;
   const cpu = cpuSeconds(server) - cpuBefore;
+  const persistenceAfter = await persistenceRequests();
+  const persistence = [...persistenceAfter].map(([op, n]) => [op, (n - (persistenceBefore.get(op) ?? 0)) / actions] as const).filter(([, n]) => n > 0);
+  const persistenceTotal = persistence.reduce((sum, [, n]) => sum + n, 0);
   const failed = results.filter((r) => r.status !== 'DONE');
   if (failed.length) throw new Error(`${failed.length} actions did not end DONE: ${failed[0]!.message}`);
   const place = summarize(results.map((r) => r.timings.find((t) => t.step === 'place')?.ms ?? NaN));
@@ -73,6 +91,13 @@ try {
     `placement (start → placed, queueing included): p50 ${place.p50.toFixed(0)} ms, p95 ${place.p95.toFixed(0)} ms`,
     `Temporal server CPU: ${cpu.toFixed(2)} s → ${((cpu / actions) * 1000).toFixed(1)} ms per action`,
     `history: ${(events / sample.length).toFixed(1)} events, ${(tasks / sample.length).toFixed(1)} workflow tasks per action`,
+    persistence.length
+      ? `persistence requests (server metrics): ${persistenceTotal.toFixed(1)} per action; ${persistence
+          .sort((a, b) => b[1] - a[1])
+          .slice(0, 6)
+          .map(([op, n]) => `${op} ${n.toFixed(1)}`)
+          .join(', ')}`
+      : 'persistence requests: no TEMPORAL_METRICS_URL',
     `S3: ${perAction.toFixed(1)} requests per action; fleet registry ${(registry / seconds).toFixed(1)} requests/s for ${hosts} hosts`,
   ];
   const byKind: Record<string, number> = {};

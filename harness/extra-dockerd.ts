@@ -36,6 +36,8 @@ export interface ExtraDockerdOptions {
    * given, exactly as the engine would hand them to the real hook.
    */
   fakeNvidiaHook?: boolean;
+  /** Runs dockerd inside this network namespace (nsenter --net): a host of its own on the network. */
+  netns?: string;
 }
 
 export interface ExtraDockerd {
@@ -206,7 +208,10 @@ export async function startExtraDockerd(options: ExtraDockerdOptions = {}): Prom
     const launch = async (): Promise<ChildProcess> => {
       const log = openSync(logFile!, 'a');
       try {
-        child = spawn('dockerd', args, { stdio: ['ignore', log, log], env: dockerdEnv(options.fakeNvidiaHook ? fakeHookDir(dir) : undefined) });
+        const env = dockerdEnv(options.fakeNvidiaHook ? fakeHookDir(dir) : undefined);
+        child = options.netns
+          ? spawn('nsenter', [`--net=/var/run/netns/${options.netns}`, 'dockerd', ...args], { stdio: ['ignore', log, log], env })
+          : spawn('dockerd', args, { stdio: ['ignore', log, log], env });
       } finally {
         closeSync(log);
       }

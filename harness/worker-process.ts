@@ -12,13 +12,19 @@ export interface WorkerProcess {
   stop(signal?: NodeJS.Signals): Promise<void>;
 }
 
-/** `entry`: another build's worker, e.g. an earlier commit's, for a before/after benchmark. */
-export function spawnWorker(name: string, env: Record<string, string>, entry = `${ROOT}/build/worker/main.js`): WorkerProcess {
+/**
+ * `entry`: another build's worker, e.g. an earlier commit's, for a before/after benchmark.
+ * `netns`: the network namespace the worker runs in (a host of its own, harness/netns-host.ts).
+ */
+export function spawnWorker(name: string, env: Record<string, string>, entry = `${ROOT}/build/worker/main.js`, netns?: string): WorkerProcess {
   mkdirSync(`${ROOT}/test-results`, { recursive: true });
   // One log file per process, so that a test reading it never sees an earlier process's lines.
   const logFile = `${ROOT}/test-results/worker-${name}-${Date.now()}.log`;
   const log = createWriteStream(logFile, { flags: 'a' });
-  const child = spawn(process.execPath, [entry], {
+  // nsenter switches only the network namespace (not mounts: the host's cgroups and the worker's
+  // disks stay visible) and execs the program itself, so signals reach the worker directly.
+  const [command, args] = netns ? ['nsenter', [`--net=/var/run/netns/${netns}`, process.execPath, entry]] : [process.execPath, [entry]];
+  const child = spawn(command, args, {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
