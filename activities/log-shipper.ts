@@ -142,10 +142,15 @@ export class LogShipper {
   async consume(source: AsyncIterable<Buffer>, onFrame?: (stream: StreamName, data: Buffer) => void): Promise<void> {
     const splitter = new FrameSplitter();
     this.tracker.startRead();
+    let previous: Buffer | undefined;
     for await (const chunk of source) {
       for (const frame of splitter.push(chunk)) {
         const { ns, data } = splitTimestamp(frame.payload);
         if (this.tracker.seen(ns)) continue;
+        // The engine's follow stream was seen to give a container's last line twice as it stopped:
+        // the same frame, timestamp to the nanosecond included, is never a line of its own.
+        if (previous?.equals(frame.raw)) continue;
+        previous = Buffer.from(frame.raw);
         this.tracker.advance(ns);
         // The frame is copied: a chunk of the engine's stream is not kept alive for one frame of it.
         const raw = this.redactor ? redactFrame(frame.raw, frame.payload, data, this.redactor) : Buffer.from(frame.raw);

@@ -6,6 +6,7 @@ import { statfs } from 'node:fs/promises';
 import { availableParallelism, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
+import type Docker from 'dockerode';
 import { DefaultLogger, NativeConnection, Runtime, Worker, type LogEntry } from '@temporalio/worker';
 import { createActivities } from '../activities/index.js';
 import { SpecSource } from '../activities/spec-source.js';
@@ -73,8 +74,12 @@ async function containerDisks(config: WorkerConfig, log: { warn(message: string,
   return new HostDisks(config.CAISSON_DISKS_DIR);
 }
 
-/** What this host gives actions in all: the config's figures, else the machine's. */
-async function hostTotals(config: WorkerConfig, disks: HostDisks | undefined): Promise<HostTotals> {
+/**
+ * What this host gives actions in all: the config's figures, else the engine's (its cores and
+ * memory: a remote engine's machine is not this one), else this machine's.
+ */
+async function hostTotals(config: WorkerConfig, disks: HostDisks | undefined, docker: Docker): Promise<HostTotals> {
+  const info = (await docker.info().catch(() => undefined)) as { NCPU?: number; MemTotal?: number } | undefined;
   let disk = config.CAISSON_HOST_DISK ?? Infinity;
   if (config.CAISSON_HOST_DISK === undefined && disks) {
     // Budgets are sparse files: their sum may not pass the size of the filesystem holding them.
@@ -82,8 +87,8 @@ async function hostTotals(config: WorkerConfig, disks: HostDisks | undefined): P
     if (fs) disk = fs.blocks * fs.bsize;
   }
   return {
-    cpu: config.CAISSON_HOST_CPU ?? availableParallelism(),
-    memory: config.CAISSON_HOST_MEMORY ?? totalmem(),
+    cpu: config.CAISSON_HOST_CPU ?? (info?.NCPU || availableParallelism()),
+    memory: config.CAISSON_HOST_MEMORY ?? (info?.MemTotal || totalmem()),
     disk,
     gpus: config.CAISSON_GPUS,
     labels: config.CAISSON_HOST_LABELS,
@@ -130,7 +135,7 @@ export async function runWorker(config: WorkerConfig): Promise<void> {
   // The host's load, read from the engine once, before this worker polls for placements: a
   // restarted worker never takes more than its capacity.
   const disks = await containerDisks(config, log);
-  const capacity = new HostCapacity(config.CAISSON_CAPACITY, Date.now, await hostTotals(config, disks));
+  const capacity = new HostCapacity(config.CAISSON_CAPACITY, Date.now, await hostTotals(config, disks, docker));
   capacity.seed(await runsOnEngine(docker, config.CAISSON_HOST));
   const s3 = s3ClientFromEnv(config);
   const registry = new FleetRegistry(s3, config.CAISSON_ARTIFACTS_BUCKET, config.CAISSON_TASK_QUEUE);
