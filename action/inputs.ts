@@ -3,7 +3,10 @@
 import { createHash } from 'node:crypto';
 import * as core from '@actions/core';
 import { ActionId, checkActionSpec, type ActionSpecInput } from '../spec/action.js';
-import { parseEnvPairs, parseGpus } from '../common/text-inputs.js';
+import { mergeSpecs, parseEnvPairs, parseGpus } from '../common/text-inputs.js';
+import { MAX_DATA_FILE_BYTES, parseData } from '../common/data-file.js';
+import { readFileSync, realpathSync, statSync } from 'node:fs';
+import { isAbsolute, relative, resolve } from 'node:path';
 import type { TemporalSettings } from '../common/temporal-connection.js';
 import { codecKeysFromEnv } from '../common/payload-codec.js';
 
@@ -17,6 +20,8 @@ export interface ConnectionInputs {
 
 export interface ActionInputs extends ConnectionInputs {
   spec: ActionSpecInput;
+  /** A template run instead of a spec: its name (and version), input and --set values. */
+  template?: { ref: string; input?: unknown; set?: Record<string, string> };
   actionId: string;
   wait: boolean;
   followLogs: boolean;
@@ -118,6 +123,25 @@ export function defaultActionId(env: NodeJS.ProcessEnv, matrixJson = ''): string
 
 type Problems = { input: string; message: string }[];
 
+/**
+ * A spec file in the workspace (YAML or JSON): its real path (symlinks resolved) must lie in the
+ * workspace, so that a workflow cannot make the step read a file of the runner's host.
+ */
+function readSpecFile(path: string, workspace: string): Record<string, unknown> {
+  let real: string;
+  try {
+    real = realpathSync(resolve(workspace, path));
+  } catch {
+    throw new Error(`${path} is not a file in the workspace (${workspace})`);
+  }
+  const inside = relative(realpathSync(workspace), real);
+  if (inside.startsWith('..') || isAbsolute(inside)) throw new Error(`${path} lies outside the workspace (${workspace})`);
+  if (statSync(real).size > MAX_DATA_FILE_BYTES) throw new Error(`${path} is larger than ${MAX_DATA_FILE_BYTES} bytes`);
+  const parsed = parseData(readFileSync(real, 'utf8'), path);
+  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error(`${path}: a spec is a mapping of fields (image, command, …)`);
+  return parsed as Record<string, unknown>;
+}
+
 /** Runs fn; a throw becomes a problem of the input instead. */
 function collect<T>(problems: Problems, input: string, fn: () => T): T | undefined {
   try {
@@ -160,7 +184,8 @@ export function readInputs(actions: InputReader = core, env: NodeJS.ProcessEnv =
   const get = (name: string) => actions.getInput(name);
   const attempt = <T>(input: string, fn: () => T) => collect(problems, input, fn);
 
-  const spec: Record<string, unknown> = { image: get('image') };
+  const spec: Record<string, unknown> = {};
+  if (get('image')) spec.image = get('image');
   const command = attempt('command', () => list(actions, 'command'));
   if (command) spec.command = command;
   // args: a JSON array, or else the whole text as ONE argument, so that a script written as a YAML
@@ -180,7 +205,7 @@ export function readInputs(actions: InputReader = core, env: NodeJS.ProcessEnv =
   if (get('out-disk')) resources.outDisk = get('out-disk');
   if (get('tmp-disk')) resources.tmpDisk = get('tmp-disk');
   if (get('log-size')) resources.logSize = get('log-size');
-  spec.resources = resources;
+  if (Object.keys(resources).length) spec.resources = resources;
   const placement: Record<string, unknown> = {};
   for (const key of ['require', 'prefer'] as const) {
     if (!get(key)) continue;
@@ -199,10 +224,26 @@ export function readInputs(actions: InputReader = core, env: NodeJS.ProcessEnv =
   if (get('artifacts-bucket') || get('artifacts-prefix')) {
     spec.artifacts = { bucket: get('artifacts-bucket') || undefined, prefix: get('artifacts-prefix') || undefined };
   }
-  spec.source = env.GITHUB_REPOSITORY && env.GITHUB_RUN_ID ? `github.com/${env.GITHUB_REPOSITORY} run ${env.GITHUB_RUN_ID}` : undefined;
+  const source = env.GITHUB_REPOSITORY && env.GITHUB_RUN_ID ? `github.com/${env.GITHUB_REPOSITORY} run ${env.GITHUB_RUN_ID}` : undefined;
 
-  const checked = checkActionSpec(spec);
-  if (!checked.success) {
+  let whole: Record<string, unknown> = spec;
+  let template: ActionInputs['template'];
+  if (get('template')) {
+    // A template brings its own spec: only the input and what it lets runs --set go with it.
+    const extra = Object.keys(spec).filter((k) => k !== 'input');
+    if (extra.length || get('spec-file')) problems.push({ input: 'template', message: `a template run takes input and set only; not ${[...extra.map(inputForPath), ...(get('spec-file') ? ['spec-file'] : [])].join(', ')}` });
+    const set = get('set') ? attempt('set', () => parseEnvPairs(actions.getMultilineInput('set').filter(Boolean))) : undefined;
+    template = { ref: get('template'), input: spec.input, set };
+  } else {
+    if (get('spec-file')) {
+      const fromFile = attempt('spec-file', () => readSpecFile(get('spec-file'), env.GITHUB_WORKSPACE || process.cwd()));
+      if (fromFile) whole = mergeSpecs(fromFile, spec);
+    }
+    whole.source = source;
+  }
+
+  const checked = template ? undefined : checkActionSpec(whole);
+  if (checked && !checked.success) {
     for (const issue of checked.error.issues) {
       const path = issue.path.map(String).join('.');
       problems.push({ input: path ? inputForPath(path) : 'inputs', message: issue.message });
@@ -219,7 +260,8 @@ export function readInputs(actions: InputReader = core, env: NodeJS.ProcessEnv =
   if (problems.length) throw new InputError(problems);
   return {
     ...connectionInputs,
-    spec: spec as ActionSpecInput,
+    spec: whole as ActionSpecInput,
+    template,
     actionId,
     wait,
     followLogs,

@@ -2,7 +2,7 @@
 // then set the outputs, write a job summary, and fail the step when the action did not end DONE.
 import { randomUUID } from 'node:crypto';
 import * as core from '@actions/core';
-import { ActionsClient, InvalidSpecError, type ActionResult } from '../client/index.js';
+import { ActionsClient, InvalidSpecError, TemplateError, type ActionResult } from '../client/index.js';
 import { followTail } from '../client/follow.js';
 import { formatDuration } from '../spec/quantity.js';
 import { actionUiLink } from '../common/ui-link.js';
@@ -13,7 +13,7 @@ export type Core = InputReader & Pick<typeof core, 'setOutput' | 'setFailed' | '
 
 /** A failure as the step shows it: bad inputs and specs list every problem; anything else says it comes from caisson. */
 export function failureMessage(err: unknown): string {
-  if (err instanceof InputError || err instanceof InvalidSpecError) return err.message;
+  if (err instanceof InputError || err instanceof InvalidSpecError || err instanceof TemplateError) return err.message;
   return `caisson: ${err instanceof Error ? err.message : String(err)}`;
 }
 
@@ -80,7 +80,9 @@ async function main(actions: Core, env: NodeJS.ProcessEnv): Promise<void> {
   const inputs = readInputs(actions, env);
   const client = await ActionsClient.connect(inputs.temporal, inputs.taskQueue);
   try {
-    const handle = await client.start(inputs.spec, { actionId: inputs.actionId });
+    const handle = inputs.template
+      ? await client.startTemplate(inputs.template.ref, { input: inputs.template.input, set: inputs.template.set }, { actionId: inputs.actionId })
+      : await client.start(inputs.spec, { actionId: inputs.actionId });
     const link = actionUiLink(inputs.uiUrl ?? env.TEMPORAL_UI_URL, inputs.temporal.namespace, handle.actionId) ?? '';
     actions.saveState(STATE.actionId, handle.actionId);
     actions.setOutput('action-id', handle.actionId);

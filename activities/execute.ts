@@ -20,6 +20,9 @@ import { liveLogPrefix } from '../common/log-segments.js';
 import { DEFAULT_LOG_SIZE, runContainer, type RunDeps } from './run-container.js';
 import { Redactor } from './redaction.js';
 import { resolveSecrets } from './secrets.js';
+import { secretsOf } from '../spec/action.js';
+import { inputUnavailable, resolveInputs } from './inputs.js';
+import { schemaProblems } from '../common/json-schema.js';
 import type { ContainerRequest, ExecuteAnswer, ExecuteRequest } from './types.js';
 
 export interface ExecuteDeps {
@@ -75,14 +78,21 @@ export async function execute(deps: ExecuteDeps, req: ExecuteRequest): Promise<E
 
     // Resolved before anything else: a missing secret fails before the pull, and the values are
     // known to mask them in every output of the run.
-    const secrets = await resolveSecrets(req.spec.secrets, deps.run.secretsDir, deps.run.env, deps.host);
+    const secrets = await resolveSecrets(secretsOf(req.spec), deps.run.secretsDir, deps.run.env, deps.host);
     const redactor = new Redactor(Object.values(secrets));
+    // Inputs are looked up while the image is made ready: a missing one fails before any container.
+    if (req.spec.inputs.length && !deps.run.inputCache) {
+      throw inputUnavailable(`host ${deps.host} cannot stage inputs: it has no container disks (the worker needs root and a local engine)`);
+    }
+    const inputs = req.spec.inputs.length ? resolveInputs(store.s3, req.spec, store, deps.run.diskBytes(req.spec)) : Promise.resolve([]);
+    inputs.catch(() => {}); // awaited below, before the container
     // What earlier tries shipped of this attempt's log is looked up while the image is made ready.
     const log = LogShipper.open(store.s3, store.bucket, livePrefix, req.attempt, req.spec.resources.logSize ?? DEFAULT_LOG_SIZE);
     log.catch(() => {}); // awaited by runContainer
     const image = await timed('pull', () =>
       deps.images.ensure(req.spec.image, req.spec.pullPolicy, (event) => ctx.heartbeat({ ...progress, pull: event })),
     );
+    const objects = await inputs;
     progress.phase = 'RUNNING';
     const outcome: RunOutcome = await timed('run', () =>
       runContainer(deps.run, req, {
@@ -95,6 +105,7 @@ export async function execute(deps: ExecuteDeps, req: ExecuteRequest): Promise<E
         firstTry: ctx.info.attempt === 1,
         log,
         secrets,
+        inputs: objects,
       }),
     );
     progress.logTail = outcome.logTail;
@@ -102,7 +113,8 @@ export async function execute(deps: ExecuteDeps, req: ExecuteRequest): Promise<E
       // The attempt's container stays until the run is removed: a retried execute of this attempt
       // re-attaches to it instead of running the attempt again. Its full logs are kept now.
       await collectEarlierAttemptLogs({ docker: deps.run.docker, host: deps.host, store: deps.store, redactor }, { ...req, includeOut: false });
-      return { again: true, outcome, digest: image.digest, timings };
+      // What was staged is told in the last attempt's result; this answer goes into history.
+      return { again: true, outcome: { ...outcome, inputs: undefined }, digest: image.digest, timings };
     }
 
     progress.phase = 'COLLECTING';
@@ -114,6 +126,9 @@ export async function execute(deps: ExecuteDeps, req: ExecuteRequest): Promise<E
         progress.bytes = bytes;
       }),
     );
+    if (req.spec.outputSchema !== undefined && collected.output !== undefined && !collected.outputError) {
+      collected.outputProblems = schemaProblems(req.spec.outputSchema, collected.output).slice(0, 100);
+    }
     const result = assembleResult({
       actionId: req.actionId,
       runId: req.runId,

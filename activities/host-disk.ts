@@ -14,19 +14,22 @@ const exec = promisify(execFile);
 const COMMAND_TIMEOUT_MS = 30_000;
 
 export interface ContainerDisk {
-  /** The mount point; `out` and `tmp_disk` inside it are what the container sees. */
+  /** The mount point; `out`, `tmp_disk` and `in` inside it are what the container sees. */
   root: string;
   out: string;
   tmp: string;
+  /** Staged inputs, mounted read-only at /in (when the action has inputs). */
+  in: string;
 }
 
 export class HostDisks {
   constructor(readonly folder: string) {}
 
-  paths(name: string): ContainerDisk & { image: string } {
+  /** `inputs`: the record of what was staged into /in, beside the filesystem (for a re-attach). */
+  paths(name: string): ContainerDisk & { image: string; inputs: string } {
     const dir = join(this.folder, name);
     const root = join(dir, 'mnt');
-    return { root, out: join(root, 'out'), tmp: join(root, 'tmp_disk'), image: join(dir, 'disk.img') };
+    return { root, out: join(root, 'out'), tmp: join(root, 'tmp_disk'), in: join(root, 'in'), image: join(dir, 'disk.img'), inputs: join(dir, 'inputs.json') };
   }
 
   /**
@@ -36,8 +39,7 @@ export class HostDisks {
    */
   async prepare(name: string): Promise<ContainerDisk> {
     const p = this.paths(name);
-    await mkdir(p.out, { recursive: true });
-    await mkdir(p.tmp, { recursive: true });
+    for (const dir of [p.out, p.tmp, p.in]) await mkdir(dir, { recursive: true });
     return p;
   }
 
@@ -61,7 +63,9 @@ export class HostDisks {
       // Any user the action runs as may write; the folder is this container's alone.
       await chmod(dir, 0o1777);
     }
-    return { root: p.root, out: p.out, tmp: p.tmp };
+    // Inputs: written by the worker only, read by any user (and mounted read-only).
+    await mkdir(p.in, { recursive: true, mode: 0o755 });
+    return { root: p.root, out: p.out, tmp: p.tmp, in: p.in };
   }
 
   async exists(name: string): Promise<boolean> {

@@ -14,6 +14,7 @@ import { execute, removeRun } from './execute.js';
 import type { ImageCache } from './image-cache.js';
 import { containerName, runFilter } from './labels.js';
 import type { HostDisks } from './host-disk.js';
+import type { InputCache } from './input-cache.js';
 import { removeContainer } from './removal.js';
 import { pullImage } from './pull.js';
 import { runContainer, stopContainer, type RunDeps } from './run-container.js';
@@ -57,6 +58,8 @@ export interface ActivityDeps {
   fleet?: FleetView;
   /** Among hosts that can run an action now, which takes it (CAISSON_PLACEMENT). */
   placementMode?: PlacementMode;
+  /** Input objects fetched on this host, for other actions asking for the same version (with disks only). */
+  inputCache?: InputCache;
 }
 
 export function createActivities(deps: ActivityDeps) {
@@ -70,6 +73,7 @@ export function createActivities(deps: ActivityDeps) {
     stopRequested,
     engineLost: new Set<string>(),
     disks: deps.disks,
+    inputCache: deps.disks ? deps.inputCache : undefined,
     diskBytes: (spec) => (spec.resources.outDisk ?? deps.diskDefaults.out) + (spec.resources.tmpDisk ?? deps.diskDefaults.tmp),
     artifactsUri: (req) => {
       const store = req.spec.artifacts.bucket ? deps.store.withBucket(req.spec.artifacts.bucket) : deps.store;

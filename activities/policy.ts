@@ -2,7 +2,7 @@
 // the policy refuses ends at once with reason "policy", before its image is pulled or any container
 // exists; one that leaves a limit out gets the policy's default.
 import { ApplicationFailure } from '@temporalio/activity';
-import type { Action } from '../spec/action.js';
+import { parseS3Uri, type Action } from '../spec/action.js';
 import { imageAllowed, parseImageRef } from '../spec/image.js';
 import { formatBytes, formatDuration } from '../spec/quantity.js';
 import { DEFAULT_LOG_SIZE } from './run-container.js';
@@ -23,7 +23,7 @@ export interface Policy {
   ceilings: Limits & { gpus?: number; timeout?: number };
   /** Image patterns (as CAISSON_ALLOWED_IMAGES) that may ask for `network: host`; empty: none. */
   hostNetwork: string[];
-  /** Buckets a spec may name besides the worker's own; "*" any. */
+  /** Buckets a spec may name (artifacts, inputs) besides the worker's own; "*" any. */
   buckets: string[];
   /** Each secret the worker holds, with the image patterns it may be given to; unlisted: to none. */
   secrets: Record<string, string[]>;
@@ -68,6 +68,10 @@ export function ceilingProblems(r: Action['resources'], timeout: number | undefi
   return problems;
 }
 
+/** The worker's own bucket, and those the policy names ("*": any). */
+const bucketAllowed = (bucket: string, policy: Policy, workerBucket: string) =>
+  bucket === workerBucket || policy.buckets.includes('*') || policy.buckets.includes(bucket);
+
 /** Every way the spec goes beyond the policy, as "field: what and why", in field order. */
 export function policyProblems(spec: Action, policy: Policy, workerBucket: string): string[] {
   const problems = ceilingProblems(spec.resources, spec.timeout, policy);
@@ -76,15 +80,25 @@ export function policyProblems(spec: Action, policy: Policy, workerBucket: strin
     problems.push(`network: "host" is not allowed for ${spec.image} on this fleet (it would reach the host's own services); use "none"`);
   }
   const bucket = spec.artifacts.bucket;
-  if (bucket && bucket !== workerBucket && !policy.buckets.includes('*') && !policy.buckets.includes(bucket)) {
+  if (bucket && !bucketAllowed(bucket, policy, workerBucket)) {
     problems.push(`artifacts.bucket: "${bucket}" is not one this fleet writes to (allowed: ${[workerBucket, ...policy.buckets].join(', ')})`);
   }
   for (const name of Object.keys(spec.env ?? {})) {
     if (reserved(name, policy.reservedEnv)) problems.push(`env.${name}: reserved (${policy.reservedEnv.join(', ')}); the worker sets these, and GPUs come only through resources.gpus`);
   }
+  const mayHave = (name: string) => ref !== undefined && imageAllowed(ref, Object.hasOwn(policy.secrets, name) ? policy.secrets[name]! : []);
   spec.secrets.forEach((name, i) => {
-    const allowed = Object.hasOwn(policy.secrets, name) ? policy.secrets[name]! : [];
-    if (!(ref && imageAllowed(ref, allowed))) problems.push(`secrets.${i}: ${name} may not be given to ${spec.image} on this fleet`);
+    if (!mayHave(name)) problems.push(`secrets.${i}: ${name} may not be given to ${spec.image} on this fleet`);
+  });
+  spec.files.forEach((file, i) => {
+    const name = file.contentFromSecret;
+    if (name && !mayHave(name)) problems.push(`files.${i}.contentFromSecret: ${name} may not be given to ${spec.image} on this fleet`);
+  });
+  spec.inputs.forEach((input, i) => {
+    const from = input.from ? parseS3Uri(input.from) : undefined;
+    if (from && !bucketAllowed(from.bucket, policy, workerBucket)) {
+      problems.push(`inputs.${i}.from: bucket "${from.bucket}" is not one this fleet reads (allowed: ${[workerBucket, ...policy.buckets].join(', ')})`);
+    }
   });
   return problems;
 }

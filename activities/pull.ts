@@ -3,7 +3,7 @@
 import type Docker from 'dockerode';
 import { ApplicationFailure } from '@temporalio/activity';
 import { imageAllowed, parseImageRef, pullReference, type ImageRef } from '../spec/image.js';
-import { registryAuth } from './registry-auth.js';
+import { registryAuth } from '../common/registry-auth.js';
 
 export interface PullDeps {
   docker: Docker;

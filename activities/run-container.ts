@@ -8,7 +8,7 @@ import type Docker from 'dockerode';
 import { ApplicationFailure } from '@temporalio/activity';
 import { parseImageRef, pullReference } from '../spec/image.js';
 import type { RunOutcome } from '../spec/result.js';
-import type { Action } from '../spec/action.js';
+import { INPUTS_DIR, type Action } from '../spec/action.js';
 import type { ContainerRequest } from './types.js';
 import type { HostCapacity } from './capacity.js';
 import type { ContainerDisk, HostDisks } from './host-disk.js';
@@ -18,6 +18,12 @@ import type { LogShipper } from './log-shipper.js';
 import { resolveSecrets } from './secrets.js';
 import { Redactor } from './redaction.js';
 import { boundedStopGrace } from '../spec/workflow-api.js';
+import { formatBytes } from '../spec/quantity.js';
+import type { StagedInput } from '../spec/result.js';
+import { writeFiles } from './container-files.js';
+import type { InputCache } from './input-cache.js';
+import { inputUnavailable, stageInputs, type InputObject } from './inputs.js';
+import { readFile, writeFile } from 'node:fs/promises';
 
 export interface RunDeps {
   docker: Docker;
@@ -38,6 +44,8 @@ export interface RunDeps {
   disks?: HostDisks;
   /** The disk budget of an action: its outDisk and tmpDisk, or the worker's defaults. */
   diskBytes: (spec: ContainerRequest['spec']) => number;
+  /** Input objects this host fetched already (with disks only: inputs are staged onto them). */
+  inputCache?: InputCache;
 }
 
 export interface RunHooks {
@@ -49,6 +57,8 @@ export interface RunHooks {
   log?: Promise<LogShipper>;
   /** The action's secrets, when the caller resolved them already (to redact its other outputs too). */
   secrets?: Record<string, string>;
+  /** The objects of the spec's inputs, looked up already: staged into /in before the start. */
+  inputs?: InputObject[];
 }
 
 /**
@@ -96,7 +106,8 @@ async function createContainer(deps: RunDeps, req: ContainerRequest, name: strin
   const held = deps.capacity.heldBy(req.runId);
   const env = {
     ...spec.env,
-    ...secrets,
+    // Secrets named for files only are not in the environment.
+    ...Object.fromEntries(spec.secrets.map((name) => [name, secrets[name]!])),
     ACTION_ID: req.actionId,
     ACTION_RUN_ID: req.runId,
     ACTION_ATTEMPT: String(req.attempt),
@@ -159,6 +170,7 @@ async function createContainer(deps: RunDeps, req: ContainerRequest, name: strin
         ? [
             { Type: 'bind', Source: disk.out, Target: '/out' },
             { Type: 'bind', Source: disk.tmp, Target: '/tmp_disk' },
+            ...(spec.inputs.length ? [{ Type: 'bind' as const, Source: disk.in, Target: INPUTS_DIR, ReadOnly: true }] : []),
           ]
         : [
             { Type: 'volume', Source: '', Target: '/out' },
@@ -342,6 +354,7 @@ async function attachAndRun(deps: RunDeps, req: ContainerRequest, hooks: RunHook
 
   const tail = new LineTail(20, 400, (line) => redactor.text(line), redactor.window);
   shipper?.bind(known.id, redactor);
+  let staged: StagedInput[] | undefined;
   if (known.status === 'created') {
     // After a crash between creating and starting, the filesystem may still need its mount.
     await (mounting ?? deps.disks?.mount(name, deps.diskBytes(req.spec)));
@@ -349,13 +362,16 @@ async function attachAndRun(deps: RunDeps, req: ContainerRequest, hooks: RunHook
       await shipper?.finish();
       return { exitCode: null, reason: 'canceled', logTail: [], containerId: known.id, reattached };
     }
+    // Staged (again, after a crash before the start) onto the container's own filesystem.
+    staged = await stageOnto(deps, name, hooks.inputs ?? [], deps.diskBytes(req.spec));
+    await writeFiles(container, req.spec, secrets);
     // The deadline counts from here: at most the start's own time later than the engine's StartedAt.
     const startingMs = Date.now();
     const failedToStart = await startContainer(container, req, deps.host);
     if (failedToStart !== undefined) {
       await shipper?.finish();
       const error = (await container.inspect()).State.Error;
-      return { exitCode: failedToStart, reason: 'exit', logTail: error ? [error] : [], containerId: known.id, reattached };
+      return { exitCode: failedToStart, reason: 'exit', logTail: error ? [error] : [], containerId: known.id, reattached, inputs: staged };
     }
     known = { ...known, status: 'running', running: true, startedMs: startingMs };
   }
@@ -441,8 +457,13 @@ async function attachAndRun(deps: RunDeps, req: ContainerRequest, hooks: RunHook
   // A re-attached follow read only what was not shipped yet: the tail comes from the engine.
   if (reattached) lines = await lastLines(container, redactor);
   const diskFull = deps.disks && (await deps.disks.full(name)) ? { bytes: deps.diskBytes(req.spec) } : undefined;
+  // A re-attached run staged its inputs in an earlier try, which recorded them beside the disk.
+  if (!staged && req.spec.inputs.length && deps.disks) {
+    staged = await readFile(deps.disks.paths(name).inputs, 'utf8').then((text) => JSON.parse(text) as StagedInput[], () => undefined);
+  }
   return {
     diskFull,
+    ...(staged?.length ? { inputs: staged } : {}),
     exitCode: state.ExitCode,
     reason: timedOut
       ? 'timeout'
@@ -462,6 +483,19 @@ async function attachAndRun(deps: RunDeps, req: ContainerRequest, hooks: RunHook
     containerId: known.id,
     reattached,
   };
+}
+
+/** Stages the inputs onto the container's filesystem, and records what they became for a re-attach. */
+async function stageOnto(deps: RunDeps, name: string, inputs: InputObject[], diskBytes: number): Promise<StagedInput[] | undefined> {
+  if (!inputs.length) return undefined;
+  if (!deps.disks || !deps.inputCache) throw new Error(`host ${deps.host} has no container disks to stage inputs onto`);
+  const paths = deps.disks.paths(name);
+  const staged = await stageInputs(inputs, paths.in, deps.inputCache).catch((err: NodeJS.ErrnoException) => {
+    if (err.code !== 'ENOSPC') throw err;
+    throw inputUnavailable(`the inputs do not fit the action's disk of ${formatBytes(diskBytes)} (outDisk + tmpDisk, which inputs share): raise resources.tmpDisk`);
+  });
+  await writeFile(paths.inputs, JSON.stringify(staged));
+  return staged;
 }
 
 /**

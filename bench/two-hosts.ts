@@ -7,7 +7,7 @@ import { ActionsClient } from '../client/index.js';
 import { LABEL } from '../activities/labels.js';
 import { engineAt } from '../harness/engine.js';
 import { startExtraDockerd, type ExtraDockerd } from '../harness/extra-dockerd.js';
-import { registryAuth } from '../activities/registry-auth.js';
+import { registryAuth } from '../common/registry-auth.js';
 import { parseImageRef, pullReference } from '../spec/image.js';
 import { temporalSettingsFromEnv } from '../common/temporal-connection.js';
 import { spawnWorker } from '../harness/worker-process.js';

@@ -10,24 +10,36 @@ import { actionUiLink } from '../common/ui-link.js';
 import { loadWorkerConfig } from '../worker/config.js';
 import { createCodecServer } from '../common/codec-server.js';
 import { AesGcmCodec, codecKeysFromEnv, parseCodecKeys } from '../common/payload-codec.js';
-import { specFromFlags, UsageError, type RunFlags } from './spec-from-flags.js';
+import { mergeSpecs, specFromFlags, UsageError, type RunFlags } from './spec-from-flags.js';
 import { hostCommand } from './host-commands.js';
+import { templateCommand } from './template-commands.js';
+import { readDataFile, DataFileError } from '../common/data-file.js';
+import { TemplateError } from '../common/templates.js';
+import { parseEnvPairs } from '../common/text-inputs.js';
+import type { ActionSpecInput } from '../spec/action.js';
 
 const USAGE = `usage:
   caisson run [flags] IMAGE [-- COMMAND ARGS...]   run an action, print its log and result
+  caisson run -f SPEC.yaml [flags] [IMAGE] [-- COMMAND ARGS...]
+                                   the spec from a file (YAML or JSON); flags and IMAGE override its fields
+  caisson run NAME[@VERSION] [--input JSON | --input-file F] [--set KEY=VALUE]... [--id ID] [--detach] [--json]
+                                   run a template (a name has no "/"; an image always has its registry)
       --cpu N|Nm  --memory SIZE  --gpus N|all|ID,ID  --pids N  --timeout DURATION
       --out-disk SIZE  --tmp-disk SIZE (room for /out and /tmp_disk)  --log-size SIZE  --pull always|if-not-present|never
       --env K=V (repeatable)  --secret NAME (repeatable)  --network none|host
       --input JSON  --output text|json  --workdir DIR  --user USER  --collect always|on-success|never
       --artifacts-bucket B  --artifacts-prefix P  --source TEXT
       --require LABEL=VALUE  --prefer LABEL=VALUE (repeatable: hosts carrying these labels)
+      --input-file F (JSON or YAML: the input)
       --id ID (attach if it exists)  --detach (print the id and return)  --json (only the result, as JSON)
+  caisson template register FILE | list | show NAME[@VERSION]   [--json]
+                                   versioned action definitions (image pinned to its digest, input and output schemas)
   caisson status ID [--json]       phase, host, exit code, step timings
   caisson logs ID [flags]          the container's log: its stdout on stdout, its stderr on stderr
       -f, --follow  --tail N  --since DURATION|ISO  --timestamps  --attempt N | --previous  --stdout  --stderr
   caisson result ID [--json]       wait for the result
   caisson cancel ID                stop the container; its output is still collected
-  caisson list [--status S] [--image I] [--since DURATION|ISO] [--limit N] [--json]
+  caisson list [--status S] [--image I] [--template NAME@VERSION] [--since DURATION|ISO] [--limit N] [--json]
   caisson host list [--json]       the fleet's hosts: state, actions, cpu, memory, GPUs, labels, last report
   caisson host drain NAME [--reason TEXT] | undrain NAME
                                    stop (or resume) placing actions on a host; what runs there finishes
@@ -140,12 +152,39 @@ async function cmdRun(argv: string[]): Promise<number> {
       user: { type: 'string' }, collect: { type: 'string' }, 'artifacts-bucket': { type: 'string' },
       'artifacts-prefix': { type: 'string' }, source: { type: 'string' }, id: { type: 'string' },
       detach: { type: 'boolean' }, json: { type: 'boolean' },
+      file: { type: 'string', short: 'f' }, 'input-file': { type: 'string' }, set: { type: 'string', multiple: true },
     },
   });
-  if (positionals.length !== 1) throw new UsageError('run takes exactly one IMAGE; put the command after "--"');
-  const spec = specFromFlags(positionals[0]!, command, values as RunFlags);
+  if (positionals.length > 1) throw new UsageError('run takes one IMAGE (or template NAME); put the command after "--"');
+  const target = positionals[0];
+  if (values.input !== undefined && values['input-file'] !== undefined) throw new UsageError('--input and --input-file exclude each other');
+  const flags = { ...values, input: undefined } as RunFlags;
+  const input = values['input-file'] !== undefined ? await readDataFile(values['input-file']) : values.input !== undefined ? parseJsonFlag('--input', values.input) : undefined;
+  const template = !values.file && target !== undefined && !target.includes('/') ? target : undefined;
+  let start: (client: ActionsClient) => Promise<ActionHandle>;
+  if (template) {
+    const extra = Object.entries(values).filter(([k, v]) => v !== undefined && !['input', 'input-file', 'set', 'id', 'detach', 'json'].includes(k));
+    if (extra.length || command.length) {
+      throw new UsageError(`a template run takes --input, --input-file and --set (what the template allows); not ${extra.map(([k]) => `--${k}`).join(', ') || 'a command'}`);
+    }
+    const set = values.set?.length ? parsePairs('--set', values.set) : undefined;
+    start = (client) => client.startTemplate(template, { input, set }, { actionId: values.id });
+  } else {
+    if (values.set?.length) throw new UsageError('--set is for template runs; give spec fields as flags');
+    let spec: Record<string, unknown>;
+    if (values.file) {
+      const fromFile = await readDataFile(values.file);
+      if (!fromFile || typeof fromFile !== 'object' || Array.isArray(fromFile)) throw new UsageError(`${values.file}: a spec is a mapping of fields (image, command, …)`);
+      spec = mergeSpecs(fromFile as Record<string, unknown>, specFromFlags(target, command, flags) as Record<string, unknown>);
+    } else {
+      if (target === undefined) throw new UsageError('run needs an IMAGE, a template NAME, or -f SPEC.yaml');
+      spec = specFromFlags(target, command, flags) as Record<string, unknown>;
+    }
+    if (input !== undefined) spec.input = input;
+    start = (client) => client.start(spec as ActionSpecInput, { actionId: values.id });
+  }
   return withClient(async (client) => {
-    const handle = await client.start(spec, { actionId: values.id });
+    const handle = await start(client);
     if (values.detach) {
       out(handle.actionId);
       return 0;
@@ -170,6 +209,22 @@ async function cmdRun(argv: string[]): Promise<number> {
     else printResult(final);
     return exitCodeFor(final);
   });
+}
+
+function parseJsonFlag(flag: string, text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new UsageError(`${flag} is not JSON: ${(e as Error).message}`);
+  }
+}
+
+function parsePairs(flag: string, pairs: string[]): Record<string, string> {
+  try {
+    return parseEnvPairs(pairs);
+  } catch (e) {
+    throw new UsageError(`${flag} ${(e as Error).message}`);
+  }
 }
 
 function positiveInteger(flag: string, text: string | undefined, allowZero = false): number | undefined {
@@ -254,12 +309,12 @@ async function main(argv: string[]): Promise<number> {
     case 'list': {
       const { values } = parseArgs({
         args: rest,
-        options: { status: { type: 'string' }, image: { type: 'string' }, since: { type: 'string' }, limit: { type: 'string' }, json: { type: 'boolean' } },
+        options: { status: { type: 'string' }, image: { type: 'string' }, template: { type: 'string' }, since: { type: 'string' }, limit: { type: 'string' }, json: { type: 'boolean' } },
       });
       const limit = values.limit === undefined ? undefined : Number(values.limit);
       if (limit !== undefined && !(Number.isInteger(limit) && limit > 0)) throw new UsageError('--limit takes a positive whole number');
       const rows = await withClient((c) =>
-        c.list({ status: values.status, image: values.image, since: values.since ? parseSince(values.since) : undefined, limit }),
+        c.list({ status: values.status, image: values.image, template: values.template, since: values.since ? parseSince(values.since) : undefined, limit }),
       );
       if (values.json) out(JSON.stringify(rows, null, 2));
       else {
@@ -270,6 +325,8 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'host':
       return hostCommand(rest, out);
+    case 'template':
+      return templateCommand(rest, out);
     case 'codec-server': {
       const { values } = parseArgs({ args: rest, options: { port: { type: 'string' }, ip: { type: 'string' }, origin: { type: 'string', multiple: true } } });
       const port = Number(values.port ?? '8888');
@@ -310,9 +367,13 @@ async function main(argv: string[]): Promise<number> {
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (error: unknown) => {
-    if (error instanceof InvalidSpecError) {
+    if (error instanceof InvalidSpecError || error instanceof DataFileError) {
       err(error.message);
       process.exit(2);
+    }
+    if (error instanceof TemplateError) {
+      err(`caisson: ${error.message}`);
+      process.exit(1);
     }
     if (error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
       err(`caisson: ${(error as Error).message}\n\n${USAGE}`);

@@ -1,6 +1,7 @@
 // `caisson run` flags → an action spec input. Validation is left to the spec schema, so the CLI
 // reports the same messages as every other entry point.
 import { parseEnvPairs, parseGpus } from '../common/text-inputs.js';
+export { mergeSpecs } from '../common/text-inputs.js';
 import type { ActionSpecInput } from '../spec/action.js';
 
 export interface RunFlags {
@@ -30,7 +31,11 @@ export interface RunFlags {
 
 export class UsageError extends Error {}
 
-export function specFromFlags(image: string, command: string[], flags: RunFlags): ActionSpecInput {
+/**
+ * A spec from flags: whole with an image, or the fields to put over a spec file's (`image`
+ * undefined). A flag's field replaces the file's; env, resources, placement and artifacts merge.
+ */
+export function specFromFlags(image: string | undefined, command: string[], flags: RunFlags): ActionSpecInput {
   let input: unknown;
   if (flags.input !== undefined) {
     try {
@@ -47,7 +52,8 @@ export function specFromFlags(image: string, command: string[], flags: RunFlags)
   if (flags['log-size'] !== undefined) resources.logSize = flags['log-size'];
   if (flags.gpus !== undefined) resources.gpus = parseGpus(flags.gpus);
   if (flags.pids !== undefined) resources.pids = /^\d+$/.test(flags.pids) ? Number(flags.pids) : flags.pids;
-  const spec: Record<string, unknown> = { image, resources };
+  const spec: Record<string, unknown> = image === undefined ? {} : { image };
+  if (Object.keys(resources).length || image !== undefined) spec.resources = resources;
   if (command.length) spec.command = command;
   if (flags.env?.length) {
     try {

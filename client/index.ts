@@ -16,7 +16,8 @@ import type { LoadedDataConverter } from '@temporalio/common';
 import { decodeFromPayloadsAtIndex } from '@temporalio/common/lib/internal-non-workflow/index.js';
 import { ActionId, ActionSpec, parseActionSpec, InvalidSpecError, type Action, type ActionSpecInput, type SpecProblem } from '../spec/action.js';
 import type { ActionResult } from '../spec/result.js';
-import { ActionExitCodeKey, ActionHostKey, ActionImageKey, ActionSourceKey, ActionStatusKey } from '../spec/search-attributes.js';
+import { ActionExitCodeKey, ActionHostKey, ActionImageKey, ActionSourceKey, ActionStatusKey, ActionTemplateKey } from '../spec/search-attributes.js';
+import { findTemplate, registerTemplate, specFromTemplate, templateStore, TemplateError, type TemplateStore, type StoredTemplate, type TemplateRun } from '../common/templates.js';
 import { WORKFLOW_TYPE, logsQuery, statusQuery, type FleetOptions, type RunActionInput, type StatusView } from '../spec/workflow-api.js';
 import type { runAction } from '../workflows/run-action.js';
 import { connectionOptions, dataConverterFor, temporalSettingsFromEnv, type TemporalSettings } from '../common/temporal-connection.js';
@@ -25,7 +26,8 @@ import { s3ClientFromEnv } from '../common/s3-client.js';
 import { readLog, type LogLine, type LogOptions, type RunLogState } from './log-reader.js';
 
 export { InvalidSpecError };
-export type { ActionResult, ActionSpecInput, StatusView, LogLine, LogOptions };
+export { TemplateError };
+export type { ActionResult, ActionSpecInput, StatusView, LogLine, LogOptions, StoredTemplate, TemplateRun };
 
 export interface StartOptions {
   /** Chosen by the caller for idempotency: starting the same id again attaches to that run. */
@@ -39,6 +41,7 @@ export interface ActionSummary {
   runId: string;
   status: string;
   image?: string;
+  template?: string;
   host?: string;
   exitCode?: number;
   startTime: Date;
@@ -245,6 +248,7 @@ export class ActionsClient {
           { key: ActionStatusKey, value: 'PENDING' },
           { key: ActionImageKey, value: parsed.image },
           ...(parsed.source ? [{ key: ActionSourceKey, value: parsed.source }] : []),
+          ...(parsed.template ? [{ key: ActionTemplateKey, value: parsed.template }] : []),
         ],
         staticSummary: `${parsed.image}${parsed.command ? ` ${[...parsed.command, ...(parsed.args ?? [])].join(' ')}` : ''}`.slice(0, 200),
       });
@@ -270,16 +274,37 @@ export class ActionsClient {
     return checked.success ? checked.data : undefined;
   }
 
+  /** The fleet's templates (common/templates.ts: CAISSON_TEMPLATES or CAISSON_ARTIFACTS_BUCKET), with this client's S3 access. */
+  templates(env: NodeJS.ProcessEnv = process.env): TemplateStore {
+    return templateStore(this.logStore, env);
+  }
+
+  /** Checks a definition, pins its image's tag to a digest (credentials of docker login), stores it as a new version. */
+  async registerTemplate(definition: unknown, dockerConfigDir = process.env.DOCKER_CONFIG): Promise<StoredTemplate> {
+    return registerTemplate(this.templates(), definition, dockerConfigDir);
+  }
+
+  /** A template by "name" (its latest version) or "name@version". */
+  async template(ref: string): Promise<StoredTemplate> {
+    return findTemplate(this.templates(), ref);
+  }
+
+  /** Runs a template: its input checked against inputSchema first (every problem, at its JSON pointer). */
+  async startTemplate(ref: string, run: TemplateRun = {}, options: StartOptions = {}): Promise<ActionHandle> {
+    return this.start(specFromTemplate(await this.template(ref), run), options);
+  }
+
   attach(actionId: string, started = false): ActionHandle {
     return new ActionHandle(actionId, this.client.workflow.getHandle(actionId), started, this.logStore);
   }
 
   /** Actions matching a visibility query, newest first. */
-  async list(filter: { status?: string; image?: string; since?: Date; limit?: number } = {}): Promise<ActionSummary[]> {
+  async list(filter: { status?: string; image?: string; template?: string; since?: Date; limit?: number } = {}): Promise<ActionSummary[]> {
     const clauses = [`WorkflowType = '${WORKFLOW_TYPE}'`];
     const quote = (value: string) => `'${value.replace(/'/g, "\\'")}'`;
     if (filter.status) clauses.push(`ActionStatus = ${quote(filter.status.toUpperCase())}`);
     if (filter.image) clauses.push(`ActionImage = ${quote(filter.image)}`);
+    if (filter.template) clauses.push(`ActionTemplate = ${quote(filter.template)}`);
     if (filter.since) clauses.push(`StartTime > ${quote(filter.since.toISOString())}`);
     const out: ActionSummary[] = [];
     for await (const w of this.client.workflow.list({ query: clauses.join(' AND ') })) {
@@ -289,6 +314,7 @@ export class ActionsClient {
         runId: w.runId,
         status: attrs.get(ActionStatusKey) ?? w.status.name,
         image: attrs.get(ActionImageKey),
+        template: attrs.get(ActionTemplateKey),
         host: attrs.get(ActionHostKey),
         exitCode: attrs.get(ActionExitCodeKey),
         startTime: w.startTime,

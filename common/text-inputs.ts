@@ -19,3 +19,16 @@ export function parseGpus(text: string): number | 'all' | string[] {
   if (/^\d+$/.test(trimmed)) return Number(trimmed);
   return trimmed.split(',').map((id) => id.trim()).filter(Boolean);
 }
+
+const MERGED = ['env', 'resources', 'placement', 'artifacts'];
+
+/** Fields given on a command line or as Action inputs over a spec file's: `over` on top of `base`: a field of `over` replaces base's; the maps named in MERGED merge one level deep. */
+export function mergeSpecs(base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {
+  const merged = { ...base };
+  for (const [key, value] of Object.entries(over)) {
+    const below = merged[key];
+    merged[key] =
+      MERGED.includes(key) && below && typeof below === 'object' && value && typeof value === 'object' ? { ...(below as object), ...(value as object) } : value;
+  }
+  return merged;
+}

@@ -156,6 +156,92 @@ export const Placement = z
   })
   .strict();
 
+/**
+ * A path in the container: absolute, without ".", ".." or empty parts, so that what it names is
+ * plain to read and cannot climb out of the folder it is checked against.
+ */
+const containerPath = (what: string) =>
+  text(LIMITS.pathChars, what).refine(
+    (p) => p.startsWith('/') && p.length > 1 && !p.slice(1).split('/').some((part) => part === '' || part === '.' || part === '..'),
+    `${what} is an absolute path without ".", ".." or empty parts (and not "/" itself)`,
+  );
+
+/** `child` is `parent` or lies inside it. */
+export const pathWithin = (child: string, parent: string) => child === parent || child.startsWith(`${parent}/`);
+
+/** Where inputs appear in the container (read-only): every input's `to` lies in it. */
+export const INPUTS_DIR = '/in';
+/** Folders the worker mounts into the container: files cannot be written there. */
+export const MOUNTED_DIRS = ['/out', '/tmp_disk', INPUTS_DIR] as const;
+export const MAX_INPUTS = 100;
+export const MAX_FILES = 100;
+export const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+const S3_URI = /^s3:\/\/([^/]+)\/(.+)$/;
+
+/** "s3://bucket/key", or "s3://bucket/prefix/" for every object under the prefix. */
+export function parseS3Uri(uri: string): { bucket: string; key: string } | undefined {
+  const m = S3_URI.exec(uri);
+  return m && BUCKET_NAME.test(m[1]!) ? { bucket: m[1]!, key: m[2]! } : undefined;
+}
+
+/** A relative path of an object under an action's folder ("out/model.bin", or "out/" for all of /out). */
+const actionPath = text(1024, 'path').refine(
+  (p) => !p.startsWith('/') && !p.replace(/\/$/, '').split('/').some((part) => part === '' || part === '.' || part === '..'),
+  'path is relative to the action\'s folder ("out/model.bin", or "out/" for every file of its /out), without ".", ".." or empty parts',
+);
+
+/**
+ * Data staged into /in before the container starts: an S3 object or prefix, or what an earlier
+ * action stored (its /out, its logs). A `from` or `path` ending in "/" is a prefix: every object
+ * under it lands under `to`, at its path below the prefix.
+ */
+export const InputArtifact = z
+  .object({
+    from: z.string().max(1100).refine((uri) => parseS3Uri(uri) !== undefined, 'from is "s3://bucket/key", or "s3://bucket/prefix/" for every object under it').optional(),
+    fromAction: ActionId.optional(),
+    path: actionPath.optional(),
+    to: containerPath('to').refine((p) => pathWithin(p, INPUTS_DIR), `to is a path under ${INPUTS_DIR}/ (inputs are mounted there, read-only)`),
+  })
+  .strict()
+  .superRefine((input, ctx) => {
+    if ((input.from === undefined) === (input.fromAction === undefined)) {
+      ctx.addIssue({ code: 'custom', message: 'give either from (an S3 URI) or fromAction with path' });
+    } else if (input.fromAction !== undefined && input.path === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['path'], message: 'fromAction needs path: the object under that action\'s folder, e.g. "out/model.bin"' });
+    } else if (input.from !== undefined && input.path !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['path'], message: 'path goes with fromAction; for an S3 input put the whole key in from' });
+    }
+  });
+
+const SecretName = z.string().regex(ENV_NAME, 'secret names are 1-256 letters, digits and "_", not starting with a digit');
+
+/** A file written into the container before it starts (a config file): its text, or a secret's value. */
+export const ContainerFile = z
+  .object({
+    path: containerPath('path').refine(
+      (p) => !MOUNTED_DIRS.some((dir) => pathWithin(p, dir)),
+      `path may not lie in ${MOUNTED_DIRS.join(', ')}: the worker mounts those folders`,
+    ),
+    content: text(LIMITS.stringBytes * 8, 'content', 'bytes').optional(),
+    contentFromSecret: SecretName.optional(),
+    mode: z
+      .union([
+        z.number().int().min(0).max(0o7777),
+        z.string().regex(/^0?[0-7]{3,4}$/, 'mode is octal text such as "0644" or "600"').transform((m) => parseInt(m, 8)),
+      ], { message: 'mode is octal text such as "0644", or a number' })
+      .default(0o644),
+  })
+  .strict()
+  .superRefine((file, ctx) => {
+    if ((file.content === undefined) === (file.contentFromSecret === undefined)) {
+      ctx.addIssue({ code: 'custom', message: 'give either content or contentFromSecret' });
+    }
+  });
+
+/** A template's name and version as a run records it: "name@version". */
+export const TEMPLATE_NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
+export const TEMPLATE_VERSION = /^[A-Za-z0-9][A-Za-z0-9._+-]{0,63}$/;
+
 export const ActionSpec = z
   .object({
     image: text(LIMITS.imageChars, 'image').refine((image) => parseImageRef(image) !== undefined, {
@@ -187,7 +273,7 @@ export const ActionSpec = z
     output: z.enum(['text', 'json']).default('text'),
     artifacts: z
       .object({
-        bucket: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'not an S3 bucket name').optional(),
+        bucket: z.string().regex(BUCKET_NAME, 'not an S3 bucket name').optional(),
         prefix: z
           .string()
           .max(512, 'prefix is at most 512 characters (S3 keys are at most 1024 bytes, and the files of /out need room)')
@@ -211,11 +297,24 @@ export const ActionSpec = z
       .default({ attempts: 1, onExitCodes: [], onReasons: [] }),
     collect: z.enum(['always', 'on-success', 'never']).default('always'),
     secrets: z
-      .array(z.string().regex(ENV_NAME, 'secret names are 1-256 letters, digits and "_", not starting with a digit'))
+      .array(SecretName)
       .max(LIMITS.secrets, `at most ${LIMITS.secrets} secrets`)
       .default([]),
     source: text(200, 'source').optional(),
     placement: Placement.optional(),
+    inputs: z.array(InputArtifact).max(MAX_INPUTS, `at most ${MAX_INPUTS} inputs (a prefix brings many objects in one)`).default([]),
+    files: z.array(ContainerFile).max(MAX_FILES, `at most ${MAX_FILES} files`).default([]),
+    /** The template this spec was made from ("name@version"), for the ActionTemplate search attribute. */
+    template: z
+      .string()
+      .max(128)
+      .refine((t) => {
+        const [name, version, more] = t.split('@');
+        return more === undefined && TEMPLATE_NAME.test(name ?? '') && TEMPLATE_VERSION.test(version ?? '');
+      }, 'template is "name@version"')
+      .optional(),
+    /** JSON Schema (2020-12) that stdout, parsed as JSON, must meet; a run whose output does not ends output-invalid. */
+    outputSchema: z.union([z.boolean(), z.record(z.string(), z.unknown())], { message: 'outputSchema is a JSON Schema: an object (or true/false)' }).optional(),
   })
   .strict()
   .superRefine((spec, ctx) => {
@@ -223,6 +322,20 @@ export const ActionSpec = z
     const argvBytes = argv.reduce((sum, a) => sum + utf8Bytes(a) + 1, 0);
     if (argvBytes > LIMITS.argsAndEnvBytes) {
       ctx.addIssue({ code: 'custom', path: ['env'], message: `command, args and env hold ${argvBytes} bytes together; at most ${LIMITS.argsAndEnvBytes} (pass large data as input or a file)` });
+    }
+    spec.inputs.forEach((input, i) => {
+      spec.inputs.slice(0, i).forEach((other, j) => {
+        if (pathWithin(input.to, other.to) || pathWithin(other.to, input.to)) {
+          ctx.addIssue({ code: 'custom', path: ['inputs', i, 'to'], message: `${input.to} overlaps inputs.${j}.to (${other.to}): give each input a place of its own` });
+        }
+      });
+    });
+    spec.files.forEach((file, i) => {
+      const j = spec.files.findIndex((other) => other.path === file.path);
+      if (j < i) ctx.addIssue({ code: 'custom', path: ['files', i, 'path'], message: `${file.path} is written by files.${j} already` });
+    });
+    if (spec.outputSchema !== undefined && spec.output !== 'json') {
+      ctx.addIssue({ code: 'custom', path: ['outputSchema'], message: 'outputSchema checks JSON output: set output to "json"' });
     }
     for (const name of spec.secrets) {
       if (spec.env && Object.hasOwn(spec.env, name)) {
@@ -284,4 +397,9 @@ export function parseActionSpec(input: unknown): Action {
   const result = checkActionSpec(input);
   if (!result.success) throw new InvalidSpecError(specProblems(result.error));
   return result.data;
+}
+
+/** Every secret the spec names: given as env (secrets) or written as a file's content. */
+export function secretsOf(spec: Pick<Action, 'secrets' | 'files'>): string[] {
+  return [...new Set([...spec.secrets, ...(spec.files ?? []).flatMap((f) => (f.contentFromSecret ? [f.contentFromSecret] : []))])];
 }

@@ -26,6 +26,8 @@ export type EndReason =
   | 'no-host'
   | 'no-host-fits'
   | 'output-not-json'
+  | 'output-invalid'
+  | 'input-unavailable'
   | 'error';
 
 export interface Artifact {
@@ -34,6 +36,21 @@ export interface Artifact {
   uri: string;
   size: number;
 }
+
+/** An input staged into /in before the container started. */
+export interface StagedInput {
+  /** Its path in the container. */
+  path: string;
+  /** The S3 object it came from. */
+  source: string;
+  size: number;
+  sha256: string;
+  /** Copied from the host's cache: another action on the host had fetched this object version. */
+  cached: boolean;
+}
+
+/** The result lists this many inputs; inputTotals counts them all. */
+export const LISTED_INPUTS = 1000;
 
 export interface StepTiming {
   step: 'place' | 'pull' | 'run' | 'collect' | 'finalize' | 'cleanup';
@@ -56,6 +73,8 @@ export interface RunOutcome {
   reattached: number;
   /** The container's disk (/out and /tmp_disk) was full when it ended: writes had failed with ENOSPC. */
   diskFull?: { bytes: number };
+  /** What was staged into /in. */
+  inputs?: StagedInput[];
 }
 
 export interface ActionResult {
@@ -100,6 +119,11 @@ export interface ActionResult {
   resultUri?: string;
   logTail: string[];
   output?: unknown;
+  /** Where the output does not meet the spec's outputSchema (JSON pointer and message), when it does not. */
+  outputProblems?: { pointer: string; message: string }[];
+  /** The first 1000 inputs staged into /in; inputTotals counts them all. */
+  inputs?: StagedInput[];
+  inputTotals?: { files: number; bytes: number };
   /** Set when the container's disk budget (/out and /tmp_disk) was used up. */
   diskFull?: { bytes: number };
   startedAt: string;
@@ -156,6 +180,8 @@ export interface Collected {
   /** stdout parsed as JSON when spec.output is "json". */
   output?: unknown;
   outputError?: string;
+  /** Where the output does not meet outputSchema (the output is kept as it is). */
+  outputProblems?: { pointer: string; message: string }[];
 }
 
 export interface ResultParts {
@@ -185,6 +211,10 @@ export function assembleResult(parts: ResultParts): ActionResult {
   if (!canceled && !ended && collected?.outputError && outcome?.exitCode === 0) {
     reason = 'output-not-json';
     message = collected.outputError;
+  } else if (!canceled && !ended && collected?.outputProblems?.length && outcome?.exitCode === 0 && reason === 'exit') {
+    reason = 'output-invalid';
+    const shown = collected.outputProblems.slice(0, 5).map((p) => `${p.pointer || '/'} ${p.message}`);
+    message = `the output does not meet the outputSchema: ${shown.join('; ')}${collected.outputProblems.length > 5 ? ` (and ${collected.outputProblems.length - 5} more)` : ''}`;
   }
   const status: ActionStatus = canceled ? 'CANCELED' : !ended && reason === 'exit' && outcome?.exitCode === 0 ? 'DONE' : 'FAILED';
   if (outcome?.diskFull && status !== 'DONE') {
@@ -212,6 +242,13 @@ export function assembleResult(parts: ResultParts): ActionResult {
     logs: collected?.logs,
     logTail: outcome?.logTail ?? [],
     output: collected?.output,
+    ...(collected?.outputProblems?.length ? { outputProblems: collected.outputProblems } : {}),
+    ...(outcome?.inputs?.length
+      ? {
+          inputs: outcome.inputs.slice(0, LISTED_INPUTS),
+          inputTotals: { files: outcome.inputs.length, bytes: outcome.inputs.reduce((sum, i) => sum + i.size, 0) },
+        }
+      : {}),
     diskFull: outcome?.diskFull,
     startedAt: parts.startedAt,
     finishedAt: parts.finishedAt,

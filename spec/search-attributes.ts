@@ -7,3 +7,4 @@ export const ActionImageKey = defineSearchAttributeKey('ActionImage', 'KEYWORD')
 export const ActionExitCodeKey = defineSearchAttributeKey('ActionExitCode', 'INT');
 export const ActionHostKey = defineSearchAttributeKey('ActionHost', 'KEYWORD');
 export const ActionSourceKey = defineSearchAttributeKey('ActionSource', 'KEYWORD');
+export const ActionTemplateKey = defineSearchAttributeKey('ActionTemplate', 'KEYWORD');

@@ -94,6 +94,12 @@ export const WorkerConfig = z.object({
    * no size limit, /out read through the engine; also what a remote engine gets).
    */
   CAISSON_DISKS_DIR: z.string().default('/var/lib/caisson/disks'),
+  /**
+   * Input objects fetched on this host are kept here for other actions asking for the same version,
+   * up to CAISSON_INPUT_CACHE_SIZE (least recently used go first; 0: no cache). Default: beside the disks folder.
+   */
+  CAISSON_INPUT_CACHE_DIR: z.string().optional(),
+  CAISSON_INPUT_CACHE_SIZE: bytes('CAISSON_INPUT_CACHE_SIZE').default(4 * 2 ** 30),
   /** Disk budget of an action that names none: room for /out, and for /tmp_disk. */
   CAISSON_OUT_DISK: bytes('CAISSON_OUT_DISK').default(2 ** 30),
   CAISSON_TMP_DISK: bytes('CAISSON_TMP_DISK').default(2 ** 30),

@@ -14,6 +14,8 @@ import { ArtifactStore, s3ClientFromEnv } from '../activities/artifact-store.js'
 import { HostCapacity } from '../activities/capacity.js';
 import { ImageCache } from '../activities/image-cache.js';
 import { HostDisks, hostDisksUsable } from '../activities/host-disk.js';
+import { InputCache } from '../activities/input-cache.js';
+import { dirname, join } from 'node:path';
 import { LABEL } from '../activities/labels.js';
 import { createMetrics } from '../activities/metrics.js';
 import { hostQueue, type WorkerConfig } from './config.js';
@@ -148,6 +150,9 @@ export async function runWorker(config: WorkerConfig): Promise<void> {
     policy,
     removals,
     disks,
+    inputCache: disks
+      ? new InputCache(s3, config.CAISSON_INPUT_CACHE_DIR ?? join(dirname(config.CAISSON_DISKS_DIR), 'input-cache'), config.CAISSON_INPUT_CACHE_SIZE)
+      : undefined,
     diskDefaults: { out: config.CAISSON_OUT_DISK, tmp: config.CAISSON_TMP_DISK },
     docker,
     store: new ArtifactStore(s3, config.CAISSON_ARTIFACTS_BUCKET, config.CAISSON_ARTIFACTS_PREFIX),

@@ -16,6 +16,7 @@ export const FINAL_REASONS: Record<string, EndReason> = {
   ArtifactsUnavailable: 'artifacts-unavailable',
   PolicyRefused: 'policy',
   NoHostFits: 'no-host-fits',
+  InputUnavailable: 'input-unavailable',
 };
 
 /** A step that never started because its host went silent: place the action elsewhere. */

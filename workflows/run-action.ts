@@ -19,7 +19,7 @@ import { checkActionSpec, type Action } from '../spec/action.js';
 import { waitingFor } from '../spec/placement.js';
 import { formatDuration } from '../spec/quantity.js';
 import { assembleResult, describeOutcome, type ActionResult, type EndReason, type Phase, type RunOutcome, type StepTiming } from '../spec/result.js';
-import { ActionExitCodeKey, ActionHostKey, ActionImageKey, ActionSourceKey, ActionStatusKey } from '../spec/search-attributes.js';
+import { ActionExitCodeKey, ActionHostKey, ActionImageKey, ActionSourceKey, ActionStatusKey, ActionTemplateKey } from '../spec/search-attributes.js';
 import { fleetSettings, resultsQueue, type FleetOptions, type RunActionInput } from '../spec/workflow-api.js';
 import { endWith, failureMessage, finalReason, hostLost, invalidSpec } from './failures.js';
 import { legacyRunAction } from './legacy-run-action.js';
@@ -135,6 +135,7 @@ export async function runAction(input: RunActionInput, fleetOptions: FleetOption
   const missing: SearchAttributeUpdatePair[] = [];
   if (typedSearchAttributes.get(ActionImageKey) === undefined) missing.push({ key: ActionImageKey, value: spec.image });
   if (spec.source && typedSearchAttributes.get(ActionSourceKey) === undefined) missing.push({ key: ActionSourceKey, value: spec.source });
+  if (spec.template && typedSearchAttributes.get(ActionTemplateKey) === undefined) missing.push({ key: ActionTemplateKey, value: spec.template });
   if (typedSearchAttributes.get(ActionStatusKey) !== 'PENDING') missing.push({ key: ActionStatusKey, value: 'PENDING' });
   if (missing.length) upsertSearchAttributes(missing);
 

@@ -1,0 +1,148 @@
+// Input objects, downloaded once per host: several actions on a host that ask for the same object
+// version (bucket, key and ETag) copy it from this folder instead of fetching it again. The folder
+// has a size bound; the least recently used objects go first, never one being copied. Objects
+// larger than half the bound are not cached: they stream straight into the action's disk.
+import { createHash, randomUUID } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { copyFile, mkdir, readdir, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Transform, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+
+/** One object version in S3, as listing or HEAD found it. */
+export interface ObjectVersion {
+  bucket: string;
+  key: string;
+  etag: string;
+  size: number;
+}
+
+export interface Fetched {
+  sha256: string;
+  size: number;
+  /** Copied from this host's cache: no download for this action. */
+  cached: boolean;
+}
+
+/**
+ * Streams one object version into `dest`, hashing as it goes: at most a few chunks of it are in
+ * memory, whatever its size. A changed object (another ETag) fails the download, to be retried.
+ */
+export async function download(s3: S3Client, obj: ObjectVersion, dest: string): Promise<{ sha256: string; size: number }> {
+  const response = await s3.send(new GetObjectCommand({ Bucket: obj.bucket, Key: obj.key, IfMatch: obj.etag }));
+  const hash = createHash('sha256');
+  let size = 0;
+  const counter = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      hash.update(chunk);
+      size += chunk.length;
+      done(null, chunk);
+    },
+  });
+  await pipeline(response.Body as Readable, counter, createWriteStream(dest, { mode: 0o644 }));
+  if (size !== obj.size) throw new Error(`s3://${obj.bucket}/${obj.key}: read ${size} bytes of ${obj.size}; it is read again`);
+  return { sha256: hash.digest('hex'), size };
+}
+
+interface Entry {
+  file: string;
+  sha256: string;
+  size: number;
+}
+
+export class InputCache {
+  private readonly filling = new Map<string, Promise<Entry>>();
+  private readonly inUse = new Map<string, number>();
+
+  constructor(
+    private readonly s3: S3Client,
+    readonly folder: string,
+    readonly maxBytes: number,
+  ) {}
+
+  /** Puts the object at `dest`: from the cache, or downloaded (into the cache when it fits there). */
+  async fetchTo(obj: ObjectVersion, dest: string): Promise<Fetched> {
+    if (obj.size > this.maxBytes / 2) return { ...(await download(this.s3, obj, dest)), cached: false };
+    const id = createHash('sha256').update(`${obj.bucket}\0${obj.key}\0${obj.etag}`).digest('hex');
+    this.inUse.set(id, (this.inUse.get(id) ?? 0) + 1);
+    try {
+      let cached = true;
+      let entry = this.filling.get(id) ?? (await this.stored(id));
+      if (!entry) {
+        cached = false;
+        const filling = this.fill(id, obj);
+        this.filling.set(id, filling);
+        try {
+          entry = await filling;
+        } finally {
+          this.filling.delete(id);
+        }
+      }
+      const { file, sha256, size } = await entry;
+      await copyFile(file, dest);
+      const now = new Date();
+      await utimes(`${file}.json`, now, now).catch(() => {}); // recently used: evicted last
+      return { sha256, size, cached };
+    } finally {
+      const left = (this.inUse.get(id) ?? 1) - 1;
+      if (left) this.inUse.set(id, left);
+      else this.inUse.delete(id);
+    }
+  }
+
+  private async stored(id: string): Promise<Entry | undefined> {
+    const file = join(this.folder, id);
+    try {
+      const meta = JSON.parse(await readFile(`${file}.json`, 'utf8')) as { sha256: string; size: number };
+      // The record is written after the object: one without its full object is a leftover.
+      if ((await stat(file)).size === meta.size) return { file, ...meta };
+    } catch {
+      // Not cached (or half written by a worker that died): fetched again.
+    }
+    return undefined;
+  }
+
+  private async fill(id: string, obj: ObjectVersion): Promise<Entry> {
+    await mkdir(this.folder, { recursive: true });
+    await this.evict(obj.size);
+    const file = join(this.folder, id);
+    const part = `${file}.part-${randomUUID()}`;
+    try {
+      const got = await download(this.s3, obj, part);
+      await rename(part, file);
+      await writeFile(`${file}.json`, JSON.stringify({ ...got, bucket: obj.bucket, key: obj.key, etag: obj.etag }));
+      return { file, ...got };
+    } catch (err) {
+      await rm(part, { force: true });
+      throw err;
+    }
+  }
+
+  /** Removes the least recently used objects until `room` more bytes fit under the bound. */
+  private async evict(room: number): Promise<void> {
+    const names = await readdir(this.folder);
+    const entries: { id: string; size: number; usedMs: number }[] = [];
+    for (const name of names) {
+      if (name.includes('.part-')) {
+        // A download a dead worker left half done (live ones are younger than a minute's worth of writes).
+        const info = await stat(join(this.folder, name)).catch(() => undefined);
+        if (info && Date.now() - info.mtimeMs > 3_600_000) await rm(join(this.folder, name), { force: true });
+        continue;
+      }
+      if (!name.endsWith('.json')) continue;
+      const id = name.slice(0, -'.json'.length);
+      const [meta, data] = await Promise.all([stat(join(this.folder, name)).catch(() => undefined), stat(join(this.folder, id)).catch(() => undefined)]);
+      if (meta && data) entries.push({ id, size: data.size, usedMs: meta.mtimeMs });
+    }
+    let total = entries.reduce((sum, e) => sum + e.size, 0);
+    entries.sort((a, b) => a.usedMs - b.usedMs);
+    for (const e of entries) {
+      if (total + room <= this.maxBytes) break;
+      if (this.inUse.has(e.id)) continue;
+      await rm(`${join(this.folder, e.id)}.json`, { force: true });
+      await rm(join(this.folder, e.id), { force: true });
+      total -= e.size;
+    }
+  }
+}

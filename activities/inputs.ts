@@ -1,0 +1,111 @@
+// Input artifacts: what the spec's `inputs` name is looked up before anything else of the attempt
+// (so that a missing object fails before the pull, reason input-unavailable), then staged into the
+// container's own filesystem under /in before it starts, mounted read-only. Staged inputs take room
+// on that filesystem: they count against the action's disk budget (outDisk + tmpDisk).
+import { mkdir } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { HeadObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import { ApplicationFailure } from '@temporalio/activity';
+import { INPUTS_DIR, parseS3Uri, type Action } from '../spec/action.js';
+import type { StagedInput } from '../spec/result.js';
+import { formatBytes } from '../spec/quantity.js';
+import { isMissingObject } from '../common/s3-client.js';
+import type { ArtifactStore } from './artifact-store.js';
+import type { InputCache, ObjectVersion } from './input-cache.js';
+import { s3KeyProblem } from './s3-key.js';
+
+/** One object to stage, and where in the container it goes. */
+export interface InputObject extends ObjectVersion {
+  to: string;
+}
+
+/** Objects one action may stage in all: a prefix of millions is refused, not listed for minutes. */
+export const MAX_INPUT_OBJECTS = 10_000;
+/** Downloads (or copies from the cache) at once: many small objects are not fetched one by one. */
+const STAGING_IN_FLIGHT = 4;
+
+export function inputUnavailable(message: string): ApplicationFailure {
+  return ApplicationFailure.create({ type: 'InputUnavailable', nonRetryable: true, message });
+}
+
+/** S3 answers that no retry changes: the object, prefix or bucket is not there or not readable. */
+function refusal(err: unknown): string | undefined {
+  if (isMissingObject(err)) return 'no such object';
+  const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
+  if (e.name === 'NoSuchBucket') return 'no such bucket';
+  if (e.name === 'AccessDenied' || e.$metadata?.httpStatusCode === 403) return 'access denied to the worker';
+  return undefined;
+}
+
+/** The path below a prefix as a file name: every part one a file system and a reader can take. */
+function relativeName(rel: string): string | undefined {
+  if (!rel || rel.endsWith('/')) return undefined; // a folder marker
+  return s3KeyProblem(rel) ? undefined : rel;
+}
+
+/**
+ * Every object the inputs name, with its size and version, or a final failure naming the input.
+ * `store` is where this action's artifacts go: `fromAction` reads that bucket and root.
+ */
+export async function resolveInputs(s3: S3Client, spec: Action, store: ArtifactStore, diskBytes: number): Promise<InputObject[]> {
+  const objects: InputObject[] = [];
+  for (const [i, input] of spec.inputs.entries()) {
+    const where = input.from ? parseS3Uri(input.from)! : { bucket: store.bucket, key: `${store.base(undefined, input.fromAction!)}/${input.path}` };
+    const uri = `s3://${where.bucket}/${where.key}`;
+    const field = `inputs.${i}`;
+    try {
+      if (!where.key.endsWith('/')) {
+        const head = await s3.send(new HeadObjectCommand({ Bucket: where.bucket, Key: where.key }));
+        objects.push({ ...where, etag: head.ETag ?? '', size: head.ContentLength ?? 0, to: input.to });
+        continue;
+      }
+      let found = 0;
+      let token: string | undefined;
+      do {
+        const page = await s3.send(new ListObjectsV2Command({ Bucket: where.bucket, Prefix: where.key, ContinuationToken: token }));
+        for (const o of page.Contents ?? []) {
+          const rel = relativeName(o.Key!.slice(where.key.length));
+          if (rel === undefined) continue;
+          if (objects.length >= MAX_INPUT_OBJECTS) throw inputUnavailable(`${field}: more than ${MAX_INPUT_OBJECTS} objects in all; name a narrower prefix`);
+          objects.push({ bucket: where.bucket, key: o.Key!, etag: o.ETag ?? '', size: o.Size ?? 0, to: `${input.to}/${rel}` });
+          found++;
+        }
+        token = page.IsTruncated ? page.NextContinuationToken : undefined;
+      } while (token);
+      if (!found) throw inputUnavailable(`${field}: no objects under ${uri}`);
+    } catch (err) {
+      if (err instanceof ApplicationFailure) throw err;
+      const why = refusal(err);
+      if (why) throw inputUnavailable(`${field}: ${uri} cannot be read (${why}); the container was not started`);
+      throw err; // an outage: the attempt is tried again
+    }
+  }
+  const total = objects.reduce((sum, o) => sum + o.size, 0);
+  if (total > diskBytes) {
+    throw inputUnavailable(
+      `the inputs hold ${formatBytes(total)}, more than the action's disk of ${formatBytes(diskBytes)} (outDisk + tmpDisk, which inputs share): raise resources.tmpDisk`,
+    );
+  }
+  return objects;
+}
+
+/**
+ * Stages the objects into `folder`, the host folder mounted at /in: each at its path below /in,
+ * `concurrency` at a time. Returns what each became: its path in the container, size and sha256.
+ */
+export async function stageInputs(objects: InputObject[], folder: string, cache: InputCache): Promise<StagedInput[]> {
+  const staged: StagedInput[] = new Array(objects.length);
+  let next = 0;
+  const worker = async () => {
+    for (let i = next++; i < objects.length; i = next++) {
+      const obj = objects[i]!;
+      // `to` and the names below a prefix have no "." or ".." parts: the path stays in the folder.
+      const dest = join(folder, obj.to.slice(INPUTS_DIR.length));
+      await mkdir(dirname(dest), { recursive: true });
+      const got = await cache.fetchTo(obj, dest);
+      staged[i] = { path: obj.to, source: `s3://${obj.bucket}/${obj.key}`, size: got.size, sha256: got.sha256, cached: got.cached };
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(STAGING_IN_FLIGHT, objects.length) }, worker));
+  return staged;
+}
