@@ -1,18 +1,7 @@
 // The `caisson` command as users run it: the built binary, its output and its exit codes.
-import { execFile } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
-import { describe, expect, inject, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { env } from '../support/env.js';
-
-const CLI = fileURLToPath(new URL('../../build/cli/main.js', import.meta.url));
-
-function caisson(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], { env: { ...process.env, CAISSON_TASK_QUEUE: inject('taskQueue') } }, (error, stdout, stderr) => {
-      resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr });
-    });
-  });
-}
+import { caisson } from '../support/cli.js';
 
 describe('caisson run', () => {
   it('prints the log as it runs and the result, exiting 0 for DONE', async () => {

@@ -136,12 +136,12 @@ export function useSuiteWorker(): { client(): ActionsClient } {
  * count requests, inject faults or slow the link); the proxy, the worker and the check that the
  * host is left clean all go with the caller's cleanups.
  */
-export async function workerBehindS3Proxy(name: string, cleanups: (() => Promise<unknown>)[]) {
+export async function workerBehindS3Proxy(name: string, cleanups: (() => Promise<unknown>)[], extra: Record<string, string> = {}) {
   const endpoint = new URL(env('AWS_ENDPOINT_URL_S3'));
   const proxy = new CountingProxy({ host: endpoint.hostname, port: Number(endpoint.port) });
   const address = await proxy.start('tcp');
   cleanups.push(() => proxy.stop());
-  const worker = await workerOfItsOwn(name, { AWS_ENDPOINT_URL_S3: address }, cleanups);
+  const worker = await workerOfItsOwn(name, { ...extra, AWS_ENDPOINT_URL_S3: address }, cleanups);
   cleanups.push(() => expectNoLeftovers(worker.host));
   return { ...worker, proxy };
 }
