@@ -3,7 +3,8 @@
 import { createHash } from 'node:crypto';
 import * as core from '@actions/core';
 import { ActionId, checkActionSpec, type ActionSpecInput } from '../spec/action.js';
-import { mergeSpecs, parseEnvPairs, parseGpus } from '../common/text-inputs.js';
+import type { TemplateRun } from '../common/templates.js';
+import { mergeSpecs, parseEnvPairs, parseGpus, parseInputPairs } from '../common/text-inputs.js';
 import { MAX_DATA_FILE_BYTES, parseData } from '../common/data-file.js';
 import { readFileSync, realpathSync, statSync } from 'node:fs';
 import { isAbsolute, relative, resolve } from 'node:path';
@@ -21,7 +22,7 @@ export interface ConnectionInputs {
 export interface ActionInputs extends ConnectionInputs {
   spec: ActionSpecInput;
   /** A template run instead of a spec: its name (and version), input and --set values. */
-  template?: { ref: string; input?: unknown; set?: Record<string, string> };
+  template?: TemplateRun & { ref: string };
   actionId: string;
   wait: boolean;
   followLogs: boolean;
@@ -42,6 +43,7 @@ const INPUT_OF_FIELD: Record<string, string> = {
   args: 'args',
   env: 'env',
   secrets: 'secrets',
+  inputs: 'inputs',
   'resources.cpu': 'cpu',
   'resources.memory': 'memory',
   'resources.outDisk': 'out-disk',
@@ -196,6 +198,10 @@ export function readInputs(actions: InputReader = core, env: NodeJS.ProcessEnv =
     const pairs = attempt('env', () => parseEnvPairs(actions.getMultilineInput('env').filter(Boolean)));
     if (pairs) spec.env = pairs;
   }
+  if (get('inputs')) {
+    const inputs = attempt('inputs', () => parseInputPairs(actions.getMultilineInput('inputs').filter(Boolean)));
+    if (inputs) spec.inputs = inputs;
+  }
   const secrets = get('secrets');
   if (secrets) spec.secrets = secrets.split(/[\s,]+/).filter(Boolean);
   const resources: Record<string, unknown> = {};
@@ -230,10 +236,10 @@ export function readInputs(actions: InputReader = core, env: NodeJS.ProcessEnv =
   let template: ActionInputs['template'];
   if (get('template')) {
     // A template brings its own spec: only the input and what it lets runs --set go with it.
-    const extra = Object.keys(spec).filter((k) => k !== 'input');
+    const extra = Object.keys(spec).filter((k) => k !== 'input' && k !== 'inputs');
     if (extra.length || get('spec-file')) problems.push({ input: 'template', message: `a template run takes input and set only; not ${[...extra.map(inputForPath), ...(get('spec-file') ? ['spec-file'] : [])].join(', ')}` });
     const set = get('set') ? attempt('set', () => parseEnvPairs(actions.getMultilineInput('set').filter(Boolean))) : undefined;
-    template = { ref: get('template'), input: spec.input, set };
+    template = { ref: get('template'), input: spec.input, set, inputs: spec.inputs as ActionSpecInput['inputs'] };
   } else {
     if (get('spec-file')) {
       const fromFile = attempt('spec-file', () => readSpecFile(get('spec-file'), env.GITHUB_WORKSPACE || process.cwd()));

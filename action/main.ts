@@ -81,7 +81,7 @@ async function main(actions: Core, env: NodeJS.ProcessEnv): Promise<void> {
   const client = await ActionsClient.connect(inputs.temporal, inputs.taskQueue);
   try {
     const handle = inputs.template
-      ? await client.startTemplate(inputs.template.ref, { input: inputs.template.input, set: inputs.template.set }, { actionId: inputs.actionId })
+      ? await client.startTemplate(inputs.template.ref, { input: inputs.template.input, set: inputs.template.set, inputs: inputs.template.inputs }, { actionId: inputs.actionId })
       : await client.start(inputs.spec, { actionId: inputs.actionId });
     const link = actionUiLink(inputs.uiUrl ?? env.TEMPORAL_UI_URL, inputs.temporal.namespace, handle.actionId) ?? '';
     actions.saveState(STATE.actionId, handle.actionId);

@@ -10,7 +10,7 @@ import { actionUiLink } from '../common/ui-link.js';
 import { loadWorkerConfig } from '../worker/config.js';
 import { createCodecServer } from '../common/codec-server.js';
 import { AesGcmCodec, codecKeysFromEnv, parseCodecKeys } from '../common/payload-codec.js';
-import { mergeSpecs, specFromFlags, UsageError, type RunFlags } from './spec-from-flags.js';
+import { inputsFromFlag, mergeSpecs, specFromFlags, UsageError, type RunFlags } from './spec-from-flags.js';
 import { hostCommand } from './host-commands.js';
 import { templateCommand } from './template-commands.js';
 import { readDataFile, DataFileError } from '../common/data-file.js';
@@ -22,7 +22,7 @@ const USAGE = `usage:
   caisson run [flags] IMAGE [-- COMMAND ARGS...]   run an action, print its log and result
   caisson run -f SPEC.yaml [flags] [IMAGE] [-- COMMAND ARGS...]
                                    the spec from a file (YAML or JSON); flags and IMAGE override its fields
-  caisson run NAME[@VERSION] [--input JSON | --input-file F] [--set KEY=VALUE]... [--id ID] [--detach] [--json]
+  caisson run NAME[@VERSION] [--input JSON | --input-file F] [--in FROM=TO]... [--set KEY=VALUE]... [--id ID] [--detach] [--json]
                                    run a template (a name has no "/"; an image always has its registry)
       --cpu N|Nm  --memory SIZE  --gpus N|all|ID,ID  --pids N  --timeout DURATION
       --out-disk SIZE  --tmp-disk SIZE (room for /out and /tmp_disk)  --log-size SIZE  --pull always|if-not-present|never
@@ -31,6 +31,8 @@ const USAGE = `usage:
       --artifacts-bucket B  --artifacts-prefix P  --source TEXT
       --require LABEL=VALUE  --prefer LABEL=VALUE (repeatable: hosts carrying these labels)
       --input-file F (JSON or YAML: the input)
+      --in s3://BUCKET/KEY=/in/PATH | action:ID/PATH=/in/PATH (repeatable: data staged read-only under /in;
+           a key or PATH ending in "/" brings every object under it)
       --id ID (attach if it exists)  --detach (print the id and return)  --json (only the result, as JSON)
   caisson template register FILE | list | show NAME[@VERSION]   [--json]
                                    versioned action definitions (image pinned to its digest, input and output schemas)
@@ -54,7 +56,7 @@ Environment: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, CAISSON_TAS
 // The AWS SDK's notice about Node versions is for developers, not for users of this command.
 process.removeAllListeners('warning');
 process.on('warning', (warning) => {
-  if (warning.name !== 'NodeVersionSupportWarning') process.stderr.write(`${warning.name}: ${warning.message}\n`);
+  if (!`${warning.name} ${warning.message}`.includes('NodeVersionSupportWarning')) process.stderr.write(`${warning.name}: ${warning.message}\n`);
 });
 
 const out = (text: string) => process.stdout.write(text + '\n');
@@ -153,6 +155,7 @@ async function cmdRun(argv: string[]): Promise<number> {
       'artifacts-prefix': { type: 'string' }, source: { type: 'string' }, id: { type: 'string' },
       detach: { type: 'boolean' }, json: { type: 'boolean' },
       file: { type: 'string', short: 'f' }, 'input-file': { type: 'string' }, set: { type: 'string', multiple: true },
+      in: { type: 'string', multiple: true },
     },
   });
   if (positionals.length > 1) throw new UsageError('run takes one IMAGE (or template NAME); put the command after "--"');
@@ -163,12 +166,13 @@ async function cmdRun(argv: string[]): Promise<number> {
   const template = !values.file && target !== undefined && !target.includes('/') ? target : undefined;
   let start: (client: ActionsClient) => Promise<ActionHandle>;
   if (template) {
-    const extra = Object.entries(values).filter(([k, v]) => v !== undefined && !['input', 'input-file', 'set', 'id', 'detach', 'json'].includes(k));
+    const extra = Object.entries(values).filter(([k, v]) => v !== undefined && !['input', 'input-file', 'set', 'in', 'id', 'detach', 'json'].includes(k));
     if (extra.length || command.length) {
-      throw new UsageError(`a template run takes --input, --input-file and --set (what the template allows); not ${extra.map(([k]) => `--${k}`).join(', ') || 'a command'}`);
+      throw new UsageError(`a template run takes --input, --input-file, --in and --set (what the template allows); not ${extra.map(([k]) => `--${k}`).join(', ') || 'a command'}`);
     }
     const set = values.set?.length ? parsePairs('--set', values.set) : undefined;
-    start = (client) => client.startTemplate(template, { input, set }, { actionId: values.id });
+    const inputs = values.in?.length ? inputsFromFlag(values.in) : undefined;
+    start = (client) => client.startTemplate(template, { input, set, inputs }, { actionId: values.id });
   } else {
     if (values.set?.length) throw new UsageError('--set is for template runs; give spec fields as flags');
     let spec: Record<string, unknown>;

@@ -1,6 +1,6 @@
 // `caisson run` flags → an action spec input. Validation is left to the spec schema, so the CLI
 // reports the same messages as every other entry point.
-import { parseEnvPairs, parseGpus } from '../common/text-inputs.js';
+import { parseEnvPairs, parseGpus, parseInputPairs } from '../common/text-inputs.js';
 export { mergeSpecs } from '../common/text-inputs.js';
 import type { ActionSpecInput } from '../spec/action.js';
 
@@ -27,6 +27,7 @@ export interface RunFlags {
   source?: string;
   require?: string[];
   prefer?: string[];
+  in?: string[];
 }
 
 export class UsageError extends Error {}
@@ -63,6 +64,7 @@ export function specFromFlags(image: string | undefined, command: string[], flag
     }
   }
   if (flags.secret?.length) spec.secrets = flags.secret;
+  if (flags.in?.length) spec.inputs = inputsFromFlag(flags.in);
   const placement: Record<string, unknown> = {};
   for (const key of ['require', 'prefer'] as const) {
     if (!flags[key]?.length) continue;
@@ -86,4 +88,12 @@ export function specFromFlags(image: string | undefined, command: string[], flag
     spec.artifacts = { bucket: flags['artifacts-bucket'], prefix: flags['artifacts-prefix'] };
   }
   return spec as ActionSpecInput;
+}
+
+export function inputsFromFlag(pairs: string[]): ReturnType<typeof parseInputPairs> {
+  try {
+    return parseInputPairs(pairs);
+  } catch (err) {
+    throw new UsageError(`--in ${(err as Error).message}`);
+  }
 }

@@ -15,11 +15,12 @@ export class DataFileError extends Error {
 
 /** Parses YAML or JSON text; `name` is how errors call it. */
 export function parseData(text: string, name: string): unknown {
-  const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true });
+  const doc = parseDocument(text, { uniqueKeys: true });
   const error = doc.errors[0];
   if (error) {
     const at = error.linePos?.[0];
-    throw new DataFileError(`${name}${at ? `: line ${at.line}, column ${at.col}` : ''}: ${error.message.split('\n')[0]}`);
+    const said = error.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
+    throw new DataFileError(`${name}${at ? `: line ${at.line}, column ${at.col}` : ''}: ${said}`);
   }
   try {
     // Aliases are expanded at most this often: a few bytes of YAML cannot become gigabytes.

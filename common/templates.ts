@@ -173,10 +173,12 @@ export class TemplateStore {
   }
 }
 
-/** What a run of a template adds: its input, and --set values for fields the template lets runs change. */
+/** What a run of a template adds: its input, its data (inputs), and --set values for fields the template lets runs change. */
 export interface TemplateRun {
   input?: unknown;
   set?: Record<string, string>;
+  /** Data staged into /in for this run, after the template's own inputs. */
+  inputs?: ActionSpecInput['inputs'];
 }
 
 /**
@@ -201,6 +203,7 @@ export function specFromTemplate(template: StoredTemplate, run: TemplateRun): Ac
     else spec[field] = value;
   }
   if (problems.length) throw new InvalidSpecError(problems);
+  if (run.inputs?.length) spec.inputs = [...((spec.inputs as unknown[] | undefined) ?? []), ...run.inputs];
   return {
     ...(spec as ActionSpecInput),
     ...(run.input !== undefined ? { input: run.input } : {}),

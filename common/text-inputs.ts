@@ -32,3 +32,19 @@ export function mergeSpecs(base: Record<string, unknown>, over: Record<string, u
   }
   return merged;
 }
+
+/**
+ * Inputs written as "FROM=TO": FROM is "s3://bucket/key" (a prefix when it ends in "/") or
+ * "action:ID/PATH" (what an earlier action stored: "action:build-7/out/model.bin"); TO is the path
+ * under /in. Split at the last "=", since an S3 key may hold one.
+ */
+export function parseInputPairs(pairs: readonly string[]): { from?: string; fromAction?: string; path?: string; to: string }[] {
+  return pairs.map((pair) => {
+    const eq = pair.lastIndexOf('=');
+    if (eq <= 0) throw new Error(`${JSON.stringify(pair)}: write s3://bucket/key=/in/PATH or action:ID/PATH=/in/PATH`);
+    const from = pair.slice(0, eq);
+    const to = pair.slice(eq + 1);
+    const action = /^action:([^/]+)\/(.+)$/.exec(from);
+    return action ? { fromAction: action[1]!, path: action[2]!, to } : { from, to };
+  });
+}
