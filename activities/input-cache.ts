@@ -68,16 +68,14 @@ export class InputCache {
     this.inUse.set(id, (this.inUse.get(id) ?? 0) + 1);
     try {
       let cached = true;
-      let entry = this.filling.get(id) ?? (await this.stored(id));
+      const stored = this.filling.has(id) ? undefined : await this.stored(id);
+      // Looked up again after the wait: another action may have begun the download meanwhile.
+      let entry: Entry | Promise<Entry> | undefined = stored ?? this.filling.get(id);
       if (!entry) {
         cached = false;
-        const filling = this.fill(id, obj);
+        const filling = this.fill(id, obj).finally(() => this.filling.delete(id));
         this.filling.set(id, filling);
-        try {
-          entry = await filling;
-        } finally {
-          this.filling.delete(id);
-        }
+        entry = filling;
       }
       const { file, sha256, size } = await entry;
       await copyFile(file, dest);
