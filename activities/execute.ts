@@ -109,12 +109,14 @@ export async function execute(deps: ExecuteDeps, req: ExecuteRequest): Promise<E
       }),
     );
     progress.logTail = outcome.logTail;
+    // Staging happened inside the run step, before the container started: its own line, before run's.
+    if (outcome.inputsTiming) timings.splice(timings.length - 1, 0, outcome.inputsTiming);
     if (!req.canceled && outcome.reason !== 'canceled' && runsAgain(req.spec.retry, req.attempt, outcome)) {
       // The attempt's container stays until the run is removed: a retried execute of this attempt
       // re-attaches to it instead of running the attempt again. Its full logs are kept now.
       await collectEarlierAttemptLogs({ docker: deps.run.docker, host: deps.host, store: deps.store, redactor }, { ...req, includeOut: false });
       // What was staged is told in the last attempt's result; this answer goes into history.
-      return { again: true, outcome: { ...outcome, inputs: undefined }, digest: image.digest, timings };
+      return { again: true, outcome: { ...outcome, inputs: undefined, inputsTiming: undefined }, digest: image.digest, timings };
     }
 
     progress.phase = 'COLLECTING';

@@ -19,7 +19,7 @@ import { resolveSecrets } from './secrets.js';
 import { Redactor } from './redaction.js';
 import { boundedStopGrace } from '../spec/workflow-api.js';
 import { formatBytes } from '../spec/quantity.js';
-import type { StagedInput } from '../spec/result.js';
+import type { StagedInput, StepTiming } from '../spec/result.js';
 import { writeFiles } from './container-files.js';
 import type { InputCache } from './input-cache.js';
 import { inputUnavailable, stageInputs, type InputObject } from './inputs.js';
@@ -355,6 +355,7 @@ async function attachAndRun(deps: RunDeps, req: ContainerRequest, hooks: RunHook
   const tail = new LineTail(20, 400, (line) => redactor.text(line), redactor.window);
   shipper?.bind(known.id, redactor);
   let staged: StagedInput[] | undefined;
+  let inputsTiming: StepTiming | undefined;
   if (known.status === 'created') {
     // After a crash between creating and starting, the filesystem may still need its mount.
     await (mounting ?? deps.disks?.mount(name, deps.diskBytes(req.spec)));
@@ -363,7 +364,9 @@ async function attachAndRun(deps: RunDeps, req: ContainerRequest, hooks: RunHook
       return { exitCode: null, reason: 'canceled', logTail: [], containerId: known.id, reattached };
     }
     // Staged (again, after a crash before the start) onto the container's own filesystem.
+    const staging = new Date();
     staged = await stageOnto(deps, name, hooks.inputs ?? [], deps.diskBytes(req.spec));
+    if (staged) inputsTiming = { step: 'inputs', startedAt: staging.toISOString(), ms: Date.now() - staging.getTime() };
     await writeFiles(container, req.spec, secrets);
     // The deadline counts from here: at most the start's own time later than the engine's StartedAt.
     const startingMs = Date.now();
@@ -463,7 +466,7 @@ async function attachAndRun(deps: RunDeps, req: ContainerRequest, hooks: RunHook
   }
   return {
     diskFull,
-    ...(staged?.length ? { inputs: staged } : {}),
+    ...(staged?.length ? { inputs: staged, inputsTiming } : {}),
     exitCode: state.ExitCode,
     reason: timedOut
       ? 'timeout'

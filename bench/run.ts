@@ -10,6 +10,7 @@ import { spawnWorker } from '../harness/worker-process.js';
 import { benchLatency } from './latency.js';
 import { benchThroughput } from './throughput.js';
 import { benchBigFile, benchManyFiles, type TransferResult } from './artifacts.js';
+import { benchBigInput } from './inputs.js';
 import { benchBigLog, benchLiveDelay } from './live-logs.js';
 import { s3ClientFromEnv } from '../activities/artifact-store.js';
 import { loadWorkerConfig } from '../worker/config.js';
@@ -44,6 +45,7 @@ try {
   const bigFile = await benchBigFile(client, s3, config.CAISSON_ARTIFACTS_BUCKET, image, pid, sizes.bigFile);
   const manyFiles = await benchManyFiles(client, s3, config.CAISSON_ARTIFACTS_BUCKET, image, pid, sizes.files, sizes.fileSize);
   const logs = await benchBigLog(client, s3, image, pid, sizes.logBytes);
+  const input = await benchBigInput(client, s3, config.CAISSON_ARTIFACTS_BUCKET, image, pid, sizes.bigFile);
   const delay = await benchLiveDelay(client, docker, image, smoke ? 10 : 80);
   // The dev environment's folder holds the first engine's socket; the second engine lives beside it.
   const devHome = dirname(dirname(new URL(process.env.DOCKER_HOST!).pathname));
@@ -126,6 +128,23 @@ Logs: a container writing ${mb(logs.bytes)} to stdout (${logs.lines} lines): ${m
 (${logs.stored === logs.bytes ? 'all of it' : 'NOT all of it'}), collected in ${logs.collectSeconds.toFixed(2)} s, worker RSS growth
 ${mb(logs.workerRssGrowthBytes)} (${logs.workerRssGrowthBytes < 150 * 2 ** 20 ? 'under' : 'OVER'} 150 MiB) while it also shipped the live log.
 
+## Inputs
+
+One ${mb(input.bytes)} object staged into /in (\`inputs: [{ from: s3://…, to: /in/big.bin }]\`), against
+downloading it to this machine's disk with the AWS SDK (one GetObject stream to a file). The
+action's own \`inputs\` step: the first action on the host fetches the object into the host's
+cache and copies it onto its disk; a second one copies it from the cache.
+
+| | seconds | MiB/s |
+| --- | ---: | ---: |
+| SDK download to a file (baseline) | ${input.downloadSeconds.toFixed(2)} | ${(input.bytes / 2 ** 20 / input.downloadSeconds).toFixed(1)} |
+| caisson \`inputs\` step, first on the host | ${input.coldSeconds.toFixed(2)} | ${(input.bytes / 2 ** 20 / input.coldSeconds).toFixed(1)} |
+| caisson \`inputs\` step, from the host cache | ${input.warmSeconds.toFixed(2)} | ${(input.bytes / 2 ** 20 / input.warmSeconds).toFixed(1)} |
+
+First staging at **${((input.downloadSeconds / input.coldSeconds) * 100).toFixed(0)} %** of the download's speed; the whole first
+action took ${input.coldActionSeconds.toFixed(2)} s. Worker RSS growth during it: ${mb(input.workerRssGrowthBytes)}
+(${input.workerRssGrowthBytes < 150 * 2 ** 20 ? 'under' : 'OVER'} 150 MiB: the object streams, it is never held).
+
 ## Live logs
 
 The host ships the log to S3 in segments as it is written; followers read the segments.
@@ -161,7 +180,7 @@ ${twoHosts.affinityHeld ? '**held for every run**: each run\'s one container sta
   const out = smoke ? new URL('../test-results/', import.meta.url) : new URL('./', import.meta.url);
   mkdirSync(out, { recursive: true });
   writeFileSync(new URL(smoke ? 'bench-smoke.md' : 'RESULTS.md', out), report);
-  writeFileSync(new URL(smoke ? 'bench-smoke.json' : 'results.json', out), JSON.stringify({ machine, smoke, temporalServer, latency, calls, before, overhead50, ratio50, ratio95, throughput, bigFile, manyFiles, logs, delay, twoHosts }, null, 2) + '\n');
+  writeFileSync(new URL(smoke ? 'bench-smoke.json' : 'results.json', out), JSON.stringify({ machine, smoke, temporalServer, latency, calls, before, overhead50, ratio50, ratio95, throughput, bigFile, manyFiles, logs, input, delay, twoHosts }, null, 2) + '\n');
   process.stdout.write(report);
   if (!twoHosts.affinityHeld) throw new Error('host affinity did not hold for every run of the two-host benchmark');
 } finally {

@@ -53,7 +53,8 @@ export interface StagedInput {
 export const LISTED_INPUTS = 1000;
 
 export interface StepTiming {
-  step: 'place' | 'pull' | 'run' | 'collect' | 'finalize' | 'cleanup';
+  /** `inputs`: staging the spec's inputs into /in, before the container started (inside `run`). */
+  step: 'place' | 'pull' | 'inputs' | 'run' | 'collect' | 'finalize' | 'cleanup';
   startedAt: string;
   ms: number;
 }
@@ -73,8 +74,9 @@ export interface RunOutcome {
   reattached: number;
   /** The container's disk (/out and /tmp_disk) was full when it ended: writes had failed with ENOSPC. */
   diskFull?: { bytes: number };
-  /** What was staged into /in. */
+  /** What was staged into /in, and how long that took. */
   inputs?: StagedInput[];
+  inputsTiming?: StepTiming;
 }
 
 export interface ActionResult {
