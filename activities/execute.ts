@@ -22,7 +22,7 @@ import { Redactor } from './redaction.js';
 import { resolveSecrets } from './secrets.js';
 import { secretsOf } from '../spec/action.js';
 import { inputUnavailable, resolveInputs } from './inputs.js';
-import { schemaProblems } from '../common/json-schema.js';
+import { outputProblems } from './output-check.js';
 import type { ContainerRequest, ExecuteAnswer, ExecuteRequest } from './types.js';
 
 export interface ExecuteDeps {
@@ -129,7 +129,7 @@ export async function execute(deps: ExecuteDeps, req: ExecuteRequest): Promise<E
       }),
     );
     if (req.spec.outputSchema !== undefined && collected.output !== undefined && !collected.outputError) {
-      collected.outputProblems = schemaProblems(req.spec.outputSchema, collected.output).slice(0, 100);
+      collected.outputProblems = await outputProblems(req.spec.outputSchema, collected.output);
     }
     const result = assembleResult({
       actionId: req.actionId,

@@ -62,6 +62,14 @@ export interface ActivityDeps {
   inputCache?: InputCache;
 }
 
+/**
+ * A spec as a request carries it, with the fields added since older runs were scheduled: a request
+ * scheduled by an earlier version (and retried after an upgrade) has no inputs or files.
+ */
+function withDataDefaults(spec: ContainerRequest['spec']): ContainerRequest['spec'] {
+  return { ...spec, inputs: spec.inputs ?? [], files: spec.files ?? [] };
+}
+
 export function createActivities(deps: ActivityDeps) {
   const stopRequested = new Set<string>();
   const runDeps: RunDeps = {
@@ -146,7 +154,7 @@ export function createActivities(deps: ActivityDeps) {
 
     /** Host queue: one attempt from image to result.json (see execute.ts). */
     async execute(req: ExecuteRequest): Promise<ExecuteAnswer> {
-      const spec = req.specElided ? await deps.specs.load(req) : req.spec;
+      const spec = withDataDefaults(req.specElided ? await deps.specs.load(req) : req.spec);
       // Before anything of the action happens on this host: refused, or given the defaults.
       const answer = await execute(executeDeps, { ...req, spec: enforcePolicy(spec, deps.policy, deps.store.bucket, deps.host) });
       if (!answer.again) reportLoad();
@@ -166,7 +174,7 @@ export function createActivities(deps: ActivityDeps) {
 
     async runContainer(req: ContainerRequest): Promise<RunOutcome> {
       const ctx = Context.current();
-      return runContainer(runDeps, req, {
+      return runContainer(runDeps, { ...req, spec: withDataDefaults(req.spec) }, {
         heartbeat: (details) => ctx.heartbeat(details),
         signal: ctx.cancellationSignal,
         firstTry: ctx.info.attempt === 1,

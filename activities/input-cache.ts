@@ -3,10 +3,10 @@
 // has a size bound; the least recently used objects go first, never one being copied. Objects
 // larger than half the bound are not cached: they stream straight into the action's disk.
 import { createHash, randomUUID } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, type WriteStream } from 'node:fs';
 import { copyFile, mkdir, readdir, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Transform, type Readable } from 'node:stream';
+import { Transform, Writable, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 
@@ -26,10 +26,11 @@ export interface Fetched {
 }
 
 /**
- * Streams one object version into `dest`, hashing as it goes: at most a few chunks of it are in
- * memory, whatever its size. A changed object (another ETag) fails the download, to be retried.
+ * Streams one object version into each of `dests` at once, hashing as it goes: at most a few chunks
+ * of it are in memory, whatever its size, and it is read from S3 once. A changed object (another
+ * ETag) fails the download, to be retried.
  */
-export async function download(s3: S3Client, obj: ObjectVersion, dest: string): Promise<{ sha256: string; size: number }> {
+export async function download(s3: S3Client, obj: ObjectVersion, ...dests: string[]): Promise<{ sha256: string; size: number }> {
   const response = await s3.send(new GetObjectCommand({ Bucket: obj.bucket, Key: obj.key, IfMatch: obj.etag }));
   const hash = createHash('sha256');
   let size = 0;
@@ -40,7 +41,23 @@ export async function download(s3: S3Client, obj: ObjectVersion, dest: string): 
       done(null, chunk);
     },
   });
-  await pipeline(response.Body as Readable, counter, createWriteStream(dest, { mode: 0o644 }));
+  const files = dests.map((dest) => createWriteStream(dest, { mode: 0o644 }));
+  const written = (file: WriteStream, chunk: Buffer) => new Promise<void>((resolve, reject) => file.write(chunk, (err) => (err ? reject(err) : resolve())));
+  const ended = (file: WriteStream) => new Promise<void>((resolve, reject) => file.once('error', reject).end(resolve));
+  // Each chunk goes to every file before the next is read: the slowest disk sets the pace.
+  const fanOut = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      Promise.all(files.map((f) => written(f, chunk))).then(() => done(), done);
+    },
+    final(done) {
+      Promise.all(files.map(ended)).then(() => done(), done);
+    },
+    destroy(err, done) {
+      for (const f of files) f.destroy();
+      done(err);
+    },
+  });
+  await pipeline(response.Body as Readable, counter, fanOut);
   if (size !== obj.size) throw new Error(`s3://${obj.bucket}/${obj.key}: read ${size} bytes of ${obj.size}; it is read again`);
   return { sha256: hash.digest('hex'), size };
 }
@@ -67,21 +84,21 @@ export class InputCache {
     const id = createHash('sha256').update(`${obj.bucket}\0${obj.key}\0${obj.etag}`).digest('hex');
     this.inUse.set(id, (this.inUse.get(id) ?? 0) + 1);
     try {
-      let cached = true;
       const stored = this.filling.has(id) ? undefined : await this.stored(id);
       // Looked up again after the wait: another action may have begun the download meanwhile.
-      let entry: Entry | Promise<Entry> | undefined = stored ?? this.filling.get(id);
+      const entry: Entry | Promise<Entry> | undefined = stored ?? this.filling.get(id);
       if (!entry) {
-        cached = false;
-        const filling = this.fill(id, obj).finally(() => this.filling.delete(id));
+        // The one that fetches writes the action's copy and the cache's in the same pass.
+        const filling = this.fill(id, obj, dest).finally(() => this.filling.delete(id));
         this.filling.set(id, filling);
-        entry = filling;
+        const { sha256, size } = await filling;
+        return { sha256, size, cached: false };
       }
       const { file, sha256, size } = await entry;
       await copyFile(file, dest);
       const now = new Date();
       await utimes(`${file}.json`, now, now).catch(() => {}); // recently used: evicted last
-      return { sha256, size, cached };
+      return { sha256, size, cached: true };
     } finally {
       const left = (this.inUse.get(id) ?? 1) - 1;
       if (left) this.inUse.set(id, left);
@@ -101,13 +118,13 @@ export class InputCache {
     return undefined;
   }
 
-  private async fill(id: string, obj: ObjectVersion): Promise<Entry> {
+  private async fill(id: string, obj: ObjectVersion, dest: string): Promise<Entry> {
     await mkdir(this.folder, { recursive: true });
     await this.evict(obj.size);
     const file = join(this.folder, id);
     const part = `${file}.part-${randomUUID()}`;
     try {
-      const got = await download(this.s3, obj, part);
+      const got = await download(this.s3, obj, part, dest);
       await rename(part, file);
       await writeFile(`${file}.json`, JSON.stringify({ ...got, bucket: obj.bucket, key: obj.key, etag: obj.etag }));
       return { file, ...got };
