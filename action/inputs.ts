@@ -54,6 +54,7 @@ const INPUT_OF_FIELD: Record<string, string> = {
   pullPolicy: 'pull-policy',
   'resources.gpus': 'gpus',
   timeout: 'timeout',
+  deadline: 'deadline',
   network: 'network',
   input: 'input',
   output: 'output',
@@ -221,6 +222,7 @@ export function readInputs(actions: InputReader = core, env: NodeJS.ProcessEnv =
   if (Object.keys(placement).length) spec.placement = placement;
   if (get('pull-policy')) spec.pullPolicy = get('pull-policy');
   if (get('timeout')) spec.timeout = get('timeout');
+  if (get('deadline')) spec.deadline = get('deadline');
   if (get('network')) spec.network = get('network');
   if (get('input')) {
     const input = attempt('input', () => JSON.parse(get('input')) as unknown);

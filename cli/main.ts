@@ -24,7 +24,8 @@ const USAGE = `usage:
                                    the spec from a file (YAML or JSON); flags and IMAGE override its fields
   caisson run NAME[@VERSION] [--input JSON | --input-file F] [--in FROM=TO]... [--set KEY=VALUE]... [--id ID] [--detach] [--json]
                                    run a template (a name has no "/"; an image always has its registry)
-      --cpu N|Nm  --memory SIZE  --gpus N|all|ID,ID  --pids N  --timeout DURATION
+      --cpu N|Nm  --memory SIZE  --gpus N|all|ID,ID  --pids N  --timeout DURATION (one attempt's run)
+      --deadline DURATION (the whole job: waiting, pulls, retries, every attempt)
       --out-disk SIZE  --tmp-disk SIZE (room for /out and /tmp_disk)  --log-size SIZE  --pull always|if-not-present|never
       --env K=V (repeatable)  --secret NAME (repeatable)  --network none|host
       --input JSON  --output text|json  --workdir DIR  --user USER  --collect always|on-success|never
@@ -148,7 +149,7 @@ async function cmdRun(argv: string[]): Promise<number> {
     options: {
       cpu: { type: 'string' }, memory: { type: 'string' }, gpus: { type: 'string' }, pids: { type: 'string' },
       'out-disk': { type: 'string' }, 'tmp-disk': { type: 'string' }, 'log-size': { type: 'string' }, pull: { type: 'string' },
-      timeout: { type: 'string' }, env: { type: 'string', multiple: true }, secret: { type: 'string', multiple: true },
+      timeout: { type: 'string' }, deadline: { type: 'string' }, env: { type: 'string', multiple: true }, secret: { type: 'string', multiple: true },
       require: { type: 'string', multiple: true }, prefer: { type: 'string', multiple: true },
       network: { type: 'string' }, input: { type: 'string' }, output: { type: 'string' }, workdir: { type: 'string' },
       user: { type: 'string' }, collect: { type: 'string' }, 'artifacts-bucket': { type: 'string' },

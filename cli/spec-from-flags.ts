@@ -14,6 +14,7 @@ export interface RunFlags {
   gpus?: string;
   pids?: string;
   timeout?: string;
+  deadline?: string;
   env?: string[];
   secret?: string[];
   network?: string;
@@ -76,6 +77,7 @@ export function specFromFlags(image: string | undefined, command: string[], flag
   }
   if (Object.keys(placement).length) spec.placement = placement;
   if (flags.timeout !== undefined) spec.timeout = flags.timeout;
+  if (flags.deadline !== undefined) spec.deadline = flags.deadline;
   if (flags.pull !== undefined) spec.pullPolicy = flags.pull;
   if (flags.network !== undefined) spec.network = flags.network;
   if (input !== undefined) spec.input = input;

@@ -262,6 +262,12 @@ export const ActionSpec = z
       .optional(),
     resources: Resources.default({}),
     timeout: quantity(parseDuration).default(3_600_000),
+    /**
+     * The whole job's time limit, from the start: waiting for a host, pulls, retries and every
+     * attempt. When it passes, the container is stopped, /out collected, and the action ends FAILED
+     * with reason "deadline". `timeout` bounds one attempt's run.
+     */
+    deadline: quantity(parseDuration).optional(),
     network: z.enum(['none', 'host']).default('none'),
     input: JsonInput.optional(),
     /**

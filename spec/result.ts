@@ -13,6 +13,7 @@ export type EndReason =
   | 'oom'
   | 'engine-restarted'
   | 'timeout'
+  | 'deadline'
   | 'canceled'
   | 'invalid-spec'
   | 'image-not-found'
@@ -151,6 +152,8 @@ export function describeOutcome(exitCode: number | null, reason: EndReason, deta
       return `stopped at its deadline (timeout${detail ? ` ${detail}` : ''})`;
     case 'canceled':
       return 'canceled; the container was stopped and its output collected';
+    case 'deadline':
+      return `its deadline${detail ? ` (${detail})` : ''} passed${exitCode !== null ? '; the container was stopped and its output collected' : ' before it ran'}`;
     case 'exit':
       if (exitCode === 0) return 'exited 0';
       return `exited ${exitCode}${exitCode !== null && EXIT_HINTS[exitCode] ? `: ${EXIT_HINTS[exitCode]}` : ''}`;

@@ -9,6 +9,7 @@ import {
   patched,
   proxyActivities,
   setCurrentDetails,
+  sleep,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -168,7 +169,7 @@ export async function runAction(input: RunActionInput, fleetOptions: FleetOption
     );
   };
 
-  try {
+  const job = async () => {
     for (view.placements = 1; ; view.placements++) {
       try {
         const placedAt = new Date();
@@ -213,9 +214,38 @@ export async function runAction(input: RunActionInput, fleetOptions: FleetOption
         setPhase('PENDING', `${waitText} (the last one went silent)`);
       }
     }
+  };
+
+  // The deadline cancels the job's own scope (not the workflow): what runs is stopped and
+  // collected as for a cancel, and the action then ends FAILED with reason "deadline".
+  const root = CancellationScope.current();
+  let deadlinePassed = false;
+  try {
+    if (spec.deadline === undefined) await job();
+    else {
+      const scope = new CancellationScope();
+      let jobDone = false;
+      sleep(Math.max(0, startedAt.getTime() + spec.deadline - Date.now()))
+        .then(() => {
+          if (jobDone) return;
+          deadlinePassed = true;
+          scope.cancel();
+        })
+        .catch(() => {}); // cancelled with the workflow: the cancel is handled below
+      try {
+        await scope.run(job);
+      } finally {
+        jobDone = true;
+      }
+    }
   } catch (err) {
     if (isCancellation(err)) canceled = true;
     else ended = finalReason(err) ?? { reason: 'error', message: failureMessage(err) };
+  }
+  if (deadlinePassed && !root.consideredCancelled) {
+    // Cancelled by the deadline, not by a caller.
+    canceled = false;
+    if (!(answer && !answer.again)) ended = { reason: 'deadline', message: describeOutcome(outcome?.exitCode ?? null, 'deadline', formatDuration(spec.deadline!)) };
   }
 
   return await CancellationScope.nonCancellable(async () => {
@@ -223,7 +253,11 @@ export async function runAction(input: RunActionInput, fleetOptions: FleetOption
     if (answer && !answer.again) {
       // The host wrote result.json and returned it; its containers are being removed there.
       result = answer.result;
-      if (canceled && result.status !== 'CANCELED') {
+      if (deadlinePassed && !canceled && result.status === 'CANCELED') {
+        // The host stopped the container at the deadline and collected what it had.
+        result = { ...result, status: 'FAILED', reason: 'deadline', message: describeOutcome(result.exitCode, 'deadline', formatDuration(spec.deadline!)) };
+        result.resultUri = await storeResult(result, spec);
+      } else if (canceled && result.status !== 'CANCELED') {
         // The cancel reached the host after its container had ended: the action still ends CANCELED.
         result = { ...result, status: 'CANCELED', reason: 'canceled', message: describeOutcome(result.exitCode, 'canceled') };
         result.resultUri = await storeResult(result, spec);

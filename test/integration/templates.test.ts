@@ -106,6 +106,19 @@ describe('a template run', () => {
     });
   });
 
+  it('whose outputSchema backtracks without end is cut off after a few seconds, the worker unharmed', async () => {
+    const client = suite.client();
+    // (a+)+$ against many "a" and a "!" takes exponential time in a backtracking regex engine.
+    const spec = busybox(`echo '{"word": "${'a'.repeat(40)}!"}'`, { output: 'json', outputSchema: { properties: { word: { pattern: '^(a+)+$' } } } });
+    const [slow, quick] = await Promise.all([
+      client.start(spec).then((h) => h.result()),
+      client.start(busybox('echo quick')).then((h) => h.result()),
+    ]);
+    expect(slow).toMatchObject({ status: 'FAILED', reason: 'output-invalid', output: { word: `${'a'.repeat(40)}!` } });
+    expect(slow.message).toContain('checking the output against outputSchema took longer than 5 s');
+    expect(quick.status).toBe('DONE');
+  });
+
   it('registered by tag runs the digest it was registered with, after the tag has moved', async () => {
     const client = suite.client();
     const repo = `${env('TEST_REGISTRY')}/caisson/moving-${randomUUID().slice(0, 8)}`;
