@@ -10,13 +10,14 @@ import { actionUiLink } from '../common/ui-link.js';
 import { loadWorkerConfig } from '../worker/config.js';
 import { createCodecServer } from '../common/codec-server.js';
 import { AesGcmCodec, codecKeysFromEnv, parseCodecKeys } from '../common/payload-codec.js';
-import { inputsFromFlag, mergeSpecs, specFromFlags, UsageError, type RunFlags } from './spec-from-flags.js';
+import { UsageError } from './spec-from-flags.js';
+import { runRequest, SPEC_OPTIONS, splitCommand } from './run-request.js';
 import { hostCommand } from './host-commands.js';
 import { templateCommand } from './template-commands.js';
-import { readDataFile, DataFileError } from '../common/data-file.js';
+import { scheduleCommand } from './schedule-commands.js';
+import { DataFileError } from '../common/data-file.js';
 import { TemplateError } from '../common/templates.js';
-import { parseEnvPairs } from '../common/text-inputs.js';
-import type { ActionSpecInput } from '../spec/action.js';
+import { ScheduleError } from '../client/schedules.js';
 
 const USAGE = `usage:
   caisson run [flags] IMAGE [-- COMMAND ARGS...]   run an action, print its log and result
@@ -35,6 +36,12 @@ const USAGE = `usage:
       --in s3://BUCKET/KEY=/in/PATH | action:ID/PATH=/in/PATH (repeatable: data staged read-only under /in;
            a key or PATH ending in "/" brings every object under it)
       --id ID (attach if it exists)  --detach (print the id and return)  --json (only the result, as JSON)
+  caisson schedule create NAME (--cron EXPR... | --every DURATION) [--timezone TZ] [--jitter DURATION]
+      [--overlap skip|buffer-one|buffer-all|allow-all|cancel-other] [--catchup-window DURATION] [--paused] [--note TEXT]
+      then the spec as for run: [flags] IMAGE [-- COMMAND...] | -f SPEC.yaml | --template NAME[@VERSION] [--input JSON] [--set K=V]
+  caisson schedule update NAME [timing flags] [spec as for create]   change what is given, keep the rest
+  caisson schedule list | show NAME | pause NAME [--note T] | unpause NAME | trigger NAME | delete NAME   [--json]
+                                   runs are actions named NAME-<scheduled time> (list --schedule NAME)
   caisson template register FILE | list | show NAME[@VERSION]   [--json]
                                    versioned action definitions (image pinned to its digest, input and output schemas)
   caisson status ID [--json]       phase, host, exit code, step timings
@@ -42,7 +49,7 @@ const USAGE = `usage:
       -f, --follow  --tail N  --since DURATION|ISO  --timestamps  --attempt N | --previous  --stdout  --stderr
   caisson result ID [--json]       wait for the result
   caisson cancel ID                stop the container; its output is still collected
-  caisson list [--status S] [--image I] [--template NAME@VERSION] [--since DURATION|ISO] [--limit N] [--json]
+  caisson list [--status S] [--image I] [--template NAME@VERSION] [--schedule NAME] [--since DURATION|ISO] [--limit N] [--json]
   caisson host list [--json]       the fleet's hosts: state, actions, cpu, memory, GPUs, labels, last report
   caisson host drain NAME [--reason TEXT] | undrain NAME
                                    stop (or resume) placing actions on a host; what runs there finishes
@@ -140,54 +147,16 @@ async function withClient<T>(fn: (client: ActionsClient) => Promise<T>): Promise
 }
 
 async function cmdRun(argv: string[]): Promise<number> {
-  const dash = argv.indexOf('--');
-  const own = dash >= 0 ? argv.slice(0, dash) : argv;
-  const command = dash >= 0 ? argv.slice(dash + 1) : [];
+  const { own, command } = splitCommand(argv);
   const { values, positionals } = parseArgs({
     args: own,
     allowPositionals: true,
-    options: {
-      cpu: { type: 'string' }, memory: { type: 'string' }, gpus: { type: 'string' }, pids: { type: 'string' },
-      'out-disk': { type: 'string' }, 'tmp-disk': { type: 'string' }, 'log-size': { type: 'string' }, pull: { type: 'string' },
-      timeout: { type: 'string' }, deadline: { type: 'string' }, env: { type: 'string', multiple: true }, secret: { type: 'string', multiple: true },
-      require: { type: 'string', multiple: true }, prefer: { type: 'string', multiple: true },
-      network: { type: 'string' }, input: { type: 'string' }, output: { type: 'string' }, workdir: { type: 'string' },
-      user: { type: 'string' }, collect: { type: 'string' }, 'artifacts-bucket': { type: 'string' },
-      'artifacts-prefix': { type: 'string' }, source: { type: 'string' }, id: { type: 'string' },
-      detach: { type: 'boolean' }, json: { type: 'boolean' },
-      file: { type: 'string', short: 'f' }, 'input-file': { type: 'string' }, set: { type: 'string', multiple: true },
-      in: { type: 'string', multiple: true },
-    },
+    options: { ...SPEC_OPTIONS, id: { type: 'string' }, detach: { type: 'boolean' }, json: { type: 'boolean' } },
   });
   if (positionals.length > 1) throw new UsageError('run takes one IMAGE (or template NAME); put the command after "--"');
-  const target = positionals[0];
-  if (values.input !== undefined && values['input-file'] !== undefined) throw new UsageError('--input and --input-file exclude each other');
-  const flags = { ...values, input: undefined } as RunFlags;
-  const input = values['input-file'] !== undefined ? await readDataFile(values['input-file']) : values.input !== undefined ? parseJsonFlag('--input', values.input) : undefined;
-  const template = !values.file && target !== undefined && !target.includes('/') ? target : undefined;
-  let start: (client: ActionsClient) => Promise<ActionHandle>;
-  if (template) {
-    const extra = Object.entries(values).filter(([k, v]) => v !== undefined && !['input', 'input-file', 'set', 'in', 'id', 'detach', 'json'].includes(k));
-    if (extra.length || command.length) {
-      throw new UsageError(`a template run takes --input, --input-file, --in and --set (what the template allows); not ${extra.map(([k]) => `--${k}`).join(', ') || 'a command'}`);
-    }
-    const set = values.set?.length ? parsePairs('--set', values.set) : undefined;
-    const inputs = values.in?.length ? inputsFromFlag(values.in) : undefined;
-    start = (client) => client.startTemplate(template, { input, set, inputs }, { actionId: values.id });
-  } else {
-    if (values.set?.length) throw new UsageError('--set is for template runs; give spec fields as flags');
-    let spec: Record<string, unknown>;
-    if (values.file) {
-      const fromFile = await readDataFile(values.file);
-      if (!fromFile || typeof fromFile !== 'object' || Array.isArray(fromFile)) throw new UsageError(`${values.file}: a spec is a mapping of fields (image, command, …)`);
-      spec = mergeSpecs(fromFile as Record<string, unknown>, specFromFlags(target, command, flags) as Record<string, unknown>);
-    } else {
-      if (target === undefined) throw new UsageError('run needs an IMAGE, a template NAME, or -f SPEC.yaml');
-      spec = specFromFlags(target, command, flags) as Record<string, unknown>;
-    }
-    if (input !== undefined) spec.input = input;
-    start = (client) => client.start(spec as ActionSpecInput, { actionId: values.id });
-  }
+  const request = await runRequest(values, positionals[0], command, ['id', 'detach', 'json']);
+  const start = (client: ActionsClient) =>
+    'spec' in request ? client.start(request.spec, { actionId: values.id }) : client.startTemplate(request.template, request.run, { actionId: values.id });
   return withClient(async (client) => {
     const handle = await start(client);
     if (values.detach) {
@@ -214,22 +183,6 @@ async function cmdRun(argv: string[]): Promise<number> {
     else printResult(final);
     return exitCodeFor(final);
   });
-}
-
-function parseJsonFlag(flag: string, text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch (e) {
-    throw new UsageError(`${flag} is not JSON: ${(e as Error).message}`);
-  }
-}
-
-function parsePairs(flag: string, pairs: string[]): Record<string, string> {
-  try {
-    return parseEnvPairs(pairs);
-  } catch (e) {
-    throw new UsageError(`${flag} ${(e as Error).message}`);
-  }
 }
 
 function positiveInteger(flag: string, text: string | undefined, allowZero = false): number | undefined {
@@ -314,12 +267,12 @@ async function main(argv: string[]): Promise<number> {
     case 'list': {
       const { values } = parseArgs({
         args: rest,
-        options: { status: { type: 'string' }, image: { type: 'string' }, template: { type: 'string' }, since: { type: 'string' }, limit: { type: 'string' }, json: { type: 'boolean' } },
+        options: { status: { type: 'string' }, image: { type: 'string' }, template: { type: 'string' }, schedule: { type: 'string' }, since: { type: 'string' }, limit: { type: 'string' }, json: { type: 'boolean' } },
       });
       const limit = values.limit === undefined ? undefined : Number(values.limit);
       if (limit !== undefined && !(Number.isInteger(limit) && limit > 0)) throw new UsageError('--limit takes a positive whole number');
       const rows = await withClient((c) =>
-        c.list({ status: values.status, image: values.image, template: values.template, since: values.since ? parseSince(values.since) : undefined, limit }),
+        c.list({ status: values.status, image: values.image, template: values.template, schedule: values.schedule, since: values.since ? parseSince(values.since) : undefined, limit }),
       );
       if (values.json) out(JSON.stringify(rows, null, 2));
       else {
@@ -332,6 +285,8 @@ async function main(argv: string[]): Promise<number> {
       return hostCommand(rest, out);
     case 'template':
       return templateCommand(rest, out);
+    case 'schedule':
+      return withClient((client) => scheduleCommand(rest, client, out));
     case 'codec-server': {
       const { values } = parseArgs({ args: rest, options: { port: { type: 'string' }, ip: { type: 'string' }, origin: { type: 'string', multiple: true } } });
       const port = Number(values.port ?? '8888');
@@ -376,7 +331,7 @@ main(process.argv.slice(2)).then(
       err(error.message);
       process.exit(2);
     }
-    if (error instanceof TemplateError) {
+    if (error instanceof TemplateError || error instanceof ScheduleError) {
       err(`caisson: ${error.message}`);
       process.exit(1);
     }

@@ -24,9 +24,10 @@ import { connectionOptions, dataConverterFor, temporalSettingsFromEnv, type Temp
 import type { S3Client } from '@aws-sdk/client-s3';
 import { s3ClientFromEnv } from '../common/s3-client.js';
 import { readLog, type LogLine, type LogOptions, type RunLogState } from './log-reader.js';
+import { ActionSchedules, ScheduleError } from './schedules.js';
 
 export { InvalidSpecError };
-export { TemplateError };
+export { TemplateError, ScheduleError, ActionSchedules };
 export type { ActionResult, ActionSpecInput, StatusView, LogLine, LogOptions, StoredTemplate, TemplateRun };
 
 export interface StartOptions {
@@ -274,6 +275,11 @@ export class ActionsClient {
     return checked.success ? checked.data : undefined;
   }
 
+  /** Actions on a schedule (Temporal Schedules), started on this client's task queue. */
+  schedules(): ActionSchedules {
+    return new ActionSchedules(this.client, this.taskQueue);
+  }
+
   /** The fleet's templates (common/templates.ts: CAISSON_TEMPLATES or CAISSON_ARTIFACTS_BUCKET), with this client's S3 access. */
   templates(env: NodeJS.ProcessEnv = process.env): TemplateStore {
     return templateStore(this.logStore, env);
@@ -299,12 +305,13 @@ export class ActionsClient {
   }
 
   /** Actions matching a visibility query, newest first. */
-  async list(filter: { status?: string; image?: string; template?: string; since?: Date; limit?: number } = {}): Promise<ActionSummary[]> {
+  async list(filter: { status?: string; image?: string; template?: string; schedule?: string; since?: Date; limit?: number } = {}): Promise<ActionSummary[]> {
     const clauses = [`WorkflowType = '${WORKFLOW_TYPE}'`];
     const quote = (value: string) => `'${value.replace(/'/g, "\\'")}'`;
     if (filter.status) clauses.push(`ActionStatus = ${quote(filter.status.toUpperCase())}`);
     if (filter.image) clauses.push(`ActionImage = ${quote(filter.image)}`);
     if (filter.template) clauses.push(`ActionTemplate = ${quote(filter.template)}`);
+    if (filter.schedule) clauses.push(`ActionSchedule = ${quote(filter.schedule)}`);
     if (filter.since) clauses.push(`StartTime > ${quote(filter.since.toISOString())}`);
     const out: ActionSummary[] = [];
     for await (const w of this.client.workflow.list({ query: clauses.join(' AND ') })) {

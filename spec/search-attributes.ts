@@ -8,3 +8,4 @@ export const ActionExitCodeKey = defineSearchAttributeKey('ActionExitCode', 'INT
 export const ActionHostKey = defineSearchAttributeKey('ActionHost', 'KEYWORD');
 export const ActionSourceKey = defineSearchAttributeKey('ActionSource', 'KEYWORD');
 export const ActionTemplateKey = defineSearchAttributeKey('ActionTemplate', 'KEYWORD');
+export const ActionScheduleKey = defineSearchAttributeKey('ActionSchedule', 'KEYWORD');
