@@ -112,6 +112,7 @@ async function createContainer(deps: RunDeps, req: ContainerRequest, name: strin
     ACTION_RUN_ID: req.runId,
     ACTION_ATTEMPT: String(req.attempt),
     ACTION_ARTIFACTS: deps.artifactsUri(req),
+    ...(req.member ? { ACTION_INDEX: String(req.member.index), ACTION_COUNT: String(req.member.count) } : {}),
   };
   const withInput = spec.input !== undefined;
   const options: Docker.ContainerCreateOptions = {

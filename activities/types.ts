@@ -1,5 +1,6 @@
 // Requests and answers of the activities. Workflows import these as types only.
 import type { Action } from '../spec/action.js';
+import type { ArrayMember } from '../spec/array.js';
 import type { ActionResult, Collected, RunOutcome, StepTiming } from '../spec/result.js';
 
 /** Identifies one run of an action; every container and object of the run carries it. */
@@ -42,6 +43,8 @@ export interface ContainerRequest extends RunRef {
   stopGraceSeconds: number;
   /** GPU device ids the host gave the run at placement; the container gets exactly these. */
   gpuIds?: string[];
+  /** A child of an array: its index and the array's size (ACTION_INDEX, ACTION_COUNT). */
+  member?: ArrayMember;
 }
 
 export interface ExecuteRequest extends ContainerRequest {

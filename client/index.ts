@@ -25,9 +25,12 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { s3ClientFromEnv } from '../common/s3-client.js';
 import { readLog, type LogLine, type LogOptions, type RunLogState } from './log-reader.js';
 import { ActionSchedules, ScheduleError } from './schedules.js';
+import { ArrayHandle, startArray } from './arrays.js';
+import type { ArrayOptionsInput, ArrayResult } from '../spec/array.js';
 
 export { InvalidSpecError };
 export { TemplateError, ScheduleError, ActionSchedules };
+export type { ArrayHandle, ArrayOptionsInput, ArrayResult };
 export type { ActionResult, ActionSpecInput, StatusView, LogLine, LogOptions, StoredTemplate, TemplateRun };
 
 export interface StartOptions {
@@ -273,6 +276,19 @@ export class ActionsClient {
     const input = await decodeFromPayloadsAtIndex<RunActionInput>(this.client.options.loadedDataConverter, 0, payloads);
     const checked = ActionSpec.safeParse(input?.spec);
     return checked.success ? checked.data : undefined;
+  }
+
+  /**
+   * An array: N child actions of one spec (count, or one per item as its input), at most
+   * `parallelism` at once; the result summarises every child. Checked first, every problem at once.
+   */
+  async startArray(spec: ActionSpecInput, array: ArrayOptionsInput, options: StartOptions = {}): Promise<ArrayHandle> {
+    return startArray(this.client, options.taskQueue ?? this.taskQueue, spec, array, options);
+  }
+
+  /** A handle on an array started earlier. */
+  attachArray(actionId: string): ArrayHandle {
+    return new ArrayHandle(actionId, this.client.workflow.getHandle(actionId));
   }
 
   /** Actions on a schedule (Temporal Schedules), started on this client's task queue. */

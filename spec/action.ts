@@ -15,7 +15,7 @@ const quantity = (parse: (value: number | string) => Parsed) =>
     return z.NEVER;
   });
 
-export const RESERVED_ENV = ['ACTION_ID', 'ACTION_RUN_ID', 'ACTION_ATTEMPT', 'ACTION_ARTIFACTS'] as const;
+export const RESERVED_ENV = ['ACTION_ID', 'ACTION_RUN_ID', 'ACTION_ATTEMPT', 'ACTION_ARTIFACTS', 'ACTION_INDEX', 'ACTION_COUNT'] as const;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,255}$/;
 
 /**

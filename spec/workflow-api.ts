@@ -1,12 +1,15 @@
 // The contract between callers (client, CLI, GitHub Action) and the action workflow.
 import { defineQuery } from '@temporalio/workflow';
 import type { ActionSpecInput } from './action.js';
+import type { ArrayMember } from './array.js';
 import type { EndReason, Phase, StepTiming } from './result.js';
 
 export const WORKFLOW_TYPE = 'runAction';
 
 export interface RunActionInput {
   spec: ActionSpecInput;
+  /** Set for a child of an array: its place, told to the container as ACTION_INDEX and ACTION_COUNT. */
+  member?: ArrayMember;
 }
 
 /** Settings of the fleet, chosen by whoever starts the action (the client fills defaults). */

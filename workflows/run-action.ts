@@ -158,6 +158,7 @@ export async function runAction(input: RunActionInput, fleetOptions: FleetOption
       ...(elided ? { specElided: true as const } : {}),
       stopGraceSeconds: fleet.stopGraceSeconds,
       ...(placement?.gpus ? { gpuIds: placement.gpus } : {}),
+      ...(input.member ? { member: input.member } : {}),
       canceled,
       startedAt: startedAt.toISOString(),
       timings: [...timings],

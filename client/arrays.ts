@@ -1,0 +1,77 @@
+// Starting an array (spec/array.ts) and reading its result: the parent workflow `runArray`, whose
+// children are ordinary actions "<array id>-<index>".
+import { randomUUID } from 'node:crypto';
+import { ApplicationFailure, CancelledFailure, WorkflowFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
+import { ActionId, InvalidSpecError, LIMITS, checkActionSpec, parseActionSpec, specProblems, type ActionSpecInput, type SpecProblem } from '../spec/action.js';
+import { ARRAY_WORKFLOW_TYPE, ArrayOptions, type ArrayOptionsInput, type ArrayResult, type RunArrayInput } from '../spec/array.js';
+import { ActionImageKey, ActionStatusKey } from '../spec/search-attributes.js';
+import type { FleetOptions } from '../spec/workflow-api.js';
+import type { runArray } from '../workflows/run-array.js';
+
+export class ArrayHandle {
+  constructor(
+    readonly actionId: string,
+    private readonly workflow: WorkflowHandle,
+  ) {}
+
+  /** The array's result for every outcome: DONE, FAILED and CANCELED all resolve. */
+  async result(): Promise<ArrayResult> {
+    try {
+      return (await this.workflow.result()) as ArrayResult;
+    } catch (err) {
+      const cause = err instanceof WorkflowFailedError ? err.cause : undefined;
+      if (cause instanceof ApplicationFailure && cause.type === 'ArrayFailed') return cause.details?.[0] as ArrayResult;
+      if (cause instanceof ApplicationFailure && cause.type === 'InvalidSpec') throw new InvalidSpecError((cause.details?.[0] as { problems: SpecProblem[] }).problems);
+      if (cause instanceof CancelledFailure) {
+        const { memo } = await this.workflow.describe();
+        if (memo?.result) return memo.result as ArrayResult;
+      }
+      throw err;
+    }
+  }
+
+  /** Cancels the array: no child starts any more, running ones stop and are collected. */
+  async cancel(): Promise<void> {
+    await this.workflow.cancel();
+  }
+}
+
+/** Every problem of the spec, the array options and each item as a child's input (the first 20). */
+export function arrayProblems(spec: ActionSpecInput, array: ArrayOptionsInput): SpecProblem[] {
+  const problems: SpecProblem[] = [];
+  const options = ArrayOptions.safeParse(array);
+  if (!options.success) problems.push(...specProblems(options.error).map((p) => ({ ...p, path: `array.${p.path}` })));
+  const base = checkActionSpec(spec);
+  if (!base.success) problems.push(...specProblems(base.error));
+  const bytes = new TextEncoder().encode(JSON.stringify({ spec, array })).length;
+  if (bytes > LIMITS.specBytes) problems.push({ path: 'array.items', message: `the spec and items are ${bytes} bytes as JSON; at most ${LIMITS.specBytes} (put large data in inputs)` });
+  else if (base.success && options.success && options.data.items) {
+    for (const [i, item] of options.data.items.entries()) {
+      const child = checkActionSpec({ ...spec, input: item });
+      if (!child.success) problems.push(...specProblems(child.error).map((p) => ({ ...p, path: p.path.replace(/^input/, `array.items.${i}`) })));
+      if (problems.length >= 20) break;
+    }
+  }
+  return problems;
+}
+
+export async function startArray(client: Client, taskQueue: string, spec: ActionSpecInput, array: ArrayOptionsInput, options: { actionId?: string; fleet?: FleetOptions } = {}): Promise<ArrayHandle> {
+  const problems = arrayProblems(spec, array);
+  const actionId = options.actionId ?? `array-${randomUUID()}`;
+  const id = ActionId.safeParse(actionId);
+  if (!id.success) problems.push({ path: 'actionId', message: id.error.issues[0]!.message });
+  if (problems.length) throw new InvalidSpecError(problems);
+  const input: RunArrayInput = { spec, array };
+  const handle = await client.workflow.start<typeof runArray>(ARRAY_WORKFLOW_TYPE, {
+    workflowId: actionId,
+    taskQueue,
+    args: [input, options.fleet ?? {}],
+    workflowIdReusePolicy: 'REJECT_DUPLICATE',
+    typedSearchAttributes: [
+      { key: ActionStatusKey, value: 'PENDING' },
+      { key: ActionImageKey, value: parseActionSpec(spec).image },
+    ],
+    staticSummary: `array of ${array.items?.length ?? array.count} × ${parseActionSpec(spec).image}`.slice(0, 200),
+  });
+  return new ArrayHandle(actionId, handle);
+}

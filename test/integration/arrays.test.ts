@@ -1,0 +1,47 @@
+// Arrays on the real stack: one start runs N child actions of one spec, each an ordinary action
+// "<array>-<index>" told ACTION_INDEX and ACTION_COUNT and given its item on stdin, at most
+// `parallelism` at once (read from the engine's own events), stopping new starts past maxFailures;
+// and 2,000 items through continue-as-new.
+import { randomUUID } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { LABEL } from '../../activities/labels.js';
+import { busybox, useSuiteWorker } from '../support/actions.js';
+import { engineEvents, mostAtOnce } from '../support/engine-events.js';
+import { docker, objectText, s3 } from '../support/env.js';
+
+const suite = useSuiteWorker();
+
+describe('an array', () => {
+  it('of 20 with parallelism 3 never runs more than 3 at once; past maxFailures 1 it starts no more, and the running finish', async () => {
+    const since = Date.now();
+    const items = Array.from({ length: 20 }, (_, i) => ({ n: i, fail: i === 2 || i === 5 }));
+    const script = 'in=$(cat); echo "$ACTION_INDEX/$ACTION_COUNT $in"; case "$in" in *\'"fail":true\'*) exit 1;; esac; sleep 1';
+    const handle = await suite.client().startArray(busybox(script), { items, parallelism: 3, maxFailures: 1 }, { actionId: `array-${randomUUID()}` });
+    const result = await handle.result();
+    expect(result).toMatchObject({ status: 'FAILED', reason: 'max-failures', count: 20 });
+    expect(result.byStatus.FAILED).toBe(2);
+    expect(result.byStatus.CANCELED).toBe(0);
+    expect(result.byStatus.NOT_STARTED).toBeGreaterThan(0);
+    expect(result.byStatus.DONE + result.byStatus.FAILED + result.byStatus.NOT_STARTED).toBe(20);
+    expect(result.children[2]).toMatchObject({ index: 2, actionId: `${handle.actionId}-2`, status: 'FAILED', exitCode: 1 });
+    expect(result.children[0]).toMatchObject({ status: 'DONE', exitCode: 0, resultUri: expect.stringMatching(new RegExp(`/${handle.actionId}-0/result\\.json$`)) });
+    // Each child is an ordinary action with its item as input and its place in its env.
+    const first = await suite.client().attach(`${handle.actionId}-0`).result();
+    expect(await objectText(s3(), first.logs!.stdout)).toBe('0/20 {"n":0,"fail":false}\n');
+    const events = (await engineEvents(docker(), since, [LABEL.actionId])).filter((e) => e.labels[LABEL.actionId]?.startsWith(`${handle.actionId}-`));
+    expect(events.filter((e) => e.action === 'start').length).toBe(20 - result.byStatus.NOT_STARTED);
+    expect(mostAtOnce(events)).toBe(3);
+  });
+
+  it('of 2,000 trivial items completes through continue-as-new, every child DONE', async () => {
+    const handle = await suite.client().startArray(busybox('true'), { count: 2000, parallelism: 8 }, { actionId: `array-big-${randomUUID()}` });
+    const result = await handle.result();
+    expect(result).toMatchObject({ status: 'DONE', reason: 'done', count: 2000, byStatus: { DONE: 2000, FAILED: 0, CANCELED: 0, NOT_STARTED: 0 } });
+    expect(result.children).toHaveLength(2000);
+    expect(result.children[1999]).toEqual({ index: 1999, status: 'DONE', exitCode: 0 });
+    // Four runs of the parent (500 children each): no history grows with the array.
+    const runs = [];
+    for await (const w of suite.client().client.workflow.list({ query: `WorkflowId = '${handle.actionId}'` })) runs.push(w.runId);
+    expect(runs).toHaveLength(4);
+  }, 900_000);
+});
