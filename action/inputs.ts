@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto';
 import * as core from '@actions/core';
 import { ActionId, checkActionSpec, type ActionSpecInput } from '../spec/action.js';
 import type { TemplateRun } from '../common/templates.js';
+import { ArrayOptions, type ArrayOptionsInput } from '../spec/array.js';
 import { mergeSpecs, parseEnvPairs, parseGpus, parseInputPairs } from '../common/text-inputs.js';
 import { MAX_DATA_FILE_BYTES, parseData } from '../common/data-file.js';
 import { readFileSync, realpathSync, statSync } from 'node:fs';
@@ -26,6 +27,8 @@ export interface ActionInputs extends ConnectionInputs {
   actionId: string;
   wait: boolean;
   followLogs: boolean;
+  /** Run an array of child actions instead of one (array-count or array-items). */
+  array?: ArrayOptionsInput;
   uiUrl?: string;
 }
 
@@ -261,6 +264,24 @@ export function readInputs(actions: InputReader = core, env: NodeJS.ProcessEnv =
   const actionId = get('action-id') || defaultActionId(env, get('job-leg')) || `gh-${Date.now()}`;
   const idCheck = ActionId.safeParse(actionId);
   if (!idCheck.success) problems.push({ input: 'action-id', message: idCheck.error.issues[0]!.message });
+  let array: ArrayOptionsInput | undefined;
+  if (get('array-count') || get('array-items')) {
+    const whole = (name: string, min: number) => attempt(name, () => {
+      const n = Number(get(name));
+      if (!Number.isInteger(n) || n < min) throw new Error(`a whole number of at least ${min}, not ${JSON.stringify(get(name))}`);
+      return n;
+    });
+    const items = get('array-items') ? attempt('array-items', () => JSON.parse(get('array-items')) as unknown) : undefined;
+    if (items !== undefined && !Array.isArray(items)) problems.push({ input: 'array-items', message: 'a JSON array: one child each, its item as input' });
+    array = {
+      ...(get('array-count') ? { count: whole('array-count', 1) } : {}),
+      ...(Array.isArray(items) ? { items } : {}),
+      ...(get('parallelism') ? { parallelism: whole('parallelism', 1) } : {}),
+      ...(get('max-failures') ? { maxFailures: whole('max-failures', 0) } : {}),
+    };
+    const checked = ArrayOptions.safeParse(array);
+    if (!checked.success) for (const issue of checked.error.issues) problems.push({ input: issue.path[0] === 'items' ? 'array-items' : 'array-count', message: issue.message });
+  }
   const wait = attempt('wait', () => bool(actions, 'wait', true)) ?? true;
   const followLogs = attempt('follow-logs', () => bool(actions, 'follow-logs', true)) ?? true;
   const connectionInputs = connection(actions, problems, env);
@@ -273,6 +294,7 @@ export function readInputs(actions: InputReader = core, env: NodeJS.ProcessEnv =
     actionId,
     wait,
     followLogs,
+    array,
     uiUrl: get('temporal-ui-url') || undefined,
   };
 }

@@ -6,7 +6,8 @@ import { ActionsClient, InvalidSpecError, TemplateError, type ActionResult } fro
 import { followTail } from '../client/follow.js';
 import { formatDuration } from '../spec/quantity.js';
 import { actionUiLink } from '../common/ui-link.js';
-import { InputError, readInputs, type InputReader } from './inputs.js';
+import { InputError, readInputs, type ActionInputs, type InputReader } from './inputs.js';
+import { specFromTemplate } from '../common/templates.js';
 import { STATE } from './state.js';
 
 export type Core = InputReader & Pick<typeof core, 'setOutput' | 'setFailed' | 'setSecret' | 'info' | 'error' | 'debug' | 'saveState' | 'summary'>;
@@ -71,6 +72,31 @@ async function relayAsText(actions: Core, relay: () => Promise<void>): Promise<v
   }
 }
 
+/** An array: started, awaited, summarised (counts, each child's status and exit code); fails the step unless DONE. */
+async function runArrayStep(actions: Core, client: ActionsClient, inputs: ActionInputs, env: NodeJS.ProcessEnv): Promise<void> {
+  const spec = inputs.template
+    ? specFromTemplate(await client.template(inputs.template.ref), inputs.template)
+    : inputs.spec;
+  const handle = await client.startArray(spec, inputs.array!, { actionId: inputs.actionId });
+  const link = actionUiLink(inputs.uiUrl ?? env.TEMPORAL_UI_URL, inputs.temporal.namespace, handle.actionId) ?? '';
+  actions.saveState(STATE.actionId, handle.actionId);
+  actions.setOutput('action-id', handle.actionId);
+  actions.setOutput('temporal-ui-url', link);
+  actions.info(`started array ${handle.actionId}${link ? ` (${link})` : ''}`);
+  if (!inputs.wait) {
+    actions.saveState(STATE.finished, 'true');
+    return;
+  }
+  const result = await handle.result();
+  actions.saveState(STATE.finished, 'true');
+  actions.setOutput('status', result.status);
+  actions.setOutput('reason', result.reason);
+  actions.setOutput('children', JSON.stringify(result.byStatus));
+  actions.setOutput('children-list', JSON.stringify(result.children.map((c) => ({ index: c.index, status: c.status, exitCode: c.exitCode }))));
+  actions.info(`array ${result.status}: ${result.message}`);
+  if (result.status !== 'DONE') actions.setFailed(`array ${handle.actionId} ${result.status}: ${result.message}`);
+}
+
 async function main(actions: Core, env: NodeJS.ProcessEnv): Promise<void> {
   for (const secret of ['temporal-api-key', 'temporal-tls-key', 'codec-keys']) {
     const value = actions.getInput(secret);
@@ -80,6 +106,7 @@ async function main(actions: Core, env: NodeJS.ProcessEnv): Promise<void> {
   const inputs = readInputs(actions, env);
   const client = await ActionsClient.connect(inputs.temporal, inputs.taskQueue);
   try {
+    if (inputs.array) return await runArrayStep(actions, client, inputs, env);
     const handle = inputs.template
       ? await client.startTemplate(inputs.template.ref, { input: inputs.template.input, set: inputs.template.set, inputs: inputs.template.inputs }, { actionId: inputs.actionId })
       : await client.start(inputs.spec, { actionId: inputs.actionId });

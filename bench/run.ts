@@ -1,6 +1,6 @@
 // npm run bench: measures Caisson against its physical baselines on this machine and writes
 // bench/RESULTS.md and bench/results.json. BENCH_SMOKE=1 runs tiny sizes (CI keeps it from rotting).
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import { ActionsClient } from '../client/index.js';
@@ -179,7 +179,10 @@ ${twoHosts.affinityHeld ? '**held for every run**: each run\'s one container sta
   // A smoke run must not overwrite the figures of a real one.
   const out = smoke ? new URL('../test-results/', import.meta.url) : new URL('./', import.meta.url);
   mkdirSync(out, { recursive: true });
-  writeFileSync(new URL(smoke ? 'bench-smoke.md' : 'RESULTS.md', out), report);
+  // The Arrays section is npm run bench:arrays's: kept as it is.
+  const previous = smoke ? '' : readFileSync(new URL('RESULTS.md', out), 'utf8');
+  const arrays = previous.indexOf('## Arrays');
+  writeFileSync(new URL(smoke ? 'bench-smoke.md' : 'RESULTS.md', out), arrays < 0 ? report : `${report.trimEnd()}\n\n${previous.slice(arrays)}`);
   writeFileSync(new URL(smoke ? 'bench-smoke.json' : 'results.json', out), JSON.stringify({ machine, smoke, temporalServer, latency, calls, before, overhead50, ratio50, ratio95, throughput, bigFile, manyFiles, logs, input, delay, twoHosts }, null, 2) + '\n');
   process.stdout.write(report);
   if (!twoHosts.affinityHeld) throw new Error('host affinity did not hold for every run of the two-host benchmark');

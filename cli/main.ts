@@ -11,7 +11,9 @@ import { loadWorkerConfig } from '../worker/config.js';
 import { createCodecServer } from '../common/codec-server.js';
 import { AesGcmCodec, codecKeysFromEnv, parseCodecKeys } from '../common/payload-codec.js';
 import { UsageError } from './spec-from-flags.js';
-import { runRequest, SPEC_OPTIONS, splitCommand } from './run-request.js';
+import { runRequest, SPEC_OPTIONS, specOf, splitCommand, type RunRequest } from './run-request.js';
+import { readDataFile } from '../common/data-file.js';
+import type { ArrayOptionsInput } from '../spec/array.js';
 import { hostCommand } from './host-commands.js';
 import { templateCommand } from './template-commands.js';
 import { scheduleCommand } from './schedule-commands.js';
@@ -33,6 +35,8 @@ const USAGE = `usage:
       --artifacts-bucket B  --artifacts-prefix P  --source TEXT
       --require LABEL=VALUE  --prefer LABEL=VALUE (repeatable: hosts carrying these labels)
       --input-file F (JSON or YAML: the input)
+      --array-count N | --array-items FILE (a list: one child each, its item as input)  --parallelism N  --max-failures N
+           an array: N child actions ID-0 … ID-(N-1), each with ACTION_INDEX and ACTION_COUNT
       --in s3://BUCKET/KEY=/in/PATH | action:ID/PATH=/in/PATH (repeatable: data staged read-only under /in;
            a key or PATH ending in "/" brings every object under it)
       --id ID (attach if it exists)  --detach (print the id and return)  --json (only the result, as JSON)
@@ -146,15 +150,60 @@ async function withClient<T>(fn: (client: ActionsClient) => Promise<T>): Promise
   }
 }
 
+const ARRAY_OPTIONS = {
+  'array-count': { type: 'string' }, 'array-items': { type: 'string' }, parallelism: { type: 'string' }, 'max-failures': { type: 'string' },
+} as const;
+
+/** The array flags as array options, or undefined for a single action. */
+async function arrayFromFlags(values: Partial<Record<keyof typeof ARRAY_OPTIONS, string>>): Promise<ArrayOptionsInput | undefined> {
+  if (values['array-count'] === undefined && values['array-items'] === undefined) {
+    if (values.parallelism !== undefined || values['max-failures'] !== undefined) throw new UsageError('--parallelism and --max-failures go with --array-count or --array-items');
+    return undefined;
+  }
+  if (values['array-count'] !== undefined && values['array-items'] !== undefined) throw new UsageError('--array-count and --array-items exclude each other');
+  const items = values['array-items'] !== undefined ? await readDataFile(values['array-items']) : undefined;
+  if (items !== undefined && !Array.isArray(items)) throw new UsageError(`--array-items ${values['array-items']}: a list (JSON array or YAML sequence), one item per child`);
+  return {
+    ...(values['array-count'] !== undefined ? { count: positiveInteger('--array-count', values['array-count']) } : {}),
+    ...(items ? { items: items as unknown[] } : {}),
+    ...(values.parallelism !== undefined ? { parallelism: positiveInteger('--parallelism', values.parallelism) } : {}),
+    ...(values['max-failures'] !== undefined ? { maxFailures: positiveInteger('--max-failures', values['max-failures'], true) } : {}),
+  };
+}
+
+/** `run --array-…`: starts the array, waits, prints its summary (or its id with --detach). */
+async function runArrayCommand(request: RunRequest, array: ArrayOptionsInput, values: { id?: string; detach?: boolean; json?: boolean }): Promise<number> {
+  return withClient(async (client) => {
+    const handle = await client.startArray(await specOf(client, request), array, { actionId: values.id });
+    if (values.detach) {
+      out(handle.actionId);
+      return 0;
+    }
+    if (!values.json) err(`started array ${handle.actionId}${uiLink(handle.actionId) ? `  ${uiLink(handle.actionId)}` : ''}`);
+    const result = await handle.result();
+    if (values.json) out(JSON.stringify(result, null, 2));
+    else {
+      out(`${result.status}  ${result.message}`);
+      out(`  array      ${result.actionId} (children ${result.actionId}-0 … ${result.actionId}-${result.count - 1})`);
+      for (const c of result.children.filter((c) => c.status === 'FAILED' || c.status === 'CANCELED').slice(0, 20)) {
+        out(`  ${c.status.padEnd(10)} ${result.actionId}-${c.index}  exit code ${c.exitCode ?? '-'}${c.resultUri ? `  ${c.resultUri}` : ''}`);
+      }
+    }
+    return result.status === 'DONE' ? 0 : 1;
+  });
+}
+
 async function cmdRun(argv: string[]): Promise<number> {
   const { own, command } = splitCommand(argv);
   const { values, positionals } = parseArgs({
     args: own,
     allowPositionals: true,
-    options: { ...SPEC_OPTIONS, id: { type: 'string' }, detach: { type: 'boolean' }, json: { type: 'boolean' } },
+    options: { ...SPEC_OPTIONS, ...ARRAY_OPTIONS, id: { type: 'string' }, detach: { type: 'boolean' }, json: { type: 'boolean' } },
   });
   if (positionals.length > 1) throw new UsageError('run takes one IMAGE (or template NAME); put the command after "--"');
-  const request = await runRequest(values, positionals[0], command, ['id', 'detach', 'json']);
+  const request = await runRequest(values, positionals[0], command, ['id', 'detach', 'json', ...Object.keys(ARRAY_OPTIONS)]);
+  const array = await arrayFromFlags(values);
+  if (array) return runArrayCommand(request, array, values);
   const start = (client: ActionsClient) =>
     'spec' in request ? client.start(request.spec, { actionId: values.id }) : client.startTemplate(request.template, request.run, { actionId: values.id });
   return withClient(async (client) => {

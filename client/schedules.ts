@@ -116,12 +116,16 @@ export class ActionSchedules {
   async create(scheduleId: string, spec: ActionSpecInput, options: ScheduleOptions): Promise<void> {
     if (!SCHEDULE_ID.test(scheduleId)) throw new ScheduleError('a schedule name is 1-150 letters, digits, ".", "_" or "-", starting with a letter or digit');
     const timing: ScheduleTiming = { cron: options.cron, every: options.every, timezone: options.timezone, jitter: options.jitter };
+    // Everything is checked before the server is asked.
+    const when = scheduleSpec(timing);
+    const action = this.action(scheduleId, spec, timing, options.fleet);
+    const catchupWindow = ms('catchupWindow', options.catchupWindow);
     await this.client.schedule
       .create({
         scheduleId,
-        spec: scheduleSpec(timing),
-        action: this.action(scheduleId, spec, timing, options.fleet),
-        policies: { overlap: OVERLAPS[options.overlap ?? 'skip'], ...(options.catchupWindow ? { catchupWindow: ms('catchupWindow', options.catchupWindow) } : {}) },
+        spec: when,
+        action,
+        policies: { overlap: OVERLAPS[options.overlap ?? 'skip'], ...(catchupWindow !== undefined ? { catchupWindow } : {}) },
         state: { paused: options.paused ?? false, note: options.note },
       })
       .catch((err: Error) => {

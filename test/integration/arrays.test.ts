@@ -3,11 +3,17 @@
 // `parallelism` at once (read from the engine's own events), stopping new starts past maxFailures;
 // and 2,000 items through continue-as-new.
 import { randomUUID } from 'node:crypto';
-import { describe, expect, it } from 'vitest';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, inject, it } from 'vitest';
+import type { ArrayResult } from '../../client/index.js';
+import { caisson } from '../support/cli.js';
+import { inputVars, records, runDist, runnerFiles } from '../support/bundled-action.js';
 import { LABEL } from '../../activities/labels.js';
 import { busybox, useSuiteWorker } from '../support/actions.js';
 import { engineEvents, mostAtOnce } from '../support/engine-events.js';
-import { docker, objectText, s3 } from '../support/env.js';
+import { docker, env, objectText, s3 } from '../support/env.js';
 
 const suite = useSuiteWorker();
 
@@ -33,6 +39,39 @@ describe('an array', () => {
     expect(mostAtOnce(events)).toBe(3);
   });
 
+  it('runs from the CLI (--array-count) and from the bundled Action (array-items), summarised in their outputs', async () => {
+    const ran = await caisson('run', '--array-count', '3', '--parallelism', '2', '--json', env('TEST_IMAGE_BUSYBOX'), '--', 'sh', '-c', 'echo "$ACTION_INDEX of $ACTION_COUNT"');
+    expect(ran.code).toBe(0);
+    const result = JSON.parse(ran.stdout) as ArrayResult;
+    expect(result).toMatchObject({ status: 'DONE', count: 3, byStatus: { DONE: 3 } });
+    expect((await suite.client().attach(`${result.actionId}-2`).result()).logTail).toEqual(['2 of 3']);
+
+    const dir = mkdtempSync(join(tmpdir(), 'caisson-array-action-'));
+    try {
+      const files = runnerFiles(dir);
+      const step = await runDist({
+        ...files,
+        ...inputVars({
+          'temporal-address': env('TEMPORAL_ADDRESS'),
+          'task-queue': inject('taskQueue'),
+          'codec-keys': env('CAISSON_CODEC_KEYS'),
+          image: env('TEST_IMAGE_BUSYBOX'),
+          command: 'sh\n-c',
+          args: 'grep -q \'"ok":true\'',
+          'array-items': '[{"ok": true}, {"ok": false}, {"ok": true}]',
+          'action-id': `gha-array-${randomUUID()}`,
+        }),
+      });
+      expect(step.code).not.toBe(0); // one child FAILED: the step fails
+      const outputs = records(readFileSync(files.GITHUB_OUTPUT, 'utf8'));
+      expect(outputs).toMatchObject({ status: 'FAILED', reason: 'children-failed' });
+      expect(JSON.parse(outputs.children!)).toEqual({ DONE: 2, FAILED: 1, CANCELED: 0, NOT_STARTED: 0 });
+      expect(JSON.parse(outputs['children-list']!)[1]).toEqual({ index: 1, status: 'FAILED', exitCode: 1 });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('of 2,000 trivial items completes through continue-as-new, every child DONE', async () => {
     const handle = await suite.client().startArray(busybox('true'), { count: 2000, parallelism: 8 }, { actionId: `array-big-${randomUUID()}` });
     const result = await handle.result();
@@ -43,5 +82,5 @@ describe('an array', () => {
     const runs = [];
     for await (const w of suite.client().client.workflow.list({ query: `WorkflowId = '${handle.actionId}'` })) runs.push(w.runId);
     expect(runs).toHaveLength(4);
-  }, 900_000);
+  }, 1_800_000); // ≈ 15 min on 2 cores (2.3 actions/s end to end): bounded at twice that
 });
