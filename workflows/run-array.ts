@@ -1,8 +1,9 @@
 // An array: N child actions of one spec, at most `parallelism` at once. Each child is an ordinary
 // action workflow ("<array id>-<index>": own artifacts, own status in the UI) told its place
-// (ACTION_INDEX, ACTION_COUNT). The parent keeps one compact line per child; after every BATCH
-// children it waits for those running and continues as new, so that no run's history grows with
-// the array: 10,000 children are 20 runs of at most 500.
+// (ACTION_INDEX, ACTION_COUNT). The parent keeps one compact line per child; after BATCH children
+// (or sooner, when the run's history has grown large: children's results are in it) it waits for
+// those running and continues as new, so that no run's history grows with the array: 10,000
+// trivial children are 20 runs of 500.
 import {
   ApplicationFailure,
   CancellationScope,
@@ -25,6 +26,11 @@ import type { runAction } from './run-action.js';
 
 /** Children started per run of the parent before it continues as new. */
 export const BATCH = 500;
+/**
+ * Or sooner, once the run's history holds this much: each ended child's result is in it (up to a
+ * few hundred KiB for one that lists 1000 artifacts), and Temporal warns at 10 MiB and refuses 50.
+ */
+export const HISTORY_BYTES = 4 << 20;
 /** Children listed with their id and result URI (beyond, the patterns in the result name them). */
 const LISTED_IN_FULL = 1000;
 
@@ -73,7 +79,8 @@ export async function runArray(input: RunArrayInput & { carry?: Carry }, fleet: 
   if (!input.carry) upsertSearchAttributes([{ key: ActionStatusKey, value: 'RUNNING' }]);
   const show = () => setCurrentDetails(`**RUNNING**: ${carry.lines.length} of ${count} children ended (${failed()} FAILED), ${running.size} running`);
 
-  for (let started = 0; carry.next < count && started < BATCH && !tooManyFailed() && !root.consideredCancelled; started++) {
+  const roomLeft = () => workflowInfo().historySize < HISTORY_BYTES && !workflowInfo().continueAsNewSuggested;
+  for (let started = 0; carry.next < count && started < BATCH && roomLeft() && !tooManyFailed() && !root.consideredCancelled; started++) {
     const index = carry.next++;
     const child: RunActionInput = {
       spec: items ? { ...input.spec, input: items[index] } : input.spec,

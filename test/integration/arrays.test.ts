@@ -72,6 +72,18 @@ describe('an array', () => {
     }
   });
 
+  it('whose children return large results continues as new before its history grows large', async () => {
+    // 1000 files with 200-character names: each child's result lists ~600 KB of artifacts.
+    const script = 'i=0; while [ $i -lt 1000 ]; do : > /out/$(printf "%0200d" $i); i=$((i+1)); done';
+    const handle = await suite.client().startArray(busybox(script), { count: 20, parallelism: 4 }, { actionId: `array-heavy-${randomUUID()}` });
+    const result = await handle.result();
+    expect(result).toMatchObject({ status: 'DONE', byStatus: { DONE: 20 } });
+    const runs: number[] = [];
+    for await (const w of suite.client().client.workflow.list({ query: `WorkflowId = '${handle.actionId}'` })) runs.push(w.historySize ?? 0);
+    expect(runs.length).toBeGreaterThan(1);
+    for (const bytes of runs) expect(bytes).toBeLessThan(8 << 20);
+  }, 300_000);
+
   it('of 2,000 trivial items completes through continue-as-new, every child DONE', async () => {
     const handle = await suite.client().startArray(busybox('true'), { count: 2000, parallelism: 8 }, { actionId: `array-big-${randomUUID()}` });
     const result = await handle.result();
