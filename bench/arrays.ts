@@ -21,6 +21,7 @@ await worker.ready;
 const client = await ActionsClient.connect(temporalSettingsFromEnv(), taskQueue);
 try {
   const singles = await benchThroughput(client, image, items);
+  process.stdout.write(`${items} single starts: ${singles.caissonPerSecond.toFixed(2)}/s; xargs: ${singles.baselinePerSecond.toFixed(2)}/s\n`);
   const started = performance.now();
   const handle = await client.startArray({ image, command: ['true'], timeout: '5m' }, { count: items, parallelism: 8 }, { actionId: `bench-array-${randomUUID()}` });
   const result = await handle.result();
@@ -37,7 +38,7 @@ try {
 
 ${smoke ? '**Smoke run**: figures are not meaningful.\n\n' : ''}${items} trivial actions (\`true\`) through one worker of capacity 4, three ways: one array
 (\`startArray({ count: ${items}, parallelism: 8 })\`: one start, its children started by the parent
-workflow), ${items} single starts at once (\`ActionsClient.start\` each), and
+workflow), ${items} single starts (\`ActionsClient.start\` each, 50 at a time, all queued in Temporal), and
 \`seq ${items} | xargs -P4 docker run --rm\`. Date: ${new Date().toISOString()}.
 
 | path | seconds | actions/s | vs xargs |
