@@ -75,6 +75,17 @@ describe('the action under act', () => {
     expect(code).toBe(0);
   });
 
+  it('writes container-chosen names and messages into the job summary as text, not HTML', async () => {
+    const { code, output } = await act('summary.yml', runId()).done;
+    expect(code).not.toBe(0); // stdout is not JSON: output-not-json
+    // act prints each step's summary file after the step ("Summary - <content>").
+    const summary = output.slice(output.indexOf('Summary - '), output.indexOf('</table>') + 8);
+    expect(summary).toContain('Caisson action FAILED');
+    expect(summary).toContain('&lt;img src=x onerror=alert(1)&gt;');
+    expect(summary).toContain('&quot;&lt;script&gt;al'); // the message quotes the start of stdout
+    expect(summary).not.toMatch(/<img|<script/);
+  });
+
   it('shows all 300 lines of a container log in the step log, in order', async () => {
     const { code, output } = await act('lines.yml', runId()).done;
     expect(code).toBe(0);
