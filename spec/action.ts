@@ -13,7 +13,8 @@ const quantity = (parse: (value: number | string) => Parsed) =>
     if (parsed.ok) return parsed.value;
     ctx.addIssue({ code: 'custom', message: parsed.message });
     return z.NEVER;
-  });
+  })
+    .meta({ type: ['number', 'string'], description: 'a number, or text with a unit: durations "90s", "5m", "2h"; sizes "256Mi", "1G"; CPUs "500m", 1.5' });
 
 export const RESERVED_ENV = ['ACTION_ID', 'ACTION_RUN_ID', 'ACTION_ATTEMPT', 'ACTION_ARTIFACTS', 'ACTION_INDEX', 'ACTION_COUNT'] as const;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,255}$/;
@@ -75,6 +76,11 @@ const EnvMap = z.unknown().transform((value, ctx) => {
     Object.defineProperty(env, name, { value: v, enumerable: true, writable: true, configurable: true });
   }
   return env;
+}).meta({
+  type: 'object',
+  description: 'NAME: "value" pairs; names ACTION_* that the worker sets are reserved',
+  propertyNames: { pattern: ENV_NAME.source },
+  additionalProperties: { type: 'string' },
 });
 
 /**
@@ -102,7 +108,7 @@ const JsonInput = z.unknown().superRefine((value, ctx) => {
       message: `input is larger than ${MAX_INPUT_BYTES} bytes as JSON (1 MiB): put large data in an artifact or a file the action downloads`,
     });
   }
-});
+}).meta({ description: 'any JSON value, at most 1 MiB as JSON; given to the container on stdin' });
 
 export const ACTION_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/;
 export const ActionId = z

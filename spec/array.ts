@@ -60,7 +60,8 @@ export interface ArrayResult {
 }
 
 /** What a child is told of its place in the array (ACTION_INDEX, ACTION_COUNT). */
-export interface ArrayMember {
-  index: number;
-  count: number;
-}
+export const ArrayMemberSchema = z.object({
+  index: z.number().int().nonnegative(),
+  count: z.number().int().positive().max(MAX_ARRAY_COUNT),
+});
+export type ArrayMember = z.infer<typeof ArrayMemberSchema>;

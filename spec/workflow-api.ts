@@ -1,26 +1,26 @@
 // The contract between callers (client, CLI, GitHub Action) and the action workflow.
 import { defineQuery } from '@temporalio/workflow';
-import type { ActionSpecInput } from './action.js';
-import type { ArrayMember } from './array.js';
+import { z } from 'zod';
+import { ActionSpec } from './action.js';
+import { ArrayMemberSchema } from './array.js';
 import type { EndReason, Phase, StepTiming } from './result.js';
 
 export const WORKFLOW_TYPE = 'runAction';
 
-export interface RunActionInput {
-  spec: ActionSpecInput;
-  /** Set for a child of an array: its place, told to the container as ACTION_INDEX and ACTION_COUNT. */
-  member?: ArrayMember;
-}
+/** The first argument of the action workflow. */
+export const RunActionInputSchema = z.object({
+  spec: ActionSpec,
+  member: ArrayMemberSchema.optional().describe('Set for a child of an array: its place, told to the container as ACTION_INDEX and ACTION_COUNT.'),
+});
+export type RunActionInput = z.input<typeof RunActionInputSchema>;
 
-/** Settings of the fleet, chosen by whoever starts the action (the client fills defaults). */
-export interface FleetOptions {
-  /** Seconds a host may stay silent before the action is placed on another host. */
-  hostTimeoutSeconds?: number;
-  /** How many hosts an action may be placed on before it fails with reason no-host. */
-  maxPlacements?: number;
-  /** Seconds between SIGTERM and SIGKILL when a container is stopped. */
-  stopGraceSeconds?: number;
-}
+/** The second argument: settings of the fleet, chosen by whoever starts the action (the client fills defaults). */
+export const FleetOptionsSchema = z.object({
+  hostTimeoutSeconds: z.number().optional().describe('Seconds a host may stay silent before the action is placed on another host (5-3600, default 60).'),
+  maxPlacements: z.number().optional().describe('How many hosts an action may be placed on before it fails with reason no-host (1-10, default 3).'),
+  stopGraceSeconds: z.number().optional().describe('Seconds between SIGTERM and SIGKILL when a container is stopped (0-300, default 10).'),
+});
+export type FleetOptions = z.infer<typeof FleetOptionsSchema>;
 
 export interface StatusView {
   actionId: string;
