@@ -30,6 +30,7 @@ import type { ArrayOptionsInput, ArrayResult } from '../spec/array.js';
 
 export { InvalidSpecError };
 export { TemplateError, ScheduleError, ActionSchedules };
+export { temporalSettingsFromEnv, type TemporalSettings };
 export type { ArrayHandle, ArrayOptionsInput, ArrayResult };
 export type { ActionResult, ActionSpecInput, StatusView, LogLine, LogOptions, StoredTemplate, TemplateRun };
 
