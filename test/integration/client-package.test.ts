@@ -13,9 +13,9 @@ import { env } from '../support/env.js';
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const exec = promisify(execFile);
 /** A command whose failure shows what it printed (tsc reports errors on stdout). */
-const run = async (...args: Parameters<typeof exec>) => {
+const run = async (file: string, args: string[], options: { cwd: string; env?: NodeJS.ProcessEnv; maxBuffer?: number; timeout?: number }) => {
   try {
-    return await exec(...args);
+    return await exec(file, args, { ...options, encoding: 'utf8' });
   } catch (err) {
     const { stdout = '', stderr = '' } = err as { stdout?: string; stderr?: string };
     throw new Error(`${(err as Error).message}\n${stdout}${stderr}`.slice(0, 20_000));
