@@ -7,7 +7,6 @@ import { followTail } from '../client/follow.js';
 import { formatDuration } from '../spec/quantity.js';
 import { actionUiLink } from '../common/ui-link.js';
 import { InputError, readInputs, type ActionInputs, type InputReader } from './inputs.js';
-import { specFromTemplate } from '../common/templates.js';
 import { STATE } from './state.js';
 
 export type Core = InputReader & Pick<typeof core, 'setOutput' | 'setFailed' | 'setSecret' | 'info' | 'error' | 'debug' | 'saveState' | 'summary'>;
@@ -75,7 +74,7 @@ async function relayAsText(actions: Core, relay: () => Promise<void>): Promise<v
 /** An array: started, awaited, summarised (counts, each child's status and exit code); fails the step unless DONE. */
 async function runArrayStep(actions: Core, client: ActionsClient, inputs: ActionInputs, env: NodeJS.ProcessEnv): Promise<void> {
   const spec = inputs.template
-    ? specFromTemplate(await client.template(inputs.template.ref), inputs.template)
+    ? await client.templateSpec(inputs.template.ref, inputs.template)
     : inputs.spec;
   const handle = await client.startArray(spec, inputs.array!, { actionId: inputs.actionId });
   const link = actionUiLink(inputs.uiUrl ?? env.TEMPORAL_UI_URL, inputs.temporal.namespace, handle.actionId) ?? '';

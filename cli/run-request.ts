@@ -4,7 +4,7 @@ import { parseArgs } from 'node:util';
 import type { ActionsClient } from '../client/index.js';
 import { readDataFile } from '../common/data-file.js';
 import { parseEnvPairs } from '../common/text-inputs.js';
-import { specFromTemplate, type TemplateRun } from '../common/templates.js';
+import type { TemplateRun } from '../common/templates.js';
 import type { ActionSpecInput } from '../spec/action.js';
 import { inputsFromFlag, mergeSpecs, specFromFlags, UsageError, type RunFlags } from './spec-from-flags.js';
 
@@ -86,5 +86,5 @@ export async function runRequest(values: SpecValues & Record<string, unknown>, t
 
 /** The spec a request stands for: a template's is made from its stored definition now. */
 export async function specOf(client: ActionsClient, request: RunRequest): Promise<ActionSpecInput> {
-  return 'spec' in request ? request.spec : specFromTemplate(await client.template(request.template), request.run);
+  return 'spec' in request ? request.spec : client.templateSpec(request.template, request.run);
 }

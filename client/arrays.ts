@@ -1,12 +1,13 @@
 // Starting an array (spec/array.ts) and reading its result: the parent workflow `runArray`, whose
 // children are ordinary actions "<array id>-<index>".
 import { randomUUID } from 'node:crypto';
-import { ApplicationFailure, CancelledFailure, WorkflowFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
+import type { Client, WorkflowHandle } from '@temporalio/client';
 import { ActionId, InvalidSpecError, LIMITS, checkActionSpec, parseActionSpec, specProblems, type ActionSpecInput, type SpecProblem } from '../spec/action.js';
 import { ARRAY_WORKFLOW_TYPE, ArrayOptions, type ArrayOptionsInput, type ArrayResult, type RunArrayInput } from '../spec/array.js';
 import { ActionImageKey, ActionStatusKey } from '../spec/search-attributes.js';
 import type { FleetOptions } from '../spec/workflow-api.js';
 import type { runArray } from '../workflows/run-array.js';
+import { settledResult } from './settled-result.js';
 
 export class ArrayHandle {
   constructor(
@@ -15,19 +16,8 @@ export class ArrayHandle {
   ) {}
 
   /** The array's result for every outcome: DONE, FAILED and CANCELED all resolve. */
-  async result(): Promise<ArrayResult> {
-    try {
-      return (await this.workflow.result()) as ArrayResult;
-    } catch (err) {
-      const cause = err instanceof WorkflowFailedError ? err.cause : undefined;
-      if (cause instanceof ApplicationFailure && cause.type === 'ArrayFailed') return cause.details?.[0] as ArrayResult;
-      if (cause instanceof ApplicationFailure && cause.type === 'InvalidSpec') throw new InvalidSpecError((cause.details?.[0] as { problems: SpecProblem[] }).problems);
-      if (cause instanceof CancelledFailure) {
-        const { memo } = await this.workflow.describe();
-        if (memo?.result) return memo.result as ArrayResult;
-      }
-      throw err;
-    }
+  result(): Promise<ArrayResult> {
+    return settledResult<ArrayResult>(this.workflow, 'ArrayFailed');
   }
 
   /** Cancels the array: no child starts any more, running ones stop and are collected. */

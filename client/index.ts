@@ -3,18 +3,15 @@
 // (without it, logTail() still gives the last lines the host reports). Nothing here talks to Docker.
 import { randomUUID } from 'node:crypto';
 import {
-  ApplicationFailure,
-  CancelledFailure,
   Client,
   Connection,
   WorkflowExecutionAlreadyStartedError,
-  WorkflowFailedError,
   type WorkflowExecutionDescription,
   type WorkflowHandle,
 } from '@temporalio/client';
 import type { LoadedDataConverter } from '@temporalio/common';
 import { decodeFromPayloadsAtIndex } from '@temporalio/common/lib/internal-non-workflow/index.js';
-import { ActionId, ActionSpec, parseActionSpec, InvalidSpecError, type Action, type ActionSpecInput, type SpecProblem } from '../spec/action.js';
+import { ActionId, ActionSpec, parseActionSpec, InvalidSpecError, type Action, type ActionSpecInput } from '../spec/action.js';
 import type { ActionResult } from '../spec/result.js';
 import { ActionExitCodeKey, ActionHostKey, ActionImageKey, ActionSourceKey, ActionStatusKey, ActionTemplateKey } from '../spec/search-attributes.js';
 import { findTemplate, registerTemplate, specFromTemplate, templateStore, TemplateError, type TemplateStore, type StoredTemplate, type TemplateRun } from '../common/templates.js';
@@ -26,6 +23,7 @@ import { s3ClientFromEnv } from '../common/s3-client.js';
 import { readLog, type LogLine, type LogOptions, type RunLogState } from './log-reader.js';
 import { ActionSchedules, ScheduleError } from './schedules.js';
 import { ArrayHandle, startArray } from './arrays.js';
+import { settledResult } from './settled-result.js';
 import type { ArrayOptionsInput, ArrayResult } from '../spec/array.js';
 
 export { InvalidSpecError };
@@ -154,21 +152,8 @@ export class ActionHandle {
   }
 
   /** The action's result for every outcome: DONE, FAILED and CANCELED all resolve. */
-  async result(): Promise<ActionResult> {
-    try {
-      return (await this.workflow.result()) as ActionResult;
-    } catch (err) {
-      const cause = err instanceof WorkflowFailedError ? err.cause : undefined;
-      if (cause instanceof ApplicationFailure && cause.type === 'ActionFailed') return cause.details?.[0] as ActionResult;
-      if (cause instanceof CancelledFailure) {
-        const { memo } = await this.workflow.describe();
-        if (memo?.result) return memo.result as ActionResult;
-      }
-      if (cause instanceof ApplicationFailure && cause.type === 'InvalidSpec') {
-        throw new InvalidSpecError((cause.details?.[0] as { problems: SpecProblem[] }).problems);
-      }
-      throw err;
-    }
+  result(): Promise<ActionResult> {
+    return settledResult<ActionResult>(this.workflow, 'ActionFailed');
   }
 
   /**
@@ -313,8 +298,13 @@ export class ActionsClient {
   }
 
   /** Runs a template: its input checked against inputSchema first (every problem, at its JSON pointer). */
+  /** The spec a run of a template amounts to: its definition with the run's input and overrides, checked. */
+  async templateSpec(ref: string, run: TemplateRun = {}): Promise<ActionSpecInput> {
+    return specFromTemplate(await this.template(ref), run);
+  }
+
   async startTemplate(ref: string, run: TemplateRun = {}, options: StartOptions = {}): Promise<ActionHandle> {
-    return this.start(specFromTemplate(await this.template(ref), run), options);
+    return this.start(await this.templateSpec(ref, run), options);
   }
 
   attach(actionId: string, started = false): ActionHandle {

@@ -300,7 +300,7 @@ describe('scripts/dev-env', () => {
     const result = run('scripts/dev-env', ['env'], { env: { CAISSON_DEV_HOME: join(temp(), 'home') } });
     expect(result.status).toBe(0);
     const lines = result.stdout.trimEnd().split('\n');
-    expect(lines).toHaveLength(22);
+    expect(lines).toHaveLength(24);
     for (const line of lines) expect(line).toMatch(/^export [A-Z0-9_]+=\S+$/);
   });
 
