@@ -55,6 +55,9 @@ describe('the client package', () => {
       env: { ...process.env, CAISSON_TASK_QUEUE: inject('taskQueue'), IMAGE: env('TEST_IMAGE_BUSYBOX') },
       timeout: 240_000,
     });
+    // The CLI that comes with the package works without the worker's parts too.
+    const listed = await run(join(project, 'node_modules/.bin/caisson'), ['list', '--limit', '5'], { cwd: project, env: { ...process.env, CAISSON_TASK_QUEUE: inject('taskQueue') } });
+    expect(listed.stdout.split('\n')[0]).toMatch(/^ACTION\tSTATUS\tIMAGE/);
     const report = JSON.parse(stdout) as { done: { id: string; status: string; output: unknown }; canceled: { id: string; status: string; reason: string }; listed: string[] };
     expect(report.done).toMatchObject({ status: 'DONE', output: { greeting: 'hello service' } });
     expect(report.canceled).toMatchObject({ status: 'CANCELED', reason: 'canceled' });
