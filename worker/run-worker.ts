@@ -216,7 +216,14 @@ export async function runWorker(config: WorkerConfig): Promise<void> {
   const reports = startFleetReports({ registry, capacity, host: config.CAISSON_HOST, taskQueue: config.CAISSON_TASK_QUEUE, log });
   await reports.ready;
   const workers = [sharedWorker, placementWorker, resultsWorker, hostWorker];
-  const stopOnSignals = drainThenStop({ capacity, workers, reports, drainMs: config.CAISSON_DRAIN_SECONDS * 1000, log });
+  const workflowOpen = async (actionId: string) => {
+    try {
+      return (await client.workflow.getHandle(actionId).describe()).status.name === 'RUNNING';
+    } catch {
+      return false; // gone, or not reachable now: nothing this worker can still finish for it
+    }
+  };
+  const stopOnSignals = drainThenStop({ capacity, workers, reports, workflowOpen, drainMs: config.CAISSON_DRAIN_SECONDS * 1000, log });
   log.info('worker started', {
     host: config.CAISSON_HOST,
     taskQueue: config.CAISSON_TASK_QUEUE,
@@ -266,10 +273,12 @@ function drainThenStop(options: {
   capacity: HostCapacity;
   workers: Worker[];
   reports: { selfDrain(why: string): Promise<void> };
+  /** Whether an action's workflow is still open (its last workflow task may still need this worker). */
+  workflowOpen: (actionId: string) => Promise<boolean>;
   drainMs: number;
   log: { info(message: string, meta?: Record<string, unknown>): void; warn(message: string, meta?: Record<string, unknown>): void };
 }): () => void {
-  const { capacity, workers, reports, drainMs, log } = options;
+  const { capacity, workers, reports, workflowOpen, drainMs, log } = options;
   let draining = false;
   const shutdown = () => {
     for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
@@ -282,10 +291,22 @@ function drainThenStop(options: {
     draining = true;
     log.info('draining: no new actions; waiting for the running ones', { signal, running: capacity.inUse(), waitSeconds: drainMs / 1000 });
     void (async () => {
+      const ran = capacity.actions();
       await reports.selfDrain(`the worker is stopping (${signal})`);
       const deadline = Date.now() + drainMs;
-      while (capacity.inUse() > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 250));
+      const pause = () => new Promise((r) => setTimeout(r, 250));
+      while (capacity.inUse() > 0 && Date.now() < deadline) await pause();
       if (capacity.inUse() > 0) log.warn('drain time is up: stopping; the runs still going re-attach when this host starts again', { running: capacity.actions() });
+      // The host activity has returned, but the workflow still has a task to finish (its result). When
+      // this is the only worker on the queue, stopping now would leave the action open until another
+      // comes: wait for those workflows too, briefly (one that runs on, e.g. to retry on another host,
+      // needs no more of this worker).
+      const settleBy = Math.min(deadline, Date.now() + 10_000);
+      let open = ran;
+      while (open.length && Date.now() < settleBy) {
+        open = (await Promise.all(open.map(async (id) => ((await workflowOpen(id)) ? [id] : [])))).flat();
+        if (open.length) await pause();
+      }
       shutdown();
     })();
   };
