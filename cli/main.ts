@@ -17,6 +17,7 @@ import type { ArrayOptionsInput } from '../spec/array.js';
 import { hostCommand } from './host-commands.js';
 import { templateCommand } from './template-commands.js';
 import { scheduleCommand } from './schedule-commands.js';
+import { interlinkCommand } from './interlink-command.js';
 import { DataFileError } from '../common/data-file.js';
 import { TemplateError } from '../common/templates.js';
 import { ScheduleError } from '../client/schedules.js';
@@ -58,6 +59,10 @@ const USAGE = `usage:
   caisson host drain NAME [--reason TEXT] | undrain NAME
                                    stop (or resume) placing actions on a host; what runs there finishes
   caisson worker                   run a worker for this host (configured by environment variables)
+  caisson interlink-plugin [--port 4000] [--ip 127.0.0.1] [--token-file F] [--id-prefix pod-]
+                                   interLink's plugin API (/create /status /getLogs /delete): each container
+                                   of a pod runs as action <prefix><pod uid>-<container>
+                                   (CAISSON_INTERLINK_TOKEN or --token-file: the bearer token; required off loopback)
   caisson codec-server [--port 8888] [--ip 127.0.0.1] [--origin URL]...
                                    decode encrypted payloads for the Temporal UI and CLI
                                    (CAISSON_CODEC_KEYS; CAISSON_CODEC_TOKEN makes a bearer token required)
@@ -357,6 +362,8 @@ async function main(argv: string[]): Promise<number> {
       });
       return 0;
     }
+    case 'interlink-plugin':
+      return interlinkCommand(rest, err);
     case 'worker': {
       const { runWorker } = await import('../worker/run-worker.js');
       await runWorker(loadWorkerConfig());

@@ -3,7 +3,7 @@
 // fields in base64 as the Temporal API's JSON has them). Only the origins listed may call it from a
 // browser (CORS); with a token set, every call must carry "Authorization: Bearer <token>".
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { timingSafeEqual } from 'node:crypto';
+import { bearerAuthorized, readBody } from './http-request.js';
 import type { Payload, PayloadCodec } from '@temporalio/common';
 
 /** A decode request holds one history page's payloads at most; more is refused unread. */
@@ -32,24 +32,6 @@ const toJson = (p: Payload): JsonPayload => ({
   data: Buffer.from(p.data ?? []).toString('base64'),
 });
 
-function authorized(req: IncomingMessage, token: string | undefined): boolean {
-  if (!token) return true;
-  const given = Buffer.from(req.headers.authorization ?? '');
-  const wanted = Buffer.from(`Bearer ${token}`);
-  return given.length === wanted.length && timingSafeEqual(given, wanted);
-}
-
-async function body(req: IncomingMessage): Promise<string | undefined> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_BODY_BYTES) return undefined;
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks).toString('utf8');
-}
-
 export function createCodecServer(options: CodecServerOptions): Server {
   const run = async (direction: 'encode' | 'decode', payloads: Payload[]) => {
     let out = payloads;
@@ -74,8 +56,8 @@ export function createCodecServer(options: CodecServerOptions): Server {
     const path = (req.url ?? '').split('?')[0]!.replace(/\/+$/, '');
     const direction = path.endsWith('/decode') ? 'decode' : path.endsWith('/encode') ? 'encode' : undefined;
     if (req.method !== 'POST' || !direction) return res.writeHead(404).end();
-    if (!authorized(req, options.token)) return res.writeHead(401).end();
-    const text = await body(req);
+    if (!bearerAuthorized(req, options.token)) return res.writeHead(401).end();
+    const text = await readBody(req, MAX_BODY_BYTES);
     if (text === undefined) return res.writeHead(413).end();
     let payloads: Payload[];
     try {

@@ -1,0 +1,163 @@
+// A pod as Caisson actions: each container becomes one action whose id follows from the pod's uid
+// and the container's name, so a plugin that restarted (or a second one) finds every pod again
+// without keeping anything of its own.
+import type { ActionSpecInput } from '../spec/action.js';
+import { parseImageRef } from '../spec/image.js';
+import type { Container, ContainerVolumes, CreateRequest, PodRequest, PodVolume, ValidationProblem } from './requests.js';
+import { RequestProblems } from './requests.js';
+
+/** Kubernetes uids are UUIDs; anything else must still make a valid action id. */
+const UID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
+const CONTAINER_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
+/** The service-account token Kubernetes mounts into every pod: of no use off the cluster, so left out. */
+const SERVICE_ACCOUNT_VOLUME = /^kube-api-access-/;
+
+export interface PodAction {
+  container: string;
+  actionId: string;
+  spec: ActionSpecInput;
+}
+
+export const podJobId = (prefix: string, uid: string) => `${prefix}${uid}`;
+export const actionIdFor = (prefix: string, uid: string, container: string) => `${prefix}${uid}-${container}`;
+
+/** The pod's uid, checked: it names the pod's actions. */
+export function podUid(pod: PodRequest, loc: (string | number)[]): string {
+  const uid = pod.metadata.uid ?? '';
+  if (!UID.test(uid)) {
+    throw new RequestProblems([
+      { loc: [...loc, 'metadata', 'uid'], msg: 'the pod needs a uid of 1-100 letters, digits, ".", "_" or "-": it names the pod\'s actions', type: 'value_error' },
+    ]);
+  }
+  return uid;
+}
+
+/** The names of the pod's containers, each of which is one action. */
+export function containerNames(pod: PodRequest): string[] {
+  return pod.spec.containers.map((c) => c.name);
+}
+
+/** One action per container of the pod, or every problem that keeps the pod from running. */
+export function podActions(request: CreateRequest, prefix: string): PodAction[] {
+  const { pod } = request;
+  const uid = podUid(pod, ['body', 'pod']);
+  const problems: ValidationProblem[] = [];
+  const problem = (loc: (string | number)[], msg: string) => problems.push({ loc: ['body', 'pod', ...loc], msg, type: 'value_error' });
+  if (pod.spec.init_containers?.length) {
+    problem(['spec', 'init_containers'], 'init containers are not supported: each container of a pod runs as its own action, with nothing to run before it');
+  }
+  const seen = new Set<string>();
+  const actions = pod.spec.containers.map((container, index) => {
+    const at = ['spec', 'containers', index];
+    if (!CONTAINER_NAME.test(container.name)) problem([...at, 'name'], 'a container name is 1-63 letters, digits, ".", "_" or "-"');
+    if (seen.has(container.name)) problem([...at, 'name'], `two containers are named "${container.name}"`);
+    seen.add(container.name);
+    const volumes = request.container.find((c) => c.name === container.name);
+    const spec = containerSpec(pod, container, volumes, (loc, msg) => problem([...at, ...loc], msg));
+    return { container: container.name, actionId: actionIdFor(prefix, uid, container.name), spec };
+  });
+  if (problems.length) throw new RequestProblems(problems);
+  return actions;
+}
+
+type Report = (loc: (string | number)[], msg: string) => void;
+
+function containerSpec(pod: PodRequest, container: Container, volumes: ContainerVolumes | undefined, report: Report): ActionSpecInput {
+  const env: Record<string, string> = {};
+  (container.env ?? []).forEach((variable, i) => {
+    if (variable.value_from != null && variable.value == null) {
+      report(['env', i, 'value_from'], `env ${variable.name}: valueFrom is not supported; send the value itself`);
+    }
+    env[variable.name] = variable.value ?? '';
+  });
+  const namespace = pod.metadata.namespace ?? 'default';
+  const spec: ActionSpecInput = {
+    image: imageOf(container),
+    ...(container.command?.length ? { command: container.command } : {}),
+    ...(container.args?.length ? { args: container.args } : {}),
+    ...(Object.keys(env).length ? { env } : {}),
+    ...(container.working_dir ? { workingDir: container.working_dir } : {}),
+    resources: resourcesOf(container.resources, report),
+    source: `interLink pod ${namespace}/${pod.metadata.name ?? ''} (${pod.metadata.uid ?? ''})`.slice(0, 200),
+    files: mountedFiles(pod.spec.volumes ?? [], container, volumes, report),
+  };
+  if (pod.spec.active_deadline_seconds != null) {
+    if (pod.spec.active_deadline_seconds > 0) spec.deadline = `${pod.spec.active_deadline_seconds}s`;
+    else report(['spec', 'active_deadline_seconds'], 'activeDeadlineSeconds must be positive');
+  }
+  return spec;
+}
+
+/** The image, with the spec's separate `tag` added when the image names none. */
+function imageOf(container: Container): string {
+  const ref = parseImageRef(container.image);
+  if (container.tag && ref && !ref.tag && !ref.digest) return `${container.image}:${container.tag}`;
+  return container.image;
+}
+
+/** Limits (requests where a limit is missing): cpu, memory and nvidia.com/gpu. */
+function resourcesOf(resources: Record<string, unknown> | null | undefined, report: Report): NonNullable<ActionSpecInput['resources']> {
+  const pick = (group: string): Record<string, unknown> => {
+    const value = resources?.[group];
+    if (value == null) return {};
+    if (typeof value === 'object' && !Array.isArray(value)) return value as Record<string, unknown>;
+    report(['resources', group], `resources.${group} is a map of quantities such as {"cpu": "500m", "memory": "256Mi"}`);
+    return {};
+  };
+  const limits = { ...pick('requests'), ...pick('limits') };
+  const out: NonNullable<ActionSpecInput['resources']> = {};
+  const quantity = (key: string): string | number | undefined => {
+    const value = limits[key];
+    if (value === undefined || value === null) return undefined;
+    if (typeof value === 'string' || typeof value === 'number') return value;
+    report(['resources', 'limits', key], `${key} is a quantity such as "500m" or "256Mi"`);
+    return undefined;
+  };
+  const cpu = quantity('cpu');
+  const memory = quantity('memory');
+  const gpus = quantity('nvidia.com/gpu');
+  if (cpu !== undefined) out.cpu = cpu;
+  if (memory !== undefined) out.memory = memory;
+  if (gpus !== undefined) {
+    const count = Number(gpus);
+    if (Number.isInteger(count) && count >= 0) {
+      if (count > 0) out.gpus = count;
+    } else report(['resources', 'limits', 'nvidia.com/gpu'], 'nvidia.com/gpu is a whole number');
+  }
+  return out;
+}
+
+/** ConfigMap volumes as files at their mount path; other kinds of volume are refused by name. */
+function mountedFiles(podVolumes: PodVolume[], container: Container, volumes: ContainerVolumes | undefined, report: Report): NonNullable<ActionSpecInput['files']> {
+  const files: NonNullable<ActionSpecInput['files']> = [];
+  (container.volume_mounts ?? []).forEach((mount, i) => {
+    const at = ['volume_mounts', i];
+    const volume = podVolumes.find((v) => v.name === mount.name);
+    if (!volume) return report([...at, 'name'], `no volume named "${mount.name}" in the pod`);
+    if (volume.config_map) {
+      const name = volume.config_map.name;
+      const data = volumes?.config_maps?.find((c) => c.metadata.name === name)?.data;
+      if (!data) return report([...at, 'name'], `the data of configMap "${name ?? ''}" was not sent with the pod`);
+      const items = volume.config_map.items?.length ? volume.config_map.items : Object.keys(data).map((key) => ({ key, path: key, mode: null }));
+      for (const item of items) {
+        const key = item.key ?? item.path;
+        if (mount.sub_path && mount.sub_path !== item.path) continue;
+        const content = data[key];
+        if (content === undefined) return report([...at, 'name'], `configMap "${name ?? ''}" has no key "${key}"`);
+        const path = mount.sub_path ? mount.mount_path : `${mount.mount_path.replace(/\/+$/, '')}/${item.path}`;
+        files.push({ path, content, mode: item.mode ?? volume.config_map.default_mode ?? 0o644 });
+      }
+      return;
+    }
+    if (volume.projected != null && SERVICE_ACCOUNT_VOLUME.test(volume.name)) return;
+    const kind = volume.secret != null ? 'secret' : volume.empty_dir != null ? 'emptyDir' : volume.projected != null ? 'projected' : 'this kind of';
+    report([...at, 'name'], `volume "${mount.name}": ${kind} volumes are not supported (configMap volumes are); ${hint(kind)}`);
+  });
+  return files;
+}
+
+function hint(kind: string): string {
+  if (kind === 'secret') return "a secret's data would travel in the action's history: give the worker the secret and name it in the action instead";
+  if (kind === 'emptyDir') return 'scratch space is /tmp_disk in every action';
+  return 'send the data as a configMap';
+}
