@@ -84,7 +84,7 @@ export function createInterlinkPlugin(options: PluginOptions): Server {
     // Every container's spec is checked before any action starts: a pod runs whole or not at all.
     await mapLimited(actions, STATUS_CONCURRENCY, async (action) => {
       try {
-        await client.start(action.spec, { actionId: action.actionId });
+        await client.start(action.spec, { actionId: action.actionId, fleet: action.fleet });
       } catch (err) {
         const index = containerNames(request.pod).indexOf(action.container);
         const at = ['body', 'pod', 'spec', 'containers', index];
@@ -131,6 +131,7 @@ export function createInterlinkPlugin(options: PluginOptions): Server {
     const actionId = actionIdFor(prefix, request.pod_uid, request.container_name);
     const state = await actionState(client, actionId);
     if (!state.found) {
+      // 422, not 404: interLink's spec documents 200 and 422 only, and its server passes the code on.
       throw new RequestProblems([{ loc: ['body', 'pod_uid'], msg: `no container "${request.container_name}" of a pod with this uid was created through this plugin`, type: 'value_error' }]);
     }
     const handle = client.attach(actionId);

@@ -2,6 +2,7 @@
 // and the container's name, so a plugin that restarted (or a second one) finds every pod again
 // without keeping anything of its own.
 import type { ActionSpecInput } from '../spec/action.js';
+import type { FleetOptions } from '../spec/workflow-api.js';
 import { parseImageRef } from '../spec/image.js';
 import type { Container, ContainerVolumes, CreateRequest, PodRequest, PodVolume, ValidationProblem } from './requests.js';
 import { RequestProblems } from './requests.js';
@@ -16,6 +17,8 @@ export interface PodAction {
   container: string;
   actionId: string;
   spec: ActionSpecInput;
+  /** terminationGracePeriodSeconds as the time between SIGTERM and SIGKILL when the pod is deleted. */
+  fleet: FleetOptions;
 }
 
 export const podJobId = (prefix: string, uid: string) => `${prefix}${uid}`;
@@ -43,6 +46,7 @@ export function podActions(request: CreateRequest, prefix: string): PodAction[] 
   const uid = podUid(pod, ['body', 'pod']);
   const problems: ValidationProblem[] = [];
   const problem = (loc: (string | number)[], msg: string) => problems.push({ loc: ['body', 'pod', ...loc], msg, type: 'value_error' });
+  if (!pod.spec.containers.length) problem(['spec', 'containers'], 'a pod needs at least one container');
   if (pod.spec.init_containers?.length) {
     problem(['spec', 'init_containers'], 'init containers are not supported: each container of a pod runs as its own action, with nothing to run before it');
   }
@@ -54,7 +58,8 @@ export function podActions(request: CreateRequest, prefix: string): PodAction[] 
     seen.add(container.name);
     const volumes = request.container.find((c) => c.name === container.name);
     const spec = containerSpec(pod, container, volumes, (loc, msg) => problem([...at, ...loc], msg));
-    return { container: container.name, actionId: actionIdFor(prefix, uid, container.name), spec };
+    const grace = pod.spec.termination_grace_period_seconds;
+    return { container: container.name, actionId: actionIdFor(prefix, uid, container.name), spec, fleet: grace != null && grace >= 0 ? { stopGraceSeconds: grace } : {} };
   });
   if (problems.length) throw new RequestProblems(problems);
   return actions;
@@ -137,13 +142,13 @@ function mountedFiles(podVolumes: PodVolume[], container: Container, volumes: Co
     if (volume.config_map) {
       const name = volume.config_map.name;
       const data = volumes?.config_maps?.find((c) => c.metadata.name === name)?.data;
-      if (!data) return report([...at, 'name'], `the data of configMap "${name ?? ''}" was not sent with the pod`);
+      if (!data) return report([...at, 'name'], `the data of configMap "${name}" was not sent with the pod`);
       const items = volume.config_map.items?.length ? volume.config_map.items : Object.keys(data).map((key) => ({ key, path: key, mode: null }));
       for (const item of items) {
         const key = item.key ?? item.path;
         if (mount.sub_path && mount.sub_path !== item.path) continue;
         const content = data[key];
-        if (content === undefined) return report([...at, 'name'], `configMap "${name ?? ''}" has no key "${key}"`);
+        if (typeof content !== 'string') return report([...at, 'name'], `configMap "${name}" has no text under key "${key}"`);
         const path = mount.sub_path ? mount.mount_path : `${mount.mount_path.replace(/\/+$/, '')}/${item.path}`;
         files.push({ path, content, mode: item.mode ?? volume.config_map.default_mode ?? 0o644 });
       }

@@ -27,68 +27,98 @@ function apiObject<S extends z.ZodRawShape>(shape: S, aliases: Record<string, ke
 }
 
 const StringMap = z.record(z.string(), z.string());
+const AnyObject = z.record(z.string(), z.unknown());
+// Fields the plugin does not use are still checked for their type, as interLink's spec gives it:
+// a request that breaks the spec is refused whole rather than half read.
+const str = z.string().nullish();
+const int = z.number().int().nullish();
+const bool = z.boolean().nullish();
 
 export const Metadata = apiObject({
-  name: z.string().nullish(),
-  namespace: z.string().nullish(),
-  uid: z.string().nullish(),
+  name: str,
+  namespace: str,
+  uid: str,
   labels: StringMap.nullish(),
   annotations: StringMap.nullish(),
+  generate_name: str,
 });
 
-const EnvVar = apiObject({ name: z.string(), value: z.string().nullish(), value_from: z.unknown().nullish() });
+const KeySelector = apiObject({ key: z.string(), name: str, optional: bool });
+const EnvVarSource = apiObject({ config_map_key_ref: KeySelector.nullish(), secret_key_ref: KeySelector.nullish() });
+const EnvVar = apiObject({ name: z.string(), value: str, value_from: EnvVarSource.nullish() });
 
 const VolumeMount = apiObject({
   name: z.string(),
   mount_path: z.string(),
-  sub_path: z.string().nullish(),
-  read_only: z.boolean().nullish(),
+  sub_path: str,
+  read_only: bool,
+  mount_propagation: str,
+});
+
+const SecurityContext = apiObject({
+  allow_privilege_escalation: bool,
+  privileged: bool,
+  proc_mount: str,
+  read_only_file_system: bool,
+  run_as_group: int,
+  run_as_non_root: bool,
+  run_as_user: int,
 });
 
 export const Container = apiObject({
   name: z.string(),
   image: z.string(),
   /** Only in interLink's spec: the tag, when image has none (default "latest"). */
-  tag: z.string().nullish(),
+  tag: str,
+  /** Required by interLink's spec, left out by its server (Kubernetes JSON) when the image's entrypoint is used. */
   command: z.array(z.string()).nullish(),
   args: z.array(z.string()).nullish(),
   env: z.array(EnvVar).nullish(),
-  resources: z.record(z.string(), z.unknown()).nullish(),
+  resources: AnyObject.nullish(),
   volume_mounts: z.array(VolumeMount).nullish(),
-  working_dir: z.string().nullish(),
+  security_context: SecurityContext.nullish(),
+  working_dir: str,
 });
 export type Container = z.infer<typeof Container>;
 
-const KeyToPath = apiObject({ key: z.string().nullish(), path: z.string(), mode: z.number().int().nullish() });
+const KeyToPath = apiObject({ key: str, path: z.string(), mode: int });
+const ItemsSource = { items: z.array(KeyToPath).nullish(), optional: bool, default_mode: int };
 
 const PodVolume = apiObject({
   name: z.string(),
-  config_map: apiObject({ name: z.string().nullish(), items: z.array(KeyToPath).nullish(), default_mode: z.number().int().nullish() }).nullish(),
-  secret: z.unknown().nullish(),
-  empty_dir: z.unknown().nullish(),
-  projected: z.unknown().nullish(),
+  config_map: apiObject({ name: z.string(), ...ItemsSource }).nullish(),
+  secret: apiObject({ secret_name: z.string(), ...ItemsSource }).nullish(),
+  empty_dir: AnyObject.nullish(),
+  projected: AnyObject.nullish(),
 });
 export type PodVolume = z.infer<typeof PodVolume>;
 
 const PodSpec = apiObject({
-  containers: z.array(Container).min(1, 'a pod has at least one container'),
+  containers: z.array(Container),
   init_containers: z.array(Container).nullish(),
   volumes: z.array(PodVolume).nullish(),
-  active_deadline_seconds: z.number().int().nullish(),
+  preemption_policy: str,
+  priority_class_name: str,
+  priority: int,
+  restart_policy: str,
+  termination_grace_period_seconds: int,
+  active_deadline_seconds: int,
 });
 
 /** A pod: Kubernetes' v1.Pod as the Go server sends it, or the spec's PodRequest. */
 export const PodRequest = apiObject({ metadata: Metadata, spec: PodSpec });
 export type PodRequest = z.infer<typeof PodRequest>;
 
-const ConfigMap = apiObject({ metadata: Metadata, data: StringMap.nullish() });
+const DataObject = { metadata: Metadata, data: AnyObject.nullish(), type: str, immutable: bool };
+const ConfigMap = apiObject({ ...DataObject, binary_data: AnyObject.nullish() });
+const Secret = apiObject({ ...DataObject, string_data: AnyObject.nullish() });
 
 /** What interLink sends along with a pod for each container: the data of the volumes it mounts. */
 const ContainerVolumes = apiObject({
   name: z.string(),
   config_maps: z.array(ConfigMap).nullish(),
-  secrets: z.array(z.unknown()).nullish(),
-  empty_dirs: z.array(z.unknown()).nullish(),
+  secrets: z.array(Secret).nullish(),
+  empty_dirs: z.array(z.string()).nullish(),
 });
 export type ContainerVolumes = z.infer<typeof ContainerVolumes>;
 
@@ -101,13 +131,13 @@ export const StatusRequest = z.array(PodRequest);
 
 const LogOpts = apiObject(
   {
-    tail: z.number().int().nullish(),
-    limit_bytes: z.number().int().nullish(),
-    timestamps: z.boolean().nullish(),
-    previous: z.boolean().nullish(),
-    follow: z.boolean().nullish(),
-    since_seconds: z.number().int().nullish(),
-    since_time: z.string().nullish(),
+    tail: int,
+    limit_bytes: int,
+    timestamps: bool,
+    previous: bool,
+    follow: bool,
+    since_seconds: int,
+    since_time: str,
   },
   { bytes: 'limit_bytes' },
 );
