@@ -5,6 +5,9 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { request } from 'node:http';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { CLI } from '../support/cli.js';
@@ -82,9 +85,9 @@ async function until(url: string, pod: unknown, wanted: keyof ContainerState, ms
   throw new Error(`the container did not reach ${wanted}: last ${JSON.stringify(last)}`);
 }
 
-function run(command: string, args: string[], extraEnv: Record<string, string>, timeout: number): Promise<{ code: number; stdout: string; stderr: string }> {
+function run(command: string, args: string[], extraEnv: Record<string, string>, timeout: number, cwd?: string): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(command, args, { env: { ...process.env, ...extraEnv }, timeout, maxBuffer: 64 << 20 }, (error, stdout, stderr) =>
+    execFile(command, args, { env: { ...process.env, ...extraEnv }, timeout, maxBuffer: 64 << 20, cwd }, (error, stdout, stderr) =>
       resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
     );
   });
@@ -193,6 +196,8 @@ describe('the interLink plugin API', () => {
       ['run', SPEC, '--url', url, '-H', `Authorization: Bearer ${TOKEN}`, '--checks', 'all', '--exclude-checks', 'positive_data_acceptance', '--max-examples', '25', '--workers', '1', '--seed', '1', '--no-color'],
       { SCHEMATHESIS_TELEMETRY: 'false' },
       300_000,
+      // Its example database and reports go to a folder of their own, not into the checkout.
+      mkdtempSync(join(tmpdir(), 'caisson-schemathesis-')),
     );
     expect(fuzz.code, fuzz.stdout + fuzz.stderr).toBe(0);
     expect(fuzz.stdout).toMatch(/4 selected \/ 4 total/);
