@@ -131,7 +131,9 @@ describe('spread and bin-pack', () => {
     const hosts: string[] = [];
     const handles = [];
     for (let i = 0; i < 4; i++) {
-      const handle = await c.start(busybox('sleep 6'));
+      // Long enough to be still running when cancelled however slowly the four are placed (a
+      // loaded machine took over 6 s); a short stop grace, so that the cancels end quickly.
+      const handle = await c.start(busybox('sleep 50'), { fleet: { stopGraceSeconds: 1 } });
       handles.push(handle);
       // Placed (the next one is offered knowing where this one went).
       await vi.waitFor(async () => expect((await handle.status()).host).toBeTruthy(), { timeout: 20_000, interval: 50 });
