@@ -170,6 +170,8 @@ export async function execute(deps: ExecuteDeps, req: ExecuteRequest): Promise<E
     deps.removals.add(removal);
     return { again: false, result };
   } catch (err) {
+    // An image the host no longer has is pulled again by the retry.
+    deps.images.forget(req.spec.image, err);
     throw artifactsUnavailable(store.bucket, err) ?? err;
   } finally {
     clearInterval(ticker);

@@ -3,7 +3,7 @@
 // concurrent runs of one image share one pull. The allow-list is checked before any of it.
 import type Docker from 'dockerode';
 import { ApplicationFailure } from '@temporalio/activity';
-import { pullReference } from '../spec/image.js';
+import { parseImageRef, pullReference } from '../spec/image.js';
 import { checkImagePolicy, pullImage, type PullDeps, type PullProgress } from './pull.js';
 
 export type PullPolicy = 'always' | 'if-not-present' | 'never';
@@ -52,6 +52,17 @@ export class ImageCache {
       this.pulling.set(reference, pull);
     }
     return { ...(await pull), pulled: true };
+  }
+
+  /**
+   * The host lost its copy of the image (removed by hand, pruned) while the pull window trusted it:
+   * the next run of it pulls again instead of failing on the missing image until the window ends.
+   */
+  forget(image: string, err: unknown): void {
+    const e = err as { statusCode?: number; message?: string };
+    if (e?.statusCode !== 404 || !/no such image/i.test(e.message ?? '')) return;
+    const ref = parseImageRef(image);
+    if (ref) this.pulledAt.delete(pullReference(ref));
   }
 
   private async localDigest(reference: string, prefix: string): Promise<{ present: boolean; digest?: string }> {

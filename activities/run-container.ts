@@ -306,8 +306,6 @@ export async function runContainer(deps: RunDeps, req: ContainerRequest, hooks: 
 async function attachAndRun(deps: RunDeps, req: ContainerRequest, hooks: RunHooks): Promise<RunOutcome> {
   const name = containerName(req, req.attempt, deps.host);
   deps.capacity.touch(req.runId);
-  // Its lookup also checks the artifacts bucket: one that is missing fails before any container exists.
-  const shipper = await hooks.log;
   const secrets = hooks.secrets ?? (await resolveSecrets(req.spec.secrets, deps.secretsDir, deps.env, deps.host));
   const redactor = new Redactor(Object.values(secrets));
   let container = deps.docker.getContainer(name);
@@ -353,6 +351,9 @@ async function attachAndRun(deps: RunDeps, req: ContainerRequest, hooks: RunHook
     } else known = await inspect();
   }
 
+  // The log's lookup (it also checks the artifacts bucket) ran while the container was created: a
+  // bucket that is missing fails here, before the container starts; the workflow removes what was made.
+  const shipper = await hooks.log;
   const tail = new LineTail(20, 400, (line) => redactor.text(line), redactor.window);
   shipper?.bind(known.id, redactor);
   let staged: StagedInput[] | undefined;

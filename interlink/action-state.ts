@@ -7,6 +7,9 @@ import { ActionImageKey, ActionStatusKey } from '../spec/search-attributes.js';
 import type { Phase } from '../spec/result.js';
 import type { ActionState } from './container-status.js';
 
+/** Phases of an action that has ended: only its result has the exit code and the times. */
+const ENDED = new Set<Phase>(['DONE', 'FAILED', 'CANCELED']);
+
 /** How long a status query may take before the search attribute's phase is used instead. */
 const QUERY_WAIT_MS = 3000;
 
@@ -37,9 +40,11 @@ export async function actionState(client: ActionsClient, actionId: string): Prom
     const view: StatusView | undefined = await within(client.attach(actionId).status(), QUERY_WAIT_MS);
     if (!view) {
       const phase = (description.typedSearchAttributes.get(ActionStatusKey) ?? 'PENDING') as Phase;
-      return { found: true, phase, image, startedAt: description.startTime.toISOString() };
+      if (!ENDED.has(phase)) return { found: true, phase, image, startedAt: description.startTime.toISOString() };
+    } else if (!ENDED.has(view.phase)) {
+      return { found: true, phase: view.phase, image, attempts: view.attempt, startedAt: runTimes(view.timings).startedAt ?? description.startTime.toISOString() };
     }
-    return { found: true, phase: view.phase, image, attempts: view.attempt, startedAt: runTimes(view.timings).startedAt ?? description.startTime.toISOString() };
+    // It ended between the description and the query: its result says how (exit code, times).
   }
   let result: ActionResult;
   try {

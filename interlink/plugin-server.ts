@@ -5,6 +5,7 @@
 // plugin keeps nothing: restarted, it answers for every pod it ever created.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { ActionConflictError, InvalidSpecError, type ActionsClient } from '../client/index.js';
+import { checkActionSpec, specProblems, type SpecProblem } from '../spec/action.js';
 import { bearerAuthorized, readBody } from '../common/http-request.js';
 import { actionState } from './action-state.js';
 import { containerStatus, podStatus } from './container-status.js';
@@ -81,16 +82,22 @@ export function createInterlinkPlugin(options: PluginOptions): Server {
     const request = parseBody(CreateRequest, await jsonBody(req));
     const actions = podActions(request, prefix);
     const uid = podUid(request.pod, ['body', 'pod']);
-    // Every container's spec is checked before any action starts: a pod runs whole or not at all.
+    const where = (container: string) => ['body', 'pod', 'spec', 'containers', containerNames(request.pod).indexOf(container)];
+    const asProblems = (container: string, found: SpecProblem[]): ValidationProblem[] =>
+      found.map((p) => ({ loc: [...where(container), ...p.path.split('.').filter(Boolean)], msg: p.message, type: 'value_error' }));
+    // Every container's spec is checked before any action starts: a pod runs whole or not at all,
+    // and the answer lists the problems of all its containers at once.
+    const refused = actions.flatMap((action) => {
+      const checked = checkActionSpec(action.spec);
+      return checked.success ? [] : asProblems(action.container, specProblems(checked.error));
+    });
+    if (refused.length) throw new RequestProblems(refused);
     await mapLimited(actions, STATUS_CONCURRENCY, async (action) => {
       try {
         await client.start(action.spec, { actionId: action.actionId, fleet: action.fleet });
       } catch (err) {
-        const index = containerNames(request.pod).indexOf(action.container);
-        const at = ['body', 'pod', 'spec', 'containers', index];
-        if (err instanceof InvalidSpecError) {
-          throw new RequestProblems(err.problems.map((p) => ({ loc: [...at, ...p.path.split('.').filter(Boolean)], msg: p.message, type: 'value_error' })));
-        }
+        // The id and the start options are checked here, not above: still this request's fault.
+        if (err instanceof InvalidSpecError) throw new RequestProblems(asProblems(action.container, err.problems));
         if (err instanceof ActionConflictError) {
           throw new RequestProblems([{ loc: ['body', 'pod', 'metadata', 'uid'], msg: `a pod with this uid was created before with a different ${action.container} container (${err.fields.join(', ')} differ)`, type: 'value_error' }]);
         }

@@ -54,6 +54,18 @@ describe('the image cache', () => {
     expect((await engineEvents(docker(), since, [], ['pull'], 'image')).filter((e) => e.id.includes('@sha256:'))).toEqual([]);
   });
 
+  it('pulls again, on the next try, a tag the host lost within the pull window', async () => {
+    const tag = pullReference(parseImageRef(image())!);
+    // Pulled (or known) within the window: the worker trusts the host's copy without asking.
+    expect((await (await client.start(busybox('true'))).result()).status).toBe('DONE');
+    // An operator removes it behind the worker's back.
+    await docker().getImage(image()).remove({ force: true });
+    const since = Date.now();
+    const again = await (await client.start(busybox('true'))).result();
+    expect(again.status, again.message).toBe('DONE');
+    expect(await pullsSince(since, tag)).toBe(1);
+  });
+
   it('runs only what the host has with pullPolicy never, and says so when it lacks the image', async () => {
     const since = Date.now();
     const missing = `${env('TEST_REGISTRY')}/caisson/busybox:never-pulled-${randomUUID().slice(0, 8)}`;

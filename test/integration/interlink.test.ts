@@ -135,7 +135,7 @@ describe('the interLink plugin API', () => {
     const state = await stateOf(second.url, pod);
     expect(state.running ?? state.terminated).toBeDefined();
     const ended = await until(second.url, pod, 'terminated');
-    expect(ended.terminated).toMatchObject({ exit_code: 0, reason: 'Completed' });
+    expect(ended.terminated, JSON.stringify(ended.terminated)).toMatchObject({ exit_code: 0, reason: 'Completed' });
     const logs = await call(`${second.url}/getLogs`, 'GET', { namespace: 'default', pod_uid: uid, pod_name: 'test-pod', container_name: 'busyecho', opts: {} });
     expect(logs).toEqual({ status: 200, text: 'started\nFINISHED\n' });
     // Created again (interLink retrying after the restart): the same action, not a second run.
@@ -179,6 +179,13 @@ describe('the interLink plugin API', () => {
     const refused = await call(`${url}/create`, 'POST', { pod: unrunnable, container: [] });
     expect(refused.status).toBe(422);
     expect(JSON.parse(refused.text).detail).toEqual([{ loc: ['body', 'pod', 'spec', 'containers', 0, 'image'], msg: expect.stringMatching(/^not an image reference/), type: 'value_error' }]);
+    // A pod runs whole or not at all: a good first container is not started when the second is refused.
+    const halfGood = podOf(randomUUID(), 'true');
+    halfGood.spec.containers.push({ name: 'second', image: 'also not an image', command: ['true'], args: [] });
+    const half = await call(`${url}/create`, 'POST', { pod: halfGood, container: [] });
+    expect(half.status).toBe(422);
+    expect(JSON.parse(half.text).detail).toEqual([{ loc: ['body', 'pod', 'spec', 'containers', 1, 'image'], msg: expect.stringMatching(/^not an image reference/), type: 'value_error' }]);
+    expect((await stateOf(url, halfGood)).waiting).toMatchObject({ reason: 'NotFound' });
     const unknown = await call(`${url}/getLogs`, 'GET', { namespace: 'default', pod_uid: randomUUID(), pod_name: 'p', container_name: 'c', opts: {} });
     expect(unknown.status).toBe(422);
     expect((await stateOf(url, pod)).waiting).toMatchObject({ reason: 'NotFound' });

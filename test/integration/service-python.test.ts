@@ -42,9 +42,11 @@ describe('a Python service', () => {
     const spec = { image: env('TEST_IMAGE_BUSYBOX'), command: ['sh', '-c', 'echo "{\\"sum\\": $((A + 2))}"; echo x > /out/a.txt'], env: { A: '40' }, output: 'json', timeout: '60s' };
     const { code, stdout, stderr } = await startFromPython(spec, actionId);
     expect(stderr).toBe('');
-    expect(code).toBe(0);
+    // The result first: when the action did not end DONE, its status, reason and message say why.
     const result = JSON.parse(stdout) as Record<string, unknown>;
+    expect(result.status, `${String(result.reason)}: ${String(result.message)}`).toBe('DONE');
     expect(result).toMatchObject({ actionId, status: 'DONE', exitCode: 0, output: { sum: 42 }, artifactTotals: { files: 1, bytes: 2 } });
+    expect(code).toBe(0);
     expect(schemaProblems(resultSchema, result)).toEqual([]);
     // The same action through the typed client: the payloads Python wrote decrypt here too.
     expect(await client.attach(actionId).result()).toEqual(result);

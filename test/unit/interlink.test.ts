@@ -4,6 +4,8 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parseActionSpec } from '../../spec/action.js';
+import type { ActionsClient } from '../../client/index.js';
+import { actionState } from '../../interlink/action-state.js';
 import { containerStatus } from '../../interlink/container-status.js';
 import { podActions } from '../../interlink/pod-actions.js';
 import { CreateRequest, LogRequest, RequestProblems, StatusRequest, parseBody } from '../../interlink/requests.js';
@@ -182,5 +184,30 @@ describe("interLink's published plugin spec", () => {
     const source = readFileSync(new URL('../fixtures/interlink/SOURCE.md', import.meta.url), 'utf8');
     const recorded = /sha256 `([0-9a-f]{64})`/.exec(source)?.[1];
     expect(createHash('sha256').update(readFileSync(file)).digest('hex')).toBe(recorded);
+  });
+});
+
+describe('the state of an action that ends while it is read', () => {
+  // The description says RUNNING; by the time the status query is answered the run has ended.
+  // The query's view has no exit code: the state must come from the result, not read as 128.
+  const result = { status: 'DONE', exitCode: 0, reason: 'exit', message: 'exited 0', attempts: 1, image: 'img', timings: [{ step: 'run', startedAt: '2026-01-01T00:00:00.000Z', ms: 4000 }], startedAt: '2026-01-01T00:00:00.000Z', finishedAt: '2026-01-01T00:00:05.000Z' };
+  const endedWhileRead = {
+    client: {
+      workflow: {
+        getHandle: () => ({
+          describe: async () => ({ status: { name: 'RUNNING' }, typedSearchAttributes: { get: () => 'RUNNING' }, startTime: new Date('2026-01-01T00:00:00Z') }),
+        }),
+      },
+    },
+    attach: () => ({
+      status: async () => ({ phase: 'DONE', attempt: 1, timings: [] }),
+      result: async () => result,
+    }),
+  } as unknown as ActionsClient;
+
+  it('reports it terminated with the exit code and times of its result', async () => {
+    const state = await actionState(endedWhileRead, 'pod-x-c');
+    expect(state).toMatchObject({ found: true, phase: 'DONE', exitCode: 0, startedAt: '2026-01-01T00:00:00.000Z', finishedAt: '2026-01-01T00:00:04.000Z' });
+    expect(containerStatus('c', state).state).toMatchObject({ terminated: { exit_code: 0, reason: 'Completed' } });
   });
 });
