@@ -391,7 +391,19 @@ async function attachAndRun(deps: RunDeps, req: ContainerRequest, hooks: RunHook
       stderr: true,
       ...(shipper ? { timestamps: true, since: shipper.sinceSeconds } : { tail: 100 }),
     })) as unknown as NodeJS.ReadableStream;
-  const logs = shipper?.complete ? undefined : await readLog();
+  // Waited on first, and the log follow and the stats stream opened meanwhile: a short run may be
+  // over before they are set up, and its end should not wait for them.
+  const waiting = container.wait() as Promise<{ StatusCode?: number }>;
+  waiting.catch(() => {}); // raced below
+  const usage: Usage = {};
+  const usageFollowed = followUsage(container, usage); // never rejects
+  const logs = shipper?.complete
+    ? undefined
+    : await readLog().catch(async (err: unknown) => {
+        (await usageFollowed)();
+        throw err;
+      });
+  const stopUsage = await usageFollowed;
   const onFrame = (stream: 'stdout' | 'stderr', payload: Buffer) => tail.push(stream, payload);
   const following: Promise<unknown> = !logs
     ? Promise.resolve()
@@ -399,8 +411,6 @@ async function attachAndRun(deps: RunDeps, req: ContainerRequest, hooks: RunHook
       ? shipper.consume(logs as AsyncIterable<Buffer>, onFrame)
       : demux(logs as AsyncIterable<Buffer>, {}, onFrame);
   following.catch(() => {}); // settled below
-  const usage: Usage = {};
-  const stopUsage = await followUsage(container, usage);
 
   // The deadline counts from the container's own start, so a re-attach keeps the original one.
   let timedOut = false;
@@ -430,7 +440,7 @@ async function attachAndRun(deps: RunDeps, req: ContainerRequest, hooks: RunHook
   });
   try {
     // A log that cannot be shipped (the bucket went away) ends the run now, not at the deadline.
-    const waited = (await Promise.race([container.wait(), aborted, ...(shipper ? [shipper.whenFailed()] : [])])) as { StatusCode?: number };
+    const waited = (await Promise.race([waiting, aborted, ...(shipper ? [shipper.whenFailed()] : [])])) as { StatusCode?: number };
     if (!timedOut && !deps.stopRequested.has(req.runId) && (await stoppedByEngineShutdown(container, waited.StatusCode, deps.docker))) {
       // The retry re-attaches once the engine is back, and reads this end as engine-restarted.
       deps.engineLost.add(req.runId);

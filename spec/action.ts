@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import { parseImageRef } from './image.js';
 import { parseBytes, parseCpu, parseDuration, type Parsed } from './quantity.js';
+import { once } from './shared.js';
 
 /** A schema for a quantity given as a number or a string, parsed by one of spec/quantity.ts. */
 const quantity = (parse: (value: number | string) => Parsed) =>
@@ -53,114 +54,128 @@ const text = (max: number, what: string, unit: 'characters' | 'bytes' = 'charact
  * The env map, checked as own properties only: a name such as "__proto__" or "toString" is an
  * ordinary name here, kept and passed on like any other.
  */
-const EnvMap = z.unknown().transform((value, ctx) => {
-  if (!value || typeof value !== 'object' || Array.isArray(value)) {
-    ctx.addIssue({ code: 'custom', message: 'env is an object of NAME: "value" pairs' });
-    return z.NEVER;
-  }
-  const env: Record<string, string> = {};
-  const entries = Object.entries(value);
-  if (entries.length > LIMITS.items) ctx.addIssue({ code: 'custom', message: `more than ${LIMITS.items} variables` });
-  for (const [name, v] of entries.slice(0, LIMITS.items)) {
-    if (!ENV_NAME.test(name)) {
-      ctx.addIssue({ code: 'custom', path: [name], message: 'environment names are 1-256 letters, digits and "_", not starting with a digit' });
-    } else if ((RESERVED_ENV as readonly string[]).includes(name)) {
-      ctx.addIssue({ code: 'custom', path: [name], message: `reserved: ${RESERVED_ENV.join(', ')} are set by the worker` });
-    } else if (typeof v !== 'string') {
-      ctx.addIssue({ code: 'custom', path: [name], message: 'an env value is a string' });
-    } else if (v.includes('\0')) {
-      ctx.addIssue({ code: 'custom', path: [name], message: 'contains a NUL character, which no program can receive' });
-    } else if (utf8Bytes(v) > LIMITS.stringBytes) {
-      ctx.addIssue({ code: 'custom', path: [name], message: `longer than ${LIMITS.stringBytes} bytes (Linux's limit for one value): pass large data as input or a file` });
+const EnvMap = once('action/EnvMap', () =>
+  z.unknown().transform((value, ctx) => {
+    if (!value || typeof value !== 'object' || Array.isArray(value)) {
+      ctx.addIssue({ code: 'custom', message: 'env is an object of NAME: "value" pairs' });
+      return z.NEVER;
     }
-    Object.defineProperty(env, name, { value: v, enumerable: true, writable: true, configurable: true });
-  }
-  return env;
-}).meta({
-  type: 'object',
-  description: 'NAME: "value" pairs; names ACTION_* that the worker sets are reserved',
-  propertyNames: { pattern: ENV_NAME.source },
-  additionalProperties: { type: 'string' },
-});
+    const env: Record<string, string> = {};
+    const entries = Object.entries(value);
+    if (entries.length > LIMITS.items) ctx.addIssue({ code: 'custom', message: `more than ${LIMITS.items} variables` });
+    for (const [name, v] of entries.slice(0, LIMITS.items)) {
+      if (!ENV_NAME.test(name)) {
+        ctx.addIssue({ code: 'custom', path: [name], message: 'environment names are 1-256 letters, digits and "_", not starting with a digit' });
+      } else if ((RESERVED_ENV as readonly string[]).includes(name)) {
+        ctx.addIssue({ code: 'custom', path: [name], message: `reserved: ${RESERVED_ENV.join(', ')} are set by the worker` });
+      } else if (typeof v !== 'string') {
+        ctx.addIssue({ code: 'custom', path: [name], message: 'an env value is a string' });
+      } else if (v.includes('\0')) {
+        ctx.addIssue({ code: 'custom', path: [name], message: 'contains a NUL character, which no program can receive' });
+      } else if (utf8Bytes(v) > LIMITS.stringBytes) {
+        ctx.addIssue({ code: 'custom', path: [name], message: `longer than ${LIMITS.stringBytes} bytes (Linux's limit for one value): pass large data as input or a file` });
+      }
+      Object.defineProperty(env, name, { value: v, enumerable: true, writable: true, configurable: true });
+    }
+    return env;
+  }).meta({
+    type: 'object',
+    description: 'NAME: "value" pairs; names ACTION_* that the worker sets are reserved',
+    propertyNames: { pattern: ENV_NAME.source },
+    additionalProperties: { type: 'string' },
+  }),
+);
 
 /**
  * A JSON value of bounded depth, checked without recursion: a deeply nested value is a field error,
  * not a stack overflow in the client or the workflow.
  */
-const JsonInput = z.unknown().superRefine((value, ctx) => {
-  const stack: { v: unknown; depth: number }[] = [{ v: value, depth: 0 }];
-  while (stack.length) {
-    const { v, depth } = stack.pop()!;
-    if (v === null || typeof v === 'string' || typeof v === 'boolean') continue;
-    if (typeof v === 'number') {
-      if (!Number.isFinite(v)) return ctx.addIssue({ code: 'custom', message: `input holds ${v}, which JSON cannot carry` });
-      continue;
+const JsonInput = once('action/JsonInput', () =>
+  z.unknown().superRefine((value, ctx) => {
+    const stack: { v: unknown; depth: number }[] = [{ v: value, depth: 0 }];
+    while (stack.length) {
+      const { v, depth } = stack.pop()!;
+      if (v === null || typeof v === 'string' || typeof v === 'boolean') continue;
+      if (typeof v === 'number') {
+        if (!Number.isFinite(v)) return ctx.addIssue({ code: 'custom', message: `input holds ${v}, which JSON cannot carry` });
+        continue;
+      }
+      if (typeof v !== 'object') return ctx.addIssue({ code: 'custom', message: `input holds a ${typeof v}, which JSON cannot carry` });
+      if (depth >= LIMITS.inputDepth) {
+        return ctx.addIssue({ code: 'custom', message: `input nests deeper than ${LIMITS.inputDepth} levels: flatten it, or put it in an artifact` });
+      }
+      for (const child of Object.values(v)) stack.push({ v: child, depth: depth + 1 });
     }
-    if (typeof v !== 'object') return ctx.addIssue({ code: 'custom', message: `input holds a ${typeof v}, which JSON cannot carry` });
-    if (depth >= LIMITS.inputDepth) {
-      return ctx.addIssue({ code: 'custom', message: `input nests deeper than ${LIMITS.inputDepth} levels: flatten it, or put it in an artifact` });
+    if (utf8Bytes(JSON.stringify(value)) > MAX_INPUT_BYTES) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `input is larger than ${MAX_INPUT_BYTES} bytes as JSON (1 MiB): put large data in an artifact or a file the action downloads`,
+      });
     }
-    for (const child of Object.values(v)) stack.push({ v: child, depth: depth + 1 });
-  }
-  if (utf8Bytes(JSON.stringify(value)) > MAX_INPUT_BYTES) {
-    ctx.addIssue({
-      code: 'custom',
-      message: `input is larger than ${MAX_INPUT_BYTES} bytes as JSON (1 MiB): put large data in an artifact or a file the action downloads`,
-    });
-  }
-}).meta({ description: 'any JSON value, at most 1 MiB as JSON; given to the container on stdin' });
+  }).meta({ description: 'any JSON value, at most 1 MiB as JSON; given to the container on stdin' }),
+);
 
 export const ACTION_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/;
-export const ActionId = z
-  .string()
-  .regex(ACTION_ID, 'an action id is 1-200 letters, digits, ".", "_" or "-", starting with a letter or digit');
+export const ActionId = once('action/ActionId', () =>
+  z
+    .string()
+    .regex(ACTION_ID, 'an action id is 1-200 letters, digits, ".", "_" or "-", starting with a letter or digit'),
+);
 
-export const ExitReason = z.enum(['oom', 'timeout', 'engine-restarted']);
+export const ExitReason = once('action/ExitReason', () =>
+  z.enum(['oom', 'timeout', 'engine-restarted']),
+);
 
 /** The most JSON `input` an action takes on stdin: it travels in workflow history with the spec. */
 export const MAX_INPUT_BYTES = 1 << 20;
 
-export const Resources = z
-  .object({
-    cpu: quantity(parseCpu).optional(),
-    memory: quantity(parseBytes)
-      .refine((bytes) => bytes >= 6 * 2 ** 20, 'memory must be at least 6Mi (the engine refuses less)')
-      .optional(),
-    gpus: z
-      .union([
-        z.number().int().min(1, 'ask for at least 1 GPU, or leave gpus out'),
-        z.literal('all'),
-        z.array(z.string().min(1)).min(1, 'list at least one device id'),
-      ])
-      .optional(),
-    pids: z.number().int().min(1, 'pids must allow at least 1 process').optional(),
-    /** Room for /tmp_disk and for /out; together they make the container's disk budget. */
-    tmpDisk: quantity(parseBytes).refine((b) => b >= 2 ** 20, 'tmpDisk must be at least 1Mi').optional(),
-    outDisk: quantity(parseBytes).refine((b) => b >= 2 ** 20, 'outDisk must be at least 1Mi').optional(),
-    /**
-     * The most of the container's log kept: the engine keeps the newest this much on the host, the
-     * live log in S3 stops at this much. Default from the worker's policy (512Mi).
-     */
-    logSize: quantity(parseBytes).refine((b) => b >= 8 * 2 ** 20, 'logSize must be at least 8Mi').optional(),
-  })
-  .strict();
+export const Resources = once('action/Resources', () =>
+  z
+    .object({
+      cpu: quantity(parseCpu).optional(),
+      memory: quantity(parseBytes)
+        .refine((bytes) => bytes >= 6 * 2 ** 20, 'memory must be at least 6Mi (the engine refuses less)')
+        .optional(),
+      gpus: z
+        .union([
+          z.number().int().min(1, 'ask for at least 1 GPU, or leave gpus out'),
+          z.literal('all'),
+          z.array(z.string().min(1)).min(1, 'list at least one device id'),
+        ])
+        .optional(),
+      pids: z.number().int().min(1, 'pids must allow at least 1 process').optional(),
+      /** Room for /tmp_disk and for /out; together they make the container's disk budget. */
+      tmpDisk: quantity(parseBytes).refine((b) => b >= 2 ** 20, 'tmpDisk must be at least 1Mi').optional(),
+      outDisk: quantity(parseBytes).refine((b) => b >= 2 ** 20, 'outDisk must be at least 1Mi').optional(),
+      /**
+       * The most of the container's log kept: the engine keeps the newest this much on the host, the
+       * live log in S3 stops at this much. Default from the worker's policy (512Mi).
+       */
+      logSize: quantity(parseBytes).refine((b) => b >= 8 * 2 ** 20, 'logSize must be at least 8Mi').optional(),
+    })
+    .strict(),
+);
 
 /** Host labels ("zone": "a", "disk": "nvme"): names and values as Kubernetes allows them, 20 at most. */
 export const LABEL_PATTERN = /^[A-Za-z0-9]([A-Za-z0-9._/-]{0,61}[A-Za-z0-9])?$/;
 export const MAX_LABELS = 20;
-export const Labels = z
-  .record(z.string().regex(LABEL_PATTERN, 'a label name is 1-63 letters, digits, ".", "_", "/" or "-", starting and ending with a letter or digit'),
-    z.string().regex(LABEL_PATTERN, 'a label value is 1-63 letters, digits, ".", "_", "/" or "-", starting and ending with a letter or digit'))
-  .refine((labels) => Object.keys(labels).length <= MAX_LABELS, `at most ${MAX_LABELS} labels`);
+export const Labels = once('action/Labels', () =>
+  z
+    .record(z.string().regex(LABEL_PATTERN, 'a label name is 1-63 letters, digits, ".", "_", "/" or "-", starting and ending with a letter or digit'),
+      z.string().regex(LABEL_PATTERN, 'a label value is 1-63 letters, digits, ".", "_", "/" or "-", starting and ending with a letter or digit'))
+    .refine((labels) => Object.keys(labels).length <= MAX_LABELS, `at most ${MAX_LABELS} labels`),
+);
 
-export const Placement = z
-  .object({
-    /** Only hosts carrying every one of these labels run the action. */
-    require: Labels.optional(),
-    /** Hosts carrying these are chosen first while one of them is up (for up to 30 s of waiting). */
-    prefer: Labels.optional(),
-  })
-  .strict();
+export const Placement = once('action/Placement', () =>
+  z
+    .object({
+      /** Only hosts carrying every one of these labels run the action. */
+      require: Labels.optional(),
+      /** Hosts carrying these are chosen first while one of them is up (for up to 30 s of waiting). */
+      prefer: Labels.optional(),
+    })
+    .strict(),
+);
 
 /**
  * A path in the container: absolute, without ".", ".." or empty parts, so that what it names is
@@ -191,9 +206,11 @@ export function parseS3Uri(uri: string): { bucket: string; key: string } | undef
 }
 
 /** A relative path of an object under an action's folder ("out/model.bin", or "out/" for all of /out). */
-const actionPath = text(1024, 'path').refine(
-  (p) => !p.startsWith('/') && !p.replace(/\/$/, '').split('/').some((part) => part === '' || part === '.' || part === '..'),
-  'path is relative to the action\'s folder ("out/model.bin", or "out/" for every file of its /out), without ".", ".." or empty parts',
+const actionPath = once('action/actionPath', () =>
+  text(1024, 'path').refine(
+    (p) => !p.startsWith('/') && !p.replace(/\/$/, '').split('/').some((part) => part === '' || part === '.' || part === '..'),
+    'path is relative to the action\'s folder ("out/model.bin", or "out/" for every file of its /out), without ".", ".." or empty parts',
+  ),
 );
 
 /**
@@ -201,160 +218,168 @@ const actionPath = text(1024, 'path').refine(
  * action stored (its /out, its logs). A `from` or `path` ending in "/" is a prefix: every object
  * under it lands under `to`, at its path below the prefix.
  */
-export const InputArtifact = z
-  .object({
-    from: z.string().max(1100).refine((uri) => parseS3Uri(uri) !== undefined, 'from is "s3://bucket/key", or "s3://bucket/prefix/" for every object under it').optional(),
-    fromAction: ActionId.optional(),
-    path: actionPath.optional(),
-    to: containerPath('to').refine((p) => pathWithin(p, INPUTS_DIR), `to is a path under ${INPUTS_DIR}/ (inputs are mounted there, read-only)`),
-  })
-  .strict()
-  .superRefine((input, ctx) => {
-    if ((input.from === undefined) === (input.fromAction === undefined)) {
-      ctx.addIssue({ code: 'custom', message: 'give either from (an S3 URI) or fromAction with path' });
-    } else if (input.fromAction !== undefined && input.path === undefined) {
-      ctx.addIssue({ code: 'custom', path: ['path'], message: 'fromAction needs path: the object under that action\'s folder, e.g. "out/model.bin"' });
-    } else if (input.from !== undefined && input.path !== undefined) {
-      ctx.addIssue({ code: 'custom', path: ['path'], message: 'path goes with fromAction; for an S3 input put the whole key in from' });
-    }
-  });
+export const InputArtifact = once('action/InputArtifact', () =>
+  z
+    .object({
+      from: z.string().max(1100).refine((uri) => parseS3Uri(uri) !== undefined, 'from is "s3://bucket/key", or "s3://bucket/prefix/" for every object under it').optional(),
+      fromAction: ActionId.optional(),
+      path: actionPath.optional(),
+      to: containerPath('to').refine((p) => pathWithin(p, INPUTS_DIR), `to is a path under ${INPUTS_DIR}/ (inputs are mounted there, read-only)`),
+    })
+    .strict()
+    .superRefine((input, ctx) => {
+      if ((input.from === undefined) === (input.fromAction === undefined)) {
+        ctx.addIssue({ code: 'custom', message: 'give either from (an S3 URI) or fromAction with path' });
+      } else if (input.fromAction !== undefined && input.path === undefined) {
+        ctx.addIssue({ code: 'custom', path: ['path'], message: 'fromAction needs path: the object under that action\'s folder, e.g. "out/model.bin"' });
+      } else if (input.from !== undefined && input.path !== undefined) {
+        ctx.addIssue({ code: 'custom', path: ['path'], message: 'path goes with fromAction; for an S3 input put the whole key in from' });
+      }
+    }),
+);
 
-const SecretName = z.string().regex(ENV_NAME, 'secret names are 1-256 letters, digits and "_", not starting with a digit');
+const SecretName = once('action/SecretName', () =>
+  z.string().regex(ENV_NAME, 'secret names are 1-256 letters, digits and "_", not starting with a digit'),
+);
 
 /** A file written into the container before it starts (a config file): its text, or a secret's value. */
-export const ContainerFile = z
-  .object({
-    path: containerPath('path').refine(
-      (p) => !MOUNTED_DIRS.some((dir) => pathWithin(p, dir)),
-      `path may not lie in ${MOUNTED_DIRS.join(', ')}: the worker mounts those folders`,
-    ),
-    content: text(LIMITS.stringBytes * 8, 'content', 'bytes').optional(),
-    contentFromSecret: SecretName.optional(),
-    mode: z
-      .union([
-        z.number().int().min(0).max(0o7777),
-        z.string().regex(/^0?[0-7]{3,4}$/, 'mode is octal text such as "0644" or "600"').transform((m) => parseInt(m, 8)),
-      ], { message: 'mode is octal text such as "0644", or a number' })
-      .default(0o644),
-  })
-  .strict()
-  .superRefine((file, ctx) => {
-    if ((file.content === undefined) === (file.contentFromSecret === undefined)) {
-      ctx.addIssue({ code: 'custom', message: 'give either content or contentFromSecret' });
-    }
-  });
+export const ContainerFile = once('action/ContainerFile', () =>
+  z
+    .object({
+      path: containerPath('path').refine(
+        (p) => !MOUNTED_DIRS.some((dir) => pathWithin(p, dir)),
+        `path may not lie in ${MOUNTED_DIRS.join(', ')}: the worker mounts those folders`,
+      ),
+      content: text(LIMITS.stringBytes * 8, 'content', 'bytes').optional(),
+      contentFromSecret: SecretName.optional(),
+      mode: z
+        .union([
+          z.number().int().min(0).max(0o7777),
+          z.string().regex(/^0?[0-7]{3,4}$/, 'mode is octal text such as "0644" or "600"').transform((m) => parseInt(m, 8)),
+        ], { message: 'mode is octal text such as "0644", or a number' })
+        .default(0o644),
+    })
+    .strict()
+    .superRefine((file, ctx) => {
+      if ((file.content === undefined) === (file.contentFromSecret === undefined)) {
+        ctx.addIssue({ code: 'custom', message: 'give either content or contentFromSecret' });
+      }
+    }),
+);
 
 /** A template's name and version as a run records it: "name@version". */
 export const TEMPLATE_NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
 export const TEMPLATE_VERSION = /^[A-Za-z0-9][A-Za-z0-9._+-]{0,63}$/;
 
-export const ActionSpec = z
-  .object({
-    image: text(LIMITS.imageChars, 'image').refine((image) => parseImageRef(image) !== undefined, {
-      message: 'not an image reference: use "registry/repository:tag" or "registry/repository@sha256:…"',
-    }),
-    command: z
-      .array(text(LIMITS.stringBytes, 'an argument', 'bytes'))
-      .min(1, 'command, when given, needs at least the program to run')
-      .max(LIMITS.items)
-      .optional(),
-    args: z.array(text(LIMITS.stringBytes, 'an argument', 'bytes')).max(LIMITS.items).optional(),
-    env: EnvMap.optional(),
-    workingDir: text(LIMITS.pathChars, 'workingDir').pipe(z.string().startsWith('/', 'workingDir must be an absolute path')).optional(),
-    user: z
-      .string()
-      .max(LIMITS.userChars, `user is at most ${LIMITS.userChars} characters`)
-      .regex(/^[A-Za-z0-9_.-]+(:[A-Za-z0-9_.-]+)?$/, 'user is "name", "uid" or "uid:gid"')
-      .optional(),
-    resources: Resources.default({}),
-    timeout: quantity(parseDuration).default(3_600_000),
-    /**
-     * The whole job's time limit, from the start: waiting for a host, pulls, retries and every
-     * attempt. When it passes, the container is stopped, /out collected, and the action ends FAILED
-     * with reason "deadline". `timeout` bounds one attempt's run.
-     */
-    deadline: quantity(parseDuration).optional(),
-    network: z.enum(['none', 'host']).default('none'),
-    input: JsonInput.optional(),
-    /**
-     * When the host asks the registry: by default a tag is pulled at most once per the worker's pull
-     * window and a digest never again once present; "always" pulls every time, "if-not-present"
-     * only when the host lacks it, "never" runs what the host has.
-     */
-    pullPolicy: z.enum(['always', 'if-not-present', 'never']).optional(),
-    output: z.enum(['text', 'json']).default('text'),
-    artifacts: z
-      .object({
-        bucket: z.string().regex(BUCKET_NAME, 'not an S3 bucket name').optional(),
-        prefix: z
-          .string()
-          .max(512, 'prefix is at most 512 characters (S3 keys are at most 1024 bytes, and the files of /out need room)')
-          .regex(/^[A-Za-z0-9!_.*'()/-]*$/, 'prefix may hold letters, digits and !_.*\'()-/ only')
-          // S3 servers refuse keys with "." or ".." parts, and "a//b" would be a folder without a name.
-          .refine(
-            (prefix) => !prefix.replace(/^\/+|\/+$/g, '').split('/').some((part, _, parts) => part === '.' || part === '..' || (part === '' && parts.length > 1)),
-            'prefix must not hold "." or ".." parts or an empty part ("a//b")',
-          )
-          .optional(),
-      })
-      .strict()
-      .default({}),
-    retry: z
-      .object({
-        attempts: z.number().int().min(1).max(20).default(1),
-        onExitCodes: z.array(z.number().int().min(1).max(255)).default([]),
-        onReasons: z.array(ExitReason).default([]),
-      })
-      .strict()
-      .default({ attempts: 1, onExitCodes: [], onReasons: [] }),
-    collect: z.enum(['always', 'on-success', 'never']).default('always'),
-    secrets: z
-      .array(SecretName)
-      .max(LIMITS.secrets, `at most ${LIMITS.secrets} secrets`)
-      .default([]),
-    source: text(200, 'source').optional(),
-    placement: Placement.optional(),
-    inputs: z.array(InputArtifact).max(MAX_INPUTS, `at most ${MAX_INPUTS} inputs (a prefix brings many objects in one)`).default([]),
-    files: z.array(ContainerFile).max(MAX_FILES, `at most ${MAX_FILES} files`).default([]),
-    /** The template this spec was made from ("name@version"), for the ActionTemplate search attribute. */
-    template: z
-      .string()
-      .max(128)
-      .refine((t) => {
-        const [name, version, more] = t.split('@');
-        return more === undefined && TEMPLATE_NAME.test(name ?? '') && TEMPLATE_VERSION.test(version ?? '');
-      }, 'template is "name@version"')
-      .optional(),
-    /** JSON Schema (2020-12) that stdout, parsed as JSON, must meet; a run whose output does not ends output-invalid. */
-    outputSchema: z.union([z.boolean(), z.record(z.string(), z.unknown())], { message: 'outputSchema is a JSON Schema: an object (or true/false)' }).optional(),
-  })
-  .strict()
-  .superRefine((spec, ctx) => {
-    const argv = [...(spec.command ?? []), ...(spec.args ?? []), ...Object.entries(spec.env ?? {}).map(([k, v]) => `${k}=${v}`)];
-    const argvBytes = argv.reduce((sum, a) => sum + utf8Bytes(a) + 1, 0);
-    if (argvBytes > LIMITS.argsAndEnvBytes) {
-      ctx.addIssue({ code: 'custom', path: ['env'], message: `command, args and env hold ${argvBytes} bytes together; at most ${LIMITS.argsAndEnvBytes} (pass large data as input or a file)` });
-    }
-    spec.inputs.forEach((input, i) => {
-      spec.inputs.slice(0, i).forEach((other, j) => {
-        if (pathWithin(input.to, other.to) || pathWithin(other.to, input.to)) {
-          ctx.addIssue({ code: 'custom', path: ['inputs', i, 'to'], message: `${input.to} overlaps inputs.${j}.to (${other.to}): give each input a place of its own` });
-        }
-      });
-    });
-    spec.files.forEach((file, i) => {
-      const j = spec.files.findIndex((other) => other.path === file.path);
-      if (j < i) ctx.addIssue({ code: 'custom', path: ['files', i, 'path'], message: `${file.path} is written by files.${j} already` });
-    });
-    if (spec.outputSchema !== undefined && spec.output !== 'json') {
-      ctx.addIssue({ code: 'custom', path: ['outputSchema'], message: 'outputSchema checks JSON output: set output to "json"' });
-    }
-    for (const name of spec.secrets) {
-      if (spec.env && Object.hasOwn(spec.env, name)) {
-        ctx.addIssue({ code: 'custom', path: ['secrets'], message: `"${name}" is both an env variable and a secret` });
+export const ActionSpec = once('action/ActionSpec', () =>
+  z
+    .object({
+      image: text(LIMITS.imageChars, 'image').refine((image) => parseImageRef(image) !== undefined, {
+        message: 'not an image reference: use "registry/repository:tag" or "registry/repository@sha256:…"',
+      }),
+      command: z
+        .array(text(LIMITS.stringBytes, 'an argument', 'bytes'))
+        .min(1, 'command, when given, needs at least the program to run')
+        .max(LIMITS.items)
+        .optional(),
+      args: z.array(text(LIMITS.stringBytes, 'an argument', 'bytes')).max(LIMITS.items).optional(),
+      env: EnvMap.optional(),
+      workingDir: text(LIMITS.pathChars, 'workingDir').pipe(z.string().startsWith('/', 'workingDir must be an absolute path')).optional(),
+      user: z
+        .string()
+        .max(LIMITS.userChars, `user is at most ${LIMITS.userChars} characters`)
+        .regex(/^[A-Za-z0-9_.-]+(:[A-Za-z0-9_.-]+)?$/, 'user is "name", "uid" or "uid:gid"')
+        .optional(),
+      resources: Resources.default({}),
+      timeout: quantity(parseDuration).default(3_600_000),
+      /**
+       * The whole job's time limit, from the start: waiting for a host, pulls, retries and every
+       * attempt. When it passes, the container is stopped, /out collected, and the action ends FAILED
+       * with reason "deadline". `timeout` bounds one attempt's run.
+       */
+      deadline: quantity(parseDuration).optional(),
+      network: z.enum(['none', 'host']).default('none'),
+      input: JsonInput.optional(),
+      /**
+       * When the host asks the registry: by default a tag is pulled at most once per the worker's pull
+       * window and a digest never again once present; "always" pulls every time, "if-not-present"
+       * only when the host lacks it, "never" runs what the host has.
+       */
+      pullPolicy: z.enum(['always', 'if-not-present', 'never']).optional(),
+      output: z.enum(['text', 'json']).default('text'),
+      artifacts: z
+        .object({
+          bucket: z.string().regex(BUCKET_NAME, 'not an S3 bucket name').optional(),
+          prefix: z
+            .string()
+            .max(512, 'prefix is at most 512 characters (S3 keys are at most 1024 bytes, and the files of /out need room)')
+            .regex(/^[A-Za-z0-9!_.*'()/-]*$/, 'prefix may hold letters, digits and !_.*\'()-/ only')
+            // S3 servers refuse keys with "." or ".." parts, and "a//b" would be a folder without a name.
+            .refine(
+              (prefix) => !prefix.replace(/^\/+|\/+$/g, '').split('/').some((part, _, parts) => part === '.' || part === '..' || (part === '' && parts.length > 1)),
+              'prefix must not hold "." or ".." parts or an empty part ("a//b")',
+            )
+            .optional(),
+        })
+        .strict()
+        .default({}),
+      retry: z
+        .object({
+          attempts: z.number().int().min(1).max(20).default(1),
+          onExitCodes: z.array(z.number().int().min(1).max(255)).default([]),
+          onReasons: z.array(ExitReason).default([]),
+        })
+        .strict()
+        .default({ attempts: 1, onExitCodes: [], onReasons: [] }),
+      collect: z.enum(['always', 'on-success', 'never']).default('always'),
+      secrets: z
+        .array(SecretName)
+        .max(LIMITS.secrets, `at most ${LIMITS.secrets} secrets`)
+        .default([]),
+      source: text(200, 'source').optional(),
+      placement: Placement.optional(),
+      inputs: z.array(InputArtifact).max(MAX_INPUTS, `at most ${MAX_INPUTS} inputs (a prefix brings many objects in one)`).default([]),
+      files: z.array(ContainerFile).max(MAX_FILES, `at most ${MAX_FILES} files`).default([]),
+      /** The template this spec was made from ("name@version"), for the ActionTemplate search attribute. */
+      template: z
+        .string()
+        .max(128)
+        .refine((t) => {
+          const [name, version, more] = t.split('@');
+          return more === undefined && TEMPLATE_NAME.test(name ?? '') && TEMPLATE_VERSION.test(version ?? '');
+        }, 'template is "name@version"')
+        .optional(),
+      /** JSON Schema (2020-12) that stdout, parsed as JSON, must meet; a run whose output does not ends output-invalid. */
+      outputSchema: z.union([z.boolean(), z.record(z.string(), z.unknown())], { message: 'outputSchema is a JSON Schema: an object (or true/false)' }).optional(),
+    })
+    .strict()
+    .superRefine((spec, ctx) => {
+      const argv = [...(spec.command ?? []), ...(spec.args ?? []), ...Object.entries(spec.env ?? {}).map(([k, v]) => `${k}=${v}`)];
+      const argvBytes = argv.reduce((sum, a) => sum + utf8Bytes(a) + 1, 0);
+      if (argvBytes > LIMITS.argsAndEnvBytes) {
+        ctx.addIssue({ code: 'custom', path: ['env'], message: `command, args and env hold ${argvBytes} bytes together; at most ${LIMITS.argsAndEnvBytes} (pass large data as input or a file)` });
       }
-    }
-  });
+      spec.inputs.forEach((input, i) => {
+        spec.inputs.slice(0, i).forEach((other, j) => {
+          if (pathWithin(input.to, other.to) || pathWithin(other.to, input.to)) {
+            ctx.addIssue({ code: 'custom', path: ['inputs', i, 'to'], message: `${input.to} overlaps inputs.${j}.to (${other.to}): give each input a place of its own` });
+          }
+        });
+      });
+      spec.files.forEach((file, i) => {
+        const j = spec.files.findIndex((other) => other.path === file.path);
+        if (j < i) ctx.addIssue({ code: 'custom', path: ['files', i, 'path'], message: `${file.path} is written by files.${j} already` });
+      });
+      if (spec.outputSchema !== undefined && spec.output !== 'json') {
+        ctx.addIssue({ code: 'custom', path: ['outputSchema'], message: 'outputSchema checks JSON output: set output to "json"' });
+      }
+      for (const name of spec.secrets) {
+        if (spec.env && Object.hasOwn(spec.env, name)) {
+          ctx.addIssue({ code: 'custom', path: ['secrets'], message: `"${name}" is both an env variable and a secret` });
+        }
+      }
+    }),
+);
 
 /** What callers write (quantities as strings, defaults left out). */
 export type ActionSpecInput = z.input<typeof ActionSpec>;

@@ -5,28 +5,31 @@
 import { z } from 'zod';
 import type { ActionSpecInput } from './action.js';
 import type { ActionStatus } from './result.js';
+import { once } from './shared.js';
 
 export const ARRAY_WORKFLOW_TYPE = 'runArray';
 /** The most children one array runs: its summary and its history stay within Temporal's limits. */
 export const MAX_ARRAY_COUNT = 10_000;
 
-export const ArrayOptions = z
-  .object({
-    count: z.number().int().min(1, 'count is at least 1').max(MAX_ARRAY_COUNT, `count is at most ${MAX_ARRAY_COUNT}`).optional(),
-    /** Each item is one child's stdin input (JSON); their number is the count. */
-    items: z.array(z.unknown()).min(1, 'items holds at least one item').max(MAX_ARRAY_COUNT, `at most ${MAX_ARRAY_COUNT} items`).optional(),
-    /** At most this many children run at once (default 10). */
-    parallelism: z.number().int().min(1, 'parallelism is at least 1').max(1000, 'parallelism is at most 1000').default(10),
-    /**
-     * Once more children than this have FAILED, no new child starts; those running finish (never
-     * cancelled: what they do is kept). Without it every child runs whatever fails.
-     */
-    maxFailures: z.number().int().min(0, 'maxFailures is 0 or more').optional(),
-  })
-  .strict()
-  .superRefine((a, ctx) => {
-    if ((a.count === undefined) === (a.items === undefined)) ctx.addIssue({ code: 'custom', message: 'give count, or items (one child each)' });
-  });
+export const ArrayOptions = once('array/ArrayOptions', () =>
+  z
+    .object({
+      count: z.number().int().min(1, 'count is at least 1').max(MAX_ARRAY_COUNT, `count is at most ${MAX_ARRAY_COUNT}`).optional(),
+      /** Each item is one child's stdin input (JSON); their number is the count. */
+      items: z.array(z.unknown()).min(1, 'items holds at least one item').max(MAX_ARRAY_COUNT, `at most ${MAX_ARRAY_COUNT} items`).optional(),
+      /** At most this many children run at once (default 10). */
+      parallelism: z.number().int().min(1, 'parallelism is at least 1').max(1000, 'parallelism is at most 1000').default(10),
+      /**
+       * Once more children than this have FAILED, no new child starts; those running finish (never
+       * cancelled: what they do is kept). Without it every child runs whatever fails.
+       */
+      maxFailures: z.number().int().min(0, 'maxFailures is 0 or more').optional(),
+    })
+    .strict()
+    .superRefine((a, ctx) => {
+      if ((a.count === undefined) === (a.items === undefined)) ctx.addIssue({ code: 'custom', message: 'give count, or items (one child each)' });
+    }),
+);
 
 export type ArrayOptionsInput = z.input<typeof ArrayOptions>;
 
@@ -60,8 +63,10 @@ export interface ArrayResult {
 }
 
 /** What a child is told of its place in the array (ACTION_INDEX, ACTION_COUNT). */
-export const ArrayMemberSchema = z.object({
-  index: z.number().int().nonnegative(),
-  count: z.number().int().positive().max(MAX_ARRAY_COUNT),
-});
+export const ArrayMemberSchema = once('array/ArrayMemberSchema', () =>
+  z.object({
+    index: z.number().int().nonnegative(),
+    count: z.number().int().positive().max(MAX_ARRAY_COUNT),
+  }),
+);
 export type ArrayMember = z.infer<typeof ArrayMemberSchema>;

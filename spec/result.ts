@@ -4,8 +4,11 @@
 // The shapes are zod schemas, so that the published JSON Schema (schema/, npm run schema) and these
 // types come from one definition; nothing parses results with them at run time.
 import { z } from 'zod';
+import { once } from './shared.js';
 
-export const ActionStatusSchema = z.enum(['DONE', 'FAILED', 'CANCELED']);
+export const ActionStatusSchema = once('result/ActionStatusSchema', () =>
+  z.enum(['DONE', 'FAILED', 'CANCELED']),
+);
 export type ActionStatus = z.infer<typeof ActionStatusSchema>;
 export type Phase = 'PENDING' | 'PULLING' | 'RUNNING' | 'COLLECTING' | ActionStatus;
 
@@ -13,61 +16,73 @@ export type Phase = 'PENDING' | 'PULLING' | 'RUNNING' | 'COLLECTING' | ActionSta
  * Why an action ended as it did. `exit` is a plain exit code; the others say the exit code
  * alone would mislead (137 after an OOM kill, 143 after a deadline) or that nothing ran.
  */
-export const EndReasonSchema = z.enum([
-  'exit',
-  'oom',
-  'engine-restarted',
-  'timeout',
-  'deadline',
-  'canceled',
-  'invalid-spec',
-  'image-not-found',
-  'image-unauthorized',
-  'image-not-allowed',
-  'gpu-unavailable',
-  'secret-missing',
-  'container-refused',
-  'policy',
-  'artifacts-unavailable',
-  'no-host',
-  'no-host-fits',
-  'output-not-json',
-  'output-invalid',
-  'input-unavailable',
-  'error',
-]);
+export const EndReasonSchema = once('result/EndReasonSchema', () =>
+  z.enum([
+    'exit',
+    'oom',
+    'engine-restarted',
+    'timeout',
+    'deadline',
+    'canceled',
+    'invalid-spec',
+    'image-not-found',
+    'image-unauthorized',
+    'image-not-allowed',
+    'gpu-unavailable',
+    'secret-missing',
+    'container-refused',
+    'policy',
+    'artifacts-unavailable',
+    'no-host',
+    'no-host-fits',
+    'output-not-json',
+    'output-invalid',
+    'input-unavailable',
+    'error',
+  ]),
+);
 export type EndReason = z.infer<typeof EndReasonSchema>;
 
-export const ArtifactSchema = z.object({
-  path: z.string().describe('Path inside /out, with "/" separators.'),
-  uri: z.string(),
-  size: z.number().int().nonnegative(),
-});
+export const ArtifactSchema = once('result/ArtifactSchema', () =>
+  z.object({
+    path: z.string().describe('Path inside /out, with "/" separators.'),
+    uri: z.string(),
+    size: z.number().int().nonnegative(),
+  }),
+);
 export type Artifact = z.infer<typeof ArtifactSchema>;
 
 /** An input staged into /in before the container started. */
-export const StagedInputSchema = z.object({
-  path: z.string().describe('Its path in the container.'),
-  source: z.string().describe('The S3 object it came from.'),
-  size: z.number().int().nonnegative(),
-  sha256: z.string(),
-  cached: z.boolean().describe("Copied from the host's cache: another action on the host had fetched this object version."),
-});
+export const StagedInputSchema = once('result/StagedInputSchema', () =>
+  z.object({
+    path: z.string().describe('Its path in the container.'),
+    source: z.string().describe('The S3 object it came from.'),
+    size: z.number().int().nonnegative(),
+    sha256: z.string(),
+    cached: z.boolean().describe("Copied from the host's cache: another action on the host had fetched this object version."),
+  }),
+);
 export type StagedInput = z.infer<typeof StagedInputSchema>;
 
 /** The result lists this many inputs; inputTotals counts them all. */
 export const LISTED_INPUTS = 1000;
 
-export const StepTimingSchema = z.object({
-  /** `inputs`: staging the spec's inputs into /in, before the container started (inside `run`). */
-  step: z.enum(['place', 'pull', 'inputs', 'run', 'collect', 'finalize', 'cleanup']),
-  startedAt: z.string(),
-  ms: z.number(),
-});
+export const StepTimingSchema = once('result/StepTimingSchema', () =>
+  z.object({
+    /** `inputs`: staging the spec's inputs into /in, before the container started (inside `run`). */
+    step: z.enum(['place', 'pull', 'inputs', 'run', 'collect', 'finalize', 'cleanup']),
+    startedAt: z.string(),
+    ms: z.number(),
+  }),
+);
 export type StepTiming = z.infer<typeof StepTimingSchema>;
 
-const Totals = z.object({ files: z.number().int().nonnegative(), bytes: z.number().nonnegative() });
-const DiskFull = z.object({ bytes: z.number().nonnegative() });
+const Totals = once('result/Totals', () =>
+  z.object({ files: z.number().int().nonnegative(), bytes: z.number().nonnegative() }),
+);
+const DiskFull = once('result/DiskFull', () =>
+  z.object({ bytes: z.number().nonnegative() }),
+);
 
 export interface RunOutcome {
   exitCode: number | null;
@@ -90,57 +105,59 @@ export interface RunOutcome {
 }
 
 /** What an action ends with: the workflow's result, result.json, and the details of a FAILED or CANCELED run. */
-export const ActionResultSchema = z.object({
-  actionId: z.string(),
-  runId: z.string(),
-  status: ActionStatusSchema,
-  exitCode: z.number().int().nullable(),
-  reason: EndReasonSchema,
-  message: z.string().describe('Plain words for the reason or the well-known exit code.'),
-  image: z.string(),
-  imageDigest: z.string().optional(),
-  host: z.string().optional(),
-  gpus: z.array(z.string()).optional().describe('The GPU device ids the host gave the action (no other action running there had them).'),
-  attempts: z.number().int(),
-  peakMemoryBytes: z.number().optional(),
-  cpuSeconds: z.number().optional(),
-  timings: z.array(StepTimingSchema),
-  artifacts: z.array(ArtifactSchema).describe('The first 1000 files of /out; artifactTotals counts all of them.'),
-  artifactTotals: Totals,
-  skipped: z
-    .array(z.object({ path: z.string(), why: z.string() }))
-    .describe('The first 100 entries of /out that were not uploaded (symlinks, devices, unsafe names), with why.'),
-  skippedTotal: z.number().int().optional().describe('How many entries of /out were not uploaded, also those past the listed ones.'),
-  logs: z
-    .object({
-      stdout: z.string(),
-      stderr: z.string(),
-      bytes: z.number(),
-      truncated: z.boolean().optional(),
-      earlier: z
-        .array(z.object({ attempt: z.number().int(), stdout: z.string(), stderr: z.string() }))
-        .optional()
-        .describe('The full logs of each attempt before the last one (retry), in order.'),
-    })
-    .optional()
-    .describe(
-      "Where stdout and stderr were stored, and how many bytes. truncated: the log went past the action's logSize (512 MiB by default): " +
-        'the stored logs hold its newest logSize (the engine drops the beginning), the live log its first logSize.',
-    ),
-  liveLogs: z.string().optional().describe('The live log of every attempt, as segments: what followers read.'),
-  resultUri: z.string().optional(),
-  logTail: z.array(z.string()),
-  output: z.unknown().optional(),
-  outputProblems: z
-    .array(z.object({ pointer: z.string(), message: z.string() }))
-    .optional()
-    .describe("Where the output does not meet the spec's outputSchema (JSON pointer and message), when it does not."),
-  inputs: z.array(StagedInputSchema).optional().describe('The first 1000 inputs staged into /in; inputTotals counts them all.'),
-  inputTotals: Totals.optional(),
-  diskFull: DiskFull.optional().describe("Set when the container's disk budget (/out and /tmp_disk) was used up."),
-  startedAt: z.string(),
-  finishedAt: z.string(),
-});
+export const ActionResultSchema = once('result/ActionResultSchema', () =>
+  z.object({
+    actionId: z.string(),
+    runId: z.string(),
+    status: ActionStatusSchema,
+    exitCode: z.number().int().nullable(),
+    reason: EndReasonSchema,
+    message: z.string().describe('Plain words for the reason or the well-known exit code.'),
+    image: z.string(),
+    imageDigest: z.string().optional(),
+    host: z.string().optional(),
+    gpus: z.array(z.string()).optional().describe('The GPU device ids the host gave the action (no other action running there had them).'),
+    attempts: z.number().int(),
+    peakMemoryBytes: z.number().optional(),
+    cpuSeconds: z.number().optional(),
+    timings: z.array(StepTimingSchema),
+    artifacts: z.array(ArtifactSchema).describe('The first 1000 files of /out; artifactTotals counts all of them.'),
+    artifactTotals: Totals,
+    skipped: z
+      .array(z.object({ path: z.string(), why: z.string() }))
+      .describe('The first 100 entries of /out that were not uploaded (symlinks, devices, unsafe names), with why.'),
+    skippedTotal: z.number().int().optional().describe('How many entries of /out were not uploaded, also those past the listed ones.'),
+    logs: z
+      .object({
+        stdout: z.string(),
+        stderr: z.string(),
+        bytes: z.number(),
+        truncated: z.boolean().optional(),
+        earlier: z
+          .array(z.object({ attempt: z.number().int(), stdout: z.string(), stderr: z.string() }))
+          .optional()
+          .describe('The full logs of each attempt before the last one (retry), in order.'),
+      })
+      .optional()
+      .describe(
+        "Where stdout and stderr were stored, and how many bytes. truncated: the log went past the action's logSize (512 MiB by default): " +
+          'the stored logs hold its newest logSize (the engine drops the beginning), the live log its first logSize.',
+      ),
+    liveLogs: z.string().optional().describe('The live log of every attempt, as segments: what followers read.'),
+    resultUri: z.string().optional(),
+    logTail: z.array(z.string()),
+    output: z.unknown().optional(),
+    outputProblems: z
+      .array(z.object({ pointer: z.string(), message: z.string() }))
+      .optional()
+      .describe("Where the output does not meet the spec's outputSchema (JSON pointer and message), when it does not."),
+    inputs: z.array(StagedInputSchema).optional().describe('The first 1000 inputs staged into /in; inputTotals counts them all.'),
+    inputTotals: Totals.optional(),
+    diskFull: DiskFull.optional().describe("Set when the container's disk budget (/out and /tmp_disk) was used up."),
+    startedAt: z.string(),
+    finishedAt: z.string(),
+  }),
+);
 export type ActionResult = z.infer<typeof ActionResultSchema>;
 
 const EXIT_HINTS: Record<number, string> = {

@@ -4,22 +4,27 @@ import { z } from 'zod';
 import { ActionSpec } from './action.js';
 import { ArrayMemberSchema } from './array.js';
 import type { EndReason, Phase, StepTiming } from './result.js';
+import { once } from './shared.js';
 
 export const WORKFLOW_TYPE = 'runAction';
 
 /** The first argument of the action workflow. */
-export const RunActionInputSchema = z.object({
-  spec: ActionSpec,
-  member: ArrayMemberSchema.optional().describe('Set for a child of an array: its place, told to the container as ACTION_INDEX and ACTION_COUNT.'),
-});
+export const RunActionInputSchema = once('workflow-api/RunActionInputSchema', () =>
+  z.object({
+    spec: ActionSpec,
+    member: ArrayMemberSchema.optional().describe('Set for a child of an array: its place, told to the container as ACTION_INDEX and ACTION_COUNT.'),
+  }),
+);
 export type RunActionInput = z.input<typeof RunActionInputSchema>;
 
 /** The second argument: settings of the fleet, chosen by whoever starts the action (the client fills defaults). */
-export const FleetOptionsSchema = z.object({
-  hostTimeoutSeconds: z.number().optional().describe('Seconds a host may stay silent before the action is placed on another host (5-3600, default 60).'),
-  maxPlacements: z.number().optional().describe('How many hosts an action may be placed on before it fails with reason no-host (1-10, default 3).'),
-  stopGraceSeconds: z.number().optional().describe('Seconds between SIGTERM and SIGKILL when a container is stopped (0-300, default 10).'),
-});
+export const FleetOptionsSchema = once('workflow-api/FleetOptionsSchema', () =>
+  z.object({
+    hostTimeoutSeconds: z.number().optional().describe('Seconds a host may stay silent before the action is placed on another host (5-3600, default 60).'),
+    maxPlacements: z.number().optional().describe('How many hosts an action may be placed on before it fails with reason no-host (1-10, default 3).'),
+    stopGraceSeconds: z.number().optional().describe('Seconds between SIGTERM and SIGKILL when a container is stopped (0-300, default 10).'),
+  }),
+);
 export type FleetOptions = z.infer<typeof FleetOptionsSchema>;
 
 export interface StatusView {

@@ -3,6 +3,7 @@
 // make a running action take a different path on replay fails here, before it reaches a fleet:
 // such a change needs patched() or a new workflow type.
 import { bundleWorkflowCode, DefaultLogger, Runtime, Worker } from '@temporalio/worker';
+import { preloadModulesFor } from '../../worker/workflow-bundle-options.js';
 import { DeterminismViolationError } from '@temporalio/workflow';
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -21,7 +22,10 @@ let workflowBundle: { code: string };
 beforeAll(async () => {
   // The expected nondeterminism below is logged by the SDK's core as a warning: errors only.
   Runtime.install({ logger: new DefaultLogger('ERROR') });
-  workflowBundle = await bundleWorkflowCode({ workflowsPath: fileURLToPath(new URL('../../workflows/index.ts', import.meta.url)), logger: quiet });
+  // Bundled as the worker's is: with the modules it preloads (a module kept across workflows must
+  // not change what a replay decides).
+  const workflowsPath = fileURLToPath(new URL('../../workflows/index.ts', import.meta.url));
+  workflowBundle = await bundleWorkflowCode({ workflowsPath, preloadModules: preloadModulesFor(workflowsPath), logger: quiet });
 }, 60_000);
 
 describe('workflow replay', () => {
@@ -33,6 +37,20 @@ describe('workflow replay', () => {
   it.each(REPRESENTATIVE)('replays the %s history with the current workflow code', async (name) => {
     await expect(Worker.runReplayHistory({ workflowBundle, replayName: name }, history(name))).resolves.toBeUndefined();
   }, 60_000);
+
+  it('replays every history, one after another in one worker, sharing the preloaded schemas', async () => {
+    // One replay worker runs them all in one reusable context: the second and later workflows use
+    // the spec's schemas the first one built (spec/shared.ts), invalid specs and failures included.
+    const all = [...REPRESENTATIVE, ...REPRESENTATIVE].map((name, i) => ({ workflowId: `${name}-${i}`, history: history(name) }));
+    const errors: string[] = [];
+    let replayed = 0;
+    for await (const result of Worker.runReplayHistories({ workflowBundle, replayName: 'all' }, all)) {
+      replayed++;
+      if (result.error) errors.push(`${result.workflowId}: ${String(result.error)}`);
+    }
+    expect(errors).toEqual([]);
+    expect(replayed).toBe(all.length);
+  }, 120_000);
 
   it('fails replay when the workflow takes other steps than the history recorded', async () => {
     const changed = await bundleWorkflowCode({ workflowsPath: fileURLToPath(new URL('../fixtures/changed-workflow.ts', import.meta.url)), logger: quiet });
