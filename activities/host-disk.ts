@@ -8,6 +8,7 @@ import { execFile } from 'node:child_process';
 import { mkdir, open, readdir, readFile, rm, stat, statfs, chmod } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { CommandHelper } from './command-helper.js';
 
 const exec = promisify(execFile);
 /** Bounded: a stuck mount or mkfs fails the step (and is retried) instead of hanging it. */
@@ -23,7 +24,11 @@ export interface ContainerDisk {
 }
 
 export class HostDisks {
-  constructor(readonly folder: string) {}
+  /** mkfs, mount and umount run in a helper process: the worker forks nothing per action. */
+  constructor(
+    readonly folder: string,
+    private readonly commands = new CommandHelper(),
+  ) {}
 
   /** `inputs`: the record of what was staged into /in, beside the filesystem (for a re-attach). */
   paths(name: string): ContainerDisk & { image: string; inputs: string } {
@@ -55,8 +60,10 @@ export class HostDisks {
         await file.close();
       }
       // No journal, no reserved blocks: a scratch filesystem that lives as long as one container.
-      await run('mkfs.ext4', ['-q', '-F', '-m', '0', '-O', '^has_journal', p.image]);
-      await run('mount', ['-o', 'loop,nosuid,nodev', p.image, p.root]);
+      // Never grown (no resize inode) and made on a new sparse file (nothing to discard): mkfs
+      // writes 152 KiB instead of 1.2 MiB for 2 GiB, in a third of the time; inodes as by default.
+      await this.run('mkfs.ext4', ['-q', '-F', '-m', '0', '-O', '^has_journal,^resize_inode', '-E', 'nodiscard', p.image]);
+      await this.run('mount', ['-o', 'loop,nosuid,nodev', p.image, p.root]);
     }
     for (const dir of [p.out, p.tmp]) {
       await mkdir(dir, { recursive: true });
@@ -89,7 +96,7 @@ export class HostDisks {
   /** Unmounts (the loop device is released with it) and deletes the container's folder. */
   async remove(name: string): Promise<void> {
     const p = this.paths(name);
-    if (await this.mounted(p.root)) await run('umount', [p.root]);
+    if (await this.mounted(p.root)) await this.run('umount', [p.root]);
     await rm(join(this.folder, name), { recursive: true, force: true });
   }
 
@@ -107,19 +114,24 @@ export class HostDisks {
     return out;
   }
 
+  /** Stops the helper process (the worker is stopping). */
+  close(): void {
+    this.commands.close();
+  }
+
+  private async run(command: string, args: string[]): Promise<void> {
+    try {
+      await this.commands.run(command, args, COMMAND_TIMEOUT_MS);
+    } catch (err) {
+      const e = err as { stderr?: string; message: string };
+      throw new Error(`${command} ${args.join(' ')} failed: ${(e.stderr || e.message).trim()}`);
+    }
+  }
+
   private async mounted(path: string): Promise<boolean> {
     const mounts = await readFile('/proc/self/mounts', 'utf8');
     // /proc/self/mounts escapes spaces and the like as octal; our paths have none.
     return mounts.split('\n').some((line) => line.split(' ')[1] === path);
-  }
-}
-
-async function run(command: string, args: string[]): Promise<void> {
-  try {
-    await exec(command, args, { timeout: COMMAND_TIMEOUT_MS });
-  } catch (err) {
-    const e = err as { stderr?: string; message: string };
-    throw new Error(`${command} ${args.join(' ')} failed: ${(e.stderr || e.message).trim()}`);
   }
 }
 

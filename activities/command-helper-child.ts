@@ -1,0 +1,16 @@
+// The helper process of command-helper.ts: runs each command it is sent (a program and its
+// arguments, never through a shell) and answers with how it ended. It stays small, so the fork
+// behind each command is cheap; the worker itself forks nothing per action.
+import { execFile } from 'node:child_process';
+import type { CommandAnswer, CommandCall } from './command-helper.js';
+
+process.on('message', (call: CommandCall) => {
+  execFile(call.command, call.args, { timeout: call.timeoutMs, maxBuffer: 1 << 20 }, (err, stdout, stderr) => {
+    const answer: CommandAnswer = err
+      ? { id: call.id, ok: false, message: err.message, stderr: String(stderr ?? ''), code: typeof err.code === 'number' ? err.code : undefined, killed: err.killed }
+      : { id: call.id, ok: true, stdout: String(stdout), stderr: String(stderr) };
+    process.send?.(answer);
+  });
+});
+// The worker went away: nothing is left to answer.
+process.on('disconnect', () => process.exit(0));
