@@ -16,6 +16,7 @@ import { s3ClientFromEnv } from '../activities/artifact-store.js';
 import { loadWorkerConfig } from '../worker/config.js';
 import { benchTwoHosts } from './two-hosts.js';
 import { benchApiCalls } from './api-calls.js';
+import { benchCpuShare, cpuShareTable } from './cpu-share.js';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -39,6 +40,7 @@ try {
   const beforeWorker = process.env.BENCH_BEFORE_WORKER;
   const before = beforeWorker ? await benchApiCalls(image, smoke ? 3 : 20, beforeWorker) : undefined;
   const throughput = await benchThroughput(client, image, sizes.actions);
+  const cpu = await benchCpuShare(client, image, worker.process.pid!, smoke ? 8 : 60);
   const config = loadWorkerConfig();
   const s3 = s3ClientFromEnv(config);
   const pid = worker.process.pid!;
@@ -113,6 +115,14 @@ ${throughput.actions} trivial actions started at once against one worker of capa
 
 Caisson reaches **${(throughputRatio * 100).toFixed(0)} %** of the baseline (target ≥ 85 %: ${throughputRatio >= 0.85 ? 'met' : 'not met'}).
 
+### Where the CPU goes
+
+${cpu.actions} more trivial actions each way, every process's CPU time read from /proc before and after
+(user + system; "short-lived processes" is the rest of the machine's, from processes that started and
+ended inside the window: docker CLIs, runc, mkfs). With ${cpus().length} cores, CPU per action bounds throughput.
+
+${cpuShareTable(cpu)}
+
 ## Artifacts and logs
 
 Collect step (from the action's own step timings) against uploading the same bytes from the
@@ -183,7 +193,7 @@ ${twoHosts.affinityHeld ? '**held for every run**: each run\'s one container sta
   const previous = smoke ? '' : readFileSync(new URL('RESULTS.md', out), 'utf8');
   const arrays = previous.indexOf('## Arrays');
   writeFileSync(new URL(smoke ? 'bench-smoke.md' : 'RESULTS.md', out), arrays < 0 ? report : `${report.trimEnd()}\n\n${previous.slice(arrays)}`);
-  writeFileSync(new URL(smoke ? 'bench-smoke.json' : 'results.json', out), JSON.stringify({ machine, smoke, temporalServer, latency, calls, before, overhead50, ratio50, ratio95, throughput, bigFile, manyFiles, logs, input, delay, twoHosts }, null, 2) + '\n');
+  writeFileSync(new URL(smoke ? 'bench-smoke.json' : 'results.json', out), JSON.stringify({ machine, smoke, temporalServer, latency, calls, before, overhead50, ratio50, ratio95, throughput, cpu, bigFile, manyFiles, logs, input, delay, twoHosts }, null, 2) + '\n');
   process.stdout.write(report);
   if (!twoHosts.affinityHeld) throw new Error('host affinity did not hold for every run of the two-host benchmark');
 } finally {
