@@ -30,6 +30,8 @@ export interface CollectDeps {
   redactor?: Redactor;
   /** The host folder holding the container's /out, where the worker sees the engine's disk. */
   outDir?: (req: CollectRequest) => Promise<string | undefined>;
+  /** The start of the first frame the live log read from the beginning (LogShipper.firstFrame). */
+  firstFrame?: Buffer;
 }
 
 /** A path inside /out as it may be stored, or why not. */
@@ -203,10 +205,12 @@ async function collectLogs(deps: CollectDeps, container: Docker.Container, keys:
   const captured: Buffer[] = [];
   let capturedBytes = 0;
   let overflow = false;
+  let beginsAsSeen = true;
   // follow on a finished container returns its whole log and then ends: a stream, never one buffer.
   const source = (await container.logs({ follow: true, stdout: true, stderr: true })) as unknown as AsyncIterable<Buffer>;
   try {
     await demux(source, { stdout, stderr }, (stream, payload) => {
+      if (bytes === 0 && deps.firstFrame) beginsAsSeen = payload.subarray(0, deps.firstFrame.length).equals(deps.firstFrame);
       bytes += payload.length;
       if (!captureStdout || stream !== 'stdout') return;
       if (capturedBytes + payload.length > JSON_OUTPUT_LIMIT) overflow = true;
@@ -225,8 +229,10 @@ async function collectLogs(deps: CollectDeps, container: Docker.Container, keys:
       stdout: deps.store.uri(keys.stdout),
       stderr: deps.store.uri(keys.stderr),
       bytes,
-      // Rotation drops a whole file only once the files left hold at least all but one of them.
-      ...(bytes >= (ENGINE_LOG_FILES - 1) * fileBytes ? { truncated: true } : {}),
+      // Rotation drops a whole file only once the files left hold at least all but one of them;
+      // a log whose first frame is not the one the live log saw first lost its start to rotation
+      // (the files' own overhead per line can make them fill long before that many bytes).
+      ...(bytes >= (ENGINE_LOG_FILES - 1) * fileBytes || (deps.firstFrame && !beginsAsSeen) ? { truncated: true } : {}),
     },
     stdoutText: overflow ? undefined : (redactor?.text.bind(redactor) ?? ((t: string) => t))(Buffer.concat(captured).toString('utf8')),
     overflow,

@@ -122,8 +122,9 @@ export async function execute(deps: ExecuteDeps, req: ExecuteRequest): Promise<E
     progress.phase = 'COLLECTING';
     beat();
     const includeOut = req.spec.collect === 'always' || (req.spec.collect === 'on-success' && outcome.exitCode === 0);
+    const { firstFrame } = await log;
     const collected = await timed('collect', () =>
-      collect({ docker: deps.run.docker, host: deps.host, store: deps.store, outDir: deps.outDir, redactor }, { ...req, includeOut }, ({ files, bytes }) => {
+      collect({ docker: deps.run.docker, host: deps.host, store: deps.store, outDir: deps.outDir, redactor, firstFrame }, { ...req, includeOut }, ({ files, bytes }) => {
         progress.files = files;
         progress.bytes = bytes;
       }),

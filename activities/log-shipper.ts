@@ -75,6 +75,9 @@ async function probe(s3: S3Client, bucket: string, prefix: string, attempt: numb
   };
 }
 
+/** How much of the first frame is kept to recognise it again. */
+export const FIRST_FRAME_BYTES = 256;
+
 export class LogShipper {
   private tracker = new PositionTracker(LOG_START);
   private container = '';
@@ -92,6 +95,11 @@ export class LogShipper {
   shippedBytes = 0;
   /** The log went past the action's logSize: the frames after that point were not shipped. */
   cut = false;
+  /**
+   * The start of the container's first frame, when this try read its log from the very beginning:
+   * a log the engine keeps that begins otherwise at collection had its start rotated away.
+   */
+  firstFrame: Buffer | undefined;
 
   private readonly failed = settleLater();
   /** Masks secrets in each frame before it is shipped, when the action has any. */
@@ -150,6 +158,7 @@ export class LogShipper {
         // The engine's follow stream was seen to give a container's last line twice as it stopped:
         // the same frame, timestamp to the nanosecond included, is never a line of its own.
         if (previous?.equals(frame.raw)) continue;
+        if (!this.firstFrame && this.tracker.current.ns < 0n) this.firstFrame = Buffer.from(data.subarray(0, FIRST_FRAME_BYTES));
         previous = Buffer.from(frame.raw);
         this.tracker.advance(ns);
         // The frame is copied: a chunk of the engine's stream is not kept alive for one frame of it.

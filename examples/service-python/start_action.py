@@ -106,4 +106,11 @@ async def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(asyncio.run(main()))
+    code = asyncio.run(main())
+    # Leave without the interpreter's teardown: the SDK's native runtime keeps threads that can
+    # touch the interpreter while it finalizes, which aborts a short-lived client process now and
+    # then ("Fatal Python error: PyGILState_Release", a known open issue of the Python SDK) after
+    # its work is done. Everything printed is flushed first.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
