@@ -230,8 +230,9 @@ async function collectLogs(deps: CollectDeps, container: Docker.Container, keys:
       stderr: deps.store.uri(keys.stderr),
       bytes,
       // Rotation drops a whole file only once the files left hold at least all but one of them;
-      // a log whose first frame is not the one the live log saw first lost its start to rotation
-      // (the files' own overhead per line can make them fill long before that many bytes).
+      // and a log whose first frame is not the one the live log saw first lost its start to
+      // rotation. (The byte rule counts payload while the files also hold per-line overhead, and a
+      // live log that lags behind a fast writer may never reach its own cut: CI saw both miss.)
       ...(bytes >= (ENGINE_LOG_FILES - 1) * fileBytes || (deps.firstFrame && !beginsAsSeen) ? { truncated: true } : {}),
     },
     stdoutText: overflow ? undefined : (redactor?.text.bind(redactor) ?? ((t: string) => t))(Buffer.concat(captured).toString('utf8')),
