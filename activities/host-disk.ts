@@ -114,11 +114,6 @@ export class HostDisks {
     return out;
   }
 
-  /** Stops the helper process (the worker is stopping). */
-  close(): void {
-    this.commands.close();
-  }
-
   private async run(command: string, args: string[]): Promise<void> {
     try {
       await this.commands.run(command, args, COMMAND_TIMEOUT_MS);

@@ -76,7 +76,7 @@ async function probe(s3: S3Client, bucket: string, prefix: string, attempt: numb
 }
 
 /** How much of the first frame is kept to recognise it again. */
-export const FIRST_FRAME_BYTES = 256;
+const FIRST_FRAME_BYTES = 256;
 
 export class LogShipper {
   private tracker = new PositionTracker(LOG_START);
