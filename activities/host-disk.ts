@@ -5,7 +5,7 @@
 // container has stopped, /out is read from this folder (see collect-dir.ts); at removal the
 // filesystem is unmounted (the loop device goes with it) and the folder deleted.
 import { execFile } from 'node:child_process';
-import { mkdir, open, readdir, readFile, rm, stat, statfs, chmod } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rm, stat, statfs, chmod, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { CommandHelper } from './command-helper.js';
@@ -21,7 +21,15 @@ export interface ContainerDisk {
   tmp: string;
   /** Staged inputs, mounted read-only at /in (when the action has inputs). */
   in: string;
+  /** The container's /etc/hosts, beside the filesystem, so mounted read-only (a write there would escape the size limit). */
+  hosts: string;
 }
+
+/**
+ * What the engine writes into /etc/hosts of a container without a network. A container given no
+ * network by the engine gets none, and programs that look up "localhost" expect one.
+ */
+const LOOPBACK_HOSTS = '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n';
 
 export class HostDisks {
   /** mkfs, mount and umount run in a helper process: the worker forks nothing per action. */
@@ -34,7 +42,15 @@ export class HostDisks {
   paths(name: string): ContainerDisk & { image: string; inputs: string } {
     const dir = join(this.folder, name);
     const root = join(dir, 'mnt');
-    return { root, out: join(root, 'out'), tmp: join(root, 'tmp_disk'), in: join(root, 'in'), image: join(dir, 'disk.img'), inputs: join(dir, 'inputs.json') };
+    return {
+      root,
+      out: join(root, 'out'),
+      tmp: join(root, 'tmp_disk'),
+      in: join(root, 'in'),
+      hosts: join(dir, 'hosts'),
+      image: join(dir, 'disk.img'),
+      inputs: join(dir, 'inputs.json'),
+    };
   }
 
   /**
@@ -45,6 +61,7 @@ export class HostDisks {
   async prepare(name: string): Promise<ContainerDisk> {
     const p = this.paths(name);
     for (const dir of [p.out, p.tmp, p.in]) await mkdir(dir, { recursive: true });
+    await writeFile(p.hosts, LOOPBACK_HOSTS, { mode: 0o644 });
     return p;
   }
 
@@ -72,7 +89,7 @@ export class HostDisks {
     }
     // Inputs: written by the worker only, read by any user (and mounted read-only).
     await mkdir(p.in, { recursive: true, mode: 0o755 });
-    return { root: p.root, out: p.out, tmp: p.tmp, in: p.in };
+    return { root: p.root, out: p.out, tmp: p.tmp, in: p.in, hosts: p.hosts };
   }
 
   async exists(name: string): Promise<boolean> {

@@ -121,6 +121,19 @@ describe('an action that exits 0', () => {
     });
   });
 
+  it('without a network a container still has loopback and a read-only /etc/hosts naming localhost', async () => {
+    // The engine is told the container has no network (it then sets up no sandbox and writes no
+    // hosts file); the worker's hosts file stands in for the engine's.
+    const script = [
+      'ip addr show lo | grep -q "inet 127.0.0.1" && ip link show lo | grep -q ",UP" && echo loopback-up;',
+      'grep -E "^127\\.0\\.0\\.1[[:space:]]+localhost" /etc/hosts && echo hosts-ok;',
+      '(echo "1.2.3.4 evil" >> /etc/hosts) 2>/dev/null || echo hosts-read-only;',
+    ].join(' ');
+    const result = await (await client.start(busybox(script))).result();
+    expect(result.status).toBe('DONE');
+    expect(result.logTail).toEqual(['loopback-up', '127.0.0.1\tlocalhost', 'hosts-ok', 'hosts-read-only']);
+  });
+
   it('feeds JSON input on stdin and parses JSON output from stdout, with the log on stderr', async () => {
     const handle = await client.start(
       busybox('read line; echo "working" >&2; echo "{\\"echo\\": $line, \\"ok\\": true}"', {
