@@ -52,14 +52,20 @@ export interface ExecuteProgress {
 }
 
 const HEARTBEAT_EVERY_MS = 2000;
+const FIRST_HEARTBEAT_MS = 1000;
 
 export async function execute(deps: ExecuteDeps, req: ExecuteRequest): Promise<ExecuteAnswer> {
   const ctx = Context.current();
   const progress: ExecuteProgress = { phase: 'PULLING', attempt: req.attempt, logTail: [] };
+  // The first heartbeat waits a moment: most short actions then send none (each is a write of the
+  // run's state on the server), and a longer one shows its phase from then on. Nothing else waits
+  // for it: the heartbeat timeout counts from the start, and a cancel comes as a stop request.
+  const quietUntil = Date.now() + FIRST_HEARTBEAT_MS;
   const beat = () => {
     deps.capacity.touch(req.runId);
-    ctx.heartbeat({ ...progress });
+    if (Date.now() >= quietUntil) ctx.heartbeat({ ...progress });
   };
+  const first = setTimeout(beat, FIRST_HEARTBEAT_MS);
   // A heartbeat every few seconds whatever the phase: a long upload or pull is alive, not stuck.
   const ticker = setInterval(beat, HEARTBEAT_EVERY_MS);
   const timings: StepTiming[] = [];
@@ -87,7 +93,8 @@ export async function execute(deps: ExecuteDeps, req: ExecuteRequest): Promise<E
     const inputs = req.spec.inputs.length ? resolveInputs(store.s3, req.spec, store, deps.run.diskBytes(req.spec)) : Promise.resolve([]);
     inputs.catch(() => {}); // awaited below, before the container
     // What earlier tries shipped of this attempt's log is looked up while the image is made ready.
-    const log = LogShipper.open(store.s3, store.bucket, livePrefix, req.attempt, req.spec.resources.logSize ?? DEFAULT_LOG_SIZE);
+    const fresh = ctx.info.attempt === 1 && req.placement === 1;
+    const log = LogShipper.open(store.s3, store.bucket, livePrefix, req.attempt, req.spec.resources.logSize ?? DEFAULT_LOG_SIZE, fresh);
     log.catch(() => {}); // awaited by runContainer
     const image = await timed('pull', () =>
       deps.images.ensure(req.spec.image, req.spec.pullPolicy, (event) => ctx.heartbeat({ ...progress, pull: event })),
@@ -119,6 +126,10 @@ export async function execute(deps: ExecuteDeps, req: ExecuteRequest): Promise<E
       return { again: true, outcome: { ...outcome, inputs: undefined, inputsTiming: undefined }, digest: image.digest, timings };
     }
 
+    // The container has stopped and no attempt follows: what is left (uploads) takes none of the
+    // host's cores or memory, so the slot goes to the next action now. Its placement and dispatch
+    // (tens of ms of Temporal round trips) then overlap this collect instead of following it.
+    deps.capacity.release(req.runId);
     progress.phase = 'COLLECTING';
     beat();
     const includeOut = req.spec.collect === 'always' || (req.spec.collect === 'on-success' && outcome.exitCode === 0);
@@ -175,6 +186,7 @@ export async function execute(deps: ExecuteDeps, req: ExecuteRequest): Promise<E
     deps.images.forget(req.spec.image, err);
     throw artifactsUnavailable(store.bucket, err) ?? err;
   } finally {
+    clearTimeout(first);
     clearInterval(ticker);
   }
 }

@@ -61,7 +61,7 @@ try {
   const dockerVersion = (await docker.version()).Version;
   const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, Docker ${dockerVersion}`;
   const ms = (n: number) => `${n.toFixed(0)} ms`;
-  const temporalServer = 'the CLI dev server v1.5.1 on SQLite with journal_mode=wal, synchronous=normal (scripts/dev-env)';
+  const temporalServer = 'the CLI dev server v1.5.1 on SQLite with journal_mode=wal, synchronous=normal, one partition per task queue (scripts/dev-env)';
   const mb = (n: number) => `${(n / 2 ** 20).toFixed(1)} MiB`;
   const throughputRatio = throughput.caissonPerSecond / throughput.baselinePerSecond;
   const transferRow = (t: TransferResult, target: number) => {
