@@ -93,8 +93,7 @@ export async function execute(deps: ExecuteDeps, req: ExecuteRequest): Promise<E
     const inputs = req.spec.inputs.length ? resolveInputs(store.s3, req.spec, store, deps.run.diskBytes(req.spec)) : Promise.resolve([]);
     inputs.catch(() => {}); // awaited below, before the container
     // What earlier tries shipped of this attempt's log is looked up while the image is made ready.
-    const fresh = ctx.info.attempt === 1 && req.placement === 1;
-    const log = LogShipper.open(store.s3, store.bucket, livePrefix, req.attempt, req.spec.resources.logSize ?? DEFAULT_LOG_SIZE, fresh);
+    const log = LogShipper.open(store.s3, store.bucket, livePrefix, req.attempt, req.spec.resources.logSize ?? DEFAULT_LOG_SIZE);
     log.catch(() => {}); // awaited by runContainer
     const image = await timed('pull', () =>
       deps.images.ensure(req.spec.image, req.spec.pullPolicy, (event) => ctx.heartbeat({ ...progress, pull: event })),

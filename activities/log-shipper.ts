@@ -43,8 +43,6 @@ interface Resume {
 
 
 /** What an earlier try of this attempt shipped: how many segments, and where the last one ended. */
-const NOTHING_SHIPPED: Resume = { nextSeq: 0, bytes: 0, position: LOG_START };
-
 async function probe(s3: S3Client, bucket: string, prefix: string, attempt: number): Promise<Resume> {
   let count = 0;
   let bytes = 0;
@@ -58,7 +56,7 @@ async function probe(s3: S3Client, bucket: string, prefix: string, attempt: numb
     }
     token = page.IsTruncated ? page.NextContinuationToken : undefined;
   } while (token);
-  if (count === 0) return NOTHING_SHIPPED;
+  if (count === 0) return { nextSeq: 0, bytes: 0, position: LOG_START };
   const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: segmentKey(prefix, attempt, count - 1) }));
   const meta = head.Metadata ?? {};
   const ended = await s3
@@ -121,12 +119,11 @@ export class LogShipper {
 
   /** Looks up what earlier tries shipped; start it early, it needs no container. */
   /**
-   * `fresh`: no try of this attempt ran before (the first try on the first host), so nothing was
-   * shipped and S3 is not asked.
+   * Also asked on a first try, when nothing can have been shipped yet: the listing is how a missing
+   * bucket or refused credentials end the action before its container starts.
    */
-  static async open(s3: S3Client, bucket: string, prefix: string, attempt: number, limitBytes = Infinity, fresh = false): Promise<LogShipper> {
-    const resume = fresh ? NOTHING_SHIPPED : await probe(s3, bucket, prefix, attempt);
-    return new LogShipper(s3, bucket, prefix, attempt, resume, limitBytes);
+  static async open(s3: S3Client, bucket: string, prefix: string, attempt: number, limitBytes = Infinity): Promise<LogShipper> {
+    return new LogShipper(s3, bucket, prefix, attempt, await probe(s3, bucket, prefix, attempt), limitBytes);
   }
 
   /**

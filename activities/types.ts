@@ -55,11 +55,6 @@ export interface ExecuteRequest extends ContainerRequest {
   specElided?: true;
   /** The workflow was asked to cancel before this attempt began. */
   canceled: boolean;
-  /**
-   * Which placement of the action this is (1: the first host it went to). Runs started before the
-   * field existed leave it out, and are treated as possibly placed before.
-   */
-  placement?: number;
   /** When the action started, and the steps before this attempt: both go into result.json. */
   startedAt: string;
   timings: StepTiming[];

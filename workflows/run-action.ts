@@ -160,7 +160,6 @@ export async function runAction(input: RunActionInput, fleetOptions: FleetOption
       ...(placement?.gpus ? { gpuIds: placement.gpus } : {}),
       ...(input.member ? { member: input.member } : {}),
       canceled,
-      placement: view.placements,
       startedAt: startedAt.toISOString(),
       timings: [...timings],
     };
