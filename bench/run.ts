@@ -35,10 +35,12 @@ const client = await ActionsClient.connect(temporalSettingsFromEnv(), taskQueue)
 const docker = dockerClient();
 try {
   const latency = await benchLatency(client, docker, image, runs);
-  const calls = await benchApiCalls(image, smoke ? 3 : 20);
   // The same figures for another build's worker (an earlier commit's), when one is named: before/after.
+  // BENCH_BEFORE_PLAIN=1: that build predates payload encryption, so both run without it.
   const beforeWorker = process.env.BENCH_BEFORE_WORKER;
-  const before = beforeWorker ? await benchApiCalls(image, smoke ? 3 : 20, beforeWorker) : undefined;
+  const plain = beforeWorker !== undefined && process.env.BENCH_BEFORE_PLAIN === '1';
+  const calls = await benchApiCalls(image, smoke ? 3 : 20, undefined, plain);
+  const before = beforeWorker ? await benchApiCalls(image, smoke ? 3 : 20, beforeWorker, plain) : undefined;
   const throughput = await benchThroughput(client, image, sizes.actions);
   const cpu = await benchCpuShare(client, image, worker.process.pid!, smoke ? 8 : 60);
   const config = loadWorkerConfig();
@@ -93,7 +95,7 @@ p50 overhead over the docker CLI: **${ms(overhead50)}**; ratio p50 **${ratio50.t
 ## What one action asks of the engine and of Temporal
 
 ${calls.actions} trivial actions, one after another, through a worker whose engine socket is a
-counting proxy; \`docker run --rm\` through the same proxy.
+counting proxy; \`docker run --rm\` through the same proxy.${plain ? ' Payloads are not encrypted in this comparison (the earlier build has no codec).' : ''}
 
 | per action | caisson | ${before ? `before (${process.env.BENCH_BEFORE_LABEL ?? beforeWorker}) | ` : ''}docker run --rm |
 | --- | ---: | ${before ? '---: | ' : ''}---: |
