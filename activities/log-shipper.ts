@@ -117,10 +117,10 @@ export class LogShipper {
     this.seq = resume.nextSeq;
   }
 
-  /** Looks up what earlier tries shipped; start it early, it needs no container. */
   /**
-   * Also asked on a first try, when nothing can have been shipped yet: the listing is how a missing
-   * bucket or refused credentials end the action before its container starts.
+   * Looks up what earlier tries shipped; start it early, it needs no container. Asked on a first
+   * try too, when nothing can have been shipped yet: the listing is how a missing bucket or refused
+   * credentials end the action before its container starts.
    */
   static async open(s3: S3Client, bucket: string, prefix: string, attempt: number, limitBytes = Infinity): Promise<LogShipper> {
     return new LogShipper(s3, bucket, prefix, attempt, await probe(s3, bucket, prefix, attempt), limitBytes);
