@@ -86,20 +86,17 @@ describe('limits', () => {
 
     // The live log (what followers read) starts at the first line and stops at logSize. (A writer
     // this fast outruns the engine's 1 MiB files: what the engine's follow stream gives while it
-    // rotates them many times a second is its own affair, lines it rotated away unread included.)
+    // rotates them many times a second is its own affair, lines it rotated away unread included.
+    // So the live log may well reach the last line, with gaps: its size is what is bounded.)
     let live = 0;
     let liveBytes = 0;
-    let highest = 0;
     for await (const line of handle.logs()) {
-      const n = numberOf(line.text);
-      if (live === 0) expect(n).toBe(1);
-      highest = Math.max(highest, n);
+      if (live === 0) expect(numberOf(line.text)).toBe(1);
       live++;
       liveBytes += Buffer.byteLength(line.text) + 1;
     }
     expect(live).toBeGreaterThan(10_000);
     expect(liveBytes).toBeLessThanOrEqual(8 * 2 ** 20);
-    expect(highest).toBeLessThan(lines);
 
     // The stored log holds the newest lines, at most logSize of them, ending with the last.
     const stored = await objectText(s3(), result.logs!.stdout);
