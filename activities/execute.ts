@@ -172,8 +172,9 @@ export async function execute(deps: ExecuteDeps, req: ExecuteRequest): Promise<E
     deps.metrics?.bytesUploaded.add(collected.totals.bytes + collected.logs.bytes, { host: deps.host });
     deps.metrics?.finished.add(1, { status: result.status, reason: result.reason });
     for (const t of result.timings) deps.metrics?.stepSeconds.record(t.ms / 1000, { step: t.step });
-    // After this returns nothing of the run is needed on the host any more: its slot is free for
-    // the next action now, and its containers and disk go in the background.
+    // After this returns nothing of the run is needed on the host any more: its containers and disk
+    // go in the background. The slot was freed at the container's stop; releasing again restarts
+    // the window in which a reconcile does not count the run's leftover containers as holding one.
     deps.capacity.release(req.runId);
     const removal = new Promise<void>((resolve) => setImmediate(resolve))
       .then(() => removeRun(deps, req))
