@@ -1,36 +1,26 @@
 // The activities of an action run, built from their dependencies so that a worker passes real
 // clients and a test may pass others. Workflows import only the type of what this returns.
+import { availableParallelism } from 'node:os';
 import type Docker from 'dockerode';
 import { ApplicationFailure, Context } from '@temporalio/activity';
+import type { Action } from '../spec/action.js';
 import { needsOf, neverFits } from '../spec/placement.js';
+import { ActionResultSchema } from '../spec/result.js';
 import { betterHost, BETTER_HOST_OFFERS, FRESH_VIEW_MS, OFFER_AGAIN_MS, notHere, preferredElsewhere, PREFER_WAIT_MS, type FleetView, type PlacementMode } from './place.js';
 import { artifactsUnavailable, type ArtifactStore } from './artifact-store.js';
 import type { HostCapacity } from './capacity.js';
 import type { Metrics } from './metrics.js';
 import type { SpecSource } from './spec-source.js';
-import { ceilingProblems, enforcePolicy, policyRefusal, type Policy } from './policy.js';
-import { collect } from './collect.js';
+import { bucketAllowed, ceilingProblems, enforcePolicy, policyRefusal, type Policy } from './policy.js';
+import { checkContainerRequest, checkExecuteRequest, trustedRun } from './host-gate.js';
+import { refusedByHost } from './refused.js';
 import { execute, removeRun } from './execute.js';
 import type { ImageCache } from './image-cache.js';
 import { containerName, runFilter } from './labels.js';
 import type { HostDisks } from './host-disk.js';
 import type { InputCache } from './input-cache.js';
-import { removeContainer } from './removal.js';
-import { pullImage } from './pull.js';
-import { runContainer, stopContainer, type RunDeps } from './run-container.js';
-import type {
-  CollectAnswer,
-  CollectRequest,
-  ContainerRequest,
-  ExecuteAnswer,
-  ExecuteRequest,
-  FinalizeRequest,
-  Placement,
-  PlaceRequest,
-  PullAnswer,
-  PullRequest,
-  RunOutcome,
-} from './types.js';
+import { stopContainer, type RunDeps } from './run-container.js';
+import type { CollectRequest, ContainerRequest, ExecuteAnswer, ExecuteRequest, FinalizeRequest, Placement, PlaceRequest } from './types.js';
 
 export interface ActivityDeps {
   docker: Docker;
@@ -52,7 +42,7 @@ export interface ActivityDeps {
   metrics?: Metrics;
   /** What actions may do on this worker (activities/policy.ts). */
   policy: Policy;
-  /** Where the host reads a spec its request left out (see ExecuteRequest.specElided). */
+  /** Where the host reads each run's start: the only spec it runs (activities/host-gate.ts). */
   specs: SpecSource;
   /** The fleet's hosts as they report themselves: whether another host could run what this one cannot. */
   fleet?: FleetView;
@@ -60,14 +50,6 @@ export interface ActivityDeps {
   placementMode?: PlacementMode;
   /** Input objects fetched on this host, for other actions asking for the same version (with disks only). */
   inputCache?: InputCache;
-}
-
-/**
- * A spec as a request carries it, with the fields added since older runs were scheduled: a request
- * scheduled by an earlier version (and retried after an upgrade) has no inputs or files.
- */
-function withDataDefaults(spec: ContainerRequest['spec']): ContainerRequest['spec'] {
-  return { ...spec, inputs: spec.inputs ?? [], files: spec.files ?? [] };
 }
 
 export function createActivities(deps: ActivityDeps) {
@@ -97,6 +79,30 @@ export function createActivities(deps: ActivityDeps) {
     const name = containerName(req, req.attempt, deps.host);
     return deps.disks && (await deps.disks.exists(name)) ? deps.disks.paths(name).out : undefined;
   };
+  /** What an action holds on this host: its resources, with the policy's defaults for what it leaves out. */
+  const needsHere = (spec: Action) => {
+    const d = deps.policy.defaults;
+    return needsOf(
+      { resources: spec.resources, placement: spec.placement },
+      { cpu: d.cpu, memory: d.memory, outDisk: d.outDisk ?? deps.diskDefaults.out, tmpDisk: d.tmpDisk ?? deps.diskDefaults.tmp },
+    );
+  };
+  /** The cores an action without a cpu limit may use: all of this host's, said outright to the engine. */
+  const hostCores = () => (Number.isFinite(deps.capacity.totals.cpu) ? deps.capacity.totals.cpu : availableParallelism());
+  /**
+   * An execute runs only for a run that holds its place here. An honest run was placed here by
+   * `place` (or, after a worker restart, its container is on this engine); a request that skipped
+   * placement is placed now, under the same rules, so no caller gets more than a free slot.
+   */
+  const holdPlaceHere = async (req: ContainerRequest, spec: Action) => {
+    if (deps.capacity.has(req.runId)) return;
+    const containers = await deps.docker.listContainers({ all: true, filters: runFilter(req) });
+    if (containers.length) return deps.capacity.claim(req.runId);
+    const verdict = deps.capacity.place(req.runId, needsHere(spec), req.actionId);
+    if ('held' in verdict) return;
+    if ('never' in verdict) throw refusedByHost(deps.host, 'resources', `the run can never fit this host: ${verdict.never}`);
+    throw ApplicationFailure.create({ type: 'HostBusy', message: `host ${deps.host} has no room for this run now: ${verdict.short}`, nextRetryDelay: '5s' });
+  };
   const executeDeps = {
     outDir, run: runDeps, store: deps.store, images: deps.images, capacity: deps.capacity, host: deps.host, metrics: deps.metrics, removals: deps.removals };
 
@@ -105,23 +111,20 @@ export function createActivities(deps: ActivityDeps) {
      * Shared queue, on the placement worker, which polls only while this host has a free slot
      * (HostCapacity.placementSlots): reaching here means a slot is this run's.
      */
-    async place(req: PlaceRequest): Promise<Placement> {
-      if (!req.resources) {
-        // A run started before resource placement: a free slot is all it needs.
-        deps.capacity.claim(req.runId);
-        reportLoad();
-        return { host: deps.host, hostQueue: deps.hostQueue };
-      }
+    async place(raw: PlaceRequest): Promise<Placement> {
+      // What is placed is the run's own spec, never the request's resources (a forged request
+      // could otherwise hold this host's slots and GPUs for a run that asked for none).
+      const run = await trustedRun(deps, raw);
+      const spec = run.start.spec;
+      const req = { actionId: run.actionId, runId: run.runId, placement: spec.placement };
       // What this host's policy refuses is said first, before whether it fits anywhere.
-      const beyond = ceilingProblems(req.resources, req.timeout, deps.policy);
+      const beyond = ceilingProblems(spec.resources, spec.timeout, deps.policy);
       if (beyond.length) throw policyRefusal(beyond, deps.host);
-      const d = deps.policy.defaults;
-      const needs = needsOf(
-        { resources: req.resources, placement: req.placement },
-        { cpu: d.cpu, memory: d.memory, outDisk: d.outDisk ?? deps.diskDefaults.out, tmpDisk: d.tmpDisk ?? deps.diskDefaults.tmp },
-      );
+      const needs = needsHere(spec);
       const verdict = deps.capacity.place(req.runId, needs, req.actionId);
-      const waited = Date.now() - (req.waitingSince ?? Date.now());
+      const now = Date.now();
+      const since = typeof raw.waitingSince === 'number' && Number.isFinite(raw.waitingSince) ? Math.min(raw.waitingSince, now) : now;
+      const waited = now - since;
       const fleet = async () => (deps.fleet ? await deps.fleet.live() : []);
       if ('held' in verdict) {
         const prefer = req.placement?.prefer;
@@ -149,78 +152,62 @@ export function createActivities(deps: ActivityDeps) {
         reportLoad();
         return { host: deps.host, hostQueue: deps.hostQueue, ...(verdict.held.gpus.length ? { gpus: verdict.held.gpus } : {}) };
       }
-      throw notHere({ host: deps.host, totals: deps.capacity.totals }, needs, verdict, await fleet(), waited, req.waitForHostMs ?? 60_000);
+      throw notHere({ host: deps.host, totals: deps.capacity.totals }, needs, verdict, await fleet(), waited, run.start.fleet.hostTimeoutSeconds * 1000);
     },
 
     /** Host queue: one attempt from image to result.json (see execute.ts). */
-    async execute(req: ExecuteRequest): Promise<ExecuteAnswer> {
-      const spec = withDataDefaults(req.specElided ? await deps.specs.load(req) : req.spec);
+    async execute(raw: ExecuteRequest): Promise<ExecuteAnswer> {
+      const run = await trustedRun(deps, raw);
+      const checked = checkExecuteRequest(deps.host, raw, run);
       // Before anything of the action happens on this host: refused, or given the defaults.
-      const answer = await execute(executeDeps, { ...req, spec: enforcePolicy(spec, deps.policy, deps.store.bucket, deps.host) });
+      const spec = enforcePolicy(checked.spec, deps.policy, deps.store.bucket, deps.host, hostCores());
+      // GPU ids are the host's choice at placement: a request may only repeat them.
+      const gpus = deps.capacity.has(run.runId) ? (deps.capacity.heldBy(run.runId)?.gpus ?? []) : [];
+      if (raw.gpuIds !== undefined && !(Array.isArray(raw.gpuIds) && raw.gpuIds.length === gpus.length && raw.gpuIds.every((id, i) => id === gpus[i]))) {
+        throw refusedByHost(deps.host, 'gpuIds', `are not the ones this host gave the run (${gpus.join(', ') || 'none'})`);
+      }
+      await holdPlaceHere(checked, spec);
+      const held = deps.capacity.heldBy(run.runId)?.gpus ?? [];
+      const answer = await execute(executeDeps, { ...checked, spec, ...(held.length ? { gpuIds: held } : {}) });
       if (!answer.again) reportLoad();
       return answer;
     },
 
-    // The steps below serve runs started before the one-activity shape (workflow patch
-    // "one-host-activity"): their histories schedule these, one by one.
-
-    async pull(req: PullRequest): Promise<PullAnswer> {
-      deps.capacity.touch(req.runId);
-      return pullImage(deps, req.image, (progress) => {
-        deps.capacity.touch(req.runId);
-        Context.current().heartbeat(progress);
-      });
-    },
-
-    async runContainer(req: ContainerRequest): Promise<RunOutcome> {
-      const ctx = Context.current();
-      return runContainer(runDeps, { ...req, spec: withDataDefaults(req.spec) }, {
-        heartbeat: (details) => ctx.heartbeat(details),
-        signal: ctx.cancellationSignal,
-        firstTry: ctx.info.attempt === 1,
-      });
-    },
-
-    async stopContainer(req: ContainerRequest): Promise<void> {
-      await stopContainer(runDeps, req);
+    /** Host queue: stops the attempt's container (a cancel); execute then reports how it ended. */
+    async stopContainer(raw: ContainerRequest): Promise<void> {
+      const run = await trustedRun(deps, raw);
+      await stopContainer(runDeps, checkContainerRequest(deps.host, raw, run));
     },
 
     /** Host queue: removes every container of the run and frees its slot. */
-    async removeRun(req: ContainerRequest): Promise<void> {
-      await removeRun(executeDeps, req);
+    async removeRun(raw: ContainerRequest): Promise<void> {
+      const run = await trustedRun(deps, raw);
+      await removeRun(executeDeps, checkContainerRequest(deps.host, raw, run));
       reportLoad();
     },
 
-    async collect(req: CollectRequest): Promise<CollectAnswer> {
-      const ctx = Context.current();
-      const answer = await collect({ ...deps, outDir }, req, (details) => ctx.heartbeat(details));
-      deps.metrics?.bytesUploaded.add(answer.totals.bytes + answer.logs.bytes, { host: deps.host });
-      return answer;
-    },
-
-    /** Writes result.json next to the artifacts; returns its URI. */
-    async finalize(req: FinalizeRequest): Promise<string> {
-      const store = req.bucket ? deps.store.withBucket(req.bucket) : deps.store;
-      const key = `${store.base(req.prefix, req.result.actionId)}/result.json`;
-      await store.put(key, JSON.stringify({ ...req.result, resultUri: store.uri(key) }, null, 2), 'application/json').catch((err) => {
+    /**
+     * Results queue: writes result.json of a run that ended before its host wrote it, next to its
+     * artifacts (in the worker's own bucket when the policy does not let the spec's be written).
+     */
+    async finalize(raw: FinalizeRequest): Promise<string> {
+      const run = await trustedRun(deps, { actionId: raw?.result?.actionId, runId: raw?.result?.runId });
+      const result = ActionResultSchema.safeParse(raw.result);
+      if (!result.success) throw refusedByHost(deps.host, `result.${result.error.issues[0]?.path.join('.')}`, result.error.issues[0]?.message ?? 'invalid');
+      const { artifacts } = run.start.spec;
+      if ((raw.bucket ?? undefined) !== artifacts.bucket || (raw.prefix ?? undefined) !== artifacts.prefix) {
+        throw refusedByHost(deps.host, 'bucket', "bucket and prefix are the run's own artifacts.bucket and artifacts.prefix");
+      }
+      const writable = !artifacts.bucket || bucketAllowed(artifacts.bucket, deps.policy, deps.store.bucket);
+      const store = writable && artifacts.bucket ? deps.store.withBucket(artifacts.bucket) : deps.store;
+      const key = `${store.base(artifacts.prefix, run.actionId)}/result.json`;
+      await store.put(key, JSON.stringify({ ...result.data, resultUri: store.uri(key) }, null, 2), 'application/json').catch((err) => {
         throw artifactsUnavailable(store.bucket, err) ?? err;
       });
       // Finalize runs once per action (a retry only rewrites the same object), so it counts the outcome.
-      deps.metrics?.finished.add(1, { status: req.result.status, reason: req.result.reason });
-      for (const t of req.result.timings) deps.metrics?.stepSeconds.record(t.ms / 1000, { step: t.step });
+      deps.metrics?.finished.add(1, { status: result.data.status, reason: result.data.reason });
+      for (const t of result.data.timings) deps.metrics?.stepSeconds.record(t.ms / 1000, { step: t.step });
       return store.uri(key);
-    },
-
-    /** Removes the run's containers and their volumes (one attempt's, or all with attempt 0). */
-    async cleanup(req: ContainerRequest): Promise<void> {
-      const containers = await deps.docker.listContainers({ all: true, filters: runFilter(req, req.attempt || undefined) });
-      for (const c of containers) await removeContainer(deps.docker, deps.disks, c);
-      if (!req.attempt) {
-        deps.capacity.release(req.runId);
-        stopRequested.delete(req.runId);
-        runDeps.engineLost.delete(req.runId);
-      }
-      reportLoad();
     },
   };
 }

@@ -69,7 +69,7 @@ export function ceilingProblems(r: Action['resources'], timeout: number | undefi
 }
 
 /** The worker's own bucket, and those the policy names ("*": any). */
-const bucketAllowed = (bucket: string, policy: Policy, workerBucket: string) =>
+export const bucketAllowed = (bucket: string, policy: Policy, workerBucket: string) =>
   bucket === workerBucket || policy.buckets.includes('*') || policy.buckets.includes(bucket);
 
 /** Every way the spec goes beyond the policy, as "field: what and why", in field order. */
@@ -112,18 +112,26 @@ export function policyRefusal(problems: string[], host: string): ApplicationFail
   });
 }
 
-export function enforcePolicy(spec: Action, policy: Policy, workerBucket: string, host: string): Action {
+/**
+ * The spec with every limit the kernel enforces set: the action's own, else the policy's default,
+ * else the built-in one (all of the host's cores, 2 GiB, 4096 pids). Nothing is left for the engine
+ * to read as "unlimited": that is a decision of the policy, written as a number.
+ */
+export function enforcePolicy(spec: Action, policy: Policy, workerBucket: string, host: string, hostCores: number): Action {
   const problems = policyProblems(spec, policy, workerBucket);
   if (problems.length) throw policyRefusal(problems, host);
   const d = policy.defaults;
+  const builtIn = DEFAULT_POLICY.defaults;
   const r = spec.resources;
+  // A positive number or nothing: the schemas refuse 0, and so does this, whoever built the spec.
+  const set = (n: number | undefined) => (n !== undefined && Number.isFinite(n) && n > 0 ? n : undefined);
   return {
     ...spec,
     resources: {
       ...r,
-      cpu: r.cpu ?? d.cpu,
-      memory: r.memory ?? d.memory,
-      pids: r.pids ?? d.pids,
+      cpu: set(r.cpu) ?? d.cpu ?? hostCores,
+      memory: set(r.memory) ?? d.memory ?? builtIn.memory,
+      pids: set(r.pids) ?? d.pids ?? builtIn.pids,
       outDisk: r.outDisk ?? d.outDisk,
       tmpDisk: r.tmpDisk ?? d.tmpDisk,
       logSize: r.logSize ?? d.logSize,

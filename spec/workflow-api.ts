@@ -1,7 +1,7 @@
 // The contract between callers (client, CLI, GitHub Action) and the action workflow.
 import { defineQuery } from '@temporalio/workflow';
 import { z } from 'zod';
-import { ActionSpec } from './action.js';
+import { ActionSpec, type Action } from './action.js';
 import { ArrayMemberSchema } from './array.js';
 import type { EndReason, Phase, StepTiming } from './result.js';
 import { once } from './shared.js';
@@ -77,3 +77,15 @@ export const boundedStopGrace = (seconds: number): number => fleetSettings({ sto
 export const statusQuery = defineQuery<StatusView>('status');
 /** The final log tail once the container has ended (the live tail rides on heartbeats). */
 export const logsQuery = defineQuery<string[]>('logs');
+
+/**
+ * A spec up to this size (as JSON) rides along in every host activity call; a larger one leaves its
+ * bulk (env, input, command, args) out, and the host reads it from the run's history: 20 attempts
+ * of a 1 MiB spec then cost 1 MiB of history, not 21.
+ */
+export const INLINE_SPEC_BYTES = 64 << 10;
+
+/** The spec as a host activity request carries it when it is large (ExecuteRequest.specElided). */
+export function withoutBulk(spec: Action): Action {
+  return { ...spec, env: {}, input: undefined, command: undefined, args: undefined };
+}

@@ -4,6 +4,7 @@
 // or a restarted server replays it to the same decisions and never starts a container twice.
 import {
   CancellationScope,
+  deprecatePatch,
   isCancellation,
   log,
   patched,
@@ -21,26 +22,15 @@ import { waitingFor } from '../spec/placement.js';
 import { formatDuration } from '../spec/quantity.js';
 import { assembleResult, describeOutcome, type ActionResult, type EndReason, type Phase, type RunOutcome, type StepTiming } from '../spec/result.js';
 import { ActionExitCodeKey, ActionHostKey, ActionImageKey, ActionSourceKey, ActionStatusKey, ActionTemplateKey } from '../spec/search-attributes.js';
-import { fleetSettings, resultsQueue, type FleetOptions, type RunActionInput } from '../spec/workflow-api.js';
+import { fleetSettings, INLINE_SPEC_BYTES, resultsQueue, withoutBulk, type FleetOptions, type RunActionInput } from '../spec/workflow-api.js';
 import { endWith, failureMessage, finalReason, hostLost, invalidSpec } from './failures.js';
-import { legacyRunAction } from './legacy-run-action.js';
 import { answerQueries } from './queries.js';
 import { runStoppingOnCancel } from './stop-on-cancel.js';
 
-/** The marker that tells runs of this shape from those started with one activity per step. */
+/** The marker runs of this shape recorded while runs of the per-step shape could still be open. */
 export const ONE_HOST_ACTIVITY = 'one-host-activity';
 /** The marker of runs whose large spec is not copied into each host activity call. */
 export const SPEC_FROM_HISTORY = 'spec-from-history';
-/**
- * A spec up to this size (as JSON) rides along in every host activity call; a larger one leaves its
- * bulk (env, input, command, args) out, and the host reads it from the run's history: 20 attempts
- * of a 1 MiB spec then cost 1 MiB of history, not 21.
- */
-const INLINE_SPEC_BYTES = 64 << 10;
-
-function withoutBulk(spec: Action): Action {
-  return { ...spec, env: {}, input: undefined, command: undefined, args: undefined };
-}
 
 // Placement runs on the shared queue, taken only by a host with a free slot (the placement
 // worker polls only then): the backlog waits in Temporal's queue, not in activities.
@@ -103,7 +93,9 @@ function hostActivities(queue: string, fleet: Required<FleetOptions>, spec: Acti
 }
 
 export async function runAction(input: RunActionInput, fleetOptions: FleetOptions = {}): Promise<ActionResult> {
-  if (!patched(ONE_HOST_ACTIVITY)) return legacyRunAction(input, fleetOptions);
+  // Runs of the per-step shape (before this marker) are no longer served; runs that recorded the
+  // marker still replay. Remove this call once no open run has the marker (docs/development.md).
+  deprecatePatch(ONE_HOST_ACTIVITY);
 
   const { workflowId: actionId, runId, typedSearchAttributes } = workflowInfo();
   const fleet: Required<FleetOptions> = fleetSettings(fleetOptions);

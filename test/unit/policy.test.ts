@@ -52,7 +52,18 @@ describe('a spec against the policy', () => {
   });
 
   it('fills in the defaults an action leaves out, and keeps what it asks', () => {
-    const spec = enforcePolicy(parseActionSpec({ image, resources: { pids: 10 } }), DEFAULT_POLICY, 'b', 'h');
+    const spec = enforcePolicy(parseActionSpec({ image, resources: { pids: 10 } }), DEFAULT_POLICY, 'b', 'h', 4);
     expect(spec.resources).toMatchObject({ memory: 2 * 2 ** 30, pids: 10 });
+  });
+
+  it('never leaves cpu, memory or pids for the engine to read as unlimited: 0 and absent take a default', () => {
+    // A policy file whose defaults name none of them, and a spec built by hand with zeros.
+    const bare = { ...DEFAULT_POLICY, defaults: {} };
+    const zeros = { ...parseActionSpec({ image }), resources: { cpu: 0, memory: 0, pids: 0 } };
+    for (const spec of [parseActionSpec({ image }), zeros]) {
+      expect(enforcePolicy(spec, bare, 'b', 'h', 6).resources).toMatchObject({ cpu: 6, memory: 2 * 2 ** 30, pids: 4096 });
+    }
+    const own = { ...DEFAULT_POLICY, defaults: { cpu: 1, memory: 2 ** 30, pids: 100 } };
+    expect(enforcePolicy(zeros, own, 'b', 'h', 6).resources).toMatchObject({ cpu: 1, memory: 2 ** 30, pids: 100 });
   });
 });
