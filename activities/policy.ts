@@ -29,6 +29,10 @@ export interface Policy {
   secrets: Record<string, string[]>;
   /** Env names (and prefixes, ending in "*") only the worker sets: they grant access or identity. */
   reservedEnv: string[];
+  /** Containers run as a numeric uid other than 0, named in the spec's `user` (the image's own user is not trusted). */
+  runAsNonRoot?: boolean;
+  /** The `user` values an action may name ("1000", "1000:1000", "*" any); empty or absent: any. */
+  users?: string[];
 }
 
 /** Names the worker sets itself (ACTION_*) or that select devices behind the engine's back (GPUs). */
@@ -94,12 +98,32 @@ export function policyProblems(spec: Action, policy: Policy, workerBucket: strin
     const name = file.contentFromSecret;
     if (name && !mayHave(name)) problems.push(`files.${i}.contentFromSecret: ${name} may not be given to ${spec.image} on this fleet`);
   });
+  problems.push(...userProblems(spec.user, policy));
   spec.inputs.forEach((input, i) => {
     const from = input.from ? parseS3Uri(input.from) : undefined;
     if (from && !bucketAllowed(from.bucket, policy, workerBucket)) {
       problems.push(`inputs.${i}.from: bucket "${from.bucket}" is not one this fleet reads (allowed: ${[workerBucket, ...policy.buckets].join(', ')})`);
     }
   });
+  return problems;
+}
+
+/**
+ * Who the container runs as. Under runAsNonRoot only a numeric uid is accepted: a name, or no user
+ * at all (the image's own), could be root inside the image, which the host cannot tell beforehand.
+ */
+function userProblems(user: string | undefined, policy: Policy): string[] {
+  const problems: string[] = [];
+  if (policy.runAsNonRoot) {
+    const uid = user?.split(':')[0];
+    if (uid === undefined) problems.push('user: this fleet runs containers as non-root: set user to a numeric uid other than 0 (e.g. "1000" or "1000:1000")');
+    else if (!/^\d+$/.test(uid)) problems.push(`user: "${user}" is a name; this fleet runs containers as non-root and needs a numeric uid other than 0`);
+    else if (Number(uid) === 0) problems.push('user: uid 0 is root; this fleet runs containers as non-root');
+  }
+  const allowed = policy.users ?? [];
+  if (user !== undefined && allowed.length && !allowed.includes('*') && !allowed.includes(user)) {
+    problems.push(`user: "${user}" is not one this fleet allows (${allowed.join(', ')})`);
+  }
   return problems;
 }
 

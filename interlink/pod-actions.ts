@@ -82,6 +82,7 @@ function containerSpec(pod: PodRequest, container: Container, volumes: Container
     ...(container.args?.length ? { args: container.args } : {}),
     ...(Object.keys(env).length ? { env } : {}),
     ...(container.working_dir ? { workingDir: container.working_dir } : {}),
+    ...userOf(container.security_context, report),
     resources: resourcesOf(container.resources, report),
     source: `interLink pod ${namespace}/${pod.metadata.name ?? ''} (${pod.metadata.uid ?? ''})`.slice(0, 200),
     files: mountedFiles(pod.spec.volumes ?? [], container, volumes, report),
@@ -91,6 +92,33 @@ function containerSpec(pod: PodRequest, container: Container, volumes: Container
     else report(['spec', 'active_deadline_seconds'], 'activeDeadlineSeconds must be positive');
   }
   return spec;
+}
+
+/**
+ * The container's securityContext: runAsUser (and runAsGroup) become the action's user; every
+ * other field is honoured as the worker already runs containers (unprivileged, no privilege
+ * escalation, the default /proc) or refused by name, never dropped.
+ */
+function userOf(context: Container['security_context'], report: Report): Pick<ActionSpecInput, 'user'> {
+  if (!context) return {};
+  const at = (field: string) => ['security_context', field];
+  if (context.privileged) report(at('privileged'), 'privileged containers are not supported: every action runs unprivileged');
+  if (context.allow_privilege_escalation) {
+    report(at('allow_privilege_escalation'), 'allowPrivilegeEscalation: true is not supported: every action runs with no-new-privileges');
+  }
+  if (context.proc_mount != null && context.proc_mount !== 'Default') report(at('proc_mount'), `procMount ${context.proc_mount} is not supported (Default is)`);
+  if (context.read_only_file_system) report(at('read_only_file_system'), 'readOnlyRootFilesystem is not supported by this plugin: leave it out or false');
+  const uid = context.run_as_user;
+  const gid = context.run_as_group;
+  if (uid != null && uid < 0) report(at('run_as_user'), 'runAsUser is a uid, 0 or more');
+  if (gid != null && gid < 0) report(at('run_as_group'), 'runAsGroup is a gid, 0 or more');
+  if (gid != null && uid == null) report(at('run_as_group'), "runAsGroup needs runAsUser here: the plugin cannot read the image's user");
+  if (context.run_as_non_root) {
+    if (uid == null) report(at('run_as_non_root'), "runAsNonRoot needs runAsUser here: the plugin cannot read the image's user to check it");
+    else if (uid === 0) report(at('run_as_user'), 'runAsUser 0 is root, and runAsNonRoot is set');
+  }
+  if (uid == null || uid < 0) return {};
+  return { user: gid != null && gid >= 0 ? `${uid}:${gid}` : String(uid) };
 }
 
 /** The image, with the spec's separate `tag` added when the image names none. */

@@ -37,6 +37,10 @@ export const PolicyFile = z
     hostNetwork: patterns.default([]),
     buckets: z.array(z.string().regex(/^(\*|[a-z0-9][a-z0-9.-]{1,61}[a-z0-9])$/, 'an S3 bucket name, or "*"')).default([]),
     secrets: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,255}$/, 'a secret name'), patterns).default({}),
+    /** Containers run as a numeric uid other than 0, named in the spec's `user`. */
+    runAsNonRoot: z.boolean().optional(),
+    /** The `user` values an action may name ("1000", "1000:1000"); "*" or absent: any. */
+    users: z.array(z.string().regex(/^(\*|[A-Za-z0-9_.-]+(:[A-Za-z0-9_.-]+)?)$/, '"*", a user name, "uid" or "uid:gid"')).max(1000).optional(),
     /** Added to the names reserved anyway (ACTION_*, NVIDIA_*, device selectors). */
     reservedEnv: z.array(z.string().min(1)).default([]),
   })

@@ -177,6 +177,24 @@ describe('images', () => {
   });
 });
 
+describe('who the container runs as', () => {
+  it('under runAsNonRoot: no user or root is refused before any container; a uid runs as that uid', async () => {
+    const file = join(dir, 'non-root.json');
+    writeFileSync(file, JSON.stringify({ runAsNonRoot: true }));
+    const nonRoot = await workerOfItsOwn('nonroot', { CAISSON_POLICY_FILE: file }, perTest);
+    perTest.push(() => expectNoLeftovers(nonRoot.host));
+    for (const user of [undefined, '0', 'root']) {
+      const since = Date.now();
+      const result = await (await nonRoot.client.start(busybox('id -u', user ? { user } : {}))).result();
+      expect(result).toMatchObject({ status: 'FAILED', reason: 'policy', exitCode: null });
+      expect(result.message).toMatch(/user: .*non-root/);
+      expect(await containerStarts(result.runId, since)).toBe(0);
+    }
+    const ran = await (await nonRoot.client.start(busybox('echo "$(id -u):$(id -g)"', { user: '1000:1000' }))).result();
+    expect(ran).toMatchObject({ status: 'DONE', logTail: ['1000:1000'] });
+  });
+});
+
 describe('a policy file with a mistake', () => {
   it('stops the worker at start, naming the field', async () => {
     const bad = join(dir, 'bad.json');

@@ -135,6 +135,32 @@ describe('interLink requests', () => {
     expect(problems[4]!.msg).toBe('no volume named "missing" in the pod');
   });
 
+  it("map securityContext's runAsUser and runAsGroup to the action's user", () => {
+    const withContext = (security_context: Record<string, unknown>) => {
+      const body = structuredClone(specCreate) as { pod: { spec: { containers: Record<string, unknown>[] } } };
+      body.pod.spec.containers[0]!.security_context = security_context;
+      return podActions(parseBody(CreateRequest, body), 'pod-')[0]!.spec;
+    };
+    expect(withContext({ run_as_user: 1000, run_as_group: 2000, run_as_non_root: true }).user).toBe('1000:2000');
+    expect(withContext({ run_as_user: 1000, privileged: false, allow_privilege_escalation: false, proc_mount: 'Default' }).user).toBe('1000');
+    expect(withContext({}).user).toBeUndefined();
+  });
+
+  it('refuse, by name, securityContext fields the plugin cannot honour instead of dropping them', () => {
+    const problemsWith = (security_context: Record<string, unknown>) => {
+      const body = structuredClone(specCreate) as { pod: { spec: { containers: Record<string, unknown>[] } } };
+      body.pod.spec.containers[0]!.security_context = security_context;
+      return problemsOf(() => podActions(parseBody(CreateRequest, body), 'pod-')).map((p) => `${p.loc.slice(-1)[0]}: ${p.msg}`);
+    };
+    expect(problemsWith({ privileged: true })).toEqual([expect.stringMatching(/^privileged: privileged containers are not supported/)]);
+    expect(problemsWith({ allow_privilege_escalation: true })).toEqual([expect.stringMatching(/^allow_privilege_escalation: /)]);
+    expect(problemsWith({ proc_mount: 'Unmasked' })).toEqual([expect.stringMatching(/^proc_mount: procMount Unmasked/)]);
+    expect(problemsWith({ read_only_file_system: true })).toEqual([expect.stringMatching(/^read_only_file_system: /)]);
+    expect(problemsWith({ run_as_non_root: true })).toEqual([expect.stringMatching(/^run_as_non_root: runAsNonRoot needs runAsUser/)]);
+    expect(problemsWith({ run_as_non_root: true, run_as_user: 0 })).toEqual([expect.stringMatching(/^run_as_user: runAsUser 0 is root/)]);
+    expect(problemsWith({ run_as_group: 5 })).toEqual([expect.stringMatching(/^run_as_group: runAsGroup needs runAsUser/)]);
+  });
+
   it('refuse a pod without a usable uid, since the uid names its actions', () => {
     for (const uid of [null, '', '../x', 'a'.repeat(101)]) {
       const body = { ...specCreate, pod: { ...specCreate.pod, metadata: { ...specCreate.pod.metadata, uid } } };

@@ -56,6 +56,21 @@ describe('a spec against the policy', () => {
     expect(spec.resources).toMatchObject({ memory: 2 * 2 ** 30, pids: 10 });
   });
 
+  it('under runAsNonRoot, accepts only a numeric uid other than 0; users lists what may be named', () => {
+    const nonRoot = { ...DEFAULT_POLICY, runAsNonRoot: true };
+    const problems = (user: string | undefined, policy = nonRoot) => policyProblems(parseActionSpec({ image, ...(user ? { user } : {}) }), policy, 'b');
+    expect(problems('1000')).toEqual([]);
+    expect(problems('1000:1000')).toEqual([]);
+    expect(problems(undefined)).toEqual([expect.stringMatching(/^user: this fleet runs containers as non-root/)]);
+    expect(problems('0')).toEqual([expect.stringMatching(/^user: uid 0 is root/)]);
+    expect(problems('0:1000')).toEqual([expect.stringMatching(/^user: uid 0 is root/)]);
+    expect(problems('nobody')).toEqual([expect.stringMatching(/^user: "nobody" is a name/)]);
+    const listed = { ...DEFAULT_POLICY, users: ['1000', '1001:1001'] };
+    expect(problems('1001:1001', listed)).toEqual([]);
+    expect(problems('1002', listed)).toEqual([expect.stringMatching(/^user: "1002" is not one this fleet allows/)]);
+    expect(problems(undefined, listed)).toEqual([]);
+  });
+
   it('never leaves cpu, memory or pids for the engine to read as unlimited: 0 and absent take a default', () => {
     // A policy file whose defaults name none of them, and a spec built by hand with zeros.
     const bare = { ...DEFAULT_POLICY, defaults: {} };
