@@ -22,6 +22,11 @@ export class ArtifactStore {
     private readonly defaultPrefix: string,
   ) {}
 
+  /** The worker's root: every action's folder is under it. */
+  get root(): string {
+    return this.defaultPrefix;
+  }
+
   withBucket(bucket: string): ArtifactStore {
     return new ArtifactStore(this.s3, bucket, this.defaultPrefix);
   }

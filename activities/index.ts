@@ -160,7 +160,7 @@ export function createActivities(deps: ActivityDeps) {
       const run = await trustedRun(deps, raw);
       const checked = checkExecuteRequest(deps.host, raw, run);
       // Before anything of the action happens on this host: refused, or given the defaults.
-      const spec = enforcePolicy(checked.spec, deps.policy, deps.store.bucket, deps.host, hostCores());
+      const spec = enforcePolicy(checked.spec, deps.policy, deps.store, deps.host, hostCores());
       // GPU ids are the host's choice at placement: a request may only repeat them.
       const gpus = deps.capacity.has(run.runId) ? (deps.capacity.heldBy(run.runId)?.gpus ?? []) : [];
       if (raw.gpuIds !== undefined && !(Array.isArray(raw.gpuIds) && raw.gpuIds.length === gpus.length && raw.gpuIds.every((id, i) => id === gpus[i]))) {

@@ -23,8 +23,13 @@ export interface Policy {
   ceilings: Limits & { gpus?: number; timeout?: number };
   /** Image patterns (as CAISSON_ALLOWED_IMAGES) that may ask for `network: host`; empty: none. */
   hostNetwork: string[];
-  /** Buckets a spec may name (artifacts, inputs) besides the worker's own; "*" any. */
+  /** Buckets a spec may name (artifacts, inputs, each whole) besides the worker's own; "*" any. */
   buckets: string[];
+  /**
+   * Where inputs may also be read from, as S3 URI prefixes ("s3://bucket/datasets/"): in the
+   * worker's own bucket an input reads only under the worker's artifacts root unless listed here.
+   */
+  reads?: string[];
   /** Each secret the worker holds, with the image patterns it may be given to; unlisted: to none. */
   secrets: Record<string, string[]>;
   /** Env names (and prefixes, ending in "*") only the worker sets: they grant access or identity. */
@@ -76,8 +81,27 @@ export function ceilingProblems(r: Action['resources'], timeout: number | undefi
 export const bucketAllowed = (bucket: string, policy: Policy, workerBucket: string) =>
   bucket === workerBucket || policy.buckets.includes('*') || policy.buckets.includes(bucket);
 
+/**
+ * Whether an input may read `key` of `bucket`: in another bucket, when `buckets` lists it (or "*");
+ * in the worker's own, under its artifacts root (every action's folder, for fromAction) or a
+ * prefix `reads` lists. Not everything the worker's credentials could read.
+ */
+export function readAllowed(bucket: string, key: string, policy: Policy, workerBucket: string, workerRoot: string): boolean {
+  if (key.split('/').some((part) => part === '.' || part === '..')) return false;
+  if (policy.buckets.includes('*')) return true;
+  if (bucket !== workerBucket && policy.buckets.includes(bucket)) return true;
+  const root = workerRoot.replace(/^\/+|\/+$/g, '');
+  if (bucket === workerBucket && (root === '' || key.startsWith(`${root}/`))) return true;
+  return (policy.reads ?? []).some((prefix) => {
+    const granted = parseS3Uri(prefix.endsWith('/') || !prefix.slice(5).includes('/') ? prefix : `${prefix}/`);
+    if (!granted || granted.bucket !== bucket) return false;
+    const under = granted.key.replace(/^\/+/, '');
+    return under === '' || key.startsWith(under.endsWith('/') ? under : `${under}/`);
+  });
+}
+
 /** Every way the spec goes beyond the policy, as "field: what and why", in field order. */
-export function policyProblems(spec: Action, policy: Policy, workerBucket: string): string[] {
+export function policyProblems(spec: Action, policy: Policy, workerBucket: string, workerRoot = ''): string[] {
   const problems = ceilingProblems(spec.resources, spec.timeout, policy);
   const ref = parseImageRef(spec.image);
   if (spec.network === 'host' && !(ref && imageAllowed(ref, policy.hostNetwork))) {
@@ -101,8 +125,10 @@ export function policyProblems(spec: Action, policy: Policy, workerBucket: strin
   problems.push(...userProblems(spec.user, policy));
   spec.inputs.forEach((input, i) => {
     const from = input.from ? parseS3Uri(input.from) : undefined;
-    if (from && !bucketAllowed(from.bucket, policy, workerBucket)) {
-      problems.push(`inputs.${i}.from: bucket "${from.bucket}" is not one this fleet reads (allowed: ${[workerBucket, ...policy.buckets].join(', ')})`);
+    if (from && !readAllowed(from.bucket, from.key, policy, workerBucket, workerRoot)) {
+      const root = workerRoot.replace(/^\/+|\/+$/g, '');
+      const grants = [`s3://${workerBucket}/${root ? `${root}/` : ''}`, ...policy.buckets.map((b) => `s3://${b}/`), ...(policy.reads ?? [])];
+      problems.push(`inputs.${i}.from: ${input.from} is not where this fleet reads inputs (allowed: ${grants.join(', ')}); ask for a grant in the policy's reads`);
     }
   });
   return problems;
@@ -141,8 +167,8 @@ export function policyRefusal(problems: string[], host: string): ApplicationFail
  * else the built-in one (all of the host's cores, 2 GiB, 4096 pids). Nothing is left for the engine
  * to read as "unlimited": that is a decision of the policy, written as a number.
  */
-export function enforcePolicy(spec: Action, policy: Policy, workerBucket: string, host: string, hostCores: number): Action {
-  const problems = policyProblems(spec, policy, workerBucket);
+export function enforcePolicy(spec: Action, policy: Policy, store: { bucket: string; root: string }, host: string, hostCores: number): Action {
+  const problems = policyProblems(spec, policy, store.bucket, store.root);
   if (problems.length) throw policyRefusal(problems, host);
   const d = policy.defaults;
   const builtIn = DEFAULT_POLICY.defaults;

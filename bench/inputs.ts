@@ -26,8 +26,9 @@ export interface InputResult {
 
 const inputsSeconds = (timings: { step: string; ms: number }[]) => (timings.find((t) => t.step === 'inputs')?.ms ?? NaN) / 1000;
 
-export async function benchBigInput(client: ActionsClient, s3: S3Client, bucket: string, image: string, workerPid: number, bytes: number): Promise<InputResult> {
-  const key = `bench-inputs/${Date.now()}/big.bin`;
+export async function benchBigInput(client: ActionsClient, s3: S3Client, bucket: string, image: string, workerPid: number, bytes: number, root: string): Promise<InputResult> {
+  // Under the worker's artifacts root: where a worker without a reads grant lets inputs come from.
+  const key = `${root}/bench-inputs-${Date.now()}/big.bin`;
   const block = Buffer.alloc(1 << 20);
   const hash = createHash('sha256');
   // Every MiB differs (its index in front): nothing on the way can shortcut a repeat.

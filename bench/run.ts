@@ -49,7 +49,7 @@ try {
   const bigFile = await benchBigFile(client, s3, config.CAISSON_ARTIFACTS_BUCKET, image, pid, sizes.bigFile);
   const manyFiles = await benchManyFiles(client, s3, config.CAISSON_ARTIFACTS_BUCKET, image, pid, sizes.files, sizes.fileSize);
   const logs = await benchBigLog(client, s3, image, pid, sizes.logBytes);
-  const input = await benchBigInput(client, s3, config.CAISSON_ARTIFACTS_BUCKET, image, pid, sizes.bigFile);
+  const input = await benchBigInput(client, s3, config.CAISSON_ARTIFACTS_BUCKET, image, pid, sizes.bigFile, config.CAISSON_ARTIFACTS_PREFIX);
   const delay = await benchLiveDelay(client, docker, image, smoke ? 10 : 80);
   // The dev environment's folder holds the first engine's socket; the second engine lives beside it.
   const devHome = dirname(dirname(new URL(process.env.DOCKER_HOST!).pathname));

@@ -36,6 +36,7 @@ export const PolicyFile = z
       .default({}),
     hostNetwork: patterns.default([]),
     buckets: z.array(z.string().regex(/^(\*|[a-z0-9][a-z0-9.-]{1,61}[a-z0-9])$/, 'an S3 bucket name, or "*"')).default([]),
+    reads: z.array(z.string().regex(/^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/.*)?$/, 'an S3 URI prefix, "s3://bucket/prefix/"')).max(1000).optional(),
     secrets: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,255}$/, 'a secret name'), patterns).default({}),
     /** Containers run as a numeric uid other than 0, named in the spec's `user`. */
     runAsNonRoot: z.boolean().optional(),

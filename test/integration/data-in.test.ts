@@ -34,7 +34,11 @@ let workerPid: number;
 
 beforeAll(async () => {
   const policyFile = join(dir, 'policy.json');
-  writeFileSync(policyFile, JSON.stringify({ secrets: { CONFIG_TOKEN: [`${env('TEST_REGISTRY')}/caisson/busybox`] } }));
+  writeFileSync(
+    policyFile,
+    // The test's objects live outside the worker's artifacts root: the policy grants reads there.
+    JSON.stringify({ secrets: { CONFIG_TOKEN: [`${env('TEST_REGISTRY')}/caisson/busybox`] }, reads: [`s3://${bucket}/inputs-test/`] }),
+  );
   let worker;
   ({ client, host, proxy, worker } = await workerBehindS3Proxy('data-in', cleanups, {
     CAISSON_POLICY_FILE: policyFile,

@@ -153,6 +153,15 @@ describe('secret values in what the container prints', () => {
 });
 
 describe('artifacts', () => {
+  it("an input outside the worker's artifacts root is refused, and one inside it is read", async () => {
+    const bucket = env('CAISSON_ARTIFACTS_BUCKET');
+    const outside = await refused(busybox('true', { inputs: [{ from: `s3://${bucket}/elsewhere/${Date.now()}.json`, to: '/in/x' }] }));
+    expect(outside).toContain(`inputs.0.from: s3://${bucket}/elsewhere/`);
+    const first = await (await client.start(busybox('echo kept > /out/kept.txt'))).result();
+    const second = await (await client.start(busybox('cat /in/kept.txt', { inputs: [{ fromAction: first.actionId, path: 'out/kept.txt', to: '/in/kept.txt' }] }))).result();
+    expect(second).toMatchObject({ status: 'DONE', logTail: ['kept'] });
+  });
+
   it('a bucket the policy does not list is refused', async () => {
     expect(await refused(busybox('true', { artifacts: { bucket: 'someone-elses-bucket' } }))).toContain('artifacts.bucket: "someone-elses-bucket" is not one this fleet writes to');
   });

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { DEFAULT_POLICY, enforcePolicy, policyProblems } from '../../activities/policy.js';
+import { DEFAULT_POLICY, enforcePolicy, policyProblems, readAllowed, type Policy } from '../../activities/policy.js';
 import { parseActionSpec } from '../../spec/action.js';
 import { loadPolicy } from '../../worker/policy-file.js';
 
@@ -38,6 +38,7 @@ describe('a policy file', () => {
 });
 
 describe('a spec against the policy', () => {
+  const store = { bucket: 'b', root: 'actions' };
   const policy = { ...DEFAULT_POLICY, ceilings: { gpus: 2 }, secrets: { TOKEN: ['r.example/team/*'] } };
 
   it('counts gpus "all" as more than any ceiling, and a device list by its length', () => {
@@ -52,13 +53,13 @@ describe('a spec against the policy', () => {
   });
 
   it('fills in the defaults an action leaves out, and keeps what it asks', () => {
-    const spec = enforcePolicy(parseActionSpec({ image, resources: { pids: 10 } }), DEFAULT_POLICY, 'b', 'h', 4);
+    const spec = enforcePolicy(parseActionSpec({ image, resources: { pids: 10 } }), DEFAULT_POLICY, store, 'h', 4);
     expect(spec.resources).toMatchObject({ memory: 2 * 2 ** 30, pids: 10 });
   });
 
   it('under runAsNonRoot, accepts only a numeric uid other than 0; users lists what may be named', () => {
-    const nonRoot = { ...DEFAULT_POLICY, runAsNonRoot: true };
-    const problems = (user: string | undefined, policy = nonRoot) => policyProblems(parseActionSpec({ image, ...(user ? { user } : {}) }), policy, 'b');
+    const nonRoot: Policy = { ...DEFAULT_POLICY, runAsNonRoot: true };
+    const problems = (user: string | undefined, policy: Policy = nonRoot) => policyProblems(parseActionSpec({ image, ...(user ? { user } : {}) }), policy, 'b');
     expect(problems('1000')).toEqual([]);
     expect(problems('1000:1000')).toEqual([]);
     expect(problems(undefined)).toEqual([expect.stringMatching(/^user: this fleet runs containers as non-root/)]);
@@ -71,14 +72,31 @@ describe('a spec against the policy', () => {
     expect(problems(undefined, listed)).toEqual([]);
   });
 
+  it("reads inputs only under the worker's root, a listed bucket, or a granted prefix", () => {
+    const read = (from: string, policy: Policy = DEFAULT_POLICY) =>
+      policyProblems(parseActionSpec({ image, inputs: [{ from, to: '/in/x' }] }), policy, 'bkt', 'actions');
+    expect(read('s3://bkt/actions/a-1/out/model.bin')).toEqual([]);
+    expect(read('s3://bkt/fleet/registry.json')).toEqual([expect.stringMatching(/^inputs\.0\.from: s3:\/\/bkt\/fleet\/registry\.json is not where this fleet reads/)]);
+    expect(read('s3://bkt/actionsX/secret')).toHaveLength(1);
+    expect(read('s3://other/x')).toHaveLength(1);
+    expect(read('s3://other/x', { ...DEFAULT_POLICY, buckets: ['other'] })).toEqual([]);
+    const granted = { ...DEFAULT_POLICY, reads: ['s3://bkt/datasets/', 's3://ccc/public'] };
+    expect(read('s3://bkt/datasets/imagenet/train/', granted)).toEqual([]);
+    expect(read('s3://ccc/public/a.csv', granted)).toEqual([]);
+    expect(read('s3://ccc/publicity/a.csv', granted)).toHaveLength(1);
+    // The spec's schema refuses ".." in from already; the host's check refuses it again.
+    expect(readAllowed('bkt', 'datasets/../fleet/registry.json', granted, 'bkt', 'actions')).toBe(false);
+    expect(readAllowed('bkt', 'actions/../fleet/registry.json', DEFAULT_POLICY, 'bkt', 'actions')).toBe(false);
+  });
+
   it('never leaves cpu, memory or pids for the engine to read as unlimited: 0 and absent take a default', () => {
     // A policy file whose defaults name none of them, and a spec built by hand with zeros.
     const bare = { ...DEFAULT_POLICY, defaults: {} };
     const zeros = { ...parseActionSpec({ image }), resources: { cpu: 0, memory: 0, pids: 0 } };
     for (const spec of [parseActionSpec({ image }), zeros]) {
-      expect(enforcePolicy(spec, bare, 'b', 'h', 6).resources).toMatchObject({ cpu: 6, memory: 2 * 2 ** 30, pids: 4096 });
+      expect(enforcePolicy(spec, bare, store, 'h', 6).resources).toMatchObject({ cpu: 6, memory: 2 * 2 ** 30, pids: 4096 });
     }
     const own = { ...DEFAULT_POLICY, defaults: { cpu: 1, memory: 2 ** 30, pids: 100 } };
-    expect(enforcePolicy(zeros, own, 'b', 'h', 6).resources).toMatchObject({ cpu: 1, memory: 2 ** 30, pids: 100 });
+    expect(enforcePolicy(zeros, own, store, 'h', 6).resources).toMatchObject({ cpu: 1, memory: 2 ** 30, pids: 100 });
   });
 });
