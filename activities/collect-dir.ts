@@ -1,7 +1,9 @@
 // /out read from the container's folder on the host, after the container has stopped (nothing
 // writes to it any more). Every entry is lstat'ed and every file opened with O_NOFOLLOW: a symlink
-// is skipped with its reason, never followed, so no host file is ever read through one. Hard links
-// cannot reach outside: the folder is a filesystem of its own.
+// is skipped with its reason ("symlink (to <target>) not followed" in the result's skipped list),
+// never followed, and a symlink to a folder is not entered, so no host file is ever read or listed
+// through one. Hard links cannot reach outside: the folder is a filesystem of its own. Names come
+// from readdir, one part at a time: never "", "." or "..", never holding "/".
 // Names are read as bytes: a name that is not UTF-8, or that S3 cannot store as a key, is skipped
 // with its reason and every other file is still stored. A file with several names (hard links) is
 // uploaded once, under the first of its names in walk order.
@@ -21,8 +23,18 @@ const SHOWN_TARGET_BYTES = 400;
 const SLASH = Buffer.from('/');
 
 export async function collectOutFromFolder(folder: string, out: OutUploader): Promise<Listing> {
+  await checkRoot(folder);
   await walk({ out, links: new HardLinks() }, Buffer.from(folder), '');
   return out.finish();
+}
+
+/**
+ * The folder itself must be a real folder, not a link: the walk below lstat's every entry, and
+ * this does the same for the root, so nothing outside the container's disk is ever listed.
+ */
+async function checkRoot(folder: string): Promise<void> {
+  const info = await lstat(folder);
+  if (!info.isDirectory()) throw new Error(`${folder} is not a folder (${info.isSymbolicLink() ? 'a symlink' : 'another kind of file'}): /out is not read through it`);
 }
 
 interface Walk {

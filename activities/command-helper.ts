@@ -42,6 +42,9 @@ export class CommandHelper {
 
   /** Runs `command args` (no shell); bounded by `timeoutMs`, in the helper and here. */
   async run(command: string, args: string[], timeoutMs: number): Promise<{ stdout: string; stderr: string }> {
+    // No program can receive a NUL (the path or argument would end there, naming something else):
+    // refused here, before it reaches the helper, whose execFile would throw on it.
+    if ([command, ...args].some((a) => a.includes('\0'))) throw new CommandFailed(`${command}: an argument contains a NUL character; not run`, '');
     const id = this.nextId++;
     const child = this.helper();
     const answer = await new Promise<CommandAnswer>((resolve, reject) => {

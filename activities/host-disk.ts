@@ -5,10 +5,11 @@
 // container has stopped, /out is read from this folder (see collect-dir.ts); at removal the
 // filesystem is unmounted (the loop device goes with it) and the folder deleted.
 import { execFile } from 'node:child_process';
-import { mkdir, open, readdir, readFile, rm, stat, statfs, chmod, writeFile } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rm, lstat, statfs, chmod, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { CommandHelper } from './command-helper.js';
+import { entryOf, PathOutsideRoot } from './contained-path.js';
 
 const exec = promisify(execFile);
 /** Bounded: a stuck mount or mkfs fails the step (and is retried) instead of hanging it. */
@@ -31,18 +32,42 @@ export interface ContainerDisk {
  */
 const LOOPBACK_HOSTS = '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n';
 
+/** The kernel's table of mounts: one line per mount, its mount point the second field. */
+const readProcMounts = () => readFile('/proc/self/mounts', 'utf8');
+
+/**
+ * The mount points of a mount table as /proc/self/mounts writes it: fields are separated by
+ * spaces, so the kernel writes a space, tab, newline or backslash inside a path as an octal escape
+ * ("\040"); they are undone here, or a folder whose path holds one would never be found mounted
+ * (and a mounted filesystem would be formatted again, or its folder deleted under it).
+ */
+export function mountPoints(table: string): string[] {
+  return table
+    .split('\n')
+    .map((line) => line.split(' ')[1])
+    .filter((field): field is string => field !== undefined)
+    .map((field) => field.replace(/\\([0-7]{3})/g, (_, octal: string) => String.fromCharCode(parseInt(octal, 8))));
+}
+
 export class HostDisks {
   /** mkfs, mount and umount run in a helper process: the worker forks nothing per action. */
   constructor(
     readonly folder: string,
     private readonly commands = new CommandHelper(),
+    private readonly readMounts: () => Promise<string> = readProcMounts,
   ) {}
 
-  /** `inputs`: the record of what was staged into /in, beside the filesystem (for a re-attach). */
-  paths(name: string): ContainerDisk & { image: string; inputs: string } {
-    const dir = join(this.folder, name);
+  /**
+   * `dir`: the container's folder, one entry of the disks folder (a name holding "/" or ".." is
+   * refused with PathOutsideRoot: removing the folder must never remove anything beside it).
+   * `inputs`: the record of what was staged into /in, beside the filesystem (for a re-attach).
+   * The rest are fixed names joined under `dir`.
+   */
+  paths(name: string): ContainerDisk & { dir: string; image: string; inputs: string } {
+    const dir = entryOf(this.folder, name);
     const root = join(dir, 'mnt');
     return {
+      dir,
       root,
       out: join(root, 'out'),
       tmp: join(root, 'tmp_disk'),
@@ -114,10 +139,14 @@ export class HostDisks {
   async remove(name: string): Promise<void> {
     const p = this.paths(name);
     if (await this.mounted(p.root)) await this.run('umount', [p.root]);
-    await rm(join(this.folder, name), { recursive: true, force: true });
+    // Recursive rm removes a symlink the container left in /out or /tmp_disk, never its target.
+    await rm(p.dir, { recursive: true, force: true });
   }
 
-  /** Folders of containers on this host, with when they were made. */
+  /**
+   * Folders of containers on this host, with when they were made: real folders only (lstat), so a
+   * link in the disks folder is never taken for a disk, and no name that is not one entry.
+   */
   async list(): Promise<{ name: string; createdMs: number }[]> {
     const names = await readdir(this.folder).catch((err: NodeJS.ErrnoException) => {
       if (err.code === 'ENOENT') return [] as string[];
@@ -125,7 +154,8 @@ export class HostDisks {
     });
     const out: { name: string; createdMs: number }[] = [];
     for (const name of names) {
-      const info = await stat(join(this.folder, name)).catch(() => undefined);
+      const dir = this.entry(name);
+      const info = dir ? await lstat(dir).catch(() => undefined) : undefined;
       if (info?.isDirectory()) out.push({ name, createdMs: info.mtimeMs });
     }
     return out;
@@ -140,10 +170,18 @@ export class HostDisks {
     }
   }
 
+  /** `name`'s folder, or undefined when it is not a single entry of the disks folder. */
+  private entry(name: string): string | undefined {
+    try {
+      return entryOf(this.folder, name);
+    } catch (err) {
+      if (err instanceof PathOutsideRoot) return undefined;
+      throw err;
+    }
+  }
+
   private async mounted(path: string): Promise<boolean> {
-    const mounts = await readFile('/proc/self/mounts', 'utf8');
-    // /proc/self/mounts escapes spaces and the like as octal; our paths have none.
-    return mounts.split('\n').some((line) => line.split(' ')[1] === path);
+    return mountPoints(await this.readMounts()).includes(path);
   }
 }
 

@@ -3,12 +3,18 @@
 // has a size bound; the least recently used objects go first, never one being copied. Objects
 // larger than half the bound are not cached: they stream straight into the action's disk.
 import { createHash, randomUUID } from 'node:crypto';
-import { createWriteStream, type WriteStream } from 'node:fs';
-import { copyFile, mkdir, readdir, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { constants, type WriteStream } from 'node:fs';
+import { copyFile, lstat, mkdir, open, readdir, readFile, rename, rm, stat, utimes, writeFile, type FileHandle } from 'node:fs/promises';
 import { Transform, Writable, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { entryOf } from './contained-path.js';
+
+/**
+ * How a destination is opened: never through a symlink at its name (O_NOFOLLOW fails instead), so
+ * a link left where a file goes cannot send the object's bytes anywhere else on the host.
+ */
+const WRITE_NO_FOLLOW = constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW;
 
 /** One object version in S3, as listing or HEAD found it. */
 export interface ObjectVersion {
@@ -31,7 +37,11 @@ export interface Fetched {
  * ETag) fails the download, to be retried.
  */
 export async function download(s3: S3Client, obj: ObjectVersion, ...dests: string[]): Promise<{ sha256: string; size: number }> {
-  const response = await s3.send(new GetObjectCommand({ Bucket: obj.bucket, Key: obj.key, IfMatch: obj.etag }));
+  const handles = await openAll(dests);
+  const response = await s3.send(new GetObjectCommand({ Bucket: obj.bucket, Key: obj.key, IfMatch: obj.etag })).catch(async (err: unknown) => {
+    await Promise.all(handles.map((h) => h.close()));
+    throw err;
+  });
   const hash = createHash('sha256');
   let size = 0;
   const counter = new Transform({
@@ -41,7 +51,8 @@ export async function download(s3: S3Client, obj: ObjectVersion, ...dests: strin
       done(null, chunk);
     },
   });
-  const files = dests.map((dest) => createWriteStream(dest, { mode: 0o644 }));
+  // Each stream closes its handle when it ends or is destroyed.
+  const files = handles.map((handle) => handle.createWriteStream());
   const written = (file: WriteStream, chunk: Buffer) => new Promise<void>((resolve, reject) => file.write(chunk, (err) => (err ? reject(err) : resolve())));
   const ended = (file: WriteStream) => new Promise<void>((resolve, reject) => file.once('error', reject).end(resolve));
   // Each chunk goes to every file before the next is read: the slowest disk sets the pace.
@@ -60,6 +71,16 @@ export async function download(s3: S3Client, obj: ObjectVersion, ...dests: strin
   await pipeline(response.Body as Readable, counter, fanOut);
   if (size !== obj.size) throw new Error(`s3://${obj.bucket}/${obj.key}: read ${size} bytes of ${obj.size}; it is read again`);
   return { sha256: hash.digest('hex'), size };
+}
+
+/** Opens every destination (never through a link at its name), or none: a failure closes the others. */
+async function openAll(dests: string[]): Promise<FileHandle[]> {
+  const opened = await Promise.allSettled(dests.map((dest) => open(dest, WRITE_NO_FOLLOW, 0o644)));
+  const failed = opened.find((o) => o.status === 'rejected');
+  const handles = opened.flatMap((o) => (o.status === 'fulfilled' ? [o.value] : []));
+  if (!failed) return handles;
+  await Promise.all(handles.map((h) => h.close()));
+  throw failed.reason;
 }
 
 interface Entry {
@@ -95,7 +116,7 @@ export class InputCache {
         return { sha256, size, cached: false };
       }
       const { file, sha256, size } = await entry;
-      await copyFile(file, dest);
+      await copyNoFollow(file, dest);
       const now = new Date();
       await utimes(`${file}.json`, now, now).catch(() => {}); // recently used: evicted last
       return { sha256, size, cached: true };
@@ -107,11 +128,13 @@ export class InputCache {
   }
 
   private async stored(id: string): Promise<Entry | undefined> {
-    const file = join(this.folder, id);
+    const file = entryOf(this.folder, id);
     try {
       const meta = JSON.parse(await readFile(`${file}.json`, 'utf8')) as { sha256: string; size: number };
-      // The record is written after the object: one without its full object is a leftover.
-      if ((await stat(file)).size === meta.size) return { file, ...meta };
+      // The record is written after the object: one without its full object is a leftover. Only a
+      // regular file counts (lstat): a link there would copy whatever it points at into /in.
+      const info = await lstat(file);
+      if (info.isFile() && info.size === meta.size) return { file, ...meta };
     } catch {
       // Not cached (or half written by a worker that died): fetched again.
     }
@@ -121,7 +144,7 @@ export class InputCache {
   private async fill(id: string, obj: ObjectVersion, dest: string): Promise<Entry> {
     await mkdir(this.folder, { recursive: true });
     await this.evict(obj.size);
-    const file = join(this.folder, id);
+    const file = entryOf(this.folder, id);
     const part = `${file}.part-${randomUUID()}`;
     try {
       const got = await download(this.s3, obj, part, dest);
@@ -141,13 +164,14 @@ export class InputCache {
     for (const name of names) {
       if (name.includes('.part-')) {
         // A download a dead worker left half done (live ones are younger than a minute's worth of writes).
-        const info = await stat(join(this.folder, name)).catch(() => undefined);
-        if (info && Date.now() - info.mtimeMs > 3_600_000) await rm(join(this.folder, name), { force: true });
+        const info = await stat(entryOf(this.folder, name)).catch(() => undefined);
+        if (info && Date.now() - info.mtimeMs > 3_600_000) await rm(entryOf(this.folder, name), { force: true });
         continue;
       }
       if (!name.endsWith('.json')) continue;
       const id = name.slice(0, -'.json'.length);
-      const [meta, data] = await Promise.all([stat(join(this.folder, name)).catch(() => undefined), stat(join(this.folder, id)).catch(() => undefined)]);
+      if (!id) continue; // ".json" alone: no object of ours is named by it
+      const [meta, data] = await Promise.all([stat(entryOf(this.folder, name)).catch(() => undefined), stat(entryOf(this.folder, id)).catch(() => undefined)]);
       if (meta && data) entries.push({ id, size: data.size, usedMs: meta.mtimeMs });
     }
     let total = entries.reduce((sum, e) => sum + e.size, 0);
@@ -155,9 +179,19 @@ export class InputCache {
     for (const e of entries) {
       if (total + room <= this.maxBytes) break;
       if (this.inUse.has(e.id)) continue;
-      await rm(`${join(this.folder, e.id)}.json`, { force: true });
-      await rm(join(this.folder, e.id), { force: true });
+      await rm(`${entryOf(this.folder, e.id)}.json`, { force: true });
+      await rm(entryOf(this.folder, e.id), { force: true });
       total -= e.size;
     }
   }
+}
+
+/**
+ * Copies a cached object to `dest` without following a link at `dest`: what a crashed earlier
+ * staging left there is removed (rm removes a link, not its target), then the copy creates the
+ * name afresh (COPYFILE_EXCL opens with O_EXCL, which fails on any link rather than follow it).
+ */
+async function copyNoFollow(file: string, dest: string): Promise<void> {
+  await rm(dest, { force: true });
+  await copyFile(file, dest, constants.COPYFILE_EXCL);
 }

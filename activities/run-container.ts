@@ -20,9 +20,11 @@ import { Redactor } from './redaction.js';
 import { boundedStopGrace } from '../spec/workflow-api.js';
 import { formatBytes } from '../spec/quantity.js';
 import type { StagedInput, StepTiming } from '../spec/result.js';
-import { writeFiles } from './container-files.js';
+import { filePaths, writeFiles } from './container-files.js';
 import type { InputCache } from './input-cache.js';
-import { inputUnavailable, stageInputs, type InputObject } from './inputs.js';
+import { checkInputTargets, inputUnavailable, stageInputs, type InputObject } from './inputs.js';
+import { PathOutsideRoot } from './contained-path.js';
+import { refusedByHost } from './refused.js';
 import { readFile, writeFile } from 'node:fs/promises';
 
 export interface RunDeps {
@@ -99,12 +101,35 @@ async function withEngineRetries<T>(what: string, call: () => Promise<T>): Promi
   }
 }
 
-async function createContainer(deps: RunDeps, req: ContainerRequest, name: string, secrets: Record<string, string>, disk?: ContainerDisk) {
+/** The variable NVIDIA's runtime hook reads to choose the GPUs a container gets. */
+const GPU_ENV = 'NVIDIA_VISIBLE_DEVICES';
+
+/**
+ * The engine's device request for the run's GPUs (none without them), and what the container's
+ * NVIDIA_VISIBLE_DEVICES must say: exactly what the engine's NVIDIA driver sets for that request,
+ * or "void" without one.
+ */
+export function gpuDevices(req: Pick<ContainerRequest, 'spec' | 'gpuIds'>): { request?: Docker.DeviceRequest; visible: string } {
+  const gpus = req.spec.resources.gpus;
+  if (!gpus) return { visible: 'void' };
+  // The ids this host gave the run at placement: no two running actions share a device.
+  if (req.gpuIds?.length) return { request: { Driver: '', Count: 0, DeviceIDs: req.gpuIds, Capabilities: [['gpu']] }, visible: req.gpuIds.join(',') };
+  // Runs placed before GPU accounting ask by count, or for the ids they named (as the driver counts: 0 to n-1).
+  if (Array.isArray(gpus)) return { request: { Driver: '', Count: 0, DeviceIDs: gpus, Capabilities: [['gpu']] }, visible: gpus.join(',') };
+  const count = gpus === 'all' ? -1 : gpus;
+  const visible = count < 0 ? 'all' : Array.from({ length: count }, (_, i) => String(i)).join(',');
+  return { request: { Driver: '', Count: count, Capabilities: [['gpu']] }, visible };
+}
+
+/**
+ * The container's environment. NVIDIA_VISIBLE_DEVICES comes last, always set by the host: on an
+ * engine whose default runtime is NVIDIA's, that variable alone says which GPUs a container gets,
+ * so an image whose ENV says "all" (many CUDA images do) would see every GPU of the host, those of
+ * other running actions too. The container's Env replaces the image's by name, so the host's wins.
+ */
+export function containerEnv(deps: Pick<RunDeps, 'artifactsUri'>, req: ContainerRequest, secrets: Record<string, string>): Record<string, string> {
   const { spec } = req;
-  const ref = parseImageRef(spec.image)!;
-  const gpus = spec.resources.gpus;
-  const held = deps.capacity.heldBy(req.runId);
-  const env = {
+  const env: Record<string, string> = {
     ...spec.env,
     // Secrets named for files only are not in the environment.
     ...Object.fromEntries(spec.secrets.map((name) => [name, secrets[name]!])),
@@ -114,6 +139,18 @@ async function createContainer(deps: RunDeps, req: ContainerRequest, name: strin
     ACTION_ARTIFACTS: deps.artifactsUri(req),
     ...(req.member ? { ACTION_INDEX: String(req.member.index), ACTION_COUNT: String(req.member.count) } : {}),
   };
+  // Deleted first, so the host's value is the last entry as well as the only one.
+  delete env[GPU_ENV];
+  env[GPU_ENV] = gpuDevices(req).visible;
+  return env;
+}
+
+async function createContainer(deps: RunDeps, req: ContainerRequest, name: string, secrets: Record<string, string>, disk?: ContainerDisk) {
+  const { spec } = req;
+  const ref = parseImageRef(spec.image)!;
+  const gpu = gpuDevices(req);
+  const held = deps.capacity.heldBy(req.runId);
+  const env = containerEnv(deps, req, secrets);
   const withInput = spec.input !== undefined;
   // No network: the engine is told so outright. Otherwise it makes a network sandbox and runs a
   // hook at every start that launches a copy of the engine's own binary (about 70 ms of CPU, the
@@ -149,19 +186,7 @@ async function createContainer(deps: RunDeps, req: ContainerRequest, name: strin
       Memory: spec.resources.memory,
       MemorySwap: spec.resources.memory,
       PidsLimit: spec.resources.pids,
-      DeviceRequests: gpus
-        ? [
-            {
-              Driver: '',
-              // The ids this host gave the run at placement: no two running actions share a device.
-              // (Runs placed before GPU accounting ask by count, or for the ids they named.)
-              ...(req.gpuIds?.length
-                ? { Count: 0, DeviceIDs: req.gpuIds }
-                : { Count: gpus === 'all' ? -1 : typeof gpus === 'number' ? gpus : 0, DeviceIDs: Array.isArray(gpus) ? gpus : undefined }),
-              Capabilities: [['gpu']],
-            },
-          ]
-        : undefined,
+      DeviceRequests: gpu.request ? [gpu.request] : undefined,
       NetworkMode: spec.network,
       Privileged: false,
       CapDrop: ['ALL'],
@@ -310,8 +335,24 @@ export async function runContainer(deps: RunDeps, req: ContainerRequest, hooks: 
   }
 }
 
+/**
+ * Every host path the run will need, checked before anything is made: inputs' targets under /in,
+ * files' paths, and the container's disk folder (named after the run). A refusal names the field.
+ */
+function checkHostPaths(deps: RunDeps, req: ContainerRequest, name: string): void {
+  checkInputTargets(req.spec, deps.host);
+  filePaths(req.spec, deps.host);
+  try {
+    deps.disks?.paths(name);
+  } catch (err) {
+    if (err instanceof PathOutsideRoot) throw refusedByHost(deps.host, 'runId', `the container's disk folder ${err.message}`);
+    throw err;
+  }
+}
+
 async function attachAndRun(deps: RunDeps, req: ContainerRequest, hooks: RunHooks): Promise<RunOutcome> {
   const name = containerName(req, req.attempt, deps.host);
+  checkHostPaths(deps, req, name);
   deps.capacity.touch(req.runId);
   const secrets = hooks.secrets ?? (await resolveSecrets(req.spec.secrets, deps.secretsDir, deps.env, deps.host));
   const redactor = new Redactor(Object.values(secrets));
@@ -376,7 +417,7 @@ async function attachAndRun(deps: RunDeps, req: ContainerRequest, hooks: RunHook
     const staging = new Date();
     staged = await stageOnto(deps, name, hooks.inputs ?? [], deps.diskBytes(req.spec));
     if (staged) inputsTiming = { step: 'inputs', startedAt: staging.toISOString(), ms: Date.now() - staging.getTime() };
-    await writeFiles(container, req.spec, secrets);
+    await writeFiles(container, req.spec, secrets, deps.host);
     // The deadline counts from here: at most the start's own time later than the engine's StartedAt.
     const startingMs = Date.now();
     const failedToStart = await startContainer(container, req, deps.host);
@@ -512,7 +553,7 @@ async function stageOnto(deps: RunDeps, name: string, inputs: InputObject[], dis
   if (!inputs.length) return undefined;
   if (!deps.disks || !deps.inputCache) throw new Error(`host ${deps.host} has no container disks to stage inputs onto`);
   const paths = deps.disks.paths(name);
-  const staged = await stageInputs(inputs, paths.in, deps.inputCache).catch((err: NodeJS.ErrnoException) => {
+  const staged = await stageInputs(inputs, paths.in, deps.inputCache, deps.host).catch((err: NodeJS.ErrnoException) => {
     if (err.code !== 'ENOSPC') throw err;
     throw inputUnavailable(`the inputs do not fit the action's disk of ${formatBytes(diskBytes)} (outDisk + tmpDisk, which inputs share): raise resources.tmpDisk`);
   });

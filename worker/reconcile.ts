@@ -51,6 +51,16 @@ function parseHeld(text: string | undefined): Held | undefined {
   return undefined;
 }
 
+/**
+ * Whether a folder of the disks folder is the disk of one of this host's containers: named as they
+ * are (containerName: "caisson-<run>-<attempt>-<host>"). Workers of other hosts may share the
+ * folder, and anything else an operator keeps there is not ours to delete. (HostDisks.list gives
+ * real folders only, each a single entry of the disks folder: the sweep never leaves it.)
+ */
+export function diskOfHost(name: string, host: string): boolean {
+  return name.startsWith('caisson-') && name.endsWith(`-${host}`);
+}
+
 /** A disk without a container is left alone this long: its run may be creating the container. */
 const DISK_GRACE_MS = 10 * 60_000;
 
@@ -122,8 +132,7 @@ export async function reconcileContainers(
   if (disks) {
     const left = new Set((await docker.listContainers({ all: true, filters: { label: [`${LABEL.host}=${host}`] } })).map((c) => c.Names[0]?.replace(/^\//, '')));
     for (const disk of await disks.list()) {
-      // Only this host's (container names end with the host): workers of other hosts may share the folder.
-      if (!disk.name.endsWith(`-${host}`) || left.has(disk.name) || now() - disk.createdMs < DISK_GRACE_MS) continue;
+      if (!diskOfHost(disk.name, host) || left.has(disk.name) || now() - disk.createdMs < DISK_GRACE_MS) continue;
       await disks.remove(disk.name);
       report.disksRemoved.push(disk.name);
     }

@@ -62,7 +62,7 @@ describe('files in a spec', () => {
     const spec = parseActionSpec({ image, files: [{ path: '/run/k', contentFromSecret: 'KEY' }], inputs: [{ from: 's3://elsewhere/x', to: '/in/x' }] });
     expect(policyProblems(spec, DEFAULT_POLICY, 'own-bucket')).toEqual([
       `files.0.contentFromSecret: KEY may not be given to ${image} on this fleet`,
-      'inputs.0.from: bucket "elsewhere" is not one this fleet reads (allowed: own-bucket)',
+      "inputs.0.from: s3://elsewhere/x is not where this fleet reads inputs (allowed: s3://own-bucket/); ask for a grant in the policy's reads",
     ]);
     expect(policyProblems(spec, { ...DEFAULT_POLICY, buckets: ['elsewhere'], secrets: { KEY: ['r.example/team/*'] } }, 'own-bucket')).toEqual([]);
   });
