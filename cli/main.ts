@@ -8,7 +8,7 @@ import { followTail } from '../client/follow.js';
 import { formatDuration } from '../spec/quantity.js';
 import { actionUiLink } from '../common/ui-link.js';
 import { loadWorkerConfig } from '../worker/config.js';
-import { createCodecServer } from '../common/codec-server.js';
+import { startCodecServer } from '../common/codec-server.js';
 import { AesGcmCodec, codecKeysFromEnv, parseCodecKeys } from '../common/payload-codec.js';
 import { UsageError } from './spec-from-flags.js';
 import { runRequest, SPEC_OPTIONS, specOf, splitCommand, type RunRequest } from './run-request.js';
@@ -63,9 +63,10 @@ const USAGE = `usage:
                                    interLink's plugin API (/create /status /getLogs /delete): each container
                                    of a pod runs as action <prefix><pod uid>-<container>
                                    (CAISSON_INTERLINK_TOKEN or --token-file: the bearer token; required off loopback)
-  caisson codec-server [--port 8888] [--ip 127.0.0.1] [--origin URL]...
+  caisson codec-server [--port 8888] [--ip 127.0.0.1] [--origin URL]... [--allow-host NAME]...
                                    decode encrypted payloads for the Temporal UI and CLI
-                                   (CAISSON_CODEC_KEYS; CAISSON_CODEC_TOKEN makes a bearer token required)
+                                   (CAISSON_CODEC_KEYS; CAISSON_CODEC_TOKEN: the bearer token, required off loopback;
+                                   --allow-host: a name it is reached by besides its address, e.g. behind a proxy)
 Environment: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, CAISSON_TASK_QUEUE, TEMPORAL_UI_URL;
   for every line of a log, read access to the artifacts bucket: AWS_ENDPOINT_URL_S3, AWS_REGION,
   AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY (without them: the last lines the host reports).`;
@@ -342,19 +343,25 @@ async function main(argv: string[]): Promise<number> {
     case 'schedule':
       return withClient((client) => scheduleCommand(rest, client, out));
     case 'codec-server': {
-      const { values } = parseArgs({ args: rest, options: { port: { type: 'string' }, ip: { type: 'string' }, origin: { type: 'string', multiple: true } } });
+      const { values } = parseArgs({
+        args: rest,
+        options: { port: { type: 'string' }, ip: { type: 'string' }, origin: { type: 'string', multiple: true }, 'allow-host': { type: 'string', multiple: true } },
+      });
       const port = Number(values.port ?? '8888');
       if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError('--port takes a port number');
       const keys = parseCodecKeys(codecKeysFromEnv());
       if (!keys.length) throw new UsageError('set CAISSON_CODEC_KEYS (or CAISSON_CODEC_KEYS_FILE): the codec server decodes with the keys the workers encrypt with');
-      const server = createCodecServer({
+      const ip = values.ip ?? '127.0.0.1';
+      const token = process.env.CAISSON_CODEC_TOKEN || undefined;
+      const server = await startCodecServer({
+        ip,
+        port,
+        token,
         codecs: [new AesGcmCodec(keys)],
         origins: values.origin ?? [process.env.TEMPORAL_UI_URL ?? 'http://127.0.0.1:8233'].map((u) => new URL(u).origin),
-        token: process.env.CAISSON_CODEC_TOKEN || undefined,
+        hosts: values['allow-host'],
       });
-      const ip = values.ip ?? '127.0.0.1';
-      await new Promise<void>((resolve) => server.listen(port, ip, resolve));
-      err(`codec server on http://${ip}:${(server.address() as { port: number }).port} (${process.env.CAISSON_CODEC_TOKEN ? 'token required' : 'no token'})`);
+      err(`codec server on http://${ip}:${(server.address() as { port: number }).port} (${token ? 'token required' : 'no token'})`);
       await new Promise<void>((resolve) => {
         const stop = () => server.close(() => resolve());
         process.once('SIGINT', stop);

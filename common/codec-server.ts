@@ -1,8 +1,12 @@
 // The codec server: the HTTP endpoint the Temporal UI and CLI call to show encrypted payloads to
 // people allowed to see them (POST /decode, POST /encode, each with {"payloads": [...]}, payload
-// fields in base64 as the Temporal API's JSON has them). Only the origins listed may call it from a
-// browser (CORS); with a token set, every call must carry "Authorization: Bearer <token>".
+// fields in base64 as the Temporal API's JSON has them). It decrypts for whoever reaches it, so:
+// off loopback it listens only with a token ("Authorization: Bearer <token>" on every call); it
+// answers only to Host names it is known by, so a web page whose name is rebound to 127.0.0.1 (DNS
+// rebinding) cannot use it; and a browser page of an origin not listed gets 403 before anything is
+// read or decoded.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { isIPv4 } from 'node:net';
 import { bearerAuthorized, readBody } from './http-request.js';
 import type { Payload, PayloadCodec } from '@temporalio/common';
 
@@ -18,8 +22,41 @@ export interface CodecServerOptions {
   codecs: PayloadCodec[];
   /** Browser origins allowed to call (the Temporal UI's, e.g. http://127.0.0.1:8233). */
   origins: string[];
-  /** When set, the bearer token every call must carry. */
+  /** When set, the bearer token every call must carry. Required off loopback (startCodecServer). */
   token?: string;
+  /**
+   * Host names it answers to besides loopback's and the address a request came in on: the name
+   * it is reached by through DNS or a reverse proxy (e.g. codec.example.com).
+   */
+  hosts?: string[];
+}
+
+/** 127.0.0.0/8, ::1 (also IPv4-mapped or in brackets) and "localhost": reachable from this machine only. */
+export function isLoopback(address: string | undefined): boolean {
+  if (!address) return false;
+  const ip = address.replace(/^\[|\]$/g, '').replace(/^::ffff:/i, '').toLowerCase();
+  return ip === 'localhost' || ip === '::1' || (isIPv4(ip) && ip.startsWith('127.'));
+}
+
+/** The name part of a Host header ("[::1]:8888" → "::1"); undefined when it is not a plain host[:port]. */
+function hostName(header: string | undefined): string | undefined {
+  if (!header || !/^[A-Za-z0-9.:[\]-]+$/.test(header)) return undefined;
+  try {
+    return new URL(`http://${header}`).hostname.replace(/^\[|\]$/g, '');
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * A rebound name (attacker.example resolving to this machine) arrives as its own Host: only names
+ * this server is known by pass. A browser sends the codec endpoint's own host, and a client that
+ * dialed an IP sends that IP, which is the address the request came in on.
+ */
+function knownHost(req: IncomingMessage, names: ReadonlySet<string>): boolean {
+  const name = hostName(req.headers.host);
+  if (!name) return false;
+  return isLoopback(name) || names.has(name) || name === req.socket.localAddress?.replace(/^::ffff:/i, '');
 }
 
 const fromJson = (p: JsonPayload): Payload => ({
@@ -33,6 +70,7 @@ const toJson = (p: Payload): JsonPayload => ({
 });
 
 export function createCodecServer(options: CodecServerOptions): Server {
+  const names = new Set((options.hosts ?? []).map((h) => hostName(h) ?? h.toLowerCase()));
   const run = async (direction: 'encode' | 'decode', payloads: Payload[]) => {
     let out = payloads;
     // Encoding applies the codecs in order; decoding undoes them in reverse, as the SDK does.
@@ -41,12 +79,23 @@ export function createCodecServer(options: CodecServerOptions): Server {
     return out;
   };
 
+  /** Why a request is refused before its body is read (nothing decoded), or undefined. */
+  const refusal = (req: IncomingMessage): string | undefined => {
+    if (!knownHost(req, names)) return 'unknown Host: the codec server answers to the names given with --allow-host';
+    // Reached off loopback, though made without a token (createCodecServer listened on by hand).
+    if (!options.token && !isLoopback(req.socket.localAddress)) return 'off loopback the codec server needs a token';
+    const origin = req.headers.origin; // absent: not a browser page (the CLI, an SDK, curl)
+    if (origin !== undefined && !options.origins.includes(origin)) return 'this origin may not call the codec server (--origin)';
+    return undefined;
+  };
+
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
-    const origin = req.headers.origin;
-    if (origin && options.origins.includes(origin)) {
-      res.setHeader('Access-Control-Allow-Origin', origin);
+    res.setHeader('Vary', 'Origin');
+    const why = refusal(req);
+    if (why) return res.writeHead(403, { 'Content-Type': 'text/plain' }).end(why);
+    if (req.headers.origin) {
+      res.setHeader('Access-Control-Allow-Origin', req.headers.origin);
       res.setHeader('Access-Control-Allow-Credentials', 'true');
-      res.setHeader('Vary', 'Origin');
     }
     if (req.method === 'OPTIONS') {
       res.setHeader('Access-Control-Allow-Methods', 'POST, OPTIONS');
@@ -77,4 +126,23 @@ export function createCodecServer(options: CodecServerOptions): Server {
   return createServer((req, res) => {
     handle(req, res).catch(() => res.writeHead(500).end());
   });
+}
+
+/**
+ * The codec server listening on ip:port (0: any free port). Off loopback only with a token: it
+ * would decrypt history for anyone on the network.
+ */
+export async function startCodecServer(options: CodecServerOptions & { ip: string; port: number }): Promise<Server> {
+  if (!options.token && !isLoopback(options.ip)) {
+    throw new Error(`the codec server decrypts for whoever reaches it: listening on ${options.ip} needs a token (CAISSON_CODEC_TOKEN); only loopback may go without`);
+  }
+  const server = createCodecServer(options);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.ip, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  return server;
 }

@@ -1,5 +1,6 @@
 // Payloads encrypted before they reach Temporal: the spec (env, input), queries, results and
-// heartbeats are ciphertext in history and to anyone reading it without a key. AES-256-GCM, a fresh
+// heartbeats are ciphertext in history and to anyone reading it without a key, and so are failures'
+// messages and stack traces, which common/failure-converter.cts moves into a payload. AES-256-GCM, a fresh
 // 12-byte nonce per payload, the key's id in the payload's metadata. Keys rotate: the first key
 // encrypts, every listed key decrypts, and a payload that was never encrypted passes through (runs
 // started before encryption was turned on keep working). Search attributes are not payloads: they

@@ -1,7 +1,14 @@
 // Connection settings shared by the worker, the client and the CLI: address, namespace, and
 // either an API key or mutual TLS, all from the same environment variables.
-import { readFileSync } from 'node:fs';
-import type { PayloadCodec } from '@temporalio/common';
+import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import {
+  DefaultFailureConverter,
+  defaultFailureConverter,
+  defaultPayloadConverter,
+  type DataConverter,
+  type LoadedDataConverter,
+} from '@temporalio/common';
 import { AesGcmCodec, codecKeysFromEnv, parseCodecKeys } from './payload-codec.js';
 
 export interface TemporalSettings {
@@ -41,8 +48,31 @@ export function connectionOptions(settings: TemporalSettings) {
   return { address: settings.address, tls, apiKey: settings.apiKey };
 }
 
-/** The data converter of every Temporal client and worker: encryption when keys are set. */
-export function dataConverterFor(settings: Pick<TemporalSettings, 'codecKeys'>): { payloadCodecs: PayloadCodec[] } {
+/**
+ * A data converter in both of the SDK's shapes: a Client takes it as loaded (the converter objects
+ * themselves), while Worker.create loads one from paths (payloadCodecs, failureConverterPath).
+ */
+export type CaissonDataConverter = DataConverter & LoadedDataConverter;
+
+/** The built CommonJS module (common/failure-converter.cts) that Worker.create require()s. */
+export function failureConverterPath(): string {
+  const beside = fileURLToPath(new URL('./failure-converter.cjs', import.meta.url));
+  // Run from its sources (a test's own worker), the compiled module is in build/.
+  return existsSync(beside) ? beside : fileURLToPath(new URL('../build/common/failure-converter.cjs', import.meta.url));
+}
+
+/**
+ * The data converter of every Temporal client and worker. With keys: payloads encrypted, and the
+ * messages and stack traces of failures too, moved into an encrypted payload (the failure converter
+ * of common/failure-converter.cts; the workflow bundle of encrypted workers has it built in).
+ */
+export function dataConverterFor(settings: Pick<TemporalSettings, 'codecKeys'>): CaissonDataConverter {
   const keys = parseCodecKeys(settings.codecKeys);
-  return { payloadCodecs: keys.length ? [new AesGcmCodec(keys)] : [] };
+  if (!keys.length) return { payloadConverter: defaultPayloadConverter, failureConverter: defaultFailureConverter, payloadCodecs: [] };
+  return {
+    payloadConverter: defaultPayloadConverter,
+    failureConverter: new DefaultFailureConverter({ encodeCommonAttributes: true }),
+    failureConverterPath: failureConverterPath(),
+    payloadCodecs: [new AesGcmCodec(keys)],
+  };
 }
