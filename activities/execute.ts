@@ -5,7 +5,8 @@
 //   - container gone and result.json of this run stored: the earlier try finished; return that;
 //   - container gone and no result.json: it was never created; create it.
 // Reconcile removes whatever a crash leaves behind.
-import { Context } from '@temporalio/activity';
+import { type ApplicationFailure, Context } from '@temporalio/activity';
+import { refusedByHost } from './refused.js';
 import { assembleResult, runsAgain, timeStep, type ActionResult, type RunOutcome, type StepTiming } from '../spec/result.js';
 import { formatDuration } from '../spec/quantity.js';
 import { artifactsUnavailable, type ArtifactStore } from './artifact-store.js';
@@ -90,6 +91,10 @@ export async function execute(deps: ExecuteDeps, req: ExecuteRequest): Promise<E
     if (req.spec.inputs.length && !deps.run.inputCache) {
       throw inputUnavailable(`host ${deps.host} cannot stage inputs: it has no container disks (the worker needs root and a local engine)`);
     }
+    // The action's folder belongs to the run that stored a result there first: a later run under
+    // the same id (a start with AllowDuplicate) must not overwrite its out/ and result.json.
+    const owner = req.attempt === 1 ? folderOwner(store, resultKey, req.runId) : Promise.resolve(undefined);
+    owner.catch(() => {}); // awaited below, before the container
     const inputs = req.spec.inputs.length ? resolveInputs(store.s3, req.spec, store, deps.run.diskBytes(req.spec)) : Promise.resolve([]);
     inputs.catch(() => {}); // awaited below, before the container
     // What earlier tries shipped of this attempt's log is looked up while the image is made ready.
@@ -98,6 +103,8 @@ export async function execute(deps: ExecuteDeps, req: ExecuteRequest): Promise<E
     const image = await timed('pull', () =>
       deps.images.ensure(req.spec.image, req.spec.pullPolicy, (event) => ctx.heartbeat({ ...progress, pull: event })),
     );
+    const earlierRun = await owner;
+    if (earlierRun) throw folderTaken(deps.host, req.actionId, earlierRun);
     const objects = await inputs;
     progress.phase = 'RUNNING';
     const outcome: RunOutcome = await timed('run', () =>
@@ -189,6 +196,17 @@ export async function execute(deps: ExecuteDeps, req: ExecuteRequest): Promise<E
     clearTimeout(first);
     clearInterval(ticker);
   }
+}
+
+/** The run whose result.json the folder holds, when it is another run than `runId`. */
+export async function folderOwner(store: ArtifactStore, resultKey: string, runId: string): Promise<string | undefined> {
+  const stored = await store.getJson<{ runId?: unknown }>(resultKey);
+  if (!stored) return undefined;
+  return stored.runId === runId ? undefined : typeof stored.runId === 'string' ? stored.runId : 'another run';
+}
+
+export function folderTaken(host: string, actionId: string, earlierRun: string): ApplicationFailure {
+  return refusedByHost(host, 'actionId', `action ${actionId} already has the result of run ${earlierRun}; an action id names one run: start this one under a new id`);
 }
 
 /** The result an earlier try of this very run stored, when its containers are gone. */

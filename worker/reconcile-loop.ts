@@ -7,6 +7,7 @@ import type { Client } from '@temporalio/client';
 import { Runtime } from '@temporalio/worker';
 import type { HostCapacity } from '../activities/capacity.js';
 import type { HostDisks } from '../activities/host-disk.js';
+import type { Owner } from '../activities/labels.js';
 import { reconcileContainers, runsOnEngine, stopOverdue } from './reconcile.js';
 
 /** A run an activity of this worker touched this recently is its own to look after. */
@@ -15,7 +16,7 @@ const SERVED_HERE_MS = 10_000;
 export interface ReconcileSettings {
   docker: Docker;
   client: Client;
-  host: string;
+  owner: Owner;
   disks?: HostDisks;
   capacity: HostCapacity;
   everyMs: number;
@@ -23,19 +24,19 @@ export interface ReconcileSettings {
 
 export function startReconciling(settings: ReconcileSettings): { stop(): Promise<void> } {
   const log = Runtime.instance().logger;
-  const { docker, client, host, disks, capacity } = settings;
+  const { docker, client, owner, disks, capacity } = settings;
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
   let passes = 0;
 
   const pass = async () => {
-    const overdue = await stopOverdue(docker, host);
+    const overdue = await stopOverdue(docker, owner);
     if (overdue.length) log.warn('killed containers past their deadline and stop grace', { containers: overdue });
     const first = passes++ === 0;
     // The first pass looks at every container; later ones leave this worker's own runs alone.
-    const report = await reconcileContainers(docker, client, host, disks, Date.now, (runId) => !first && capacity.servedWithin(runId, SERVED_HERE_MS));
+    const report = await reconcileContainers(docker, client, owner, disks, Date.now, (runId) => !first && capacity.servedWithin(runId, SERVED_HERE_MS));
     for (const { runId } of report.removed) capacity.release(runId);
-    capacity.seed(await runsOnEngine(docker, host, true));
+    capacity.seed(await runsOnEngine(docker, owner, true));
     if (first || report.removed.length || report.disksRemoved.length) {
       log.info('reconciled containers left from earlier runs', { removed: report.removed, kept: report.kept, disksRemoved: report.disksRemoved });
     }

@@ -5,7 +5,7 @@
 // worker started it: a container never outlives its time limit because its worker died.
 import type Docker from 'dockerode';
 import type { Client } from '@temporalio/client';
-import { LABEL } from '../activities/labels.js';
+import { LABEL, ownedBy, type Owner } from '../activities/labels.js';
 import type { HostDisks } from '../activities/host-disk.js';
 import { removeContainer } from '../activities/removal.js';
 import { statusQuery } from '../spec/workflow-api.js';
@@ -24,13 +24,14 @@ export interface ReconcileReport {
  * Runs that have a container on this host's engine, finished or not (`runningOnly`: still running):
  * each holds a slot.
  */
-export async function runsOnEngine(docker: Docker, host: string, runningOnly = false): Promise<SeenRun[]> {
+export async function runsOnEngine(docker: Docker, owner: Owner, runningOnly = false): Promise<SeenRun[]> {
   const containers = await docker.listContainers({
     all: !runningOnly,
-    filters: { label: [LABEL.runId, `${LABEL.host}=${host}`], ...(runningOnly ? { status: ['running'] } : {}) },
+    filters: { label: [LABEL.runId, `${LABEL.host}=${owner.host}`], ...(runningOnly ? { status: ['running'] } : {}) },
   });
   const runs = new Map<string, SeenRun>();
   for (const c of containers) {
+    if (!ownedBy(c.Labels, owner)) continue;
     const runId = c.Labels[LABEL.runId];
     if (!runId) continue;
     runs.set(runId, { runId, actionId: c.Labels[LABEL.actionId], held: parseHeld(c.Labels[LABEL.held]) ?? runs.get(runId)?.held });
@@ -68,10 +69,11 @@ const DISK_GRACE_MS = 10 * 60_000;
 const OVERDUE_MARGIN_MS = 5_000;
 
 /** Kills running containers of this host that are past their deadline and stop grace; returns their names. */
-export async function stopOverdue(docker: Docker, host: string, now: () => number = Date.now): Promise<string[]> {
-  const running = await docker.listContainers({ filters: { label: [LABEL.timeoutMs, `${LABEL.host}=${host}`], status: ['running'] } });
+export async function stopOverdue(docker: Docker, owner: Owner, now: () => number = Date.now): Promise<string[]> {
+  const running = await docker.listContainers({ filters: { label: [LABEL.timeoutMs, `${LABEL.host}=${owner.host}`], status: ['running'] } });
   const stopped: string[] = [];
   for (const c of running) {
+    if (!ownedBy(c.Labels, owner)) continue;
     const timeoutMs = Number(c.Labels[LABEL.timeoutMs]);
     const graceMs = (Number(c.Labels[LABEL.stopGrace]) || 0) * 1000;
     if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) continue;
@@ -91,15 +93,18 @@ export async function stopOverdue(docker: Docker, host: string, now: () => numbe
 export async function reconcileContainers(
   docker: Docker,
   client: Client,
-  host: string,
+  owner: Owner,
   disks?: HostDisks,
   now: () => number = Date.now,
   /** Runs an activity of this worker is serving right now: neither looked up nor touched. */
   servedHere: (runId: string) => boolean = () => false,
 ): Promise<ReconcileReport> {
   const report: ReconcileReport = { kept: [], removed: [], disksRemoved: [] };
+  const { host } = owner;
   const containers = await docker.listContainers({ all: true, filters: { label: [LABEL.runId, `${LABEL.host}=${host}`] } });
   for (const c of containers) {
+    // Another namespace's (or fleet's) container: its run is not ours to look up, nor to remove.
+    if (!ownedBy(c.Labels, owner)) continue;
     const actionId = c.Labels[LABEL.actionId]!;
     const runId = c.Labels[LABEL.runId]!;
     if (servedHere(runId)) {

@@ -32,9 +32,12 @@ import { startFleetReports } from './fleet-loop.js';
 
 let runtimeInstalled = false;
 
-/** The workflow code bundled at build time (scripts/bundle-workflows.mjs), next to build/worker/. */
-function workflowBundlePath(): string {
-  const path = fileURLToPath(new URL('../workflow-bundle.js', import.meta.url));
+/**
+ * The workflow code bundled at build time (scripts/bundle-workflows.mjs), next to build/worker/:
+ * for encrypted workers, the bundle that encodes workflow failures as their converter does.
+ */
+function workflowBundlePath(encodedFailures: boolean): string {
+  const path = fileURLToPath(new URL(encodedFailures ? '../workflow-bundle-encoded.js' : '../workflow-bundle.js', import.meta.url));
   if (!existsSync(path)) throw new Error(`no workflow bundle at ${path}: run "npm run build" first`);
   return path;
 }
@@ -138,7 +141,8 @@ export async function runWorker(config: WorkerConfig): Promise<void> {
   // restarted worker never takes more than its capacity.
   const disks = await containerDisks(config, log);
   const capacity = new HostCapacity(config.CAISSON_CAPACITY, Date.now, await hostTotals(config, disks, docker));
-  capacity.seed(await runsOnEngine(docker, config.CAISSON_HOST));
+  const owner = { host: config.CAISSON_HOST, namespace: config.TEMPORAL_NAMESPACE, queue: ownQueue };
+  capacity.seed(await runsOnEngine(docker, owner));
   const s3 = s3ClientFromEnv(config);
   const registry = new FleetRegistry(s3, config.CAISSON_ARTIFACTS_BUCKET, config.CAISSON_TASK_QUEUE);
   const metrics = createMetrics(Runtime.instance().metricMeter);
@@ -179,7 +183,7 @@ export async function runWorker(config: WorkerConfig): Promise<void> {
   const sharedWorker = await Worker.create({
     ...common,
     taskQueue: config.CAISSON_TASK_QUEUE,
-    workflowBundle: { codePath: workflowBundlePath() },
+    workflowBundle: { codePath: workflowBundlePath(Boolean(dataConverter.failureConverterPath)) },
   });
   // Placement: the shared queue's activities, polled only while this host has a free slot, so a
   // full host does not poll and waiting actions stay in Temporal's queue. (Finalize is here for
@@ -246,7 +250,7 @@ export async function runWorker(config: WorkerConfig): Promise<void> {
   gauge.unref();
   // Reconciling asks workflows where they run: it needs workers polling, so it runs once they are,
   // and then every CAISSON_RECONCILE_SECONDS until the worker stops.
-  const reconciler = startReconciling({ docker, client, host: config.CAISSON_HOST, disks, capacity, everyMs: config.CAISSON_RECONCILE_SECONDS * 1000 });
+  const reconciler = startReconciling({ docker, client, owner, disks, capacity, everyMs: config.CAISSON_RECONCILE_SECONDS * 1000 });
   try {
     // They stop together after a drain (SIGINT/SIGTERM, drainThenStop): in-flight activities get
     // the grace time, and a run cut short is re-attached by its retry on the next start.

@@ -6,7 +6,8 @@
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { Client, Connection } from '@temporalio/client';
+import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
+import type { ApplicationFailure } from '@temporalio/common';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { LABEL } from '../../activities/labels.js';
@@ -194,4 +195,28 @@ describe('a namespace user scheduling host activities directly', () => {
     expect(after).toMatchObject({ status: 'DONE', exitCode: 0 });
     expect((after as ActionResult).artifacts.map((a) => a.path)).toEqual(['greeting.txt']);
   }, 240_000);
+
+  it("starting an action id again (AllowDuplicate) never overwrites the first run's folder or result", async () => {
+    const first = await (await suite.client().start(honest())).result();
+    expect(first.status).toBe('DONE');
+    const firstResult = await objectText(s3(), first.resultUri!);
+    const since = Date.now();
+    // A raw Temporal client may reuse a closed action's id; Caisson's own client refuses to.
+    const again = await attacker.workflow.start('runAction', {
+      taskQueue: inject('taskQueue'),
+      workflowId: first.actionId,
+      workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+      args: [{ spec: busybox('echo overwritten > /out/greeting.txt') }],
+    });
+    const failure = await again.result().then(
+      () => undefined,
+      (err: WorkflowFailedError) => err,
+    );
+    const second = (failure?.cause as ApplicationFailure | undefined)?.details?.[0] as ActionResult | undefined;
+    expect(second).toMatchObject({ status: 'FAILED', reason: 'policy', runId: again.firstExecutionRunId });
+    expect(second!.message).toContain(`already has the result of run ${first.runId}`);
+    expect(await engineEvents(docker(), since, [`${LABEL.runId}=${again.firstExecutionRunId}`], ['create', 'start'])).toEqual([]);
+    expect(await objectText(s3(), first.resultUri!)).toBe(firstResult);
+    expect(await objectText(s3(), first.artifacts[0]!.uri)).toBe('hello\n');
+  });
 });

@@ -66,6 +66,7 @@ describe('containerEnv', () => {
     const runDeps = {
       docker,
       host: 'gpu-host',
+      owner: { host: 'gpu-host', namespace: 'default', queue: 'q@gpu-host' },
       capacity: { touch: () => {}, heldBy: () => undefined },
       env: {},
       artifactsUri: deps.artifactsUri,

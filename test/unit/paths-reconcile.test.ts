@@ -63,7 +63,7 @@ describe('reconcileContainers, the disks sweep', () => {
     const disks = new HostDisks(folder, commands, async () => table);
     const docker = { listContainers: async () => [] } as unknown as Docker;
 
-    const report = await reconcileContainers(docker, {} as Client, HOST, disks);
+    const report = await reconcileContainers(docker, {} as Client, { host: HOST, namespace: 'default', queue: `q@${HOST}` }, disks);
     expect(report.disksRemoved.sort()).toEqual([`caisson-a b-1-${HOST}`, `caisson-gone-1-${HOST}`]);
     expect(calls).toEqual([['umount', spaced]]);
     expect(readdirSync(folder).sort()).toEqual(['backup-h1', 'caisson-fresh-1-h1', 'caisson-gone-1-other', 'caisson-link-1-h1']);
