@@ -14,7 +14,7 @@ import type { SpecSource } from './spec-source.js';
 import { bucketAllowed, ceilingProblems, enforcePolicy, policyRefusal, type Policy } from './policy.js';
 import { checkContainerRequest, checkExecuteRequest, trustedRun } from './host-gate.js';
 import { refusedByHost } from './refused.js';
-import { execute, removeRun } from './execute.js';
+import { execute, folderOwner, folderTaken, removeRun } from './execute.js';
 import type { ImageCache } from './image-cache.js';
 import { containerName, runFilter } from './labels.js';
 import type { HostDisks } from './host-disk.js';
@@ -57,6 +57,7 @@ export function createActivities(deps: ActivityDeps) {
   const runDeps: RunDeps = {
     docker: deps.docker,
     host: deps.host,
+    owner: { host: deps.host, namespace: deps.specs.namespace, queue: deps.hostQueue },
     capacity: deps.capacity,
     secretsDir: deps.secretsDir,
     env: deps.env,
@@ -65,6 +66,9 @@ export function createActivities(deps: ActivityDeps) {
     disks: deps.disks,
     inputCache: deps.disks ? deps.inputCache : undefined,
     diskBytes: (spec) => (spec.resources.outDisk ?? deps.diskDefaults.out) + (spec.resources.tmpDisk ?? deps.diskDefaults.tmp),
+    // Writes outside /out and /tmp_disk are scratch too: they get tmpDisk of their own.
+    rootfsBytes: (spec) => spec.resources.tmpDisk ?? deps.diskDefaults.tmp,
+    readOnlyRootfs: deps.policy.readOnlyRootfs,
     artifactsUri: (req) => {
       const store = req.spec.artifacts.bucket ? deps.store.withBucket(req.spec.artifacts.bucket) : deps.store;
       return store.uri(`${store.base(req.spec.artifacts.prefix, req.actionId)}/`);
@@ -201,6 +205,10 @@ export function createActivities(deps: ActivityDeps) {
       const writable = !artifacts.bucket || bucketAllowed(artifacts.bucket, deps.policy, deps.store.bucket);
       const store = writable && artifacts.bucket ? deps.store.withBucket(artifacts.bucket) : deps.store;
       const key = `${store.base(artifacts.prefix, run.actionId)}/result.json`;
+      const earlierRun = await folderOwner(store, key, run.runId).catch((err) => {
+        throw artifactsUnavailable(store.bucket, err) ?? err;
+      });
+      if (earlierRun) throw folderTaken(deps.host, run.actionId, earlierRun);
       await store.put(key, JSON.stringify({ ...result.data, resultUri: store.uri(key) }, null, 2), 'application/json').catch((err) => {
         throw artifactsUnavailable(store.bucket, err) ?? err;
       });

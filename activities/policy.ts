@@ -38,6 +38,11 @@ export interface Policy {
   runAsNonRoot?: boolean;
   /** The `user` values an action may name ("1000", "1000:1000", "*" any); empty or absent: any. */
   users?: string[];
+  /**
+   * Containers' own filesystems are read-only: only /out, /tmp_disk and a /tmp tmpfs (its bytes
+   * count as the container's memory, up to resources.memory) can be written.
+   */
+  readOnlyRootfs?: boolean;
 }
 
 /** Names the worker sets itself (ACTION_*) or that select devices behind the engine's back (GPUs). */

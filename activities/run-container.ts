@@ -3,7 +3,8 @@
 // container — running, finished or not yet started — and never starts a second one.
 //
 // While it runs, the engine is waited on (one `wait` call), the deadline is a timer from the
-// container's own start time, and usage comes from the engine's stats stream: no polling.
+// container's own start time, and usage comes from the engine's stats stream. The one thing
+// polled is the size of the container's own filesystem, where the engine cannot bound it.
 import type Docker from 'dockerode';
 import { ApplicationFailure } from '@temporalio/activity';
 import { parseImageRef, pullReference } from '../spec/image.js';
@@ -12,7 +13,7 @@ import { INPUTS_DIR, type Action } from '../spec/action.js';
 import type { ContainerRequest } from './types.js';
 import type { HostCapacity } from './capacity.js';
 import type { ContainerDisk, HostDisks } from './host-disk.js';
-import { LABEL, containerName } from './labels.js';
+import { LABEL, containerName, ownerLabels, type Owner } from './labels.js';
 import { LineTail, demux } from './log-stream.js';
 import type { LogShipper } from './log-shipper.js';
 import { resolveSecrets } from './secrets.js';
@@ -30,6 +31,8 @@ import { readFile, writeFile } from 'node:fs/promises';
 export interface RunDeps {
   docker: Docker;
   host: string;
+  /** The namespace and queue beside the host: the labels that keep other workers' hands off (labels.ts). */
+  owner: Owner;
   capacity: HostCapacity;
   secretsDir?: string;
   env: NodeJS.ProcessEnv;
@@ -48,6 +51,13 @@ export interface RunDeps {
   diskBytes: (spec: ContainerRequest['spec']) => number;
   /** Input objects this host fetched already (with disks only: inputs are staged onto them). */
   inputCache?: InputCache;
+  /**
+   * What the container may write outside /out and /tmp_disk (its own filesystem: /root, /tmp,
+   * /var…): the action's tmpDisk, or the worker's default. Without it that filesystem is unbounded.
+   */
+  rootfsBytes?: (spec: ContainerRequest['spec']) => number;
+  /** The policy's readOnlyRootfs: that filesystem is read-only, and /tmp a tmpfs counted as memory. */
+  readOnlyRootfs?: boolean;
 }
 
 export interface RunHooks {
@@ -145,6 +155,55 @@ export function containerEnv(deps: Pick<RunDeps, 'artifactsUri'>, req: Container
   return env;
 }
 
+/**
+ * Engines whose storage driver refused `--storage-opt size` (overlay2 needs XFS with project
+ * quotas): learnt from the first refusal, so each worker pays for one failed create at most.
+ */
+const sizeRefused = new WeakSet<Docker>();
+export const engineMaySize = (docker: Docker): boolean => !sizeRefused.has(docker);
+
+/** The engine's refusal of StorageOpt (overlay2 without XFS quotas, devicemapper's minimum, …). */
+export function refusesStorageOpt(err: unknown): boolean {
+  const code = status(err) ?? 0;
+  return code >= 400 && /storage[- ]?opt|quota|container size/i.test(engineMessage(err));
+}
+
+/**
+ * How the container's own filesystem is bounded: read-only with a /tmp tmpfs (the policy's
+ * readOnlyRootfs; tmpfs pages are charged to the memory cgroup, so it is sized as the memory
+ * limit and a full one is an OOM kill), else the engine's size limit when it has one to offer.
+ * Where it has none, the worker measures the layer instead (watchRootfs).
+ */
+export function rootfsHostConfig(
+  memory: number | undefined,
+  rule: { readOnly?: boolean; budget?: number; engineSizes: boolean },
+): Pick<Docker.HostConfig, 'ReadonlyRootfs' | 'Tmpfs' | 'StorageOpt'> {
+  if (rule.readOnly) {
+    // exec: the image's own files run anyway, and /tmp_disk is no less writable.
+    const size = memory ? `,size=${memory}` : '';
+    return { ReadonlyRootfs: true, Tmpfs: { '/tmp': `rw,nosuid,nodev,exec,mode=1777${size}` } };
+  }
+  if (rule.budget !== undefined && rule.engineSizes) return { StorageOpt: { size: String(rule.budget) } };
+  return {};
+}
+
+/**
+ * Creates the container, with the engine's size limit on its filesystem when the engine may have
+ * one; an engine that refuses it is remembered and asked again without. `sized`: the engine bounds it.
+ */
+export async function createSized(docker: Docker, options: Docker.ContainerCreateOptions): Promise<{ container: Docker.Container; sized: boolean }> {
+  const sized = options.HostConfig?.StorageOpt !== undefined;
+  if (!sized) return { container: await docker.createContainer(options), sized };
+  try {
+    return { container: await docker.createContainer(options), sized };
+  } catch (err) {
+    if (!refusesStorageOpt(err)) throw err;
+    sizeRefused.add(docker);
+    const { StorageOpt: _refused, ...hostConfig } = options.HostConfig!;
+    return { container: await docker.createContainer({ ...options, HostConfig: hostConfig }), sized: false };
+  }
+}
+
 async function createContainer(deps: RunDeps, req: ContainerRequest, name: string, secrets: Record<string, string>, disk?: ContainerDisk) {
   const { spec } = req;
   const ref = parseImageRef(spec.image)!;
@@ -170,7 +229,7 @@ async function createContainer(deps: RunDeps, req: ContainerRequest, name: strin
       [LABEL.actionId]: req.actionId,
       [LABEL.runId]: req.runId,
       [LABEL.attempt]: String(req.attempt),
-      [LABEL.host]: deps.host,
+      ...ownerLabels(deps.owner),
       [LABEL.timeoutMs]: String(spec.timeout),
       [LABEL.stopGrace]: String(boundedStopGrace(req.stopGraceSeconds)),
       ...(held ? { [LABEL.held]: JSON.stringify(held) } : {}),
@@ -196,6 +255,11 @@ async function createContainer(deps: RunDeps, req: ContainerRequest, name: strin
         Type: 'local',
         Config: { 'max-size': String(engineLogFileBytes(spec)), 'max-file': String(ENGINE_LOG_FILES), compress: 'false' },
       },
+      ...rootfsHostConfig(spec.resources.memory, {
+        readOnly: deps.readOnlyRootfs,
+        budget: deps.rootfsBytes?.(spec),
+        engineSizes: engineMaySize(deps.docker),
+      }),
       // The container's own filesystem (size-limited), or anonymous volumes where the worker
       // cannot mount one (remote engine, not root): removed with the container either way.
       Mounts: disk
@@ -212,7 +276,7 @@ async function createContainer(deps: RunDeps, req: ContainerRequest, name: strin
     },
   };
   try {
-    return await withEngineRetries('create', () => deps.docker.createContainer(options));
+    return await withEngineRetries('create', () => createSized(deps.docker, options));
   } catch (err) {
     if (status(err) === 409) return undefined; // created meanwhile by an earlier try: re-attach to it
     // The engine refuses the settings themselves (more CPUs than the host has, say): no retry helps.
@@ -319,6 +383,73 @@ async function followUsage(container: Docker.Container, usage: Usage): Promise<(
   return () => (stream as unknown as { destroy?: () => void }).destroy?.();
 }
 
+/**
+ * The writable layer is measured this often while the container runs (the engine walks the layer
+ * to answer, `docker ps --size`): a kubelet checks ephemeral storage about as often.
+ */
+export const ROOTFS_SAMPLE_MS = 2000;
+
+/** Once the container was asked to stop, whether it still writes is looked at sooner. */
+export const ROOTFS_STOPPING_SAMPLE_MS = 500;
+
+/** Waits after a sample that took `tookMs`: the engine spends at most a tenth of its time walking a big layer. */
+export const nextRootfsSample = (tookMs: number, stopping = false): number =>
+  Math.max(stopping ? ROOTFS_STOPPING_SAMPLE_MS : ROOTFS_SAMPLE_MS, 10 * tookMs);
+
+/**
+ * What a sample of the layer's size calls for. Over the budget the container is stopped with the
+ * spec's grace, to end as it would at its deadline; one that goes on writing during the grace
+ * (each sample larger than the last) is killed: the grace is for finishing, not for filling the host.
+ */
+export function rootfsVerdict(bytes: number, budget: number, lastAfterStop?: number): 'ok' | 'stop' | 'kill' {
+  if (lastAfterStop !== undefined) return bytes > lastAfterStop ? 'kill' : 'ok';
+  return bytes > budget ? 'stop' : 'ok';
+}
+
+/** The size of the container's writable layer, as the engine measures it; undefined when it cannot say. */
+async function layerBytes(container: Docker.Container): Promise<number | undefined> {
+  const info = (await container.inspect({ size: true } as Docker.ContainerInspectOptions).catch(() => undefined)) as { SizeRw?: number } | undefined;
+  return typeof info?.SizeRw === 'number' ? info.SizeRw : undefined;
+}
+
+/**
+ * Measures the container's own filesystem while it runs and stops it once it holds more than
+ * `budget` (`over.bytes` set then): where the engine cannot bound it, as a kubelet evicts a pod
+ * for its ephemeral storage. One sample at a time; the returned function ends the sampling.
+ */
+export function watchRootfs(container: Docker.Container, budget: number, graceSeconds: number, over: { bytes?: number }): () => void {
+  let ended = false;
+  let timer: NodeJS.Timeout | undefined;
+  let lastAfterStop: number | undefined;
+  const sample = async () => {
+    const began = Date.now();
+    const bytes = await layerBytes(container);
+    if (ended) return;
+    const verdict = bytes === undefined ? 'ok' : rootfsVerdict(bytes, budget, lastAfterStop);
+    if (verdict !== 'ok') {
+      over.bytes = Math.max(over.bytes ?? 0, bytes!);
+      // Ended meanwhile (304, 404): its layer is judged again at the end.
+      (verdict === 'stop' ? container.stop({ t: graceSeconds }) : container.kill()).catch(() => {});
+    }
+    if (verdict !== 'ok' || lastAfterStop !== undefined) lastAfterStop = bytes ?? lastAfterStop;
+    timer = setTimeout(() => void sample(), nextRootfsSample(Date.now() - began, lastAfterStop !== undefined));
+  };
+  timer = setTimeout(() => void sample(), ROOTFS_SAMPLE_MS);
+  return () => {
+    ended = true;
+    clearTimeout(timer);
+  };
+}
+
+/**
+ * The container's own filesystem went over its budget: it was stopped for that while it ran
+ * (`sampled`), or it held more than the budget when it ended (a writer faster than the samples).
+ */
+export function overBudget(budget: number, sampled: number | undefined, atEnd: number | undefined): { bytes: number; budget: number } | undefined {
+  const bytes = Math.max(sampled ?? 0, atEnd ?? 0);
+  return sampled !== undefined || bytes > budget ? { bytes, budget } : undefined;
+}
+
 /** The engine's socket closed or refused us: dockerd stopped or restarted, not a reply of its own. */
 export function engineGone(err: unknown): boolean {
   const e = err as { code?: string; message?: string; statusCode?: number };
@@ -342,6 +473,10 @@ export async function runContainer(deps: RunDeps, req: ContainerRequest, hooks: 
 function checkHostPaths(deps: RunDeps, req: ContainerRequest, name: string): void {
   checkInputTargets(req.spec, deps.host);
   filePaths(req.spec, deps.host);
+  // The engine unpacks files into the container's filesystem, which this policy makes read-only.
+  if (deps.readOnlyRootfs && req.spec.files.length) {
+    throw refusedByHost(deps.host, 'files', "this host's containers have a read-only filesystem (policy readOnlyRootfs): write them from the command into /tmp or /tmp_disk instead");
+  }
   try {
     deps.disks?.paths(name);
   } catch (err) {
@@ -359,11 +494,13 @@ async function attachAndRun(deps: RunDeps, req: ContainerRequest, hooks: RunHook
   let container = deps.docker.getContainer(name);
   let reattached = 0;
   // What is known of the container: from the engine when it existed, else from creating it.
-  let known: { id: string; status: string; running: boolean; startedMs: number } | undefined;
+  // `measured`: the worker bounds its own filesystem (neither read-only nor sized by the engine).
+  let known: { id: string; status: string; running: boolean; startedMs: number; measured: boolean } | undefined;
   const inspect = async () => {
     const info = await container.inspect();
     reattached = 1;
-    return { id: info.Id, status: info.State.Status, running: info.State.Running, startedMs: Date.parse(info.State.StartedAt) };
+    const measured = !info.HostConfig.ReadonlyRootfs && !info.HostConfig.StorageOpt?.size;
+    return { id: info.Id, status: info.State.Status, running: info.State.Running, startedMs: Date.parse(info.State.StartedAt), measured };
   };
   // A first try has no container to find: it creates at once, and a conflict means it has one after all.
   if (!hooks.firstTry) {
@@ -394,8 +531,8 @@ async function attachAndRun(deps: RunDeps, req: ContainerRequest, hooks: RunHook
         throw err;
       });
     if (created) {
-      container = created;
-      known = { id: created.id, status: 'created', running: false, startedMs: 0 };
+      container = created.container;
+      known = { id: created.container.id, status: 'created', running: false, startedMs: 0, measured: !deps.readOnlyRootfs && !created.sized };
     } else known = await inspect();
   }
 
@@ -480,6 +617,11 @@ async function attachAndRun(deps: RunDeps, req: ContainerRequest, hooks: RunHook
   };
   beat();
   const ticker = setInterval(beat, HEARTBEAT_EVERY_MS);
+  const rootfsBudget = known.measured ? deps.rootfsBytes?.(req.spec) : undefined;
+  const rootfsOver: { bytes?: number } = {};
+  const stopRootfs = rootfsBudget !== undefined && known.running
+    ? watchRootfs(container, rootfsBudget, boundedStopGrace(req.stopGraceSeconds), rootfsOver)
+    : () => {};
   const aborted = new Promise<never>((_, reject) => {
     const onAbort = () =>
       reject(new Error('the worker is shutting down; the container keeps running and the retry re-attaches to it'));
@@ -489,7 +631,9 @@ async function attachAndRun(deps: RunDeps, req: ContainerRequest, hooks: RunHook
   try {
     // A log that cannot be shipped (the bucket went away) ends the run now, not at the deadline.
     const waited = (await Promise.race([waiting, aborted, ...(shipper ? [shipper.whenFailed()] : [])])) as { StatusCode?: number };
-    if (!timedOut && !deps.stopRequested.has(req.runId) && (await stoppedByEngineShutdown(container, waited.StatusCode, deps.docker))) {
+    // Stopped by the worker (deadline, cancel, disk budget): not the engine's doing.
+    const stoppedHere = timedOut || deps.stopRequested.has(req.runId) || rootfsOver.bytes !== undefined;
+    if (!stoppedHere && (await stoppedByEngineShutdown(container, waited.StatusCode, deps.docker))) {
       // The retry re-attaches once the engine is back, and reads this end as engine-restarted.
       deps.engineLost.add(req.runId);
       throw new Error(`the container engine of host ${deps.host} stopped the container as it shut down; waiting for it to come back`);
@@ -503,6 +647,7 @@ async function attachAndRun(deps: RunDeps, req: ContainerRequest, hooks: RunHook
   } finally {
     clearTimeout(deadline);
     clearInterval(ticker);
+    stopRootfs();
     stopUsage();
     (logs as unknown as { destroy?: () => void })?.destroy?.();
   }
@@ -512,7 +657,13 @@ async function attachAndRun(deps: RunDeps, req: ContainerRequest, hooks: RunHook
     await following.catch(() => {});
     await shipper.consume((await readLog()) as unknown as AsyncIterable<Buffer>, onFrame);
   }
-  const [state] = await Promise.all([container.inspect().then((info) => info.State), shipper && !shipper.complete ? shipper.finish() : undefined]);
+  // The layer is measured once more at the end: a writer faster than the samples is judged too.
+  const [ended] = await Promise.all([
+    container.inspect(rootfsBudget !== undefined ? ({ size: true } as Docker.ContainerInspectOptions) : {}) as Promise<Docker.ContainerInspectInfo & { SizeRw?: number }>,
+    shipper && !shipper.complete ? shipper.finish() : undefined,
+  ]);
+  const state = ended.State;
+  const rootfsFull = rootfsBudget !== undefined ? overBudget(rootfsBudget, rootfsOver.bytes, ended.SizeRw) : undefined;
   const ranFor = Date.parse(state.FinishedAt) - Date.parse(state.StartedAt);
   // After a re-attach the deadline may have passed while no worker watched: judge by the clock too.
   if (!timedOut && state.ExitCode !== 0 && ranFor >= req.spec.timeout) timedOut = true;
@@ -526,18 +677,21 @@ async function attachAndRun(deps: RunDeps, req: ContainerRequest, hooks: RunHook
   }
   return {
     diskFull,
+    ...(rootfsFull ? { rootfsFull } : {}),
     ...(staged?.length ? { inputs: staged, inputsTiming } : {}),
     exitCode: state.ExitCode,
     reason: timedOut
       ? 'timeout'
-      : state.OOMKilled
-        ? 'oom'
-        : deps.stopRequested.has(req.runId)
-          ? 'canceled'
-          : // Killed by a signal (or left dead, 255) after its engine went away here: the engine stopped it.
-            deps.engineLost.has(req.runId) && state.ExitCode >= 128
-            ? 'engine-restarted'
-            : 'exit',
+      : rootfsFull
+        ? 'disk-full'
+        : state.OOMKilled
+          ? 'oom'
+          : deps.stopRequested.has(req.runId)
+            ? 'canceled'
+            : // Killed by a signal (or left dead, 255) after its engine went away here: the engine stopped it.
+              deps.engineLost.has(req.runId) && state.ExitCode >= 128
+              ? 'engine-restarted'
+              : 'exit',
     startedAt: state.StartedAt,
     finishedAt: state.FinishedAt,
     peakMemoryBytes: usage.peakMemoryBytes,

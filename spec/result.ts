@@ -5,6 +5,7 @@
 // types come from one definition; nothing parses results with them at run time.
 import { z } from 'zod';
 import { once } from './shared.js';
+import { formatBytes } from './quantity.js';
 
 export const ActionStatusSchema = once('result/ActionStatusSchema', () =>
   z.enum(['DONE', 'FAILED', 'CANCELED']),
@@ -15,11 +16,13 @@ export type Phase = 'PENDING' | 'PULLING' | 'RUNNING' | 'COLLECTING' | ActionSta
 /**
  * Why an action ended as it did. `exit` is a plain exit code; the others say the exit code
  * alone would mislead (137 after an OOM kill, 143 after a deadline) or that nothing ran.
+ * `disk-full`: the container wrote more than its budget outside /out and /tmp_disk.
  */
 export const EndReasonSchema = once('result/EndReasonSchema', () =>
   z.enum([
     'exit',
     'oom',
+    'disk-full',
     'engine-restarted',
     'timeout',
     'deadline',
@@ -99,6 +102,8 @@ export interface RunOutcome {
   reattached: number;
   /** The container's disk (/out and /tmp_disk) was full when it ended: writes had failed with ENOSPC. */
   diskFull?: { bytes: number };
+  /** Its own filesystem (outside /out and /tmp_disk) held more than its budget: reason `disk-full`. */
+  rootfsFull?: { bytes: number; budget: number };
   /** What was staged into /in, and how long that took. */
   inputs?: StagedInput[];
   inputsTiming?: StepTiming;
@@ -173,6 +178,8 @@ export function describeOutcome(exitCode: number | null, reason: EndReason, deta
   switch (reason) {
     case 'oom':
       return 'killed for using more memory than its limit (resources.memory); raise the limit or use less';
+    case 'disk-full':
+      return `wrote more than its disk budget outside /out and /tmp_disk${detail ? ` (${detail})` : ''}; write large files to /tmp_disk or /out, or raise resources.tmpDisk`;
     case 'engine-restarted':
       return `the container engine stopped while it ran (exit ${exitCode}); it can be run again with retry.onReasons ["engine-restarted"]`;
     case 'timeout':
@@ -234,11 +241,17 @@ export interface ResultParts {
   finishedAt: string;
 }
 
+/** How far over its budget the container's own filesystem went, in words: "2048Mi written, the budget is 64Mi". */
+function rootfsText(outcome: RunOutcome | undefined): string | undefined {
+  const full = outcome?.rootfsFull;
+  return full && `${Math.round(full.bytes / 2 ** 20)}Mi written, the budget is ${formatBytes(full.budget)}`;
+}
+
 /** The one place that decides an action's status, reason and message from what happened. */
 export function assembleResult(parts: ResultParts): ActionResult {
   const { outcome, collected, ended, canceled } = parts;
   let reason: EndReason = canceled ? 'canceled' : (ended?.reason ?? outcome?.reason ?? 'error');
-  let message = ended?.message ?? describeOutcome(outcome?.exitCode ?? null, reason, parts.timeoutText);
+  let message = ended?.message ?? describeOutcome(outcome?.exitCode ?? null, reason, reason === 'disk-full' ? rootfsText(outcome) : parts.timeoutText);
   if (canceled) message = describeOutcome(outcome?.exitCode ?? null, 'canceled');
   if (!canceled && !ended && collected?.outputError && outcome?.exitCode === 0) {
     reason = 'output-not-json';

@@ -42,6 +42,8 @@ export const PolicyFile = z
     runAsNonRoot: z.boolean().optional(),
     /** The `user` values an action may name ("1000", "1000:1000"); "*" or absent: any. */
     users: z.array(z.string().regex(/^(\*|[A-Za-z0-9_.-]+(:[A-Za-z0-9_.-]+)?)$/, '"*", a user name, "uid" or "uid:gid"')).max(1000).optional(),
+    /** Containers' own filesystems are read-only; /tmp is a tmpfs counted as memory. */
+    readOnlyRootfs: z.boolean().optional(),
     /** Added to the names reserved anyway (ACTION_*, NVIDIA_*, device selectors). */
     reservedEnv: z.array(z.string().min(1)).default([]),
   })
