@@ -37,6 +37,8 @@ export interface ExecuteDeps {
   outDir?: CollectDeps['outDir'];
   /** Removals under way after their execute returned: a stopping worker finishes them first. */
   removals: Set<Promise<void>>;
+  /** Refuses the run when a secret's grant does not cover it, the image's digest now known (secret-grants.ts). */
+  checkGrants?: (spec: ExecuteRequest['spec'], digest: string | undefined) => Promise<void>;
 }
 
 type Phase = 'PULLING' | 'RUNNING' | 'COLLECTING';
@@ -103,6 +105,8 @@ export async function execute(deps: ExecuteDeps, req: ExecuteRequest): Promise<E
     const image = await timed('pull', () =>
       deps.images.ensure(req.spec.image, req.spec.pullPolicy, (event) => ctx.heartbeat({ ...progress, pull: event })),
     );
+    // The grant names a digest: the one the host has now, which the container is made from.
+    if (secretsOf(req.spec).length) await deps.checkGrants?.(req.spec, image.digest ?? 'unknown');
     const earlierRun = await owner;
     if (earlierRun) throw folderTaken(deps.host, req.actionId, earlierRun);
     const objects = await inputs;

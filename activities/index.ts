@@ -14,6 +14,8 @@ import type { SpecSource } from './spec-source.js';
 import { bucketAllowed, ceilingProblems, enforcePolicy, policyRefusal, type Policy } from './policy.js';
 import { checkContainerRequest, checkExecuteRequest, trustedRun } from './host-gate.js';
 import { refusedByHost } from './refused.js';
+import { grantProblems, type GrantSources } from './secret-grants.js';
+import { findTemplate, templateStore, type StoredTemplate } from '../common/templates.js';
 import { execute, folderOwner, folderTaken, removeRun } from './execute.js';
 import type { ImageCache } from './image-cache.js';
 import { containerName, runFilter } from './labels.js';
@@ -107,7 +109,26 @@ export function createActivities(deps: ActivityDeps) {
     if ('never' in verdict) throw refusedByHost(deps.host, 'resources', `the run can never fit this host: ${verdict.never}`);
     throw ApplicationFailure.create({ type: 'HostBusy', message: `host ${deps.host} has no room for this run now: ${verdict.short}`, nextRetryDelay: '5s' });
   };
+  // Templates named by secret grants, read once each: a version never changes.
+  const templates = new Map<string, Promise<StoredTemplate>>();
+  const grantSources: GrantSources = {
+    template(ref) {
+      let template = templates.get(ref);
+      if (!template) {
+        template = findTemplate(templateStore(deps.store.s3, { ...deps.env, CAISSON_ARTIFACTS_BUCKET: deps.env.CAISSON_ARTIFACTS_BUCKET ?? deps.store.bucket }), ref);
+        template.catch(() => templates.delete(ref));
+        templates.set(ref, template);
+      }
+      return template;
+    },
+  };
+  /** Secrets only to the runs their grants name; `digest` is the image's as the host has it (after the pull). */
+  const checkGrants = async (spec: Action, digest: string | undefined) => {
+    const problems = await grantProblems(spec, deps.policy.secrets, digest, grantSources);
+    if (problems.length) throw policyRefusal(problems, deps.host);
+  };
   const executeDeps = {
+    checkGrants,
     outDir, run: runDeps, store: deps.store, images: deps.images, capacity: deps.capacity, host: deps.host, metrics: deps.metrics, removals: deps.removals };
 
   return {
@@ -165,6 +186,8 @@ export function createActivities(deps: ActivityDeps) {
       const checked = checkExecuteRequest(deps.host, raw, run);
       // Before anything of the action happens on this host: refused, or given the defaults.
       const spec = enforcePolicy(checked.spec, deps.policy, deps.store, deps.host, hostCores());
+      // What the spec states of its secrets' grants, before anything is pulled (the digest after).
+      await checkGrants(spec, undefined);
       // GPU ids are the host's choice at placement: a request may only repeat them.
       const gpus = deps.capacity.has(run.runId) ? (deps.capacity.heldBy(run.runId)?.gpus ?? []) : [];
       if (raw.gpuIds !== undefined && !(Array.isArray(raw.gpuIds) && raw.gpuIds.length === gpus.length && raw.gpuIds.every((id, i) => id === gpus[i]))) {

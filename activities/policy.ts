@@ -6,6 +6,7 @@ import { parseS3Uri, type Action } from '../spec/action.js';
 import { imageAllowed, parseImageRef } from '../spec/image.js';
 import { formatBytes, formatDuration } from '../spec/quantity.js';
 import { DEFAULT_LOG_SIZE } from './run-container.js';
+import type { SecretGrant } from './secret-grants.js';
 
 export interface Limits {
   memory?: number;
@@ -30,8 +31,8 @@ export interface Policy {
    * worker's own bucket an input reads only under the worker's artifacts root unless listed here.
    */
   reads?: string[];
-  /** Each secret the worker holds, with the image patterns it may be given to; unlisted: to none. */
-  secrets: Record<string, string[]>;
+  /** Each secret the worker holds, with the runs it may be given to (secret-grants.ts); unlisted: to none. */
+  secrets: Record<string, SecretGrant[]>;
   /** Env names (and prefixes, ending in "*") only the worker sets: they grant access or identity. */
   reservedEnv: string[];
   /** Containers run as a numeric uid other than 0, named in the spec's `user` (the image's own user is not trusted). */
@@ -119,7 +120,15 @@ export function policyProblems(spec: Action, policy: Policy, workerBucket: strin
   for (const name of Object.keys(spec.env ?? {})) {
     if (reserved(name, policy.reservedEnv)) problems.push(`env.${name}: reserved (${policy.reservedEnv.join(', ')}); the worker sets these, and GPUs come only through resources.gpus`);
   }
-  const mayHave = (name: string) => ref !== undefined && imageAllowed(ref, Object.hasOwn(policy.secrets, name) ? policy.secrets[name]! : []);
+  // The quick part of the grants (secret-grants.ts checks the rest, the digest after the pull):
+  // some grant names this image's repository, or the template the spec says it runs.
+  const repo = ref ? `${ref.registry}/${ref.repository}` : undefined;
+  const mayHave = (name: string) =>
+    (Object.hasOwn(policy.secrets, name) ? policy.secrets[name]! : []).some((grant) => {
+      if ('template' in grant) return spec.template === grant.template;
+      const granted = parseImageRef(grant.image);
+      return granted !== undefined && `${granted.registry}/${granted.repository}` === repo;
+    });
   spec.secrets.forEach((name, i) => {
     if (!mayHave(name)) problems.push(`secrets.${i}: ${name} may not be given to ${spec.image} on this fleet`);
   });

@@ -4,6 +4,8 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { DEFAULT_POLICY, RESERVED_ENV_PATTERNS, type Policy } from '../activities/policy.js';
+import type { SecretGrant } from '../activities/secret-grants.js';
+import { parseImageRef } from '../spec/image.js';
 import { parseBytes, parseCpu, parseDuration, type Parsed } from '../spec/quantity.js';
 
 const quantity = (parse: (text: number | string) => Parsed) =>
@@ -25,6 +27,36 @@ const Limits = {
   logSize: quantity(parseBytes).optional(),
 };
 
+/**
+ * A secret's grant binds what receives it (activities/secret-grants.ts): an image digest with its
+ * argv, or a template version. An image name alone is refused: anyone who may start that image
+ * could print the secret.
+ */
+const ImageGrant = z
+  .object({
+    image: z.string().refine((image) => parseImageRef(image)?.digest !== undefined, 'image is "registry/repository@sha256:<digest>": a grant names the digest'),
+    command: z.array(z.string()).max(1000).optional(),
+    env: z.array(z.string().min(1)).max(1000).optional(),
+    files: z.array(z.string().startsWith('/')).max(1000).optional(),
+    workingDir: z.string().startsWith('/').optional(),
+  })
+  .strict();
+const TemplateGrant = z.object({ template: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}@[A-Za-z0-9._+-]{1,64}$/, 'template is "name@version"') }).strict();
+
+const SecretGrantSchema = z.unknown().transform((value, ctx): SecretGrant => {
+  if (typeof value === 'string') {
+    ctx.addIssue({
+      code: 'custom',
+      message: `a grant names what runs, not an image alone ("${value}" would let anyone who may start it print the secret): { "image": "repo@sha256:…", "command": [...] } or { "template": "name@version" }`,
+    });
+    return z.NEVER;
+  }
+  const parsed = (value && typeof value === 'object' && 'template' in value ? TemplateGrant : ImageGrant).safeParse(value);
+  if (parsed.success) return parsed.data;
+  for (const issue of parsed.error.issues) ctx.addIssue({ code: 'custom', message: issue.message, path: issue.path });
+  return z.NEVER;
+});
+
 export const PolicyFile = z
   .object({
     /** Image patterns; when given, they replace CAISSON_ALLOWED_IMAGES. Empty: nothing runs. */
@@ -37,7 +69,7 @@ export const PolicyFile = z
     hostNetwork: patterns.default([]),
     buckets: z.array(z.string().regex(/^(\*|[a-z0-9][a-z0-9.-]{1,61}[a-z0-9])$/, 'an S3 bucket name, or "*"')).default([]),
     reads: z.array(z.string().regex(/^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/.*)?$/, 'an S3 URI prefix, "s3://bucket/prefix/"')).max(1000).optional(),
-    secrets: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,255}$/, 'a secret name'), patterns).default({}),
+    secrets: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,255}$/, 'a secret name'), z.array(SecretGrantSchema).max(100)).default({}),
     /** Containers run as a numeric uid other than 0, named in the spec's `user`. */
     runAsNonRoot: z.boolean().optional(),
     /** The `user` values an action may name ("1000", "1000:1000"); "*" or absent: any. */

@@ -10,6 +10,7 @@ import { ActionConflictError, InvalidSpecError, type ActionsClient } from '../..
 import { WORKFLOW_TYPE } from '../../spec/workflow-api.js';
 import { MAX_INPUT_BYTES } from '../../spec/action.js';
 import { busybox, connectClient, expectNoLeftovers, keepHistory, leftovers, workerOfItsOwn } from '../support/actions.js';
+import { SCRIPTS } from '../support/granted.js';
 import { docker, env, objectDigest, objectText, s3 } from '../support/env.js';
 
 const run = promisify(execFile);
@@ -347,7 +348,7 @@ describe('the host is protected', () => {
   it('gives the container its secret without the value ever reaching workflow history, results or logs tail', async () => {
     const secret = inject('secretValue');
     const handle = await client.start(
-      busybox('echo "token is $API_TOKEN"; printf %s "$API_TOKEN" | sha256sum | cut -d" " -f1 > /out/hash', { secrets: ['API_TOKEN'] }),
+      busybox(SCRIPTS.apiToken, { secrets: ['API_TOKEN'] }),
     );
     const result = await handle.result();
     expect(result.status).toBe('DONE');
@@ -372,7 +373,7 @@ describe('the host is protected', () => {
   });
 
   it('fails with a clear reason when a secret is not configured on the host', async () => {
-    const result = await (await client.start(busybox('true', { secrets: ['NOT_CONFIGURED'] }))).result();
+    const result = await (await client.start(busybox(SCRIPTS.nothing, { secrets: ['NOT_CONFIGURED'] }))).result();
     expect(result).toMatchObject({ status: 'FAILED', reason: 'secret-missing' });
     expect(result.message).toContain('NOT_CONFIGURED');
   });

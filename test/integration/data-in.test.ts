@@ -13,6 +13,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { ActionsClient } from '../../client/index.js';
 import type { CountingProxy } from '../../harness/counting-proxy.js';
 import { busybox, expectNoLeftovers, workerBehindS3Proxy } from '../support/actions.js';
+import { busyboxDigestRef, grant } from '../support/granted.js';
 import { containerStarts, env, objectDigest, objectText, s3 } from '../support/env.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'caisson-data-in-'));
@@ -27,6 +28,9 @@ const objects: Record<string, Buffer> = {
   'shared.bin': randomBytes(3 << 20),
 };
 const uri = (name: string) => `s3://${bucket}/${root}/${name}`;
+/** The one script granted CONFIG_TOKEN (with the two files it writes besides the secret's). */
+const FILES_SCRIPT =
+  'stat -c "%a %n" /etc/app/config.yaml /run/secrets/token /usr/local/bin/hello; cat /etc/app/config.yaml; /usr/local/bin/hello; [ "$(cat /run/secrets/token)" = s3cret-token-value ] && echo TOKEN-MATCHES; echo "env has it: $(env | grep -c s3cret)"; cat /run/secrets/token';
 let client: ActionsClient;
 let host: string;
 let proxy: CountingProxy;
@@ -37,7 +41,10 @@ beforeAll(async () => {
   writeFileSync(
     policyFile,
     // The test's objects live outside the worker's artifacts root: the policy grants reads there.
-    JSON.stringify({ secrets: { CONFIG_TOKEN: [`${env('TEST_REGISTRY')}/caisson/busybox`] }, reads: [`s3://${bucket}/inputs-test/`] }),
+    JSON.stringify({
+      secrets: { CONFIG_TOKEN: [grant(await busyboxDigestRef(), FILES_SCRIPT, { files: ['/etc/app/config.yaml', '/usr/local/bin/hello'] })] },
+      reads: [`s3://${bucket}/inputs-test/`],
+    }),
   );
   let worker;
   ({ client, host, proxy, worker } = await workerBehindS3Proxy('data-in', cleanups, {
@@ -159,7 +166,7 @@ describe('files', () => {
   it('are in the container before it starts, with their modes; a secret\'s value is a file, not in env or the log', async () => {
     const result = await (
       await client.start(
-        busybox('stat -c "%a %n" /etc/app/config.yaml /run/secrets/token /usr/local/bin/hello; cat /etc/app/config.yaml; /usr/local/bin/hello; [ "$(cat /run/secrets/token)" = s3cret-token-value ] && echo TOKEN-MATCHES; echo "env has it: $(env | grep -c s3cret)"; cat /run/secrets/token', {
+        busybox(FILES_SCRIPT, {
           files: [
             { path: '/etc/app/config.yaml', content: 'level: 3\n' },
             { path: '/run/secrets/token', contentFromSecret: 'CONFIG_TOKEN', mode: '0600' },

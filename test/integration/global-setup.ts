@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { spawnWorker } from '../../harness/worker-process.js';
 import { freePort } from '../../harness/free-port.js';
+import { busyboxDigestRef, grant, SCRIPTS } from '../support/granted.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -29,12 +30,20 @@ export default async function setup(project: TestProject) {
   const secretsDir = mkdtempSync(join(tmpdir(), 'caisson-secrets-'));
   const secretValue = `value-${Math.random().toString(36).slice(2)}-never-logged`;
   writeFileSync(join(secretsDir, 'API_TOKEN'), secretValue);
-  // The suite's policy: its own images may have these secrets (NOT_CONFIGURED is allowed but absent),
+  // The suite's policy: the tests' own scripts on the busybox image may have these secrets
+  // (NOT_CONFIGURED is granted but absent),
   // and any bucket (the tests of missing and vanishing buckets name their own).
   const policyDir = mkdtempSync(join(tmpdir(), 'caisson-policy-'));
   const policyFile = join(policyDir, 'policy.json');
   const images = [`${process.env.TEST_REGISTRY}/caisson/*`];
-  writeFileSync(policyFile, JSON.stringify({ secrets: { API_TOKEN: images, NOT_CONFIGURED: images }, buckets: ['*'] }));
+  const digestRef = await busyboxDigestRef();
+  writeFileSync(
+    policyFile,
+    JSON.stringify({
+      secrets: { API_TOKEN: [grant(digestRef, SCRIPTS.apiToken)], NOT_CONFIGURED: [grant(digestRef, SCRIPTS.nothing)] },
+      buckets: ['*'],
+    }),
+  );
 
   const metricsPort = await freePort();
   const worker = spawnWorker('main', {

@@ -8,6 +8,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { ActionsClient } from '../../client/index.js';
 import { spawnWorker } from '../../harness/worker-process.js';
 import { busybox, expectNoLeftovers, workerOfItsOwn } from '../support/actions.js';
+import { busyboxDigestRef, grant, SCRIPTS } from '../support/granted.js';
 import { containerStarts, env, objectText, s3 } from '../support/env.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'caisson-policy-test-'));
@@ -18,12 +19,16 @@ let host: string;
 
 beforeAll(async () => {
   const policyFile = join(dir, 'policy.json');
+  const digestRef = await busyboxDigestRef();
   writeFileSync(
     policyFile,
     JSON.stringify({
       defaults: { memory: '64Mi', pids: 100, logSize: '8Mi' },
       ceilings: { memory: '256Mi', cpu: 1, pids: 500, gpus: 0, timeout: '10m', outDisk: '512Mi', logSize: '64Mi' },
-      secrets: { TEAM_TOKEN: [`${env('TEST_REGISTRY')}/caisson/busybox`], TEAM_KEY: [`${env('TEST_REGISTRY')}/caisson/busybox`] },
+      secrets: {
+        TEAM_TOKEN: [grant(digestRef, SCRIPTS.tokenLength), grant(digestRef, SCRIPTS.printsSecrets), { template: `${TEMPLATE}@1` }],
+        TEAM_KEY: [grant(digestRef, SCRIPTS.printsSecrets)],
+      },
     }),
   );
   ({ client, host } = await workerOfItsOwn('policy', { CAISSON_POLICY_FILE: policyFile, CAISSON_SECRET_TEAM_TOKEN: 'team-secret', CAISSON_SECRET_OTHER: 'other-secret', CAISSON_SECRET_TEAM_KEY: PEM }, cleanups));
@@ -46,6 +51,9 @@ async function refused(spec: Parameters<ActionsClient['start']>[0]): Promise<str
   expect(await containerStarts(result.runId, since)).toBe(0);
   return result.message;
 }
+
+/** A template of this run (versions never change, and S3 outlives a test run): granted TEAM_TOKEN. */
+const TEMPLATE = `team-tool-${Date.now().toString(36)}`;
 
 const PEM_LINES = ['MIIEvQIBADANBgkqhkiG9w0BAQEFAASC', 'BKcwggSjAgEAAoIBAQC7VJTUt9Us8cKj'];
 const PEM = ['-----BEGIN PRIVATE KEY-----', ...PEM_LINES, '-----END PRIVATE KEY-----'].join('\n');
@@ -122,16 +130,39 @@ describe('env', () => {
 
 describe('secrets', () => {
   it('listed for the image are given; any other is refused and the container never starts', async () => {
-    const given = await (await client.start(busybox('echo "${#TEAM_TOKEN}"', { secrets: ['TEAM_TOKEN'] }))).result();
+    const given = await (await client.start(busybox(SCRIPTS.tokenLength, { secrets: ['TEAM_TOKEN'] }))).result();
     expect(given).toMatchObject({ status: 'DONE', logTail: ['11'] });
     expect(await refused(busybox('true', { secrets: ['OTHER'] }))).toContain(`secrets.0: OTHER may not be given to ${env('TEST_IMAGE_BUSYBOX')}`);
+  });
+});
+
+describe('secret grants bind what runs, not an image', () => {
+  it('the granted image with another command, an env or file that changes what runs, or another digest: refused, nothing started', async () => {
+    const cases: [string, Parameters<ActionsClient['start']>[0]][] = [
+      ['printenv', busybox('printenv TEAM_TOKEN > /out/k', { secrets: ['TEAM_TOKEN'] })],
+      ['LD_PRELOAD', busybox(SCRIPTS.tokenLength, { secrets: ['TEAM_TOKEN'], env: { LD_PRELOAD: '/tmp/x.so' } })],
+      ['a file over a program', busybox(SCRIPTS.tokenLength, { secrets: ['TEAM_TOKEN'], files: [{ path: '/bin/echo', content: '#!/bin/sh\ncat /proc/self/environ\n', mode: '0755' }] })],
+      ['another digest', busybox(SCRIPTS.tokenLength, { secrets: ['TEAM_TOKEN'], image: `${env('TEST_IMAGE_BUSYBOX').replace(/:[^/:]+$/, '')}@sha256:${'0'.repeat(64)}` })],
+      ["a template's name on another command", busybox('printenv TEAM_TOKEN', { secrets: ['TEAM_TOKEN'], template: `${TEMPLATE}@1` })],
+    ];
+    for (const [why, spec] of cases) {
+      const message = await refused(spec);
+      expect(message, why).toMatch(/secrets\.0: TEAM_TOKEN may not be given to this run/);
+      expect(message, why).not.toContain('team-secret');
+    }
+  });
+
+  it('a run of the granted template version gets the secret', async () => {
+    await client.registerTemplate({ name: TEMPLATE, version: '1', spec: busybox(SCRIPTS.tokenLength, { secrets: ['TEAM_TOKEN'] }) });
+    const result = await (await client.start(await client.templateSpec(`${TEMPLATE}@1`))).result();
+    expect(result).toMatchObject({ status: 'DONE', logTail: ['11'] });
   });
 });
 
 describe('secret values in what the container prints', () => {
   it('are masked in the log tail, the live log, logs/stderr.log and output, a multi-line key line by line', async () => {
     const handle = await client.start(
-      busybox('echo "$TEAM_KEY" >&2; echo "token $TEAM_TOKEN" >&2; printf \'{"token": "%s"}\\n\' "$TEAM_TOKEN"', {
+      busybox(SCRIPTS.printsSecrets, {
         secrets: ['TEAM_TOKEN', 'TEAM_KEY'],
         output: 'json',
       }),
@@ -164,6 +195,13 @@ describe('artifacts', () => {
 
   it('a bucket the policy does not list is refused', async () => {
     expect(await refused(busybox('true', { artifacts: { bucket: 'someone-elses-bucket' } }))).toContain('artifacts.bucket: "someone-elses-bucket" is not one this fleet writes to');
+  });
+
+  it("a refused action's result.json goes to the worker's own bucket, never to the one it named", async () => {
+    const result = await (await client.start(busybox('true', { artifacts: { bucket: 'someone-elses-bucket' } }))).result();
+    expect(result).toMatchObject({ status: 'FAILED', reason: 'policy' });
+    expect(result.resultUri).toBe(`s3://${env('CAISSON_ARTIFACTS_BUCKET')}/actions/${result.actionId}/result.json`);
+    expect(JSON.parse(await objectText(s3(), result.resultUri!))).toMatchObject({ runId: result.runId, reason: 'policy' });
   });
 
   it('a prefix naming another action\'s folder only adds folders inside this action\'s own', async () => {

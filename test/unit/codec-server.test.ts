@@ -5,7 +5,6 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { request, type Server } from 'node:http';
-import { networkInterfaces } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { Payload, PayloadCodec } from '@temporalio/common';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -141,30 +140,22 @@ describe('the codec server', () => {
   });
 });
 
-/** An address of this machine off loopback, where there is one. */
-const offLoopback = Object.values(networkInterfaces())
-  .flat()
-  .find((a) => a && a.family === 'IPv4' && !a.internal)?.address;
-
-describe.skipIf(!offLoopback)('the codec server off loopback', () => {
-  it('refuses to listen without a token', async () => {
-    await expect(startCodecServer({ codecs: [codec], origins: [UI], ip: offLoopback!, port: 0 })).rejects.toThrow(/needs a token/);
-    await expect(startCodecServer({ codecs: [codec], origins: [UI], ip: '0.0.0.0', port: 0 })).rejects.toThrow(/needs a token/);
+// Off loopback: only listening is tried (the server refuses before it binds), so no traffic leaves
+// loopback; this machine's other addresses are no test target.
+describe('the codec server off loopback', () => {
+  it('refuses to listen without a token, on any address but loopback', async () => {
+    for (const ip of ['0.0.0.0', '::', '192.0.2.10']) {
+      await expect(startCodecServer({ codecs: [codec], origins: [UI], ip, port: 0 })).rejects.toThrow(/needs a token/);
+    }
   });
 
-  it('with a token, answers calls to the address it listens on', async () => {
-    const started = await startCodecServer({ codecs: [codec], origins: [UI], token: 't', ip: offLoopback!, port: 0 });
+  it('listening everywhere with a token, still answers loopback callers who carry it', async () => {
+    const started = await startCodecServer({ codecs: [codec], origins: [UI], token: 't', ip: '0.0.0.0', port: 0 });
     const port = await listening(started);
-    const reply = await call(offLoopback!, port, 'POST', '/decode', { Authorization: 'Bearer t' }, await sealed('secret text'));
+    const reply = await call('127.0.0.1', port, 'POST', '/decode', { Authorization: 'Bearer t' }, await sealed('secret text'));
     expect(reply.status).toBe(200);
     expect(decodedText(reply)).toEqual(['secret text']);
-  });
-
-  it('made by hand without a token and listening everywhere, refuses calls from off loopback', async () => {
-    const { counted, decode } = await server({}, '0.0.0.0');
-    expect((await decode({}, offLoopback)).status).toBe(403);
-    expect(counted.calls).toBe(0);
-    expect((await decode({})).status).toBe(200);
+    expect((await call('127.0.0.1', port, 'POST', '/decode', {}, await sealed('secret text'))).status).toBe(401);
   });
 });
 
@@ -192,8 +183,8 @@ describe('caisson codec-server', () => {
     return { started, stop };
   }
 
-  it.skipIf(!offLoopback)('exits without listening when asked for an address off loopback and no token is set', async () => {
-    const { started, stop } = codecServer(['--ip', offLoopback!, '--port', '0']);
+  it('exits without listening when asked for an address off loopback and no token is set', async () => {
+    const { started, stop } = codecServer(['--ip', '0.0.0.0', '--port', '0']);
     try {
       const { code, stderr } = await started;
       expect(code).toBe(1);

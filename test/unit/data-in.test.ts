@@ -64,7 +64,7 @@ describe('files in a spec', () => {
       `files.0.contentFromSecret: KEY may not be given to ${image} on this fleet`,
       "inputs.0.from: s3://elsewhere/x is not where this fleet reads inputs (allowed: s3://own-bucket/); ask for a grant in the policy's reads",
     ]);
-    expect(policyProblems(spec, { ...DEFAULT_POLICY, buckets: ['elsewhere'], secrets: { KEY: ['r.example/team/*'] } }, 'own-bucket')).toEqual([]);
+    expect(policyProblems(spec, { ...DEFAULT_POLICY, buckets: ['elsewhere'], secrets: { KEY: [{ image: `r.example/team/tool@sha256:${'c'.repeat(64)}` }] } }, 'own-bucket')).toEqual([]);
   });
 });
 

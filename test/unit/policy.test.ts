@@ -25,6 +25,14 @@ describe('a policy file', () => {
     expect(policy.reservedEnv).toEqual(expect.arrayContaining(['ACTION_*', 'NVIDIA_*', 'AWS_*']));
   });
 
+  it('refuses a secret granted to an image alone, or to an image without its digest', () => {
+    expect(() => loadPolicy(file({ secrets: { DEPLOY_KEY: ['r.example/ci/deployer'] } }))).toThrow(/secrets\.DEPLOY_KEY\.0: a grant names what runs, not an image alone/);
+    expect(() => loadPolicy(file({ secrets: { DEPLOY_KEY: [{ image: 'r.example/ci/deployer:1', command: ['deploy'] }] } }))).toThrow(/image is "registry\/repository@sha256:<digest>"/);
+    const digest = `sha256:${'b'.repeat(64)}`;
+    const { policy } = loadPolicy(file({ secrets: { DEPLOY_KEY: [{ image: `r.example/ci/deployer@${digest}`, command: ['deploy', '--prod'] }, { template: 'deployer@1.2.0' }] } }));
+    expect(policy.secrets.DEPLOY_KEY).toEqual([{ image: `r.example/ci/deployer@${digest}`, command: ['deploy', '--prod'] }, { template: 'deployer@1.2.0' }]);
+  });
+
   it('with a mistake is refused naming the field: unknown keys, bad quantities, defaults above ceilings, not JSON', () => {
     expect(() => loadPolicy(file({ hostNetwrok: [] }))).toThrow(/hostNetwrok/);
     expect(() => loadPolicy(file({ ceilings: { memory: 'lots' } }))).toThrow(/ceilings\.memory/);
@@ -39,14 +47,15 @@ describe('a policy file', () => {
 
 describe('a spec against the policy', () => {
   const store = { bucket: 'b', root: 'actions' };
-  const policy = { ...DEFAULT_POLICY, ceilings: { gpus: 2 }, secrets: { TOKEN: ['r.example/team/*'] } };
+  const grant = { image: `r.example/team/tool@sha256:${'a'.repeat(64)}` };
+  const policy: Policy = { ...DEFAULT_POLICY, ceilings: { gpus: 2 }, secrets: { TOKEN: [grant] } };
 
   it('counts gpus "all" as more than any ceiling, and a device list by its length', () => {
     expect(policyProblems(parseActionSpec({ image, resources: { gpus: 'all' } }), policy, 'b')).toEqual([expect.stringContaining('"all" is above')]);
     expect(policyProblems(parseActionSpec({ image, resources: { gpus: ['0', '1'] } }), policy, 'b')).toEqual([]);
   });
 
-  it('gives secrets only to the images listed, and treats names like "toString" as any other', () => {
+  it('gives secrets only to the repositories a grant names (the rest after the pull), and treats names like "toString" as any other', () => {
     expect(policyProblems(parseActionSpec({ image, secrets: ['TOKEN'] }), policy, 'b')).toEqual([]);
     expect(policyProblems(parseActionSpec({ image: 'r.example/other/x:1', secrets: ['TOKEN'] }), policy, 'b')).toHaveLength(1);
     expect(policyProblems(parseActionSpec({ image, secrets: ['toString'] }), policy, 'b')).toEqual([expect.stringContaining('toString may not be given')]);
