@@ -156,11 +156,36 @@ export function containerEnv(deps: Pick<RunDeps, 'artifactsUri'>, req: Container
 }
 
 /**
- * Engines whose storage driver refused `--storage-opt size` (overlay2 needs XFS with project
- * quotas): learnt from the first refusal, so each worker pays for one failed create at most.
+ * Engines whose storage driver refuses `--storage-opt size`: overlay2 needs XFS (with project
+ * quotas), so one on another filesystem is known from `docker info` without a failed create; any
+ * other refusal is learnt from the first one, so each worker pays for one failed create at most.
  */
 const sizeRefused = new WeakSet<Docker>();
-export const engineMaySize = (docker: Docker): boolean => !sizeRefused.has(docker);
+const engineLooked = new WeakMap<Docker, Promise<void>>();
+
+/** Overlay2 on a backing filesystem other than XFS cannot bound a container's layer. */
+export function driverCannotSize(info: { Driver?: string; DriverStatus?: [string, string][] | null }): boolean {
+  if (info.Driver !== 'overlay2') return false;
+  const backing = (info.DriverStatus ?? []).find(([key]) => key === 'Backing Filesystem')?.[1];
+  return backing !== undefined && backing.toLowerCase() !== 'xfs';
+}
+
+export async function engineMaySize(docker: Docker): Promise<boolean> {
+  let looked = engineLooked.get(docker);
+  if (!looked) {
+    looked = docker
+      .info()
+      .then((info: Parameters<typeof driverCannotSize>[0]) => {
+        if (driverCannotSize(info)) sizeRefused.add(docker);
+      })
+      .catch(() => {
+        engineLooked.delete(docker); // asked again with the next container
+      });
+    engineLooked.set(docker, looked);
+  }
+  await looked;
+  return !sizeRefused.has(docker);
+}
 
 /** The engine's refusal of StorageOpt (overlay2 without XFS quotas, devicemapper's minimum, …). */
 export function refusesStorageOpt(err: unknown): boolean {
@@ -258,7 +283,7 @@ async function createContainer(deps: RunDeps, req: ContainerRequest, name: strin
       ...rootfsHostConfig(spec.resources.memory, {
         readOnly: deps.readOnlyRootfs,
         budget: deps.rootfsBytes?.(spec),
-        engineSizes: engineMaySize(deps.docker),
+        engineSizes: await engineMaySize(deps.docker),
       }),
       // The container's own filesystem (size-limited), or anonymous volumes where the worker
       // cannot mount one (remote engine, not root): removed with the container either way.

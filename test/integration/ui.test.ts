@@ -1,5 +1,6 @@
 // The Temporal UI tells an action's story: a real headless Chromium finds a FAILED action by its
-// search attribute and sees its status, summary and result. The screenshot is kept as an artifact.
+// search attribute and sees its status, summary and result, the failure's message decoded by the
+// codec server. The screenshot is kept as an artifact.
 import { mkdirSync } from 'node:fs';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -41,11 +42,15 @@ describe('the Temporal UI', () => {
       expect(cells).toContain('runAction');
 
       await page.goto(`${ui}/namespaces/default/workflows/${encodeURIComponent(handle.actionId)}`);
-      // The newest event closes the execution as failed, with the result's message.
+      // The newest event closes the execution as failed. Its message is encrypted in history (it may
+      // quote the container's output): the row says only "Encoded failure", and the Result panel
+      // shows the message as the codec server decoded it.
       const closing = page.getByTestId('event-summary-row').first();
-      await closing.getByText('exited 9').waitFor({ timeout: 30_000 });
-      expect(await closing.innerText()).toMatch(/Workflow Execution Failed[\s\S]*exited 9/);
+      await closing.getByText('Workflow Execution Failed').waitFor({ timeout: 30_000 });
+      await page.getByText('"exited 9"').first().waitFor({ timeout: 30_000 });
+      expect(await closing.innerText()).not.toContain('exited 9');
       const text = await page.locator('body').innerText();
+      expect(text).toMatch(/"encodedAttributes": \{\s*"message": "exited 9"/);
       expect(text).toContain('sh -c echo "computing"'); // the summary: image and command
       mkdirSync('test-results', { recursive: true });
       await page.screenshot({ path: 'test-results/ui-failed-action.png', fullPage: false });

@@ -11,6 +11,7 @@ import {
   ROOTFS_SAMPLE_MS,
   ROOTFS_STOPPING_SAMPLE_MS,
   createSized,
+  driverCannotSize,
   engineMaySize,
   nextRootfsSample,
   overBudget,
@@ -60,6 +61,7 @@ describe('createSized', () => {
   const engine = () => {
     const calls: Docker.ContainerCreateOptions[] = [];
     const docker = {
+      info: async () => ({ Driver: 'overlay2', DriverStatus: [['Backing Filesystem', 'xfs']] }),
       createContainer: async (options: Docker.ContainerCreateOptions) => {
         calls.push(options);
         if (options.HostConfig?.StorageOpt) throw refused;
@@ -71,18 +73,32 @@ describe('createSized', () => {
 
   it('an engine that refuses the size: created without it, once, and not asked again', async () => {
     const { docker, calls } = engine();
-    expect(engineMaySize(docker)).toBe(true);
+    expect(await engineMaySize(docker)).toBe(true);
     const created = await createSized(docker, { name: 'x', HostConfig: { Memory: 1, StorageOpt: { size: '1' } } });
     expect(created).toMatchObject({ sized: false, container: { id: 'c1' } });
     expect(calls.map((c) => c.HostConfig)).toEqual([{ Memory: 1, StorageOpt: { size: '1' } }, { Memory: 1 }]);
-    expect(engineMaySize(docker)).toBe(false);
+    expect(await engineMaySize(docker)).toBe(false);
   });
 
   it('without a size asked: one create, nothing learnt', async () => {
     const { docker, calls } = engine();
     expect(await createSized(docker, { name: 'x', HostConfig: {} })).toMatchObject({ sized: false });
     expect(calls).toHaveLength(1);
-    expect(engineMaySize(docker)).toBe(true);
+    expect(await engineMaySize(docker)).toBe(true);
+  });
+});
+
+describe("what docker info tells of the engine's size option", () => {
+  it('overlay2 on anything but XFS cannot size a layer; other drivers and XFS are tried', () => {
+    expect(driverCannotSize({ Driver: 'overlay2', DriverStatus: [['Backing Filesystem', 'extfs'], ['Supports d_type', 'true']] })).toBe(true);
+    expect(driverCannotSize({ Driver: 'overlay2', DriverStatus: [['Backing Filesystem', 'xfs']] })).toBe(false);
+    expect(driverCannotSize({ Driver: 'btrfs', DriverStatus: [] })).toBe(false);
+    expect(driverCannotSize({ Driver: 'overlay2', DriverStatus: null })).toBe(false);
+  });
+
+  it('an engine known from docker info never gets a create with the size option', async () => {
+    const docker = { info: async () => ({ Driver: 'overlay2', DriverStatus: [['Backing Filesystem', 'extfs']] }) } as unknown as Docker;
+    expect(await engineMaySize(docker)).toBe(false);
   });
 });
 
