@@ -6,6 +6,7 @@
 // filesystem is unmounted (the loop device goes with it) and the folder deleted.
 import { execFile } from 'node:child_process';
 import { mkdir, open, readdir, readFile, rm, lstat, statfs, chmod, writeFile } from 'node:fs/promises';
+import type { Owner } from './labels.js';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { CommandHelper } from './command-helper.js';
@@ -30,6 +31,8 @@ export interface ContainerDisk {
  * What the engine writes into /etc/hosts of a container without a network. A container given no
  * network by the engine gets none, and programs that look up "localhost" expect one.
  */
+/** Beside the filesystem in the container's folder: the namespace, queue and host it belongs to. */
+const OWNER_FILE = 'owner.json';
 const LOOPBACK_HOSTS = '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n';
 
 /** The kernel's table of mounts: one line per mount, its mount point the second field. */
@@ -83,11 +86,24 @@ export class HostDisks {
    * while its filesystem is still being made: the engine resolves a bind mount's source when it
    * starts the container, by then on the mounted filesystem.
    */
-  async prepare(name: string): Promise<ContainerDisk> {
+  async prepare(name: string, owner?: Owner): Promise<ContainerDisk> {
     const p = this.paths(name);
     for (const dir of [p.out, p.tmp, p.in]) await mkdir(dir, { recursive: true });
     await writeFile(p.hosts, LOOPBACK_HOSTS, { mode: 0o644 });
+    // Whose disk it is, as its container's labels say: a worker of another namespace sharing this
+    // folder (and host name) leaves it alone (worker/reconcile.ts).
+    if (owner) await writeFile(join(p.dir, OWNER_FILE), JSON.stringify(owner), { mode: 0o644 });
     return p;
+  }
+
+  /** The owner written at prepare; undefined for a disk made before owners were written, or unreadable. */
+  async owner(name: string): Promise<Owner | undefined> {
+    try {
+      const owner = JSON.parse(await readFile(join(this.paths(name).dir, OWNER_FILE), 'utf8')) as Owner;
+      return typeof owner?.namespace === 'string' && typeof owner.queue === 'string' && typeof owner.host === 'string' ? owner : undefined;
+    } catch {
+      return undefined;
+    }
   }
 
   /** Makes (or, after a crash, finds) the container's filesystem, mounted, with /out and /tmp_disk in it. */

@@ -537,7 +537,7 @@ async function attachAndRun(deps: RunDeps, req: ContainerRequest, hooks: RunHook
   // The container's filesystem is made while the engine creates the container (see HostDisks.prepare).
   let mounting: Promise<unknown> | undefined;
   if (!known) {
-    const disk = deps.disks ? await deps.disks.prepare(name) : undefined;
+    const disk = deps.disks ? await deps.disks.prepare(name, deps.owner) : undefined;
     mounting = deps.disks?.mount(name, deps.diskBytes(req.spec));
     mounting?.catch(() => {}); // awaited below, before the start
     const create = () => createContainer(deps, req, name, secrets, disk);

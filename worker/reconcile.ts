@@ -5,7 +5,7 @@
 // worker started it: a container never outlives its time limit because its worker died.
 import type Docker from 'dockerode';
 import type { Client } from '@temporalio/client';
-import { LABEL, ownedBy, type Owner } from '../activities/labels.js';
+import { LABEL, ownedBy, ownerLabels, type Owner } from '../activities/labels.js';
 import type { HostDisks } from '../activities/host-disk.js';
 import { removeContainer } from '../activities/removal.js';
 import { statusQuery } from '../spec/workflow-api.js';
@@ -138,6 +138,9 @@ export async function reconcileContainers(
     const left = new Set((await docker.listContainers({ all: true, filters: { label: [`${LABEL.host}=${host}`] } })).map((c) => c.Names[0]?.replace(/^\//, '')));
     for (const disk of await disks.list()) {
       if (!diskOfHost(disk.name, host) || left.has(disk.name) || now() - disk.createdMs < DISK_GRACE_MS) continue;
+      // Another namespace's (or fleet's) disk under the same host name: its own workers sweep it.
+      const diskOwner = await disks.owner(disk.name);
+      if (diskOwner && !ownedBy(ownerLabels(diskOwner), owner)) continue;
       await disks.remove(disk.name);
       report.disksRemoved.push(disk.name);
     }

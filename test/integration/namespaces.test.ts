@@ -2,6 +2,8 @@
 // containers of their own. Without that, a worker's reconcile looks up the other namespace's run in
 // its own namespace, finds no such run, and removes a running container.
 import { execFileSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ActionsClient } from '../../client/index.js';
 import { temporalSettingsFromEnv } from '../../common/temporal-connection.js';
@@ -62,6 +64,14 @@ describe('workers of two namespaces on one engine, under one host name', () => {
     // Both containers carry whose they are.
     const labels = (await docker().listContainers({ filters: { label: [`${LABEL.host}=${host}`] } })).map((c) => c.Labels[LABEL.namespace]);
     expect(labels.sort()).toEqual([SECOND, 'default']);
+    // And so do their disks, where the worker can make them.
+    const disksDir = process.env.CAISSON_DISKS_DIR;
+    if (disksDir) {
+      const owners = readdirSync(disksDir)
+        .filter((name) => name.endsWith(`-${host}`))
+        .map((name) => (JSON.parse(readFileSync(join(disksDir, name, 'owner.json'), 'utf8')) as { namespace: string }).namespace);
+      expect(owners.sort()).toEqual([SECOND, 'default']);
+    }
 
     // Each worker reconciled every second meanwhile, each seeing the other's container under its host name.
     const [resultA, resultB] = await Promise.all([a.result(), b.result()]);

@@ -44,6 +44,13 @@ describe('reconcileContainers, the disks sweep', () => {
     old(`caisson-a b-1-${HOST}`);
     old('caisson-gone-1-other');
     old(`backup-${HOST}`);
+    // Another namespace's worker, under the same host name, shares the folder: its disk is its own.
+    old(`caisson-theirs-1-${HOST}`);
+    writeFileSync(join(folder, `caisson-theirs-1-${HOST}`, 'owner.json'), JSON.stringify({ host: HOST, namespace: 'team-b', queue: `q@${HOST}` }));
+    utimesSync(join(folder, `caisson-theirs-1-${HOST}`), hourAgo, hourAgo);
+    old(`caisson-mine-1-${HOST}`);
+    writeFileSync(join(folder, `caisson-mine-1-${HOST}`, 'owner.json'), JSON.stringify({ host: HOST, namespace: 'default', queue: `q@${HOST}` }));
+    utimesSync(join(folder, `caisson-mine-1-${HOST}`), hourAgo, hourAgo);
     mkdirSync(join(folder, `caisson-fresh-1-${HOST}`));
     // A link in the disks folder named like a disk of ours, to a folder elsewhere.
     const elsewhere = join(dir, 'elsewhere');
@@ -64,9 +71,9 @@ describe('reconcileContainers, the disks sweep', () => {
     const docker = { listContainers: async () => [] } as unknown as Docker;
 
     const report = await reconcileContainers(docker, {} as Client, { host: HOST, namespace: 'default', queue: `q@${HOST}` }, disks);
-    expect(report.disksRemoved.sort()).toEqual([`caisson-a b-1-${HOST}`, `caisson-gone-1-${HOST}`]);
+    expect(report.disksRemoved.sort()).toEqual([`caisson-a b-1-${HOST}`, `caisson-gone-1-${HOST}`, `caisson-mine-1-${HOST}`]);
     expect(calls).toEqual([['umount', spaced]]);
-    expect(readdirSync(folder).sort()).toEqual(['backup-h1', 'caisson-fresh-1-h1', 'caisson-gone-1-other', 'caisson-link-1-h1']);
+    expect(readdirSync(folder).sort()).toEqual(['backup-h1', 'caisson-fresh-1-h1', 'caisson-gone-1-other', 'caisson-link-1-h1', 'caisson-theirs-1-h1']);
     expect(existsSync(join(elsewhere, 'keep'))).toBe(true);
   });
 });
