@@ -60,11 +60,23 @@ export class HostCapacity {
   /** Runs released lately, with when: a reconcile that listed their containers just before must not claim them again. */
   private readonly released = new Map<string, number>();
 
-  /** Runs whose containers the engine holds right now (at start, and from reconcile). */
-  seed(runs: Iterable<string | SeenRun>): void {
+  /**
+   * Runs whose containers the engine holds right now (at start, and from reconcile). With
+   * `complete` (the list is every one running under this host name), a run counted only because
+   * it was seen before, and no longer running, is forgotten at once: its container ended (maybe
+   * under another namespace's worker), and a drain must not wait for its claim to expire.
+   */
+  seed(runs: Iterable<string | SeenRun>, complete = false): void {
     const now = this.now();
     for (const [runId, at] of this.released) if (now - at > CLAIM_TTL_MS) this.released.delete(runId);
-    for (const run of runs) {
+    const listed = [...runs];
+    if (complete) {
+      const seen = new Set(listed.map((run) => (typeof run === 'string' ? run : run.runId)));
+      for (const runId of [...this.runs.keys()]) {
+        if (!seen.has(runId) && !this.served.has(runId)) this.forget(runId);
+      }
+    }
+    for (const run of listed) {
       const { runId, held, actionId } = typeof run === 'string' ? { runId: run, held: undefined, actionId: undefined } : run;
       if (this.released.has(runId)) continue;
       this.runs.set(runId, now);
@@ -216,6 +228,15 @@ export class HostCapacity {
 
   private wake(): void {
     for (const resume of this.waiting.splice(0)) resume();
+  }
+
+  private forget(runId: string): void {
+    this.held.delete(runId);
+    this.actionOf.delete(runId);
+    if (this.runs.delete(runId)) {
+      this.wake();
+      this.onChange();
+    }
   }
 
   private expire(): void {

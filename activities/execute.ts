@@ -9,6 +9,7 @@ import { type ApplicationFailure, Context } from '@temporalio/activity';
 import { refusedByHost } from './refused.js';
 import { assembleResult, runsAgain, timeStep, type ActionResult, type RunOutcome, type StepTiming } from '../spec/result.js';
 import { formatDuration } from '../spec/quantity.js';
+import { parseImageRef } from '../spec/image.js';
 import { artifactsUnavailable, type ArtifactStore } from './artifact-store.js';
 import type { HostCapacity } from './capacity.js';
 import { collect, collectEarlierAttemptLogs, logKeys, type CollectDeps } from './collect.js';
@@ -95,7 +96,7 @@ export async function execute(deps: ExecuteDeps, req: ExecuteRequest): Promise<E
     }
     // The action's folder belongs to the run that stored a result there first: a later run under
     // the same id (a start with AllowDuplicate) must not overwrite its out/ and result.json.
-    const owner = req.attempt === 1 ? folderOwner(store, resultKey, req.runId) : Promise.resolve(undefined);
+    const owner = folderOwner(store, resultKey, req.runId);
     owner.catch(() => {}); // awaited below, before the container
     const inputs = req.spec.inputs.length ? resolveInputs(store.s3, req.spec, store, deps.run.diskBytes(req.spec)) : Promise.resolve([]);
     inputs.catch(() => {}); // awaited below, before the container
@@ -105,14 +106,20 @@ export async function execute(deps: ExecuteDeps, req: ExecuteRequest): Promise<E
     const image = await timed('pull', () =>
       deps.images.ensure(req.spec.image, req.spec.pullPolicy, (event) => ctx.heartbeat({ ...progress, pull: event })),
     );
-    // The grant names a digest: the one the host has now, which the container is made from.
-    if (secretsOf(req.spec).length) await deps.checkGrants?.(req.spec, image.digest ?? 'unknown');
+    // A secret's grant names a digest: the one the host has now, and the container is made from
+    // that digest, not from the tag (which another pull on the engine could move meanwhile).
+    let made = req;
+    if (secretsOf(req.spec).length) {
+      await deps.checkGrants?.(req.spec, image.digest ?? 'unknown');
+      const ref = parseImageRef(req.spec.image);
+      if (ref && image.digest) made = { ...req, spec: { ...req.spec, image: `${ref.registry}/${ref.repository}@${image.digest}` } };
+    }
     const earlierRun = await owner;
     if (earlierRun) throw folderTaken(deps.host, req.actionId, earlierRun);
     const objects = await inputs;
     progress.phase = 'RUNNING';
     const outcome: RunOutcome = await timed('run', () =>
-      runContainer(deps.run, req, {
+      runContainer(deps.run, made, {
         heartbeat: (details) => {
           progress.containerId = details.containerId;
           progress.logTail = details.logTail;

@@ -53,21 +53,43 @@ export async function trustedRun(deps: GateDeps, claimed: Partial<RunRef> | unde
   return { ...ref, start };
 }
 
-/**
- * A spec in JSON with its keys in one order: two equal specs give one text. Not parsed again: the
- * workflow sends the spec as checkActionSpec returned it, and the host's start is that same value.
- */
-function canonical(spec: unknown): string {
-  return JSON.stringify(spec, (_key, v: unknown) =>
+/** JSON with every object's keys in one order: two equal values give one text. */
+function canonical(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
     v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : v,
   );
 }
 
-/** The spec the request carries must be the run's own (whole, or without its bulk when elided). */
+/**
+ * What a spec says about what runs, with what, and where it reads and writes: the fields a forged
+ * request would change. Values as checkActionSpec leaves them; lists a request of an older version
+ * may lack are empty. Left out: fields whose parsed form a later version could read differently
+ * (durations, retry, output), which the host takes from the start alone anyway.
+ */
+function whatRuns(spec: unknown, elided: boolean): string {
+  const s = (spec ?? {}) as Partial<Action>;
+  return canonical({
+    image: s.image,
+    ...(elided ? {} : { command: s.command, args: s.args, env: s.env ?? {} }),
+    secrets: s.secrets ?? [],
+    files: s.files ?? [],
+    inputs: s.inputs ?? [],
+    network: s.network,
+    user: s.user,
+    workingDir: s.workingDir,
+    resources: s.resources,
+    artifacts: { bucket: s.artifacts?.bucket, prefix: s.artifacts?.prefix },
+  });
+}
+
+/**
+ * The spec the request carries must say what the run's own says (whole, or without its bulk when
+ * elided). The host runs the start's spec whatever the request says; a request that differs is
+ * refused so that a forgery is told, not quietly ignored.
+ */
 export function checkSpec(host: string, carried: unknown, elided: unknown, start: RunStart): Action {
   if (elided !== undefined && elided !== true) throw refusedByHost(host, 'specElided', 'is true or absent');
-  const expected = elided ? withoutBulk(start.spec) : start.spec;
-  if (carried !== undefined && canonical(carried) !== canonical(expected)) {
+  if (carried !== undefined && whatRuns(carried, elided === true) !== whatRuns(elided ? withoutBulk(start.spec) : start.spec, elided === true)) {
     throw refusedByHost(host, 'spec', "differs from the spec the run was started with (the host runs only the run's own spec)");
   }
   return start.spec;
@@ -82,20 +104,31 @@ export function checkAttempt(host: string, attempt: unknown, spec: Action): numb
   return attempt;
 }
 
+/** The attempt and stop grace of a stop or removal; its spec and member, if sent, are not used: the run's own are. */
+export function checkStopRequest(host: string, req: ContainerRequest, run: TrustedRun): ContainerRequest {
+  const { spec, member, fleet } = run.start;
+  const attempt = checkAttempt(host, req.attempt, spec);
+  if (req.stopGraceSeconds !== fleet.stopGraceSeconds) {
+    throw refusedByHost(host, 'stopGraceSeconds', `${show(req.stopGraceSeconds)} is not the run's own (${fleet.stopGraceSeconds}, from its fleet options)`);
+  }
+  return { actionId: run.actionId, runId: run.runId, attempt, spec, stopGraceSeconds: fleet.stopGraceSeconds, ...(member ? { member } : {}) };
+}
+
 /** What a container request may say only as the run's start says it. */
 export function checkContainerRequest(host: string, req: ContainerRequest, run: TrustedRun): ContainerRequest {
-  const spec = checkSpec(host, req.spec, (req as ExecuteRequest).specElided, run.start);
-  const attempt = checkAttempt(host, req.attempt, spec);
-  if (req.stopGraceSeconds !== run.start.fleet.stopGraceSeconds) {
-    throw refusedByHost(host, 'stopGraceSeconds', `${show(req.stopGraceSeconds)} is not the run's own (${run.start.fleet.stopGraceSeconds}, from its fleet options)`);
-  }
+  checkSpec(host, req.spec, (req as ExecuteRequest).specElided, run.start);
+  const checked = checkStopRequest(host, req, run);
   const member = run.start.member;
   if (req.member?.index !== member?.index || req.member?.count !== member?.count) {
-    throw refusedByHost(host, 'member', "differs from the array member the run was started as");
+    throw refusedByHost(host, 'member', 'differs from the array member the run was started as');
   }
-  // GPU ids are the host's own choice, made at placement (capacity.ts): never the request's.
-  const { gpuIds: _ignored, ...rest } = req;
-  return { ...rest, actionId: run.actionId, runId: run.runId, spec, attempt, stopGraceSeconds: run.start.fleet.stopGraceSeconds, ...(member ? { member } : {}) };
+  // GPU ids are the host's own choice, made at placement (capacity.ts). A request may repeat them
+  // (a retry after the slot was freed still carries them), but a run that asked for none has none.
+  const asked = checked.spec.resources.gpus;
+  if (Array.isArray(req.gpuIds) ? req.gpuIds.length > 0 && (asked === undefined || asked === 0) : req.gpuIds !== undefined) {
+    throw refusedByHost(host, 'gpuIds', 'name GPUs for a run that asked for none (GPU ids are chosen by the host)');
+  }
+  return checked;
 }
 
 const ExecuteExtras = z.object({

@@ -29,7 +29,8 @@ export class ImageCache {
     const reference = pullReference(ref);
     if (policy === 'never' || policy === 'if-not-present' || (ref.digest && policy !== 'always')) {
       const local = await this.localDigest(reference, `${ref.registry}/${ref.repository}@`);
-      if (local.present) return { digest: local.digest ?? ref.digest, pulled: false };
+      // A reference by digest is that digest, whichever other digests the image also carries.
+      if (local.present) return { digest: ref.digest ?? local.digest, pulled: false };
       if (policy === 'never') {
         throw ApplicationFailure.create({
           type: 'ImageNotFound',

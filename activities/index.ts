@@ -12,7 +12,7 @@ import type { HostCapacity } from './capacity.js';
 import type { Metrics } from './metrics.js';
 import type { SpecSource } from './spec-source.js';
 import { bucketAllowed, ceilingProblems, enforcePolicy, policyRefusal, type Policy } from './policy.js';
-import { checkContainerRequest, checkExecuteRequest, trustedRun } from './host-gate.js';
+import { checkExecuteRequest, checkStopRequest, trustedRun } from './host-gate.js';
 import { refusedByHost } from './refused.js';
 import { grantProblems, type GrantSources } from './secret-grants.js';
 import { findTemplate, templateStore, type StoredTemplate } from '../common/templates.js';
@@ -188,12 +188,8 @@ export function createActivities(deps: ActivityDeps) {
       const spec = enforcePolicy(checked.spec, deps.policy, deps.store, deps.host, hostCores());
       // What the spec states of its secrets' grants, before anything is pulled (the digest after).
       await checkGrants(spec, undefined);
-      // GPU ids are the host's choice at placement: a request may only repeat them.
-      const gpus = deps.capacity.has(run.runId) ? (deps.capacity.heldBy(run.runId)?.gpus ?? []) : [];
-      if (raw.gpuIds !== undefined && !(Array.isArray(raw.gpuIds) && raw.gpuIds.length === gpus.length && raw.gpuIds.every((id, i) => id === gpus[i]))) {
-        throw refusedByHost(deps.host, 'gpuIds', `are not the ones this host gave the run (${gpus.join(', ') || 'none'})`);
-      }
-      await holdPlaceHere(checked, spec);
+      // Placed by what the run asked (as `place` does), not by the defaults filled in above.
+      await holdPlaceHere(checked, checked.spec);
       const held = deps.capacity.heldBy(run.runId)?.gpus ?? [];
       const answer = await execute(executeDeps, { ...checked, spec, ...(held.length ? { gpuIds: held } : {}) });
       if (!answer.again) reportLoad();
@@ -203,13 +199,13 @@ export function createActivities(deps: ActivityDeps) {
     /** Host queue: stops the attempt's container (a cancel); execute then reports how it ended. */
     async stopContainer(raw: ContainerRequest): Promise<void> {
       const run = await trustedRun(deps, raw);
-      await stopContainer(runDeps, checkContainerRequest(deps.host, raw, run));
+      await stopContainer(runDeps, checkStopRequest(deps.host, raw, run));
     },
 
     /** Host queue: removes every container of the run and frees its slot. */
     async removeRun(raw: ContainerRequest): Promise<void> {
       const run = await trustedRun(deps, raw);
-      await removeRun(executeDeps, checkContainerRequest(deps.host, raw, run));
+      await removeRun(executeDeps, checkStopRequest(deps.host, raw, run));
       reportLoad();
     },
 

@@ -74,5 +74,5 @@ export async function pullImage(
   const inspected = await deps.docker.getImage(reference).inspect();
   const name = `${ref.registry}/${ref.repository}@`;
   const digest = inspected.RepoDigests?.find((d) => d.startsWith(name))?.slice(name.length);
-  return { digest: digest ?? ref.digest };
+  return { digest: ref.digest ?? digest }; // pulled by digest: that one, of all the image carries
 }

@@ -173,8 +173,8 @@ export function driverCannotSize(info: { Driver?: string; DriverStatus?: [string
 export async function engineMaySize(docker: Docker): Promise<boolean> {
   let looked = engineLooked.get(docker);
   if (!looked) {
-    looked = docker
-      .info()
+    looked = Promise.resolve()
+      .then(() => docker.info())
       .then((info: Parameters<typeof driverCannotSize>[0]) => {
         if (driverCannotSize(info)) sizeRefused.add(docker);
       })

@@ -5,14 +5,18 @@
 // the workflow did: whoever started the run could have started an honest action with the same
 // input, so a run passes here only with what an honest start would have run.
 import type { Client } from '@temporalio/client';
-import { decodeFromPayloadsAtIndex } from '@temporalio/common/lib/internal-non-workflow/index.js';
+import { decodeArrayFromPayloads } from '@temporalio/common/lib/internal-non-workflow/index.js';
 import { checkActionSpec, type Action } from '../spec/action.js';
 import { ArrayMemberSchema, type ArrayMember } from '../spec/array.js';
 import { fleetSettings, WORKFLOW_TYPE, type FleetOptions, type RunActionInput } from '../spec/workflow-api.js';
 import type { RunRef } from './types.js';
 
-/** Runs whose start is kept: enough for every action a host runs at once, several times over. */
-const CACHED_STARTS = 64;
+/**
+ * Starts kept, least recently used first out: every action a host runs, and those waiting for a
+ * place (each retried `place` asks again), up to a count and a size (a spec may be 1.5 MiB).
+ */
+const CACHED_STARTS = 1024;
+const CACHED_BYTES = 64 << 20;
 
 /** The run as it was started: its spec (with the schema's defaults), its place in an array, its fleet options. */
 export interface RunStart {
@@ -20,6 +24,8 @@ export interface RunStart {
   member?: ArrayMember;
   fleet: Required<FleetOptions>;
   startedAt?: Date;
+  /** The size of the start's input as stored: what keeping it in memory costs, about. */
+  bytes: number;
 }
 
 /** The start event does not describe an action run that could have passed the workflow's checks. */
@@ -34,7 +40,9 @@ export class NotAnActionRun extends Error {
 }
 
 export class SpecSource {
-  private readonly cache = new Map<string, Promise<RunStart>>();
+  /** By run, in order of last use; `bytes`: the start's size once read. */
+  private readonly cache = new Map<string, { start: Promise<RunStart>; bytes: number }>();
+  private bytes = 0;
 
   constructor(private readonly client: Client) {}
 
@@ -45,18 +53,39 @@ export class SpecSource {
   /** The run's start as its workflow checked it (the same functions, so the same defaults). */
   start(ref: RunRef): Promise<RunStart> {
     const key = `${ref.actionId}\n${ref.runId}`;
-    let start = this.cache.get(key);
-    if (!start) {
-      start = this.read(ref);
-      // A failed read is tried again by the next call; a refusal is final but costs one read.
-      start.catch(() => this.cache.delete(key));
-      this.cache.set(key, start);
-      for (const old of this.cache.keys()) {
-        if (this.cache.size <= CACHED_STARTS) break;
-        this.cache.delete(old);
-      }
+    const cached = this.cache.get(key);
+    if (cached) {
+      this.cache.delete(key); // to the end: the most recently used
+      this.cache.set(key, cached);
+      return cached.start;
     }
-    return start;
+    const entry = { start: this.read(ref), bytes: 0 };
+    this.cache.set(key, entry);
+    entry.start.then(
+      (start) => {
+        if (this.cache.get(key) !== entry) return;
+        entry.bytes = start.bytes;
+        this.bytes += start.bytes;
+        this.evict();
+      },
+      // A failed read is tried again by the next call; a refusal is final but costs one read.
+      () => this.forget(key, entry),
+    );
+    this.evict();
+    return entry.start;
+  }
+
+  private forget(key: string, entry: { bytes: number }): void {
+    if (this.cache.get(key) !== entry) return;
+    this.cache.delete(key);
+    this.bytes -= entry.bytes;
+  }
+
+  private evict(): void {
+    for (const [key, entry] of this.cache) {
+      if (this.cache.size <= CACHED_STARTS && this.bytes <= CACHED_BYTES) break;
+      this.forget(key, entry);
+    }
   }
 
   private async read(ref: RunRef): Promise<RunStart> {
@@ -71,16 +100,18 @@ export class SpecSource {
     if (started.workflowType?.name !== WORKFLOW_TYPE) {
       throw new NotAnActionRun('workflowType', `run ${ref.runId} was started as ${JSON.stringify(started.workflowType?.name)}, not as ${WORKFLOW_TYPE}`);
     }
-    const converter = this.client.options.loadedDataConverter;
-    const input = await decodeFromPayloadsAtIndex<RunActionInput>(converter, 0, started.input?.payloads).catch(() => undefined);
+    // Decoded once: the spec and the fleet options are its first two arguments.
+    const args = await decodeArrayFromPayloads(this.client.options.loadedDataConverter, started.input?.payloads).catch(() => []);
+    const input = args[0] as RunActionInput | undefined;
     const parsed = checkActionSpec(input?.spec);
     if (!parsed.success) throw new NotAnActionRun('spec', `the run's start holds no valid action spec (the workflow refuses it too)`);
     const member = input?.member === undefined ? undefined : ArrayMemberSchema.safeParse(input.member);
     if (member && !member.success) throw new NotAnActionRun('member', `the run's start holds an invalid array member`);
-    const options = await decodeFromPayloadsAtIndex<FleetOptions>(converter, 1, started.input?.payloads).catch(() => undefined);
+    const options = args[1] as FleetOptions | undefined;
     const at = first?.eventTime;
     return {
       spec: parsed.data,
+      bytes: (started.input?.payloads ?? []).reduce((sum, p) => sum + (p.data?.length ?? 0), 0),
       ...(member ? { member: member.data } : {}),
       fleet: fleetSettings(options),
       ...(at?.seconds != null ? { startedAt: new Date(Number(at.seconds) * 1000 + Math.floor((at.nanos ?? 0) / 1e6)) } : {}),

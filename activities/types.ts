@@ -29,14 +29,6 @@ export interface Placement {
   gpus?: string[];
 }
 
-export interface PullRequest extends RunRef {
-  image: string;
-}
-
-export interface PullAnswer {
-  digest?: string;
-}
-
 export interface ContainerRequest extends RunRef {
   attempt: number;
   spec: Action;

@@ -25,13 +25,14 @@ export interface ReconcileReport {
  * each holds a slot.
  */
 export async function runsOnEngine(docker: Docker, owner: Owner, runningOnly = false): Promise<SeenRun[]> {
+  // Every container under this host name counts, whichever namespace's worker made it: they share
+  // the machine's cores, memory and GPUs, so none may be given twice. (Only touching is per owner.)
   const containers = await docker.listContainers({
     all: !runningOnly,
     filters: { label: [LABEL.runId, `${LABEL.host}=${owner.host}`], ...(runningOnly ? { status: ['running'] } : {}) },
   });
   const runs = new Map<string, SeenRun>();
   for (const c of containers) {
-    if (!ownedBy(c.Labels, owner)) continue;
     const runId = c.Labels[LABEL.runId];
     if (!runId) continue;
     runs.set(runId, { runId, actionId: c.Labels[LABEL.actionId], held: parseHeld(c.Labels[LABEL.held]) ?? runs.get(runId)?.held });

@@ -53,6 +53,20 @@ describe('host capacity', () => {
     expect(slots.tryReserveSlot(ctx)).toBeNull();
   });
 
+  it("forgets at once a run it only saw on the engine once a complete listing no longer shows it, never one it serves", () => {
+    const capacity = new HostCapacity(4);
+    capacity.seed(['theirs', 'restarted']); // at start: containers under this host name
+    capacity.claim('mine'); // placed here, container not made yet
+    capacity.touch('restarted'); // re-attached by a retried execute: served here now
+    expect(capacity.inUse()).toBe(3);
+    capacity.seed([], true); // reconcile: nothing running under this host name
+    expect(capacity.has('theirs')).toBe(false);
+    expect(capacity.has('restarted')).toBe(true);
+    expect(capacity.has('mine')).toBe(true);
+    capacity.seed(['another']); // a partial listing forgets nothing
+    expect(capacity.inUse()).toBe(3);
+  });
+
   it('forgets a claim whose run never showed up, after its time to live', () => {
     let now = 0;
     const capacity = new HostCapacity(1, () => now);
