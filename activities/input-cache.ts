@@ -92,6 +92,12 @@ interface Entry {
 export class InputCache {
   private readonly filling = new Map<string, Promise<Entry>>();
   private readonly inUse = new Map<string, number>();
+  /**
+   * The order of use in this process, which mtimes cannot give: a touch is stamped in whole
+   * milliseconds while a new file gets the kernel's finer time, so a later use could look older.
+   */
+  private readonly usedAt = new Map<string, number>();
+  private uses = 0;
 
   constructor(
     private readonly s3: S3Client,
@@ -106,6 +112,7 @@ export class InputCache {
     this.inUse.set(id, (this.inUse.get(id) ?? 0) + 1);
     try {
       const stored = this.filling.has(id) ? undefined : await this.stored(id);
+      this.usedAt.set(id, ++this.uses);
       // Looked up again after the wait: another action may have begun the download meanwhile.
       const entry: Entry | Promise<Entry> | undefined = stored ?? this.filling.get(id);
       if (!entry) {
@@ -175,12 +182,15 @@ export class InputCache {
       if (meta && data) entries.push({ id, size: data.size, usedMs: meta.mtimeMs });
     }
     let total = entries.reduce((sum, e) => sum + e.size, 0);
-    entries.sort((a, b) => a.usedMs - b.usedMs);
+    // Objects not used since this worker started are the oldest, by mtime; the rest in order of use.
+    const order = (e: { id: string }) => this.usedAt.get(e.id) ?? 0;
+    entries.sort((a, b) => order(a) - order(b) || a.usedMs - b.usedMs);
     for (const e of entries) {
       if (total + room <= this.maxBytes) break;
       if (this.inUse.has(e.id)) continue;
       await rm(`${entryOf(this.folder, e.id)}.json`, { force: true });
       await rm(entryOf(this.folder, e.id), { force: true });
+      this.usedAt.delete(e.id);
       total -= e.size;
     }
   }
