@@ -44,6 +44,8 @@ export class HostCapacity {
   private readonly actionOf = new Map<string, string>();
   /** Set by a drain (the operator's, or a worker stopping): no new placements, running ones finish. */
   private drainedBy: string | undefined;
+  /** Set while the container engine does not answer: nothing could be run here meanwhile. */
+  private engineAwayFor: string | undefined;
 
   /** Told when a run is placed here or leaves: the fleet's registry is updated at once. */
   onChange: () => void = () => {};
@@ -93,6 +95,7 @@ export class HostCapacity {
     const never = neverFits(needs, this.totals);
     if (never) return { never };
     if (this.drainedBy) return { short: `host is drained (${this.drainedBy})` };
+    if (this.engineAwayFor) return { short: this.engineAwayFor };
     const already = this.held.get(runId);
     if (already && this.runs.has(runId)) return { held: already }; // a retried place of a run placed here
     this.expire();
@@ -126,6 +129,13 @@ export class HostCapacity {
   drain(why: string | undefined): void {
     const was = this.drainedBy;
     this.drainedBy = why;
+    if (was && !why) this.wake();
+  }
+
+  /** Stops placements while the engine is away (`why`), resumes them once it answers (undefined). */
+  engineAway(why: string | undefined): void {
+    const was = this.engineAwayFor;
+    this.engineAwayFor = why;
     if (was && !why) this.wake();
   }
 
@@ -195,7 +205,7 @@ export class HostCapacity {
 
   private canIssue(): boolean {
     this.expire();
-    return this.permits === 0 && this.runs.size < this.capacity && !this.drainedBy;
+    return this.permits === 0 && this.runs.size < this.capacity && !this.drainedBy && !this.engineAwayFor;
   }
 
   private issue(): Permit {

@@ -20,6 +20,7 @@ import { removeContainer } from './removal.js';
 import { LogShipper } from './log-shipper.js';
 import { liveLogPrefix } from '../common/log-segments.js';
 import { DEFAULT_LOG_SIZE, runContainer, type RunDeps } from './run-container.js';
+import { engineGone, engineUnavailable } from './engine-watch.js';
 import { Redactor } from './redaction.js';
 import { resolveSecrets } from './secrets.js';
 import { secretsOf } from '../spec/action.js';
@@ -202,6 +203,15 @@ export async function execute(deps: ExecuteDeps, req: ExecuteRequest): Promise<E
   } catch (err) {
     // An image the host no longer has is pulled again by the retry.
     deps.images.forget(req.spec.image, err);
+    // The engine went away: the retry comes once it answers again (and re-attaches), or the action
+    // is placed on another host when it stays away.
+    if (engineGone(err)) {
+      const back = await deps.run.engine.answering(deps.run.engineAwayMs, ctx.cancellationSignal);
+      if (back || ctx.cancellationSignal.aborted) throw err;
+      // Placed elsewhere now: this host holds nothing for it (a drain must not wait for it).
+      deps.capacity.release(req.runId);
+      throw engineUnavailable(deps.host, deps.run.engineAwayMs);
+    }
     throw artifactsUnavailable(store.bucket, err) ?? err;
   } finally {
     clearTimeout(first);

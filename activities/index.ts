@@ -22,10 +22,15 @@ import { containerName, runFilter } from './labels.js';
 import type { HostDisks } from './host-disk.js';
 import type { InputCache } from './input-cache.js';
 import { stopContainer, type RunDeps } from './run-container.js';
+import type { EngineWatch } from './engine-watch.js';
 import type { CollectRequest, ContainerRequest, ExecuteAnswer, ExecuteRequest, FinalizeRequest, Placement, PlaceRequest } from './types.js';
 
 export interface ActivityDeps {
   docker: Docker;
+  /** Tells when the engine's connection breaks, and whether it answers (engine-watch.ts). */
+  engine: EngineWatch;
+  /** How long a run waits for an engine that went away before it is placed elsewhere. */
+  engineAwayMs: number;
   store: ArtifactStore;
   host: string;
   hostQueue: string;
@@ -58,6 +63,8 @@ export function createActivities(deps: ActivityDeps) {
   const stopRequested = new Set<string>();
   const runDeps: RunDeps = {
     docker: deps.docker,
+    engine: deps.engine,
+    engineAwayMs: deps.engineAwayMs,
     host: deps.host,
     owner: { host: deps.host, namespace: deps.specs.namespace, queue: deps.hostQueue },
     capacity: deps.capacity,

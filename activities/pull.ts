@@ -4,6 +4,7 @@ import type Docker from 'dockerode';
 import { ApplicationFailure } from '@temporalio/activity';
 import { imageAllowed, parseImageRef, pullReference, type ImageRef } from '../spec/image.js';
 import { registryAuth } from '../common/registry-auth.js';
+import { engineGone } from './engine-watch.js';
 
 export interface PullDeps {
   docker: Docker;
@@ -24,7 +25,10 @@ export function checkImagePolicy(image: string, allowedImages: readonly string[]
   return ref;
 }
 
-function classify(image: string, message: string): never {
+function classify(image: string, err: unknown): never {
+  // The engine itself went away mid-pull: the retry pulls again once it answers (execute.ts).
+  if (engineGone(err)) throw err;
+  const message = (err as Error).message;
   if (/unauthorized|authentication required|no basic auth credentials|denied|forbidden/i.test(message)) {
     throw ApplicationFailure.create({
       type: 'ImageUnauthorized',
@@ -61,7 +65,7 @@ export async function pullImage(
   try {
     stream = await deps.docker.pull(reference, authconfig ? { authconfig } : {});
   } catch (err) {
-    classify(image, (err as Error).message);
+    classify(image, err);
   }
   await new Promise<void>((resolve, reject) => {
     deps.docker.modem.followProgress(
@@ -69,7 +73,7 @@ export async function pullImage(
       (err: Error | null) => (err ? reject(err) : resolve()),
       (event: PullProgress) => onProgress({ status: event.status, id: event.id, progress: event.progress }),
     );
-  }).catch((err: Error) => classify(image, err.message));
+  }).catch((err: Error) => classify(image, err));
 
   const inspected = await deps.docker.getImage(reference).inspect();
   const name = `${ref.registry}/${ref.repository}@`;

@@ -27,6 +27,7 @@ import { checkInputTargets, inputUnavailable, stageInputs, type InputObject } fr
 import { PathOutsideRoot } from './contained-path.js';
 import { refusedByHost } from './refused.js';
 import { readFile, writeFile } from 'node:fs/promises';
+import { EngineLost, engineGone, type EngineWatch } from './engine-watch.js';
 
 export interface RunDeps {
   docker: Docker;
@@ -38,6 +39,10 @@ export interface RunDeps {
   env: NodeJS.ProcessEnv;
   /** Where this action's artifacts go, told to the container as ACTION_ARTIFACTS. */
   artifactsUri: (req: ContainerRequest) => string;
+  /** Tells when the engine's connection breaks (engine-watch.ts). */
+  engine: EngineWatch;
+  /** How long a run waits for an engine that went away before it is placed elsewhere. */
+  engineAwayMs: number;
   /** Runs whose stop was asked for on this host: such a container is never started. */
   stopRequested: Set<string>;
   /**
@@ -475,18 +480,14 @@ export function overBudget(budget: number, sampled: number | undefined, atEnd: n
   return sampled !== undefined || bytes > budget ? { bytes, budget } : undefined;
 }
 
-/** The engine's socket closed or refused us: dockerd stopped or restarted, not a reply of its own. */
-export function engineGone(err: unknown): boolean {
-  const e = err as { code?: string; message?: string; statusCode?: number };
-  if (e?.statusCode) return false;
-  return ['ECONNREFUSED', 'ECONNRESET', 'ENOENT', 'EPIPE'].includes(e?.code ?? '') || /socket hang up|connect ENOENT/i.test(e?.message ?? '');
-}
-
 export async function runContainer(deps: RunDeps, req: ContainerRequest, hooks: RunHooks): Promise<RunOutcome> {
+  const seen = { started: false };
   try {
-    return await attachAndRun(deps, req, hooks);
+    return await attachAndRun(deps, req, hooks, seen);
   } catch (err) {
-    if (engineGone(err)) deps.engineLost.add(req.runId);
+    // Only a container that had started can have been stopped by its engine going away: one lost
+    // before its start is started by the retry (its engine keeps it as created).
+    if (engineGone(err) && seen.started) deps.engineLost.add(req.runId);
     throw err;
   }
 }
@@ -510,9 +511,11 @@ function checkHostPaths(deps: RunDeps, req: ContainerRequest, name: string): voi
   }
 }
 
-async function attachAndRun(deps: RunDeps, req: ContainerRequest, hooks: RunHooks): Promise<RunOutcome> {
+async function attachAndRun(deps: RunDeps, req: ContainerRequest, hooks: RunHooks, seen: { started: boolean }): Promise<RunOutcome> {
   const name = containerName(req, req.attempt, deps.host);
   checkHostPaths(deps, req, name);
+  // A break of the engine's connection from here on is this run's concern (engine-watch.ts).
+  const epoch = deps.engine.epoch;
   deps.capacity.touch(req.runId);
   const secrets = hooks.secrets ?? (await resolveSecrets(req.spec.secrets, deps.secretsDir, deps.env, deps.host));
   const redactor = new Redactor(Object.values(secrets));
@@ -533,6 +536,11 @@ async function attachAndRun(deps: RunDeps, req: ContainerRequest, hooks: RunHook
       if (status(err) !== 404) throw err;
       return undefined;
     });
+    // Its engine went away while it ran and came back without it: the attempt ended there, and the
+    // spec's retry policy says whether another follows. It is never started again under this attempt.
+    if (!known && deps.engineLost.has(req.runId)) {
+      return { exitCode: null, reason: 'engine-restarted', logTail: [], containerId: '', reattached: 1 };
+    }
   }
   // The container's filesystem is made while the engine creates the container (see HostDisks.prepare).
   let mounting: Promise<unknown> | undefined;
@@ -590,6 +598,7 @@ async function attachAndRun(deps: RunDeps, req: ContainerRequest, hooks: RunHook
     }
     known = { ...known, status: 'running', running: true, startedMs: startingMs };
   }
+  seen.started = true;
 
   // Follow the log: into S3 as it is written (when shipping), and into the tail carried in
   // heartbeats. The full log is read again at collection for logs/stdout.log and stderr.log.
@@ -653,15 +662,21 @@ async function attachAndRun(deps: RunDeps, req: ContainerRequest, hooks: RunHook
     if (hooks.signal.aborted) onAbort();
     else hooks.signal.addEventListener('abort', onAbort, { once: true });
   });
+  // The wait never settles when the engine's connection breaks under it: the break ends the watch.
+  const engineBreak = deps.engine.brokenSince(epoch);
+  const engineLost = engineBreak.broken.then(() => Promise.reject(new EngineLost(deps.host)));
+  engineLost.catch(() => {}); // raced below
   try {
     // A log that cannot be shipped (the bucket went away) ends the run now, not at the deadline.
-    const waited = (await Promise.race([waiting, aborted, ...(shipper ? [shipper.whenFailed()] : [])])) as { StatusCode?: number };
+    const waited = (await Promise.race([waiting, aborted, engineLost, ...(shipper ? [shipper.whenFailed()] : [])])) as { StatusCode?: number };
     // Stopped by the worker (deadline, cancel, disk budget): not the engine's doing.
     const stoppedHere = timedOut || deps.stopRequested.has(req.runId) || rootfsOver.bytes !== undefined;
-    if (!stoppedHere && (await stoppedByEngineShutdown(container, waited.StatusCode, deps.docker))) {
+    // A run re-attached after its engine went away knows that already: its end is read below.
+    const knownLost = deps.engineLost.has(req.runId);
+    if (!stoppedHere && !knownLost && (await stoppedByEngineShutdown(container, waited.StatusCode, deps.engine, epoch))) {
       // The retry re-attaches once the engine is back, and reads this end as engine-restarted.
       deps.engineLost.add(req.runId);
-      throw new Error(`the container engine of host ${deps.host} stopped the container as it shut down; waiting for it to come back`);
+      throw new EngineLost(deps.host, 'stopped the container as it shut down; waiting for it to come back');
     }
     // The engine ends a follow once the container has stopped and its log is read; one that lags
     // is cut and the rest is read again below.
@@ -670,6 +685,7 @@ async function attachAndRun(deps: RunDeps, req: ContainerRequest, hooks: RunHook
     shipper?.abandon();
     throw err;
   } finally {
+    engineBreak.forget();
     clearTimeout(deadline);
     clearInterval(ticker);
     stopRootfs();
@@ -745,21 +761,27 @@ async function stageOnto(deps: RunDeps, name: string, inputs: InputObject[], dis
  * meanwhile: the exit looks like a `docker stop`. What tells them apart is that the engine goes
  * away right after, once all its containers have stopped (within its shutdown timeout, 15 s by
  * default, after which it kills what is left and only then closes). So an exit by SIGTERM or
- * SIGKILL that Caisson did not ask for, and that is not an OOM kill, is followed by pings for
- * longer than that (a busy host's dockerd was seen to need more than 20 s): only such exits pay
- * this wait.
+ * SIGKILL that Caisson did not ask for, and that is not an OOM kill, waits this long for the
+ * engine's connection to break (a busy host's dockerd was seen to need more than 20 s): only such
+ * exits pay this wait. The break is seen however briefly the engine was away.
  */
 const ENGINE_SHUTDOWN_WINDOW_MS = 45_000;
 
-async function stoppedByEngineShutdown(container: Docker.Container, exitCode: number | undefined, docker: Docker): Promise<boolean> {
+async function stoppedByEngineShutdown(container: Docker.Container, exitCode: number | undefined, engine: EngineWatch, epoch: number): Promise<boolean> {
   if (exitCode !== 137 && exitCode !== 143) return false;
   const state = (await container.inspect()).State;
   if (state.OOMKilled) return false;
-  for (const until = Date.now() + ENGINE_SHUTDOWN_WINDOW_MS; Date.now() < until; await delay(250)) {
-    const answered = await Promise.race([docker.ping().then(() => true, () => false), delay(2000).then(() => false)]);
-    if (!answered) return true;
+  const engineBreak = engine.brokenSince(epoch);
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      engineBreak.broken.then(() => true),
+      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ENGINE_SHUTDOWN_WINDOW_MS))),
+    ]);
+  } finally {
+    clearTimeout(timer);
+    engineBreak.forget();
   }
-  return false;
 }
 
 async function lastLines(container: Docker.Container, redactor: Redactor): Promise<string[]> {

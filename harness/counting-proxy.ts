@@ -7,8 +7,6 @@ import { createConnection, createServer, type Server, type Socket } from 'node:n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-const REQUEST_LINE = /(?:^|\r\n)(GET|HEAD|POST|PUT|DELETE) (\/[^ ?]*)[^ ]* HTTP\/1\.[01]\r\n/g;
-
 export type Upstream = { socketPath: string } | { host: string; port: number };
 
 interface Fault {
@@ -21,11 +19,15 @@ interface Fault {
 export class CountingProxy {
   /** Method and path of every request seen, in order ("POST /containers/create"). */
   readonly requests: string[] = [];
+  /** The same with each query string ("POST /bucket/key?uploads"). */
+  readonly targets: string[] = [];
+  private readonly holds: { method: string; path: RegExp; taken: boolean; arrived: () => void; released: Promise<void> }[] = [];
+  /** Bytes per second from the server to clients (downloads, pulls); 0: unlimited. */
+  private readonly download = { rate: 0, freeAt: 0 };
   private readonly faults: Fault[] = [];
   private server?: Server;
   /** Bytes per second from clients to the server, all connections together; 0: unlimited. */
-  private uploadRate = 0;
-  private uploadFreeAt = 0;
+  private readonly upload = { rate: 0, freeAt: 0 };
   private socketPath?: string;
 
   constructor(private readonly upstream: Upstream) {}
@@ -49,7 +51,25 @@ export class CountingProxy {
 
   /** Slows what clients send (request bodies, uploads) to `bytesPerSecond`, as a slow link would. */
   limitUploads(bytesPerSecond: number): void {
-    this.uploadRate = bytesPerSecond;
+    this.upload.rate = bytesPerSecond;
+  }
+
+  /** Slows what the server sends (downloads, image layers) to `bytesPerSecond`. */
+  limitDownloads(bytesPerSecond: number): void {
+    this.download.rate = bytesPerSecond;
+  }
+
+  /**
+   * Holds the next request matching method and path: it is not passed on until `release()`. A test
+   * freezes its client at that request this way (to crash it there); `arrived` says it is held.
+   */
+  hold(method: string, path: RegExp): { arrived: Promise<void>; release: () => void } {
+    let arrived!: () => void;
+    let release!: () => void;
+    const seen = new Promise<void>((resolve) => (arrived = resolve));
+    const released = new Promise<void>((resolve) => (release = resolve));
+    this.holds.push({ method, path, taken: false, arrived, released });
+    return { arrived: seen, release };
   }
 
   count(method: string, path: RegExp): number {
@@ -58,6 +78,7 @@ export class CountingProxy {
 
   reset(): void {
     this.requests.length = 0;
+    this.targets.length = 0;
   }
 
   async stop(): Promise<void> {
@@ -67,40 +88,170 @@ export class CountingProxy {
 
   private handle(client: Socket): void {
     const upstream = 'socketPath' in this.upstream ? createConnection(this.upstream.socketPath) : createConnection(this.upstream.port, this.upstream.host);
-    let faulted = false;
+    const requests = new RequestReader();
+    let closed = false;
+    let held: Buffer[] | undefined;
+    let holding: Promise<void> | undefined;
+    const forward = (bytes: Buffer) => {
+      if (held) held.push(bytes);
+      else upstream.write(bytes);
+    };
     client.on('data', (chunk: Buffer) => {
-      if (faulted) return;
-      // Request lines only: bodies (the JSON of a create) never look like one.
-      for (const match of chunk.toString('latin1').matchAll(REQUEST_LINE)) {
-        // Engine API versions and container ids or names are folded, so that requests compare by kind.
-        const path = match[2]!.replace(/^\/v[\d.]+/, '').replace(/[0-9a-f]{64}|caisson-[0-9a-f]{8}-[^/]+/g, ':id');
-        const request = `${match[1]} ${path}`;
-        this.requests.push(request);
-        const fault = this.faults.find((f) => f.times > 0 && f.method === match[1] && f.path.test(path));
-        if (fault) {
-          // Answered here and the connection closed: the client sends its next request afresh.
-          fault.times -= 1;
-          faulted = true;
-          const body = JSON.stringify({ message: 'injected by the test proxy' });
-          client.end(`HTTP/1.1 ${fault.status} Injected\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`);
-          upstream.destroy();
-          return;
+      if (closed) return;
+      for (const piece of requests.push(chunk)) {
+        if (piece.request) {
+          const { method, target } = piece.request;
+          const [rawPath = '', query] = target.split('?', 2) as [string, string?];
+          // Engine API versions and container ids or names are folded, so that requests compare by kind.
+          const path = rawPath.replace(/^\/v[\d.]+/, '').replace(/[0-9a-f]{64}|caisson-[0-9a-f]{8}-[^/]+/g, ':id');
+          this.requests.push(`${method} ${path}`);
+          this.targets.push(`${method} ${path}${query === undefined ? '' : `?${query}`}`);
+          const fault = this.faults.find((f) => f.times > 0 && f.method === method && f.path.test(path));
+          if (fault) {
+            // Answered here and the connection closed: the client sends its next request afresh.
+            fault.times -= 1;
+            closed = true;
+            const body = JSON.stringify({ message: 'injected by the test proxy' });
+            client.end(`HTTP/1.1 ${fault.status} Injected\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`);
+            upstream.destroy();
+            return;
+          }
+          const hold = this.holds.find((h) => !h.taken && h.method === method && h.path.test(path));
+          if (hold) {
+            // Kept back, this request and what follows on its connection, until the test lets it go.
+            hold.taken = true;
+            held = [];
+            hold.arrived();
+            holding = hold.released.then(() => {
+              for (const bytes of held ?? []) upstream.write(bytes);
+              held = undefined;
+            });
+          }
         }
+        forward(piece.bytes);
       }
-      upstream.write(chunk);
-      if (this.uploadRate > 0) {
-        // Each chunk takes its share of the link: reading stops until then, and TCP pushes back.
-        const now = Date.now();
-        this.uploadFreeAt = Math.max(now, this.uploadFreeAt) + (chunk.length / this.uploadRate) * 1000;
-        if (this.uploadFreeAt > now) {
-          client.pause();
-          setTimeout(() => client.resume(), this.uploadFreeAt - now);
-        }
-      }
+      pace(this.upload, chunk.length, client);
     });
-    upstream.pipe(client);
-    client.on('end', () => upstream.end());
-    client.on('error', () => upstream.destroy());
+    upstream.on('data', (chunk: Buffer) => {
+      client.write(chunk);
+      pace(this.download, chunk.length, upstream);
+    });
+    upstream.on('end', () => client.end());
+    // A client gone while its request is held: what it sent still reaches the server on release
+    // (as a request sent just before a crash does), and the connection ends after it.
+    client.on('end', () => (held ? void holding?.then(() => upstream.end()) : upstream.end()));
+    client.on('error', () => (held ? void holding?.then(() => upstream.end()) : upstream.destroy()));
     upstream.on('error', () => client.destroy());
+  }
+}
+
+/**
+ * Each chunk takes its share of a rate-limited link (all connections together): reading from
+ * `source` stops until then, and TCP pushes back.
+ */
+function pace(link: { rate: number; freeAt: number }, bytes: number, source: Socket): void {
+  if (link.rate <= 0) return;
+  const now = Date.now();
+  link.freeAt = Math.max(now, link.freeAt) + (bytes / link.rate) * 1000;
+  if (link.freeAt > now) {
+    source.pause();
+    setTimeout(() => source.resume(), link.freeAt - now);
+  }
+}
+
+/** Bytes to pass on as they are; `request` when they complete a request's head. */
+interface Piece {
+  request?: { method: string; target: string };
+  bytes: Buffer;
+}
+
+/**
+ * Splits a client's byte stream into requests by parsing HTTP/1.1: the head up to its blank line,
+ * then a body of Content-Length bytes or chunked until its last chunk, then the next request. After
+ * an upgrade (the engine's attach) the rest is passed on as it comes. A request split across reads
+ * or several in one read are told apart alike, so nothing is counted twice or missed.
+ */
+export class RequestReader {
+  private head = Buffer.alloc(0);
+  private body: { left: number } | { chunked: true; line: string; left: number; trailer: boolean } | undefined;
+  private raw = false;
+
+  push(chunk: Buffer): Piece[] {
+    const pieces: Piece[] = [];
+    let rest = chunk;
+    while (rest.length) {
+      if (this.raw) {
+        pieces.push({ bytes: rest });
+        break;
+      }
+      if (this.body) {
+        const used = this.bodyBytes(rest);
+        pieces.push({ bytes: rest.subarray(0, used) });
+        rest = rest.subarray(used);
+        continue;
+      }
+      // A head's bytes pass on as they come (a TLS hello probing the port never completes one);
+      // they are kept aside only to be parsed once the blank line arrives.
+      const before = this.head.length;
+      const joined = Buffer.concat([this.head, rest]);
+      const end = joined.indexOf('\r\n\r\n', Math.max(0, before - 3));
+      if (end < 0) {
+        // Bounded: what never completes a head within 64 KiB is not HTTP, and is passed on as is.
+        this.head = joined.length > 65_536 ? Buffer.alloc(0) : joined;
+        if (joined.length > 65_536) this.raw = true;
+        pieces.push({ bytes: rest });
+        break;
+      }
+      const headBytes = joined.subarray(0, end + 4);
+      const tail = rest.subarray(0, end + 4 - before);
+      rest = rest.subarray(end + 4 - before);
+      this.head = Buffer.alloc(0);
+      const [line = '', ...fields] = headBytes.toString('latin1').split('\r\n');
+      const [method = '', target = ''] = line.split(' ');
+      const header = (name: string) => fields.find((f) => f.toLowerCase().startsWith(`${name}:`))?.slice(name.length + 1).trim();
+      pieces.push({ request: { method, target }, bytes: tail });
+      if (header('upgrade') || /upgrade/i.test(header('connection') ?? '')) this.raw = true;
+      else if (/chunked/i.test(header('transfer-encoding') ?? '')) this.body = { chunked: true, line: '', left: 0, trailer: false };
+      else if (Number(header('content-length') ?? 0) > 0) this.body = { left: Number(header('content-length')) };
+    }
+    return pieces;
+  }
+
+  /** How many bytes of `bytes` belong to the current body; ends the body when they complete it. */
+  private bodyBytes(bytes: Buffer): number {
+    const body = this.body!;
+    if (!('chunked' in body)) {
+      const used = Math.min(body.left, bytes.length);
+      body.left -= used;
+      if (body.left === 0) this.body = undefined;
+      return used;
+    }
+    let i = 0;
+    while (i < bytes.length) {
+      if (body.left > 0) {
+        const used = Math.min(body.left, bytes.length - i);
+        body.left -= used;
+        i += used;
+        continue;
+      }
+      // A size line, the CRLF after a chunk's data, or (after the last chunk) trailers and the end.
+      const byte = bytes[i++]!;
+      body.line += String.fromCharCode(byte);
+      if (!body.line.endsWith('\r\n')) continue;
+      const line = body.line.slice(0, -2);
+      body.line = '';
+      if (body.trailer) {
+        if (line === '') {
+          this.body = undefined;
+          return i;
+        }
+        continue;
+      }
+      if (line === '') continue; // the CRLF closing a chunk's data
+      const size = parseInt(line.split(';')[0]!, 16);
+      if (size === 0) body.trailer = true;
+      else body.left = size;
+    }
+    return i;
   }
 }

@@ -4,7 +4,7 @@
 // network flags as the dev engine (--bridge=none --iptables=false --ip-masq=false): its containers
 // get network none or host only.
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -56,6 +56,14 @@ export interface ExtraDockerd {
    * it again on the same data root and sockets; resolves when it answers a ping again.
    */
   restart(): Promise<void>;
+  /**
+   * Sends dockerd `signal` and waits for it to exit. SIGTERM is an operator's stop. SIGKILL is a
+   * crash of the engine: dockerd and the containerd it runs are killed, the shims and the
+   * containers' processes stay (the next start finds them, as after a crash on a real host).
+   */
+  kill(signal: 'SIGKILL' | 'SIGTERM'): Promise<void>;
+  /** Starts a stopped or killed dockerd again on the same data root; resolves when it answers. */
+  start(): Promise<void>;
   /**
    * Removes its containers, SIGTERM with a bounded wait, then SIGKILL (and whatever a killed dockerd
    * leaves: containerd, shims, container processes, mounts), then removes the temp dir. Idempotent.
@@ -127,6 +135,38 @@ function processesLeftBy(dir: string): number[] {
     }
   }
   return pids;
+}
+
+/**
+ * Kills the containerd that dockerd started for `dir` and waits until it is dead, then removes its
+ * pid file: orphans are not always reaped here (the machine's init does not), and a dockerd that
+ * finds the pid of a zombie takes it for a live containerd and waits on it in vain.
+ */
+async function killContainerd(dir: string): Promise<void> {
+  const pidFile = join(dir, 'exec', 'containerd', 'containerd.pid');
+  let pid: number;
+  try {
+    pid = Number(readFileSync(pidFile, 'utf8').trim());
+  } catch {
+    return; // none was started
+  }
+  if (!pid) return;
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    // gone already
+  }
+  for (let i = 0; i < 100; i++) {
+    let state: string | undefined;
+    try {
+      state = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '')[0];
+    } catch {
+      state = undefined;
+    }
+    if (state === undefined || state === 'Z') break;
+    await sleep(50);
+  }
+  rmSync(pidFile, { force: true });
 }
 
 function killAll(pids: number[]): void {
@@ -279,10 +319,20 @@ export async function startExtraDockerd(options: ExtraDockerdOptions = {}): Prom
         }
       })());
 
-    const restart = async () => {
-      spawned.kill('SIGTERM');
-      if (!(await waitExit(spawned, stopTimeoutMs))) throw new Error(`dockerd ${name} did not exit within ${stopTimeoutMs} ms of SIGTERM`);
+    const kill = async (signal: 'SIGKILL' | 'SIGTERM') => {
+      spawned.kill(signal);
+      if (!(await waitExit(spawned, stopTimeoutMs))) throw new Error(`dockerd ${name} did not exit within ${stopTimeoutMs} ms of ${signal}`);
+      // Its containerd, left alone, loses the pipe its log goes to and may hang or die while a new
+      // dockerd connects to it: a crash takes it too.
+      if (signal === 'SIGKILL') await killContainerd(dir);
+    };
+    const start = async () => {
+      if (alive(spawned)) throw new Error(`dockerd ${name} is running already`);
       spawned = await launch();
+    };
+    const restart = async () => {
+      await kill('SIGTERM');
+      await start();
     };
 
     return {
@@ -295,6 +345,8 @@ export async function startExtraDockerd(options: ExtraDockerdOptions = {}): Prom
         return spawned.pid!;
       },
       restart,
+      kill,
+      start,
       stop,
     };
   } catch (err) {

@@ -103,6 +103,11 @@ export const WorkerConfig = z.object({
   /** Disk budget of an action that names none: room for /out, and for /tmp_disk. */
   CAISSON_OUT_DISK: bytes('CAISSON_OUT_DISK').default(2 ** 30),
   CAISSON_TMP_DISK: bytes('CAISSON_TMP_DISK').default(2 ** 30),
+  /**
+   * How long a run waits for a container engine that went away (crashed, restarting) to answer
+   * again: then it re-attaches; past it, the action is placed on another host.
+   */
+  CAISSON_ENGINE_AWAY_SECONDS: positiveInt('CAISSON_ENGINE_AWAY_SECONDS').max(3600, 'CAISSON_ENGINE_AWAY_SECONDS is at most 3600').default(60),
   /** Seconds between reconcile passes: leftovers removed, overdue containers killed, slots corrected. */
   CAISSON_RECONCILE_SECONDS: positiveInt('CAISSON_RECONCILE_SECONDS').max(3600, 'CAISSON_RECONCILE_SECONDS is at most 3600').default(60),
   /**

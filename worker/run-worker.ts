@@ -29,6 +29,7 @@ import { FleetRegistry } from '../common/fleet-registry.js';
 import { FleetView } from '../activities/place.js';
 import type { HostTotals } from '../spec/placement.js';
 import { startFleetReports } from './fleet-loop.js';
+import { EngineWatch } from '../activities/engine-watch.js';
 
 let runtimeInstalled = false;
 
@@ -141,6 +142,13 @@ export async function runWorker(config: WorkerConfig): Promise<void> {
   // restarted worker never takes more than its capacity.
   const disks = await containerDisks(config, log);
   const capacity = new HostCapacity(config.CAISSON_CAPACITY, Date.now, await hostTotals(config, disks, docker));
+  // While the engine is away this host takes no placements; its runs wait for it (engine-watch.ts).
+  const engine = new EngineWatch(docker, (away) => {
+    capacity.engineAway(away ? `the container engine of host ${config.CAISSON_HOST} does not answer` : undefined);
+    if (away) log.warn('the container engine went away: placements paused until it answers', { host: config.CAISSON_HOST });
+    else log.info('the container engine answers again: placements resumed', { host: config.CAISSON_HOST });
+  });
+  await engine.start();
   const owner = { host: config.CAISSON_HOST, namespace: config.TEMPORAL_NAMESPACE, queue: ownQueue };
   capacity.seed(await runsOnEngine(docker, owner));
   const s3 = s3ClientFromEnv(config);
@@ -159,6 +167,8 @@ export async function runWorker(config: WorkerConfig): Promise<void> {
       : undefined,
     diskDefaults: { out: config.CAISSON_OUT_DISK, tmp: config.CAISSON_TMP_DISK },
     docker,
+    engine,
+    engineAwayMs: config.CAISSON_ENGINE_AWAY_SECONDS * 1000,
     store: new ArtifactStore(s3, config.CAISSON_ARTIFACTS_BUCKET, config.CAISSON_ARTIFACTS_PREFIX),
     fleet: new FleetView(registry),
     placementMode: config.CAISSON_PLACEMENT,
@@ -257,6 +267,7 @@ export async function runWorker(config: WorkerConfig): Promise<void> {
     await Promise.all(workers.map((w) => w.run()));
   } finally {
     stopOnSignals();
+    engine.stop();
     await reports.stop();
     clearInterval(gauge);
     // Runs that ended just before the stop: their containers go now, not at the next start.

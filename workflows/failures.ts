@@ -21,10 +21,14 @@ export const FINAL_REASONS: Record<string, EndReason> = {
   InputUnavailable: 'input-unavailable',
 };
 
-/** A step that never started because its host went silent: place the action elsewhere. */
+/**
+ * A host went silent (a step never started there, or stopped heartbeating) or its container engine
+ * stayed away: place the action elsewhere.
+ */
 export function hostLost(err: unknown): boolean {
   if (!(err instanceof ActivityFailure)) return false;
   const cause = err.cause;
+  if (cause instanceof ApplicationFailure) return cause.type === 'EngineUnavailable';
   return (
     cause instanceof TimeoutFailure &&
     (cause.timeoutType === 'SCHEDULE_TO_START' || cause.timeoutType === 'HEARTBEAT')

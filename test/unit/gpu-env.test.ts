@@ -72,6 +72,7 @@ describe('containerEnv', () => {
       artifactsUri: deps.artifactsUri,
       stopRequested: new Set(),
       engineLost: new Set(),
+      engine: { epoch: 0 },
       diskBytes: () => 1 << 30,
     } as unknown as RunDeps;
     const hooks = { heartbeat: () => {}, signal: new AbortController().signal, firstTry: true, secrets: {} };

@@ -357,6 +357,25 @@ describe('scripts/dev-env', () => {
     }
   });
 
+  it('up waits for a daemon that is still stopping, then starts a new one instead of failing', () => {
+    const home = temp();
+    // A "dockerd" that no longer answers and exits on its own a moment later, as one given SIGTERM does.
+    const stopping = spawn('bash', ['-c', 'exec -a dockerd sleep 1.5'], { stdio: 'ignore' });
+    children.push(stopping);
+    mkdirSync(join(home, 'run'), { recursive: true });
+    writeFileSync(join(home, 'run/dockerd.pid'), `${stopping.pid}\n${procStartTime(stopping.pid!)}\n`);
+    const result = withDevEnv(
+      'mkdir -p "$LOGS"; settle dockerd 30 false; start dockerd sleep 60; pid_of dockerd',
+      { CAISSON_DEV_HOME: home },
+    );
+    expect(result.status).toBe(0);
+    expect(result.stderr).toMatch(/dockerd runs but does not answer yet/);
+    const started = Number(result.stdout.trim());
+    expect(started).not.toBe(stopping.pid);
+    expect(procState(stopping.pid!) ?? 'gone').toMatch(/^(Z|gone)$/);
+    process.kill(started, 'SIGKILL');
+  });
+
   it('removes the image build folder when the build fails', () => {
     const home = join(temp(), 'home');
     const tmp = temp();
