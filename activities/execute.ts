@@ -84,7 +84,11 @@ export async function execute(deps: ExecuteDeps, req: ExecuteRequest): Promise<E
     progress.liveLogs = store.uri(livePrefix);
     if (ctx.info.attempt > 1) {
       const finished = await finishedEarlier(deps, req, store, resultKey);
-      if (finished) return { again: false, result: finished };
+      if (finished) {
+        // Nothing of the run is left here: the slot this try was given goes back at once.
+        deps.capacity.release(req.runId);
+        return { again: false, result: finished };
+      }
     }
 
     // Resolved before anything else: a missing secret fails before the pull, and the values are

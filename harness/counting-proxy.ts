@@ -21,7 +21,7 @@ export class CountingProxy {
   readonly requests: string[] = [];
   /** The same with each query string ("POST /bucket/key?uploads"). */
   readonly targets: string[] = [];
-  private readonly holds: { method: string; path: RegExp; taken: boolean; arrived: () => void; released: Promise<void> }[] = [];
+  private readonly holds: { method: string; path: RegExp; taken: boolean; arrived: () => void; settled: Promise<'release' | 'drop'> }[] = [];
   /** Bytes per second from the server to clients (downloads, pulls); 0: unlimited. */
   private readonly download = { rate: 0, freeAt: 0 };
   private readonly faults: Fault[] = [];
@@ -60,16 +60,17 @@ export class CountingProxy {
   }
 
   /**
-   * Holds the next request matching method and path: it is not passed on until `release()`. A test
-   * freezes its client at that request this way (to crash it there); `arrived` says it is held.
+   * Holds the next request matching method and path: it is not passed on until `release()`, or
+   * never (`drop()`: its connection is closed on both sides). A test freezes its client at that
+   * request this way, to crash it there; `arrived` says it is held.
    */
-  hold(method: string, path: RegExp): { arrived: Promise<void>; release: () => void } {
+  hold(method: string, path: RegExp): { arrived: Promise<void>; release: () => void; drop: () => void } {
     let arrived!: () => void;
-    let release!: () => void;
+    let settle!: (how: 'release' | 'drop') => void;
     const seen = new Promise<void>((resolve) => (arrived = resolve));
-    const released = new Promise<void>((resolve) => (release = resolve));
-    this.holds.push({ method, path, taken: false, arrived, released });
-    return { arrived: seen, release };
+    const settled = new Promise<'release' | 'drop'>((resolve) => (settle = resolve));
+    this.holds.push({ method, path, taken: false, arrived, settled });
+    return { arrived: seen, release: () => settle('release'), drop: () => settle('drop') };
   }
 
   count(method: string, path: RegExp): number {
@@ -121,9 +122,16 @@ export class CountingProxy {
             // Kept back, this request and what follows on its connection, until the test lets it go.
             hold.taken = true;
             held = [];
+            // A client waiting for "100 Continue" is told to go on: the body is held with the head,
+            // as if it had all been sent before the client froze.
+            if (piece.request.expectsContinue) client.write('HTTP/1.1 100 Continue\r\n\r\n');
             hold.arrived();
-            holding = hold.released.then(() => {
-              for (const bytes of held ?? []) upstream.write(bytes);
+            holding = hold.settled.then((how) => {
+              if (how === 'drop') {
+                closed = true;
+                upstream.destroy();
+                client.destroy();
+              } else for (const bytes of held ?? []) upstream.write(bytes);
               held = undefined;
             });
           }
@@ -133,14 +141,22 @@ export class CountingProxy {
       pace(this.upload, chunk.length, client);
     });
     upstream.on('data', (chunk: Buffer) => {
+      // The server answered a request held past its client's end: it was carried out; done.
+      if (clientGone) return upstream.destroy();
       client.write(chunk);
       pace(this.download, chunk.length, upstream);
     });
     upstream.on('end', () => client.end());
-    // A client gone while its request is held: what it sent still reaches the server on release
-    // (as a request sent just before a crash does), and the connection ends after it.
-    client.on('end', () => (held ? void holding?.then(() => upstream.end()) : upstream.end()));
-    client.on('error', () => (held ? void holding?.then(() => upstream.end()) : upstream.destroy()));
+    // A client gone while its request is held: what it sent still reaches the server on release,
+    // as a request sent just before a crash does. The connection is not half-closed meanwhile (a
+    // server cancels a request whose client closed its side) but closed once the answer comes.
+    let clientGone = false;
+    const onClientGone = (end: () => void) => {
+      if (held) clientGone = true;
+      else end();
+    };
+    client.on('end', () => onClientGone(() => upstream.end()));
+    client.on('error', () => onClientGone(() => upstream.destroy()));
     upstream.on('error', () => client.destroy());
   }
 }
@@ -161,7 +177,7 @@ function pace(link: { rate: number; freeAt: number }, bytes: number, source: Soc
 
 /** Bytes to pass on as they are; `request` when they complete a request's head. */
 interface Piece {
-  request?: { method: string; target: string };
+  request?: { method: string; target: string; expectsContinue: boolean };
   bytes: Buffer;
 }
 
@@ -209,7 +225,7 @@ export class RequestReader {
       const [line = '', ...fields] = headBytes.toString('latin1').split('\r\n');
       const [method = '', target = ''] = line.split(' ');
       const header = (name: string) => fields.find((f) => f.toLowerCase().startsWith(`${name}:`))?.slice(name.length + 1).trim();
-      pieces.push({ request: { method, target }, bytes: tail });
+      pieces.push({ request: { method, target, expectsContinue: /100-continue/i.test(header('expect') ?? '') }, bytes: tail });
       if (header('upgrade') || /upgrade/i.test(header('connection') ?? '')) this.raw = true;
       else if (/chunked/i.test(header('transfer-encoding') ?? '')) this.body = { chunked: true, line: '', left: 0, trailer: false };
       else if (Number(header('content-length') ?? 0) > 0) this.body = { left: Number(header('content-length')) };
