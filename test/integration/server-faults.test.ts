@@ -1,0 +1,101 @@
+// The servers every action relies on, gone while one runs: the Temporal server killed (SIGKILL)
+// while the container runs and while /out is uploaded, and MinIO stopped for 20 s during the upload
+// of a 200 MiB /out. Each is brought back as an operator would (scripts/dev-env up), and the action
+// ends DONE with every byte and exactly one container start. Bound of each case: 60 s after the
+// server is back.
+import { createHash } from 'node:crypto';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { LABEL } from '../../activities/labels.js';
+import { CountingProxy } from '../../harness/counting-proxy.js';
+import { busybox, workerOfItsOwn } from '../support/actions.js';
+import { bringBack, takeDown } from '../support/dev-services.js';
+import { containerStarts, docker, env, objectDigest, s3 } from '../support/env.js';
+
+const cleanups: (() => Promise<unknown>)[] = [];
+afterEach(async () => {
+  // Whatever failed, the servers the next tests need are up again.
+  await bringBack();
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+const BACK_WITHIN_MS = 60_000;
+// Runs until told (USR1) to finish, writing a file on the way out.
+const UNTIL_TOLD = "trap 'echo finishing; echo late > /out/late.txt; exit 0' USR1; echo started; sleep 600 & wait";
+
+async function tell(actionId: string): Promise<void> {
+  const [container] = await docker().listContainers({ filters: { label: [`${LABEL.actionId}=${actionId}`] } });
+  expect(container?.State).toBe('running');
+  await docker().getContainer(container!.Id).kill({ signal: 'USR1' });
+}
+
+describe('the Temporal server killed', () => {
+  it('while the container runs: DONE once it is back, one container start', async () => {
+    const { client } = await workerOfItsOwn('temporalkill', {}, cleanups);
+    const since = Date.now();
+    const handle = await client.start(busybox(UNTIL_TOLD, { timeout: '5m' }));
+    await vi.waitFor(async () => expect(await handle.logTail()).toContain('started'), { timeout: 30_000, interval: 200 });
+    await takeDown('temporal', 'SIGKILL');
+    await tell(handle.actionId); // the container ends while the server is away
+    await bringBack();
+    const backAt = Date.now();
+    const result = await handle.result();
+    expect(Date.now() - backAt).toBeLessThan(BACK_WITHIN_MS);
+    expect(result).toMatchObject({ status: 'DONE', exitCode: 0, logTail: ['started', 'finishing'] });
+    expect(result.artifacts.map((a) => a.path)).toEqual(['late.txt']);
+    expect(await containerStarts(result.runId, since)).toBe(1);
+  });
+
+  it('while /out is uploaded: DONE once it is back, the whole file, one container start', async () => {
+    const endpoint = new URL(env('AWS_ENDPOINT_URL_S3'));
+    const storage = new CountingProxy({ host: endpoint.hostname, port: Number(endpoint.port) });
+    const proxied = await storage.start('tcp');
+    cleanups.push(() => storage.stop());
+    storage.limitUploads(1_000_000); // 8 MB take about 8 s
+    const { client } = await workerOfItsOwn('temporalcollect', { AWS_ENDPOINT_URL_S3: proxied }, cleanups);
+    const since = Date.now();
+    const handle = await client.start(busybox('head -c 8000000 /dev/zero | tr "\\0" y > /out/big.txt; echo written'));
+    await vi.waitFor(() => expect(storage.requests.some((r) => r.startsWith('PUT ') && r.includes('/out/big.txt'))).toBe(true), { timeout: 60_000, interval: 50 });
+    await takeDown('temporal', 'SIGKILL');
+    storage.limitUploads(0);
+    await bringBack();
+    const backAt = Date.now();
+    const result = await handle.result();
+    expect(Date.now() - backAt).toBeLessThan(BACK_WITHIN_MS);
+    expect(result).toMatchObject({ status: 'DONE', exitCode: 0, logTail: ['written'] });
+    const big = result.artifacts.find((a) => a.path === 'big.txt')!;
+    expect(await objectDigest(s3(), big.uri)).toEqual({ sha256: createHash('sha256').update('y'.repeat(8_000_000)).digest('hex'), size: 8_000_000 });
+    expect(await containerStarts(result.runId, since)).toBe(1);
+  });
+});
+
+describe('MinIO stopped during the upload of a 200 MiB /out', () => {
+  it('and started again 20 s later: DONE, nothing lost, one container start', async () => {
+    const endpoint = new URL(env('AWS_ENDPOINT_URL_S3'));
+    const storage = new CountingProxy({ host: endpoint.hostname, port: Number(endpoint.port) });
+    const proxied = await storage.start('tcp');
+    cleanups.push(() => storage.stop());
+    storage.limitUploads(20_000_000); // 200 MiB take about 10 s: MinIO goes while it is under way
+    const { client } = await workerOfItsOwn('miniostop', { AWS_ENDPOINT_URL_S3: proxied }, cleanups);
+    const since = Date.now();
+    const handle = await client.start(
+      busybox('head -c 209715200 /dev/zero | tr "\\0" z > /out/big.bin; echo small > /out/small.txt; echo written', { resources: { outDisk: '300Mi' } }),
+    );
+    await vi.waitFor(() => expect(storage.requests.some((r) => r.startsWith('PUT ') && r.includes('/out/big.bin'))).toBe(true), { timeout: 60_000, interval: 50 });
+    await takeDown('minio', 'SIGTERM');
+    // The outage itself: 20 s without MinIO, as the fault is stated, not a wait for something.
+    await new Promise((r) => setTimeout(r, 20_000));
+    storage.limitUploads(0);
+    await bringBack();
+    const backAt = Date.now();
+    const result = await handle.result();
+    expect(Date.now() - backAt).toBeLessThan(BACK_WITHIN_MS);
+    expect(result).toMatchObject({ status: 'DONE', exitCode: 0, logTail: ['written'] });
+    expect(result.artifacts.map((a) => a.path).sort()).toEqual(['big.bin', 'small.txt']);
+    const big = result.artifacts.find((a) => a.path === 'big.bin')!;
+    const expected = createHash('sha256');
+    const block = Buffer.alloc(1 << 20, 'z');
+    for (let i = 0; i < 200; i++) expected.update(block);
+    expect(await objectDigest(s3(), big.uri)).toEqual({ sha256: expected.digest('hex'), size: 209_715_200 });
+    expect(await containerStarts(result.runId, since)).toBe(1);
+  }, 240_000);
+});
