@@ -10,7 +10,14 @@ export interface PullDeps {
   docker: Docker;
   allowedImages: readonly string[];
   dockerConfigDir?: string;
+  /** How long a registry that does not answer is tried again before the action fails (default 60 s). */
+  registryWaitMs?: number;
 }
+
+/** The registry could not be reached (refused, timed out, unknown host): worth trying again a while. */
+class RegistryDown extends Error {}
+
+const UNREACHABLE = /dial tcp|connection refused|no such host|i\/o timeout|TLS handshake timeout|Client\.Timeout|connection reset by peer|server misbehaving|: EOF\b/i;
 
 export function checkImagePolicy(image: string, allowedImages: readonly string[]): ImageRef {
   const ref = parseImageRef(image);
@@ -36,6 +43,7 @@ function classify(image: string, err: unknown): never {
       message: `pulling ${image} was refused (unauthorized): the worker's registry credentials (DOCKER_CONFIG/config.json: its credHelpers, credsStore or auths) are missing or wrong for this registry`,
     });
   }
+  if (UNREACHABLE.test(message)) throw new RegistryDown(message);
   if (/manifest unknown|not found|does not exist|no such image/i.test(message)) {
     throw ApplicationFailure.create({
       type: 'ImageNotFound',
@@ -59,6 +67,29 @@ export async function pullImage(
 ): Promise<{ digest?: string }> {
   // Policy first: an image outside the allowed registries never reaches the engine.
   const ref = checkImagePolicy(image, deps.allowedImages);
+  // A registry that does not answer is tried again, for a bounded time, then the action fails
+  // with a reason of its own instead of retrying for as long as the activity's policy allows.
+  const waitMs = deps.registryWaitMs ?? 60_000;
+  const until = Date.now() + waitMs;
+  for (let pause = 1000; ; pause = Math.min(pause * 2, 10_000)) {
+    try {
+      return await pullOnce(deps, image, ref, onProgress);
+    } catch (err) {
+      if (!(err instanceof RegistryDown)) throw err;
+      if (Date.now() + pause > until) {
+        throw ApplicationFailure.create({
+          type: 'RegistryUnreachable',
+          nonRetryable: true,
+          message: `the registry ${ref.registry} of image ${image} did not answer for ${Math.round(waitMs / 1000)} s (${err.message.slice(0, 300)}): check that it is up and reachable from this host`,
+        });
+      }
+      onProgress({ status: `registry ${ref.registry} does not answer; trying again in ${pause / 1000} s` });
+      await new Promise((r) => setTimeout(r, pause));
+    }
+  }
+}
+
+async function pullOnce(deps: PullDeps, image: string, ref: ImageRef, onProgress: (event: PullProgress) => void): Promise<{ digest?: string }> {
   const reference = pullReference(ref);
   const authconfig = await registryAuth(ref.registry, deps.dockerConfigDir);
   let stream: NodeJS.ReadableStream;

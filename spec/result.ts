@@ -31,6 +31,7 @@ export const EndReasonSchema = once('result/EndReasonSchema', () =>
     'image-not-found',
     'image-unauthorized',
     'image-not-allowed',
+    'registry-unreachable',
     'gpu-unavailable',
     'secret-missing',
     'container-refused',

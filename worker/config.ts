@@ -103,6 +103,8 @@ export const WorkerConfig = z.object({
   /** Disk budget of an action that names none: room for /out, and for /tmp_disk. */
   CAISSON_OUT_DISK: bytes('CAISSON_OUT_DISK').default(2 ** 30),
   CAISSON_TMP_DISK: bytes('CAISSON_TMP_DISK').default(2 ** 30),
+  /** How long a registry that does not answer is tried again before the action fails (reason registry-unreachable). */
+  CAISSON_REGISTRY_WAIT_SECONDS: positiveInt('CAISSON_REGISTRY_WAIT_SECONDS').max(3600, 'CAISSON_REGISTRY_WAIT_SECONDS is at most 3600').default(60),
   /**
    * How long a run waits for a container engine that went away (crashed, restarting) to answer
    * again: then it re-attaches; past it, the action is placed on another host.

@@ -176,7 +176,7 @@ export async function runWorker(config: WorkerConfig): Promise<void> {
     hostQueue: ownQueue,
     capacity,
     images: new ImageCache(
-      { docker, allowedImages, dockerConfigDir: config.DOCKER_CONFIG },
+      { docker, allowedImages, dockerConfigDir: config.DOCKER_CONFIG, registryWaitMs: config.CAISSON_REGISTRY_WAIT_SECONDS * 1000 },
       config.CAISSON_PULL_WINDOW * 1000,
     ),
     allowedImages,

@@ -10,6 +10,7 @@ export const FINAL_REASONS: Record<string, EndReason> = {
   ImageNotFound: 'image-not-found',
   ImageUnauthorized: 'image-unauthorized',
   ImageNotAllowed: 'image-not-allowed',
+  RegistryUnreachable: 'registry-unreachable',
   GpuUnavailable: 'gpu-unavailable',
   SecretMissing: 'secret-missing',
   ContainerRefused: 'container-refused',

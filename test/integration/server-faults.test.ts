@@ -1,8 +1,9 @@
 // The servers every action relies on, gone while one runs: the Temporal server killed (SIGKILL)
-// while the container runs and while /out is uploaded, and MinIO stopped for 20 s during the upload
-// of a 200 MiB /out. Each is brought back as an operator would (scripts/dev-env up), and the action
-// ends DONE with every byte and exactly one container start. Bound of each case: 60 s after the
-// server is back.
+// while the container runs and while /out is uploaded, MinIO stopped for 20 s during the upload of
+// a 200 MiB /out, and the registry down during a pull. Each is brought back as an operator would
+// (scripts/dev-env up), and the action ends DONE with every byte and exactly one container start
+// (bound: 60 s after the server is back), or, for a registry that stays down, FAILED with reason
+// registry-unreachable (bound: CAISSON_REGISTRY_WAIT_SECONDS).
 import { createHash } from 'node:crypto';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { LABEL } from '../../activities/labels.js';
@@ -98,4 +99,31 @@ describe('MinIO stopped during the upload of a 200 MiB /out', () => {
     expect(await objectDigest(s3(), big.uri)).toEqual({ sha256: expected.digest('hex'), size: 209_715_200 });
     expect(await containerStarts(result.runId, since)).toBe(1);
   }, 240_000);
+});
+
+describe('the registry down during a pull', () => {
+  it('for good: FAILED with reason registry-unreachable after CAISSON_REGISTRY_WAIT_SECONDS, no container made', async () => {
+    const { client, host } = await workerOfItsOwn('registrydown', { CAISSON_REGISTRY_WAIT_SECONDS: '5' }, cleanups);
+    await takeDown('registry', 'SIGTERM');
+    const started = Date.now();
+    // "always": the engine asks the registry even though it has the image.
+    const result = await (await client.start(busybox('echo never', { pullPolicy: 'always' }))).result();
+    expect(Date.now() - started).toBeLessThan(5_000 + 20_000);
+    expect(result).toMatchObject({ status: 'FAILED', reason: 'registry-unreachable', exitCode: null });
+    expect(result.message).toContain(`the registry ${env('TEST_REGISTRY')} of image ${env('TEST_IMAGE_BUSYBOX')} did not answer for 5 s`);
+    expect(await docker().listContainers({ all: true, filters: { label: [`${LABEL.host}=${host}`] } })).toEqual([]);
+  });
+
+  it('for a few seconds: tried again until it answers, DONE', async () => {
+    const { client } = await workerOfItsOwn('registryback', { CAISSON_REGISTRY_WAIT_SECONDS: '60' }, cleanups);
+    await takeDown('registry', 'SIGTERM');
+    const since = Date.now();
+    const handle = await client.start(busybox('echo pulled', { pullPolicy: 'always' }));
+    // The outage itself: 3 s, as the fault is stated.
+    await new Promise((r) => setTimeout(r, 3_000));
+    await bringBack();
+    const result = await handle.result();
+    expect(result).toMatchObject({ status: 'DONE', exitCode: 0, logTail: ['pulled'] });
+    expect(await containerStarts(result.runId, since)).toBe(1);
+  });
 });
