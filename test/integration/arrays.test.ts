@@ -11,7 +11,7 @@ import type { ArrayResult } from '../../client/index.js';
 import { caisson } from '../support/cli.js';
 import { inputVars, records, runDist, runnerFiles } from '../support/bundled-action.js';
 import { LABEL } from '../../activities/labels.js';
-import { busybox, useSuiteWorker } from '../support/actions.js';
+import { busybox, keepHistory, useSuiteWorker } from '../support/actions.js';
 import { engineEvents, mostAtOnce } from '../support/engine-events.js';
 import { docker, env, objectText, s3 } from '../support/env.js';
 
@@ -37,6 +37,7 @@ describe('an array', () => {
     const events = (await engineEvents(docker(), since, [LABEL.actionId])).filter((e) => e.labels[LABEL.actionId]?.startsWith(`${handle.actionId}-`));
     expect(events.filter((e) => e.action === 'start').length).toBe(20 - result.byStatus.NOT_STARTED);
     expect(mostAtOnce(events)).toBe(3);
+    keepHistory('array-max-failures', handle);
   });
 
   it('runs from the CLI (--array-count) and from the bundled Action (array-items), summarised in their outputs', async () => {

@@ -2,7 +2,7 @@
 // it passes the action ends FAILED with reason "deadline", and what /out holds is collected.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { ActionsClient } from '../../client/index.js';
-import { busybox, expectNoLeftovers, workerOfItsOwn } from '../support/actions.js';
+import { busybox, expectNoLeftovers, keepHistory, workerOfItsOwn } from '../support/actions.js';
 import { containerStarts, objectText, s3 } from '../support/env.js';
 
 const cleanups: (() => Promise<unknown>)[] = [];
@@ -29,6 +29,7 @@ describe('deadline', () => {
     expect(await objectText(s3(), result.artifacts.find((a) => a.path === 'partial.txt')!.uri)).toBe('partial\n');
     // result.json says the same as the workflow.
     expect(JSON.parse(await objectText(s3(), result.resultUri!))).toMatchObject({ status: 'FAILED', reason: 'deadline' });
+    keepHistory('deadline', result);
   });
 
   it('passing while the action waits for a host ends it before any container starts', async () => {
@@ -40,6 +41,7 @@ describe('deadline', () => {
     expect(waiting.host).toBeUndefined();
     expect(waiting.message).toBe('its deadline (3s) passed before it ran');
     expect(await containerStarts(waiting.runId, since)).toBe(0);
+    keepHistory('deadline-while-pending', waiting);
     await blocker.cancel();
     expect((await blocker.result()).status).toBe('CANCELED');
   });

@@ -4,7 +4,7 @@
 // starts the engine recorded, and that nothing is left.
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { startExtraDockerd, type ExtraDockerd } from '../../harness/extra-dockerd.js';
-import { busybox, expectNoLeftovers, workerOfItsOwn } from '../support/actions.js';
+import { busybox, expectNoLeftovers, keepHistory, workerOfItsOwn } from '../support/actions.js';
 import { engineEvents } from '../support/engine-events.js';
 import { docker, env } from '../support/env.js';
 import { slowRegistry } from '../support/slow-registry.js';
@@ -69,6 +69,10 @@ describe('an engine that goes away while actions run', () => {
       expect(first.message).toContain('the container engine stopped while it ran');
       expect(first.message).not.toMatch(/memory/i);
       expect(second).toMatchObject({ status: 'DONE', exitCode: 0, attempts: 2, logTail: ['again'] });
+      if (signal === 'SIGKILL') {
+        keepHistory('engine-restarted', first);
+        keepHistory('engine-restarted-retried', second);
+      }
       // One start per attempt: two before the fault, the retry's one after it.
       expect(startsBefore).toBe(2);
       expect(await startsOn(dockerd, host, answeredAt - 1000)).toBe(1);
@@ -99,6 +103,21 @@ describe('an engine that goes away while it pulls the image', () => {
 });
 
 describe('an engine that crashes and stays away', () => {
+  // Bound: CAISSON_ENGINE_AWAY_SECONDS (3 s here) after the crash.
+  it('with no placement left: FAILED with reason no-host, naming the host that went silent', async () => {
+    const dockerd = await engineOfItsOwn('awaylast');
+    const { client, host } = await workerOn('engineawaylast', dockerd, { CAISSON_ENGINE_AWAY_SECONDS: '3' });
+    const handle = await client.start(busybox(LONG, { timeout: '5m' }), { fleet: { maxPlacements: 1 } });
+    await runningOn(dockerd, host, 1);
+    await dockerd.kill('SIGKILL');
+    const crashedAt = Date.now();
+    const result = await handle.result();
+    expect(Date.now() - crashedAt).toBeLessThan(3_000 + 20_000);
+    expect(result).toMatchObject({ status: 'FAILED', reason: 'no-host', exitCode: null, host });
+    expect(result.message).toContain(`host ${host} went silent and the action was already placed 1 times`);
+    keepHistory('no-host', result);
+  });
+
   // Bound: CAISSON_ENGINE_AWAY_SECONDS (5 s here) after the crash, plus a placement.
   it('the action is placed on another host, and the lost host holds nothing for it', async () => {
     const dockerd = await engineOfItsOwn('away');

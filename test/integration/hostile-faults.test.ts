@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { CreateBucketCommand, DeleteBucketCommand, DeleteObjectCommand, DeleteObjectsCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { InvalidSpecError, type ActionsClient } from '../../client/index.js';
-import { busybox, expectNoLeftovers, useSuiteWorker, workerBehindS3Proxy, workerOfItsOwn } from '../support/actions.js';
+import { busybox, expectNoLeftovers, keepHistory, useSuiteWorker, workerBehindS3Proxy, workerOfItsOwn } from '../support/actions.js';
 import { containerStarts, docker, env, objectText, s3 } from '../support/env.js';
 import { engineEvents } from '../support/engine-events.js';
 import { LABEL } from '../../activities/labels.js';
@@ -193,6 +193,7 @@ describe('a large spec run many times', () => {
     const info = (await client.client.workflow.getHandle(handle.actionId).describe()).raw.workflowExecutionInfo;
     // The start holds ~0.94 MiB of env; 20 copies of it would be ~19 MiB.
     expect(Number(info?.historySizeBytes)).toBeLessThan(2 * 2 ** 20);
+    keepHistory('large-spec', result);
   });
 });
 

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { ActionsClient } from '../../client/index.js';
 import { spawnWorker } from '../../harness/worker-process.js';
-import { busybox, expectNoLeftovers, workerOfItsOwn } from '../support/actions.js';
+import { busybox, expectNoLeftovers, keepHistory, workerOfItsOwn } from '../support/actions.js';
 import { busyboxDigestRef, grant, SCRIPTS } from '../support/granted.js';
 import { containerStarts, env, objectText, s3 } from '../support/env.js';
 
@@ -202,6 +202,7 @@ describe('artifacts', () => {
     expect(result).toMatchObject({ status: 'FAILED', reason: 'policy' });
     expect(result.resultUri).toBe(`s3://${env('CAISSON_ARTIFACTS_BUCKET')}/actions/${result.actionId}/result.json`);
     expect(JSON.parse(await objectText(s3(), result.resultUri!))).toMatchObject({ runId: result.runId, reason: 'policy' });
+    keepHistory('refused', result);
   });
 
   it('a prefix naming another action\'s folder only adds folders inside this action\'s own', async () => {

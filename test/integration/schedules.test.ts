@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { ActionSummary } from '../../client/index.js';
 import { caisson } from '../support/cli.js';
-import { useSuiteWorker } from '../support/actions.js';
+import { keepHistory, useSuiteWorker } from '../support/actions.js';
 import { env } from '../support/env.js';
 
 const suite = useSuiteWorker();
@@ -41,6 +41,7 @@ describe('caisson schedule', () => {
     const result = await suite.client().attach(run!.actionId).result();
     expect(result.status).toBe('DONE');
     expect(result.artifacts.map((a) => a.path)).toEqual(['x.txt']);
+    keepHistory('schedule-run', result);
 
     const shown = await caisson('schedule', 'show', id);
     expect(shown.code).toBe(0);

@@ -78,14 +78,18 @@ export const HISTORIES_DIR = fileURLToPath(new URL('../replay/histories', import
 /**
  * Keeps the finished action's workflow history as a replay fixture when CAISSON_RECORD_HISTORIES
  * is set (`npm run record-histories`); the unit tier replays every kept history against the
- * current workflow code, so a change that breaks replay of such runs fails CI.
+ * current workflow code, so a change that breaks replay of such runs fails CI. One already kept is
+ * never overwritten.
  */
-export function keepHistory(name: string, handle: ActionHandle): void {
+export function keepHistory(name: string, run: { actionId: string; runId?: string }): void {
   if (!process.env.CAISSON_RECORD_HISTORIES) return;
+  // A history kept once stays: it is the old code's, which later code must keep replaying. (Delete
+  // the file to record it again, only together with patched() or a new workflow type.)
+  if (existsSync(`${HISTORIES_DIR}/${name}.json`)) return;
   // The CLI's JSON is the format the SDK's replayer reads (and what operators export from a fleet).
   const json = execFileSync(
     env('TEMPORAL_CLI'),
-    ['workflow', 'show', '--workflow-id', handle.actionId, '--output', 'json', '--address', env('TEMPORAL_ADDRESS')],
+    ['workflow', 'show', '--workflow-id', run.actionId, ...(run.runId ? ['--run-id', run.runId] : []), '--output', 'json', '--address', env('TEMPORAL_ADDRESS')],
     { maxBuffer: 64 << 20, encoding: 'utf8' },
   );
   mkdirSync(HISTORIES_DIR, { recursive: true });
