@@ -61,7 +61,8 @@ describe('with CAISSON_CODEC_KEYS', () => {
 
     const keyless = await ActionsClient.connect({ ...temporalSettingsFromEnv(), codecKeys: undefined }, taskQueue);
     cleanups.push(() => keyless.close());
-    await expect(keyless.client.workflow.getHandle(handle.actionId).result()).rejects.toThrow();
+    // Without the key the result cannot be read: its payload's encoding is one only the codec knows.
+    await expect(keyless.client.workflow.getHandle(handle.actionId).result()).rejects.toThrow(/binary\/encrypted/);
   });
 });
 
@@ -81,17 +82,24 @@ describe('the codec server', () => {
 
     const token = randomUUID();
     const server = createCodecServer({ codecs: [new AesGcmCodec(parseCodecKeys(keys))], origins: [], token });
+    // What the server answered, request by request: the wrong token must be refused by it.
+    const answers: { auth: string; status: number }[] = [];
+    server.on('request', (req, res) => res.on('finish', () => answers.push({ auth: String(req.headers.authorization), status: res.statusCode })));
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     cleanups.push(() => new Promise((resolve) => server.close(resolve)));
     const endpoint = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
     const decoded = await temporalAsync('workflow', 'show', '--workflow-id', handle.actionId, '--codec-endpoint', endpoint, '--codec-auth', `Bearer ${token}`);
     expect(startInput(decoded)).toContain(marker);
-    let refused = '';
-    try {
-      refused = await temporalAsync('workflow', 'show', '--workflow-id', handle.actionId, '--codec-endpoint', endpoint, '--codec-auth', 'Bearer wrong');
-    } catch (err) {
-      refused = String((err as { stdout?: string }).stdout ?? '');
-    }
-    expect(refused ? startInput(refused) : '').not.toContain(marker);
+    // A wrong token: the codec server refuses every decode (401), and the CLI shows no history.
+    const refused = await temporalAsync('workflow', 'show', '--workflow-id', handle.actionId, '--codec-endpoint', endpoint, '--codec-auth', 'Bearer wrong').then(
+      (stdout) => ({ stdout, failed: false }),
+      (err: { stdout?: string }) => ({ stdout: String(err.stdout ?? ''), failed: true }),
+    );
+    expect(refused.failed).toBe(true);
+    expect(refused.stdout).not.toContain(marker);
+    const wrong = answers.filter((a) => a.auth === 'Bearer wrong');
+    expect(wrong.length).toBeGreaterThan(0);
+    expect(wrong.every((a) => a.status === 401)).toBe(true);
+    expect(answers.filter((a) => a.auth === `Bearer ${token}`).every((a) => a.status === 200)).toBe(true);
   });
 });

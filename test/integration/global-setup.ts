@@ -55,7 +55,14 @@ export default async function setup(project: TestProject) {
     CAISSON_POLICY_FILE: policyFile,
     CAISSON_ALLOWED_IMAGES: `${process.env.TEST_REGISTRY}/caisson/*`,
   });
-  await worker.ready;
+  // Bounded: a worker that never says it started fails the run with its log, not a hung suite.
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    worker.ready,
+    new Promise((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`the suite's worker did not start within 60 s; see ${worker.logFile}`)), 60_000);
+    }),
+  ]).finally(() => clearTimeout(timer));
   project.provide('taskQueue', taskQueue);
   project.provide('workerHost', workerHost);
   project.provide('secretValue', secretValue);

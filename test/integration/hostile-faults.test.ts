@@ -55,11 +55,17 @@ describe('settings the engine refuses', () => {
 
 describe('the stop grace a caller passes', () => {
   it('cannot keep a container that ignores SIGTERM alive past its deadline (stopGraceSeconds -1)', async () => {
+    const since = Date.now();
     const handle = await client.start(busybox("trap '' TERM; while true; do sleep 1; done", { timeout: '2s' }), { fleet: { stopGraceSeconds: -1 } });
     const { value: result, ms } = await timed(() => handle.result());
     expect(result).toMatchObject({ status: 'FAILED', reason: 'timeout', exitCode: 137 });
-    // Deadline 2 s, grace clamped to 0: killed at once, whatever -1 would have meant.
     expect(ms).toBeLessThan(20_000);
+    // Timeout 2 s, grace clamped to 0: killed at once, whatever -1 would have meant. The engine's own
+    // start and die times tell a zero grace (about 2 s) from the default 10 s (about 12 s).
+    const events = await engineEvents(docker(), since, [`${LABEL.runId}=${result.runId}`], ['start', 'die']);
+    const at = (action: string) => events.find((e) => e.action === action)!.time / 1e6;
+    expect(at('die') - at('start')).toBeGreaterThan(1_500); // the timeout counts from just before the engine's start
+    expect(at('die') - at('start')).toBeLessThan(2_000 + 4_000);
   });
 });
 

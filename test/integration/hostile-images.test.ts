@@ -87,6 +87,12 @@ describe('a 1 GiB sparse file in /out', () => {
       expect(result.status).toBe('DONE');
       expect(result.artifacts).toEqual([expect.objectContaining({ path: 'sparse.bin', size: 2 ** 30 })]);
       expect(ms).toBeLessThan(240_000);
+      // Alive all along: the upload heartbeated, so the host activity ran once, never timed out and
+      // retried, and its host was never taken for lost.
+      const events = (await client.client.workflow.getHandle(result.actionId).fetchHistory()).events!;
+      const tries = events.filter((e) => e.activityTaskStartedEventAttributes && events.some((s) => String(s.eventId) === String(e.activityTaskStartedEventAttributes!.scheduledEventId) && s.activityTaskScheduledEventAttributes?.activityType?.name === 'execute'));
+      expect(tries.map((e) => e.activityTaskStartedEventAttributes!.attempt)).toEqual([1]);
+      expect(events.filter((e) => e.activityTaskTimedOutEventAttributes)).toEqual([]);
     } finally {
       const uri = new URL(result.artifacts[0]?.uri ?? 's3://none/none');
       await s3().send(new DeleteObjectCommand({ Bucket: uri.host, Key: uri.pathname.slice(1) })).catch(() => {});

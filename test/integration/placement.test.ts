@@ -198,8 +198,6 @@ describe('drain', () => {
       interval: 200,
     });
     const handle = await c.start(busybox('echo ran'));
-    // Not placed while drained: still pending after several placement offers.
-    await vi.waitFor(async () => expect((await handle.status()).phase).toBe('PENDING'), { timeout: 5_000 });
     const listed = await cli(['host', 'list', '--json'], taskQueue);
     expect(listed.code).toBe(0);
     const rows = JSON.parse(listed.stdout) as HostRecord[];
@@ -207,8 +205,16 @@ describe('drain', () => {
     const text = await cli(['host', 'list'], taskQueue);
     expect(text.stdout).toMatch(new RegExp(`${h.host}\\s.*drained`));
     expect((await handle.status()).phase).toBe('PENDING');
+    const undrainedAt = Date.now();
     expect(await cli(['host', 'undrain', h.host], taskQueue)).toMatchObject({ code: 0 });
     expect(await handle.result()).toMatchObject({ status: 'DONE', host: h.host });
+    // The history says when the host took the placement: only once it was undrained, however long
+    // the action had waited before.
+    const events = (await c.client.workflow.getHandle(handle.actionId).fetchHistory()).events!;
+    const place = events.find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'place')!;
+    const taken = events.find((e) => String(e.activityTaskStartedEventAttributes?.scheduledEventId) === String(place.eventId))!;
+    const takenAt = Number(taken.eventTime!.seconds) * 1000 + Math.floor((taken.eventTime!.nanos ?? 0) / 1e6);
+    expect(takenAt).toBeGreaterThanOrEqual(undrainedAt);
   });
 
   it('SIGTERM drains the worker: it finishes what runs, takes nothing new, then exits; another host takes the rest', async () => {

@@ -155,7 +155,7 @@ describe("a host's input cache", () => {
   const s3 = {
     send: async (command: { input: { Key: string } }) => {
       gets.push(command.input.Key);
-      return { Body: Readable.from([Buffer.alloc(3000, command.input.Key)]) };
+      return { Body: Readable.from([Buffer.alloc(command.input.Key === 'e' ? 6000 : 3000, command.input.Key)]) };
     },
   } as unknown as S3Client;
   const object = (key: string) => ({ bucket: 'b', key, etag: `"${key}"`, size: 3000 });
@@ -176,7 +176,12 @@ describe("a host's input cache", () => {
     await cache.fetchTo(object('b'), join(dir, 'b-2'));
     expect(gets).toEqual(['a', 'b', 'c', 'd', 'b']);
     // Larger than half the bound: never cached, streamed straight to its place.
-    await cache.fetchTo({ ...object('e'), size: 6000 }, join(dir, 'e')).catch(() => {});
+    const large = await cache.fetchTo({ ...object('e'), size: 6000 }, join(dir, 'e'));
     expect(gets.at(-1)).toBe('e');
+    expect(large.cached).toBe(false);
+    expect((await readFile(join(dir, 'e'))).length).toBe(6000);
+    expect(readdirSync(join(dir, 'cache')).filter((n) => !n.endsWith('.json')).length).toBe(3); // e not among them
+    await cache.fetchTo({ ...object('e'), size: 6000 }, join(dir, 'e-2'));
+    expect(gets.filter((k) => k === 'e')).toHaveLength(2); // fetched again: it was never kept
   });
 });
