@@ -7,8 +7,8 @@
 import { createHash } from 'node:crypto';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { LABEL } from '../../activities/labels.js';
-import { CountingProxy } from '../../harness/counting-proxy.js';
-import { busybox, workerOfItsOwn } from '../support/actions.js';
+import { busybox, s3Proxy, uploadStarted, workerOfItsOwn } from '../support/actions.js';
+import type { ActionHandle, ActionResult } from '../../client/index.js';
 import { bringBack, takeDown } from '../support/dev-services.js';
 import { containerStarts, docker, env, objectDigest, s3 } from '../support/env.js';
 
@@ -22,6 +22,16 @@ afterEach(async () => {
 const BACK_WITHIN_MS = 60_000;
 // Runs until told (USR1) to finish, writing a file on the way out.
 const UNTIL_TOLD = "trap 'echo finishing; echo late > /out/late.txt; exit 0' USR1; echo started; sleep 600 & wait";
+
+/** Brings the servers back, then the action's result: DONE with `logTail`, within the bound. */
+async function doneOnceBack(handle: ActionHandle, logTail: string[]): Promise<ActionResult> {
+  await bringBack();
+  const backAt = Date.now();
+  const result = await handle.result();
+  expect(Date.now() - backAt).toBeLessThan(BACK_WITHIN_MS);
+  expect(result).toMatchObject({ status: 'DONE', exitCode: 0, logTail });
+  return result;
+}
 
 async function tell(actionId: string): Promise<void> {
   const [container] = await docker().listContainers({ filters: { label: [`${LABEL.actionId}=${actionId}`] } });
@@ -37,32 +47,21 @@ describe('the Temporal server killed', () => {
     await vi.waitFor(async () => expect(await handle.logTail()).toContain('started'), { timeout: 30_000, interval: 200 });
     await takeDown('temporal', 'SIGKILL');
     await tell(handle.actionId); // the container ends while the server is away
-    await bringBack();
-    const backAt = Date.now();
-    const result = await handle.result();
-    expect(Date.now() - backAt).toBeLessThan(BACK_WITHIN_MS);
-    expect(result).toMatchObject({ status: 'DONE', exitCode: 0, logTail: ['started', 'finishing'] });
+    const result = await doneOnceBack(handle, ['started', 'finishing']);
     expect(result.artifacts.map((a) => a.path)).toEqual(['late.txt']);
     expect(await containerStarts(result.runId, since)).toBe(1);
   });
 
   it('while /out is uploaded: DONE once it is back, the whole file, one container start', async () => {
-    const endpoint = new URL(env('AWS_ENDPOINT_URL_S3'));
-    const storage = new CountingProxy({ host: endpoint.hostname, port: Number(endpoint.port) });
-    const proxied = await storage.start('tcp');
-    cleanups.push(() => storage.stop());
+    const { proxy: storage, address: proxied } = await s3Proxy(cleanups);
     storage.limitUploads(1_000_000); // 8 MB take about 8 s
     const { client } = await workerOfItsOwn('temporalcollect', { AWS_ENDPOINT_URL_S3: proxied }, cleanups);
     const since = Date.now();
     const handle = await client.start(busybox('head -c 8000000 /dev/zero | tr "\\0" y > /out/big.txt; echo written'));
-    await vi.waitFor(() => expect(storage.requests.some((r) => r.startsWith('PUT ') && r.includes('/out/big.txt'))).toBe(true), { timeout: 60_000, interval: 50 });
+    await uploadStarted(storage, '/out/big.txt');
     await takeDown('temporal', 'SIGKILL');
     storage.limitUploads(0);
-    await bringBack();
-    const backAt = Date.now();
-    const result = await handle.result();
-    expect(Date.now() - backAt).toBeLessThan(BACK_WITHIN_MS);
-    expect(result).toMatchObject({ status: 'DONE', exitCode: 0, logTail: ['written'] });
+    const result = await doneOnceBack(handle, ['written']);
     const big = result.artifacts.find((a) => a.path === 'big.txt')!;
     expect(await objectDigest(s3(), big.uri)).toEqual({ sha256: createHash('sha256').update('y'.repeat(8_000_000)).digest('hex'), size: 8_000_000 });
     expect(await containerStarts(result.runId, since)).toBe(1);
@@ -71,26 +70,19 @@ describe('the Temporal server killed', () => {
 
 describe('MinIO stopped during the upload of a 200 MiB /out', () => {
   it('and started again 20 s later: DONE, nothing lost, one container start', async () => {
-    const endpoint = new URL(env('AWS_ENDPOINT_URL_S3'));
-    const storage = new CountingProxy({ host: endpoint.hostname, port: Number(endpoint.port) });
-    const proxied = await storage.start('tcp');
-    cleanups.push(() => storage.stop());
+    const { proxy: storage, address: proxied } = await s3Proxy(cleanups);
     storage.limitUploads(20_000_000); // 200 MiB take about 10 s: MinIO goes while it is under way
     const { client } = await workerOfItsOwn('miniostop', { AWS_ENDPOINT_URL_S3: proxied }, cleanups);
     const since = Date.now();
     const handle = await client.start(
       busybox('head -c 209715200 /dev/zero | tr "\\0" z > /out/big.bin; echo small > /out/small.txt; echo written', { resources: { outDisk: '300Mi' } }),
     );
-    await vi.waitFor(() => expect(storage.requests.some((r) => r.startsWith('PUT ') && r.includes('/out/big.bin'))).toBe(true), { timeout: 60_000, interval: 50 });
+    await uploadStarted(storage, '/out/big.bin');
     await takeDown('minio', 'SIGTERM');
     // The outage itself: 20 s without MinIO, as the fault is stated, not a wait for something.
     await new Promise((r) => setTimeout(r, 20_000));
     storage.limitUploads(0);
-    await bringBack();
-    const backAt = Date.now();
-    const result = await handle.result();
-    expect(Date.now() - backAt).toBeLessThan(BACK_WITHIN_MS);
-    expect(result).toMatchObject({ status: 'DONE', exitCode: 0, logTail: ['written'] });
+    const result = await doneOnceBack(handle, ['written']);
     expect(result.artifacts.map((a) => a.path).sort()).toEqual(['big.bin', 'small.txt']);
     const big = result.artifacts.find((a) => a.path === 'big.bin')!;
     const expected = createHash('sha256');

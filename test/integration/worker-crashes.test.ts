@@ -10,7 +10,7 @@ import { spawnWorker, type WorkerProcess } from '../../harness/worker-process.js
 import { LABEL } from '../../activities/labels.js';
 import { HostDisks } from '../../activities/host-disk.js';
 import { removeContainer } from '../../activities/removal.js';
-import { busybox, connectClient, expectNoLeftovers } from '../support/actions.js';
+import { busybox, connectClient, expectNoLeftovers, s3Proxy, uploadStarted } from '../support/actions.js';
 import { engineEvents } from '../support/engine-events.js';
 import { containerStarts, docker, env, objectDigest, objectText, parseS3Uri, s3 } from '../support/env.js';
 import { slowRegistry } from '../support/slow-registry.js';
@@ -125,18 +125,12 @@ describe('a worker killed while the container runs', () => {
 describe('a worker killed while it uploads /out', () => {
   it('is DONE after a worker of the host collects again: the whole file, one start', async () => {
     const { client, worker } = await host('crashcollect');
-    const endpoint = new URL(env('AWS_ENDPOINT_URL_S3'));
-    const storage = new CountingProxy({ host: endpoint.hostname, port: Number(endpoint.port) });
-    const proxied = await storage.start('tcp');
-    cleanups.push(() => storage.stop());
+    const { proxy: storage, address: proxied } = await s3Proxy(cleanups);
     storage.limitUploads(1_000_000); // 8 MB take about 8 s
     const first = await worker({ AWS_ENDPOINT_URL_S3: proxied });
     const since = Date.now();
     const handle = await client.start(busybox('head -c 8000000 /dev/zero | tr "\\0" x > /out/big.txt; echo written'));
-    await vi.waitFor(() => expect(storage.requests.filter((r) => r.startsWith('PUT ') && r.includes('/out/big.txt')).length).toBeGreaterThan(0), {
-      timeout: 60_000,
-      interval: 50,
-    });
+    await uploadStarted(storage, '/out/big.txt');
     await first.stop('SIGKILL');
     await worker();
     const result = await handle.result();
@@ -150,10 +144,7 @@ describe('a worker killed while it uploads /out', () => {
 describe('a worker killed after it stored result.json, before the workflow heard', () => {
   it('is DONE with the stored result once a worker of the host starts again, the containers already gone', async () => {
     const { client, worker } = await host('crashstored');
-    const endpoint = new URL(env('AWS_ENDPOINT_URL_S3'));
-    const storage = new CountingProxy({ host: endpoint.hostname, port: Number(endpoint.port) });
-    const proxied = await storage.start('tcp');
-    cleanups.push(() => storage.stop());
+    const { proxy: storage, address: proxied } = await s3Proxy(cleanups);
     const storing = storage.hold('PUT', /\/result\.json$/);
     const first = await worker({ AWS_ENDPOINT_URL_S3: proxied });
     const since = Date.now();

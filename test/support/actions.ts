@@ -135,16 +135,27 @@ export function useSuiteWorker(): { client(): ActionsClient } {
   };
 }
 
+/** A CountingProxy in front of the real MinIO, stopped by the caller's cleanups; `address` is its endpoint. */
+export async function s3Proxy(cleanups: (() => Promise<unknown>)[]): Promise<{ proxy: CountingProxy; address: string }> {
+  const endpoint = new URL(env('AWS_ENDPOINT_URL_S3'));
+  const proxy = new CountingProxy({ host: endpoint.hostname, port: Number(endpoint.port) });
+  const address = await proxy.start('tcp');
+  cleanups.push(() => proxy.stop());
+  return { proxy, address };
+}
+
+/** Resolves once a PUT of a key ending in `suffix` went through the proxy: that upload is under way. */
+export function uploadStarted(proxy: CountingProxy, suffix: string): Promise<void> {
+  return vi.waitFor(() => expect(proxy.requests.some((r) => r.startsWith('PUT ') && r.endsWith(suffix))).toBe(true), { timeout: 60_000, interval: 50 });
+}
+
 /**
  * A worker of its own whose S3 traffic goes through a CountingProxy in front of the real MinIO (to
  * count requests, inject faults or slow the link); the proxy, the worker and the check that the
  * host is left clean all go with the caller's cleanups.
  */
 export async function workerBehindS3Proxy(name: string, cleanups: (() => Promise<unknown>)[], extra: Record<string, string> = {}) {
-  const endpoint = new URL(env('AWS_ENDPOINT_URL_S3'));
-  const proxy = new CountingProxy({ host: endpoint.hostname, port: Number(endpoint.port) });
-  const address = await proxy.start('tcp');
-  cleanups.push(() => proxy.stop());
+  const { proxy, address } = await s3Proxy(cleanups);
   const worker = await workerOfItsOwn(name, { ...extra, AWS_ENDPOINT_URL_S3: address }, cleanups);
   cleanups.push(() => expectNoLeftovers(worker.host));
   return { ...worker, proxy };
