@@ -7,7 +7,7 @@ import { HostCapacity } from '../../activities/capacity.js';
 import { checkActionSpec } from '../../spec/action.js';
 import { describeOutcome, runsAgain } from '../../spec/result.js';
 import { FLEET_DEFAULTS, fleetSettings } from '../../spec/workflow-api.js';
-import { failureMessage, finalReason } from '../../workflows/failures.js';
+import { failureMessage, finalReason, hostLost } from '../../workflows/failures.js';
 
 describe('fleet options from the starter', () => {
   it('are clamped: a negative stop grace cannot turn the kill off, nor a huge one postpone it for ever', () => {
@@ -21,6 +21,16 @@ describe('fleet options from the starter', () => {
     expect(fleetSettings(odd)).toEqual(FLEET_DEFAULTS);
     expect(fleetSettings(undefined)).toEqual(FLEET_DEFAULTS);
     expect(fleetSettings({ stopGraceSeconds: 20 }).stopGraceSeconds).toBe(20);
+  });
+});
+
+describe('a host to leave', () => {
+  const failed = (cause: Error) => new ActivityFailure('Activity task failed', 'execute', '1', RetryState.NON_RETRYABLE_FAILURE, 'w', cause);
+  it('is one whose engine stayed away, and not one whose activity failed otherwise', () => {
+    expect(hostLost(failed(ApplicationFailure.create({ type: 'EngineUnavailable', nonRetryable: true, message: 'away' })))).toBe(true);
+    expect(hostLost(failed(ApplicationFailure.create({ type: 'ImageNotFound', nonRetryable: true, message: 'gone' })))).toBe(false);
+    expect(hostLost(failed(ApplicationFailure.create({ message: 'engine unreachable' })))).toBe(false);
+    expect(hostLost(ApplicationFailure.create({ type: 'EngineUnavailable', message: 'not from an activity' }))).toBe(false);
   });
 });
 
