@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { LABEL } from '../../activities/labels.js';
-import { busybox, s3Proxy, uploadStarted, workerOfItsOwn } from '../support/actions.js';
+import { busybox, expectNoLeftovers, s3Proxy, uploadStarted, workerOfItsOwn } from '../support/actions.js';
 import type { ActionHandle, ActionResult } from '../../client/index.js';
 import { bringBack, takeDown } from '../support/dev-services.js';
 import { containerStarts, docker, env, objectDigest, s3 } from '../support/env.js';
@@ -41,7 +41,8 @@ async function tell(actionId: string): Promise<void> {
 
 describe('the Temporal server killed', () => {
   it('while the container runs: DONE once it is back, one container start', async () => {
-    const { client } = await workerOfItsOwn('temporalkill', {}, cleanups);
+    const { client, host } = await workerOfItsOwn('temporalkill', {}, cleanups);
+    cleanups.push(() => expectNoLeftovers(host));
     const since = Date.now();
     const handle = await client.start(busybox(UNTIL_TOLD, { timeout: '5m' }));
     await vi.waitFor(async () => expect(await handle.logTail()).toContain('started'), { timeout: 30_000, interval: 200 });
@@ -55,7 +56,8 @@ describe('the Temporal server killed', () => {
   it('while /out is uploaded: DONE once it is back, the whole file, one container start', async () => {
     const { proxy: storage, address: proxied } = await s3Proxy(cleanups);
     storage.limitUploads(1_000_000); // 8 MB take about 8 s
-    const { client } = await workerOfItsOwn('temporalcollect', { AWS_ENDPOINT_URL_S3: proxied }, cleanups);
+    const { client, host } = await workerOfItsOwn('temporalcollect', { AWS_ENDPOINT_URL_S3: proxied }, cleanups);
+    cleanups.push(() => expectNoLeftovers(host));
     const since = Date.now();
     const handle = await client.start(busybox('head -c 8000000 /dev/zero | tr "\\0" y > /out/big.txt; echo written'));
     await uploadStarted(storage, '/out/big.txt');
@@ -72,7 +74,8 @@ describe('MinIO stopped during the upload of a 200 MiB /out', () => {
   it('and started again 20 s later: DONE, nothing lost, one container start', async () => {
     const { proxy: storage, address: proxied } = await s3Proxy(cleanups);
     storage.limitUploads(20_000_000); // 200 MiB take about 10 s: MinIO goes while it is under way
-    const { client } = await workerOfItsOwn('miniostop', { AWS_ENDPOINT_URL_S3: proxied }, cleanups);
+    const { client, host } = await workerOfItsOwn('miniostop', { AWS_ENDPOINT_URL_S3: proxied }, cleanups);
+    cleanups.push(() => expectNoLeftovers(host));
     const since = Date.now();
     const handle = await client.start(
       busybox('head -c 209715200 /dev/zero | tr "\\0" z > /out/big.bin; echo small > /out/small.txt; echo written', { resources: { outDisk: '300Mi' } }),
@@ -107,7 +110,8 @@ describe('the registry down during a pull', () => {
   });
 
   it('for a few seconds: tried again until it answers, DONE', async () => {
-    const { client } = await workerOfItsOwn('registryback', { CAISSON_REGISTRY_WAIT_SECONDS: '60' }, cleanups);
+    const { client, host } = await workerOfItsOwn('registryback', { CAISSON_REGISTRY_WAIT_SECONDS: '60' }, cleanups);
+    cleanups.push(() => expectNoLeftovers(host));
     await takeDown('registry', 'SIGTERM');
     const since = Date.now();
     const handle = await client.start(busybox('echo pulled', { pullPolicy: 'always' }));

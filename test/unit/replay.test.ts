@@ -29,6 +29,12 @@ const OUTCOMES = [
   'engine-restarted-retried',
   'schedule-run',
   'array-max-failures',
+  // A cancel while waiting for a host, while pulling and while collecting (while running: canceled),
+  // and an array's run that continued as new.
+  'canceled-while-pending',
+  'canceled-while-pulling',
+  'canceled-while-collecting',
+  'array-continued-as-new',
 ];
 // Runs of today's shape. (Runs of the per-step shape, before the "one-host-activity" marker, are
 // no longer served: docs/development.md.)
