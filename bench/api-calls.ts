@@ -54,7 +54,7 @@ export async function benchApiCalls(image: string, actions: number, workerEntry?
     const caisson = [...proxy.requests];
     proxy.reset();
     for (let i = 0; i < actions; i++) {
-      await exec('docker', ['--host', proxied, 'run', '--rm', '--network', 'none', image, 'true'], {
+      await exec('docker', ['--host', proxied, 'run', '--rm', image, 'true'], {
         env: { ...process.env, DOCKER_CONFIG: process.env.DOCKER_CONFIG },
       });
     }

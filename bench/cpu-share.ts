@@ -70,7 +70,7 @@ async function measure(workerPid: number, actions: number, run: () => Promise<un
 }
 
 export async function benchCpuShare(client: ActionsClient, image: string, workerPid: number, actions: number): Promise<CpuShare> {
-  const xargs = await measure(workerPid, actions, () => exec('sh', ['-c', `seq ${actions} | xargs -P4 -I{} docker run --rm --network none ${image} true`]));
+  const xargs = await measure(workerPid, actions, () => exec('sh', ['-c', `seq ${actions} | xargs -P4 -I{} docker run --rm ${image} true`]));
   const caisson = await measure(workerPid, actions, async () => {
     const handles = await Promise.all(Array.from({ length: actions }, () => client.start({ image, command: ['true'], timeout: '5m' })));
     for (const h of handles) {
