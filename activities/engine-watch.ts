@@ -6,8 +6,6 @@
 import type Docker from 'dockerode';
 import { ApplicationFailure } from '@temporalio/activity';
 
-/** How long a run waits for its engine to answer again before it is placed on another host. */
-export const ENGINE_AWAY_MS = 60_000;
 /** How often a broken stream is opened again while the engine is away. */
 const REOPEN_EVERY_MS = 250;
 
@@ -27,7 +25,7 @@ export function engineGone(err: unknown): boolean {
   return ['ECONNREFUSED', 'ECONNRESET', 'ENOENT', 'EPIPE'].includes(e?.code ?? '') || /socket hang up|connect ENOENT/i.test(e?.message ?? '');
 }
 
-/** The engine stayed away past ENGINE_AWAY_MS: the workflow places the action on another host. */
+/** The engine stayed away past `awayMs` (CAISSON_ENGINE_AWAY_SECONDS): the workflow places the action on another host. */
 export function engineUnavailable(host: string, awayMs: number): ApplicationFailure {
   return ApplicationFailure.create({
     type: 'EngineUnavailable',

@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { ActionsClient } from '../client/index.js';
 import { temporalSettingsFromEnv } from '../common/temporal-connection.js';
 import { spawnWorker } from '../harness/worker-process.js';
-import { benchThroughput } from './throughput.js';
+import { benchThroughput, fasterBaseline } from './throughput.js';
 
 const smoke = process.env.BENCH_SMOKE === '1';
 const items = Number(process.env.BENCH_ARRAY_ITEMS ?? (smoke ? 20 : 2000));
@@ -21,7 +21,8 @@ await worker.ready;
 const client = await ActionsClient.connect(temporalSettingsFromEnv(), taskQueue);
 try {
   const singles = await benchThroughput(client, image, items);
-  process.stdout.write(`${items} single starts: ${singles.caissonPerSecond.toFixed(2)}/s; xargs: ${singles.baselinePerSecond.toFixed(2)}/s\n`);
+  const baseline = fasterBaseline(singles); // plain docker run or --network none, whichever was faster here
+  process.stdout.write(`${items} single starts: ${singles.caissonPerSecond.toFixed(2)}/s; xargs: ${baseline.toFixed(2)}/s\n`);
   const started = performance.now();
   const handle = await client.startArray({ image, command: ['true'], timeout: '5m' }, { count: items, parallelism: 8 }, { actionId: `bench-array-${randomUUID()}` });
   const result = await handle.result();
@@ -43,9 +44,9 @@ workflow), ${items} single starts (\`ActionsClient.start\` each, 50 at a time, a
 
 | path | seconds | actions/s | vs xargs |
 | --- | ---: | ---: | ---: |
-| array of ${items} | ${arraySeconds.toFixed(1)} | ${perSecond(items / arraySeconds)} | ${((items / arraySeconds / singles.baselinePerSecond) * 100).toFixed(0)} % |
-| ${items} single starts | ${(items / singles.caissonPerSecond).toFixed(1)} | ${perSecond(singles.caissonPerSecond)} | ${((singles.caissonPerSecond / singles.baselinePerSecond) * 100).toFixed(0)} % |
-| xargs -P4 docker run --rm | ${(items / singles.baselinePerSecond).toFixed(1)} | ${perSecond(singles.baselinePerSecond)} | 100 % |
+| array of ${items} | ${arraySeconds.toFixed(1)} | ${perSecond(items / arraySeconds)} | ${((items / arraySeconds / baseline) * 100).toFixed(0)} % |
+| ${items} single starts | ${(items / singles.caissonPerSecond).toFixed(1)} | ${perSecond(singles.caissonPerSecond)} | ${((singles.caissonPerSecond / baseline) * 100).toFixed(0)} % |
+| xargs -P4 docker run --rm | ${(items / baseline).toFixed(1)} | ${perSecond(baseline)} | 100 % |
 
 The array's parent ran as ${runs} workflow runs (continue-as-new every 500 children) with ${events} history
 events in all (${(events / Math.max(runs, 1)).toFixed(0)} per run on average): its history never grows with the array.

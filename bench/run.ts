@@ -8,7 +8,7 @@ import { temporalSettingsFromEnv } from '../common/temporal-connection.js';
 import { dockerClient } from '../worker/docker.js';
 import { spawnWorker } from '../harness/worker-process.js';
 import { benchLatency } from './latency.js';
-import { benchThroughput } from './throughput.js';
+import { benchThroughput, fasterBaseline } from './throughput.js';
 import { benchBigFile, benchManyFiles, type TransferResult } from './artifacts.js';
 import { benchBigInput } from './inputs.js';
 import { benchBigLog, benchLiveDelay } from './live-logs.js';
@@ -67,7 +67,7 @@ try {
   const ms = (n: number) => `${n.toFixed(0)} ms`;
   const temporalServer = 'the CLI dev server v1.5.1 on SQLite with journal_mode=wal, synchronous=normal, one partition per task queue (scripts/dev-env)';
   const mb = (n: number) => `${(n / 2 ** 20).toFixed(1)} MiB`;
-  const throughputRatio = throughput.caissonPerSecond / Math.max(throughput.baselinePerSecond, throughput.networkNonePerSecond);
+  const throughputRatio = throughput.caissonPerSecond / fasterBaseline(throughput);
   const transferRow = (t: TransferResult, target: number) => {
     const ratio = t.baselineSeconds / t.caissonSeconds;
     const mbps = (secs: number) => `${(t.bytes / 2 ** 20 / secs).toFixed(1)} MiB/s`;

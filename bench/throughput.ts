@@ -13,6 +13,9 @@ export interface ThroughputResult {
   networkNonePerSecond: number;
 }
 
+/** The faster of the two xargs baselines: every ratio is against it. */
+export const fasterBaseline = (t: ThroughputResult): number => Math.max(t.baselinePerSecond, t.networkNonePerSecond);
+
 export async function benchThroughput(client: ActionsClient, image: string, actions: number): Promise<ThroughputResult> {
   const xargs = async (flags: string) => {
     const began = performance.now();

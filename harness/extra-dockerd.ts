@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import Docker from 'dockerode';
 import { engineAt } from './engine.js';
+import { processGone } from './processes.js';
 import { freePort } from './free-port.js';
 import { makeDockerTlsCerts, type DockerTlsCerts } from './tls-certs.js';
 
@@ -156,16 +157,7 @@ async function killContainerd(dir: string): Promise<void> {
   } catch {
     // gone already
   }
-  for (let i = 0; i < 100; i++) {
-    let state: string | undefined;
-    try {
-      state = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '')[0];
-    } catch {
-      state = undefined;
-    }
-    if (state === undefined || state === 'Z') break;
-    await sleep(50);
-  }
+  for (let i = 0; i < 100 && !processGone(pid); i++) await sleep(50);
   rmSync(pidFile, { force: true });
 }
 

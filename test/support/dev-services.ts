@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { expect, vi } from 'vitest';
+import { processGone } from '../../harness/processes.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const RUN = join(process.env.CAISSON_DEV_HOME ?? join(homedir(), '.caisson-dev'), 'run');
@@ -20,19 +21,11 @@ function pidOf(service: DevService): number {
   return pid;
 }
 
-function gone(pid: number): boolean {
-  try {
-    return readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '')[0] === 'Z';
-  } catch {
-    return true;
-  }
-}
-
 /** Sends the service `signal` and waits (bounded) until its process is gone. */
 export async function takeDown(service: DevService, signal: 'SIGKILL' | 'SIGTERM'): Promise<void> {
   const pid = pidOf(service);
   process.kill(pid, signal);
-  await vi.waitFor(() => expect(gone(pid)).toBe(true), { timeout: 30_000, interval: 50 });
+  await vi.waitFor(() => expect(processGone(pid)).toBe(true), { timeout: 30_000, interval: 50 });
 }
 
 /** Starts what is not running again (scripts/dev-env up waits until each answers). */
