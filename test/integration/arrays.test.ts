@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, inject, it } from 'vitest';
+import { describe, expect, inject, it, vi } from 'vitest';
 import type { ArrayResult } from '../../client/index.js';
 import { caisson } from '../support/cli.js';
 import { inputVars, records, runDist, runnerFiles } from '../support/bundled-action.js';
@@ -95,8 +95,16 @@ describe('an array', () => {
     expect(result.children[1199]).toEqual({ index: 1199, status: 'DONE', exitCode: 0 });
     // The parent continues as new every 500 children, or sooner when the server suggests it (it does
     // past 4096 events, and 500 trivial children take ~4,050): at least three runs, none of them long.
-    const events: number[] = [];
-    for await (const w of suite.client().client.workflow.list({ query: `WorkflowId = '${handle.actionId}'` })) events.push(w.historyLength ?? 0);
+    // Visibility is updated just after a run closes: the last run's length may read 0 for a moment.
+    const events = await vi.waitFor(
+      async () => {
+        const lengths: number[] = [];
+        for await (const w of suite.client().client.workflow.list({ query: `WorkflowId = '${handle.actionId}'` })) lengths.push(w.historyLength ?? 0);
+        expect(lengths.every((n) => n > 0)).toBe(true);
+        return lengths;
+      },
+      { timeout: 15_000, interval: 250 },
+    );
     expect(events.length).toBeGreaterThanOrEqual(3);
     expect(events.length).toBeLessThanOrEqual(6);
     for (const length of events) {
