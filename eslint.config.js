@@ -18,7 +18,7 @@ const deterministic = {
         paths: nodeBuiltins.map((name) => ({ name, message: 'workflow code runs in a deterministic sandbox: no Node built-ins' })),
         patterns: [
           {
-            group: ['**/activities/*', '**/worker/*', '**/client/*', '**/cli/*', '**/action/*', '**/common/*', '**/harness/*'],
+            group: ['**/activities/**', '**/worker/**', '**/client/**', '**/cli/**', '**/action/**', '**/common/**', '**/harness/**'],
             allowTypeImports: true,
             message: 'workflow code may import only types from the host side; call activities for I/O',
           },

@@ -3,14 +3,14 @@
 import { createHash } from 'node:crypto';
 import * as core from '@actions/core';
 import { ActionId, checkActionSpec, type ActionSpecInput } from '../spec/action.js';
-import type { TemplateRun } from '../common/templates.js';
+import type { TemplateRun } from '../common/templates/templates.js';
 import { ArrayOptions, type ArrayOptionsInput } from '../spec/array.js';
-import { mergeSpecs, parseEnvPairs, parseGpus, parseInputPairs } from '../common/text-inputs.js';
-import { MAX_DATA_FILE_BYTES, parseData } from '../common/data-file.js';
+import { mergeSpecs, parseEnvPairs, parseGpus, parseInputPairs } from '../common/text/text-inputs.js';
+import { MAX_DATA_FILE_BYTES, parseData } from '../common/text/data-file.js';
 import { readFileSync, realpathSync, statSync } from 'node:fs';
 import { isAbsolute, relative, resolve } from 'node:path';
-import type { TemporalSettings } from '../common/temporal-connection.js';
-import { codecKeysFromEnv } from '../common/payload-codec.js';
+import type { TemporalSettings } from '../common/connection/temporal-connection.js';
+import { codecKeysFromEnv } from '../common/connection/payload-codec.js';
 
 /** Where inputs come from: @actions/core itself (INPUT_* variables), or a stand-in in tests. */
 export type InputReader = Pick<typeof core, 'getInput' | 'getBooleanInput' | 'getMultilineInput'>;

@@ -5,7 +5,7 @@ import * as core from '@actions/core';
 import { ActionsClient, InvalidSpecError, TemplateError, type ActionResult } from '../client/index.js';
 import { followTail } from '../client/follow.js';
 import { formatDuration } from '../spec/quantity.js';
-import { actionUiLink } from '../common/ui-link.js';
+import { actionUiLink } from '../common/text/ui-link.js';
 import { InputError, readInputs, type ActionInputs, type InputReader } from './inputs.js';
 import { STATE } from './state.js';
 

@@ -6,26 +6,26 @@
 //   - container gone and no result.json: it was never created; create it.
 // Reconcile removes whatever a crash leaves behind.
 import { type ApplicationFailure, Context } from '@temporalio/activity';
-import { refusedByHost } from './refused.js';
+import { refusedByHost } from './trust/refused.js';
 import { assembleResult, runsAgain, timeStep, type ActionResult, type RunOutcome, type StepTiming } from '../spec/result.js';
 import { formatDuration } from '../spec/quantity.js';
 import { parseImageRef } from '../spec/image.js';
-import { artifactsUnavailable, type ArtifactStore } from './artifact-store.js';
-import type { HostCapacity } from './capacity.js';
-import { collect, collectEarlierAttemptLogs, logKeys, type CollectDeps } from './collect.js';
-import type { ImageCache } from './image-cache.js';
-import { containerName, runFilter } from './labels.js';
+import { artifactsUnavailable, type ArtifactStore } from './store/artifact-store.js';
+import type { HostCapacity } from './placement/capacity.js';
+import { collect, collectEarlierAttemptLogs, logKeys, type CollectDeps } from './collect/collect.js';
+import type { ImageCache } from './images/image-cache.js';
+import { containerName, runFilter } from './container/labels.js';
 import type { Metrics } from './metrics.js';
-import { removeContainer } from './removal.js';
-import { LogShipper } from './log-shipper.js';
-import { liveLogPrefix } from '../common/log-segments.js';
-import { DEFAULT_LOG_SIZE, runContainer, type RunDeps } from './run-container.js';
-import { engineGone, engineUnavailable } from './engine-watch.js';
-import { Redactor } from './redaction.js';
-import { resolveSecrets } from './secrets.js';
+import { removeContainer } from './container/removal.js';
+import { LogShipper } from './logs/log-shipper.js';
+import { liveLogPrefix } from '../common/storage/log-segments.js';
+import { DEFAULT_LOG_SIZE, runContainer, type RunDeps } from './container/run-container.js';
+import { engineGone, engineUnavailable } from './container/engine-watch.js';
+import { Redactor } from './logs/redaction.js';
+import { resolveSecrets } from './trust/secrets.js';
 import { secretsOf } from '../spec/action.js';
-import { inputUnavailable, resolveInputs } from './inputs.js';
-import { outputProblems } from './output-check.js';
+import { inputUnavailable, resolveInputs } from './inputs/inputs.js';
+import { outputProblems } from './collect/output-check.js';
 import type { ContainerRequest, ExecuteAnswer, ExecuteRequest } from './types.js';
 
 export interface ExecuteDeps {

@@ -6,23 +6,23 @@ import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { Action } from '../spec/action.js';
 import { needsOf, neverFits } from '../spec/placement.js';
 import { ActionResultSchema } from '../spec/result.js';
-import { betterHost, BETTER_HOST_OFFERS, FRESH_VIEW_MS, OFFER_AGAIN_MS, notHere, preferredElsewhere, PREFER_WAIT_MS, type FleetView, type PlacementMode } from './place.js';
-import { artifactsUnavailable, type ArtifactStore } from './artifact-store.js';
-import type { HostCapacity } from './capacity.js';
+import { betterHost, BETTER_HOST_OFFERS, FRESH_VIEW_MS, OFFER_AGAIN_MS, notHere, preferredElsewhere, PREFER_WAIT_MS, type FleetView, type PlacementMode } from './placement/place.js';
+import { artifactsUnavailable, type ArtifactStore } from './store/artifact-store.js';
+import type { HostCapacity } from './placement/capacity.js';
 import type { Metrics } from './metrics.js';
-import type { SpecSource } from './spec-source.js';
-import { bucketAllowed, ceilingProblems, enforcePolicy, policyRefusal, type Policy } from './policy.js';
-import { checkExecuteRequest, checkStopRequest, trustedRun } from './host-gate.js';
-import { refusedByHost } from './refused.js';
-import { grantProblems, type GrantSources } from './secret-grants.js';
-import { findTemplate, templateStore, type StoredTemplate } from '../common/templates.js';
+import type { SpecSource } from './trust/spec-source.js';
+import { bucketAllowed, ceilingProblems, enforcePolicy, policyRefusal, type Policy } from './trust/policy.js';
+import { checkExecuteRequest, checkStopRequest, trustedRun } from './trust/host-gate.js';
+import { refusedByHost } from './trust/refused.js';
+import { grantProblems, type GrantSources } from './trust/secret-grants.js';
+import { findTemplate, templateStore, type StoredTemplate } from '../common/templates/templates.js';
 import { execute, folderOwner, folderTaken, removeRun } from './execute.js';
-import type { ImageCache } from './image-cache.js';
-import { containerName, runFilter } from './labels.js';
-import type { HostDisks } from './host-disk.js';
-import type { InputCache } from './input-cache.js';
-import { stopContainer, type RunDeps } from './run-container.js';
-import type { EngineWatch } from './engine-watch.js';
+import type { ImageCache } from './images/image-cache.js';
+import { containerName, runFilter } from './container/labels.js';
+import type { HostDisks } from './disks/host-disk.js';
+import type { InputCache } from './inputs/input-cache.js';
+import { stopContainer, type RunDeps } from './container/run-container.js';
+import type { EngineWatch } from './container/engine-watch.js';
 import type { CollectRequest, ContainerRequest, ExecuteAnswer, ExecuteRequest, FinalizeRequest, Placement, PlaceRequest } from './types.js';
 
 export interface ActivityDeps {
@@ -47,9 +47,9 @@ export interface ActivityDeps {
   secretsDir?: string;
   env: NodeJS.ProcessEnv;
   metrics?: Metrics;
-  /** What actions may do on this worker (activities/policy.ts). */
+  /** What actions may do on this worker (activities/trust/policy.ts). */
   policy: Policy;
-  /** Where the host reads each run's start: the only spec it runs (activities/host-gate.ts). */
+  /** Where the host reads each run's start: the only spec it runs (activities/trust/host-gate.ts). */
   specs: SpecSource;
   /** The fleet's hosts as they report themselves: whether another host could run what this one cannot. */
   fleet?: FleetView;

@@ -5,7 +5,7 @@ import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { promisify } from 'node:util';
 import { ActionsClient } from '../client/index.js';
-import { temporalSettingsFromEnv } from '../common/temporal-connection.js';
+import { temporalSettingsFromEnv } from '../common/connection/temporal-connection.js';
 import { CountingProxy } from '../harness/counting-proxy.js';
 import { spawnWorker } from '../harness/worker-process.js';
 import { percentile } from './stats.js';

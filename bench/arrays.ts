@@ -6,7 +6,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { ActionsClient } from '../client/index.js';
-import { temporalSettingsFromEnv } from '../common/temporal-connection.js';
+import { temporalSettingsFromEnv } from '../common/connection/temporal-connection.js';
 import { spawnWorker } from '../harness/worker-process.js';
 import { benchThroughput, fasterBaseline } from './throughput.js';
 

@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { ActionsClient } from '../client/index.js';
-import { temporalSettingsFromEnv } from '../common/temporal-connection.js';
+import { temporalSettingsFromEnv } from '../common/connection/temporal-connection.js';
 import { CountingProxy } from '../harness/counting-proxy.js';
 import { spawnWorker, type WorkerProcess } from '../harness/worker-process.js';
 import { summarize } from './stats.js';

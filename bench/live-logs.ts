@@ -9,8 +9,8 @@ import { fileURLToPath } from 'node:url';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type Docker from 'dockerode';
 import type { ActionsClient } from '../client/index.js';
-import { FrameSplitter, splitTimestamp } from '../common/log-segments.js';
-import { LABEL } from '../activities/labels.js';
+import { FrameSplitter, splitTimestamp } from '../common/storage/log-segments.js';
+import { LABEL } from '../activities/container/labels.js';
 import { rssBytes, withRssGrowth } from './rss.js';
 import { summarize, type Summary } from './stats.js';
 

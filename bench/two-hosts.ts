@@ -4,12 +4,12 @@
 import { randomUUID } from 'node:crypto';
 import type Docker from 'dockerode';
 import { ActionsClient } from '../client/index.js';
-import { LABEL } from '../activities/labels.js';
+import { LABEL } from '../activities/container/labels.js';
 import { engineAt } from '../harness/engine.js';
 import { startExtraDockerd, type ExtraDockerd } from '../harness/extra-dockerd.js';
-import { registryAuth } from '../common/registry-auth.js';
+import { registryAuth } from '../common/templates/registry-auth.js';
 import { parseImageRef, pullReference } from '../spec/image.js';
-import { temporalSettingsFromEnv } from '../common/temporal-connection.js';
+import { temporalSettingsFromEnv } from '../common/connection/temporal-connection.js';
 import { spawnWorker } from '../harness/worker-process.js';
 
 export interface TwoHostsResult {

@@ -1,9 +1,9 @@
 // `caisson host list | drain NAME | undrain NAME`: the fleet as its hosts report themselves in the
-// artifacts bucket (common/fleet-registry.ts). Drain writes the marker the named host obeys within
+// artifacts bucket (common/storage/fleet-registry.ts). Drain writes the marker the named host obeys within
 // a few seconds: it takes nothing new and finishes what it runs.
 import { parseArgs } from 'node:util';
-import { FleetRegistry, isLive, type HostRecord } from '../common/fleet-registry.js';
-import { s3ClientFromEnv } from '../common/s3-client.js';
+import { FleetRegistry, isLive, type HostRecord } from '../common/storage/fleet-registry.js';
+import { s3ClientFromEnv } from '../common/storage/s3-client.js';
 import { formatBytes } from '../spec/quantity.js';
 import { UsageError } from './spec-from-flags.js';
 

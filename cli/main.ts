@@ -6,20 +6,20 @@ import { once } from 'node:events';
 import { ActionsClient, InvalidSpecError, type ActionHandle, type ActionResult, type LogLine, type LogOptions } from '../client/index.js';
 import { followTail } from '../client/follow.js';
 import { formatDuration } from '../spec/quantity.js';
-import { actionUiLink } from '../common/ui-link.js';
+import { actionUiLink } from '../common/text/ui-link.js';
 import { loadWorkerConfig } from '../worker/config.js';
-import { startCodecServer } from '../common/codec-server.js';
-import { AesGcmCodec, codecKeysFromEnv, parseCodecKeys } from '../common/payload-codec.js';
+import { startCodecServer } from '../common/connection/codec-server.js';
+import { AesGcmCodec, codecKeysFromEnv, parseCodecKeys } from '../common/connection/payload-codec.js';
 import { UsageError } from './spec-from-flags.js';
 import { runRequest, SPEC_OPTIONS, specOf, splitCommand, type RunRequest } from './run-request.js';
-import { readDataFile } from '../common/data-file.js';
+import { readDataFile } from '../common/text/data-file.js';
 import type { ArrayOptionsInput } from '../spec/array.js';
 import { hostCommand } from './host-commands.js';
 import { templateCommand } from './template-commands.js';
 import { scheduleCommand } from './schedule-commands.js';
 import { interlinkCommand } from './interlink-command.js';
-import { DataFileError } from '../common/data-file.js';
-import { TemplateError } from '../common/templates.js';
+import { DataFileError } from '../common/text/data-file.js';
+import { TemplateError } from '../common/templates/templates.js';
 import { ScheduleError } from '../client/schedules.js';
 
 const USAGE = `usage:

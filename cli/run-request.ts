@@ -2,9 +2,9 @@
 // spec file with flags over it, or a template by name with its input, data and --set values.
 import { parseArgs } from 'node:util';
 import type { ActionsClient } from '../client/index.js';
-import { readDataFile } from '../common/data-file.js';
-import { parseEnvPairs } from '../common/text-inputs.js';
-import type { TemplateRun } from '../common/templates.js';
+import { readDataFile } from '../common/text/data-file.js';
+import { parseEnvPairs } from '../common/text/text-inputs.js';
+import type { TemplateRun } from '../common/templates/templates.js';
 import type { ActionSpecInput } from '../spec/action.js';
 import { inputsFromFlag, mergeSpecs, specFromFlags, UsageError, type RunFlags } from './spec-from-flags.js';
 

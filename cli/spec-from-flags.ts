@@ -1,7 +1,7 @@
 // `caisson run` flags → an action spec input. Validation is left to the spec schema, so the CLI
 // reports the same messages as every other entry point.
-import { parseEnvPairs, parseGpus, parseInputPairs } from '../common/text-inputs.js';
-export { mergeSpecs } from '../common/text-inputs.js';
+import { parseEnvPairs, parseGpus, parseInputPairs } from '../common/text/text-inputs.js';
+export { mergeSpecs } from '../common/text/text-inputs.js';
 import type { ActionSpecInput } from '../spec/action.js';
 
 export interface RunFlags {

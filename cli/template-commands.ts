@@ -1,10 +1,10 @@
 // `caisson template register FILE | list | show NAME[@VERSION]`: the fleet's action templates
-// (common/templates.ts), kept in S3. Registering needs the registry (the image's tag is pinned to
+// (common/templates/templates.ts), kept in S3. Registering needs the registry (the image's tag is pinned to
 // its digest, with the credentials of `docker login`) and write access to the bucket.
 import { parseArgs } from 'node:util';
 import { logStoreFromEnv } from '../client/index.js';
-import { readDataFile } from '../common/data-file.js';
-import { findTemplate, registerTemplate, templateStore } from '../common/templates.js';
+import { readDataFile } from '../common/text/data-file.js';
+import { findTemplate, registerTemplate, templateStore } from '../common/templates/templates.js';
 import { UsageError } from './spec-from-flags.js';
 
 export async function templateCommand(argv: string[], out: (text: string) => void): Promise<number> {

@@ -14,12 +14,12 @@ import { decodeFromPayloadsAtIndex } from '@temporalio/common/lib/internal-non-w
 import { ActionId, ActionSpec, parseActionSpec, InvalidSpecError, type Action, type ActionSpecInput } from '../spec/action.js';
 import type { ActionResult } from '../spec/result.js';
 import { ActionExitCodeKey, ActionHostKey, ActionImageKey, ActionSourceKey, ActionStatusKey, ActionTemplateKey } from '../spec/search-attributes.js';
-import { findTemplate, registerTemplate, specFromTemplate, templateStore, TemplateError, type TemplateStore, type StoredTemplate, type TemplateRun } from '../common/templates.js';
+import { findTemplate, registerTemplate, specFromTemplate, templateStore, TemplateError, type TemplateStore, type StoredTemplate, type TemplateRun } from '../common/templates/templates.js';
 import { WORKFLOW_TYPE, logsQuery, statusQuery, type FleetOptions, type RunActionInput, type StatusView } from '../spec/workflow-api.js';
 import type { runAction } from '../workflows/run-action.js';
-import { connectionOptions, dataConverterFor, temporalSettingsFromEnv, type TemporalSettings } from '../common/temporal-connection.js';
+import { connectionOptions, dataConverterFor, temporalSettingsFromEnv, type TemporalSettings } from '../common/connection/temporal-connection.js';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { s3ClientFromEnv } from '../common/s3-client.js';
+import { s3ClientFromEnv } from '../common/storage/s3-client.js';
 import { readLog, type LogLine, type LogOptions, type RunLogState } from './log-reader.js';
 import { ActionSchedules, ScheduleError } from './schedules.js';
 import { ArrayHandle, startArray } from './arrays.js';
@@ -282,7 +282,7 @@ export class ActionsClient {
     return new ActionSchedules(this.client, this.taskQueue);
   }
 
-  /** The fleet's templates (common/templates.ts: CAISSON_TEMPLATES or CAISSON_ARTIFACTS_BUCKET), with this client's S3 access. */
+  /** The fleet's templates (common/templates/templates.ts: CAISSON_TEMPLATES or CAISSON_ARTIFACTS_BUCKET), with this client's S3 access. */
   templates(env: NodeJS.ProcessEnv = process.env): TemplateStore {
     return templateStore(this.logStore, env);
   }

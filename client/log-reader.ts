@@ -1,10 +1,10 @@
-// Reads the live log of a run from S3 (segments written by the host, see common/log-segments.ts):
+// Reads the live log of a run from S3 (segments written by the host, see common/storage/log-segments.ts):
 // every line in order, from the start or from where the caller asks, following it while the
 // action runs. Nothing here goes through Temporal per line: the run's state is looked at about
 // once a second, only to learn where the log is and whether more can come.
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { isMissingObject } from '../common/s3-client.js';
-import { FrameSplitter, endKey, segmentKey, splitTimestamp, timeNs, type LogEnd, type StreamName } from '../common/log-segments.js';
+import { isMissingObject } from '../common/storage/s3-client.js';
+import { FrameSplitter, endKey, segmentKey, splitTimestamp, timeNs, type LogEnd, type StreamName } from '../common/storage/log-segments.js';
 
 export interface LogLine {
   attempt: number;

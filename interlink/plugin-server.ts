@@ -6,7 +6,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { ActionConflictError, InvalidSpecError, type ActionsClient } from '../client/index.js';
 import { checkActionSpec, specProblems, type SpecProblem } from '../spec/action.js';
-import { bearerAuthorized, readBody } from '../common/http-request.js';
+import { bearerAuthorized, readBody } from '../common/connection/http-request.js';
 import { actionState } from './action-state.js';
 import { containerStatus, podStatus } from './container-status.js';
 import { actionIdFor, containerNames, podActions, podJobId, podUid } from './pod-actions.js';

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { hostname } from 'node:os';
 import { parseBytes } from '../spec/quantity.js';
 import { LABEL_PATTERN } from '../spec/action.js';
-import { codecKeysFromEnv, parseCodecKeys } from '../common/payload-codec.js';
+import { codecKeysFromEnv, parseCodecKeys } from '../common/connection/payload-codec.js';
 
 const list = z
   .string()
@@ -113,7 +113,7 @@ export const WorkerConfig = z.object({
   /** Seconds between reconcile passes: leftovers removed, overdue containers killed, slots corrected. */
   CAISSON_RECONCILE_SECONDS: positiveInt('CAISSON_RECONCILE_SECONDS').max(3600, 'CAISSON_RECONCILE_SECONDS is at most 3600').default(60),
   /**
-   * "id:base64key" pairs: payloads encrypted (common/payload-codec.ts); the first key encrypts.
+   * "id:base64key" pairs: payloads encrypted (common/connection/payload-codec.ts); the first key encrypts.
    * Or CAISSON_CODEC_KEYS_FILE, a file holding them (read in loadWorkerConfig).
    */
   CAISSON_CODEC_KEYS: z

@@ -1,8 +1,8 @@
-// This host in the fleet's registry (common/fleet-registry.ts): every few seconds the worker reads
+// This host in the fleet's registry (common/storage/fleet-registry.ts): every few seconds the worker reads
 // the operator's drain marker for it and writes what it has, what runs and whether it takes work.
 // A worker stopping drains itself first (selfDrain) and says so on its way out.
-import type { HostCapacity } from '../activities/capacity.js';
-import { RECORD_EVERY_MS, type FleetRegistry, type HostRecord } from '../common/fleet-registry.js';
+import type { HostCapacity } from '../activities/placement/capacity.js';
+import { RECORD_EVERY_MS, type FleetRegistry, type HostRecord } from '../common/storage/fleet-registry.js';
 
 interface Log {
   warn(message: string, meta?: Record<string, unknown>): void;

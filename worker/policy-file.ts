@@ -1,10 +1,10 @@
 // The worker's policy file (CAISSON_POLICY_FILE): JSON, checked with zod at start so that a typo
 // stops the worker with the field named instead of letting actions through. Without a file the
-// built-in policy applies (activities/policy.ts, DEFAULT_POLICY).
+// built-in policy applies (activities/trust/policy.ts, DEFAULT_POLICY).
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { DEFAULT_POLICY, RESERVED_ENV_PATTERNS, type Policy } from '../activities/policy.js';
-import type { SecretGrant } from '../activities/secret-grants.js';
+import { DEFAULT_POLICY, RESERVED_ENV_PATTERNS, type Policy } from '../activities/trust/policy.js';
+import type { SecretGrant } from '../activities/trust/secret-grants.js';
 import { parseImageRef } from '../spec/image.js';
 import { parseBytes, parseCpu, parseDuration, type Parsed } from '../spec/quantity.js';
 
@@ -28,7 +28,7 @@ const Limits = {
 };
 
 /**
- * A secret's grant binds what receives it (activities/secret-grants.ts): an image digest with its
+ * A secret's grant binds what receives it (activities/trust/secret-grants.ts): an image digest with its
  * argv, or a template version. An image name alone is refused: anyone who may start that image
  * could print the secret.
  */

@@ -5,9 +5,9 @@
 import type Docker from 'dockerode';
 import type { Client } from '@temporalio/client';
 import { Runtime } from '@temporalio/worker';
-import type { HostCapacity } from '../activities/capacity.js';
-import type { HostDisks } from '../activities/host-disk.js';
-import type { Owner } from '../activities/labels.js';
+import type { HostCapacity } from '../activities/placement/capacity.js';
+import type { HostDisks } from '../activities/disks/host-disk.js';
+import type { Owner } from '../activities/container/labels.js';
 import { reconcileContainers, runsOnEngine, stopOverdue } from './reconcile.js';
 
 /** A run an activity of this worker touched this recently is its own to look after. */

@@ -5,11 +5,11 @@
 // worker started it: a container never outlives its time limit because its worker died.
 import type Docker from 'dockerode';
 import type { Client } from '@temporalio/client';
-import { LABEL, ownedBy, ownerLabels, type Owner } from '../activities/labels.js';
-import type { HostDisks } from '../activities/host-disk.js';
-import { removeContainer } from '../activities/removal.js';
+import { LABEL, ownedBy, ownerLabels, type Owner } from '../activities/container/labels.js';
+import type { HostDisks } from '../activities/disks/host-disk.js';
+import { removeContainer } from '../activities/container/removal.js';
 import { statusQuery } from '../spec/workflow-api.js';
-import type { SeenRun } from '../activities/capacity.js';
+import type { SeenRun } from '../activities/placement/capacity.js';
 import type { Held } from '../spec/placement.js';
 
 const QUERY_TIMEOUT_MS = 10_000;

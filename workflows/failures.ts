@@ -16,7 +16,7 @@ export const FINAL_REASONS: Record<string, EndReason> = {
   ContainerRefused: 'container-refused',
   ArtifactsUnavailable: 'artifacts-unavailable',
   PolicyRefused: 'policy',
-  // The host would not carry out the request (activities/host-gate.ts): nothing ran.
+  // The host would not carry out the request (activities/trust/host-gate.ts): nothing ran.
   RefusedByHost: 'policy',
   NoHostFits: 'no-host-fits',
   InputUnavailable: 'input-unavailable',

@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, inject, it } from 'vitest';
-import { LABEL } from '../../activities/labels.js';
+import { LABEL } from '../../activities/container/labels.js';
 import { connectClient, expectNoLeftovers } from '../support/actions.js';
 import { env } from '../support/env.js';
 

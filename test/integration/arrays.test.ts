@@ -10,7 +10,7 @@ import { describe, expect, inject, it, vi } from 'vitest';
 import type { ArrayResult } from '../../client/index.js';
 import { caisson } from '../support/cli.js';
 import { inputVars, records, runDist, runnerFiles } from '../support/bundled-action.js';
-import { LABEL } from '../../activities/labels.js';
+import { LABEL } from '../../activities/container/labels.js';
 import { busybox, keepHistory, useSuiteWorker } from '../support/actions.js';
 import { engineEvents, mostAtOnce } from '../support/engine-events.js';
 import { docker, env, objectText, s3 } from '../support/env.js';

@@ -3,7 +3,7 @@
 // within its bound, with the container started at most once and nothing left behind.
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { startExtraDockerd } from '../../harness/extra-dockerd.js';
-import { LABEL } from '../../activities/labels.js';
+import { LABEL } from '../../activities/container/labels.js';
 import { busybox, expectNoLeftovers, keepHistory, s3Proxy, uploadStarted, useSuiteWorker, workerOfItsOwn } from '../support/actions.js';
 import { engineEvents } from '../support/engine-events.js';
 import { containerStarts } from '../support/env.js';

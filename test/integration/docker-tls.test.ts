@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LABEL } from '../../activities/labels.js';
+import { LABEL } from '../../activities/container/labels.js';
 import { busybox, connectClient } from '../support/actions.js';
 import { containerStarts, env, objectText, s3 } from '../support/env.js';
 import { engineEvents } from '../support/engine-events.js';

@@ -10,9 +10,9 @@ import { join } from 'node:path';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ActionsClient } from '../../client/index.js';
-import { temporalSettingsFromEnv } from '../../common/temporal-connection.js';
-import { createCodecServer } from '../../common/codec-server.js';
-import { AesGcmCodec, parseCodecKeys } from '../../common/payload-codec.js';
+import { temporalSettingsFromEnv } from '../../common/connection/temporal-connection.js';
+import { createCodecServer } from '../../common/connection/codec-server.js';
+import { AesGcmCodec, parseCodecKeys } from '../../common/connection/payload-codec.js';
 import { busybox, workerOfItsOwn, expectNoLeftovers } from '../support/actions.js';
 import { env } from '../support/env.js';
 

@@ -9,7 +9,7 @@ import { engineEvents } from '../support/engine-events.js';
 import { docker, env } from '../support/env.js';
 import { slowRegistry } from '../support/slow-registry.js';
 import { spawnWorker } from '../../harness/worker-process.js';
-import { LABEL } from '../../activities/labels.js';
+import { LABEL } from '../../activities/container/labels.js';
 
 const cleanups: (() => Promise<unknown>)[] = [];
 afterEach(async () => {

@@ -10,8 +10,8 @@ import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
 import proto from '@temporalio/proto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ActionsClient } from '../../client/index.js';
-import { temporalSettingsFromEnv } from '../../common/temporal-connection.js';
-import { ENCRYPTED_ENCODING } from '../../common/payload-codec.js';
+import { temporalSettingsFromEnv } from '../../common/connection/temporal-connection.js';
+import { ENCRYPTED_ENCODING } from '../../common/connection/payload-codec.js';
 import { busybox, expectNoLeftovers, workerOfItsOwn } from '../support/actions.js';
 import { env } from '../support/env.js';
 

@@ -1,7 +1,7 @@
 // Hosts as a fleet: capacity is never exceeded, and an action leaves a host that went silent.
 import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { LABEL } from '../../activities/labels.js';
+import { LABEL } from '../../activities/container/labels.js';
 import { busybox, connectClient, expectNoLeftovers, keepHistory } from '../support/actions.js';
 import { engineEvents, mostAtOnce } from '../support/engine-events.js';
 import { docker } from '../support/env.js';

@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { ActionsClient } from '../../client/index.js';
-import { LABEL } from '../../activities/labels.js';
+import { LABEL } from '../../activities/container/labels.js';
 import { startExtraDockerd, type ExtraDockerd } from '../../harness/extra-dockerd.js';
 import { spawnWorker, type WorkerProcess } from '../../harness/worker-process.js';
 import { busybox, connectClient } from '../support/actions.js';

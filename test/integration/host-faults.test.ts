@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { HostDisks } from '../../activities/host-disk.js';
+import { HostDisks } from '../../activities/disks/host-disk.js';
 import { CountingProxy } from '../../harness/counting-proxy.js';
 import { spawnWorker } from '../../harness/worker-process.js';
 import { busybox, disksLeft, expectNoLeftovers, workerBehindS3Proxy, workerOfItsOwn } from '../support/actions.js';

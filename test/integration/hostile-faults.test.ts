@@ -7,7 +7,7 @@ import { InvalidSpecError, type ActionsClient } from '../../client/index.js';
 import { busybox, expectNoLeftovers, keepHistory, useSuiteWorker, workerBehindS3Proxy, workerOfItsOwn } from '../support/actions.js';
 import { containerStarts, docker, env, objectText, s3 } from '../support/env.js';
 import { engineEvents } from '../support/engine-events.js';
-import { LABEL } from '../../activities/labels.js';
+import { LABEL } from '../../activities/container/labels.js';
 import { parseImageRef, pullReference } from '../../spec/image.js';
 import { WORKFLOW_TYPE } from '../../spec/workflow-api.js';
 

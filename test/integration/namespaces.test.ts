@@ -6,11 +6,11 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ActionsClient } from '../../client/index.js';
-import { temporalSettingsFromEnv } from '../../common/temporal-connection.js';
+import { temporalSettingsFromEnv } from '../../common/connection/temporal-connection.js';
 import { busybox, expectNoLeftovers, workerOfItsOwn } from '../support/actions.js';
 import { docker, env } from '../support/env.js';
 import { engineEvents } from '../support/engine-events.js';
-import { LABEL } from '../../activities/labels.js';
+import { LABEL } from '../../activities/container/labels.js';
 
 const SECOND = 'caisson-second';
 const SEARCH_ATTRIBUTES = ['ActionStatus=Keyword', 'ActionImage=Keyword', 'ActionExitCode=Int', 'ActionHost=Keyword', 'ActionSource=Keyword', 'ActionTemplate=Keyword', 'ActionSchedule=Keyword'];

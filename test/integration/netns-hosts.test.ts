@@ -4,7 +4,7 @@
 // DONE there; when the link comes back, the cut-off host removes the container it was left with.
 import { randomUUID } from 'node:crypto';
 import { afterAll, describe, expect, it, vi } from 'vitest';
-import { LABEL } from '../../activities/labels.js';
+import { LABEL } from '../../activities/container/labels.js';
 import { startNetnsHost, type NetnsHost } from '../../harness/netns-host.js';
 import { busybox, connectClient } from '../support/actions.js';
 import { objectText, s3 } from '../support/env.js';

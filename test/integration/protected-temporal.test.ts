@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ActionsClient } from '../../client/index.js';
-import { temporalSettingsFromEnv, type TemporalSettings } from '../../common/temporal-connection.js';
+import { temporalSettingsFromEnv, type TemporalSettings } from '../../common/connection/temporal-connection.js';
 import { startGrpcTlsProxy, type GrpcTlsProxy } from '../../harness/grpc-tls-proxy.js';
 import { makeDockerTlsCerts } from '../../harness/tls-certs.js';
 import { spawnWorker } from '../../harness/worker-process.js';

@@ -7,8 +7,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ApplicationFailure } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { pullImage, type PullDeps } from '../../activities/pull.js';
-import { registryAuth } from '../../common/registry-auth.js';
+import { pullImage, type PullDeps } from '../../activities/images/pull.js';
+import { registryAuth } from '../../common/templates/registry-auth.js';
 import { dockerClient } from '../../worker/docker.js';
 import { env } from '../support/env.js';
 

@@ -5,7 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { afterAll, describe, expect, it } from 'vitest';
-import { s3ClientFromEnv } from '../../common/s3-client.js';
+import { s3ClientFromEnv } from '../../common/storage/s3-client.js';
 import { busybox, expectNoLeftovers, workerOfItsOwn } from '../support/actions.js';
 import { env, objectText, s3 } from '../support/env.js';
 

@@ -6,7 +6,7 @@
 // registry-unreachable (bound: CAISSON_REGISTRY_WAIT_SECONDS).
 import { createHash } from 'node:crypto';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { LABEL } from '../../activities/labels.js';
+import { LABEL } from '../../activities/container/labels.js';
 import { busybox, expectNoLeftovers, s3Proxy, uploadStarted, workerOfItsOwn } from '../support/actions.js';
 import type { ActionHandle, ActionResult } from '../../client/index.js';
 import { bringBack, takeDown } from '../support/dev-services.js';

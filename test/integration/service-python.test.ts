@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { ActionsClient } from '../../client/index.js';
-import { schemaProblems } from '../../common/json-schema.js';
+import { schemaProblems } from '../../common/templates/json-schema.js';
 import { connectClient } from '../support/actions.js';
 import { env } from '../support/env.js';
 

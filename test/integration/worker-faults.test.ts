@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it, onTestFinished, vi } from 'vitest';
-import { LABEL } from '../../activities/labels.js';
+import { LABEL } from '../../activities/container/labels.js';
 import { busybox, connectClient } from '../support/actions.js';
 import { docker, env } from '../support/env.js';
 import { spawnWorker, type WorkerProcess } from '../../harness/worker-process.js';

@@ -5,10 +5,10 @@ import { fileURLToPath } from 'node:url';
 import { execFileSync } from 'node:child_process';
 import { afterAll, afterEach, beforeAll, expect, inject, vi } from 'vitest';
 import { ActionsClient, type ActionHandle, type ActionSpecInput } from '../../client/index.js';
-import { temporalSettingsFromEnv } from '../../common/temporal-connection.js';
+import { temporalSettingsFromEnv } from '../../common/connection/temporal-connection.js';
 import { spawnWorker } from '../../harness/worker-process.js';
 import { CountingProxy } from '../../harness/counting-proxy.js';
-import { LABEL } from '../../activities/labels.js';
+import { LABEL } from '../../activities/container/labels.js';
 import { docker, env } from './env.js';
 import { sample, scrapeMetrics } from './metrics.js';
 

@@ -3,8 +3,8 @@ import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { dockerClient } from '../../worker/docker.js';
-import { s3ClientFromEnv } from '../../activities/artifact-store.js';
-import { LABEL } from '../../activities/labels.js';
+import { s3ClientFromEnv } from '../../activities/store/artifact-store.js';
+import { LABEL } from '../../activities/container/labels.js';
 import { engineEvents } from './engine-events.js';
 
 export const env = (name: string): string => {

@@ -1,4 +1,4 @@
-// Secret grants name what runs (activities/secret-grants.ts): the busybox image's digest and each
+// Secret grants name what runs (activities/trust/secret-grants.ts): the busybox image's digest and each
 // test's exact script. The scripts live here so that a grant and the test that runs it cannot drift.
 import { docker, env } from './env.js';
 

@@ -1,7 +1,7 @@
 // A host's slots in memory: the placement worker gets a permit to poll only while a slot is free,
 // one at a time, and a run holds its slot from placement until released.
 import { describe, expect, it } from 'vitest';
-import { HostCapacity } from '../../activities/capacity.js';
+import { HostCapacity } from '../../activities/placement/capacity.js';
 
 const ctx = {} as never;
 

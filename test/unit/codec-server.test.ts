@@ -8,8 +8,8 @@ import { request, type Server } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import type { Payload, PayloadCodec } from '@temporalio/common';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createCodecServer, startCodecServer, type CodecServerOptions } from '../../common/codec-server.js';
-import { AesGcmCodec } from '../../common/payload-codec.js';
+import { createCodecServer, startCodecServer, type CodecServerOptions } from '../../common/connection/codec-server.js';
+import { AesGcmCodec } from '../../common/connection/payload-codec.js';
 
 const UI = 'http://127.0.0.1:8233';
 const KEYS = `k1:${randomBytes(32).toString('base64')}`;

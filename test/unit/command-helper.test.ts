@@ -1,7 +1,7 @@
 // The helper process that runs the host's commands (mkfs, mount, umount) for the worker: results,
 // failures with their error output, bounded time, no shell, and a helper that died replaced.
 import { describe, expect, it } from 'vitest';
-import { CommandFailed, CommandHelper } from '../../activities/command-helper.js';
+import { CommandFailed, CommandHelper } from '../../activities/disks/command-helper.js';
 
 describe('the command helper', () => {
   it('runs a program with its arguments as they are, never through a shell', async () => {

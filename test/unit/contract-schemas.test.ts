@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { contractSchemas, schemaText } from '../../spec/json-schemas.js';
 import { checkActionSpec } from '../../spec/action.js';
-import { schemaProblems } from '../../common/json-schema.js';
+import { schemaProblems } from '../../common/templates/json-schema.js';
 
 const dir = fileURLToPath(new URL('../../schema/', import.meta.url));
 const published = (name: string): unknown => JSON.parse(readFileSync(`${dir}${name}`, 'utf8'));

@@ -7,13 +7,13 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { afterAll, describe, expect, it } from 'vitest';
-import { DEFAULT_POLICY, policyProblems } from '../../activities/policy.js';
-import { InputCache } from '../../activities/input-cache.js';
+import { DEFAULT_POLICY, policyProblems } from '../../activities/trust/policy.js';
+import { InputCache } from '../../activities/inputs/input-cache.js';
 import { checkActionSpec, parseActionSpec, secretsOf, specProblems } from '../../spec/action.js';
-import { parseInputPairs, mergeSpecs } from '../../common/text-inputs.js';
-import { DataFileError, parseData } from '../../common/data-file.js';
-import { schemaProblems } from '../../common/json-schema.js';
-import { checkDefinition, parseTemplateRef, specFromTemplate, type StoredTemplate } from '../../common/templates.js';
+import { parseInputPairs, mergeSpecs } from '../../common/text/text-inputs.js';
+import { DataFileError, parseData } from '../../common/text/data-file.js';
+import { schemaProblems } from '../../common/templates/json-schema.js';
+import { checkDefinition, parseTemplateRef, specFromTemplate, type StoredTemplate } from '../../common/templates/templates.js';
 
 const image = 'r.example/team/tool:1';
 const problems = (spec: Record<string, unknown>) => {

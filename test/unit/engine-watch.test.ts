@@ -4,7 +4,7 @@
 import { PassThrough } from 'node:stream';
 import type Docker from 'dockerode';
 import { describe, expect, it, vi } from 'vitest';
-import { EngineLost, EngineWatch, engineGone } from '../../activities/engine-watch.js';
+import { EngineLost, EngineWatch, engineGone } from '../../activities/container/engine-watch.js';
 
 /** An engine whose event streams the test ends, and which answers (opens streams, pings) or not. */
 function fakeEngine() {

@@ -3,8 +3,8 @@
 import { randomBytes } from 'node:crypto';
 import { ApplicationFailure, type LoadedDataConverter } from '@temporalio/common';
 import { describe, expect, it } from 'vitest';
-import { dataConverterFor } from '../../common/temporal-connection.js';
-import { ENCRYPTED_ENCODING } from '../../common/payload-codec.js';
+import { dataConverterFor } from '../../common/connection/temporal-connection.js';
+import { ENCRYPTED_ENCODING } from '../../common/connection/payload-codec.js';
 
 const keys = `k1:${randomBytes(32).toString('base64')}`;
 const marker = 'stdout-marker-1234';
@@ -38,8 +38,8 @@ describe('failures with codec keys', () => {
 
   it('are what a worker loads by path too (the workflow bundle and Worker.create)', async () => {
     const converter = dataConverterFor({ codecKeys: keys });
-    expect(converter.failureConverterPath).toMatch(/common\/failure-converter\.cjs$/);
-    const { failureConverter } = await import('../../common/failure-converter.cjs');
+    expect(converter.failureConverterPath).toMatch(/common\/connection\/failure-converter\.cjs$/);
+    const { failureConverter } = await import('../../common/connection/failure-converter.cjs');
     expect(failureConverter.options).toEqual({ encodeCommonAttributes: true });
   });
 });

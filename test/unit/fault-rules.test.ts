@@ -2,8 +2,8 @@
 // words in a result, which S3 answers end an action, and slots a reconcile must not claim again.
 import { describe, expect, it } from 'vitest';
 import { ActivityFailure, ApplicationFailure, RetryState } from '@temporalio/common';
-import { artifactsUnavailable, isBucketRefusal } from '../../activities/artifact-store.js';
-import { HostCapacity } from '../../activities/capacity.js';
+import { artifactsUnavailable, isBucketRefusal } from '../../activities/store/artifact-store.js';
+import { HostCapacity } from '../../activities/placement/capacity.js';
 import { checkActionSpec } from '../../spec/action.js';
 import { describeOutcome, runsAgain } from '../../spec/result.js';
 import { FLEET_DEFAULTS, fleetSettings } from '../../spec/workflow-api.js';

@@ -3,7 +3,7 @@
 // integration test on the fake-hook engine (test/integration/gpu-env.test.ts) runs a real image.
 import type Docker from 'dockerode';
 import { describe, expect, it } from 'vitest';
-import { containerEnv, gpuDevices, runContainer, type RunDeps } from '../../activities/run-container.js';
+import { containerEnv, gpuDevices, runContainer, type RunDeps } from '../../activities/container/run-container.js';
 import type { ContainerRequest } from '../../activities/types.js';
 import { parseActionSpec, type Action } from '../../spec/action.js';
 

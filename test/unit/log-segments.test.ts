@@ -1,7 +1,7 @@
 // The live log's pieces that need no S3: frames as the engine sends them, the time each carries,
 // the position a resumed shipper skips to, and lines as followers see them.
 import { describe, expect, it } from 'vitest';
-import { FrameSplitter, LOG_START, PositionTracker, segmentKey, splitTimestamp, timeNs } from '../../common/log-segments.js';
+import { FrameSplitter, LOG_START, PositionTracker, segmentKey, splitTimestamp, timeNs } from '../../common/storage/log-segments.js';
 import { LineAssembler, MAX_LINE, parseS3Uri } from '../../client/log-reader.js';
 
 function frame(stream: 1 | 2, text: string | Buffer): Buffer {

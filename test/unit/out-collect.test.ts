@@ -7,11 +7,11 @@ import { linkSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, truncateSync, wr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { s3KeyProblem, shownBytes } from '../../activities/s3-key.js';
-import { clip, folderWhy, hardLinkWhy, LISTED_SKIPPED, OutUploader, SKIPPED_TEXT, type Listing } from '../../activities/out-uploader.js';
-import { collectOutFromFolder } from '../../activities/collect-dir.js';
-import { collectOutFromTar } from '../../activities/collect.js';
-import type { ArtifactStore } from '../../activities/artifact-store.js';
+import { s3KeyProblem, shownBytes } from '../../activities/store/s3-key.js';
+import { clip, folderWhy, hardLinkWhy, LISTED_SKIPPED, OutUploader, SKIPPED_TEXT, type Listing } from '../../activities/collect/out-uploader.js';
+import { collectOutFromFolder } from '../../activities/collect/collect-dir.js';
+import { collectOutFromTar } from '../../activities/collect/collect.js';
+import type { ArtifactStore } from '../../activities/store/artifact-store.js';
 
 const BASE = 'prefix/action-1';
 

@@ -6,9 +6,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { collectOutFromFolder } from '../../activities/collect-dir.js';
-import { OutUploader } from '../../activities/out-uploader.js';
-import type { ArtifactStore } from '../../activities/artifact-store.js';
+import { collectOutFromFolder } from '../../activities/collect/collect-dir.js';
+import { OutUploader } from '../../activities/collect/out-uploader.js';
+import type { ArtifactStore } from '../../activities/store/artifact-store.js';
 
 const BASE = 'p/action-1';
 const SECRET = 'host secret, never to be uploaded';

@@ -4,9 +4,9 @@
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { CommandFailed, CommandHelper, type CommandAnswer } from '../../activities/command-helper.js';
+import { CommandFailed, CommandHelper, type CommandAnswer } from '../../activities/disks/command-helper.js';
 
-const CHILD = fileURLToPath(new URL('../../activities/command-helper-child.ts', import.meta.url));
+const CHILD = fileURLToPath(new URL('../../activities/disks/command-helper-child.ts', import.meta.url));
 
 describe('the command helper and a NUL', () => {
   it('refuses an argument with NUL without running it, and still runs the next command', async () => {

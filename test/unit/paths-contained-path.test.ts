@@ -1,7 +1,7 @@
 // The host's own path checks (contained-path.ts): whatever a request says, a path it joins stays
 // strictly inside its root. Pure functions, no I/O.
 import { describe, expect, it } from 'vitest';
-import { belowDir, entryOf, insideRoot, PathOutsideRoot } from '../../activities/contained-path.js';
+import { belowDir, entryOf, insideRoot, PathOutsideRoot } from '../../activities/trust/contained-path.js';
 
 const refusal = (f: () => unknown) => {
   try {

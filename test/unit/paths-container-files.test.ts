@@ -6,7 +6,7 @@ import type Docker from 'dockerode';
 import { ApplicationFailure } from '@temporalio/activity';
 import { extract } from 'tar-stream';
 import { describe, expect, it } from 'vitest';
-import { filePaths, writeFiles } from '../../activities/container-files.js';
+import { filePaths, writeFiles } from '../../activities/container/container-files.js';
 import type { Action } from '../../spec/action.js';
 
 const HOST = 'host-a';

@@ -6,9 +6,9 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { HostDisks, mountPoints } from '../../activities/host-disk.js';
-import { PathOutsideRoot } from '../../activities/contained-path.js';
-import type { CommandHelper } from '../../activities/command-helper.js';
+import { HostDisks, mountPoints } from '../../activities/disks/host-disk.js';
+import { PathOutsideRoot } from '../../activities/trust/contained-path.js';
+import type { CommandHelper } from '../../activities/disks/command-helper.js';
 
 let dir: string;
 let folder: string;

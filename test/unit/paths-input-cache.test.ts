@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { download, InputCache } from '../../activities/input-cache.js';
+import { download, InputCache } from '../../activities/inputs/input-cache.js';
 
 let dir: string;
 let gets: string[];

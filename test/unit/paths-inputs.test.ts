@@ -8,8 +8,8 @@ import { Readable } from 'node:stream';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { ApplicationFailure } from '@temporalio/activity';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { InputCache } from '../../activities/input-cache.js';
-import { checkInputTargets, stageInputs, stagedPath, type InputObject } from '../../activities/inputs.js';
+import { InputCache } from '../../activities/inputs/input-cache.js';
+import { checkInputTargets, stageInputs, stagedPath, type InputObject } from '../../activities/inputs/inputs.js';
 import type { Action } from '../../spec/action.js';
 
 const HOST = 'host-a';

@@ -7,8 +7,8 @@ import { join } from 'node:path';
 import type Docker from 'dockerode';
 import type { Client } from '@temporalio/client';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { HostDisks } from '../../activities/host-disk.js';
-import type { CommandHelper } from '../../activities/command-helper.js';
+import { HostDisks } from '../../activities/disks/host-disk.js';
+import type { CommandHelper } from '../../activities/disks/command-helper.js';
 import { diskOfHost, reconcileContainers } from '../../worker/reconcile.js';
 
 const HOST = 'h1';

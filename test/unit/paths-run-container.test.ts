@@ -6,8 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type Docker from 'dockerode';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { HostDisks } from '../../activities/host-disk.js';
-import { runContainer, type RunDeps } from '../../activities/run-container.js';
+import { HostDisks } from '../../activities/disks/host-disk.js';
+import { runContainer, type RunDeps } from '../../activities/container/run-container.js';
 import type { ContainerRequest } from '../../activities/types.js';
 import { parseActionSpec, type Action } from '../../spec/action.js';
 

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { defaultPayloadConverter } from '@temporalio/common';
-import { AesGcmCodec, ENCRYPTED_ENCODING, codecKeysFromEnv, parseCodecKeys } from '../../common/payload-codec.js';
+import { AesGcmCodec, ENCRYPTED_ENCODING, codecKeysFromEnv, parseCodecKeys } from '../../common/connection/payload-codec.js';
 import { loadWorkerConfig } from '../../worker/config.js';
 
 const key = (id: string) => ({ id, key: randomBytes(32) });

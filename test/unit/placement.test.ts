@@ -3,9 +3,9 @@
 // restarted worker reads from its containers, and the fleet-wide verdicts of the place activity.
 import { ApplicationFailure } from '@temporalio/common';
 import { describe, expect, it } from 'vitest';
-import { HostCapacity } from '../../activities/capacity.js';
-import { betterHost, notHere, preferredElsewhere } from '../../activities/place.js';
-import type { HostRecord } from '../../common/fleet-registry.js';
+import { HostCapacity } from '../../activities/placement/capacity.js';
+import { betterHost, notHere, preferredElsewhere } from '../../activities/placement/place.js';
+import type { HostRecord } from '../../common/storage/fleet-registry.js';
 import { parseActionSpec } from '../../spec/action.js';
 import { describeNeeds, needsOf, neverFits, waitingFor, type HostTotals, type Needs } from '../../spec/placement.js';
 

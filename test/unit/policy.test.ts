@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { DEFAULT_POLICY, enforcePolicy, policyProblems, readAllowed, type Policy } from '../../activities/policy.js';
+import { DEFAULT_POLICY, enforcePolicy, policyProblems, readAllowed, type Policy } from '../../activities/trust/policy.js';
 import { parseActionSpec } from '../../spec/action.js';
 import { loadPolicy } from '../../worker/policy-file.js';
 

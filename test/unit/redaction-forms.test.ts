@@ -2,7 +2,7 @@
 // offset in a longer base64 text), in a stream too, whatever chunk boundary falls inside it.
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { printedForms, Redactor } from '../../activities/redaction.js';
+import { printedForms, Redactor } from '../../activities/logs/redaction.js';
 
 async function through(redactor: Redactor, chunks: string[]): Promise<string> {
   const out: Buffer[] = [];

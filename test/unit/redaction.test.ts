@@ -2,8 +2,8 @@
 // secrets, before a line is clipped, and across the pieces a stream arrives in.
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { LineTail } from '../../activities/log-stream.js';
-import { Redactor } from '../../activities/redaction.js';
+import { LineTail } from '../../activities/logs/log-stream.js';
+import { Redactor } from '../../activities/logs/redaction.js';
 
 const PEM = ['-----BEGIN PRIVATE KEY-----', 'MIIEvQIBADANBgkqhkiG9w0BAQEFAASC', 'BKcwggSjAgEAAoIBAQC7VJTUt9Us8cKj', '-----END PRIVATE KEY-----'].join('\n');
 

@@ -4,7 +4,7 @@ import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HELPER_OUTPUT_LIMIT, registryAuth } from '../../common/registry-auth.js';
+import { HELPER_OUTPUT_LIMIT, registryAuth } from '../../common/templates/registry-auth.js';
 
 const REGISTRY = 'registry.example.com:5000';
 const OTHER = 'other.example.com';

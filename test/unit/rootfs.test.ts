@@ -19,7 +19,7 @@ import {
   rootfsHostConfig,
   rootfsVerdict,
   watchRootfs,
-} from '../../activities/run-container.js';
+} from '../../activities/container/run-container.js';
 import { assembleResult, EndReasonSchema } from '../../spec/result.js';
 import { loadPolicy } from '../../worker/policy-file.js';
 

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { s3ClientFromEnv } from '../../common/s3-client.js';
+import { s3ClientFromEnv } from '../../common/storage/s3-client.js';
 import { logStoreFromEnv } from '../../client/index.js';
 
 const resolved = (client: { config: { credentials: () => Promise<unknown> } }) => client.config.credentials();

@@ -1,9 +1,9 @@
 // Secret grants bind the code that receives a secret: digest, argv, the env names and files a run
 // may add, or a template version and what its overrides let runs change.
 import { describe, expect, it } from 'vitest';
-import { grantProblems, type SecretGrant } from '../../activities/secret-grants.js';
-import type { StoredTemplate } from '../../common/templates.js';
-import { TemplateError } from '../../common/templates.js';
+import { grantProblems, type SecretGrant } from '../../activities/trust/secret-grants.js';
+import type { StoredTemplate } from '../../common/templates/templates.js';
+import { TemplateError } from '../../common/templates/templates.js';
 import { parseActionSpec, type ActionSpecInput } from '../../spec/action.js';
 
 const digest = `sha256:${'a'.repeat(64)}`;

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { MAX_SECRET_BYTES, resolveSecrets } from '../../activities/secrets.js';
+import { MAX_SECRET_BYTES, resolveSecrets } from '../../activities/trust/secrets.js';
 
 const HOST = 'host-1';
 let top: string;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { PassThrough } from 'node:stream';
-import { LineTail, demux } from '../../activities/log-stream.js';
-import { safeRelativePath } from '../../activities/collect.js';
+import { LineTail, demux } from '../../activities/logs/log-stream.js';
+import { safeRelativePath } from '../../activities/collect/collect.js';
 import { newLines } from '../../client/follow.js';
 
 function frame(stream: 1 | 2, text: string): Buffer {
