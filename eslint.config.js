@@ -15,15 +15,33 @@ const deterministic = {
     '@typescript-eslint/no-restricted-imports': [
       'error',
       {
-        paths: nodeBuiltins.map((name) => ({ name, message: 'workflow code runs in a deterministic sandbox: no Node built-ins' })),
+        paths: nodeBuiltins.map((name) => ({
+          name,
+          message: 'workflow code runs in a deterministic sandbox: no Node built-ins',
+        })),
         patterns: [
           {
-            group: ['**/activities/**', '**/worker/**', '**/client/**', '**/cli/**', '**/action/**', '**/common/**', '**/harness/**'],
+            group: [
+              '**/activities/**',
+              '**/worker/**',
+              '**/client/**',
+              '**/cli/**',
+              '**/action/**',
+              '**/common/**',
+              '**/harness/**',
+            ],
             allowTypeImports: true,
             message: 'workflow code may import only types from the host side; call activities for I/O',
           },
           {
-            group: ['dockerode', '@aws-sdk/*', '@temporalio/activity', '@temporalio/worker', '@temporalio/client', '@actions/*'],
+            group: [
+              'dockerode',
+              '@aws-sdk/*',
+              '@temporalio/activity',
+              '@temporalio/worker',
+              '@temporalio/client',
+              '@actions/*',
+            ],
             allowTypeImports: true,
             message: 'an I/O client has no place in workflow code; call an activity',
           },
@@ -32,9 +50,18 @@ const deterministic = {
     ],
     'no-restricted-globals': [
       'error',
-      ...['process', 'require', 'Buffer', 'fetch', 'crypto', 'performance', 'setImmediate', 'WeakRef', 'FinalizationRegistry', 'XMLHttpRequest'].map(
-        (name) => ({ name, message: `${name} is host state or I/O: not deterministic on replay` }),
-      ),
+      ...[
+        'process',
+        'require',
+        'Buffer',
+        'fetch',
+        'crypto',
+        'performance',
+        'setImmediate',
+        'WeakRef',
+        'FinalizationRegistry',
+        'XMLHttpRequest',
+      ].map((name) => ({ name, message: `${name} is host state or I/O: not deterministic on replay` })),
     ],
   },
 };

@@ -9,4 +9,6 @@ import { STATE } from './state.js';
 const isPost = !!core.getState(STATE.isPost);
 if (!isPost) core.saveState(STATE.isPost, 'true');
 // run and post report every failure through core.setFailed themselves; this is only a last guard.
-await (isPost ? post() : run()).catch((err: unknown) => core.setFailed(`caisson: ${err instanceof Error ? err.message : String(err)}`));
+await (isPost ? post() : run()).catch((err: unknown) =>
+  core.setFailed(`caisson: ${err instanceof Error ? err.message : String(err)}`),
+);

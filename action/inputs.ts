@@ -78,7 +78,8 @@ function list(actions: InputReader, name: string): string[] | undefined {
   if (!text) return undefined;
   if (text.startsWith('[')) {
     const parsed: unknown = JSON.parse(text);
-    if (!Array.isArray(parsed) || !parsed.every((x) => typeof x === 'string')) throw new Error('a JSON array of strings');
+    if (!Array.isArray(parsed) || !parsed.every((x) => typeof x === 'string'))
+      throw new Error('a JSON array of strings');
     return parsed;
   }
   return actions.getMultilineInput(name).filter(Boolean);
@@ -106,7 +107,9 @@ export function matrixLeg(matrixJson: string): string | undefined {
   }
   if (!matrix || typeof matrix !== 'object' || Object.keys(matrix).length === 0) return undefined;
   const canonical = JSON.stringify(matrix, (_key, v: unknown) =>
-    v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v as object).sort(([a], [b]) => a.localeCompare(b))) : v,
+    v && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v as object).sort(([a], [b]) => a.localeCompare(b)))
+      : v,
   );
   return `m${digest(canonical, 8)}`;
 }
@@ -141,10 +144,12 @@ function readSpecFile(path: string, workspace: string): Record<string, unknown> 
     throw new Error(`${path} is not a file in the workspace (${workspace})`);
   }
   const inside = relative(realpathSync(workspace), real);
-  if (inside.startsWith('..') || isAbsolute(inside)) throw new Error(`${path} lies outside the workspace (${workspace})`);
+  if (inside.startsWith('..') || isAbsolute(inside))
+    throw new Error(`${path} lies outside the workspace (${workspace})`);
   if (statSync(real).size > MAX_DATA_FILE_BYTES) throw new Error(`${path} is larger than ${MAX_DATA_FILE_BYTES} bytes`);
   const parsed = parseData(readFileSync(real, 'utf8'), path);
-  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error(`${path}: a spec is a mapping of fields (image, command, …)`);
+  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed))
+    throw new Error(`${path}: a spec is a mapping of fields (image, command, …)`);
   return parsed as Record<string, unknown>;
 }
 
@@ -153,7 +158,10 @@ function collect<T>(problems: Problems, input: string, fn: () => T): T | undefin
   try {
     return fn();
   } catch (err) {
-    problems.push({ input, message: err instanceof SyntaxError ? `not valid JSON (${err.message})` : (err as Error).message });
+    problems.push({
+      input,
+      message: err instanceof SyntaxError ? `not valid JSON (${err.message})` : (err as Error).message,
+    });
     return undefined;
   }
 }
@@ -161,7 +169,8 @@ function collect<T>(problems: Problems, input: string, fn: () => T): T | undefin
 function connection(actions: InputReader, problems: Problems, env: NodeJS.ProcessEnv = process.env): ConnectionInputs {
   const get = (name: string) => actions.getInput(name);
   const address = get('temporal-address') || '127.0.0.1:7233';
-  if (!/^[^:\s]+:\d+$/.test(address)) problems.push({ input: 'temporal-address', message: 'host:port, e.g. temporal.example.com:7233' });
+  if (!/^[^:\s]+:\d+$/.test(address))
+    problems.push({ input: 'temporal-address', message: 'host:port, e.g. temporal.example.com:7233' });
   return {
     temporal: {
       address,
@@ -178,7 +187,10 @@ function connection(actions: InputReader, problems: Problems, env: NodeJS.Proces
 }
 
 /** Only what reaching Temporal needs: for the post step, which cancels an action by its id. */
-export function readConnectionInputs(actions: InputReader = core, env: NodeJS.ProcessEnv = process.env): ConnectionInputs {
+export function readConnectionInputs(
+  actions: InputReader = core,
+  env: NodeJS.ProcessEnv = process.env,
+): ConnectionInputs {
   const problems: Problems = [];
   const inputs = connection(actions, problems, env);
   if (problems.length) throw new InputError(problems);
@@ -196,7 +208,9 @@ export function readInputs(actions: InputReader = core, env: NodeJS.ProcessEnv =
   if (command) spec.command = command;
   // args: a JSON array, or else the whole text as ONE argument, so that a script written as a YAML
   // block after `command: [sh, -c]` runs whole (one argument per line would run only its first line).
-  const args = attempt('args', () => (get('args').startsWith('[') ? list(actions, 'args') : get('args') ? [get('args')] : undefined));
+  const args = attempt('args', () =>
+    get('args').startsWith('[') ? list(actions, 'args') : get('args') ? [get('args')] : undefined,
+  );
   if (args) spec.args = args;
   if (get('env')) {
     const pairs = attempt('env', () => parseEnvPairs(actions.getMultilineInput('env').filter(Boolean)));
@@ -235,19 +249,30 @@ export function readInputs(actions: InputReader = core, env: NodeJS.ProcessEnv =
   if (get('artifacts-bucket') || get('artifacts-prefix')) {
     spec.artifacts = { bucket: get('artifacts-bucket') || undefined, prefix: get('artifacts-prefix') || undefined };
   }
-  const source = env.GITHUB_REPOSITORY && env.GITHUB_RUN_ID ? `github.com/${env.GITHUB_REPOSITORY} run ${env.GITHUB_RUN_ID}` : undefined;
+  const source =
+    env.GITHUB_REPOSITORY && env.GITHUB_RUN_ID
+      ? `github.com/${env.GITHUB_REPOSITORY} run ${env.GITHUB_RUN_ID}`
+      : undefined;
 
   let whole: Record<string, unknown> = spec;
   let template: ActionInputs['template'];
   if (get('template')) {
     // A template brings its own spec: only the input and what it lets runs --set go with it.
     const extra = Object.keys(spec).filter((k) => k !== 'input' && k !== 'inputs');
-    if (extra.length || get('spec-file')) problems.push({ input: 'template', message: `a template run takes input and set only; not ${[...extra.map(inputForPath), ...(get('spec-file') ? ['spec-file'] : [])].join(', ')}` });
-    const set = get('set') ? attempt('set', () => parseEnvPairs(actions.getMultilineInput('set').filter(Boolean))) : undefined;
+    if (extra.length || get('spec-file'))
+      problems.push({
+        input: 'template',
+        message: `a template run takes input and set only; not ${[...extra.map(inputForPath), ...(get('spec-file') ? ['spec-file'] : [])].join(', ')}`,
+      });
+    const set = get('set')
+      ? attempt('set', () => parseEnvPairs(actions.getMultilineInput('set').filter(Boolean)))
+      : undefined;
     template = { ref: get('template'), input: spec.input, set, inputs: spec.inputs as ActionSpecInput['inputs'] };
   } else {
     if (get('spec-file')) {
-      const fromFile = attempt('spec-file', () => readSpecFile(get('spec-file'), env.GITHUB_WORKSPACE || process.cwd()));
+      const fromFile = attempt('spec-file', () =>
+        readSpecFile(get('spec-file'), env.GITHUB_WORKSPACE || process.cwd()),
+      );
       if (fromFile) whole = mergeSpecs(fromFile, spec);
     }
     whole.source = source;
@@ -266,13 +291,18 @@ export function readInputs(actions: InputReader = core, env: NodeJS.ProcessEnv =
   if (!idCheck.success) problems.push({ input: 'action-id', message: idCheck.error.issues[0]!.message });
   let array: ArrayOptionsInput | undefined;
   if (get('array-count') || get('array-items')) {
-    const whole = (name: string, min: number) => attempt(name, () => {
-      const n = Number(get(name));
-      if (!Number.isInteger(n) || n < min) throw new Error(`a whole number of at least ${min}, not ${JSON.stringify(get(name))}`);
-      return n;
-    });
-    const items = get('array-items') ? attempt('array-items', () => JSON.parse(get('array-items')) as unknown) : undefined;
-    if (items !== undefined && !Array.isArray(items)) problems.push({ input: 'array-items', message: 'a JSON array: one child each, its item as input' });
+    const whole = (name: string, min: number) =>
+      attempt(name, () => {
+        const n = Number(get(name));
+        if (!Number.isInteger(n) || n < min)
+          throw new Error(`a whole number of at least ${min}, not ${JSON.stringify(get(name))}`);
+        return n;
+      });
+    const items = get('array-items')
+      ? attempt('array-items', () => JSON.parse(get('array-items')) as unknown)
+      : undefined;
+    if (items !== undefined && !Array.isArray(items))
+      problems.push({ input: 'array-items', message: 'a JSON array: one child each, its item as input' });
     array = {
       ...(get('array-count') ? { count: whole('array-count', 1) } : {}),
       ...(Array.isArray(items) ? { items } : {}),
@@ -280,7 +310,9 @@ export function readInputs(actions: InputReader = core, env: NodeJS.ProcessEnv =
       ...(get('max-failures') ? { maxFailures: whole('max-failures', 0) } : {}),
     };
     const checked = ArrayOptions.safeParse(array);
-    if (!checked.success) for (const issue of checked.error.issues) problems.push({ input: issue.path[0] === 'items' ? 'array-items' : 'array-count', message: issue.message });
+    if (!checked.success)
+      for (const issue of checked.error.issues)
+        problems.push({ input: issue.path[0] === 'items' ? 'array-items' : 'array-count', message: issue.message });
   }
   const wait = attempt('wait', () => bool(actions, 'wait', true)) ?? true;
   const followLogs = attempt('follow-logs', () => bool(actions, 'follow-logs', true)) ?? true;

@@ -9,7 +9,8 @@ import { actionUiLink } from '../common/text/ui-link.js';
 import { InputError, readInputs, type ActionInputs, type InputReader } from './inputs.js';
 import { STATE } from './state.js';
 
-export type Core = InputReader & Pick<typeof core, 'setOutput' | 'setFailed' | 'setSecret' | 'info' | 'error' | 'debug' | 'saveState' | 'summary'>;
+export type Core = InputReader &
+  Pick<typeof core, 'setOutput' | 'setFailed' | 'setSecret' | 'info' | 'error' | 'debug' | 'saveState' | 'summary'>;
 
 /** A failure as the step shows it: bad inputs and specs list every problem; anything else says it comes from caisson. */
 export function failureMessage(err: unknown): string {
@@ -37,9 +38,20 @@ export async function writeSummary(actions: Pick<Core, 'summary'>, result: Actio
       [{ data: 'exit code', header: true }, { data: String(result.exitCode ?? '-') }],
       [{ data: 'reason', header: true }, { data: e(`${result.reason}: ${result.message}`) }],
       [{ data: 'duration', header: true }, { data: formatDuration(duration) }],
-      [{ data: 'image', header: true }, { data: e(`${result.image}${result.imageDigest ? ` (${result.imageDigest})` : ''}`) }],
+      [
+        { data: 'image', header: true },
+        { data: e(`${result.image}${result.imageDigest ? ` (${result.imageDigest})` : ''}`) },
+      ],
       [{ data: 'host', header: true }, { data: e(result.host ?? '-') }],
-      [{ data: 'artifacts', header: true }, { data: `${result.artifactTotals.files} files; ${result.artifacts.slice(0, 20).map((a) => e(a.uri)).join('<br>')}` }],
+      [
+        { data: 'artifacts', header: true },
+        {
+          data: `${result.artifactTotals.files} files; ${result.artifacts
+            .slice(0, 20)
+            .map((a) => e(a.uri))
+            .join('<br>')}`,
+        },
+      ],
       [{ data: 'Temporal', header: true }, { data: e(link || '-') }],
     ])
     .write()
@@ -72,10 +84,13 @@ async function relayAsText(actions: Core, relay: () => Promise<void>): Promise<v
 }
 
 /** An array: started, awaited, summarised (counts, each child's status and exit code); fails the step unless DONE. */
-async function runArrayStep(actions: Core, client: ActionsClient, inputs: ActionInputs, env: NodeJS.ProcessEnv): Promise<void> {
-  const spec = inputs.template
-    ? await client.templateSpec(inputs.template.ref, inputs.template)
-    : inputs.spec;
+async function runArrayStep(
+  actions: Core,
+  client: ActionsClient,
+  inputs: ActionInputs,
+  env: NodeJS.ProcessEnv,
+): Promise<void> {
+  const spec = inputs.template ? await client.templateSpec(inputs.template.ref, inputs.template) : inputs.spec;
   const handle = await client.startArray(spec, inputs.array!, { actionId: inputs.actionId });
   const link = actionUiLink(inputs.uiUrl ?? env.TEMPORAL_UI_URL, inputs.temporal.namespace, handle.actionId) ?? '';
   actions.saveState(STATE.actionId, handle.actionId);
@@ -91,7 +106,10 @@ async function runArrayStep(actions: Core, client: ActionsClient, inputs: Action
   actions.setOutput('status', result.status);
   actions.setOutput('reason', result.reason);
   actions.setOutput('children', JSON.stringify(result.byStatus));
-  actions.setOutput('children-list', JSON.stringify(result.children.map((c) => ({ index: c.index, status: c.status, exitCode: c.exitCode }))));
+  actions.setOutput(
+    'children-list',
+    JSON.stringify(result.children.map((c) => ({ index: c.index, status: c.status, exitCode: c.exitCode }))),
+  );
   actions.info(`array ${result.status}: ${result.message}`);
   if (result.status !== 'DONE') actions.setFailed(`array ${handle.actionId} ${result.status}: ${result.message}`);
 }
@@ -107,7 +125,11 @@ async function main(actions: Core, env: NodeJS.ProcessEnv): Promise<void> {
   try {
     if (inputs.array) return await runArrayStep(actions, client, inputs, env);
     const handle = inputs.template
-      ? await client.startTemplate(inputs.template.ref, { input: inputs.template.input, set: inputs.template.set, inputs: inputs.template.inputs }, { actionId: inputs.actionId })
+      ? await client.startTemplate(
+          inputs.template.ref,
+          { input: inputs.template.input, set: inputs.template.set, inputs: inputs.template.inputs },
+          { actionId: inputs.actionId },
+        )
       : await client.start(inputs.spec, { actionId: inputs.actionId });
     const link = actionUiLink(inputs.uiUrl ?? env.TEMPORAL_UI_URL, inputs.temporal.namespace, handle.actionId) ?? '';
     actions.saveState(STATE.actionId, handle.actionId);
@@ -125,15 +147,24 @@ async function main(actions: Core, env: NodeJS.ProcessEnv): Promise<void> {
         // Every line, from the segments the host ships to S3; stderr in red.
         await relayAsText(actions, async () => {
           try {
-            for await (const line of handle.logs({ follow: true })) actions.info(line.stream === 'stderr' ? `\x1b[31m${line.text}\x1b[0m` : line.text);
+            for await (const line of handle.logs({ follow: true }))
+              actions.info(line.stream === 'stderr' ? `\x1b[31m${line.text}\x1b[0m` : line.text);
           } catch (err) {
             // The action goes on; only the view of its log broke. Its full log is in S3 at the end.
             actions.info(`(following the log stopped: ${(err as Error).message})`);
           }
         });
       } else {
-        actions.info('(no access to the artifacts bucket: set AWS_* on the step to see every line; showing the last lines the host reports)');
-        await relayAsText(actions, () => followTail(() => handle.logTail(), (lines) => lines.forEach((l) => actions.info(l)), resultPromise));
+        actions.info(
+          '(no access to the artifacts bucket: set AWS_* on the step to see every line; showing the last lines the host reports)',
+        );
+        await relayAsText(actions, () =>
+          followTail(
+            () => handle.logTail(),
+            (lines) => lines.forEach((l) => actions.info(l)),
+            resultPromise,
+          ),
+        );
       }
     }
     const result = await resultPromise;
@@ -147,9 +178,12 @@ async function main(actions: Core, env: NodeJS.ProcessEnv): Promise<void> {
     await writeSummary(actions, result, link);
     if (result.status !== 'DONE') {
       const tail = result.logTail.slice(-10).join('\n');
-      actions.error(`action ${result.status}: exit code ${result.exitCode ?? '-'}, ${result.reason}: ${result.message}${tail ? `\nlast log lines:\n${tail}` : ''}`, {
-        title: `Caisson action ${result.status}`,
-      });
+      actions.error(
+        `action ${result.status}: exit code ${result.exitCode ?? '-'}, ${result.reason}: ${result.message}${tail ? `\nlast log lines:\n${tail}` : ''}`,
+        {
+          title: `Caisson action ${result.status}`,
+        },
+      );
       actions.setFailed(`action ${handle.actionId} ${result.status}: ${result.message}`);
     }
   } finally {

@@ -24,6 +24,8 @@ export async function post(actions: PostCore = core): Promise<void> {
     }
   } catch (err) {
     debugStack(actions, err);
-    actions.setFailed(`caisson: could not cancel action ${actionId}: ${err instanceof Error ? err.message : String(err)}`);
+    actions.setFailed(
+      `caisson: could not cancel action ${actionId}: ${err instanceof Error ? err.message : String(err)}`,
+    );
   }
 }

@@ -7,7 +7,14 @@
 // Reconcile removes whatever a crash leaves behind.
 import { type ApplicationFailure, Context } from '@temporalio/activity';
 import { refusedByHost } from './trust/refused.js';
-import { assembleResult, runsAgain, timeStep, type ActionResult, type RunOutcome, type StepTiming } from '../spec/result.js';
+import {
+  assembleResult,
+  runsAgain,
+  timeStep,
+  type ActionResult,
+  type RunOutcome,
+  type StepTiming,
+} from '../spec/result.js';
 import { formatDuration } from '../spec/quantity.js';
 import { parseImageRef } from '../spec/image.js';
 import { artifactsUnavailable, type ArtifactStore } from './store/artifact-store.js';
@@ -97,16 +104,26 @@ export async function execute(deps: ExecuteDeps, req: ExecuteRequest): Promise<E
     const redactor = new Redactor(Object.values(secrets));
     // Inputs are looked up while the image is made ready: a missing one fails before any container.
     if (req.spec.inputs.length && !deps.run.inputCache) {
-      throw inputUnavailable(`host ${deps.host} cannot stage inputs: it has no container disks (the worker needs root and a local engine)`);
+      throw inputUnavailable(
+        `host ${deps.host} cannot stage inputs: it has no container disks (the worker needs root and a local engine)`,
+      );
     }
     // The action's folder belongs to the run that stored a result there first: a later run under
     // the same id (a start with AllowDuplicate) must not overwrite its out/ and result.json.
     const owner = folderOwner(store, resultKey, req.runId);
     owner.catch(() => {}); // awaited below, before the container
-    const inputs = req.spec.inputs.length ? resolveInputs(store.s3, req.spec, store, deps.run.diskBytes(req.spec)) : Promise.resolve([]);
+    const inputs = req.spec.inputs.length
+      ? resolveInputs(store.s3, req.spec, store, deps.run.diskBytes(req.spec))
+      : Promise.resolve([]);
     inputs.catch(() => {}); // awaited below, before the container
     // What earlier tries shipped of this attempt's log is looked up while the image is made ready.
-    const log = LogShipper.open(store.s3, store.bucket, livePrefix, req.attempt, req.spec.resources.logSize ?? DEFAULT_LOG_SIZE);
+    const log = LogShipper.open(
+      store.s3,
+      store.bucket,
+      livePrefix,
+      req.attempt,
+      req.spec.resources.logSize ?? DEFAULT_LOG_SIZE,
+    );
     log.catch(() => {}); // awaited by runContainer
     const image = await timed('pull', () =>
       deps.images.ensure(req.spec.image, req.spec.pullPolicy, (event) => ctx.heartbeat({ ...progress, pull: event })),
@@ -117,7 +134,8 @@ export async function execute(deps: ExecuteDeps, req: ExecuteRequest): Promise<E
     if (secretsOf(req.spec).length) {
       await deps.checkGrants?.(req.spec, image.digest ?? 'unknown');
       const ref = parseImageRef(req.spec.image);
-      if (ref && image.digest) made = { ...req, spec: { ...req.spec, image: `${ref.registry}/${ref.repository}@${image.digest}` } };
+      if (ref && image.digest)
+        made = { ...req, spec: { ...req.spec, image: `${ref.registry}/${ref.repository}@${image.digest}` } };
     }
     const earlierRun = await owner;
     if (earlierRun) throw folderTaken(deps.host, req.actionId, earlierRun);
@@ -143,9 +161,17 @@ export async function execute(deps: ExecuteDeps, req: ExecuteRequest): Promise<E
     if (!req.canceled && outcome.reason !== 'canceled' && runsAgain(req.spec.retry, req.attempt, outcome)) {
       // The attempt's container stays until the run is removed: a retried execute of this attempt
       // re-attaches to it instead of running the attempt again. Its full logs are kept now.
-      await collectEarlierAttemptLogs({ docker: deps.run.docker, host: deps.host, store: deps.store, redactor }, { ...req, includeOut: false });
+      await collectEarlierAttemptLogs(
+        { docker: deps.run.docker, host: deps.host, store: deps.store, redactor },
+        { ...req, includeOut: false },
+      );
       // What was staged is told in the last attempt's result; this answer goes into history.
-      return { again: true, outcome: { ...outcome, inputs: undefined, inputsTiming: undefined }, digest: image.digest, timings };
+      return {
+        again: true,
+        outcome: { ...outcome, inputs: undefined, inputsTiming: undefined },
+        digest: image.digest,
+        timings,
+      };
     }
 
     // The container has stopped and no attempt follows: what is left (uploads) takes none of the
@@ -157,10 +183,14 @@ export async function execute(deps: ExecuteDeps, req: ExecuteRequest): Promise<E
     const includeOut = req.spec.collect === 'always' || (req.spec.collect === 'on-success' && outcome.exitCode === 0);
     const { firstFrame } = await log;
     const collected = await timed('collect', () =>
-      collect({ docker: deps.run.docker, host: deps.host, store: deps.store, outDir: deps.outDir, redactor, firstFrame }, { ...req, includeOut }, ({ files, bytes }) => {
-        progress.files = files;
-        progress.bytes = bytes;
-      }),
+      collect(
+        { docker: deps.run.docker, host: deps.host, store: deps.store, outDir: deps.outDir, redactor, firstFrame },
+        { ...req, includeOut },
+        ({ files, bytes }) => {
+          progress.files = files;
+          progress.bytes = bytes;
+        },
+      ),
     );
     if (req.spec.outputSchema !== undefined && collected.output !== undefined && !collected.outputError) {
       collected.outputProblems = await outputProblems(req.spec.outputSchema, collected.output);
@@ -231,11 +261,20 @@ export async function folderOwner(store: ArtifactStore, resultKey: string, runId
 }
 
 export function folderTaken(host: string, actionId: string, earlierRun: string): ApplicationFailure {
-  return refusedByHost(host, 'actionId', `action ${actionId} already has the result of run ${earlierRun}; an action id names one run: start this one under a new id`);
+  return refusedByHost(
+    host,
+    'actionId',
+    `action ${actionId} already has the result of run ${earlierRun}; an action id names one run: start this one under a new id`,
+  );
 }
 
 /** The result an earlier try of this very run stored, when its containers are gone. */
-async function finishedEarlier(deps: ExecuteDeps, req: ExecuteRequest, store: ArtifactStore, key: string): Promise<ActionResult | undefined> {
+async function finishedEarlier(
+  deps: ExecuteDeps,
+  req: ExecuteRequest,
+  store: ArtifactStore,
+  key: string,
+): Promise<ActionResult | undefined> {
   const exists = await deps.run.docker
     .getContainer(containerName(req, req.attempt, deps.host))
     .inspect()
@@ -250,7 +289,10 @@ async function finishedEarlier(deps: ExecuteDeps, req: ExecuteRequest, store: Ar
 }
 
 /** Removes every container of the run (with its volumes and disk), then frees the run's slot. */
-export async function removeRun(deps: { run: RunDeps; host: string; capacity: HostCapacity }, req: ContainerRequest): Promise<void> {
+export async function removeRun(
+  deps: { run: RunDeps; host: string; capacity: HostCapacity },
+  req: ContainerRequest,
+): Promise<void> {
   const containers = await deps.run.docker.listContainers({ all: true, filters: runFilter(req) }).catch(() => []);
   for (const c of containers) {
     // What fails here is left to reconcile, which removes containers of finished runs (and disks

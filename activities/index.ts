@@ -6,7 +6,17 @@ import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { Action } from '../spec/action.js';
 import { needsOf, neverFits } from '../spec/placement.js';
 import { ActionResultSchema } from '../spec/result.js';
-import { betterHost, BETTER_HOST_OFFERS, FRESH_VIEW_MS, OFFER_AGAIN_MS, notHere, preferredElsewhere, PREFER_WAIT_MS, type FleetView, type PlacementMode } from './placement/place.js';
+import {
+  betterHost,
+  BETTER_HOST_OFFERS,
+  FRESH_VIEW_MS,
+  OFFER_AGAIN_MS,
+  notHere,
+  preferredElsewhere,
+  PREFER_WAIT_MS,
+  type FleetView,
+  type PlacementMode,
+} from './placement/place.js';
 import { artifactsUnavailable, type ArtifactStore } from './store/artifact-store.js';
 import type { HostCapacity } from './placement/capacity.js';
 import type { Metrics } from './metrics.js';
@@ -23,7 +33,15 @@ import type { HostDisks } from './disks/host-disk.js';
 import type { InputCache } from './inputs/input-cache.js';
 import { stopContainer, type RunDeps } from './container/run-container.js';
 import type { EngineWatch } from './container/engine-watch.js';
-import type { CollectRequest, ContainerRequest, ExecuteAnswer, ExecuteRequest, FinalizeRequest, Placement, PlaceRequest } from './types.js';
+import type {
+  CollectRequest,
+  ContainerRequest,
+  ExecuteAnswer,
+  ExecuteRequest,
+  FinalizeRequest,
+  Placement,
+  PlaceRequest,
+} from './types.js';
 
 export interface ActivityDeps {
   docker: Docker;
@@ -74,7 +92,8 @@ export function createActivities(deps: ActivityDeps) {
     engineLost: new Set<string>(),
     disks: deps.disks,
     inputCache: deps.disks ? deps.inputCache : undefined,
-    diskBytes: (spec) => (spec.resources.outDisk ?? deps.diskDefaults.out) + (spec.resources.tmpDisk ?? deps.diskDefaults.tmp),
+    diskBytes: (spec) =>
+      (spec.resources.outDisk ?? deps.diskDefaults.out) + (spec.resources.tmpDisk ?? deps.diskDefaults.tmp),
     // Writes outside /out and /tmp_disk are scratch too: they get tmpDisk of their own.
     rootfsBytes: (spec) => spec.resources.tmpDisk ?? deps.diskDefaults.tmp,
     readOnlyRootfs: deps.policy.readOnlyRootfs,
@@ -97,11 +116,17 @@ export function createActivities(deps: ActivityDeps) {
     const d = deps.policy.defaults;
     return needsOf(
       { resources: spec.resources, placement: spec.placement },
-      { cpu: d.cpu, memory: d.memory, outDisk: d.outDisk ?? deps.diskDefaults.out, tmpDisk: d.tmpDisk ?? deps.diskDefaults.tmp },
+      {
+        cpu: d.cpu,
+        memory: d.memory,
+        outDisk: d.outDisk ?? deps.diskDefaults.out,
+        tmpDisk: d.tmpDisk ?? deps.diskDefaults.tmp,
+      },
     );
   };
   /** The cores an action without a cpu limit may use: all of this host's, said outright to the engine. */
-  const hostCores = () => (Number.isFinite(deps.capacity.totals.cpu) ? deps.capacity.totals.cpu : availableParallelism());
+  const hostCores = () =>
+    Number.isFinite(deps.capacity.totals.cpu) ? deps.capacity.totals.cpu : availableParallelism();
   /**
    * An execute runs only for a run that holds its place here. An honest run was placed here by
    * `place` (or, after a worker restart, its container is on this engine); a request that skipped
@@ -113,8 +138,13 @@ export function createActivities(deps: ActivityDeps) {
     if (containers.length) return deps.capacity.claim(req.runId);
     const verdict = deps.capacity.place(req.runId, needsHere(spec), req.actionId);
     if ('held' in verdict) return;
-    if ('never' in verdict) throw refusedByHost(deps.host, 'resources', `the run can never fit this host: ${verdict.never}`);
-    throw ApplicationFailure.create({ type: 'HostBusy', message: `host ${deps.host} has no room for this run now: ${verdict.short}`, nextRetryDelay: '5s' });
+    if ('never' in verdict)
+      throw refusedByHost(deps.host, 'resources', `the run can never fit this host: ${verdict.never}`);
+    throw ApplicationFailure.create({
+      type: 'HostBusy',
+      message: `host ${deps.host} has no room for this run now: ${verdict.short}`,
+      nextRetryDelay: '5s',
+    });
   };
   // Templates named by secret grants, read once each: a version never changes.
   const templates = new Map<string, Promise<StoredTemplate>>();
@@ -122,7 +152,13 @@ export function createActivities(deps: ActivityDeps) {
     template(ref) {
       let template = templates.get(ref);
       if (!template) {
-        template = findTemplate(templateStore(deps.store.s3, { ...deps.env, CAISSON_ARTIFACTS_BUCKET: deps.env.CAISSON_ARTIFACTS_BUCKET ?? deps.store.bucket }), ref);
+        template = findTemplate(
+          templateStore(deps.store.s3, {
+            ...deps.env,
+            CAISSON_ARTIFACTS_BUCKET: deps.env.CAISSON_ARTIFACTS_BUCKET ?? deps.store.bucket,
+          }),
+          ref,
+        );
         template.catch(() => templates.delete(ref));
         templates.set(ref, template);
       }
@@ -136,7 +172,15 @@ export function createActivities(deps: ActivityDeps) {
   };
   const executeDeps = {
     checkGrants,
-    outDir, run: runDeps, store: deps.store, images: deps.images, capacity: deps.capacity, host: deps.host, metrics: deps.metrics, removals: deps.removals };
+    outDir,
+    run: runDeps,
+    store: deps.store,
+    images: deps.images,
+    capacity: deps.capacity,
+    host: deps.host,
+    metrics: deps.metrics,
+    removals: deps.removals,
+  };
 
   return {
     /**
@@ -155,7 +199,10 @@ export function createActivities(deps: ActivityDeps) {
       const needs = needsHere(spec);
       const verdict = deps.capacity.place(req.runId, needs, req.actionId);
       const now = Date.now();
-      const since = typeof raw.waitingSince === 'number' && Number.isFinite(raw.waitingSince) ? Math.min(raw.waitingSince, now) : now;
+      const since =
+        typeof raw.waitingSince === 'number' && Number.isFinite(raw.waitingSince)
+          ? Math.min(raw.waitingSince, now)
+          : now;
       const waited = now - since;
       const fleet = async () => (deps.fleet ? await deps.fleet.live() : []);
       if ('held' in verdict) {
@@ -164,11 +211,20 @@ export function createActivities(deps: ActivityDeps) {
           const preferred = preferredElsewhere(deps.host, needs, prefer, await fleet());
           if (preferred) {
             deps.capacity.release(req.runId);
-            throw ApplicationFailure.create({ type: 'NotPlacedHere', message: `host ${preferred} carries the preferred labels: waiting for it first`, nextRetryDelay: OFFER_AGAIN_MS });
+            throw ApplicationFailure.create({
+              type: 'NotPlacedHere',
+              message: `host ${preferred} carries the preferred labels: waiting for it first`,
+              nextRetryDelay: OFFER_AGAIN_MS,
+            });
           }
         }
         const mode = deps.placementMode ?? 'spread';
-        if (deps.fleet && mode !== 'any' && Context.current().info.attempt <= BETTER_HOST_OFFERS && (await deps.fleet.othersMayBeUp(deps.host))) {
+        if (
+          deps.fleet &&
+          mode !== 'any' &&
+          Context.current().info.attempt <= BETTER_HOST_OFFERS &&
+          (await deps.fleet.othersMayBeUp(deps.host))
+        ) {
           // A fresh view: another host's placement a moment ago changes which host is better.
           const self = { host: deps.host, actions: deps.capacity.actions().length - 1 };
           const better = betterHost(self, needs, mode, await deps.fleet.live(FRESH_VIEW_MS));
@@ -182,9 +238,20 @@ export function createActivities(deps: ActivityDeps) {
           }
         }
         reportLoad();
-        return { host: deps.host, hostQueue: deps.hostQueue, ...(verdict.held.gpus.length ? { gpus: verdict.held.gpus } : {}) };
+        return {
+          host: deps.host,
+          hostQueue: deps.hostQueue,
+          ...(verdict.held.gpus.length ? { gpus: verdict.held.gpus } : {}),
+        };
       }
-      throw notHere({ host: deps.host, totals: deps.capacity.totals }, needs, verdict, await fleet(), waited, run.start.fleet.hostTimeoutSeconds * 1000);
+      throw notHere(
+        { host: deps.host, totals: deps.capacity.totals },
+        needs,
+        verdict,
+        await fleet(),
+        waited,
+        run.start.fleet.hostTimeoutSeconds * 1000,
+      );
     },
 
     /** Host queue: one attempt from image to result.json (see execute.ts). */
@@ -223,10 +290,19 @@ export function createActivities(deps: ActivityDeps) {
     async finalize(raw: FinalizeRequest): Promise<string> {
       const run = await trustedRun(deps, { actionId: raw?.result?.actionId, runId: raw?.result?.runId });
       const result = ActionResultSchema.safeParse(raw.result);
-      if (!result.success) throw refusedByHost(deps.host, `result.${result.error.issues[0]?.path.join('.')}`, result.error.issues[0]?.message ?? 'invalid');
+      if (!result.success)
+        throw refusedByHost(
+          deps.host,
+          `result.${result.error.issues[0]?.path.join('.')}`,
+          result.error.issues[0]?.message ?? 'invalid',
+        );
       const { artifacts } = run.start.spec;
       if ((raw.bucket ?? undefined) !== artifacts.bucket || (raw.prefix ?? undefined) !== artifacts.prefix) {
-        throw refusedByHost(deps.host, 'bucket', "bucket and prefix are the run's own artifacts.bucket and artifacts.prefix");
+        throw refusedByHost(
+          deps.host,
+          'bucket',
+          "bucket and prefix are the run's own artifacts.bucket and artifacts.prefix",
+        );
       }
       const writable = !artifacts.bucket || bucketAllowed(artifacts.bucket, deps.policy, deps.store.bucket);
       const store = writable && artifacts.bucket ? deps.store.withBucket(artifacts.bucket) : deps.store;
@@ -235,9 +311,11 @@ export function createActivities(deps: ActivityDeps) {
         throw artifactsUnavailable(store.bucket, err) ?? err;
       });
       if (earlierRun) throw folderTaken(deps.host, run.actionId, earlierRun);
-      await store.put(key, JSON.stringify({ ...result.data, resultUri: store.uri(key) }, null, 2), 'application/json').catch((err) => {
-        throw artifactsUnavailable(store.bucket, err) ?? err;
-      });
+      await store
+        .put(key, JSON.stringify({ ...result.data, resultUri: store.uri(key) }, null, 2), 'application/json')
+        .catch((err) => {
+          throw artifactsUnavailable(store.bucket, err) ?? err;
+        });
       // Finalize runs once per action (a retry only rewrites the same object), so it counts the outcome.
       deps.metrics?.finished.add(1, { status: result.data.status, reason: result.data.reason });
       for (const t of result.data.timings) deps.metrics?.stepSeconds.record(t.ms / 1000, { step: t.step });

@@ -54,8 +54,7 @@ export interface ExecuteRequest extends ContainerRequest {
 
 /** Another attempt is due under the spec's retry policy, or the run is over and this is its result. */
 export type ExecuteAnswer =
-  | { again: true; outcome: RunOutcome; digest?: string; timings: StepTiming[] }
-  | { again: false; result: ActionResult };
+  { again: true; outcome: RunOutcome; digest?: string; timings: StepTiming[] } | { again: false; result: ActionResult };
 
 export interface CollectRequest extends RunRef {
   attempt: number;

@@ -26,13 +26,31 @@ export interface ApiCallsResult {
  * `plainPayloads`: the worker and the client without payload encryption, for comparing with a build
  * from before the codec existed (its worker cannot read encrypted payloads).
  */
-export async function benchApiCalls(image: string, actions: number, workerEntry?: string, plainPayloads = false): Promise<ApiCallsResult> {
+export async function benchApiCalls(
+  image: string,
+  actions: number,
+  workerEntry?: string,
+  plainPayloads = false,
+): Promise<ApiCallsResult> {
   const proxy = new CountingProxy({ socketPath: new URL(process.env.DOCKER_HOST!).pathname });
   const proxied = await proxy.start('unix');
   const taskQueue = `bench-calls-${randomUUID()}`;
   const plain: Record<string, string> = plainPayloads ? { CAISSON_CODEC_KEYS: '', CAISSON_CODEC_KEYS_FILE: '' } : {};
-  const worker = spawnWorker('bench-calls', { CAISSON_TASK_QUEUE: taskQueue, CAISSON_HOST: 'bench-calls', CAISSON_CAPACITY: '4', DOCKER_HOST: proxied, ...plain }, workerEntry);
-  const client = await ActionsClient.connect({ ...temporalSettingsFromEnv(), ...(plainPayloads ? { codecKeys: undefined } : {}) }, taskQueue);
+  const worker = spawnWorker(
+    'bench-calls',
+    {
+      CAISSON_TASK_QUEUE: taskQueue,
+      CAISSON_HOST: 'bench-calls',
+      CAISSON_CAPACITY: '4',
+      DOCKER_HOST: proxied,
+      ...plain,
+    },
+    workerEntry,
+  );
+  const client = await ActionsClient.connect(
+    { ...temporalSettingsFromEnv(), ...(plainPayloads ? { codecKeys: undefined } : {}) },
+    taskQueue,
+  );
   try {
     await worker.ready;
     // One action first so the image is known to the worker; its calls do not count.

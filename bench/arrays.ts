@@ -13,18 +13,29 @@ import { benchThroughput, fasterBaseline } from './throughput.js';
 const smoke = process.env.BENCH_SMOKE === '1';
 const items = Number(process.env.BENCH_ARRAY_ITEMS ?? (smoke ? 20 : 2000));
 const image = process.env.TEST_IMAGE_BUSYBOX;
-if (!image) throw new Error('run through "npm run bench:arrays" (it brings the environment up and sets TEST_IMAGE_BUSYBOX)');
+if (!image)
+  throw new Error('run through "npm run bench:arrays" (it brings the environment up and sets TEST_IMAGE_BUSYBOX)');
 
 const taskQueue = `bench-arrays-${randomUUID()}`;
-const worker = spawnWorker('bench-arrays', { CAISSON_TASK_QUEUE: taskQueue, CAISSON_HOST: 'bench-arrays', CAISSON_CAPACITY: '4' });
+const worker = spawnWorker('bench-arrays', {
+  CAISSON_TASK_QUEUE: taskQueue,
+  CAISSON_HOST: 'bench-arrays',
+  CAISSON_CAPACITY: '4',
+});
 await worker.ready;
 const client = await ActionsClient.connect(temporalSettingsFromEnv(), taskQueue);
 try {
   const singles = await benchThroughput(client, image, items);
   const baseline = fasterBaseline(singles); // plain docker run or --network none, whichever was faster here
-  process.stdout.write(`${items} single starts: ${singles.caissonPerSecond.toFixed(2)}/s; xargs: ${baseline.toFixed(2)}/s\n`);
+  process.stdout.write(
+    `${items} single starts: ${singles.caissonPerSecond.toFixed(2)}/s; xargs: ${baseline.toFixed(2)}/s\n`,
+  );
   const started = performance.now();
-  const handle = await client.startArray({ image, command: ['true'], timeout: '5m' }, { count: items, parallelism: 8 }, { actionId: `bench-array-${randomUUID()}` });
+  const handle = await client.startArray(
+    { image, command: ['true'], timeout: '5m' },
+    { count: items, parallelism: 8 },
+    { actionId: `bench-array-${randomUUID()}` },
+  );
   const result = await handle.result();
   const arraySeconds = (performance.now() - started) / 1000;
   if (result.byStatus.DONE !== items) throw new Error(`array: ${result.message}`);
@@ -58,7 +69,10 @@ Reproduce: \`npm run bench:arrays\` (\`BENCH_ARRAY_ITEMS=N\`).
     const old = readFileSync(file, 'utf8');
     const at = old.indexOf('## Arrays');
     const next = at < 0 ? -1 : old.indexOf('\n## ', at + 1);
-    writeFileSync(file, at < 0 ? `${old.trimEnd()}\n\n${section}` : `${old.slice(0, at)}${section}${next < 0 ? '' : old.slice(next + 1)}`);
+    writeFileSync(
+      file,
+      at < 0 ? `${old.trimEnd()}\n\n${section}` : `${old.slice(0, at)}${section}${next < 0 ? '' : old.slice(next + 1)}`,
+    );
   }
 } finally {
   await client.close();

@@ -22,15 +22,26 @@ async function uploadAll(s3: S3Client, bucket: string, prefix: string, dir: stri
   const lane = async () => {
     while (next < names.length) {
       const name = names[next++]!;
-      await new Upload({ client: s3, params: { Bucket: bucket, Key: `${prefix}/${name}`, Body: createReadStream(join(dir, name)) } }).done();
+      await new Upload({
+        client: s3,
+        params: { Bucket: bucket, Key: `${prefix}/${name}`, Body: createReadStream(join(dir, name)) },
+      }).done();
     }
   };
   await Promise.all(Array.from({ length: parallel }, lane));
 }
 
-const collectSeconds = (timings: { step: string; ms: number }[]) => (timings.find((t) => t.step === 'collect')?.ms ?? NaN) / 1000;
+const collectSeconds = (timings: { step: string; ms: number }[]) =>
+  (timings.find((t) => t.step === 'collect')?.ms ?? NaN) / 1000;
 
-export async function benchBigFile(client: ActionsClient, s3: S3Client, bucket: string, image: string, workerPid: number, bytes: number): Promise<TransferResult> {
+export async function benchBigFile(
+  client: ActionsClient,
+  s3: S3Client,
+  bucket: string,
+  image: string,
+  workerPid: number,
+  bytes: number,
+): Promise<TransferResult> {
   const dir = mkdtempSync(join(tmpdir(), 'caisson-bench-'));
   try {
     const fd = openSync(join(dir, 'big.bin'), 'w');
@@ -40,16 +51,38 @@ export async function benchBigFile(client: ActionsClient, s3: S3Client, bucket: 
     await uploadAll(s3, bucket, `bench-baseline/${Date.now()}`, dir, ['big.bin'], 1);
     const baselineSeconds = (performance.now() - started) / 1000;
     const { value: result, growthBytes } = await withRssGrowth(workerPid, async () =>
-      (await client.start({ image, command: ['sh', '-c', `head -c ${bytes} /dev/zero > /out/big.bin`], timeout: '30m' })).result(),
+      (
+        await client.start({
+          image,
+          command: ['sh', '-c', `head -c ${bytes} /dev/zero > /out/big.bin`],
+          timeout: '30m',
+        })
+      ).result(),
     );
-    if (result.artifactTotals.bytes !== bytes) throw new Error(`uploaded ${result.artifactTotals.bytes} of ${bytes} bytes`);
-    return { name: 'one big file', bytes, files: 1, caissonSeconds: collectSeconds(result.timings), baselineSeconds, workerRssGrowthBytes: growthBytes };
+    if (result.artifactTotals.bytes !== bytes)
+      throw new Error(`uploaded ${result.artifactTotals.bytes} of ${bytes} bytes`);
+    return {
+      name: 'one big file',
+      bytes,
+      files: 1,
+      caissonSeconds: collectSeconds(result.timings),
+      baselineSeconds,
+      workerRssGrowthBytes: growthBytes,
+    };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
-export async function benchManyFiles(client: ActionsClient, s3: S3Client, bucket: string, image: string, workerPid: number, files: number, size: number): Promise<TransferResult> {
+export async function benchManyFiles(
+  client: ActionsClient,
+  s3: S3Client,
+  bucket: string,
+  image: string,
+  workerPid: number,
+  files: number,
+  size: number,
+): Promise<TransferResult> {
   const dir = mkdtempSync(join(tmpdir(), 'caisson-bench-'));
   try {
     const names = Array.from({ length: files }, (_, i) => `f${i}.bin`);
@@ -62,10 +95,17 @@ export async function benchManyFiles(client: ActionsClient, s3: S3Client, bucket
     const { value: result, growthBytes } = await withRssGrowth(workerPid, async () =>
       (await client.start({ image, command: ['sh', '-c', script], timeout: '30m' })).result(),
     );
-    if (result.artifactTotals.files !== files) throw new Error(`uploaded ${result.artifactTotals.files} of ${files} files`);
-    return { name: `${files} files of ${size} B`, bytes: files * size, files, caissonSeconds: collectSeconds(result.timings), baselineSeconds, workerRssGrowthBytes: growthBytes };
+    if (result.artifactTotals.files !== files)
+      throw new Error(`uploaded ${result.artifactTotals.files} of ${files} files`);
+    return {
+      name: `${files} files of ${size} B`,
+      bytes: files * size,
+      files,
+      caissonSeconds: collectSeconds(result.timings),
+      baselineSeconds,
+      workerRssGrowthBytes: growthBytes,
+    };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 }
-

@@ -28,13 +28,19 @@ function cpuByComponent(workerPid: number): Map<string, number> {
       const seconds = (Number(fields[11]) + Number(fields[12])) / clockTicks;
       const ppid = Number(fields[1]);
       const name =
-        Number(pid) === workerPid ? 'worker'
-        : ppid === workerPid ? 'worker helpers'
-        : Number(pid) === process.pid ? 'bench client'
-        : pid === '1' ? 'init (pid 1)'
-        : comm.startsWith('kworker') || comm.startsWith('ksoftirq') || comm.startsWith('loop') ? 'kernel threads'
-        : comm.startsWith('containerd-shim') ? 'containerd-shim'
-        : comm;
+        Number(pid) === workerPid
+          ? 'worker'
+          : ppid === workerPid
+            ? 'worker helpers'
+            : Number(pid) === process.pid
+              ? 'bench client'
+              : pid === '1'
+                ? 'init (pid 1)'
+                : comm.startsWith('kworker') || comm.startsWith('ksoftirq') || comm.startsWith('loop')
+                  ? 'kernel threads'
+                  : comm.startsWith('containerd-shim')
+                    ? 'containerd-shim'
+                    : comm;
       out.set(name, (out.get(name) ?? 0) + seconds);
     } catch {
       // Gone meanwhile.
@@ -48,7 +54,11 @@ function machineCpu(): number {
   return (f[0]! + f[1]! + f[2]! + f[5]! + f[6]!) / clockTicks; // user nice system irq softirq
 }
 
-async function measure(workerPid: number, actions: number, run: () => Promise<unknown>): Promise<Record<string, number>> {
+async function measure(
+  workerPid: number,
+  actions: number,
+  run: () => Promise<unknown>,
+): Promise<Record<string, number>> {
   const before = cpuByComponent(workerPid);
   const machineBefore = machineCpu();
   await run();
@@ -69,10 +79,19 @@ async function measure(workerPid: number, actions: number, run: () => Promise<un
   return share;
 }
 
-export async function benchCpuShare(client: ActionsClient, image: string, workerPid: number, actions: number): Promise<CpuShare> {
-  const xargs = await measure(workerPid, actions, () => exec('sh', ['-c', `seq ${actions} | xargs -P4 -I{} docker run --rm ${image} true`]));
+export async function benchCpuShare(
+  client: ActionsClient,
+  image: string,
+  workerPid: number,
+  actions: number,
+): Promise<CpuShare> {
+  const xargs = await measure(workerPid, actions, () =>
+    exec('sh', ['-c', `seq ${actions} | xargs -P4 -I{} docker run --rm ${image} true`]),
+  );
   const caisson = await measure(workerPid, actions, async () => {
-    const handles = await Promise.all(Array.from({ length: actions }, () => client.start({ image, command: ['true'], timeout: '5m' })));
+    const handles = await Promise.all(
+      Array.from({ length: actions }, () => client.start({ image, command: ['true'], timeout: '5m' })),
+    );
     for (const h of handles) {
       const result = await h.result();
       if (result.status !== 'DONE') throw new Error(`trivial action ended ${result.status}: ${result.message}`);
@@ -83,8 +102,15 @@ export async function benchCpuShare(client: ActionsClient, image: string, worker
 
 /** The table of the report: components by CPU per action, largest first. */
 export function cpuShareTable(share: CpuShare): string {
-  const names = [...new Set([...Object.keys(share.caisson), ...Object.keys(share.xargs)])].filter((n) => n !== 'machine');
+  const names = [...new Set([...Object.keys(share.caisson), ...Object.keys(share.xargs)])].filter(
+    (n) => n !== 'machine',
+  );
   names.sort((a, b) => (share.caisson[b] ?? 0) - (share.caisson[a] ?? 0));
   const rows = names.map((n) => `| ${n} | ${share.caisson[n] ?? 0} | ${share.xargs[n] ?? 0} |`);
-  return ['| component | caisson (ms per action) | xargs -P4 docker run (ms per action) |', '| --- | ---: | ---: |', ...rows, `| **whole machine** | **${share.caisson.machine}** | **${share.xargs.machine}** |`].join('\n');
+  return [
+    '| component | caisson (ms per action) | xargs -P4 docker run (ms per action) |',
+    '| --- | ---: | ---: |',
+    ...rows,
+    `| **whole machine** | **${share.caisson.machine}** | **${share.xargs.machine}** |`,
+  ].join('\n');
 }

@@ -18,7 +18,8 @@ const slots = Number(process.env.BENCH_SLOTS ?? 2);
 const actions = Number(process.env.BENCH_ACTIONS ?? (smoke ? 6 : hosts * slots * 4));
 const mode = process.env.BENCH_PLACEMENT ?? 'spread';
 const image = process.env.TEST_IMAGE_BUSYBOX;
-if (!image) throw new Error('run through "npm run bench:fleet" (it brings the environment up and sets TEST_IMAGE_BUSYBOX)');
+if (!image)
+  throw new Error('run through "npm run bench:fleet" (it brings the environment up and sets TEST_IMAGE_BUSYBOX)');
 
 /** The server's persistence requests so far, by operation (its Prometheus endpoint, TEMPORAL_METRICS_URL). */
 async function persistenceRequests(): Promise<Map<string, number>> {
@@ -36,7 +37,9 @@ async function persistenceRequests(): Promise<Map<string, number>> {
 
 /** CPU seconds a process has used (user + system), from /proc/<pid>/stat. */
 function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ');
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    .replace(/^.*\) /s, '')
+    .split(' ');
   return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (100 Hz)
 }
 
@@ -53,22 +56,38 @@ const workers: WorkerProcess[] = [];
 const client = await ActionsClient.connect(temporalSettingsFromEnv(), taskQueue);
 try {
   for (let i = 0; i < hosts; i++) {
-    workers.push(spawnWorker(`fleet-${i}`, { CAISSON_TASK_QUEUE: taskQueue, CAISSON_HOST: `fleet-${String(i).padStart(3, '0')}`, CAISSON_CAPACITY: String(slots), AWS_ENDPOINT_URL_S3: s3Address, CAISSON_PLACEMENT: mode }));
+    workers.push(
+      spawnWorker(`fleet-${i}`, {
+        CAISSON_TASK_QUEUE: taskQueue,
+        CAISSON_HOST: `fleet-${String(i).padStart(3, '0')}`,
+        CAISSON_CAPACITY: String(slots),
+        AWS_ENDPOINT_URL_S3: s3Address,
+        CAISSON_PLACEMENT: mode,
+      }),
+    );
   }
   await Promise.all(workers.map((w) => w.ready));
   // Warm-up: every host has the image, so pulls do not count.
-  await Promise.all(Array.from({ length: hosts * slots }, async () => (await client.start({ image, command: ['true'], timeout: '1m' })).result()));
+  await Promise.all(
+    Array.from({ length: hosts * slots }, async () =>
+      (await client.start({ image, command: ['true'], timeout: '1m' })).result(),
+    ),
+  );
   s3.reset();
   const server = temporalPid();
   const cpuBefore = cpuSeconds(server);
   const persistenceBefore = await persistenceRequests();
   const began = Date.now();
-  const handles = await Promise.all(Array.from({ length: actions }, () => client.start({ image, command: ['true'], timeout: '5m' })));
+  const handles = await Promise.all(
+    Array.from({ length: actions }, () => client.start({ image, command: ['true'], timeout: '5m' })),
+  );
   const results = await Promise.all(handles.map((h) => h.result()));
   const seconds = (Date.now() - began) / 1000;
   const cpu = cpuSeconds(server) - cpuBefore;
   const persistenceAfter = await persistenceRequests();
-  const persistence = [...persistenceAfter].map(([op, n]) => [op, (n - (persistenceBefore.get(op) ?? 0)) / actions] as const).filter(([, n]) => n > 0);
+  const persistence = [...persistenceAfter]
+    .map(([op, n]) => [op, (n - (persistenceBefore.get(op) ?? 0)) / actions] as const)
+    .filter(([, n]) => n > 0);
   const persistenceTotal = persistence.reduce((sum, [, n]) => sum + n, 0);
   const failed = results.filter((r) => r.status !== 'DONE');
   if (failed.length) throw new Error(`${failed.length} actions did not end DONE: ${failed[0]!.message}`);
@@ -105,7 +124,11 @@ try {
     const kind = `${r.split(' ')[0]} ${r.includes('.caisson-fleet') ? 'registry' : 'object'}`;
     byKind[kind] = (byKind[kind] ?? 0) + 1;
   }
-  lines.push(`S3 by kind: ${Object.entries(byKind).map(([k, n]) => `${k} ${n}`).join(', ')}`);
+  lines.push(
+    `S3 by kind: ${Object.entries(byKind)
+      .map(([k, n]) => `${k} ${n}`)
+      .join(', ')}`,
+  );
   console.log(lines.join('\n'));
 } finally {
   await client.close();

@@ -24,9 +24,18 @@ export interface InputResult {
   workerRssGrowthBytes: number;
 }
 
-const inputsSeconds = (timings: { step: string; ms: number }[]) => (timings.find((t) => t.step === 'inputs')?.ms ?? NaN) / 1000;
+const inputsSeconds = (timings: { step: string; ms: number }[]) =>
+  (timings.find((t) => t.step === 'inputs')?.ms ?? NaN) / 1000;
 
-export async function benchBigInput(client: ActionsClient, s3: S3Client, bucket: string, image: string, workerPid: number, bytes: number, root: string): Promise<InputResult> {
+export async function benchBigInput(
+  client: ActionsClient,
+  s3: S3Client,
+  bucket: string,
+  image: string,
+  workerPid: number,
+  bytes: number,
+  root: string,
+): Promise<InputResult> {
   // Under the worker's artifacts root: where a worker without a reads grant lets inputs come from.
   const key = `${root}/bench-inputs-${Date.now()}/big.bin`;
   const block = Buffer.alloc(1 << 20);
@@ -42,7 +51,12 @@ export async function benchBigInput(client: ActionsClient, s3: S3Client, bucket:
       }
     })(),
   );
-  await new Upload({ client: s3, params: { Bucket: bucket, Key: key, Body: body }, partSize: 16 << 20, queueSize: 2 }).done();
+  await new Upload({
+    client: s3,
+    params: { Bucket: bucket, Key: key, Body: body },
+    partSize: 16 << 20,
+    queueSize: 2,
+  }).done();
   const sha256 = hash.digest('hex');
 
   const dir = mkdtempSync(join(tmpdir(), 'caisson-bench-inputs-'));
@@ -61,14 +75,25 @@ export async function benchBigInput(client: ActionsClient, s3: S3Client, bucket:
       inputs: [{ from: `s3://${bucket}/${key}`, to: '/in/big.bin' }],
     };
     const actionStarted = performance.now();
-    const { value: cold, growthBytes } = await withRssGrowth(workerPid, async () => (await client.start(spec)).result());
+    const { value: cold, growthBytes } = await withRssGrowth(workerPid, async () =>
+      (await client.start(spec)).result(),
+    );
     const coldActionSeconds = (performance.now() - actionStarted) / 1000;
     const warm = await (await client.start(spec)).result();
     for (const r of [cold, warm]) {
-      if (r.status !== 'DONE' || r.inputs?.[0]?.sha256 !== sha256) throw new Error(`the input was not staged whole: ${r.status} ${r.message}`);
+      if (r.status !== 'DONE' || r.inputs?.[0]?.sha256 !== sha256)
+        throw new Error(`the input was not staged whole: ${r.status} ${r.message}`);
     }
-    if (!warm.inputs![0]!.cached) throw new Error('the second action fetched the object again instead of copying it from the host cache');
-    return { bytes, downloadSeconds, coldSeconds: inputsSeconds(cold.timings), warmSeconds: inputsSeconds(warm.timings), coldActionSeconds, workerRssGrowthBytes: growthBytes };
+    if (!warm.inputs![0]!.cached)
+      throw new Error('the second action fetched the object again instead of copying it from the host cache');
+    return {
+      bytes,
+      downloadSeconds,
+      coldSeconds: inputsSeconds(cold.timings),
+      warmSeconds: inputsSeconds(warm.timings),
+      coldActionSeconds,
+      workerRssGrowthBytes: growthBytes,
+    };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

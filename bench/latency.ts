@@ -26,7 +26,12 @@ export interface LatencyResult {
   dockerode: Summary;
 }
 
-export async function benchLatency(client: ActionsClient, docker: Docker, image: string, runs: number): Promise<LatencyResult> {
+export async function benchLatency(
+  client: ActionsClient,
+  docker: Docker,
+  image: string,
+  runs: number,
+): Promise<LatencyResult> {
   const viaCaisson = async () => {
     const result = await (await client.start({ image, command: ['true'], timeout: '1m' })).result();
     if (result.status !== 'DONE') throw new Error(`trivial action ended ${result.status}: ${result.message}`);
@@ -39,7 +44,12 @@ export async function benchLatency(client: ActionsClient, docker: Docker, image:
     await container.wait();
     await container.remove({ force: true });
   };
-  const samples = { caisson: [] as number[], dockerCli: [] as number[], dockerCliNetworkNone: [] as number[], dockerode: [] as number[] };
+  const samples = {
+    caisson: [] as number[],
+    dockerCli: [] as number[],
+    dockerCliNetworkNone: [] as number[],
+    dockerode: [] as number[],
+  };
   for (let i = 0; i < 3; i++) await Promise.all([viaCaisson(), viaCli(), viaCliNone(), viaDockerode()]);
   // Interleaved, so that drift of the machine's load weighs on all alike.
   for (let i = 0; i < runs; i++) {

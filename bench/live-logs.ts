@@ -25,7 +25,12 @@ export interface DelayResult {
 }
 
 /** A line every 137 ms for ~`lines` lines: delays from the engine's time of each to its arrival. */
-export async function benchLiveDelay(client: ActionsClient, docker: Docker, image: string, lines: number): Promise<DelayResult> {
+export async function benchLiveDelay(
+  client: ActionsClient,
+  docker: Docker,
+  image: string,
+  lines: number,
+): Promise<DelayResult> {
   const handle = await client.start({
     image,
     command: ['sh', '-c', `i=0; while [ $i -lt ${lines} ]; do echo tick-$i; i=$((i+1)); usleep 137000; done`],
@@ -39,18 +44,22 @@ export async function benchLiveDelay(client: ActionsClient, docker: Docker, imag
       [found] = await docker.listContainers({ filters: { label: [`${LABEL.actionId}=${handle.actionId}`] } });
       if (!found) await new Promise((r) => setTimeout(r, 20));
     }
-    const stream = (await docker.getContainer(found.Id).logs({ follow: true, stdout: true, stderr: true, timestamps: true })) as unknown as AsyncIterable<Buffer>;
+    const stream = (await docker
+      .getContainer(found.Id)
+      .logs({ follow: true, stdout: true, stderr: true, timestamps: true })) as unknown as AsyncIterable<Buffer>;
     const splitter = new FrameSplitter();
     for await (const chunk of stream) {
       const now = Date.now();
-      for (const frame of splitter.push(chunk)) engineDelays.push(now - Number(splitTimestamp(frame.payload).ns / 1_000_000n));
+      for (const frame of splitter.push(chunk))
+        engineDelays.push(now - Number(splitTimestamp(frame.payload).ns / 1_000_000n));
     }
   })();
   const delays: number[] = [];
   for await (const line of handle.logs({ follow: true })) delays.push(Date.now() - engineMs(line.time));
   await following;
   const result = await handle.result();
-  if (result.status !== 'DONE' || delays.length !== lines) throw new Error(`live delay run: ${result.status}, ${delays.length} of ${lines} lines`);
+  if (result.status !== 'DONE' || delays.length !== lines)
+    throw new Error(`live delay run: ${result.status}, ${delays.length} of ${lines} lines`);
   // The engine's follower may join after the first lines: only lines it saw as they came count.
   return { lines, caisson: summarize(delays), engine: summarize(engineDelays.slice(-Math.floor(lines / 2))) };
 }
@@ -95,7 +104,13 @@ function collectSeconds(timings: { step: string; ms: number }[]): number {
 }
 
 /** A log of `bytes` in lines of 200 characters (1,000,000 lines for 200 MiB… give or take). */
-export async function benchBigLog(client: ActionsClient, s3: S3Client, image: string, workerPid: number, bytes: number): Promise<BigLogResult> {
+export async function benchBigLog(
+  client: ActionsClient,
+  s3: S3Client,
+  image: string,
+  workerPid: number,
+  bytes: number,
+): Promise<BigLogResult> {
   const line = 'x'.repeat(199); // + newline: 200 bytes a line
   const lines = Math.floor(bytes / 200);
   const handle = await client.start({ image, command: ['sh', '-c', `yes ${line} | head -n ${lines}`], timeout: '30m' });
@@ -109,7 +124,8 @@ export async function benchBigLog(client: ActionsClient, s3: S3Client, image: st
   let read = 0;
   for await (const chunk of object.Body as AsyncIterable<Buffer>) read += chunk.length;
   const s3ReadSeconds = (performance.now() - started) / 1000;
-  if (read !== lines * 200 || again.lines !== lines) throw new Error(`big log: ${read} bytes in S3, ${again.lines} lines read back, ${lines} written`);
+  if (read !== lines * 200 || again.lines !== lines)
+    throw new Error(`big log: ${read} bytes in S3, ${again.lines} lines read back, ${lines} written`);
   return {
     bytes: lines * 200,
     lines,

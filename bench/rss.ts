@@ -8,7 +8,10 @@ export function rssBytes(pid: number): number {
 }
 
 /** Runs `work` and reports the highest RSS of `pid` above its level when the work began. */
-export async function withRssGrowth<T>(pid: number, work: () => Promise<T>): Promise<{ value: T; growthBytes: number }> {
+export async function withRssGrowth<T>(
+  pid: number,
+  work: () => Promise<T>,
+): Promise<{ value: T; growthBytes: number }> {
   const before = rssBytes(pid);
   let peak = before;
   const timer = setInterval(() => {

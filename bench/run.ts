@@ -29,7 +29,11 @@ const image = process.env.TEST_IMAGE_BUSYBOX;
 if (!image) throw new Error('run through "npm run bench" (it brings the environment up and sets TEST_IMAGE_BUSYBOX)');
 
 const taskQueue = `bench-${randomUUID()}`;
-const worker = spawnWorker('bench', { CAISSON_TASK_QUEUE: taskQueue, CAISSON_HOST: 'bench-host', CAISSON_CAPACITY: '4' });
+const worker = spawnWorker('bench', {
+  CAISSON_TASK_QUEUE: taskQueue,
+  CAISSON_HOST: 'bench-host',
+  CAISSON_CAPACITY: '4',
+});
 await worker.ready;
 const client = await ActionsClient.connect(temporalSettingsFromEnv(), taskQueue);
 const docker = dockerClient();
@@ -47,9 +51,25 @@ try {
   const s3 = s3ClientFromEnv(config);
   const pid = worker.process.pid!;
   const bigFile = await benchBigFile(client, s3, config.CAISSON_ARTIFACTS_BUCKET, image, pid, sizes.bigFile);
-  const manyFiles = await benchManyFiles(client, s3, config.CAISSON_ARTIFACTS_BUCKET, image, pid, sizes.files, sizes.fileSize);
+  const manyFiles = await benchManyFiles(
+    client,
+    s3,
+    config.CAISSON_ARTIFACTS_BUCKET,
+    image,
+    pid,
+    sizes.files,
+    sizes.fileSize,
+  );
   const logs = await benchBigLog(client, s3, image, pid, sizes.logBytes);
-  const input = await benchBigInput(client, s3, config.CAISSON_ARTIFACTS_BUCKET, image, pid, sizes.bigFile, config.CAISSON_ARTIFACTS_PREFIX);
+  const input = await benchBigInput(
+    client,
+    s3,
+    config.CAISSON_ARTIFACTS_BUCKET,
+    image,
+    pid,
+    sizes.bigFile,
+    config.CAISSON_ARTIFACTS_PREFIX,
+  );
   const delay = await benchLiveDelay(client, docker, image, smoke ? 10 : 80);
   // The dev environment's folder holds the first engine's socket; the second engine lives beside it.
   const devHome = dirname(dirname(new URL(process.env.DOCKER_HOST!).pathname));
@@ -58,14 +78,16 @@ try {
   const twoHosts = await benchTwoHosts(image, sizes.twoHostActions, devHome, logDir);
   const twoHostRatio = twoHosts.twoHostsPerSecond / twoHosts.oneHostPerSecond;
   // Against the faster docker run of the two (plain, or --network none), whichever it was here.
-  const fastest = latency.dockerCli.p50 <= latency.dockerCliNetworkNone.p50 ? latency.dockerCli : latency.dockerCliNetworkNone;
+  const fastest =
+    latency.dockerCli.p50 <= latency.dockerCliNetworkNone.p50 ? latency.dockerCli : latency.dockerCliNetworkNone;
   const overhead50 = latency.caisson.p50 - fastest.p50;
   const ratio50 = latency.caisson.p50 / fastest.p50;
   const ratio95 = latency.caisson.p95 / fastest.p95;
   const dockerVersion = (await docker.version()).Version;
   const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, Docker ${dockerVersion}`;
   const ms = (n: number) => `${n.toFixed(0)} ms`;
-  const temporalServer = 'the CLI dev server v1.5.1 on SQLite with journal_mode=wal, synchronous=normal, one partition per task queue (scripts/dev-env)';
+  const temporalServer =
+    'the CLI dev server v1.5.1 on SQLite with journal_mode=wal, synchronous=normal, one partition per task queue (scripts/dev-env)';
   const mb = (n: number) => `${(n / 2 ** 20).toFixed(1)} MiB`;
   const throughputRatio = throughput.caissonPerSecond / fasterBaseline(throughput);
   const transferRow = (t: TransferResult, target: number) => {
@@ -73,7 +95,8 @@ try {
     const mbps = (secs: number) => `${(t.bytes / 2 ** 20 / secs).toFixed(1)} MiB/s`;
     return `| ${t.name} | ${mb(t.bytes)} | ${t.caissonSeconds.toFixed(2)} s (${mbps(t.caissonSeconds)}) | ${t.baselineSeconds.toFixed(2)} s (${mbps(t.baselineSeconds)}) | **${(ratio * 100).toFixed(0)} %** (target ≥ ${target} %: ${ratio * 100 >= target ? 'met' : 'not met'}) | ${mb(t.workerRssGrowthBytes)} (${t.workerRssGrowthBytes < 150 * 2 ** 20 ? 'under' : 'OVER'} 150 MiB) |`;
   };
-  const row = (name: string, s: { p50: number; p95: number; runs: number }) => `| ${name} | ${s.runs} | ${ms(s.p50)} | ${ms(s.p95)} |`;
+  const row = (name: string, s: { p50: number; p95: number; runs: number }) =>
+    `| ${name} | ${s.runs} | ${ms(s.p50)} | ${ms(s.p95)} |`;
   const report = `# Benchmark results
 
 ${smoke ? '**Smoke run** (tiny sizes): figures are not meaningful.\n\n' : ''}Machine: ${machine}. Date: ${new Date().toISOString()}.
@@ -108,7 +131,15 @@ counting proxy; \`docker run --rm\` through the same proxy.${plain ? ' Payloads 
 | workflow history events | ${calls.historyEventsPerAction.toFixed(1)} | ${before ? `${before.historyEventsPerAction.toFixed(1)} | ` : ''}– |
 | p50 start → result (through the proxy) | ${ms(calls.p50Ms)} | ${before ? `${ms(before.p50Ms)} | ` : ''}– |
 
-Requests by kind (per action): ${Object.entries(calls.caissonByKind).map(([k, v]) => `\`${k}\` ${v}`).join(', ')}.${before ? `\nBefore: ${Object.entries(before.caissonByKind).map(([k, v]) => `\`${k}\` ${v}`).join(', ')}.` : ''}
+Requests by kind (per action): ${Object.entries(calls.caissonByKind)
+    .map(([k, v]) => `\`${k}\` ${v}`)
+    .join(', ')}.${
+    before
+      ? `\nBefore: ${Object.entries(before.caissonByKind)
+          .map(([k, v]) => `\`${k}\` ${v}`)
+          .join(', ')}.`
+      : ''
+  }
 
 ## Throughput
 
@@ -191,8 +222,12 @@ file and socket), serving one task queue, against one of them alone; ${twoHosts.
 | two hosts | ${twoHosts.twoHostsPerSecond.toFixed(2)} |
 
 Two hosts reach **${twoHostRatio.toFixed(2)}×** one host's throughput; actions per host:
-${Object.entries(twoHosts.perHost).map(([h, n]) => `${h} ${n} (${((100 * n) / twoHosts.actions).toFixed(0)} %)`).join(', ')} (target: each 40–60 %: ${Object.values(twoHosts.perHost).every((n) => n >= 0.4 * twoHosts.actions && n <= 0.6 * twoHosts.actions) ? 'met' : 'not met'}). Host affinity
-${twoHosts.affinityHeld ? '**held for every run**: each run\'s one container started on the engine of the host it was placed on, and on no other' : `**BROKEN**: ${JSON.stringify(twoHosts.mismatches)}`}.
+${Object.entries(twoHosts.perHost)
+  .map(([h, n]) => `${h} ${n} (${((100 * n) / twoHosts.actions).toFixed(0)} %)`)
+  .join(
+    ', ',
+  )} (target: each 40–60 %: ${Object.values(twoHosts.perHost).every((n) => n >= 0.4 * twoHosts.actions && n <= 0.6 * twoHosts.actions) ? 'met' : 'not met'}). Host affinity
+${twoHosts.affinityHeld ? "**held for every run**: each run's one container started on the engine of the host it was placed on, and on no other" : `**BROKEN**: ${JSON.stringify(twoHosts.mismatches)}`}.
 `;
   // A smoke run must not overwrite the figures of a real one.
   const out = smoke ? new URL('../test-results/', import.meta.url) : new URL('./', import.meta.url);
@@ -200,8 +235,36 @@ ${twoHosts.affinityHeld ? '**held for every run**: each run\'s one container sta
   // The Arrays section is npm run bench:arrays's: kept as it is.
   const previous = smoke ? '' : readFileSync(new URL('RESULTS.md', out), 'utf8');
   const arrays = previous.indexOf('## Arrays');
-  writeFileSync(new URL(smoke ? 'bench-smoke.md' : 'RESULTS.md', out), arrays < 0 ? report : `${report.trimEnd()}\n\n${previous.slice(arrays)}`);
-  writeFileSync(new URL(smoke ? 'bench-smoke.json' : 'results.json', out), JSON.stringify({ machine, smoke, temporalServer, latency, calls, before, overhead50, ratio50, ratio95, throughput, cpu, bigFile, manyFiles, logs, input, delay, twoHosts }, null, 2) + '\n');
+  writeFileSync(
+    new URL(smoke ? 'bench-smoke.md' : 'RESULTS.md', out),
+    arrays < 0 ? report : `${report.trimEnd()}\n\n${previous.slice(arrays)}`,
+  );
+  writeFileSync(
+    new URL(smoke ? 'bench-smoke.json' : 'results.json', out),
+    JSON.stringify(
+      {
+        machine,
+        smoke,
+        temporalServer,
+        latency,
+        calls,
+        before,
+        overhead50,
+        ratio50,
+        ratio95,
+        throughput,
+        cpu,
+        bigFile,
+        manyFiles,
+        logs,
+        input,
+        delay,
+        twoHosts,
+      },
+      null,
+      2,
+    ) + '\n',
+  );
   process.stdout.write(report);
   if (!twoHosts.affinityHeld) throw new Error('host affinity did not hold for every run of the two-host benchmark');
 } finally {

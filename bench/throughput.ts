@@ -16,7 +16,11 @@ export interface ThroughputResult {
 /** The faster of the two xargs baselines: every ratio is against it. */
 export const fasterBaseline = (t: ThroughputResult): number => Math.max(t.baselinePerSecond, t.networkNonePerSecond);
 
-export async function benchThroughput(client: ActionsClient, image: string, actions: number): Promise<ThroughputResult> {
+export async function benchThroughput(
+  client: ActionsClient,
+  image: string,
+  actions: number,
+): Promise<ThroughputResult> {
   const xargs = async (flags: string) => {
     const began = performance.now();
     await exec('sh', ['-c', `seq ${actions} | xargs -P4 -I{} docker run --rm ${flags}${image} true`]);
@@ -30,12 +34,24 @@ export async function benchThroughput(client: ActionsClient, image: string, acti
   // refused by the client's channel, and the actions queue in Temporal either way.
   const handles: ActionHandle[] = [];
   for (let i = 0; i < actions; i += 50) {
-    handles.push(...(await Promise.all(Array.from({ length: Math.min(50, actions - i) }, () => client.start({ image, command: ['true'], timeout: '5m' })))));
+    handles.push(
+      ...(await Promise.all(
+        Array.from({ length: Math.min(50, actions - i) }, () =>
+          client.start({ image, command: ['true'], timeout: '5m' }),
+        ),
+      )),
+    );
   }
   const results = [];
   for (const h of handles) results.push(await h.result());
   const seconds = (performance.now() - started) / 1000;
   const notDone = results.filter((r) => r.status !== 'DONE');
-  if (notDone.length) throw new Error(`${notDone.length} of ${actions} actions did not end DONE: ${notDone[0]!.message}`);
-  return { actions, caissonPerSecond: actions / seconds, baselinePerSecond: actions / baselineSeconds, networkNonePerSecond: actions / networkNoneSeconds };
+  if (notDone.length)
+    throw new Error(`${notDone.length} of ${actions} actions did not end DONE: ${notDone[0]!.message}`);
+  return {
+    actions,
+    caissonPerSecond: actions / seconds,
+    baselinePerSecond: actions / baselineSeconds,
+    networkNonePerSecond: actions / networkNoneSeconds,
+  };
 }

@@ -69,7 +69,9 @@ async function listenForStarts(engine: Docker): Promise<{ starts: Map<string, nu
 
 async function runBatch(client: ActionsClient, image: string, actions: number) {
   const started = performance.now();
-  const handles = await Promise.all(Array.from({ length: actions }, () => client.start({ image, command: ['true'], timeout: '5m' })));
+  const handles = await Promise.all(
+    Array.from({ length: actions }, () => client.start({ image, command: ['true'], timeout: '5m' })),
+  );
   const results = await Promise.all(handles.map((h) => h.result()));
   const seconds = (performance.now() - started) / 1000;
   if (results.some((r) => r.status !== 'DONE')) throw new Error('an action of the batch did not end DONE');
@@ -77,13 +79,25 @@ async function runBatch(client: ActionsClient, image: string, actions: number) {
 }
 
 /** `_home` is no longer used: the second engine lives in a temp dir of its own, removed afterwards. */
-export async function benchTwoHosts(image: string, actions: number, _home: string, logDir: string): Promise<TwoHostsResult> {
+export async function benchTwoHosts(
+  image: string,
+  actions: number,
+  _home: string,
+  logDir: string,
+): Promise<TwoHostsResult> {
   const engineA = env('DOCKER_HOST');
   const second = await startSecondEngine(image, logDir);
   const workers: ReturnType<typeof spawnWorker>[] = [];
   try {
     const oneQueue = `bench-one-${randomUUID()}`;
-    workers.push(spawnWorker('bench-one', { CAISSON_TASK_QUEUE: oneQueue, CAISSON_HOST: 'host-a', CAISSON_CAPACITY: '4', DOCKER_HOST: engineA }));
+    workers.push(
+      spawnWorker('bench-one', {
+        CAISSON_TASK_QUEUE: oneQueue,
+        CAISSON_HOST: 'host-a',
+        CAISSON_CAPACITY: '4',
+        DOCKER_HOST: engineA,
+      }),
+    );
     await workers[0]!.ready;
     const one = await ActionsClient.connect(temporalSettingsFromEnv(), oneQueue);
     const oneHost = await runBatch(one, image, actions).finally(() => one.close());
@@ -96,7 +110,14 @@ export async function benchTwoHosts(image: string, actions: number, _home: strin
       'host-b': await listenForStarts(second.engine),
     };
     for (const [name, dockerHost] of Object.entries(hosts)) {
-      workers.push(spawnWorker(`bench-${name}`, { CAISSON_TASK_QUEUE: queue, CAISSON_HOST: name, CAISSON_CAPACITY: '4', DOCKER_HOST: dockerHost }));
+      workers.push(
+        spawnWorker(`bench-${name}`, {
+          CAISSON_TASK_QUEUE: queue,
+          CAISSON_HOST: name,
+          CAISSON_CAPACITY: '4',
+          DOCKER_HOST: dockerHost,
+        }),
+      );
     }
     await Promise.all(workers.map((w) => w.ready));
     const client = await ActionsClient.connect(temporalSettingsFromEnv(), queue);
@@ -112,9 +133,17 @@ export async function benchTwoHosts(image: string, actions: number, _home: strin
       const here = starts[host].get(result.runId) ?? 0;
       const there = starts[host === 'host-a' ? 'host-b' : 'host-a'].get(result.runId) ?? 0;
       // Its one container started on the engine of the host it was placed on, never on the other.
-      if (here !== 1 || there !== 0) mismatches.push({ runId: result.runId, host, startsHere: here, startsThere: there });
+      if (here !== 1 || there !== 0)
+        mismatches.push({ runId: result.runId, host, startsHere: here, startsThere: there });
     }
-    return { actions, oneHostPerSecond: oneHost.perSecond, twoHostsPerSecond: two.perSecond, perHost, affinityHeld: mismatches.length === 0, mismatches };
+    return {
+      actions,
+      oneHostPerSecond: oneHost.perSecond,
+      twoHostsPerSecond: two.perSecond,
+      perHost,
+      affinityHeld: mismatches.length === 0,
+      mismatches,
+    };
   } finally {
     await Promise.all(workers.map((w) => w.stop()));
     await second.stop();

@@ -11,8 +11,13 @@ const HOST_NAME = /^[A-Za-z0-9._-]+$/;
 
 function registryFromEnv(env: NodeJS.ProcessEnv): FleetRegistry {
   const bucket = env.CAISSON_ARTIFACTS_BUCKET;
-  if (!bucket) throw new UsageError('set CAISSON_ARTIFACTS_BUCKET (and the AWS_* variables): hosts report themselves there');
-  return new FleetRegistry(s3ClientFromEnv({ ...env, AWS_REGION: env.AWS_REGION || 'us-east-1' }), bucket, env.CAISSON_TASK_QUEUE || 'caisson');
+  if (!bucket)
+    throw new UsageError('set CAISSON_ARTIFACTS_BUCKET (and the AWS_* variables): hosts report themselves there');
+  return new FleetRegistry(
+    s3ClientFromEnv({ ...env, AWS_REGION: env.AWS_REGION || 'us-east-1' }),
+    bucket,
+    env.CAISSON_TASK_QUEUE || 'caisson',
+  );
 }
 
 const amount = (n: number, show: (n: number) => string) => (Number.isFinite(n) ? show(n) : 'unbounded');
@@ -27,14 +32,24 @@ function row(h: HostRecord, now: number): string[] {
     `${h.inUse.cpu}/${amount(t.cpu, String)}`,
     `${formatBytes(h.inUse.memory)}/${amount(t.memory, formatBytes)}`,
     `${h.inUse.gpus.length}/${t.gpus.length}`,
-    Object.entries(t.labels).map(([k, v]) => `${k}=${v}`).join(',') || '-',
+    Object.entries(t.labels)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(',') || '-',
     `${Math.round((now - Date.parse(h.seenAt)) / 1000)}s ago`,
   ];
 }
 
-export async function hostCommand(args: string[], out: (line: string) => void, env: NodeJS.ProcessEnv = process.env): Promise<number> {
+export async function hostCommand(
+  args: string[],
+  out: (line: string) => void,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<number> {
   const [sub, ...rest] = args;
-  const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { json: { type: 'boolean' }, reason: { type: 'string' } } });
+  const { values, positionals } = parseArgs({
+    args: rest,
+    allowPositionals: true,
+    options: { json: { type: 'boolean' }, reason: { type: 'string' } },
+  });
   const registry = registryFromEnv(env);
   switch (sub) {
     case 'list': {
@@ -51,7 +66,8 @@ export async function hostCommand(args: string[], out: (line: string) => void, e
     case 'drain':
     case 'undrain': {
       const name = positionals[0];
-      if (!name || positionals.length > 1 || !HOST_NAME.test(name)) throw new UsageError(`caisson host ${sub} NAME: one host name (letters, digits, ".", "_", "-")`);
+      if (!name || positionals.length > 1 || !HOST_NAME.test(name))
+        throw new UsageError(`caisson host ${sub} NAME: one host name (letters, digits, ".", "_", "-")`);
       if (sub === 'drain') {
         const reason = (values.reason ?? '').slice(0, 200);
         await registry.drain(name, reason);
@@ -61,7 +77,10 @@ export async function hostCommand(args: string[], out: (line: string) => void, e
         out(`host ${name} takes actions again`);
       }
       const known = (await registry.hosts()).some((h) => h.host === name);
-      if (!known) out(`(no host named ${name} has reported on queue ${env.CAISSON_TASK_QUEUE || 'caisson'} yet; the marker waits for it)`);
+      if (!known)
+        out(
+          `(no host named ${name} has reported on queue ${env.CAISSON_TASK_QUEUE || 'caisson'} yet; the marker waits for it)`,
+        );
       return 0;
     }
     default:

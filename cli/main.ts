@@ -3,7 +3,14 @@
 // Exit codes: 0 DONE; the container's exit code when it FAILED with one; 1 otherwise; 2 usage errors.
 import { parseArgs } from 'node:util';
 import { once } from 'node:events';
-import { ActionsClient, InvalidSpecError, type ActionHandle, type ActionResult, type LogLine, type LogOptions } from '../client/index.js';
+import {
+  ActionsClient,
+  InvalidSpecError,
+  type ActionHandle,
+  type ActionResult,
+  type LogLine,
+  type LogOptions,
+} from '../client/index.js';
 import { followTail } from '../client/follow.js';
 import { formatDuration } from '../spec/quantity.js';
 import { actionUiLink } from '../common/text/ui-link.js';
@@ -74,7 +81,8 @@ Environment: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, CAISSON_TAS
 // The AWS SDK's notice about Node versions is for developers, not for users of this command.
 process.removeAllListeners('warning');
 process.on('warning', (warning) => {
-  if (!`${warning.name} ${warning.message}`.includes('NodeVersionSupportWarning')) process.stderr.write(`${warning.name}: ${warning.message}\n`);
+  if (!`${warning.name} ${warning.message}`.includes('NodeVersionSupportWarning'))
+    process.stderr.write(`${warning.name}: ${warning.message}\n`);
 });
 
 const out = (text: string) => process.stdout.write(text + '\n');
@@ -90,7 +98,8 @@ function exitCodeFor(result: ActionResult): number {
 }
 
 function printResult(result: ActionResult): void {
-  const size = (n: number) => (n >= 1 << 20 ? `${(n / (1 << 20)).toFixed(1)} MiB` : n >= 1024 ? `${(n / 1024).toFixed(1)} KiB` : `${n} B`);
+  const size = (n: number) =>
+    n >= 1 << 20 ? `${(n / (1 << 20)).toFixed(1)} MiB` : n >= 1024 ? `${(n / 1024).toFixed(1)} KiB` : `${n} B`;
   out(`${result.status}  ${result.message}`);
   out(`  action     ${result.actionId}`);
   out(`  image      ${result.image}${result.imageDigest ? ` (${result.imageDigest})` : ''}`);
@@ -107,7 +116,8 @@ function printResult(result: ActionResult): void {
   if (result.artifacts.length > 20) out(`             … ${result.artifactTotals.files - 20} more in result.json`);
   for (const s of result.skipped.slice(0, 20)) out(`  skipped    ${s.path}: ${s.why}`);
   const skippedTotal = result.skippedTotal ?? result.skipped.length;
-  if (skippedTotal > 20) out(`             … ${skippedTotal - 20} more skipped (result.json lists ${result.skipped.length})`);
+  if (skippedTotal > 20)
+    out(`             … ${skippedTotal - 20} more skipped (result.json lists ${result.skipped.length})`);
   if (result.resultUri) out(`  result     ${result.resultUri}`);
   if (result.output !== undefined) out(`  output     ${JSON.stringify(result.output)}`);
   const link = uiLink(result.actionId);
@@ -135,11 +145,16 @@ async function write(stream: NodeJS.WriteStream, text: string): Promise<void> {
  * stdout, "!" for stderr, in red on a terminal); `logs` writes the container's stdout to stdout and
  * its stderr to stderr, as `docker logs` does.
  */
-async function printLog(handle: ActionHandle, options: LogOptions, style: { marked: boolean; timestamps?: boolean }): Promise<void> {
+async function printLog(
+  handle: ActionHandle,
+  options: LogOptions,
+  style: { marked: boolean; timestamps?: boolean },
+): Promise<void> {
   const red = process.stderr.isTTY ? (t: string) => `\x1b[31m${t}\x1b[0m` : (t: string) => t;
   let attempt: number | undefined;
   for await (const line of handle.logs(options) as AsyncIterable<LogLine>) {
-    if (style.marked && attempt !== undefined && line.attempt !== attempt) await write(process.stderr, `--- attempt ${line.attempt} ---\n`);
+    if (style.marked && attempt !== undefined && line.attempt !== attempt)
+      await write(process.stderr, `--- attempt ${line.attempt} ---\n`);
     attempt = line.attempt;
     const text = `${style.timestamps ? `${line.time} ` : ''}${line.text}`;
     if (style.marked) await write(process.stderr, line.stream === 'stderr' ? red(`! ${text}`) + '\n' : `| ${text}\n`);
@@ -157,42 +172,61 @@ async function withClient<T>(fn: (client: ActionsClient) => Promise<T>): Promise
 }
 
 const ARRAY_OPTIONS = {
-  'array-count': { type: 'string' }, 'array-items': { type: 'string' }, parallelism: { type: 'string' }, 'max-failures': { type: 'string' },
+  'array-count': { type: 'string' },
+  'array-items': { type: 'string' },
+  parallelism: { type: 'string' },
+  'max-failures': { type: 'string' },
 } as const;
 
 /** The array flags as array options, or undefined for a single action. */
-async function arrayFromFlags(values: Partial<Record<keyof typeof ARRAY_OPTIONS, string>>): Promise<ArrayOptionsInput | undefined> {
+async function arrayFromFlags(
+  values: Partial<Record<keyof typeof ARRAY_OPTIONS, string>>,
+): Promise<ArrayOptionsInput | undefined> {
   if (values['array-count'] === undefined && values['array-items'] === undefined) {
-    if (values.parallelism !== undefined || values['max-failures'] !== undefined) throw new UsageError('--parallelism and --max-failures go with --array-count or --array-items');
+    if (values.parallelism !== undefined || values['max-failures'] !== undefined)
+      throw new UsageError('--parallelism and --max-failures go with --array-count or --array-items');
     return undefined;
   }
-  if (values['array-count'] !== undefined && values['array-items'] !== undefined) throw new UsageError('--array-count and --array-items exclude each other');
+  if (values['array-count'] !== undefined && values['array-items'] !== undefined)
+    throw new UsageError('--array-count and --array-items exclude each other');
   const items = values['array-items'] !== undefined ? await readDataFile(values['array-items']) : undefined;
-  if (items !== undefined && !Array.isArray(items)) throw new UsageError(`--array-items ${values['array-items']}: a list (JSON array or YAML sequence), one item per child`);
+  if (items !== undefined && !Array.isArray(items))
+    throw new UsageError(
+      `--array-items ${values['array-items']}: a list (JSON array or YAML sequence), one item per child`,
+    );
   return {
     ...(values['array-count'] !== undefined ? { count: positiveInteger('--array-count', values['array-count']) } : {}),
     ...(items ? { items: items as unknown[] } : {}),
     ...(values.parallelism !== undefined ? { parallelism: positiveInteger('--parallelism', values.parallelism) } : {}),
-    ...(values['max-failures'] !== undefined ? { maxFailures: positiveInteger('--max-failures', values['max-failures'], true) } : {}),
+    ...(values['max-failures'] !== undefined
+      ? { maxFailures: positiveInteger('--max-failures', values['max-failures'], true) }
+      : {}),
   };
 }
 
 /** `run --array-…`: starts the array, waits, prints its summary (or its id with --detach). */
-async function runArrayCommand(request: RunRequest, array: ArrayOptionsInput, values: { id?: string; detach?: boolean; json?: boolean }): Promise<number> {
+async function runArrayCommand(
+  request: RunRequest,
+  array: ArrayOptionsInput,
+  values: { id?: string; detach?: boolean; json?: boolean },
+): Promise<number> {
   return withClient(async (client) => {
     const handle = await client.startArray(await specOf(client, request), array, { actionId: values.id });
     if (values.detach) {
       out(handle.actionId);
       return 0;
     }
-    if (!values.json) err(`started array ${handle.actionId}${uiLink(handle.actionId) ? `  ${uiLink(handle.actionId)}` : ''}`);
+    if (!values.json)
+      err(`started array ${handle.actionId}${uiLink(handle.actionId) ? `  ${uiLink(handle.actionId)}` : ''}`);
     const result = await handle.result();
     if (values.json) out(JSON.stringify(result, null, 2));
     else {
       out(`${result.status}  ${result.message}`);
       out(`  array      ${result.actionId} (children ${result.actionId}-0 … ${result.actionId}-${result.count - 1})`);
       for (const c of result.children.filter((c) => c.status === 'FAILED' || c.status === 'CANCELED').slice(0, 20)) {
-        out(`  ${c.status.padEnd(10)} ${result.actionId}-${c.index}  exit code ${c.exitCode ?? '-'}${c.resultUri ? `  ${c.resultUri}` : ''}`);
+        out(
+          `  ${c.status.padEnd(10)} ${result.actionId}-${c.index}  exit code ${c.exitCode ?? '-'}${c.resultUri ? `  ${c.resultUri}` : ''}`,
+        );
       }
     }
     return result.status === 'DONE' ? 0 : 1;
@@ -204,14 +238,28 @@ async function cmdRun(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: own,
     allowPositionals: true,
-    options: { ...SPEC_OPTIONS, ...ARRAY_OPTIONS, id: { type: 'string' }, detach: { type: 'boolean' }, json: { type: 'boolean' } },
+    options: {
+      ...SPEC_OPTIONS,
+      ...ARRAY_OPTIONS,
+      id: { type: 'string' },
+      detach: { type: 'boolean' },
+      json: { type: 'boolean' },
+    },
   });
-  if (positionals.length > 1) throw new UsageError('run takes one IMAGE (or template NAME); put the command after "--"');
-  const request = await runRequest(values, positionals[0], command, ['id', 'detach', 'json', ...Object.keys(ARRAY_OPTIONS)]);
+  if (positionals.length > 1)
+    throw new UsageError('run takes one IMAGE (or template NAME); put the command after "--"');
+  const request = await runRequest(values, positionals[0], command, [
+    'id',
+    'detach',
+    'json',
+    ...Object.keys(ARRAY_OPTIONS),
+  ]);
   const array = await arrayFromFlags(values);
   if (array) return runArrayCommand(request, array, values);
   const start = (client: ActionsClient) =>
-    'spec' in request ? client.start(request.spec, { actionId: values.id }) : client.startTemplate(request.template, request.run, { actionId: values.id });
+    'spec' in request
+      ? client.start(request.spec, { actionId: values.id })
+      : client.startTemplate(request.template, request.run, { actionId: values.id });
   return withClient(async (client) => {
     const handle = await start(client);
     if (values.detach) {
@@ -219,7 +267,9 @@ async function cmdRun(argv: string[]): Promise<number> {
       return 0;
     }
     if (!values.json) {
-      err(`${handle.started ? 'started' : 'attached to'} ${handle.actionId}${uiLink(handle.actionId) ? `  ${uiLink(handle.actionId)}` : ''}`);
+      err(
+        `${handle.started ? 'started' : 'attached to'} ${handle.actionId}${uiLink(handle.actionId) ? `  ${uiLink(handle.actionId)}` : ''}`,
+      );
     }
     const result = handle.result();
     if (!values.json) {
@@ -230,7 +280,11 @@ async function cmdRun(argv: string[]): Promise<number> {
         );
       } else {
         err('(no access to the artifacts bucket: showing the last lines the host reports, not every line)');
-        await followTail(() => handle.logTail(), (lines) => lines.forEach((l) => err(`| ${l}`)), result);
+        await followTail(
+          () => handle.logTail(),
+          (lines) => lines.forEach((l) => err(`| ${l}`)),
+          result,
+        );
       }
     }
     const final = await result;
@@ -243,7 +297,8 @@ async function cmdRun(argv: string[]): Promise<number> {
 function positiveInteger(flag: string, text: string | undefined, allowZero = false): number | undefined {
   if (text === undefined) return undefined;
   const n = Number(text);
-  if (!Number.isInteger(n) || n < (allowZero ? 0 : 1)) throw new UsageError(`${flag} takes a ${allowZero ? 'whole number' : 'positive whole number'}, not "${text}"`);
+  if (!Number.isInteger(n) || n < (allowZero ? 0 : 1))
+    throw new UsageError(`${flag} takes a ${allowZero ? 'whole number' : 'positive whole number'}, not "${text}"`);
   return n;
 }
 
@@ -252,19 +307,28 @@ async function cmdLogs(argv: string[]): Promise<number> {
     args: argv,
     allowPositionals: true,
     options: {
-      follow: { type: 'boolean', short: 'f' }, tail: { type: 'string' }, since: { type: 'string' },
-      timestamps: { type: 'boolean', short: 't' }, attempt: { type: 'string' }, previous: { type: 'boolean', short: 'p' },
-      stdout: { type: 'boolean' }, stderr: { type: 'boolean' },
+      follow: { type: 'boolean', short: 'f' },
+      tail: { type: 'string' },
+      since: { type: 'string' },
+      timestamps: { type: 'boolean', short: 't' },
+      attempt: { type: 'string' },
+      previous: { type: 'boolean', short: 'p' },
+      stdout: { type: 'boolean' },
+      stderr: { type: 'boolean' },
     },
   });
   if (positionals.length !== 1) throw new UsageError('logs takes one action ID');
-  if (values.attempt !== undefined && values.previous) throw new UsageError('--attempt and --previous exclude each other');
+  if (values.attempt !== undefined && values.previous)
+    throw new UsageError('--attempt and --previous exclude each other');
   const options: LogOptions = {
     follow: values.follow,
     tail: positiveInteger('--tail', values.tail, true),
     since: values.since ? parseSince(values.since) : undefined,
     attempt: positiveInteger('--attempt', values.attempt),
-    streams: values.stdout || values.stderr ? [...(values.stdout ? ['stdout' as const] : []), ...(values.stderr ? ['stderr' as const] : [])] : undefined,
+    streams:
+      values.stdout || values.stderr
+        ? [...(values.stdout ? ['stdout' as const] : []), ...(values.stderr ? ['stderr' as const] : [])]
+        : undefined,
   };
   return withClient(async (c) => {
     const handle = c.attach(positionals[0]!);
@@ -276,7 +340,12 @@ async function cmdLogs(argv: string[]): Promise<number> {
     if (handle.canReadLogs) await printLog(handle, options, { marked: false, timestamps: values.timestamps });
     else {
       err('(no access to the artifacts bucket: showing the last lines the host reports, not every line)');
-      if (values.follow) await followTail(() => handle.logTail(), (lines) => lines.forEach((l) => out(l)), handle.result().catch(() => {}));
+      if (values.follow)
+        await followTail(
+          () => handle.logTail(),
+          (lines) => lines.forEach((l) => out(l)),
+          handle.result().catch(() => {}),
+        );
       else (await handle.logTail()).forEach((l) => out(l));
     }
     return 0;
@@ -286,7 +355,11 @@ async function cmdLogs(argv: string[]): Promise<number> {
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   const idArg = (args: string[]) => {
-    const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { json: { type: 'boolean' }, follow: { type: 'boolean', short: 'f' } } });
+    const { values, positionals } = parseArgs({
+      args,
+      allowPositionals: true,
+      options: { json: { type: 'boolean' }, follow: { type: 'boolean', short: 'f' } },
+    });
     if (positionals.length !== 1) throw new UsageError(`${command} takes one action ID`);
     return { id: positionals[0]!, ...values };
   };
@@ -299,7 +372,9 @@ async function main(argv: string[]): Promise<number> {
       if (json) out(JSON.stringify(status, null, 2));
       else {
         out(`${status.actionId}  ${status.phase}${status.waitingFor ? ` (waiting for ${status.waitingFor})` : ''}`);
-        out(`  image ${status.image}   host ${status.host ?? '-'}   attempt ${status.attempt}   exit code ${status.exitCode ?? '-'}`);
+        out(
+          `  image ${status.image}   host ${status.host ?? '-'}   attempt ${status.attempt}   exit code ${status.exitCode ?? '-'}`,
+        );
         out(`  steps ${status.timings.map((t) => `${t.step} ${formatDuration(t.ms)}`).join(', ') || '-'}`);
       }
       return 0;
@@ -322,12 +397,28 @@ async function main(argv: string[]): Promise<number> {
     case 'list': {
       const { values } = parseArgs({
         args: rest,
-        options: { status: { type: 'string' }, image: { type: 'string' }, template: { type: 'string' }, schedule: { type: 'string' }, since: { type: 'string' }, limit: { type: 'string' }, json: { type: 'boolean' } },
+        options: {
+          status: { type: 'string' },
+          image: { type: 'string' },
+          template: { type: 'string' },
+          schedule: { type: 'string' },
+          since: { type: 'string' },
+          limit: { type: 'string' },
+          json: { type: 'boolean' },
+        },
       });
       const limit = values.limit === undefined ? undefined : Number(values.limit);
-      if (limit !== undefined && !(Number.isInteger(limit) && limit > 0)) throw new UsageError('--limit takes a positive whole number');
+      if (limit !== undefined && !(Number.isInteger(limit) && limit > 0))
+        throw new UsageError('--limit takes a positive whole number');
       const rows = await withClient((c) =>
-        c.list({ status: values.status, image: values.image, template: values.template, schedule: values.schedule, since: values.since ? parseSince(values.since) : undefined, limit }),
+        c.list({
+          status: values.status,
+          image: values.image,
+          template: values.template,
+          schedule: values.schedule,
+          since: values.since ? parseSince(values.since) : undefined,
+          limit,
+        }),
       );
       if (values.json) out(JSON.stringify(rows, null, 2));
       else {
@@ -345,12 +436,20 @@ async function main(argv: string[]): Promise<number> {
     case 'codec-server': {
       const { values } = parseArgs({
         args: rest,
-        options: { port: { type: 'string' }, ip: { type: 'string' }, origin: { type: 'string', multiple: true }, 'allow-host': { type: 'string', multiple: true } },
+        options: {
+          port: { type: 'string' },
+          ip: { type: 'string' },
+          origin: { type: 'string', multiple: true },
+          'allow-host': { type: 'string', multiple: true },
+        },
       });
       const port = Number(values.port ?? '8888');
       if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError('--port takes a port number');
       const keys = parseCodecKeys(codecKeysFromEnv());
-      if (!keys.length) throw new UsageError('set CAISSON_CODEC_KEYS (or CAISSON_CODEC_KEYS_FILE): the codec server decodes with the keys the workers encrypt with');
+      if (!keys.length)
+        throw new UsageError(
+          'set CAISSON_CODEC_KEYS (or CAISSON_CODEC_KEYS_FILE): the codec server decodes with the keys the workers encrypt with',
+        );
       const ip = values.ip ?? '127.0.0.1';
       const token = process.env.CAISSON_CODEC_TOKEN || undefined;
       const server = await startCodecServer({
@@ -358,10 +457,13 @@ async function main(argv: string[]): Promise<number> {
         port,
         token,
         codecs: [new AesGcmCodec(keys)],
-        origins: values.origin ?? [process.env.TEMPORAL_UI_URL ?? 'http://127.0.0.1:8233'].map((u) => new URL(u).origin),
+        origins:
+          values.origin ?? [process.env.TEMPORAL_UI_URL ?? 'http://127.0.0.1:8233'].map((u) => new URL(u).origin),
         hosts: values['allow-host'],
       });
-      err(`codec server on http://${ip}:${(server.address() as { port: number }).port} (${token ? 'token required' : 'no token'})`);
+      err(
+        `codec server on http://${ip}:${(server.address() as { port: number }).port} (${token ? 'token required' : 'no token'})`,
+      );
       await new Promise<void>((resolve) => {
         const stop = () => server.close(() => resolve());
         process.once('SIGINT', stop);

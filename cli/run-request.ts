@@ -10,15 +10,34 @@ import { inputsFromFlag, mergeSpecs, specFromFlags, UsageError, type RunFlags } 
 
 /** The flags of a spec (and of a template run), as parseArgs reads them. */
 export const SPEC_OPTIONS = {
-  cpu: { type: 'string' }, memory: { type: 'string' }, gpus: { type: 'string' }, pids: { type: 'string' },
-  'out-disk': { type: 'string' }, 'tmp-disk': { type: 'string' }, 'log-size': { type: 'string' }, pull: { type: 'string' },
-  timeout: { type: 'string' }, deadline: { type: 'string' }, env: { type: 'string', multiple: true }, secret: { type: 'string', multiple: true },
-  require: { type: 'string', multiple: true }, prefer: { type: 'string', multiple: true },
-  network: { type: 'string' }, input: { type: 'string' }, output: { type: 'string' }, workdir: { type: 'string' },
-  user: { type: 'string' }, collect: { type: 'string' }, 'artifacts-bucket': { type: 'string' },
-  'artifacts-prefix': { type: 'string' }, source: { type: 'string' },
-  file: { type: 'string', short: 'f' }, 'input-file': { type: 'string' }, set: { type: 'string', multiple: true },
-  in: { type: 'string', multiple: true }, template: { type: 'string' },
+  cpu: { type: 'string' },
+  memory: { type: 'string' },
+  gpus: { type: 'string' },
+  pids: { type: 'string' },
+  'out-disk': { type: 'string' },
+  'tmp-disk': { type: 'string' },
+  'log-size': { type: 'string' },
+  pull: { type: 'string' },
+  timeout: { type: 'string' },
+  deadline: { type: 'string' },
+  env: { type: 'string', multiple: true },
+  secret: { type: 'string', multiple: true },
+  require: { type: 'string', multiple: true },
+  prefer: { type: 'string', multiple: true },
+  network: { type: 'string' },
+  input: { type: 'string' },
+  output: { type: 'string' },
+  workdir: { type: 'string' },
+  user: { type: 'string' },
+  collect: { type: 'string' },
+  'artifacts-bucket': { type: 'string' },
+  'artifacts-prefix': { type: 'string' },
+  source: { type: 'string' },
+  file: { type: 'string', short: 'f' },
+  'input-file': { type: 'string' },
+  set: { type: 'string', multiple: true },
+  in: { type: 'string', multiple: true },
+  template: { type: 'string' },
 } as const;
 
 /** Flags that are not about what runs: a template run may carry them. */
@@ -55,15 +74,35 @@ type SpecValues = ReturnType<typeof parseArgs<{ options: typeof SPEC_OPTIONS }>>
  * an image always names its registry); `--template` names one explicitly. `ignored` are flags of
  * the command itself (--id, --json, …), never counted as spec flags.
  */
-export async function runRequest(values: SpecValues & Record<string, unknown>, target: string | undefined, command: string[], ignored: string[]): Promise<RunRequest> {
-  if (values.input !== undefined && values['input-file'] !== undefined) throw new UsageError('--input and --input-file exclude each other');
-  const input = values['input-file'] !== undefined ? await readDataFile(values['input-file']) : values.input !== undefined ? parseJsonFlag('--input', values.input) : undefined;
-  const template = values.template ?? (!values.file && target !== undefined && !target.includes('/') ? target : undefined);
+export async function runRequest(
+  values: SpecValues & Record<string, unknown>,
+  target: string | undefined,
+  command: string[],
+  ignored: string[],
+): Promise<RunRequest> {
+  if (values.input !== undefined && values['input-file'] !== undefined)
+    throw new UsageError('--input and --input-file exclude each other');
+  const input =
+    values['input-file'] !== undefined
+      ? await readDataFile(values['input-file'])
+      : values.input !== undefined
+        ? parseJsonFlag('--input', values.input)
+        : undefined;
+  const template =
+    values.template ?? (!values.file && target !== undefined && !target.includes('/') ? target : undefined);
   if (template) {
-    const extra = Object.entries(values).filter(([k, v]) => v !== undefined && !NOT_SPEC.includes(k) && !ignored.includes(k));
+    const extra = Object.entries(values).filter(
+      ([k, v]) => v !== undefined && !NOT_SPEC.includes(k) && !ignored.includes(k),
+    );
     if (extra.length || command.length || (values.template && target !== undefined)) {
-      const what = [...extra.map(([k]) => `--${k}`), ...(command.length ? ['a command'] : []), ...(values.template && target ? [target] : [])];
-      throw new UsageError(`a template run takes --input, --input-file, --in and --set (what the template allows); not ${what.join(', ')}`);
+      const what = [
+        ...extra.map(([k]) => `--${k}`),
+        ...(command.length ? ['a command'] : []),
+        ...(values.template && target ? [target] : []),
+      ];
+      throw new UsageError(
+        `a template run takes --input, --input-file, --in and --set (what the template allows); not ${what.join(', ')}`,
+      );
     }
     const set = values.set?.length ? parsePairs('--set', values.set) : undefined;
     const inputs = values.in?.length ? inputsFromFlag(values.in) : undefined;
@@ -74,8 +113,12 @@ export async function runRequest(values: SpecValues & Record<string, unknown>, t
   let spec: Record<string, unknown>;
   if (values.file) {
     const fromFile = await readDataFile(values.file);
-    if (!fromFile || typeof fromFile !== 'object' || Array.isArray(fromFile)) throw new UsageError(`${values.file}: a spec is a mapping of fields (image, command, …)`);
-    spec = mergeSpecs(fromFile as Record<string, unknown>, specFromFlags(target, command, flags) as Record<string, unknown>);
+    if (!fromFile || typeof fromFile !== 'object' || Array.isArray(fromFile))
+      throw new UsageError(`${values.file}: a spec is a mapping of fields (image, command, …)`);
+    spec = mergeSpecs(
+      fromFile as Record<string, unknown>,
+      specFromFlags(target, command, flags) as Record<string, unknown>,
+    );
   } else {
     if (target === undefined) throw new UsageError('give an IMAGE, a template NAME, or -f SPEC.yaml');
     spec = specFromFlags(target, command, flags) as Record<string, unknown>;

@@ -8,15 +8,22 @@ import { runRequest, SPEC_OPTIONS, specOf, splitCommand } from './run-request.js
 import { UsageError } from './spec-from-flags.js';
 
 const TIMING_OPTIONS = {
-  cron: { type: 'string', multiple: true }, every: { type: 'string' }, timezone: { type: 'string' }, jitter: { type: 'string' },
-  overlap: { type: 'string' }, 'catchup-window': { type: 'string' }, paused: { type: 'boolean' }, note: { type: 'string' },
+  cron: { type: 'string', multiple: true },
+  every: { type: 'string' },
+  timezone: { type: 'string' },
+  jitter: { type: 'string' },
+  overlap: { type: 'string' },
+  'catchup-window': { type: 'string' },
+  paused: { type: 'boolean' },
+  note: { type: 'string' },
   json: { type: 'boolean' },
 } as const;
 const TIMING_FLAGS = Object.keys(TIMING_OPTIONS);
 
 function scheduleOptions(values: Record<string, unknown>): ScheduleOptions {
   const overlap = values.overlap as string | undefined;
-  if (overlap !== undefined && !Object.hasOwn(OVERLAPS, overlap)) throw new UsageError(`--overlap is one of ${Object.keys(OVERLAPS).join(', ')}`);
+  if (overlap !== undefined && !Object.hasOwn(OVERLAPS, overlap))
+    throw new UsageError(`--overlap is one of ${Object.keys(OVERLAPS).join(', ')}`);
   return {
     cron: values.cron as string[] | undefined,
     every: values.every as string | undefined,
@@ -29,11 +36,19 @@ function scheduleOptions(values: Record<string, unknown>): ScheduleOptions {
   };
 }
 
-export async function scheduleCommand(argv: string[], client: ActionsClient, out: (text: string) => void): Promise<number> {
+export async function scheduleCommand(
+  argv: string[],
+  client: ActionsClient,
+  out: (text: string) => void,
+): Promise<number> {
   const [sub, ...rest] = argv;
   const schedules = client.schedules();
   const nameOnly = (extra: Record<string, { type: 'string' | 'boolean' }> = {}) => {
-    const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { json: { type: 'boolean' }, note: { type: 'string' }, ...extra } });
+    const { values, positionals } = parseArgs({
+      args: rest,
+      allowPositionals: true,
+      options: { json: { type: 'boolean' }, note: { type: 'string' }, ...extra },
+    });
     if (positionals.length !== 1) throw new UsageError(`schedule ${sub} takes one schedule NAME`);
     return { name: positionals[0]!, values };
   };
@@ -41,9 +56,14 @@ export async function scheduleCommand(argv: string[], client: ActionsClient, out
     case 'create':
     case 'update': {
       const { own, command } = splitCommand(rest);
-      const { values, positionals } = parseArgs({ args: own, allowPositionals: true, options: { ...SPEC_OPTIONS, ...TIMING_OPTIONS } });
+      const { values, positionals } = parseArgs({
+        args: own,
+        allowPositionals: true,
+        options: { ...SPEC_OPTIONS, ...TIMING_OPTIONS },
+      });
       const [name, target] = positionals;
-      if (!name || positionals.length > 2) throw new UsageError(`schedule ${sub} takes NAME, then IMAGE (or -f FILE, or --template NAME)`);
+      if (!name || positionals.length > 2)
+        throw new UsageError(`schedule ${sub} takes NAME, then IMAGE (or -f FILE, or --template NAME)`);
       const options = scheduleOptions(values);
       const specGiven = target !== undefined || values.file !== undefined || values.template !== undefined;
       if (sub === 'create') {
@@ -51,7 +71,9 @@ export async function scheduleCommand(argv: string[], client: ActionsClient, out
         await schedules.create(name, spec, options);
         out(`created schedule ${name}; its runs are actions named ${name}-<scheduled time>`);
       } else {
-        const spec = specGiven ? await specOf(client, await runRequest(values, target, command, TIMING_FLAGS)) : undefined;
+        const spec = specGiven
+          ? await specOf(client, await runRequest(values, target, command, TIMING_FLAGS))
+          : undefined;
         await schedules.update(name, { spec, options });
         out(`updated schedule ${name}`);
       }
@@ -62,7 +84,8 @@ export async function scheduleCommand(argv: string[], client: ActionsClient, out
       if (rest.includes('--json')) out(JSON.stringify(rows, null, 2));
       else {
         out(['SCHEDULE', 'STATE', 'NEXT RUN'].join('\t'));
-        for (const r of rows) out([r.scheduleId, r.paused ? `paused${r.note ? ` (${r.note})` : ''}` : 'active', r.next ?? '-'].join('\t'));
+        for (const r of rows)
+          out([r.scheduleId, r.paused ? `paused${r.note ? ` (${r.note})` : ''}` : 'active', r.next ?? '-'].join('\t'));
       }
       return 0;
     }
@@ -73,8 +96,12 @@ export async function scheduleCommand(argv: string[], client: ActionsClient, out
       else {
         const t = view.timing;
         out(`${view.scheduleId}  ${view.paused ? `paused${view.note ? ` (${view.note})` : ''}` : 'active'}`);
-        out(`  when       ${t.cron?.length ? `cron ${t.cron.join(' | ')}` : t.every ? `every ${t.every}` : '-'}${t.timezone ? ` (${t.timezone})` : ''}${t.jitter ? `, jitter ${t.jitter}` : ''}`);
-        out(`  overlap    ${view.overlap}${view.skippedByOverlap ? ` (${view.skippedByOverlap} runs skipped so far)` : ''}`);
+        out(
+          `  when       ${t.cron?.length ? `cron ${t.cron.join(' | ')}` : t.every ? `every ${t.every}` : '-'}${t.timezone ? ` (${t.timezone})` : ''}${t.jitter ? `, jitter ${t.jitter}` : ''}`,
+        );
+        out(
+          `  overlap    ${view.overlap}${view.skippedByOverlap ? ` (${view.skippedByOverlap} runs skipped so far)` : ''}`,
+        );
         out(`  runs       ${view.template ?? view.image}`);
         out(`  next       ${view.next.join(', ') || '-'}`);
         for (const r of view.recent) out(`  ran        ${r.scheduledAt}  ${r.status}  ${r.actionId}`);

@@ -9,7 +9,11 @@ import { UsageError } from './spec-from-flags.js';
 
 export async function templateCommand(argv: string[], out: (text: string) => void): Promise<number> {
   const [sub, ...rest] = argv;
-  const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { json: { type: 'boolean' } } });
+  const { values, positionals } = parseArgs({
+    args: rest,
+    allowPositionals: true,
+    options: { json: { type: 'boolean' } },
+  });
   // Templates live in S3: no Temporal connection is needed for these.
   const s3 = logStoreFromEnv();
   try {
@@ -19,7 +23,10 @@ export async function templateCommand(argv: string[], out: (text: string) => voi
         if (positionals.length !== 1) throw new UsageError('template register takes one FILE (YAML or JSON)');
         const stored = await registerTemplate(store, await readDataFile(positionals[0]!), process.env.DOCKER_CONFIG);
         if (values.json) out(JSON.stringify(stored, null, 2));
-        else out(`registered ${stored.name}@${stored.version}: ${String(stored.spec.image)}${stored.registeredImage ? ` (was ${stored.registeredImage})` : ''}`);
+        else
+          out(
+            `registered ${stored.name}@${stored.version}: ${String(stored.spec.image)}${stored.registeredImage ? ` (was ${stored.registeredImage})` : ''}`,
+          );
         return 0;
       }
       case 'list': {
@@ -28,7 +35,8 @@ export async function templateCommand(argv: string[], out: (text: string) => voi
         if (values.json) out(JSON.stringify(rows, null, 2));
         else {
           out(['TEMPLATE', 'LATEST', 'VERSIONS', 'DESCRIPTION'].join('\t'));
-          for (const r of rows) out([r.name, r.latest, r.versions.join(','), (r.description ?? '').split('\n')[0]].join('\t'));
+          for (const r of rows)
+            out([r.name, r.latest, r.versions.join(','), (r.description ?? '').split('\n')[0]].join('\t'));
         }
         return 0;
       }
@@ -39,7 +47,9 @@ export async function templateCommand(argv: string[], out: (text: string) => voi
         else {
           const versions = await store.versions(template.name);
           out(`${template.name}@${template.version}${template.description ? `  ${template.description}` : ''}`);
-          out(`  image      ${String(template.spec.image)}${template.registeredImage ? ` (registered as ${template.registeredImage})` : ''}`);
+          out(
+            `  image      ${String(template.spec.image)}${template.registeredImage ? ` (registered as ${template.registeredImage})` : ''}`,
+          );
           out(`  versions   ${versions.join(', ')}`);
           out(`  overrides  ${template.overrides.join(', ') || '-'}`);
           out(`  registered ${template.registeredAt}`);

@@ -2,8 +2,23 @@
 // children are ordinary actions "<array id>-<index>".
 import { randomUUID } from 'node:crypto';
 import type { Client, WorkflowHandle } from '@temporalio/client';
-import { ActionId, InvalidSpecError, LIMITS, checkActionSpec, parseActionSpec, specProblems, type ActionSpecInput, type SpecProblem } from '../spec/action.js';
-import { ARRAY_WORKFLOW_TYPE, ArrayOptions, type ArrayOptionsInput, type ArrayResult, type RunArrayInput } from '../spec/array.js';
+import {
+  ActionId,
+  InvalidSpecError,
+  LIMITS,
+  checkActionSpec,
+  parseActionSpec,
+  specProblems,
+  type ActionSpecInput,
+  type SpecProblem,
+} from '../spec/action.js';
+import {
+  ARRAY_WORKFLOW_TYPE,
+  ArrayOptions,
+  type ArrayOptionsInput,
+  type ArrayResult,
+  type RunArrayInput,
+} from '../spec/array.js';
 import { ActionImageKey, ActionStatusKey } from '../spec/search-attributes.js';
 import type { FleetOptions } from '../spec/workflow-api.js';
 import type { runArray } from '../workflows/run-array.js';
@@ -34,18 +49,31 @@ export function arrayProblems(spec: ActionSpecInput, array: ArrayOptionsInput): 
   const base = checkActionSpec(spec);
   if (!base.success) problems.push(...specProblems(base.error));
   const bytes = new TextEncoder().encode(JSON.stringify({ spec, array })).length;
-  if (bytes > LIMITS.specBytes) problems.push({ path: 'array.items', message: `the spec and items are ${bytes} bytes as JSON; at most ${LIMITS.specBytes} (put large data in inputs)` });
+  if (bytes > LIMITS.specBytes)
+    problems.push({
+      path: 'array.items',
+      message: `the spec and items are ${bytes} bytes as JSON; at most ${LIMITS.specBytes} (put large data in inputs)`,
+    });
   else if (base.success && options.success && options.data.items) {
     for (const [i, item] of options.data.items.entries()) {
       const child = checkActionSpec({ ...spec, input: item });
-      if (!child.success) problems.push(...specProblems(child.error).map((p) => ({ ...p, path: p.path.replace(/^input/, `array.items.${i}`) })));
+      if (!child.success)
+        problems.push(
+          ...specProblems(child.error).map((p) => ({ ...p, path: p.path.replace(/^input/, `array.items.${i}`) })),
+        );
       if (problems.length >= 20) break;
     }
   }
   return problems;
 }
 
-export async function startArray(client: Client, taskQueue: string, spec: ActionSpecInput, array: ArrayOptionsInput, options: { actionId?: string; fleet?: FleetOptions } = {}): Promise<ArrayHandle> {
+export async function startArray(
+  client: Client,
+  taskQueue: string,
+  spec: ActionSpecInput,
+  array: ArrayOptionsInput,
+  options: { actionId?: string; fleet?: FleetOptions } = {},
+): Promise<ArrayHandle> {
   const problems = arrayProblems(spec, array);
   const actionId = options.actionId ?? `array-${randomUUID()}`;
   const id = ActionId.safeParse(actionId);

@@ -11,13 +11,48 @@ import {
 } from '@temporalio/client';
 import type { LoadedDataConverter } from '@temporalio/common';
 import { decodeFromPayloadsAtIndex } from '@temporalio/common/lib/internal-non-workflow/index.js';
-import { ActionId, ActionSpec, parseActionSpec, InvalidSpecError, type Action, type ActionSpecInput } from '../spec/action.js';
+import {
+  ActionId,
+  ActionSpec,
+  parseActionSpec,
+  InvalidSpecError,
+  type Action,
+  type ActionSpecInput,
+} from '../spec/action.js';
 import type { ActionResult } from '../spec/result.js';
-import { ActionExitCodeKey, ActionHostKey, ActionImageKey, ActionSourceKey, ActionStatusKey, ActionTemplateKey } from '../spec/search-attributes.js';
-import { findTemplate, registerTemplate, specFromTemplate, templateStore, TemplateError, type TemplateStore, type StoredTemplate, type TemplateRun } from '../common/templates/templates.js';
-import { WORKFLOW_TYPE, logsQuery, statusQuery, type FleetOptions, type RunActionInput, type StatusView } from '../spec/workflow-api.js';
+import {
+  ActionExitCodeKey,
+  ActionHostKey,
+  ActionImageKey,
+  ActionSourceKey,
+  ActionStatusKey,
+  ActionTemplateKey,
+} from '../spec/search-attributes.js';
+import {
+  findTemplate,
+  registerTemplate,
+  specFromTemplate,
+  templateStore,
+  TemplateError,
+  type TemplateStore,
+  type StoredTemplate,
+  type TemplateRun,
+} from '../common/templates/templates.js';
+import {
+  WORKFLOW_TYPE,
+  logsQuery,
+  statusQuery,
+  type FleetOptions,
+  type RunActionInput,
+  type StatusView,
+} from '../spec/workflow-api.js';
 import type { runAction } from '../workflows/run-action.js';
-import { connectionOptions, dataConverterFor, temporalSettingsFromEnv, type TemporalSettings } from '../common/connection/temporal-connection.js';
+import {
+  connectionOptions,
+  dataConverterFor,
+  temporalSettingsFromEnv,
+  type TemporalSettings,
+} from '../common/connection/temporal-connection.js';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { s3ClientFromEnv } from '../common/storage/s3-client.js';
 import { readLog, type LogLine, type LogOptions, type RunLogState } from './log-reader.js';
@@ -62,7 +97,9 @@ interface HostProgress {
 /** Following every line needs S3; this client was made without access to it. */
 export class LogsUnavailableError extends Error {
   constructor() {
-    super('following the full log needs read access to the artifacts bucket: set AWS_ENDPOINT_URL_S3 (for a self-hosted S3), AWS_REGION and credentials');
+    super(
+      'following the full log needs read access to the artifacts bucket: set AWS_ENDPOINT_URL_S3 (for a self-hosted S3), AWS_REGION and credentials',
+    );
     this.name = 'LogsUnavailableError';
   }
 }
@@ -77,7 +114,10 @@ export function logStoreFromEnv(env: NodeJS.ProcessEnv = process.env): S3Client 
 const PROGRESS_ACTIVITIES = new Set(['execute', 'runContainer']);
 
 /** Raw heartbeat details are payloads as stored: decoded with the client's codecs (encrypted fleets). */
-async function hostProgressOf(description: WorkflowExecutionDescription, converter: LoadedDataConverter): Promise<HostProgress | undefined> {
+async function hostProgressOf(
+  description: WorkflowExecutionDescription,
+  converter: LoadedDataConverter,
+): Promise<HostProgress | undefined> {
   for (const activity of description.raw.pendingActivities ?? []) {
     const payloads = activity.heartbeatDetails?.payloads;
     if (payloads?.length && PROGRESS_ACTIVITIES.has(activity.activityType?.name ?? '')) {
@@ -105,7 +145,9 @@ export class ActionConflictError extends Error {
 function differingFields(a: Action, b: Action): string[] {
   const canonical = (value: unknown): string =>
     JSON.stringify(value, (_key, v: unknown) =>
-      v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v as object).sort(([x], [y]) => x.localeCompare(y))) : v,
+      v && typeof v === 'object' && !Array.isArray(v)
+        ? Object.fromEntries(Object.entries(v as object).sort(([x], [y]) => x.localeCompare(y)))
+        : v,
     ) ?? '';
   const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])].sort();
   return keys.filter((key) => canonical(a[key as keyof Action]) !== canonical(b[key as keyof Action]));
@@ -199,13 +241,20 @@ export class ActionsClient {
     readonly logStore: S3Client | undefined = logStoreFromEnv(),
   ) {}
 
-  static async connect(settings: TemporalSettings = temporalSettingsFromEnv(), taskQueue?: string, logStore?: S3Client): Promise<ActionsClient> {
+  static async connect(
+    settings: TemporalSettings = temporalSettingsFromEnv(),
+    taskQueue?: string,
+    logStore?: S3Client,
+  ): Promise<ActionsClient> {
     let connection: Connection;
     try {
       connection = await Connection.connect(connectionOptions(settings));
     } catch (err) {
       // Unreachable, refused by a proxy (certificate, API key), or TLS files unreadable: say where.
-      throw new Error(`cannot connect to Temporal at ${settings.address} (namespace ${settings.namespace}): ${(err as Error).message}`, { cause: err });
+      throw new Error(
+        `cannot connect to Temporal at ${settings.address} (namespace ${settings.namespace}): ${(err as Error).message}`,
+        { cause: err },
+      );
     }
     return new ActionsClient(
       new Client({ connection, namespace: settings.namespace, dataConverter: dataConverterFor(settings) }),
@@ -240,7 +289,11 @@ export class ActionsClient {
           ...(parsed.source ? [{ key: ActionSourceKey, value: parsed.source }] : []),
           ...(parsed.template ? [{ key: ActionTemplateKey, value: parsed.template }] : []),
         ],
-        staticSummary: `${parsed.image}${parsed.command ? ` ${[...parsed.command, ...(parsed.args ?? [])].join(' ')}` : ''}`.slice(0, 200),
+        staticSummary:
+          `${parsed.image}${parsed.command ? ` ${[...parsed.command, ...(parsed.args ?? [])].join(' ')}` : ''}`.slice(
+            0,
+            200,
+          ),
       });
       return new ActionHandle(actionId, handle, true, this.logStore);
     } catch (err) {
@@ -312,7 +365,16 @@ export class ActionsClient {
   }
 
   /** Actions matching a visibility query, newest first. */
-  async list(filter: { status?: string; image?: string; template?: string; schedule?: string; since?: Date; limit?: number } = {}): Promise<ActionSummary[]> {
+  async list(
+    filter: {
+      status?: string;
+      image?: string;
+      template?: string;
+      schedule?: string;
+      since?: Date;
+      limit?: number;
+    } = {},
+  ): Promise<ActionSummary[]> {
     const clauses = [`WorkflowType = '${WORKFLOW_TYPE}'`];
     const quote = (value: string) => `'${value.replace(/'/g, "\\'")}'`;
     if (filter.status) clauses.push(`ActionStatus = ${quote(filter.status.toUpperCase())}`);

@@ -4,7 +4,15 @@
 // once a second, only to learn where the log is and whether more can come.
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { isMissingObject } from '../common/storage/s3-client.js';
-import { FrameSplitter, endKey, segmentKey, splitTimestamp, timeNs, type LogEnd, type StreamName } from '../common/storage/log-segments.js';
+import {
+  FrameSplitter,
+  endKey,
+  segmentKey,
+  splitTimestamp,
+  timeNs,
+  type LogEnd,
+  type StreamName,
+} from '../common/storage/log-segments.js';
 
 export interface LogLine {
   attempt: number;
@@ -50,7 +58,6 @@ const sleep = (ms: number, signal?: AbortSignal) =>
     const timer = setTimeout(resolve, ms);
     signal?.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
   });
-
 
 export function parseS3Uri(uri: string): { bucket: string; prefix: string } {
   const match = /^s3:\/\/([^/]+)\/(.+)$/.exec(uri);
@@ -160,7 +167,11 @@ class SegmentSource {
   }
 }
 
-async function* segmentsInOrder(s3: S3Client, state: () => Promise<RunLogState>, options: LogOptions): AsyncGenerator<Item> {
+async function* segmentsInOrder(
+  s3: S3Client,
+  state: () => Promise<RunLogState>,
+  options: LogOptions,
+): AsyncGenerator<Item> {
   const { signal } = options;
   const pollMs = options.pollMs ?? 300;
   let run = await state();
@@ -236,10 +247,15 @@ async function* segmentsInOrder(s3: S3Client, state: () => Promise<RunLogState>,
 }
 
 /** The run's log as lines: filtered, optionally starting with the last N, optionally following. */
-export async function* readLog(s3: S3Client, state: () => Promise<RunLogState>, options: LogOptions = {}): AsyncGenerator<LogLine> {
+export async function* readLog(
+  s3: S3Client,
+  state: () => Promise<RunLogState>,
+  options: LogOptions = {},
+): AsyncGenerator<LogLine> {
   const sinceNs = options.since ? BigInt(options.since.getTime()) * 1_000_000n : undefined;
   const wanted = (line: LogLine) =>
-    (!options.streams || options.streams.includes(line.stream)) && (sinceNs === undefined || timeNs(line.time) >= sinceNs);
+    (!options.streams || options.streams.includes(line.stream)) &&
+    (sinceNs === undefined || timeNs(line.time) >= sinceNs);
   // With a tail, lines are held (the last N only) until the reader has caught up with the log.
   const tail = options.tail !== undefined ? new LastLines(options.tail) : undefined;
   let holding = tail !== undefined;
@@ -268,7 +284,8 @@ class LastLines {
   }
 
   drain(): LogLine[] {
-    const lines = this.ring.length < this.size ? this.ring : [...this.ring.slice(this.next), ...this.ring.slice(0, this.next)];
+    const lines =
+      this.ring.length < this.size ? this.ring : [...this.ring.slice(this.next), ...this.ring.slice(0, this.next)];
     return [...lines];
   }
 }

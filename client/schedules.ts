@@ -1,14 +1,25 @@
 // Actions on a schedule, on Temporal Schedules (no timer loop of ours): each run the schedule takes
 // is an ordinary action, started with the id "<schedule id>-<scheduled time>" (Temporal appends
 // the time, so a run is never started twice) and the ActionSchedule search attribute.
-import { ScheduleNotFoundError, type Client, type ScheduleDescription, type ScheduleOverlapPolicy } from '@temporalio/client';
+import {
+  ScheduleNotFoundError,
+  type Client,
+  type ScheduleDescription,
+  type ScheduleOverlapPolicy,
+} from '@temporalio/client';
 import { parseActionSpec, type ActionSpecInput } from '../spec/action.js';
 import { parseDuration } from '../spec/quantity.js';
 import { ActionImageKey, ActionScheduleKey, ActionStatusKey, ActionTemplateKey } from '../spec/search-attributes.js';
 import { WORKFLOW_TYPE, type FleetOptions, type RunActionInput } from '../spec/workflow-api.js';
 
 /** What happens when a run is due while the last one still runs (Temporal's overlap policies). */
-export const OVERLAPS = { skip: 'SKIP', 'buffer-one': 'BUFFER_ONE', 'buffer-all': 'BUFFER_ALL', 'allow-all': 'ALLOW_ALL', 'cancel-other': 'CANCEL_OTHER' } as const;
+export const OVERLAPS = {
+  skip: 'SKIP',
+  'buffer-one': 'BUFFER_ONE',
+  'buffer-all': 'BUFFER_ALL',
+  'allow-all': 'ALLOW_ALL',
+  'cancel-other': 'CANCEL_OTHER',
+} as const;
 export type Overlap = keyof typeof OVERLAPS;
 
 /** A schedule id: like an action id, shorter, as each run's id appends the scheduled time to it. */
@@ -73,7 +84,8 @@ const overlapName = (policy: ScheduleOverlapPolicy | string): Overlap =>
 
 /** The Temporal schedule spec of a timing; checked here so that a mistake names the flag. */
 function scheduleSpec(timing: ScheduleTiming) {
-  if (!timing.cron?.length === !timing.every) throw new ScheduleError('give the schedule --cron EXPRESSION (repeatable) or --every DURATION');
+  if (!timing.cron?.length === !timing.every)
+    throw new ScheduleError('give the schedule --cron EXPRESSION (repeatable) or --every DURATION');
   const every = ms('every', timing.every);
   return {
     ...(timing.cron?.length ? { cronExpressions: timing.cron } : {}),
@@ -83,7 +95,8 @@ function scheduleSpec(timing: ScheduleTiming) {
   };
 }
 
-const timingOf = (action: { memo?: Record<string, unknown> }): ScheduleTiming => (action.memo?.scheduleTiming as ScheduleTiming | undefined) ?? {};
+const timingOf = (action: { memo?: Record<string, unknown> }): ScheduleTiming =>
+  (action.memo?.scheduleTiming as ScheduleTiming | undefined) ?? {};
 
 export class ActionSchedules {
   constructor(
@@ -108,14 +121,26 @@ export class ActionSchedules {
         ...(parsed.template ? [{ key: ActionTemplateKey, value: parsed.template }] : []),
       ],
       memo: { scheduleTiming: timing },
-      staticSummary: `${parsed.image}${parsed.command ? ` ${[...parsed.command, ...(parsed.args ?? [])].join(' ')}` : ''}`.slice(0, 200),
+      staticSummary:
+        `${parsed.image}${parsed.command ? ` ${[...parsed.command, ...(parsed.args ?? [])].join(' ')}` : ''}`.slice(
+          0,
+          200,
+        ),
     };
   }
 
   /** Creates the schedule; the spec is checked first (every problem at once), as for a start. */
   async create(scheduleId: string, spec: ActionSpecInput, options: ScheduleOptions): Promise<void> {
-    if (!SCHEDULE_ID.test(scheduleId)) throw new ScheduleError('a schedule name is 1-150 letters, digits, ".", "_" or "-", starting with a letter or digit');
-    const timing: ScheduleTiming = { cron: options.cron, every: options.every, timezone: options.timezone, jitter: options.jitter };
+    if (!SCHEDULE_ID.test(scheduleId))
+      throw new ScheduleError(
+        'a schedule name is 1-150 letters, digits, ".", "_" or "-", starting with a letter or digit',
+      );
+    const timing: ScheduleTiming = {
+      cron: options.cron,
+      every: options.every,
+      timezone: options.timezone,
+      jitter: options.jitter,
+    };
     // Everything is checked before the server is asked.
     const when = scheduleSpec(timing);
     const action = this.action(scheduleId, spec, timing, options.fleet);
@@ -125,7 +150,10 @@ export class ActionSchedules {
         scheduleId,
         spec: when,
         action,
-        policies: { overlap: OVERLAPS[options.overlap ?? 'skip'], ...(catchupWindow !== undefined ? { catchupWindow } : {}) },
+        policies: {
+          overlap: OVERLAPS[options.overlap ?? 'skip'],
+          ...(catchupWindow !== undefined ? { catchupWindow } : {}),
+        },
         state: { paused: options.paused ?? false, note: options.note },
       })
       .catch((err: Error) => {
@@ -136,7 +164,8 @@ export class ActionSchedules {
   /** Changes the timing, the policies or the spec; what is not given stays. */
   async update(scheduleId: string, change: { spec?: ActionSpecInput; options?: ScheduleOptions }): Promise<void> {
     const o = change.options ?? {};
-    const timing: ScheduleTiming | undefined = o.cron?.length || o.every ? { cron: o.cron, every: o.every, timezone: o.timezone, jitter: o.jitter } : undefined;
+    const timing: ScheduleTiming | undefined =
+      o.cron?.length || o.every ? { cron: o.cron, every: o.every, timezone: o.timezone, jitter: o.jitter } : undefined;
     const retimed = timing ? scheduleSpec(timing) : undefined;
     await this.described(scheduleId);
     await this.handle(scheduleId).update((previous) => ({
@@ -161,7 +190,8 @@ export class ActionSchedules {
     try {
       return await this.handle(scheduleId).describe();
     } catch (err) {
-      if (err instanceof ScheduleNotFoundError) throw new ScheduleError(`no schedule named ${scheduleId}: caisson schedule list shows them`);
+      if (err instanceof ScheduleNotFoundError)
+        throw new ScheduleError(`no schedule named ${scheduleId}: caisson schedule list shows them`);
       throw err;
     }
   }
@@ -173,7 +203,10 @@ export class ActionSchedules {
     const recent: ScheduleRun[] = [];
     for (const a of d.info.recentActions.slice(-10)) {
       const actionId = a.action.workflow.workflowId;
-      const described = await this.client.workflow.getHandle(actionId).describe().catch(() => undefined);
+      const described = await this.client.workflow
+        .getHandle(actionId)
+        .describe()
+        .catch(() => undefined);
       recent.push({
         actionId,
         scheduledAt: a.scheduledAt.toISOString(),
@@ -199,7 +232,12 @@ export class ActionSchedules {
     const rows = [];
     for await (const s of this.client.schedule.list()) {
       if (s.action?.workflowType !== WORKFLOW_TYPE) continue;
-      rows.push({ scheduleId: s.scheduleId, paused: s.state.paused, next: s.info.nextActionTimes[0]?.toISOString(), note: s.state.note });
+      rows.push({
+        scheduleId: s.scheduleId,
+        paused: s.state.paused,
+        next: s.info.nextActionTimes[0]?.toISOString(),
+        note: s.state.note,
+      });
     }
     return rows.sort((a, b) => a.scheduleId.localeCompare(b.scheduleId));
   }

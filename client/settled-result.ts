@@ -10,7 +10,8 @@ export async function settledResult<T>(workflow: WorkflowHandle, failedType: str
   } catch (err) {
     const cause = err instanceof WorkflowFailedError ? err.cause : undefined;
     if (cause instanceof ApplicationFailure && cause.type === failedType) return cause.details?.[0] as T;
-    if (cause instanceof ApplicationFailure && cause.type === 'InvalidSpec') throw new InvalidSpecError((cause.details?.[0] as { problems: SpecProblem[] }).problems);
+    if (cause instanceof ApplicationFailure && cause.type === 'InvalidSpec')
+      throw new InvalidSpecError((cause.details?.[0] as { problems: SpecProblem[] }).problems);
     if (cause instanceof CancelledFailure) {
       const { memo } = await workflow.describe();
       if (memo?.result) return memo.result as T;

@@ -21,7 +21,13 @@ export class CountingProxy {
   readonly requests: string[] = [];
   /** The same with each query string ("POST /bucket/key?uploads"). */
   readonly targets: string[] = [];
-  private readonly holds: { method: string; path: RegExp; taken: boolean; arrived: () => void; settled: Promise<'release' | 'drop'> }[] = [];
+  private readonly holds: {
+    method: string;
+    path: RegExp;
+    taken: boolean;
+    arrived: () => void;
+    settled: Promise<'release' | 'drop'>;
+  }[] = [];
   /** Bytes per second from the server to clients (downloads, pulls); 0: unlimited. */
   private readonly download = { rate: 0, freeAt: 0 };
   private readonly faults: Fault[] = [];
@@ -88,7 +94,10 @@ export class CountingProxy {
   }
 
   private handle(client: Socket): void {
-    const upstream = 'socketPath' in this.upstream ? createConnection(this.upstream.socketPath) : createConnection(this.upstream.port, this.upstream.host);
+    const upstream =
+      'socketPath' in this.upstream
+        ? createConnection(this.upstream.socketPath)
+        : createConnection(this.upstream.port, this.upstream.host);
     const requests = new RequestReader();
     let closed = false;
     let held: Buffer[] | undefined;
@@ -113,7 +122,9 @@ export class CountingProxy {
             fault.times -= 1;
             closed = true;
             const body = JSON.stringify({ message: 'injected by the test proxy' });
-            client.end(`HTTP/1.1 ${fault.status} Injected\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`);
+            client.end(
+              `HTTP/1.1 ${fault.status} Injected\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`,
+            );
             upstream.destroy();
             return;
           }
@@ -224,10 +235,18 @@ export class RequestReader {
       this.head = Buffer.alloc(0);
       const [line = '', ...fields] = headBytes.toString('latin1').split('\r\n');
       const [method = '', target = ''] = line.split(' ');
-      const header = (name: string) => fields.find((f) => f.toLowerCase().startsWith(`${name}:`))?.slice(name.length + 1).trim();
-      pieces.push({ request: { method, target, expectsContinue: /100-continue/i.test(header('expect') ?? '') }, bytes: tail });
+      const header = (name: string) =>
+        fields
+          .find((f) => f.toLowerCase().startsWith(`${name}:`))
+          ?.slice(name.length + 1)
+          .trim();
+      pieces.push({
+        request: { method, target, expectsContinue: /100-continue/i.test(header('expect') ?? '') },
+        bytes: tail,
+      });
       if (header('upgrade') || /upgrade/i.test(header('connection') ?? '')) this.raw = true;
-      else if (/chunked/i.test(header('transfer-encoding') ?? '')) this.body = { chunked: true, line: '', left: 0, trailer: false };
+      else if (/chunked/i.test(header('transfer-encoding') ?? ''))
+        this.body = { chunked: true, line: '', left: 0, trailer: false };
       else if (Number(header('content-length') ?? 0) > 0) this.body = { left: Number(header('content-length')) };
     }
     return pieces;

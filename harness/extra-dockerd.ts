@@ -4,7 +4,17 @@
 // network flags as the dev engine (--bridge=none --iptables=false --ip-masq=false): its containers
 // get network none or host only.
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -219,21 +229,39 @@ export async function startExtraDockerd(options: ExtraDockerdOptions = {}): Prom
   try {
     let tls: ExtraDockerd['tls'];
     const args = [
-      '--host', socketHost,
-      '--data-root', join(dir, 'data'),
-      '--exec-root', join(dir, 'exec'),
-      '--pidfile', join(dir, 'dockerd.pid'),
-      '--bridge=none', '--iptables=false', '--ip-masq=false',
+      '--host',
+      socketHost,
+      '--data-root',
+      join(dir, 'data'),
+      '--exec-root',
+      join(dir, 'exec'),
+      '--pidfile',
+      join(dir, 'dockerd.pid'),
+      '--bridge=none',
+      '--iptables=false',
+      '--ip-masq=false',
     ];
     if (options.tls) {
       const certs = await makeDockerTlsCerts(join(dir, 'tls'));
       const port = await freePort();
       const host = `tcp://127.0.0.1:${port}`;
       args.push(
-        '--host', host,
-        '--tlsverify', '--tlscacert', certs.server.ca, '--tlscert', certs.server.cert, '--tlskey', certs.server.key,
+        '--host',
+        host,
+        '--tlsverify',
+        '--tlscacert',
+        certs.server.ca,
+        '--tlscert',
+        certs.server.cert,
+        '--tlskey',
+        certs.server.key,
       );
-      tls = { host, port, certs, clientEnv: { DOCKER_HOST: host, DOCKER_TLS_VERIFY: '1', DOCKER_CERT_PATH: certs.client.dir } };
+      tls = {
+        host,
+        port,
+        certs,
+        clientEnv: { DOCKER_HOST: host, DOCKER_TLS_VERIFY: '1', DOCKER_CERT_PATH: certs.client.dir },
+      };
     }
 
     const engine = engineAt(socketHost);
@@ -242,7 +270,10 @@ export async function startExtraDockerd(options: ExtraDockerdOptions = {}): Prom
       try {
         const env = dockerdEnv(options.fakeNvidiaHook ? fakeHookDir(dir) : undefined);
         child = options.netns
-          ? spawn('nsenter', [`--net=/var/run/netns/${options.netns}`, 'dockerd', ...args], { stdio: ['ignore', log, log], env })
+          ? spawn('nsenter', [`--net=/var/run/netns/${options.netns}`, 'dockerd', ...args], {
+              stdio: ['ignore', log, log],
+              env,
+            })
           : spawn('dockerd', args, { stdio: ['ignore', log, log], env });
       } finally {
         closeSync(log);
@@ -267,16 +298,27 @@ export async function startExtraDockerd(options: ExtraDockerdOptions = {}): Prom
           key: readFileSync(tls.certs.client.key),
         })
       : undefined;
-    const ping = (d: Docker) => withDeadline(d.ping().then(() => true, () => false), 2_000).then((ok) => ok === true);
+    const ping = (d: Docker) =>
+      withDeadline(
+        d.ping().then(
+          () => true,
+          () => false,
+        ),
+        2_000,
+      ).then((ok) => ok === true);
     const ready = async (spawned: ChildProcess) => {
       const deadline = Date.now() + readyTimeoutMs;
       for (;;) {
         if (!alive(spawned)) {
-          throw new Error(`dockerd ${name} exited (${spawned.exitCode ?? spawned.signalCode}) before it was ready; log ${logFile}:\n${tail(logFile!)}`);
+          throw new Error(
+            `dockerd ${name} exited (${spawned.exitCode ?? spawned.signalCode}) before it was ready; log ${logFile}:\n${tail(logFile!)}`,
+          );
         }
         if ((await ping(engine)) && (!overTls || (await ping(overTls)))) return;
         if (Date.now() > deadline) {
-          throw new Error(`dockerd ${name} did not answer a ping within ${readyTimeoutMs} ms; log ${logFile}:\n${tail(logFile!)}`);
+          throw new Error(
+            `dockerd ${name} did not answer a ping within ${readyTimeoutMs} ms; log ${logFile}:\n${tail(logFile!)}`,
+          );
         }
         await sleep(100);
       }
@@ -293,7 +335,14 @@ export async function startExtraDockerd(options: ExtraDockerdOptions = {}): Prom
             await withDeadline(
               (async () => {
                 const containers = await engine.listContainers({ all: true });
-                await Promise.all(containers.map((c) => engine.getContainer(c.Id).remove({ force: true, v: true }).catch(() => {})));
+                await Promise.all(
+                  containers.map((c) =>
+                    engine
+                      .getContainer(c.Id)
+                      .remove({ force: true, v: true })
+                      .catch(() => {}),
+                  ),
+                );
               })().catch(() => {}),
               stopTimeoutMs,
             );
@@ -313,7 +362,8 @@ export async function startExtraDockerd(options: ExtraDockerdOptions = {}): Prom
 
     const kill = async (signal: 'SIGKILL' | 'SIGTERM') => {
       spawned.kill(signal);
-      if (!(await waitExit(spawned, stopTimeoutMs))) throw new Error(`dockerd ${name} did not exit within ${stopTimeoutMs} ms of ${signal}`);
+      if (!(await waitExit(spawned, stopTimeoutMs)))
+        throw new Error(`dockerd ${name} did not exit within ${stopTimeoutMs} ms of ${signal}`);
       // Its containerd, left alone, loses the pipe its log goes to and may hang or die while a new
       // dockerd connects to it: a crash takes it too.
       if (signal === 'SIGKILL') await killContainerd(dir);

@@ -26,7 +26,13 @@ export interface GrpcTlsProxy {
   stop(): Promise<void>;
 }
 
-function config(dir: string, target: string, certs: DockerTlsCerts, ports: { mtls: number; apiKey: number }, apiKey: string): string {
+function config(
+  dir: string,
+  target: string,
+  certs: DockerTlsCerts,
+  ports: { mtls: number; apiKey: number },
+  apiKey: string,
+): string {
   // Temporal's long polls last about a minute: the proxy must not cut them first.
   const pass = `
       grpc_pass grpc://${target};
@@ -70,7 +76,7 @@ http {
 }
 
 async function listening(port: number, ms: number, proc: ChildProcess, log: () => string): Promise<void> {
-  for (const deadline = Date.now() + ms; ; ) {
+  for (const deadline = Date.now() + ms; ;) {
     if (proc.exitCode !== null) throw new Error(`nginx exited with ${proc.exitCode}: ${log()}`);
     const ok = await new Promise<boolean>((resolve) => {
       const socket = connect(port, '127.0.0.1', () => (socket.end(), resolve(true)));
@@ -90,13 +96,24 @@ export async function startGrpcTlsProxy(target: string): Promise<GrpcTlsProxy> {
   const apiKey = randomBytes(24).toString('hex');
   const conf = join(dir, 'nginx.conf');
   await writeFile(conf, config(dir, target, certs, ports, apiKey));
-  const proc = spawn(NGINX_BIN, ['-p', dir, '-c', conf, '-e', join(dir, 'error.log')], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const proc = spawn(NGINX_BIN, ['-p', dir, '-c', conf, '-e', join(dir, 'error.log')], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let said = '';
   proc.stderr!.on('data', (d: Buffer) => (said += d.toString()));
   const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
-  const log = () => said + (() => { try { return readFileSync(join(dir, 'error.log'), 'utf8'); } catch { return ''; } })();
+  const log = () =>
+    said +
+    (() => {
+      try {
+        return readFileSync(join(dir, 'error.log'), 'utf8');
+      } catch {
+        return '';
+      }
+    })();
   const stop = async () => {
-    if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGTERM' /* fast shutdown: open long polls are cut, as when a proxy goes away */);
+    if (proc.exitCode === null && proc.signalCode === null)
+      proc.kill('SIGTERM' /* fast shutdown: open long polls are cut, as when a proxy goes away */);
     const forced = setTimeout(() => proc.kill('SIGKILL'), 10_000);
     await exited;
     clearTimeout(forced);

@@ -22,7 +22,9 @@ const SERVICE_PORTS = [7233, 9000, 5000];
 const ip = (...args: string[]) => run('ip', args, { timeout: 10_000 });
 
 function forwarder(pairs: string[], netns?: string): Promise<ChildProcess> {
-  const [command, args] = netns ? ['nsenter', [`--net=/var/run/netns/${netns}`, process.execPath, FORWARD, ...pairs]] : [process.execPath, [FORWARD, ...pairs]];
+  const [command, args] = netns
+    ? ['nsenter', [`--net=/var/run/netns/${netns}`, process.execPath, FORWARD, ...pairs]]
+    : [process.execPath, [FORWARD, ...pairs]];
   const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   return new Promise((resolve, reject) => {
     let said = '';
@@ -81,7 +83,12 @@ export async function startNetnsHost(n: number, name: string, workerEnv: Record<
     await ip('netns', 'exec', netns, 'ip', 'link', 'set', inside, 'up');
     await ip('netns', 'exec', netns, 'ip', 'link', 'set', 'lo', 'up');
     children.push(await forwarder(SERVICE_PORTS.map((p) => `${root}:${p}=127.0.0.1:${p}`)));
-    children.push(await forwarder(SERVICE_PORTS.map((p) => `127.0.0.1:${p}=${root}:${p}`), netns));
+    children.push(
+      await forwarder(
+        SERVICE_PORTS.map((p) => `127.0.0.1:${p}=${root}:${p}`),
+        netns,
+      ),
+    );
     engine = await startExtraDockerd({ name, netns, readyTimeoutMs: 30_000 });
     worker = spawnWorker(
       name,

@@ -56,9 +56,23 @@ async function signed(
   await openssl(['req', '-new', '-key', key, '-subj', subject, '-out', csr]);
   await writeFile(ext, extensions.join('\n') + '\n');
   await openssl([
-    'x509', '-req', '-in', csr, '-CA', ca.cert, '-CAkey', ca.key,
-    '-set_serial', `0x01${randomBytes(15).toString('hex')}` /* positive, unique */,
-    '-days', String(days), '-sha256', '-extfile', ext, '-out', cert,
+    'x509',
+    '-req',
+    '-in',
+    csr,
+    '-CA',
+    ca.cert,
+    '-CAkey',
+    ca.key,
+    '-set_serial',
+    `0x01${randomBytes(15).toString('hex')}` /* positive, unique */,
+    '-days',
+    String(days),
+    '-sha256',
+    '-extfile',
+    ext,
+    '-out',
+    cert,
   ]);
   await rm(csr);
   await rm(ext);
@@ -72,22 +86,42 @@ export async function makeCa(dir: string, name = 'caisson test CA', days = 2): P
   const cert = join(dir, 'ca.pem');
   await newKey(key);
   await openssl([
-    'req', '-new', '-x509', '-key', key, '-subj', `/CN=${name}`, '-days', String(days), '-sha256',
-    '-addext', 'basicConstraints=critical,CA:TRUE',
-    '-addext', 'keyUsage=critical,keyCertSign,cRLSign',
-    '-out', cert,
+    'req',
+    '-new',
+    '-x509',
+    '-key',
+    key,
+    '-subj',
+    `/CN=${name}`,
+    '-days',
+    String(days),
+    '-sha256',
+    '-addext',
+    'basicConstraints=critical,CA:TRUE',
+    '-addext',
+    'keyUsage=critical,keyCertSign,cRLSign',
+    '-out',
+    cert,
   ]);
   return { cert, key };
 }
 
 /** A client certificate (extendedKeyUsage clientAuth) signed by `ca`, in `dir` with a copy of ca.pem. */
-export async function makeClientCert(dir: string, ca: { cert: string; key: string }, caPem: string, name = 'caisson-client', days = 2): Promise<CertDir> {
+export async function makeClientCert(
+  dir: string,
+  ca: { cert: string; key: string },
+  caPem: string,
+  name = 'caisson-client',
+  days = 2,
+): Promise<CertDir> {
   await mkdir(dir, { recursive: true });
-  const { cert, key } = await signed(dir, ca, `/CN=${name}`, [
-    'basicConstraints=critical,CA:FALSE',
-    'keyUsage=critical,digitalSignature',
-    'extendedKeyUsage=clientAuth',
-  ], days);
+  const { cert, key } = await signed(
+    dir,
+    ca,
+    `/CN=${name}`,
+    ['basicConstraints=critical,CA:FALSE', 'keyUsage=critical,digitalSignature', 'extendedKeyUsage=clientAuth'],
+    days,
+  );
   await writeFile(join(dir, 'ca.pem'), caPem);
   return { dir, ca: join(dir, 'ca.pem'), cert, key };
 }
@@ -102,12 +136,18 @@ export async function makeDockerTlsCerts(dir: string, days = 2): Promise<DockerT
 
   const serverDir = join(dir, 'server');
   await mkdir(serverDir, { recursive: true });
-  const server = await signed(serverDir, ca, '/CN=127.0.0.1', [
-    'basicConstraints=critical,CA:FALSE',
-    'keyUsage=critical,digitalSignature,keyEncipherment',
-    'extendedKeyUsage=serverAuth',
-    'subjectAltName=IP:127.0.0.1',
-  ], days);
+  const server = await signed(
+    serverDir,
+    ca,
+    '/CN=127.0.0.1',
+    [
+      'basicConstraints=critical,CA:FALSE',
+      'keyUsage=critical,digitalSignature,keyEncipherment',
+      'extendedKeyUsage=serverAuth',
+      'subjectAltName=IP:127.0.0.1',
+    ],
+    days,
+  );
   await writeFile(join(serverDir, 'ca.pem'), caPem);
 
   const client = await makeClientCert(join(dir, 'client'), ca, caPem, 'caisson-client', days);

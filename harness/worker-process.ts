@@ -16,14 +16,21 @@ export interface WorkerProcess {
  * `entry`: another build's worker, e.g. an earlier commit's, for a before/after benchmark.
  * `netns`: the network namespace the worker runs in (a host of its own, harness/netns-host.ts).
  */
-export function spawnWorker(name: string, env: Record<string, string>, entry = `${ROOT}/build/worker/main.js`, netns?: string): WorkerProcess {
+export function spawnWorker(
+  name: string,
+  env: Record<string, string>,
+  entry = `${ROOT}/build/worker/main.js`,
+  netns?: string,
+): WorkerProcess {
   mkdirSync(`${ROOT}/test-results`, { recursive: true });
   // One log file per process, so that a test reading it never sees an earlier process's lines.
   const logFile = `${ROOT}/test-results/worker-${name}-${Date.now()}.log`;
   const log = createWriteStream(logFile, { flags: 'a' });
   // nsenter switches only the network namespace (not mounts: the host's cgroups and the worker's
   // disks stay visible) and execs the program itself, so signals reach the worker directly.
-  const [command, args] = netns ? ['nsenter', [`--net=/var/run/netns/${netns}`, process.execPath, entry]] : [process.execPath, [entry]];
+  const [command, args] = netns
+    ? ['nsenter', [`--net=/var/run/netns/${netns}`, process.execPath, entry]]
+    : [process.execPath, [entry]];
   const child = spawn(command, args, {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -42,7 +49,9 @@ export function spawnWorker(name: string, env: Record<string, string>, entry = `
         }
       }
     });
-    child.once('exit', (code) => reject(new Error(`worker ${name} exited with ${code} before it was ready; see ${logFile}`)));
+    child.once('exit', (code) =>
+      reject(new Error(`worker ${name} exited with ${code} before it was ready; see ${logFile}`)),
+    );
   });
   return {
     process: child,

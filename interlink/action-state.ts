@@ -20,7 +20,10 @@ function within<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
 }
 
 /** The container's own start and end: the run step's timing, else the action's. */
-function runTimes(timings: { step: string; startedAt: string; ms: number }[]): { startedAt?: string; finishedAt?: string } {
+function runTimes(timings: { step: string; startedAt: string; ms: number }[]): {
+  startedAt?: string;
+  finishedAt?: string;
+} {
   const run = timings.find((t) => t.step === 'run');
   if (!run) return {};
   return { startedAt: run.startedAt, finishedAt: new Date(Date.parse(run.startedAt) + run.ms).toISOString() };
@@ -42,7 +45,13 @@ export async function actionState(client: ActionsClient, actionId: string): Prom
       const phase = (description.typedSearchAttributes.get(ActionStatusKey) ?? 'PENDING') as Phase;
       if (!ENDED.has(phase)) return { found: true, phase, image, startedAt: description.startTime.toISOString() };
     } else if (!ENDED.has(view.phase)) {
-      return { found: true, phase: view.phase, image, attempts: view.attempt, startedAt: runTimes(view.timings).startedAt ?? description.startTime.toISOString() };
+      return {
+        found: true,
+        phase: view.phase,
+        image,
+        attempts: view.attempt,
+        startedAt: runTimes(view.timings).startedAt ?? description.startTime.toISOString(),
+      };
     }
     // It ended between the description and the query: its result says how (exit code, times).
   }
@@ -52,7 +61,14 @@ export async function actionState(client: ActionsClient, actionId: string): Prom
   } catch (err) {
     // Terminated, timed out or failed outside the action's own failure: ended all the same.
     const closed = description.closeTime?.toISOString();
-    return { found: true, phase: 'FAILED', image, reason: description.status.name.toLowerCase(), message: (err as Error).message, finishedAt: closed };
+    return {
+      found: true,
+      phase: 'FAILED',
+      image,
+      reason: description.status.name.toLowerCase(),
+      message: (err as Error).message,
+      finishedAt: closed,
+    };
   }
   const times = runTimes(result.timings);
   return {

@@ -51,7 +51,12 @@ const withTimes = (startedAt: string | undefined, finishedAt?: string) => ({
 
 function stateOf(state: ActionState): Record<string, unknown> {
   if (!state.found) {
-    return { waiting: { reason: 'NotFound', message: 'no action for this container: the pod was not created through this plugin' } };
+    return {
+      waiting: {
+        reason: 'NotFound',
+        message: 'no action for this container: the pod was not created through this plugin',
+      },
+    };
   }
   switch (state.phase) {
     case 'PENDING':
@@ -88,6 +93,17 @@ export function containerStatus(name: string, state: ActionState): Record<string
 }
 
 /** A pod's status in both spellings: interLink's spec (uid) and its Go server's struct (UID, JID). */
-export function podStatus(pod: { name: string; namespace: string; uid: string; jobId: string }, containers: Record<string, unknown>[]) {
-  return { name: pod.name, namespace: pod.namespace, uid: pod.uid, UID: pod.uid, JID: pod.jobId, containers, initContainers: [] };
+export function podStatus(
+  pod: { name: string; namespace: string; uid: string; jobId: string },
+  containers: Record<string, unknown>[],
+) {
+  return {
+    name: pod.name,
+    namespace: pod.namespace,
+    uid: pod.uid,
+    UID: pod.uid,
+    JID: pod.jobId,
+    containers,
+    initContainers: [],
+  };
 }

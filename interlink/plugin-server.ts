@@ -11,7 +11,15 @@ import { actionState } from './action-state.js';
 import { containerStatus, podStatus } from './container-status.js';
 import { actionIdFor, containerNames, podActions, podJobId, podUid } from './pod-actions.js';
 import { logPlan, writeLog } from './pod-logs.js';
-import { CreateRequest, LogRequest, PodRequest, RequestProblems, StatusRequest, parseBody, type ValidationProblem } from './requests.js';
+import {
+  CreateRequest,
+  LogRequest,
+  PodRequest,
+  RequestProblems,
+  StatusRequest,
+  parseBody,
+  type ValidationProblem,
+} from './requests.js';
 
 /** A pod with its volume data fits easily; more is refused unread. */
 const MAX_BODY_BYTES = 8 << 20;
@@ -74,7 +82,9 @@ export function createInterlinkPlugin(options: PluginOptions): Server {
     try {
       return JSON.parse(text);
     } catch (err) {
-      throw new RequestProblems([{ loc: ['body'], msg: `the body is not JSON: ${(err as Error).message}`, type: 'json_invalid' }]);
+      throw new RequestProblems([
+        { loc: ['body'], msg: `the body is not JSON: ${(err as Error).message}`, type: 'json_invalid' },
+      ]);
     }
   }
 
@@ -82,9 +92,19 @@ export function createInterlinkPlugin(options: PluginOptions): Server {
     const request = parseBody(CreateRequest, await jsonBody(req));
     const actions = podActions(request, prefix);
     const uid = podUid(request.pod, ['body', 'pod']);
-    const where = (container: string) => ['body', 'pod', 'spec', 'containers', containerNames(request.pod).indexOf(container)];
+    const where = (container: string) => [
+      'body',
+      'pod',
+      'spec',
+      'containers',
+      containerNames(request.pod).indexOf(container),
+    ];
     const asProblems = (container: string, found: SpecProblem[]): ValidationProblem[] =>
-      found.map((p) => ({ loc: [...where(container), ...p.path.split('.').filter(Boolean)], msg: p.message, type: 'value_error' }));
+      found.map((p) => ({
+        loc: [...where(container), ...p.path.split('.').filter(Boolean)],
+        msg: p.message,
+        type: 'value_error',
+      }));
     // Every container's spec is checked before any action starts: a pod runs whole or not at all,
     // and the answer lists the problems of all its containers at once.
     const refused = actions.flatMap((action) => {
@@ -99,7 +119,13 @@ export function createInterlinkPlugin(options: PluginOptions): Server {
         // The id and the start options are checked here, not above: still this request's fault.
         if (err instanceof InvalidSpecError) throw new RequestProblems(asProblems(action.container, err.problems));
         if (err instanceof ActionConflictError) {
-          throw new RequestProblems([{ loc: ['body', 'pod', 'metadata', 'uid'], msg: `a pod with this uid was created before with a different ${action.container} container (${err.fields.join(', ')} differ)`, type: 'value_error' }]);
+          throw new RequestProblems([
+            {
+              loc: ['body', 'pod', 'metadata', 'uid'],
+              msg: `a pod with this uid was created before with a different ${action.container} container (${err.fields.join(', ')} differ)`,
+              type: 'value_error',
+            },
+          ]);
         }
         throw err;
       }
@@ -113,8 +139,13 @@ export function createInterlinkPlugin(options: PluginOptions): Server {
     const uids = pods.map((pod, i) => podUid(pod, ['body', i]));
     const statuses = await mapLimited(pods, STATUS_CONCURRENCY, async (pod, index) => {
       const uid = uids[index]!;
-      const containers = await mapLimited(containerNames(pod), 4, async (name) => containerStatus(name, await actionState(client, actionIdFor(prefix, uid, name))));
-      return podStatus({ name: pod.metadata.name ?? '', namespace: pod.metadata.namespace ?? '', uid, jobId: podJobId(prefix, uid) }, containers);
+      const containers = await mapLimited(containerNames(pod), 4, async (name) =>
+        containerStatus(name, await actionState(client, actionIdFor(prefix, uid, name))),
+      );
+      return podStatus(
+        { name: pod.metadata.name ?? '', namespace: pod.metadata.namespace ?? '', uid, jobId: podJobId(prefix, uid) },
+        containers,
+      );
     });
     json(res, 200, statuses);
   }
@@ -134,12 +165,22 @@ export function createInterlinkPlugin(options: PluginOptions): Server {
 
   async function logs(req: IncomingMessage, res: ServerResponse) {
     const request = parseBody(LogRequest, await jsonBody(req));
-    if (!client.logStore) throw new HttpError(503, 'this plugin has no access to the artifacts bucket, where logs are kept: start it with the AWS variables set');
+    if (!client.logStore)
+      throw new HttpError(
+        503,
+        'this plugin has no access to the artifacts bucket, where logs are kept: start it with the AWS variables set',
+      );
     const actionId = actionIdFor(prefix, request.pod_uid, request.container_name);
     const state = await actionState(client, actionId);
     if (!state.found) {
       // 422, not 404: interLink's spec documents 200 and 422 only, and its server passes the code on.
-      throw new RequestProblems([{ loc: ['body', 'pod_uid'], msg: `no container "${request.container_name}" of a pod with this uid was created through this plugin`, type: 'value_error' }]);
+      throw new RequestProblems([
+        {
+          loc: ['body', 'pod_uid'],
+          msg: `no container "${request.container_name}" of a pod with this uid was created through this plugin`,
+          type: 'value_error',
+        },
+      ]);
     }
     const handle = client.attach(actionId);
     const plan = await logPlan(request, handle);
@@ -166,9 +207,16 @@ export function createInterlinkPlugin(options: PluginOptions): Server {
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const path = (req.url ?? '').split('?')[0]!;
     const method = ROUTES[path];
-    if (!method) return json(res, 404, { detail: `no such endpoint: ${path.slice(0, 100)}; the plugin API is ${Object.keys(ROUTES).join(', ')}` });
-    if (req.method !== method) return res.writeHead(405, { Allow: method, 'Content-Type': 'application/json' }).end(JSON.stringify({ detail: `${path} takes ${method}` }));
-    if (!bearerAuthorized(req, options.token)) return json(res, 401, { detail: 'a bearer token is required: Authorization: Bearer <token>' });
+    if (!method)
+      return json(res, 404, {
+        detail: `no such endpoint: ${path.slice(0, 100)}; the plugin API is ${Object.keys(ROUTES).join(', ')}`,
+      });
+    if (req.method !== method)
+      return res
+        .writeHead(405, { Allow: method, 'Content-Type': 'application/json' })
+        .end(JSON.stringify({ detail: `${path} takes ${method}` }));
+    if (!bearerAuthorized(req, options.token))
+      return json(res, 401, { detail: 'a bearer token is required: Authorization: Bearer <token>' });
     try {
       await handlers[path]!(req, res);
     } catch (err) {

@@ -4,7 +4,14 @@
 import type { ActionSpecInput } from '../spec/action.js';
 import type { FleetOptions } from '../spec/workflow-api.js';
 import { parseImageRef } from '../spec/image.js';
-import type { Container, ContainerVolumes, CreateRequest, PodRequest, PodVolume, ValidationProblem } from './requests.js';
+import type {
+  Container,
+  ContainerVolumes,
+  CreateRequest,
+  PodRequest,
+  PodVolume,
+  ValidationProblem,
+} from './requests.js';
 import { RequestProblems } from './requests.js';
 
 /** Kubernetes uids are UUIDs; anything else must still make a valid action id. */
@@ -29,7 +36,11 @@ export function podUid(pod: PodRequest, loc: (string | number)[]): string {
   const uid = pod.metadata.uid ?? '';
   if (!UID.test(uid)) {
     throw new RequestProblems([
-      { loc: [...loc, 'metadata', 'uid'], msg: 'the pod needs a uid of 1-100 letters, digits, ".", "_" or "-": it names the pod\'s actions', type: 'value_error' },
+      {
+        loc: [...loc, 'metadata', 'uid'],
+        msg: 'the pod needs a uid of 1-100 letters, digits, ".", "_" or "-": it names the pod\'s actions',
+        type: 'value_error',
+      },
     ]);
   }
   return uid;
@@ -45,21 +56,31 @@ export function podActions(request: CreateRequest, prefix: string): PodAction[] 
   const { pod } = request;
   const uid = podUid(pod, ['body', 'pod']);
   const problems: ValidationProblem[] = [];
-  const problem = (loc: (string | number)[], msg: string) => problems.push({ loc: ['body', 'pod', ...loc], msg, type: 'value_error' });
+  const problem = (loc: (string | number)[], msg: string) =>
+    problems.push({ loc: ['body', 'pod', ...loc], msg, type: 'value_error' });
   if (!pod.spec.containers.length) problem(['spec', 'containers'], 'a pod needs at least one container');
   if (pod.spec.init_containers?.length) {
-    problem(['spec', 'init_containers'], 'init containers are not supported: each container of a pod runs as its own action, with nothing to run before it');
+    problem(
+      ['spec', 'init_containers'],
+      'init containers are not supported: each container of a pod runs as its own action, with nothing to run before it',
+    );
   }
   const seen = new Set<string>();
   const actions = pod.spec.containers.map((container, index) => {
     const at = ['spec', 'containers', index];
-    if (!CONTAINER_NAME.test(container.name)) problem([...at, 'name'], 'a container name is 1-63 letters, digits, ".", "_" or "-"');
+    if (!CONTAINER_NAME.test(container.name))
+      problem([...at, 'name'], 'a container name is 1-63 letters, digits, ".", "_" or "-"');
     if (seen.has(container.name)) problem([...at, 'name'], `two containers are named "${container.name}"`);
     seen.add(container.name);
     const volumes = request.container.find((c) => c.name === container.name);
     const spec = containerSpec(pod, container, volumes, (loc, msg) => problem([...at, ...loc], msg));
     const grace = pod.spec.termination_grace_period_seconds;
-    return { container: container.name, actionId: actionIdFor(prefix, uid, container.name), spec, fleet: grace != null && grace >= 0 ? { stopGraceSeconds: grace } : {} };
+    return {
+      container: container.name,
+      actionId: actionIdFor(prefix, uid, container.name),
+      spec,
+      fleet: grace != null && grace >= 0 ? { stopGraceSeconds: grace } : {},
+    };
   });
   if (problems.length) throw new RequestProblems(problems);
   return actions;
@@ -67,7 +88,12 @@ export function podActions(request: CreateRequest, prefix: string): PodAction[] 
 
 type Report = (loc: (string | number)[], msg: string) => void;
 
-function containerSpec(pod: PodRequest, container: Container, volumes: ContainerVolumes | undefined, report: Report): ActionSpecInput {
+function containerSpec(
+  pod: PodRequest,
+  container: Container,
+  volumes: ContainerVolumes | undefined,
+  report: Report,
+): ActionSpecInput {
   const env: Record<string, string> = {};
   (container.env ?? []).forEach((variable, i) => {
     if (variable.value_from != null && variable.value == null) {
@@ -102,19 +128,33 @@ function containerSpec(pod: PodRequest, container: Container, volumes: Container
 function userOf(context: Container['security_context'], report: Report): Pick<ActionSpecInput, 'user'> {
   if (!context) return {};
   const at = (field: string) => ['security_context', field];
-  if (context.privileged) report(at('privileged'), 'privileged containers are not supported: every action runs unprivileged');
+  if (context.privileged)
+    report(at('privileged'), 'privileged containers are not supported: every action runs unprivileged');
   if (context.allow_privilege_escalation) {
-    report(at('allow_privilege_escalation'), 'allowPrivilegeEscalation: true is not supported: every action runs with no-new-privileges');
+    report(
+      at('allow_privilege_escalation'),
+      'allowPrivilegeEscalation: true is not supported: every action runs with no-new-privileges',
+    );
   }
-  if (context.proc_mount != null && context.proc_mount !== 'Default') report(at('proc_mount'), `procMount ${context.proc_mount} is not supported (Default is)`);
-  if (context.read_only_file_system) report(at('read_only_file_system'), 'readOnlyRootFilesystem is not supported by this plugin: leave it out or false');
+  if (context.proc_mount != null && context.proc_mount !== 'Default')
+    report(at('proc_mount'), `procMount ${context.proc_mount} is not supported (Default is)`);
+  if (context.read_only_file_system)
+    report(
+      at('read_only_file_system'),
+      'readOnlyRootFilesystem is not supported by this plugin: leave it out or false',
+    );
   const uid = context.run_as_user;
   const gid = context.run_as_group;
   if (uid != null && uid < 0) report(at('run_as_user'), 'runAsUser is a uid, 0 or more');
   if (gid != null && gid < 0) report(at('run_as_group'), 'runAsGroup is a gid, 0 or more');
-  if (gid != null && uid == null) report(at('run_as_group'), "runAsGroup needs runAsUser here: the plugin cannot read the image's user");
+  if (gid != null && uid == null)
+    report(at('run_as_group'), "runAsGroup needs runAsUser here: the plugin cannot read the image's user");
   if (context.run_as_non_root) {
-    if (uid == null) report(at('run_as_non_root'), "runAsNonRoot needs runAsUser here: the plugin cannot read the image's user to check it");
+    if (uid == null)
+      report(
+        at('run_as_non_root'),
+        "runAsNonRoot needs runAsUser here: the plugin cannot read the image's user to check it",
+      );
     else if (uid === 0) report(at('run_as_user'), 'runAsUser 0 is root, and runAsNonRoot is set');
   }
   if (uid == null || uid < 0) return {};
@@ -129,12 +169,18 @@ function imageOf(container: Container): string {
 }
 
 /** Limits (requests where a limit is missing): cpu, memory and nvidia.com/gpu. */
-function resourcesOf(resources: Record<string, unknown> | null | undefined, report: Report): NonNullable<ActionSpecInput['resources']> {
+function resourcesOf(
+  resources: Record<string, unknown> | null | undefined,
+  report: Report,
+): NonNullable<ActionSpecInput['resources']> {
   const pick = (group: string): Record<string, unknown> => {
     const value = resources?.[group];
     if (value == null) return {};
     if (typeof value === 'object' && !Array.isArray(value)) return value as Record<string, unknown>;
-    report(['resources', group], `resources.${group} is a map of quantities such as {"cpu": "500m", "memory": "256Mi"}`);
+    report(
+      ['resources', group],
+      `resources.${group} is a map of quantities such as {"cpu": "500m", "memory": "256Mi"}`,
+    );
     return {};
   };
   const limits = { ...pick('requests'), ...pick('limits') };
@@ -161,7 +207,12 @@ function resourcesOf(resources: Record<string, unknown> | null | undefined, repo
 }
 
 /** ConfigMap volumes as files at their mount path; other kinds of volume are refused by name. */
-function mountedFiles(podVolumes: PodVolume[], container: Container, volumes: ContainerVolumes | undefined, report: Report): NonNullable<ActionSpecInput['files']> {
+function mountedFiles(
+  podVolumes: PodVolume[],
+  container: Container,
+  volumes: ContainerVolumes | undefined,
+  report: Report,
+): NonNullable<ActionSpecInput['files']> {
   const files: NonNullable<ActionSpecInput['files']> = [];
   (container.volume_mounts ?? []).forEach((mount, i) => {
     const at = ['volume_mounts', i];
@@ -171,26 +222,40 @@ function mountedFiles(podVolumes: PodVolume[], container: Container, volumes: Co
       const name = volume.config_map.name;
       const data = volumes?.config_maps?.find((c) => c.metadata.name === name)?.data;
       if (!data) return report([...at, 'name'], `the data of configMap "${name}" was not sent with the pod`);
-      const items = volume.config_map.items?.length ? volume.config_map.items : Object.keys(data).map((key) => ({ key, path: key, mode: null }));
+      const items = volume.config_map.items?.length
+        ? volume.config_map.items
+        : Object.keys(data).map((key) => ({ key, path: key, mode: null }));
       for (const item of items) {
         const key = item.key ?? item.path;
         if (mount.sub_path && mount.sub_path !== item.path) continue;
         const content = data[key];
-        if (typeof content !== 'string') return report([...at, 'name'], `configMap "${name}" has no text under key "${key}"`);
+        if (typeof content !== 'string')
+          return report([...at, 'name'], `configMap "${name}" has no text under key "${key}"`);
         const path = mount.sub_path ? mount.mount_path : `${mount.mount_path.replace(/\/+$/, '')}/${item.path}`;
         files.push({ path, content, mode: item.mode ?? volume.config_map.default_mode ?? 0o644 });
       }
       return;
     }
     if (volume.projected != null && SERVICE_ACCOUNT_VOLUME.test(volume.name)) return;
-    const kind = volume.secret != null ? 'secret' : volume.empty_dir != null ? 'emptyDir' : volume.projected != null ? 'projected' : 'this kind of';
-    report([...at, 'name'], `volume "${mount.name}": ${kind} volumes are not supported (configMap volumes are); ${hint(kind)}`);
+    const kind =
+      volume.secret != null
+        ? 'secret'
+        : volume.empty_dir != null
+          ? 'emptyDir'
+          : volume.projected != null
+            ? 'projected'
+            : 'this kind of';
+    report(
+      [...at, 'name'],
+      `volume "${mount.name}": ${kind} volumes are not supported (configMap volumes are); ${hint(kind)}`,
+    );
   });
   return files;
 }
 
 function hint(kind: string): string {
-  if (kind === 'secret') return "a secret's data would travel in the action's history: give the worker the secret and name it in the action instead";
+  if (kind === 'secret')
+    return "a secret's data would travel in the action's history: give the worker the secret and name it in the action instead";
   if (kind === 'emptyDir') return 'scratch space is /tmp_disk in every action';
   return 'send the data as a configMap';
 }

@@ -20,7 +20,8 @@ export async function logPlan(request: LogRequest, handle: ActionHandle): Promis
   const problems: { loc: (string | number)[]; msg: string; type: string }[] = [];
   const bad = (field: string, msg: string) => problems.push({ loc: ['body', 'opts', field], msg, type: 'value_error' });
   if (opts.tail != null && opts.tail < 0) bad('tail', 'tail is a number of lines, 0 or more');
-  if (opts.limit_bytes != null && opts.limit_bytes < 0) bad('limit_bytes', 'limit_bytes is a number of bytes, 0 or more');
+  if (opts.limit_bytes != null && opts.limit_bytes < 0)
+    bad('limit_bytes', 'limit_bytes is a number of bytes, 0 or more');
   if (opts.since_seconds != null && opts.since_seconds < 0) bad('since_seconds', 'since_seconds is 0 or more');
   let since: Date | undefined;
   if (opts.since_seconds) since = new Date(Date.now() - opts.since_seconds * 1000);
@@ -35,17 +36,33 @@ export async function logPlan(request: LogRequest, handle: ActionHandle): Promis
   const current = await handle.currentAttempt();
   const attempt = opts.previous ? current - 1 : current;
   if (attempt < 1) {
-    throw new RequestProblems([{ loc: ['body', 'opts', 'previous'], msg: `container "${request.container_name}" has no previous run: it is on its first attempt`, type: 'value_error' }]);
+    throw new RequestProblems([
+      {
+        loc: ['body', 'opts', 'previous'],
+        msg: `container "${request.container_name}" has no previous run: it is on its first attempt`,
+        type: 'value_error',
+      },
+    ]);
   }
   return {
-    options: { attempt, ...(since ? { since } : {}), ...(opts.tail ? { tail: opts.tail } : {}), follow: Boolean(opts.follow) && !opts.previous },
+    options: {
+      attempt,
+      ...(since ? { since } : {}),
+      ...(opts.tail ? { tail: opts.tail } : {}),
+      follow: Boolean(opts.follow) && !opts.previous,
+    },
     timestamps: Boolean(opts.timestamps),
     ...(opts.limit_bytes ? { limitBytes: opts.limit_bytes } : {}),
   };
 }
 
 /** Writes the log through `write`, stopping at the byte limit; the text is never interpreted. */
-export async function writeLog(handle: ActionHandle, plan: LogPlan, write: (chunk: Buffer) => Promise<void>, signal: AbortSignal): Promise<void> {
+export async function writeLog(
+  handle: ActionHandle,
+  plan: LogPlan,
+  write: (chunk: Buffer) => Promise<void>,
+  signal: AbortSignal,
+): Promise<void> {
   let left = plan.limitBytes ?? Infinity;
   for await (const line of handle.logs({ ...plan.options, signal })) {
     const bytes = Buffer.from(`${plan.timestamps ? `${line.time} ` : ''}${line.text}\n`);

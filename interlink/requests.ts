@@ -171,6 +171,10 @@ export function parseBody<T extends z.ZodType>(schema: T, body: unknown): z.infe
   const parsed = schema.safeParse(body);
   if (parsed.success) return parsed.data;
   throw new RequestProblems(
-    parsed.error.issues.map((issue) => ({ loc: ['body', ...issue.path.map((p) => (typeof p === 'number' ? p : String(p)))], msg: issue.message, type: issue.code })),
+    parsed.error.issues.map((issue) => ({
+      loc: ['body', ...issue.path.map((p) => (typeof p === 'number' ? p : String(p)))],
+      msg: issue.message,
+      type: issue.code,
+    })),
   );
 }

@@ -30,7 +30,9 @@ const { metafile } = await build({
   metafile: true,
   logLevel: 'warning',
   // Some dependencies still call require(); give the ES module one.
-  banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
+  banner: {
+    js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
+  },
 });
 
 writeFileSync(
@@ -64,7 +66,9 @@ for (const dir of new Set(inputs.map(packageDir))) {
   const manifest = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
   const id = `${manifest.name}@${manifest.version}`;
   if (packages.has(id)) continue;
-  const files = readdirSync(dir).filter((f) => LICENSE_FILE.test(f)).sort();
+  const files = readdirSync(dir)
+    .filter((f) => LICENSE_FILE.test(f))
+    .sort();
   packages.set(id, {
     id,
     license: typeof manifest.license === 'string' ? manifest.license : (manifest.license?.type ?? 'UNKNOWN'),
@@ -88,7 +92,9 @@ writeFileSync(
       rule,
       `${p.id}  ${p.license}`,
       rule,
-      ...(p.texts.length ? p.texts.flatMap((t) => [`(${t.file})`, '', t.text, '']) : ['(the package ships no license file; its package.json declares the license above)', '']),
+      ...(p.texts.length
+        ? p.texts.flatMap((t) => [`(${t.file})`, '', t.text, ''])
+        : ['(the package ships no license file; its package.json declares the license above)', '']),
     ]),
   ].join('\n'),
 );

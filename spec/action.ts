@@ -8,16 +8,28 @@ import { once } from './shared.js';
 /** A schema for a quantity given as a number or a string, parsed by one of spec/quantity.ts. */
 const quantity = (parse: (value: number | string) => Parsed) =>
   z
-    .custom<number | string>((v) => typeof v === 'number' || typeof v === 'string', { message: 'a number, or text such as "30s", "256Mi", "500m"' })
+    .custom<number | string>((v) => typeof v === 'number' || typeof v === 'string', {
+      message: 'a number, or text such as "30s", "256Mi", "500m"',
+    })
     .transform((value, ctx) => {
-    const parsed = parse(value);
-    if (parsed.ok) return parsed.value;
-    ctx.addIssue({ code: 'custom', message: parsed.message });
-    return z.NEVER;
-  })
-    .meta({ type: ['number', 'string'], description: 'a number, or text with a unit: durations "90s", "5m", "2h"; sizes "256Mi", "1G"; CPUs "500m", 1.5' });
+      const parsed = parse(value);
+      if (parsed.ok) return parsed.value;
+      ctx.addIssue({ code: 'custom', message: parsed.message });
+      return z.NEVER;
+    })
+    .meta({
+      type: ['number', 'string'],
+      description: 'a number, or text with a unit: durations "90s", "5m", "2h"; sizes "256Mi", "1G"; CPUs "500m", 1.5',
+    });
 
-export const RESERVED_ENV = ['ACTION_ID', 'ACTION_RUN_ID', 'ACTION_ATTEMPT', 'ACTION_ARTIFACTS', 'ACTION_INDEX', 'ACTION_COUNT'] as const;
+export const RESERVED_ENV = [
+  'ACTION_ID',
+  'ACTION_RUN_ID',
+  'ACTION_ATTEMPT',
+  'ACTION_ARTIFACTS',
+  'ACTION_INDEX',
+  'ACTION_COUNT',
+] as const;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,255}$/;
 
 /**
@@ -55,35 +67,55 @@ const text = (max: number, what: string, unit: 'characters' | 'bytes' = 'charact
  * ordinary name here, kept and passed on like any other.
  */
 const EnvMap = once('action/EnvMap', () =>
-  z.unknown().transform((value, ctx) => {
-    if (!value || typeof value !== 'object' || Array.isArray(value)) {
-      ctx.addIssue({ code: 'custom', message: 'env is an object of NAME: "value" pairs' });
-      return z.NEVER;
-    }
-    const env: Record<string, string> = {};
-    const entries = Object.entries(value);
-    if (entries.length > LIMITS.items) ctx.addIssue({ code: 'custom', message: `more than ${LIMITS.items} variables` });
-    for (const [name, v] of entries.slice(0, LIMITS.items)) {
-      if (!ENV_NAME.test(name)) {
-        ctx.addIssue({ code: 'custom', path: [name], message: 'environment names are 1-256 letters, digits and "_", not starting with a digit' });
-      } else if ((RESERVED_ENV as readonly string[]).includes(name)) {
-        ctx.addIssue({ code: 'custom', path: [name], message: `reserved: ${RESERVED_ENV.join(', ')} are set by the worker` });
-      } else if (typeof v !== 'string') {
-        ctx.addIssue({ code: 'custom', path: [name], message: 'an env value is a string' });
-      } else if (v.includes('\0')) {
-        ctx.addIssue({ code: 'custom', path: [name], message: 'contains a NUL character, which no program can receive' });
-      } else if (utf8Bytes(v) > LIMITS.stringBytes) {
-        ctx.addIssue({ code: 'custom', path: [name], message: `longer than ${LIMITS.stringBytes} bytes (Linux's limit for one value): pass large data as input or a file` });
+  z
+    .unknown()
+    .transform((value, ctx) => {
+      if (!value || typeof value !== 'object' || Array.isArray(value)) {
+        ctx.addIssue({ code: 'custom', message: 'env is an object of NAME: "value" pairs' });
+        return z.NEVER;
       }
-      Object.defineProperty(env, name, { value: v, enumerable: true, writable: true, configurable: true });
-    }
-    return env;
-  }).meta({
-    type: 'object',
-    description: 'NAME: "value" pairs; names ACTION_* that the worker sets are reserved',
-    propertyNames: { pattern: ENV_NAME.source },
-    additionalProperties: { type: 'string' },
-  }),
+      const env: Record<string, string> = {};
+      const entries = Object.entries(value);
+      if (entries.length > LIMITS.items)
+        ctx.addIssue({ code: 'custom', message: `more than ${LIMITS.items} variables` });
+      for (const [name, v] of entries.slice(0, LIMITS.items)) {
+        if (!ENV_NAME.test(name)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: [name],
+            message: 'environment names are 1-256 letters, digits and "_", not starting with a digit',
+          });
+        } else if ((RESERVED_ENV as readonly string[]).includes(name)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: [name],
+            message: `reserved: ${RESERVED_ENV.join(', ')} are set by the worker`,
+          });
+        } else if (typeof v !== 'string') {
+          ctx.addIssue({ code: 'custom', path: [name], message: 'an env value is a string' });
+        } else if (v.includes('\0')) {
+          ctx.addIssue({
+            code: 'custom',
+            path: [name],
+            message: 'contains a NUL character, which no program can receive',
+          });
+        } else if (utf8Bytes(v) > LIMITS.stringBytes) {
+          ctx.addIssue({
+            code: 'custom',
+            path: [name],
+            message: `longer than ${LIMITS.stringBytes} bytes (Linux's limit for one value): pass large data as input or a file`,
+          });
+        }
+        Object.defineProperty(env, name, { value: v, enumerable: true, writable: true, configurable: true });
+      }
+      return env;
+    })
+    .meta({
+      type: 'object',
+      description: 'NAME: "value" pairs; names ACTION_* that the worker sets are reserved',
+      propertyNames: { pattern: ENV_NAME.source },
+      additionalProperties: { type: 'string' },
+    }),
 );
 
 /**
@@ -91,28 +123,36 @@ const EnvMap = once('action/EnvMap', () =>
  * not a stack overflow in the client or the workflow.
  */
 const JsonInput = once('action/JsonInput', () =>
-  z.unknown().superRefine((value, ctx) => {
-    const stack: { v: unknown; depth: number }[] = [{ v: value, depth: 0 }];
-    while (stack.length) {
-      const { v, depth } = stack.pop()!;
-      if (v === null || typeof v === 'string' || typeof v === 'boolean') continue;
-      if (typeof v === 'number') {
-        if (!Number.isFinite(v)) return ctx.addIssue({ code: 'custom', message: `input holds ${v}, which JSON cannot carry` });
-        continue;
+  z
+    .unknown()
+    .superRefine((value, ctx) => {
+      const stack: { v: unknown; depth: number }[] = [{ v: value, depth: 0 }];
+      while (stack.length) {
+        const { v, depth } = stack.pop()!;
+        if (v === null || typeof v === 'string' || typeof v === 'boolean') continue;
+        if (typeof v === 'number') {
+          if (!Number.isFinite(v))
+            return ctx.addIssue({ code: 'custom', message: `input holds ${v}, which JSON cannot carry` });
+          continue;
+        }
+        if (typeof v !== 'object')
+          return ctx.addIssue({ code: 'custom', message: `input holds a ${typeof v}, which JSON cannot carry` });
+        if (depth >= LIMITS.inputDepth) {
+          return ctx.addIssue({
+            code: 'custom',
+            message: `input nests deeper than ${LIMITS.inputDepth} levels: flatten it, or put it in an artifact`,
+          });
+        }
+        for (const child of Object.values(v)) stack.push({ v: child, depth: depth + 1 });
       }
-      if (typeof v !== 'object') return ctx.addIssue({ code: 'custom', message: `input holds a ${typeof v}, which JSON cannot carry` });
-      if (depth >= LIMITS.inputDepth) {
-        return ctx.addIssue({ code: 'custom', message: `input nests deeper than ${LIMITS.inputDepth} levels: flatten it, or put it in an artifact` });
+      if (utf8Bytes(JSON.stringify(value)) > MAX_INPUT_BYTES) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `input is larger than ${MAX_INPUT_BYTES} bytes as JSON (1 MiB): put large data in an artifact or a file the action downloads`,
+        });
       }
-      for (const child of Object.values(v)) stack.push({ v: child, depth: depth + 1 });
-    }
-    if (utf8Bytes(JSON.stringify(value)) > MAX_INPUT_BYTES) {
-      ctx.addIssue({
-        code: 'custom',
-        message: `input is larger than ${MAX_INPUT_BYTES} bytes as JSON (1 MiB): put large data in an artifact or a file the action downloads`,
-      });
-    }
-  }).meta({ description: 'any JSON value, at most 1 MiB as JSON; given to the container on stdin' }),
+    })
+    .meta({ description: 'any JSON value, at most 1 MiB as JSON; given to the container on stdin' }),
 );
 
 export const ACTION_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/;
@@ -122,9 +162,7 @@ export const ActionId = once('action/ActionId', () =>
     .regex(ACTION_ID, 'an action id is 1-200 letters, digits, ".", "_" or "-", starting with a letter or digit'),
 );
 
-export const ExitReason = once('action/ExitReason', () =>
-  z.enum(['oom', 'timeout', 'engine-restarted']),
-);
+export const ExitReason = once('action/ExitReason', () => z.enum(['oom', 'timeout', 'engine-restarted']));
 
 /** The most JSON `input` an action takes on stdin: it travels in workflow history with the spec. */
 export const MAX_INPUT_BYTES = 1 << 20;
@@ -145,13 +183,19 @@ export const Resources = once('action/Resources', () =>
         .optional(),
       pids: z.number().int().min(1, 'pids must allow at least 1 process').optional(),
       /** Room for /tmp_disk and for /out; together they make the container's disk budget. */
-      tmpDisk: quantity(parseBytes).refine((b) => b >= 2 ** 20, 'tmpDisk must be at least 1Mi').optional(),
-      outDisk: quantity(parseBytes).refine((b) => b >= 2 ** 20, 'outDisk must be at least 1Mi').optional(),
+      tmpDisk: quantity(parseBytes)
+        .refine((b) => b >= 2 ** 20, 'tmpDisk must be at least 1Mi')
+        .optional(),
+      outDisk: quantity(parseBytes)
+        .refine((b) => b >= 2 ** 20, 'outDisk must be at least 1Mi')
+        .optional(),
       /**
        * The most of the container's log kept: the engine keeps the newest this much on the host, the
        * live log in S3 stops at this much. Default from the worker's policy (512Mi).
        */
-      logSize: quantity(parseBytes).refine((b) => b >= 8 * 2 ** 20, 'logSize must be at least 8Mi').optional(),
+      logSize: quantity(parseBytes)
+        .refine((b) => b >= 8 * 2 ** 20, 'logSize must be at least 8Mi')
+        .optional(),
     })
     .strict(),
 );
@@ -161,8 +205,20 @@ export const LABEL_PATTERN = /^[A-Za-z0-9]([A-Za-z0-9._/-]{0,61}[A-Za-z0-9])?$/;
 export const MAX_LABELS = 20;
 export const Labels = once('action/Labels', () =>
   z
-    .record(z.string().regex(LABEL_PATTERN, 'a label name is 1-63 letters, digits, ".", "_", "/" or "-", starting and ending with a letter or digit'),
-      z.string().regex(LABEL_PATTERN, 'a label value is 1-63 letters, digits, ".", "_", "/" or "-", starting and ending with a letter or digit'))
+    .record(
+      z
+        .string()
+        .regex(
+          LABEL_PATTERN,
+          'a label name is 1-63 letters, digits, ".", "_", "/" or "-", starting and ending with a letter or digit',
+        ),
+      z
+        .string()
+        .regex(
+          LABEL_PATTERN,
+          'a label value is 1-63 letters, digits, ".", "_", "/" or "-", starting and ending with a letter or digit',
+        ),
+    )
     .refine((labels) => Object.keys(labels).length <= MAX_LABELS, `at most ${MAX_LABELS} labels`),
 );
 
@@ -183,7 +239,13 @@ export const Placement = once('action/Placement', () =>
  */
 const containerPath = (what: string) =>
   text(LIMITS.pathChars, what).refine(
-    (p) => p.startsWith('/') && p.length > 1 && !p.slice(1).split('/').some((part) => part === '' || part === '.' || part === '..'),
+    (p) =>
+      p.startsWith('/') &&
+      p.length > 1 &&
+      !p
+        .slice(1)
+        .split('/')
+        .some((part) => part === '' || part === '.' || part === '..'),
     `${what} is an absolute path without ".", ".." or empty parts (and not "/" itself)`,
   );
 
@@ -208,7 +270,12 @@ export function parseS3Uri(uri: string): { bucket: string; key: string } | undef
 /** A relative path of an object under an action's folder ("out/model.bin", or "out/" for all of /out). */
 const actionPath = once('action/actionPath', () =>
   text(1024, 'path').refine(
-    (p) => !p.startsWith('/') && !p.replace(/\/$/, '').split('/').some((part) => part === '' || part === '.' || part === '..'),
+    (p) =>
+      !p.startsWith('/') &&
+      !p
+        .replace(/\/$/, '')
+        .split('/')
+        .some((part) => part === '' || part === '.' || part === '..'),
     'path is relative to the action\'s folder ("out/model.bin", or "out/" for every file of its /out), without ".", ".." or empty parts',
   ),
 );
@@ -221,19 +288,37 @@ const actionPath = once('action/actionPath', () =>
 export const InputArtifact = once('action/InputArtifact', () =>
   z
     .object({
-      from: z.string().max(1100).refine((uri) => parseS3Uri(uri) !== undefined, 'from is "s3://bucket/key", or "s3://bucket/prefix/" for every object under it').optional(),
+      from: z
+        .string()
+        .max(1100)
+        .refine(
+          (uri) => parseS3Uri(uri) !== undefined,
+          'from is "s3://bucket/key", or "s3://bucket/prefix/" for every object under it',
+        )
+        .optional(),
       fromAction: ActionId.optional(),
       path: actionPath.optional(),
-      to: containerPath('to').refine((p) => pathWithin(p, INPUTS_DIR), `to is a path under ${INPUTS_DIR}/ (inputs are mounted there, read-only)`),
+      to: containerPath('to').refine(
+        (p) => pathWithin(p, INPUTS_DIR),
+        `to is a path under ${INPUTS_DIR}/ (inputs are mounted there, read-only)`,
+      ),
     })
     .strict()
     .superRefine((input, ctx) => {
       if ((input.from === undefined) === (input.fromAction === undefined)) {
         ctx.addIssue({ code: 'custom', message: 'give either from (an S3 URI) or fromAction with path' });
       } else if (input.fromAction !== undefined && input.path === undefined) {
-        ctx.addIssue({ code: 'custom', path: ['path'], message: 'fromAction needs path: the object under that action\'s folder, e.g. "out/model.bin"' });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['path'],
+          message: 'fromAction needs path: the object under that action\'s folder, e.g. "out/model.bin"',
+        });
       } else if (input.from !== undefined && input.path !== undefined) {
-        ctx.addIssue({ code: 'custom', path: ['path'], message: 'path goes with fromAction; for an S3 input put the whole key in from' });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['path'],
+          message: 'path goes with fromAction; for an S3 input put the whole key in from',
+        });
       }
     }),
 );
@@ -253,10 +338,16 @@ export const ContainerFile = once('action/ContainerFile', () =>
       content: text(LIMITS.stringBytes * 8, 'content', 'bytes').optional(),
       contentFromSecret: SecretName.optional(),
       mode: z
-        .union([
-          z.number().int().min(0).max(0o7777),
-          z.string().regex(/^0?[0-7]{3,4}$/, 'mode is octal text such as "0644" or "600"').transform((m) => parseInt(m, 8)),
-        ], { message: 'mode is octal text such as "0644", or a number' })
+        .union(
+          [
+            z.number().int().min(0).max(0o7777),
+            z
+              .string()
+              .regex(/^0?[0-7]{3,4}$/, 'mode is octal text such as "0644" or "600"')
+              .transform((m) => parseInt(m, 8)),
+          ],
+          { message: 'mode is octal text such as "0644", or a number' },
+        )
         .default(0o644),
     })
     .strict()
@@ -282,9 +373,14 @@ export const ActionSpec = once('action/ActionSpec', () =>
         .min(1, 'command, when given, needs at least the program to run')
         .max(LIMITS.items)
         .optional(),
-      args: z.array(text(LIMITS.stringBytes, 'an argument', 'bytes')).max(LIMITS.items).optional(),
+      args: z
+        .array(text(LIMITS.stringBytes, 'an argument', 'bytes'))
+        .max(LIMITS.items)
+        .optional(),
       env: EnvMap.optional(),
-      workingDir: text(LIMITS.pathChars, 'workingDir').pipe(z.string().startsWith('/', 'workingDir must be an absolute path')).optional(),
+      workingDir: text(LIMITS.pathChars, 'workingDir')
+        .pipe(z.string().startsWith('/', 'workingDir must be an absolute path'))
+        .optional(),
       user: z
         .string()
         .max(LIMITS.userChars, `user is at most ${LIMITS.userChars} characters`)
@@ -312,11 +408,18 @@ export const ActionSpec = once('action/ActionSpec', () =>
           bucket: z.string().regex(BUCKET_NAME, 'not an S3 bucket name').optional(),
           prefix: z
             .string()
-            .max(512, 'prefix is at most 512 characters (S3 keys are at most 1024 bytes, and the files of /out need room)')
-            .regex(/^[A-Za-z0-9!_.*'()/-]*$/, 'prefix may hold letters, digits and !_.*\'()-/ only')
+            .max(
+              512,
+              'prefix is at most 512 characters (S3 keys are at most 1024 bytes, and the files of /out need room)',
+            )
+            .regex(/^[A-Za-z0-9!_.*'()/-]*$/, "prefix may hold letters, digits and !_.*'()-/ only")
             // S3 servers refuse keys with "." or ".." parts, and "a//b" would be a folder without a name.
             .refine(
-              (prefix) => !prefix.replace(/^\/+|\/+$/g, '').split('/').some((part, _, parts) => part === '.' || part === '..' || (part === '' && parts.length > 1)),
+              (prefix) =>
+                !prefix
+                  .replace(/^\/+|\/+$/g, '')
+                  .split('/')
+                  .some((part, _, parts) => part === '.' || part === '..' || (part === '' && parts.length > 1)),
               'prefix must not hold "." or ".." parts or an empty part ("a//b")',
             )
             .optional(),
@@ -332,13 +435,13 @@ export const ActionSpec = once('action/ActionSpec', () =>
         .strict()
         .default({ attempts: 1, onExitCodes: [], onReasons: [] }),
       collect: z.enum(['always', 'on-success', 'never']).default('always'),
-      secrets: z
-        .array(SecretName)
-        .max(LIMITS.secrets, `at most ${LIMITS.secrets} secrets`)
-        .default([]),
+      secrets: z.array(SecretName).max(LIMITS.secrets, `at most ${LIMITS.secrets} secrets`).default([]),
       source: text(200, 'source').optional(),
       placement: Placement.optional(),
-      inputs: z.array(InputArtifact).max(MAX_INPUTS, `at most ${MAX_INPUTS} inputs (a prefix brings many objects in one)`).default([]),
+      inputs: z
+        .array(InputArtifact)
+        .max(MAX_INPUTS, `at most ${MAX_INPUTS} inputs (a prefix brings many objects in one)`)
+        .default([]),
       files: z.array(ContainerFile).max(MAX_FILES, `at most ${MAX_FILES} files`).default([]),
       /** The template this spec was made from ("name@version"), for the ActionTemplate search attribute. */
       template: z
@@ -350,32 +453,61 @@ export const ActionSpec = once('action/ActionSpec', () =>
         }, 'template is "name@version"')
         .optional(),
       /** JSON Schema (2020-12) that stdout, parsed as JSON, must meet; a run whose output does not ends output-invalid. */
-      outputSchema: z.union([z.boolean(), z.record(z.string(), z.unknown())], { message: 'outputSchema is a JSON Schema: an object (or true/false)' }).optional(),
+      outputSchema: z
+        .union([z.boolean(), z.record(z.string(), z.unknown())], {
+          message: 'outputSchema is a JSON Schema: an object (or true/false)',
+        })
+        .optional(),
     })
     .strict()
     .superRefine((spec, ctx) => {
-      const argv = [...(spec.command ?? []), ...(spec.args ?? []), ...Object.entries(spec.env ?? {}).map(([k, v]) => `${k}=${v}`)];
+      const argv = [
+        ...(spec.command ?? []),
+        ...(spec.args ?? []),
+        ...Object.entries(spec.env ?? {}).map(([k, v]) => `${k}=${v}`),
+      ];
       const argvBytes = argv.reduce((sum, a) => sum + utf8Bytes(a) + 1, 0);
       if (argvBytes > LIMITS.argsAndEnvBytes) {
-        ctx.addIssue({ code: 'custom', path: ['env'], message: `command, args and env hold ${argvBytes} bytes together; at most ${LIMITS.argsAndEnvBytes} (pass large data as input or a file)` });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['env'],
+          message: `command, args and env hold ${argvBytes} bytes together; at most ${LIMITS.argsAndEnvBytes} (pass large data as input or a file)`,
+        });
       }
       spec.inputs.forEach((input, i) => {
         spec.inputs.slice(0, i).forEach((other, j) => {
           if (pathWithin(input.to, other.to) || pathWithin(other.to, input.to)) {
-            ctx.addIssue({ code: 'custom', path: ['inputs', i, 'to'], message: `${input.to} overlaps inputs.${j}.to (${other.to}): give each input a place of its own` });
+            ctx.addIssue({
+              code: 'custom',
+              path: ['inputs', i, 'to'],
+              message: `${input.to} overlaps inputs.${j}.to (${other.to}): give each input a place of its own`,
+            });
           }
         });
       });
       spec.files.forEach((file, i) => {
         const j = spec.files.findIndex((other) => other.path === file.path);
-        if (j < i) ctx.addIssue({ code: 'custom', path: ['files', i, 'path'], message: `${file.path} is written by files.${j} already` });
+        if (j < i)
+          ctx.addIssue({
+            code: 'custom',
+            path: ['files', i, 'path'],
+            message: `${file.path} is written by files.${j} already`,
+          });
       });
       if (spec.outputSchema !== undefined && spec.output !== 'json') {
-        ctx.addIssue({ code: 'custom', path: ['outputSchema'], message: 'outputSchema checks JSON output: set output to "json"' });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['outputSchema'],
+          message: 'outputSchema checks JSON output: set output to "json"',
+        });
       }
       for (const name of spec.secrets) {
         if (spec.env && Object.hasOwn(spec.env, name)) {
-          ctx.addIssue({ code: 'custom', path: ['secrets'], message: `"${name}" is both an env variable and a secret` });
+          ctx.addIssue({
+            code: 'custom',
+            path: ['secrets'],
+            message: `"${name}" is both an env variable and a secret`,
+          });
         }
       }
     }),
@@ -423,7 +555,14 @@ export function checkActionSpec(input: unknown): ReturnType<typeof ActionSpec.sa
   if (bytes > LIMITS.specBytes) {
     return {
       success: false,
-      error: new z.ZodError([{ code: 'custom', path: [], message: `the spec is ${bytes} bytes as JSON; at most ${LIMITS.specBytes} (put large data in an artifact)`, input }]),
+      error: new z.ZodError([
+        {
+          code: 'custom',
+          path: [],
+          message: `the spec is ${bytes} bytes as JSON; at most ${LIMITS.specBytes} (put large data in an artifact)`,
+          input,
+        },
+      ]),
     } as ReturnType<typeof ActionSpec.safeParse>;
   }
   return ActionSpec.safeParse(input);
@@ -438,5 +577,10 @@ export function parseActionSpec(input: unknown): Action {
 
 /** Every secret the spec names: given as env (secrets) or written as a file's content. */
 export function secretsOf(spec: Pick<Action, 'secrets' | 'files'>): string[] {
-  return [...new Set([...spec.secrets, ...(spec.files ?? []).flatMap((f) => (f.contentFromSecret ? [f.contentFromSecret] : []))])];
+  return [
+    ...new Set([
+      ...spec.secrets,
+      ...(spec.files ?? []).flatMap((f) => (f.contentFromSecret ? [f.contentFromSecret] : [])),
+    ]),
+  ];
 }

@@ -14,11 +14,25 @@ export const MAX_ARRAY_COUNT = 10_000;
 export const ArrayOptions = once('array/ArrayOptions', () =>
   z
     .object({
-      count: z.number().int().min(1, 'count is at least 1').max(MAX_ARRAY_COUNT, `count is at most ${MAX_ARRAY_COUNT}`).optional(),
+      count: z
+        .number()
+        .int()
+        .min(1, 'count is at least 1')
+        .max(MAX_ARRAY_COUNT, `count is at most ${MAX_ARRAY_COUNT}`)
+        .optional(),
       /** Each item is one child's stdin input (JSON); their number is the count. */
-      items: z.array(z.unknown()).min(1, 'items holds at least one item').max(MAX_ARRAY_COUNT, `at most ${MAX_ARRAY_COUNT} items`).optional(),
+      items: z
+        .array(z.unknown())
+        .min(1, 'items holds at least one item')
+        .max(MAX_ARRAY_COUNT, `at most ${MAX_ARRAY_COUNT} items`)
+        .optional(),
       /** At most this many children run at once (default 10). */
-      parallelism: z.number().int().min(1, 'parallelism is at least 1').max(1000, 'parallelism is at most 1000').default(10),
+      parallelism: z
+        .number()
+        .int()
+        .min(1, 'parallelism is at least 1')
+        .max(1000, 'parallelism is at most 1000')
+        .default(10),
       /**
        * Once more children than this have FAILED, no new child starts; those running finish (never
        * cancelled: what they do is kept). Without it every child runs whatever fails.
@@ -27,7 +41,8 @@ export const ArrayOptions = once('array/ArrayOptions', () =>
     })
     .strict()
     .superRefine((a, ctx) => {
-      if ((a.count === undefined) === (a.items === undefined)) ctx.addIssue({ code: 'custom', message: 'give count, or items (one child each)' });
+      if ((a.count === undefined) === (a.items === undefined))
+        ctx.addIssue({ code: 'custom', message: 'give count, or items (one child each)' });
     }),
 );
 

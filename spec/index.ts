@@ -29,6 +29,21 @@ export {
   type StagedInput,
   type StepTiming,
 } from './result.js';
-export { WORKFLOW_TYPE, RunActionInputSchema, FleetOptionsSchema, type RunActionInput, type FleetOptions, type StatusView } from './workflow-api.js';
-export { ARRAY_WORKFLOW_TYPE, ArrayOptions, ArrayMemberSchema, MAX_ARRAY_COUNT, type ArrayOptionsInput, type ArrayResult, type ArrayChild } from './array.js';
+export {
+  WORKFLOW_TYPE,
+  RunActionInputSchema,
+  FleetOptionsSchema,
+  type RunActionInput,
+  type FleetOptions,
+  type StatusView,
+} from './workflow-api.js';
+export {
+  ARRAY_WORKFLOW_TYPE,
+  ArrayOptions,
+  ArrayMemberSchema,
+  MAX_ARRAY_COUNT,
+  type ArrayOptionsInput,
+  type ArrayResult,
+  type ArrayChild,
+} from './array.js';
 export { contractSchemas } from './json-schemas.js';

@@ -56,7 +56,8 @@ export function needsOf(spec: Pick<Action, 'resources' | 'placement'>, defaults:
 }
 
 const gpusWord = (n: number) => `${n} GPU${n === 1 ? '' : 's'}`;
-const gpuCount = (gpus: Needs['gpus'], totals: HostTotals) => (gpus === 'all' ? totals.gpus.length : Array.isArray(gpus) ? gpus.length : gpus);
+const gpuCount = (gpus: Needs['gpus'], totals: HostTotals) =>
+  gpus === 'all' ? totals.gpus.length : Array.isArray(gpus) ? gpus.length : gpus;
 
 /** "2 cpu, 4Gi memory, 2Gi disk, 1 GPU, zone=a": what a waiting action waits for. */
 export function describeNeeds(needs: Needs): string {
@@ -72,10 +73,12 @@ export function describeNeeds(needs: Needs): string {
 export function neverFits(needs: Needs, totals: HostTotals): string | undefined {
   const why: string[] = [];
   for (const [k, v] of Object.entries(needs.require)) {
-    if (totals.labels[k] !== v) why.push(`label ${k}=${v} (it has ${k in totals.labels ? `${k}=${totals.labels[k]}` : `no ${k}`})`);
+    if (totals.labels[k] !== v)
+      why.push(`label ${k}=${v} (it has ${k in totals.labels ? `${k}=${totals.labels[k]}` : `no ${k}`})`);
   }
   if (needs.cpu > totals.cpu) why.push(`${needs.cpu} cpu (it has ${totals.cpu})`);
-  if (needs.memory > totals.memory) why.push(`${formatBytes(needs.memory)} memory (it has ${formatBytes(totals.memory)})`);
+  if (needs.memory > totals.memory)
+    why.push(`${formatBytes(needs.memory)} memory (it has ${formatBytes(totals.memory)})`);
   if (needs.disk > totals.disk) why.push(`${formatBytes(needs.disk)} disk (it has ${formatBytes(totals.disk)})`);
   if (Array.isArray(needs.gpus)) {
     const absent = needs.gpus.filter((id) => !totals.gpus.includes(id));
@@ -105,10 +108,16 @@ export function sumHeld(held: Iterable<Held>): Held {
 export function fitNow(needs: Needs, totals: HostTotals, inUse: Held): { held: Held } | { short: string } {
   const short: string[] = [];
   // Sums of fractional cores are rounded so that 0.1 + 0.2 fits in 0.3.
-  const free = { cpu: Math.round((totals.cpu - inUse.cpu) * 1000) / 1000, memory: totals.memory - inUse.memory, disk: totals.disk - inUse.disk };
+  const free = {
+    cpu: Math.round((totals.cpu - inUse.cpu) * 1000) / 1000,
+    memory: totals.memory - inUse.memory,
+    disk: totals.disk - inUse.disk,
+  };
   if (needs.cpu > free.cpu) short.push(`${needs.cpu} cpu (${free.cpu} free)`);
-  if (needs.memory > free.memory) short.push(`${formatBytes(needs.memory)} memory (${formatBytes(Math.max(0, free.memory))} free)`);
-  if (needs.disk > free.disk) short.push(`${formatBytes(needs.disk)} disk (${formatBytes(Math.max(0, free.disk))} free)`);
+  if (needs.memory > free.memory)
+    short.push(`${formatBytes(needs.memory)} memory (${formatBytes(Math.max(0, free.memory))} free)`);
+  if (needs.disk > free.disk)
+    short.push(`${formatBytes(needs.disk)} disk (${formatBytes(Math.max(0, free.disk))} free)`);
   const freeGpus = totals.gpus.filter((id) => !inUse.gpus.includes(id));
   let gpus: string[] = [];
   if (Array.isArray(needs.gpus)) {
@@ -117,7 +126,8 @@ export function fitNow(needs: Needs, totals: HostTotals, inUse: Held): { held: H
     else gpus = [...needs.gpus];
   } else {
     const count = gpuCount(needs.gpus, totals);
-    if (count > freeGpus.length) short.push(`${needs.gpus === 'all' ? 'all GPUs' : gpusWord(count)} (${freeGpus.length} free)`);
+    if (count > freeGpus.length)
+      short.push(`${needs.gpus === 'all' ? 'all GPUs' : gpusWord(count)} (${freeGpus.length} free)`);
     else gpus = freeGpus.slice(0, count);
   }
   if (short.length) return { short: short.join(', ') };
@@ -130,7 +140,8 @@ export function waitingFor(spec: Pick<Action, 'resources' | 'placement'>): strin
   const parts: string[] = [];
   if (r.cpu !== undefined) parts.push(`${r.cpu} cpu`);
   if (r.memory !== undefined) parts.push(`${formatBytes(r.memory)} memory`);
-  if (r.gpus !== undefined) parts.push(r.gpus === 'all' ? 'all GPUs' : Array.isArray(r.gpus) ? `GPUs ${r.gpus.join(',')}` : gpusWord(r.gpus));
+  if (r.gpus !== undefined)
+    parts.push(r.gpus === 'all' ? 'all GPUs' : Array.isArray(r.gpus) ? `GPUs ${r.gpus.join(',')}` : gpusWord(r.gpus));
   const labels = Object.entries(spec.placement?.require ?? {}).map(([k, v]) => `${k}=${v}`);
   return `a host with free capacity${parts.length ? ` for ${parts.join(', ')}` : ''}${labels.length ? ` carrying ${labels.join(', ')}` : ''}`;
 }

@@ -13,7 +13,8 @@ export const MAX_QUANTITY_CHARS = 32;
 function quantityText(input: number | string): { text: string } | { message: string } {
   if (typeof input === 'number' && !Number.isFinite(input)) return { message: `${input} is not a finite number` };
   const text = String(input).trim();
-  if (text.length > MAX_QUANTITY_CHARS) return { message: `a ${text.length}-character quantity is not one: at most ${MAX_QUANTITY_CHARS} characters` };
+  if (text.length > MAX_QUANTITY_CHARS)
+    return { message: `a ${text.length}-character quantity is not one: at most ${MAX_QUANTITY_CHARS} characters` };
   return { text };
 }
 
@@ -29,15 +30,24 @@ export function parseCpu(input: number | string): Parsed {
   const { text } = checked;
   const milli = /^(\d+)m$/.exec(text);
   const cores = milli ? Number(milli[1]) / 1000 : /^\d+(\.\d+)?$/.test(text) ? Number(text) : NaN;
-  if (!Number.isFinite(cores)) return fail(`"${text}" is not a CPU amount: use cores (2, "0.5") or millicores ("500m")`);
-  if (cores < MIN_CPU) return fail(`CPU must be at least ${MIN_CPU} cores ("10m"; the engine refuses less), got "${text}"`);
+  if (!Number.isFinite(cores))
+    return fail(`"${text}" is not a CPU amount: use cores (2, "0.5") or millicores ("500m")`);
+  if (cores < MIN_CPU)
+    return fail(`CPU must be at least ${MIN_CPU} cores ("10m"; the engine refuses less), got "${text}"`);
   return ok(cores);
 }
 
 const BYTE_UNITS: Record<string, number> = {
   '': 1,
-  k: 1e3, K: 1e3, M: 1e6, G: 1e9, T: 1e12,
-  Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40,
+  k: 1e3,
+  K: 1e3,
+  M: 1e6,
+  G: 1e9,
+  T: 1e12,
+  Ki: 2 ** 10,
+  Mi: 2 ** 20,
+  Gi: 2 ** 30,
+  Ti: 2 ** 40,
 };
 
 /** Bytes: 1073741824, "256Mi", "4Gi", "2G". A lowercase "m" is refused: it means milli, not mega. */
@@ -48,7 +58,8 @@ export function parseBytes(input: number | string): Parsed {
   const match = /^(\d+(?:\.\d+)?)\s*([a-zA-Z]*)$/.exec(text);
   if (!match) return fail(`"${text}" is not a size: use bytes or a unit such as "256Mi", "4Gi", "2G"`);
   const [, amount, unit = ''] = match;
-  if (unit === 'm') return fail(`"${text}": lowercase "m" means milli, not mega; write "${amount}Mi" (or "${amount}M")`);
+  if (unit === 'm')
+    return fail(`"${text}": lowercase "m" means milli, not mega; write "${amount}Mi" (or "${amount}M")`);
   const factor = BYTE_UNITS[unit];
   if (factor === undefined) {
     return fail(`"${text}": unknown unit "${unit}"; use one of Ki, Mi, Gi, Ti (powers of 1024) or k, M, G, T`);
@@ -103,7 +114,12 @@ export function formatDuration(ms: number): string {
 
 /** Bytes as a quantity a spec accepts back: "512Mi", "2Gi", or plain bytes when not a whole unit. */
 export function formatBytes(bytes: number): string {
-  for (const [unit, size] of [['Ti', 2 ** 40], ['Gi', 2 ** 30], ['Mi', 2 ** 20], ['Ki', 2 ** 10]] as const) {
+  for (const [unit, size] of [
+    ['Ti', 2 ** 40],
+    ['Gi', 2 ** 30],
+    ['Mi', 2 ** 20],
+    ['Ki', 2 ** 10],
+  ] as const) {
     if (bytes >= size && bytes % size === 0) return `${bytes / size}${unit}`;
   }
   return String(bytes);

@@ -7,9 +7,7 @@ import { z } from 'zod';
 import { once } from './shared.js';
 import { formatBytes } from './quantity.js';
 
-export const ActionStatusSchema = once('result/ActionStatusSchema', () =>
-  z.enum(['DONE', 'FAILED', 'CANCELED']),
-);
+export const ActionStatusSchema = once('result/ActionStatusSchema', () => z.enum(['DONE', 'FAILED', 'CANCELED']));
 export type ActionStatus = z.infer<typeof ActionStatusSchema>;
 export type Phase = 'PENDING' | 'PULLING' | 'RUNNING' | 'COLLECTING' | ActionStatus;
 
@@ -63,7 +61,9 @@ export const StagedInputSchema = once('result/StagedInputSchema', () =>
     source: z.string().describe('The S3 object it came from.'),
     size: z.number().int().nonnegative(),
     sha256: z.string(),
-    cached: z.boolean().describe("Copied from the host's cache: another action on the host had fetched this object version."),
+    cached: z
+      .boolean()
+      .describe("Copied from the host's cache: another action on the host had fetched this object version."),
   }),
 );
 export type StagedInput = z.infer<typeof StagedInputSchema>;
@@ -84,9 +84,7 @@ export type StepTiming = z.infer<typeof StepTimingSchema>;
 const Totals = once('result/Totals', () =>
   z.object({ files: z.number().int().nonnegative(), bytes: z.number().nonnegative() }),
 );
-const DiskFull = once('result/DiskFull', () =>
-  z.object({ bytes: z.number().nonnegative() }),
-);
+const DiskFull = once('result/DiskFull', () => z.object({ bytes: z.number().nonnegative() }));
 
 export interface RunOutcome {
   exitCode: number | null;
@@ -122,7 +120,10 @@ export const ActionResultSchema = once('result/ActionResultSchema', () =>
     image: z.string(),
     imageDigest: z.string().optional(),
     host: z.string().optional(),
-    gpus: z.array(z.string()).optional().describe('The GPU device ids the host gave the action (no other action running there had them).'),
+    gpus: z
+      .array(z.string())
+      .optional()
+      .describe('The GPU device ids the host gave the action (no other action running there had them).'),
     attempts: z.number().int(),
     peakMemoryBytes: z.number().optional(),
     cpuSeconds: z.number().optional(),
@@ -132,7 +133,11 @@ export const ActionResultSchema = once('result/ActionResultSchema', () =>
     skipped: z
       .array(z.object({ path: z.string(), why: z.string() }))
       .describe('The first 100 entries of /out that were not uploaded (symlinks, devices, unsafe names), with why.'),
-    skippedTotal: z.number().int().optional().describe('How many entries of /out were not uploaded, also those past the listed ones.'),
+    skippedTotal: z
+      .number()
+      .int()
+      .optional()
+      .describe('How many entries of /out were not uploaded, also those past the listed ones.'),
     logs: z
       .object({
         stdout: z.string(),
@@ -157,7 +162,10 @@ export const ActionResultSchema = once('result/ActionResultSchema', () =>
       .array(z.object({ pointer: z.string(), message: z.string() }))
       .optional()
       .describe("Where the output does not meet the spec's outputSchema (JSON pointer and message), when it does not."),
-    inputs: z.array(StagedInputSchema).optional().describe('The first 1000 inputs staged into /in; inputTotals counts them all.'),
+    inputs: z
+      .array(StagedInputSchema)
+      .optional()
+      .describe('The first 1000 inputs staged into /in; inputTotals counts them all.'),
     inputTotals: Totals.optional(),
     diskFull: DiskFull.optional().describe("Set when the container's disk budget (/out and /tmp_disk) was used up."),
     startedAt: z.string(),
@@ -205,7 +213,10 @@ export function runsAgain(
 ): boolean {
   if (attempt >= retry.attempts) return false;
   if (outcome.reason === 'exit') return outcome.exitCode !== null && retry.onExitCodes.includes(outcome.exitCode);
-  return (outcome.reason === 'oom' || outcome.reason === 'timeout' || outcome.reason === 'engine-restarted') && retry.onReasons.includes(outcome.reason);
+  return (
+    (outcome.reason === 'oom' || outcome.reason === 'timeout' || outcome.reason === 'engine-restarted') &&
+    retry.onReasons.includes(outcome.reason)
+  );
 }
 
 /** What collecting a finished run produced: /out in S3, the logs, and stdout parsed as JSON. */
@@ -252,7 +263,13 @@ function rootfsText(outcome: RunOutcome | undefined): string | undefined {
 export function assembleResult(parts: ResultParts): ActionResult {
   const { outcome, collected, ended, canceled } = parts;
   let reason: EndReason = canceled ? 'canceled' : (ended?.reason ?? outcome?.reason ?? 'error');
-  let message = ended?.message ?? describeOutcome(outcome?.exitCode ?? null, reason, reason === 'disk-full' ? rootfsText(outcome) : parts.timeoutText);
+  let message =
+    ended?.message ??
+    describeOutcome(
+      outcome?.exitCode ?? null,
+      reason,
+      reason === 'disk-full' ? rootfsText(outcome) : parts.timeoutText,
+    );
   if (canceled) message = describeOutcome(outcome?.exitCode ?? null, 'canceled');
   if (!canceled && !ended && collected?.outputError && outcome?.exitCode === 0) {
     reason = 'output-not-json';
@@ -262,7 +279,11 @@ export function assembleResult(parts: ResultParts): ActionResult {
     const shown = collected.outputProblems.slice(0, 5).map((p) => `${p.pointer || '/'} ${p.message}`);
     message = `the output does not meet the outputSchema: ${shown.join('; ')}${collected.outputProblems.length > 5 ? ` (and ${collected.outputProblems.length - 5} more)` : ''}`;
   }
-  const status: ActionStatus = canceled ? 'CANCELED' : !ended && reason === 'exit' && outcome?.exitCode === 0 ? 'DONE' : 'FAILED';
+  const status: ActionStatus = canceled
+    ? 'CANCELED'
+    : !ended && reason === 'exit' && outcome?.exitCode === 0
+      ? 'DONE'
+      : 'FAILED';
   if (outcome?.diskFull && status !== 'DONE') {
     const mib = Math.round(outcome.diskFull.bytes / 2 ** 20);
     message += `; its disk was full (/out and /tmp_disk share ${mib}Mi, and writes fail with "No space left on device"): raise resources.outDisk or resources.tmpDisk`;

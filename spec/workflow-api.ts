@@ -12,7 +12,9 @@ export const WORKFLOW_TYPE = 'runAction';
 export const RunActionInputSchema = once('workflow-api/RunActionInputSchema', () =>
   z.object({
     spec: ActionSpec,
-    member: ArrayMemberSchema.optional().describe('Set for a child of an array: its place, told to the container as ACTION_INDEX and ACTION_COUNT.'),
+    member: ArrayMemberSchema.optional().describe(
+      'Set for a child of an array: its place, told to the container as ACTION_INDEX and ACTION_COUNT.',
+    ),
   }),
 );
 export type RunActionInput = z.input<typeof RunActionInputSchema>;
@@ -20,9 +22,18 @@ export type RunActionInput = z.input<typeof RunActionInputSchema>;
 /** The second argument: settings of the fleet, chosen by whoever starts the action (the client fills defaults). */
 export const FleetOptionsSchema = once('workflow-api/FleetOptionsSchema', () =>
   z.object({
-    hostTimeoutSeconds: z.number().optional().describe('Seconds a host may stay silent before the action is placed on another host (5-3600, default 60).'),
-    maxPlacements: z.number().optional().describe('How many hosts an action may be placed on before it fails with reason no-host (1-10, default 3).'),
-    stopGraceSeconds: z.number().optional().describe('Seconds between SIGTERM and SIGKILL when a container is stopped (0-300, default 10).'),
+    hostTimeoutSeconds: z
+      .number()
+      .optional()
+      .describe('Seconds a host may stay silent before the action is placed on another host (5-3600, default 60).'),
+    maxPlacements: z
+      .number()
+      .optional()
+      .describe('How many hosts an action may be placed on before it fails with reason no-host (1-10, default 3).'),
+    stopGraceSeconds: z
+      .number()
+      .optional()
+      .describe('Seconds between SIGTERM and SIGKILL when a container is stopped (0-300, default 10).'),
   }),
 );
 export type FleetOptions = z.infer<typeof FleetOptionsSchema>;
@@ -49,7 +60,11 @@ export interface StatusView {
 export const resultsQueue = (taskQueue: string) => `${taskQueue}-results`;
 
 /** What the fleet does when the starter leaves an option out. */
-export const FLEET_DEFAULTS: Required<FleetOptions> = { hostTimeoutSeconds: 60, maxPlacements: 3, stopGraceSeconds: 10 };
+export const FLEET_DEFAULTS: Required<FleetOptions> = {
+  hostTimeoutSeconds: 60,
+  maxPlacements: 3,
+  stopGraceSeconds: 10,
+};
 
 /** The range each fleet option is held to, whatever the starter passed (-1 must not disable a kill). */
 export const FLEET_BOUNDS: Record<keyof FleetOptions, { min: number; max: number }> = {
@@ -71,7 +86,8 @@ export function fleetSettings(options: FleetOptions | undefined): Required<Fleet
 }
 
 /** The stop grace a host uses: clamped again there, since a request may come from anywhere. */
-export const boundedStopGrace = (seconds: number): number => fleetSettings({ stopGraceSeconds: seconds }).stopGraceSeconds;
+export const boundedStopGrace = (seconds: number): number =>
+  fleetSettings({ stopGraceSeconds: seconds }).stopGraceSeconds;
 
 /** Phase, host, attempt, exit code and step timings of the action, answered by the workflow. */
 export const statusQuery = defineQuery<StatusView>('status');

@@ -5,12 +5,18 @@ import { parseBytes } from '../spec/quantity.js';
 import { LABEL_PATTERN } from '../spec/action.js';
 import { codecKeysFromEnv, parseCodecKeys } from '../common/connection/payload-codec.js';
 
-const list = z
-  .string()
-  .transform((text) => text.split(',').map((item) => item.trim()).filter(Boolean));
+const list = z.string().transform((text) =>
+  text
+    .split(',')
+    .map((item) => item.trim())
+    .filter(Boolean),
+);
 
 const positiveInt = (name: string) =>
-  z.coerce.number({ message: `${name} must be a number` }).int(`${name} must be a whole number`).min(1, `${name} must be at least 1`);
+  z.coerce
+    .number({ message: `${name} must be a number` })
+    .int(`${name} must be a whole number`)
+    .min(1, `${name} must be at least 1`);
 
 const bytes = (name: string) =>
   z.string().transform((text, ctx) => {
@@ -21,7 +27,10 @@ const bytes = (name: string) =>
   });
 
 export const WorkerConfig = z.object({
-  TEMPORAL_ADDRESS: z.string().regex(/^[^:\s]+:\d+$/, 'host:port, e.g. 127.0.0.1:7233').default('127.0.0.1:7233'),
+  TEMPORAL_ADDRESS: z
+    .string()
+    .regex(/^[^:\s]+:\d+$/, 'host:port, e.g. 127.0.0.1:7233')
+    .default('127.0.0.1:7233'),
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
   TEMPORAL_API_KEY: z.string().min(1).optional(),
   TEMPORAL_TLS_CERT: z.string().min(1).optional(),
@@ -30,17 +39,29 @@ export const WorkerConfig = z.object({
   /** The shared queue where actions are placed; each host also serves its own queue. */
   CAISSON_TASK_QUEUE: z.string().min(1).default('caisson'),
   /** This host's name; its own queue is "<task queue>@<host>". */
-  CAISSON_HOST: z.string().regex(/^[A-Za-z0-9._-]+$/, 'letters, digits, ".", "_", "-"').default(hostname()),
+  CAISSON_HOST: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]+$/, 'letters, digits, ".", "_", "-"')
+    .default(hostname()),
   CAISSON_CAPACITY: positiveInt('CAISSON_CAPACITY').default(2),
   /**
    * What this host gives actions in all (placement fits each action's cpu, memory, disk budget and
    * GPUs next to what runs): by default the machine's cores, memory, the disks folder's size, no GPUs.
    */
-  CAISSON_HOST_CPU: z.coerce.number({ message: 'CAISSON_HOST_CPU must be a number of cores' }).positive('CAISSON_HOST_CPU must be above 0').optional(),
+  CAISSON_HOST_CPU: z.coerce
+    .number({ message: 'CAISSON_HOST_CPU must be a number of cores' })
+    .positive('CAISSON_HOST_CPU must be above 0')
+    .optional(),
   CAISSON_HOST_MEMORY: bytes('CAISSON_HOST_MEMORY').optional(),
   CAISSON_HOST_DISK: bytes('CAISSON_HOST_DISK').optional(),
   /** GPU device ids as the engine's device requests name them ("0,1", or GPU UUIDs); given out one action at a time. */
-  CAISSON_GPUS: list.pipe(z.array(z.string().regex(/^[A-Za-z0-9._:-]{1,128}$/, 'a device id: letters, digits, ".", "_", ":" or "-"')).max(64)).default([]),
+  CAISSON_GPUS: list
+    .pipe(
+      z
+        .array(z.string().regex(/^[A-Za-z0-9._:-]{1,128}$/, 'a device id: letters, digits, ".", "_", ":" or "-"'))
+        .max(64),
+    )
+    .default([]),
   /** Labels actions can require or prefer: "zone=a,disk=nvme". */
   CAISSON_HOST_LABELS: list
     .transform((items, ctx) => {
@@ -49,7 +70,10 @@ export const WorkerConfig = z.object({
         const eq = item.indexOf('=');
         const [k, v] = eq > 0 ? [item.slice(0, eq), item.slice(eq + 1)] : [item, ''];
         if (!LABEL_PATTERN.test(k) || !LABEL_PATTERN.test(v)) {
-          ctx.addIssue({ code: 'custom', message: `"${item}": write name=value, each 1-63 letters, digits, ".", "_", "/" or "-"` });
+          ctx.addIssue({
+            code: 'custom',
+            message: `"${item}": write name=value, each 1-63 letters, digits, ".", "_", "/" or "-"`,
+          });
         } else labels[k] = v;
       }
       return labels;
@@ -60,7 +84,9 @@ export const WorkerConfig = z.object({
    * fullest (counting actions), "any" to the first that asks (no registry read per placement: for
    * large fleets, see docs/scale.md). Every worker of a fleet sets the same.
    */
-  CAISSON_PLACEMENT: z.enum(['spread', 'binpack', 'any'], { message: 'CAISSON_PLACEMENT is "spread", "binpack" or "any"' }).default('spread'),
+  CAISSON_PLACEMENT: z
+    .enum(['spread', 'binpack', 'any'], { message: 'CAISSON_PLACEMENT is "spread", "binpack" or "any"' })
+    .default('spread'),
   /** On SIGTERM the worker takes nothing new and waits this long for what runs to finish, then stops (its runs re-attach on restart). */
   CAISSON_DRAIN_SECONDS: z.coerce.number().int().min(0).max(86_400).default(300),
   /** Read by the Docker client itself, as the Docker CLI reads them; validated here so a typo fails at start. */
@@ -76,7 +102,9 @@ export const WorkerConfig = z.object({
   AWS_REGION: z.string().default('us-east-1'),
   AWS_ACCESS_KEY_ID: z.string().optional(),
   AWS_SECRET_ACCESS_KEY: z.string().optional(),
-  CAISSON_ARTIFACTS_BUCKET: z.string({ message: 'required: the S3 bucket that receives artifacts' }).min(3, 'an S3 bucket name'),
+  CAISSON_ARTIFACTS_BUCKET: z
+    .string({ message: 'required: the S3 bucket that receives artifacts' })
+    .min(3, 'an S3 bucket name'),
   CAISSON_ARTIFACTS_PREFIX: z.string().default('actions'),
   /**
    * Comma-separated: "registry", "registry/namespace/*", "registry/repository", or "*". Empty (the
@@ -88,7 +116,10 @@ export const WorkerConfig = z.object({
   /** A folder of files named after secrets; each file's content is the value. */
   CAISSON_SECRETS_DIR: z.string().optional(),
   /** Seconds during which a tag pulled on this host is used again without asking the registry. */
-  CAISSON_PULL_WINDOW: z.coerce.number({ message: 'CAISSON_PULL_WINDOW must be a number of seconds' }).min(0).default(60),
+  CAISSON_PULL_WINDOW: z.coerce
+    .number({ message: 'CAISSON_PULL_WINDOW must be a number of seconds' })
+    .min(0)
+    .default(60),
   /**
    * Where containers' own filesystems for /out and /tmp_disk are mounted ("off": anonymous volumes,
    * no size limit, /out read through the engine; also what a remote engine gets).
@@ -104,14 +135,20 @@ export const WorkerConfig = z.object({
   CAISSON_OUT_DISK: bytes('CAISSON_OUT_DISK').default(2 ** 30),
   CAISSON_TMP_DISK: bytes('CAISSON_TMP_DISK').default(2 ** 30),
   /** How long a registry that does not answer is tried again before the action fails (reason registry-unreachable). */
-  CAISSON_REGISTRY_WAIT_SECONDS: positiveInt('CAISSON_REGISTRY_WAIT_SECONDS').max(3600, 'CAISSON_REGISTRY_WAIT_SECONDS is at most 3600').default(60),
+  CAISSON_REGISTRY_WAIT_SECONDS: positiveInt('CAISSON_REGISTRY_WAIT_SECONDS')
+    .max(3600, 'CAISSON_REGISTRY_WAIT_SECONDS is at most 3600')
+    .default(60),
   /**
    * How long a run waits for a container engine that went away (crashed, restarting) to answer
    * again: then it re-attaches; past it, the action is placed on another host.
    */
-  CAISSON_ENGINE_AWAY_SECONDS: positiveInt('CAISSON_ENGINE_AWAY_SECONDS').max(3600, 'CAISSON_ENGINE_AWAY_SECONDS is at most 3600').default(60),
+  CAISSON_ENGINE_AWAY_SECONDS: positiveInt('CAISSON_ENGINE_AWAY_SECONDS')
+    .max(3600, 'CAISSON_ENGINE_AWAY_SECONDS is at most 3600')
+    .default(60),
   /** Seconds between reconcile passes: leftovers removed, overdue containers killed, slots corrected. */
-  CAISSON_RECONCILE_SECONDS: positiveInt('CAISSON_RECONCILE_SECONDS').max(3600, 'CAISSON_RECONCILE_SECONDS is at most 3600').default(60),
+  CAISSON_RECONCILE_SECONDS: positiveInt('CAISSON_RECONCILE_SECONDS')
+    .max(3600, 'CAISSON_RECONCILE_SECONDS is at most 3600')
+    .default(60),
   /**
    * "id:base64key" pairs: payloads encrypted (common/connection/payload-codec.ts); the first key encrypts.
    * Or CAISSON_CODEC_KEYS_FILE, a file holding them (read in loadWorkerConfig).
@@ -141,7 +178,10 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerCo
   }
   const result = WorkerConfig.safeParse(picked);
   if (!result.success || fileProblems.length) {
-    const lines = [...fileProblems, ...(result.error?.issues ?? []).map((issue) => `  - ${issue.path.join('.')}: ${issue.message}`)];
+    const lines = [
+      ...fileProblems,
+      ...(result.error?.issues ?? []).map((issue) => `  - ${issue.path.join('.')}: ${issue.message}`),
+    ];
     throw new Error(`invalid worker configuration (environment variables):\n${lines.join('\n')}`);
   }
   return result.data;

@@ -8,7 +8,14 @@ interface Log {
   warn(message: string, meta?: Record<string, unknown>): void;
 }
 
-export function startFleetReports(options: { registry: FleetRegistry; capacity: HostCapacity; host: string; taskQueue: string; log: Log; everyMs?: number }) {
+export function startFleetReports(options: {
+  registry: FleetRegistry;
+  capacity: HostCapacity;
+  host: string;
+  taskQueue: string;
+  log: Log;
+  everyMs?: number;
+}) {
   const { registry, capacity, host, taskQueue, log } = options;
   const startedAt = new Date().toISOString();
   let stopping: string | undefined;

@@ -34,14 +34,23 @@ const Limits = {
  */
 const ImageGrant = z
   .object({
-    image: z.string().refine((image) => parseImageRef(image)?.digest !== undefined, 'image is "registry/repository@sha256:<digest>": a grant names the digest'),
+    image: z
+      .string()
+      .refine(
+        (image) => parseImageRef(image)?.digest !== undefined,
+        'image is "registry/repository@sha256:<digest>": a grant names the digest',
+      ),
     command: z.array(z.string()).max(1000).optional(),
     env: z.array(z.string().min(1)).max(1000).optional(),
     files: z.array(z.string().startsWith('/')).max(1000).optional(),
     workingDir: z.string().startsWith('/').optional(),
   })
   .strict();
-const TemplateGrant = z.object({ template: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}@[A-Za-z0-9._+-]{1,64}$/, 'template is "name@version"') }).strict();
+const TemplateGrant = z
+  .object({
+    template: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}@[A-Za-z0-9._+-]{1,64}$/, 'template is "name@version"'),
+  })
+  .strict();
 
 const SecretGrantSchema = z.unknown().transform((value, ctx): SecretGrant => {
   if (typeof value === 'string') {
@@ -51,7 +60,9 @@ const SecretGrantSchema = z.unknown().transform((value, ctx): SecretGrant => {
     });
     return z.NEVER;
   }
-  const parsed = (value && typeof value === 'object' && 'template' in value ? TemplateGrant : ImageGrant).safeParse(value);
+  const parsed = (value && typeof value === 'object' && 'template' in value ? TemplateGrant : ImageGrant).safeParse(
+    value,
+  );
   if (parsed.success) return parsed.data;
   for (const issue of parsed.error.issues) ctx.addIssue({ code: 'custom', message: issue.message, path: issue.path });
   return z.NEVER;
@@ -67,13 +78,25 @@ export const PolicyFile = z
       .strict()
       .default({}),
     hostNetwork: patterns.default([]),
-    buckets: z.array(z.string().regex(/^(\*|[a-z0-9][a-z0-9.-]{1,61}[a-z0-9])$/, 'an S3 bucket name, or "*"')).default([]),
-    reads: z.array(z.string().regex(/^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/.*)?$/, 'an S3 URI prefix, "s3://bucket/prefix/"')).max(1000).optional(),
-    secrets: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,255}$/, 'a secret name'), z.array(SecretGrantSchema).max(100)).default({}),
+    buckets: z
+      .array(z.string().regex(/^(\*|[a-z0-9][a-z0-9.-]{1,61}[a-z0-9])$/, 'an S3 bucket name, or "*"'))
+      .default([]),
+    reads: z
+      .array(
+        z.string().regex(/^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/.*)?$/, 'an S3 URI prefix, "s3://bucket/prefix/"'),
+      )
+      .max(1000)
+      .optional(),
+    secrets: z
+      .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,255}$/, 'a secret name'), z.array(SecretGrantSchema).max(100))
+      .default({}),
     /** Containers run as a numeric uid other than 0, named in the spec's `user`. */
     runAsNonRoot: z.boolean().optional(),
     /** The `user` values an action may name ("1000", "1000:1000"); "*" or absent: any. */
-    users: z.array(z.string().regex(/^(\*|[A-Za-z0-9_.-]+(:[A-Za-z0-9_.-]+)?)$/, '"*", a user name, "uid" or "uid:gid"')).max(1000).optional(),
+    users: z
+      .array(z.string().regex(/^(\*|[A-Za-z0-9_.-]+(:[A-Za-z0-9_.-]+)?)$/, '"*", a user name, "uid" or "uid:gid"'))
+      .max(1000)
+      .optional(),
     /** Containers' own filesystems are read-only; /tmp is a tmpfs counted as memory. */
     readOnlyRootfs: z.boolean().optional(),
     /** Added to the names reserved anyway (ACTION_*, NVIDIA_*, device selectors). */
@@ -98,7 +121,9 @@ export function loadPolicy(path: string | undefined): { policy: Policy; images?:
   for (const [field, value] of Object.entries(rest.defaults)) {
     const ceiling = (rest.ceilings as Record<string, number | undefined>)[field];
     if (value !== undefined && ceiling !== undefined && value > ceiling) {
-      throw new Error(`invalid policy file ${path} (CAISSON_POLICY_FILE):\n  - defaults.${field}: above ceilings.${field}`);
+      throw new Error(
+        `invalid policy file ${path} (CAISSON_POLICY_FILE):\n  - defaults.${field}: above ceilings.${field}`,
+      );
     }
   }
   return { policy: { ...rest, reservedEnv: [...RESERVED_ENV_PATTERNS, ...reservedEnv] }, images };

@@ -34,11 +34,22 @@ export function startReconciling(settings: ReconcileSettings): { stop(): Promise
     if (overdue.length) log.warn('killed containers past their deadline and stop grace', { containers: overdue });
     const first = passes++ === 0;
     // The first pass looks at every container; later ones leave this worker's own runs alone.
-    const report = await reconcileContainers(docker, client, owner, disks, Date.now, (runId) => !first && capacity.servedWithin(runId, SERVED_HERE_MS));
+    const report = await reconcileContainers(
+      docker,
+      client,
+      owner,
+      disks,
+      Date.now,
+      (runId) => !first && capacity.servedWithin(runId, SERVED_HERE_MS),
+    );
     for (const { runId } of report.removed) capacity.release(runId);
     capacity.seed(await runsOnEngine(docker, owner, true), true);
     if (first || report.removed.length || report.disksRemoved.length) {
-      log.info('reconciled containers left from earlier runs', { removed: report.removed, kept: report.kept, disksRemoved: report.disksRemoved });
+      log.info('reconciled containers left from earlier runs', {
+        removed: report.removed,
+        kept: report.kept,
+        disksRemoved: report.disksRemoved,
+      });
     }
   };
 

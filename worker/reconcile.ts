@@ -35,7 +35,11 @@ export async function runsOnEngine(docker: Docker, owner: Owner, runningOnly = f
   for (const c of containers) {
     const runId = c.Labels[LABEL.runId];
     if (!runId) continue;
-    runs.set(runId, { runId, actionId: c.Labels[LABEL.actionId], held: parseHeld(c.Labels[LABEL.held]) ?? runs.get(runId)?.held });
+    runs.set(runId, {
+      runId,
+      actionId: c.Labels[LABEL.actionId],
+      held: parseHeld(c.Labels[LABEL.held]) ?? runs.get(runId)?.held,
+    });
   }
   return [...runs.values()];
 }
@@ -46,7 +50,8 @@ function parseHeld(text: string | undefined): Held | undefined {
   try {
     const h = JSON.parse(text) as Held;
     const n = (v: unknown) => typeof v === 'number' && Number.isFinite(v) && v >= 0;
-    if (n(h.cpu) && n(h.memory) && n(h.disk) && Array.isArray(h.gpus) && h.gpus.every((g) => typeof g === 'string')) return h;
+    if (n(h.cpu) && n(h.memory) && n(h.disk) && Array.isArray(h.gpus) && h.gpus.every((g) => typeof g === 'string'))
+      return h;
   } catch {
     // not ours
   }
@@ -71,7 +76,9 @@ const OVERDUE_MARGIN_MS = 5_000;
 
 /** Kills running containers of this host that are past their deadline and stop grace; returns their names. */
 export async function stopOverdue(docker: Docker, owner: Owner, now: () => number = Date.now): Promise<string[]> {
-  const running = await docker.listContainers({ filters: { label: [LABEL.timeoutMs, `${LABEL.host}=${owner.host}`], status: ['running'] } });
+  const running = await docker.listContainers({
+    filters: { label: [LABEL.timeoutMs, `${LABEL.host}=${owner.host}`], status: ['running'] },
+  });
   const stopped: string[] = [];
   for (const c of running) {
     if (!ownedBy(c.Labels, owner)) continue;
@@ -81,7 +88,12 @@ export async function stopOverdue(docker: Docker, owner: Owner, now: () => numbe
     const container = docker.getContainer(c.Id);
     const info = await container.inspect().catch(() => undefined);
     const startedMs = info ? Date.parse(info.State.StartedAt) : NaN;
-    if (!info?.State.Running || !Number.isFinite(startedMs) || now() < startedMs + timeoutMs + graceMs + OVERDUE_MARGIN_MS) continue;
+    if (
+      !info?.State.Running ||
+      !Number.isFinite(startedMs) ||
+      now() < startedMs + timeoutMs + graceMs + OVERDUE_MARGIN_MS
+    )
+      continue;
     // Its grace is long over: SIGKILL. Its run (if alive) reads the end as a timeout by the clock.
     await container.kill().catch((err: { statusCode?: number }) => {
       if (err.statusCode !== 404 && err.statusCode !== 409) throw err;
@@ -102,7 +114,10 @@ export async function reconcileContainers(
 ): Promise<ReconcileReport> {
   const report: ReconcileReport = { kept: [], removed: [], disksRemoved: [] };
   const { host } = owner;
-  const containers = await docker.listContainers({ all: true, filters: { label: [LABEL.runId, `${LABEL.host}=${host}`] } });
+  const containers = await docker.listContainers({
+    all: true,
+    filters: { label: [LABEL.runId, `${LABEL.host}=${host}`] },
+  });
   for (const c of containers) {
     // Another namespace's (or fleet's) container: its run is not ours to look up, nor to remove.
     if (!ownedBy(c.Labels, owner)) continue;
@@ -121,7 +136,9 @@ export async function reconcileContainers(
         // A run whose workflow cannot answer right now keeps its container: when in doubt, keep.
         const status = await Promise.race([
           handle.query(statusQuery).catch(() => undefined),
-          new Promise<undefined>((resolve) => (setTimeout(resolve, QUERY_TIMEOUT_MS) as unknown as NodeJS.Timeout).unref()),
+          new Promise<undefined>((resolve) =>
+            (setTimeout(resolve, QUERY_TIMEOUT_MS) as unknown as NodeJS.Timeout).unref(),
+          ),
         ]);
         if (status?.host && status.host !== host) why = `its run moved to host ${status.host}`;
       }
@@ -136,7 +153,11 @@ export async function reconcileContainers(
   }
   // Disks whose container is gone (a crash between removing one and the other), past a grace period.
   if (disks) {
-    const left = new Set((await docker.listContainers({ all: true, filters: { label: [`${LABEL.host}=${host}`] } })).map((c) => c.Names[0]?.replace(/^\//, '')));
+    const left = new Set(
+      (await docker.listContainers({ all: true, filters: { label: [`${LABEL.host}=${host}`] } })).map((c) =>
+        c.Names[0]?.replace(/^\//, ''),
+      ),
+    );
     for (const disk of await disks.list()) {
       if (!diskOfHost(disk.name, host) || left.has(disk.name) || now() - disk.createdMs < DISK_GRACE_MS) continue;
       // Another namespace's (or fleet's) disk under the same host name: its own workers sweep it.

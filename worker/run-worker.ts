@@ -38,7 +38,9 @@ let runtimeInstalled = false;
  * for encrypted workers, the bundle that encodes workflow failures as their converter does.
  */
 function workflowBundlePath(encodedFailures: boolean): string {
-  const path = fileURLToPath(new URL(encodedFailures ? '../workflow-bundle-encoded.js' : '../workflow-bundle.js', import.meta.url));
+  const path = fileURLToPath(
+    new URL(encodedFailures ? '../workflow-bundle-encoded.js' : '../workflow-bundle.js', import.meta.url),
+  );
   if (!existsSync(path)) throw new Error(`no workflow bundle at ${path}: run "npm run build" first`);
   return path;
 }
@@ -53,7 +55,9 @@ function installRuntime(metricsPort: number | undefined): void {
   Runtime.install({
     // SIGINT and SIGTERM drain the host first (runWorker), then shut the workers down.
     shutdownSignals: [],
-    telemetryOptions: metricsPort ? { metrics: { prometheus: { bindAddress: `127.0.0.1:${metricsPort}` } } } : undefined,
+    telemetryOptions: metricsPort
+      ? { metrics: { prometheus: { bindAddress: `127.0.0.1:${metricsPort}` } } }
+      : undefined,
     logger: new DefaultLogger('INFO', (entry: LogEntry) => {
       const { message, level, meta } = entry;
       const actionId = (meta as { workflowId?: string } | undefined)?.workflowId;
@@ -69,10 +73,15 @@ function installRuntime(metricsPort: number | undefined): void {
  * as root, beside a local engine (a remote one cannot see this host's mounts). Elsewhere they get
  * anonymous volumes without a size limit, and /out is read through the engine.
  */
-async function containerDisks(config: WorkerConfig, log: { warn(message: string, meta?: object): void }): Promise<HostDisks | undefined> {
+async function containerDisks(
+  config: WorkerConfig,
+  log: { warn(message: string, meta?: object): void },
+): Promise<HostDisks | undefined> {
   if (config.CAISSON_DISKS_DIR === 'off') return undefined;
   const local = !config.DOCKER_HOST || config.DOCKER_HOST.startsWith('unix://');
-  const usable = local ? await hostDisksUsable(config.CAISSON_DISKS_DIR) : { ok: false as const, why: `the engine is remote (${config.DOCKER_HOST})` };
+  const usable = local
+    ? await hostDisksUsable(config.CAISSON_DISKS_DIR)
+    : { ok: false as const, why: `the engine is remote (${config.DOCKER_HOST})` };
   if (!usable.ok) {
     log.warn('containers get anonymous volumes for /out and /tmp_disk, without a size limit', { why: usable.why });
     return undefined;
@@ -107,7 +116,9 @@ async function connectEngine(dockerHost: string | undefined) {
     await docker.ping();
     return docker;
   } catch (err) {
-    throw new Error(`cannot reach the Docker engine at ${dockerHost ?? 'the default socket'}: ${(err as Error).message}`);
+    throw new Error(
+      `cannot reach the Docker engine at ${dockerHost ?? 'the default socket'}: ${(err as Error).message}`,
+    );
   }
 }
 
@@ -145,7 +156,8 @@ export async function runWorker(config: WorkerConfig): Promise<void> {
   // While the engine is away this host takes no placements; its runs wait for it (engine-watch.ts).
   const engine = new EngineWatch(docker, (away) => {
     capacity.engineAway(away ? `the container engine of host ${config.CAISSON_HOST} does not answer` : undefined);
-    if (away) log.warn('the container engine went away: placements paused until it answers', { host: config.CAISSON_HOST });
+    if (away)
+      log.warn('the container engine went away: placements paused until it answers', { host: config.CAISSON_HOST });
     else log.info('the container engine answers again: placements resumed', { host: config.CAISSON_HOST });
   });
   await engine.start();
@@ -157,13 +169,20 @@ export async function runWorker(config: WorkerConfig): Promise<void> {
   const removals = new Set<Promise<void>>();
   const { policy, images } = loadPolicy(config.CAISSON_POLICY_FILE);
   const allowedImages = images ?? config.CAISSON_ALLOWED_IMAGES;
-  if (!allowedImages.length) log.warn('no image is allowed on this worker, so every action is refused: set CAISSON_ALLOWED_IMAGES (or "images" in the policy file), "*" for any');
+  if (!allowedImages.length)
+    log.warn(
+      'no image is allowed on this worker, so every action is refused: set CAISSON_ALLOWED_IMAGES (or "images" in the policy file), "*" for any',
+    );
   const activities = createActivities({
     policy,
     removals,
     disks,
     inputCache: disks
-      ? new InputCache(s3, config.CAISSON_INPUT_CACHE_DIR ?? join(dirname(config.CAISSON_DISKS_DIR), 'input-cache'), config.CAISSON_INPUT_CACHE_SIZE)
+      ? new InputCache(
+          s3,
+          config.CAISSON_INPUT_CACHE_DIR ?? join(dirname(config.CAISSON_DISKS_DIR), 'input-cache'),
+          config.CAISSON_INPUT_CACHE_SIZE,
+        )
       : undefined,
     diskDefaults: { out: config.CAISSON_OUT_DISK, tmp: config.CAISSON_TMP_DISK },
     docker,
@@ -176,7 +195,12 @@ export async function runWorker(config: WorkerConfig): Promise<void> {
     hostQueue: ownQueue,
     capacity,
     images: new ImageCache(
-      { docker, allowedImages, dockerConfigDir: config.DOCKER_CONFIG, registryWaitMs: config.CAISSON_REGISTRY_WAIT_SECONDS * 1000 },
+      {
+        docker,
+        allowedImages,
+        dockerConfigDir: config.DOCKER_CONFIG,
+        registryWaitMs: config.CAISSON_REGISTRY_WAIT_SECONDS * 1000,
+      },
       config.CAISSON_PULL_WINDOW * 1000,
     ),
     allowedImages,
@@ -227,7 +251,13 @@ export async function runWorker(config: WorkerConfig): Promise<void> {
     maxHeartbeatThrottleInterval: '1s',
   });
   // The fleet knows this host (what it has, what runs, drained or not) before it takes anything.
-  const reports = startFleetReports({ registry, capacity, host: config.CAISSON_HOST, taskQueue: config.CAISSON_TASK_QUEUE, log });
+  const reports = startFleetReports({
+    registry,
+    capacity,
+    host: config.CAISSON_HOST,
+    taskQueue: config.CAISSON_TASK_QUEUE,
+    log,
+  });
   await reports.ready;
   const workers = [sharedWorker, placementWorker, resultsWorker, hostWorker];
   const workflowOpen = async (actionId: string) => {
@@ -237,7 +267,14 @@ export async function runWorker(config: WorkerConfig): Promise<void> {
       return false; // gone, or not reachable now: nothing this worker can still finish for it
     }
   };
-  const stopOnSignals = drainThenStop({ capacity, workers, reports, workflowOpen, drainMs: config.CAISSON_DRAIN_SECONDS * 1000, log });
+  const stopOnSignals = drainThenStop({
+    capacity,
+    workers,
+    reports,
+    workflowOpen,
+    drainMs: config.CAISSON_DRAIN_SECONDS * 1000,
+    log,
+  });
   log.info('worker started', {
     host: config.CAISSON_HOST,
     taskQueue: config.CAISSON_TASK_QUEUE,
@@ -260,7 +297,14 @@ export async function runWorker(config: WorkerConfig): Promise<void> {
   gauge.unref();
   // Reconciling asks workflows where they run: it needs workers polling, so it runs once they are,
   // and then every CAISSON_RECONCILE_SECONDS until the worker stops.
-  const reconciler = startReconciling({ docker, client, owner, disks, capacity, everyMs: config.CAISSON_RECONCILE_SECONDS * 1000 });
+  const reconciler = startReconciling({
+    docker,
+    client,
+    owner,
+    disks,
+    capacity,
+    everyMs: config.CAISSON_RECONCILE_SECONDS * 1000,
+  });
   try {
     // They stop together after a drain (SIGINT/SIGTERM, drainThenStop): in-flight activities get
     // the grace time, and a run cut short is re-attached by its retry on the next start.
@@ -291,7 +335,10 @@ function drainThenStop(options: {
   /** Whether an action's workflow is still open (its last workflow task may still need this worker). */
   workflowOpen: (actionId: string) => Promise<boolean>;
   drainMs: number;
-  log: { info(message: string, meta?: Record<string, unknown>): void; warn(message: string, meta?: Record<string, unknown>): void };
+  log: {
+    info(message: string, meta?: Record<string, unknown>): void;
+    warn(message: string, meta?: Record<string, unknown>): void;
+  };
 }): () => void {
   const { capacity, workers, reports, workflowOpen, drainMs, log } = options;
   let draining = false;
@@ -304,14 +351,21 @@ function drainThenStop(options: {
       return shutdown();
     }
     draining = true;
-    log.info('draining: no new actions; waiting for the running ones', { signal, running: capacity.inUse(), waitSeconds: drainMs / 1000 });
+    log.info('draining: no new actions; waiting for the running ones', {
+      signal,
+      running: capacity.inUse(),
+      waitSeconds: drainMs / 1000,
+    });
     void (async () => {
       const ran = capacity.actions();
       await reports.selfDrain(`the worker is stopping (${signal})`);
       const deadline = Date.now() + drainMs;
       const pause = () => new Promise((r) => setTimeout(r, 250));
       while (capacity.inUse() > 0 && Date.now() < deadline) await pause();
-      if (capacity.inUse() > 0) log.warn('drain time is up: stopping; the runs still going re-attach when this host starts again', { running: capacity.actions() });
+      if (capacity.inUse() > 0)
+        log.warn('drain time is up: stopping; the runs still going re-attach when this host starts again', {
+          running: capacity.actions(),
+        });
       // The host activity has returned, but the workflow still has a task to finish (its result). When
       // this is the only worker on the queue, stopping now would leave the action open until another
       // comes: wait for those workflows too, briefly (one that runs on, e.g. to retry on another host,

@@ -1,6 +1,12 @@
 // How the action workflow reads an activity's failure: a host that went silent (place the action
 // elsewhere), or a failure that ends the action at once with a reason of its own.
-import { ActivityFailure, ApplicationFailure, CancelledFailure, TimeoutFailure, upsertMemo } from '@temporalio/workflow';
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  CancelledFailure,
+  TimeoutFailure,
+  upsertMemo,
+} from '@temporalio/workflow';
 import type { z } from 'zod';
 import { formatProblems, specProblems } from '../spec/action.js';
 import type { ActionResult, EndReason } from '../spec/result.js';
@@ -31,8 +37,7 @@ export function hostLost(err: unknown): boolean {
   const cause = err.cause;
   if (cause instanceof ApplicationFailure) return cause.type === 'EngineUnavailable';
   return (
-    cause instanceof TimeoutFailure &&
-    (cause.timeoutType === 'SCHEDULE_TO_START' || cause.timeoutType === 'HEARTBEAT')
+    cause instanceof TimeoutFailure && (cause.timeoutType === 'SCHEDULE_TO_START' || cause.timeoutType === 'HEARTBEAT')
   );
 }
 
@@ -52,7 +57,6 @@ export function failureMessage(err: unknown): string {
   }
   return err instanceof Error ? err.message : String(err);
 }
-
 
 /** A spec the workflow refuses: nothing has run, every problem is listed, and retrying would not help. */
 export function invalidSpec(error: z.ZodError): ApplicationFailure {
@@ -74,7 +78,12 @@ export function endWith(result: ActionResult): ActionResult {
   }
   if (result.status === 'FAILED') {
     // Failing the execution makes the Temporal UI show it as failed; the whole result rides along.
-    throw ApplicationFailure.create({ type: 'ActionFailed', nonRetryable: true, message: result.message, details: [result] });
+    throw ApplicationFailure.create({
+      type: 'ActionFailed',
+      nonRetryable: true,
+      message: result.message,
+      details: [result],
+    });
   }
   return result;
 }

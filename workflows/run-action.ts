@@ -20,9 +20,31 @@ import type { ExecuteAnswer, ExecuteRequest, Placement } from '../activities/typ
 import { checkActionSpec, type Action } from '../spec/action.js';
 import { waitingFor } from '../spec/placement.js';
 import { formatDuration } from '../spec/quantity.js';
-import { assembleResult, describeOutcome, type ActionResult, type EndReason, type Phase, type RunOutcome, type StepTiming } from '../spec/result.js';
-import { ActionExitCodeKey, ActionHostKey, ActionImageKey, ActionSourceKey, ActionStatusKey, ActionTemplateKey } from '../spec/search-attributes.js';
-import { fleetSettings, INLINE_SPEC_BYTES, resultsQueue, withoutBulk, type FleetOptions, type RunActionInput } from '../spec/workflow-api.js';
+import {
+  assembleResult,
+  describeOutcome,
+  type ActionResult,
+  type EndReason,
+  type Phase,
+  type RunOutcome,
+  type StepTiming,
+} from '../spec/result.js';
+import {
+  ActionExitCodeKey,
+  ActionHostKey,
+  ActionImageKey,
+  ActionSourceKey,
+  ActionStatusKey,
+  ActionTemplateKey,
+} from '../spec/search-attributes.js';
+import {
+  fleetSettings,
+  INLINE_SPEC_BYTES,
+  resultsQueue,
+  withoutBulk,
+  type FleetOptions,
+  type RunActionInput,
+} from '../spec/workflow-api.js';
 import { endWith, failureMessage, finalReason, hostLost, invalidSpec } from './failures.js';
 import { answerQueries } from './queries.js';
 import { runStoppingOnCancel } from './stop-on-cancel.js';
@@ -80,7 +102,13 @@ function hostActivities(queue: string, fleet: Required<FleetOptions>, spec: Acti
       initialInterval: '1s',
       maximumInterval: '30s',
       maximumAttempts: 40,
-      nonRetryableErrorTypes: ['ImageNotFound', 'ImageUnauthorized', 'ImageNotAllowed', 'GpuUnavailable', 'SecretMissing'],
+      nonRetryableErrorTypes: [
+        'ImageNotFound',
+        'ImageUnauthorized',
+        'ImageNotAllowed',
+        'GpuUnavailable',
+        'SecretMissing',
+      ],
     },
   });
   const quick = proxyActivities<Activities>({
@@ -127,9 +155,12 @@ export async function runAction(input: RunActionInput, fleetOptions: FleetOption
   // The client sets these at start; a start from elsewhere (the CLI of Temporal, a schedule) may not.
   const missing: SearchAttributeUpdatePair[] = [];
   if (typedSearchAttributes.get(ActionImageKey) === undefined) missing.push({ key: ActionImageKey, value: spec.image });
-  if (spec.source && typedSearchAttributes.get(ActionSourceKey) === undefined) missing.push({ key: ActionSourceKey, value: spec.source });
-  if (spec.template && typedSearchAttributes.get(ActionTemplateKey) === undefined) missing.push({ key: ActionTemplateKey, value: spec.template });
-  if (typedSearchAttributes.get(ActionStatusKey) !== 'PENDING') missing.push({ key: ActionStatusKey, value: 'PENDING' });
+  if (spec.source && typedSearchAttributes.get(ActionSourceKey) === undefined)
+    missing.push({ key: ActionSourceKey, value: spec.source });
+  if (spec.template && typedSearchAttributes.get(ActionTemplateKey) === undefined)
+    missing.push({ key: ActionTemplateKey, value: spec.template });
+  if (typedSearchAttributes.get(ActionStatusKey) !== 'PENDING')
+    missing.push({ key: ActionStatusKey, value: 'PENDING' });
   if (missing.length) upsertSearchAttributes(missing);
 
   let placement: Placement | undefined;
@@ -178,9 +209,11 @@ export async function runAction(input: RunActionInput, fleetOptions: FleetOption
         timings.push({ step: 'place', startedAt: placedAt.toISOString(), ms: Date.now() - placedAt.getTime() });
         host = hostActivities(placement.hostQueue, fleet, spec);
         view.host = placement.host;
-        setPhase('RUNNING', `on host ${placement.host}: pulling, running and collecting there (phase in the execute activity's heartbeat)`, [
-          { key: ActionHostKey, value: placement.host },
-        ]);
+        setPhase(
+          'RUNNING',
+          `on host ${placement.host}: pulling, running and collecting there (phase in the execute activity's heartbeat)`,
+          [{ key: ActionHostKey, value: placement.host }],
+        );
         for (attempt = 1; ; attempt++) {
           view.attempt = attempt;
           answer = await executeOnce();
@@ -238,7 +271,11 @@ export async function runAction(input: RunActionInput, fleetOptions: FleetOption
   if (deadlinePassed && !root.consideredCancelled) {
     // Cancelled by the deadline, not by a caller.
     canceled = false;
-    if (!(answer && !answer.again)) ended = { reason: 'deadline', message: describeOutcome(outcome?.exitCode ?? null, 'deadline', formatDuration(spec.deadline!)) };
+    if (!(answer && !answer.again))
+      ended = {
+        reason: 'deadline',
+        message: describeOutcome(outcome?.exitCode ?? null, 'deadline', formatDuration(spec.deadline!)),
+      };
   }
 
   return await CancellationScope.nonCancellable(async () => {
@@ -248,11 +285,21 @@ export async function runAction(input: RunActionInput, fleetOptions: FleetOption
       result = answer.result;
       if (deadlinePassed && !canceled && result.status === 'CANCELED') {
         // The host stopped the container at the deadline and collected what it had.
-        result = { ...result, status: 'FAILED', reason: 'deadline', message: describeOutcome(result.exitCode, 'deadline', formatDuration(spec.deadline!)) };
+        result = {
+          ...result,
+          status: 'FAILED',
+          reason: 'deadline',
+          message: describeOutcome(result.exitCode, 'deadline', formatDuration(spec.deadline!)),
+        };
         result.resultUri = await storeResult(result, spec);
       } else if (canceled && result.status !== 'CANCELED') {
         // The cancel reached the host after its container had ended: the action still ends CANCELED.
-        result = { ...result, status: 'CANCELED', reason: 'canceled', message: describeOutcome(result.exitCode, 'canceled') };
+        result = {
+          ...result,
+          status: 'CANCELED',
+          reason: 'canceled',
+          message: describeOutcome(result.exitCode, 'canceled'),
+        };
         result.resultUri = await storeResult(result, spec);
       }
     } else {
@@ -275,10 +322,12 @@ export async function runAction(input: RunActionInput, fleetOptions: FleetOption
       if (placement?.gpus) result.gpus = placement.gpus;
       result.resultUri = await storeResult(result, spec);
       if (host && attempt > 0) {
-        await host.removeRun({ actionId, runId, attempt, spec: carried, stopGraceSeconds: fleet.stopGraceSeconds }).catch((err) => {
-          // The host's worker removes leftovers of finished runs when it starts again.
-          log.warn('removing the containers did not finish', { error: String(err) });
-        });
+        await host
+          .removeRun({ actionId, runId, attempt, spec: carried, stopGraceSeconds: fleet.stopGraceSeconds })
+          .catch((err) => {
+            // The host's worker removes leftovers of finished runs when it starts again.
+            log.warn('removing the containers did not finish', { error: String(err) });
+          });
       }
     }
 

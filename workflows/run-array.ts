@@ -57,7 +57,10 @@ function lineOf(index: number, outcome: { result?: ActionResult; error?: unknown
   return [index, 'F', null, undefined];
 }
 
-export async function runArray(input: RunArrayInput & { carry?: Carry }, fleet: FleetOptions = {}): Promise<ArrayResult> {
+export async function runArray(
+  input: RunArrayInput & { carry?: Carry },
+  fleet: FleetOptions = {},
+): Promise<ArrayResult> {
   const { workflowId: arrayId, taskQueue } = workflowInfo();
   const options = ArrayOptions.safeParse(input?.array);
   const spec = checkActionSpec(input?.spec);
@@ -66,7 +69,12 @@ export async function runArray(input: RunArrayInput & { carry?: Carry }, fleet: 
       ...(options.success ? [] : specProblems(options.error).map((p) => ({ ...p, path: `array.${p.path}` }))),
       ...(spec.success ? [] : specProblems(spec.error)),
     ];
-    throw ApplicationFailure.create({ type: 'InvalidSpec', nonRetryable: true, message: `invalid array:\n${formatProblems(problems)}`, details: [{ problems }] });
+    throw ApplicationFailure.create({
+      type: 'InvalidSpec',
+      nonRetryable: true,
+      message: `invalid array:\n${formatProblems(problems)}`,
+      details: [{ problems }],
+    });
   }
   const array = options.data;
   const items = array.items;
@@ -77,10 +85,17 @@ export async function runArray(input: RunArrayInput & { carry?: Carry }, fleet: 
   const root = CancellationScope.current();
   const running = new Map<number, Promise<void>>();
   if (!input.carry) upsertSearchAttributes([{ key: ActionStatusKey, value: 'RUNNING' }]);
-  const show = () => setCurrentDetails(`**RUNNING**: ${carry.lines.length} of ${count} children ended (${failed()} FAILED), ${running.size} running`);
+  const show = () =>
+    setCurrentDetails(
+      `**RUNNING**: ${carry.lines.length} of ${count} children ended (${failed()} FAILED), ${running.size} running`,
+    );
 
   const roomLeft = () => workflowInfo().historySize < HISTORY_BYTES && !workflowInfo().continueAsNewSuggested;
-  for (let started = 0; carry.next < count && started < BATCH && roomLeft() && !tooManyFailed() && !root.consideredCancelled; started++) {
+  for (
+    let started = 0;
+    carry.next < count && started < BATCH && roomLeft() && !tooManyFailed() && !root.consideredCancelled;
+    started++
+  ) {
     const index = carry.next++;
     const child: RunActionInput = {
       spec: items ? { ...input.spec, input: items[index] } : input.spec,
@@ -102,7 +117,10 @@ export async function runArray(input: RunArrayInput & { carry?: Carry }, fleet: 
       (result) => void carry.lines.push(lineOf(index, { result })),
       (error: unknown) => void carry.lines.push(lineOf(index, { error })),
     );
-    running.set(index, done.finally(() => running.delete(index)));
+    running.set(
+      index,
+      done.finally(() => running.delete(index)),
+    );
     show();
     if (running.size >= array.parallelism) await Promise.race(running.values());
   }
@@ -115,7 +133,14 @@ export async function runArray(input: RunArrayInput & { carry?: Carry }, fleet: 
   return endArray(arrayId, count, carry, root.consideredCancelled, tooManyFailed(), array.maxFailures);
 }
 
-function endArray(arrayId: string, count: number, carry: Carry, canceled: boolean, stopped: boolean, maxFailures: number | undefined): ArrayResult {
+function endArray(
+  arrayId: string,
+  count: number,
+  carry: Carry,
+  canceled: boolean,
+  stopped: boolean,
+  maxFailures: number | undefined,
+): ArrayResult {
   const byIndex = new Map(carry.lines.map((l) => [l[0], l]));
   const byStatus: ArrayResult['byStatus'] = { DONE: 0, FAILED: 0, CANCELED: 0, NOT_STARTED: 0 };
   const children: ArrayChild[] = [];
@@ -132,7 +157,13 @@ function endArray(arrayId: string, count: number, carry: Carry, canceled: boolea
     });
   }
   const status: ActionStatus = canceled ? 'CANCELED' : byStatus.DONE === count ? 'DONE' : 'FAILED';
-  const reason: ArrayResult['reason'] = canceled ? 'canceled' : stopped ? 'max-failures' : status === 'DONE' ? 'done' : 'children-failed';
+  const reason: ArrayResult['reason'] = canceled
+    ? 'canceled'
+    : stopped
+      ? 'max-failures'
+      : status === 'DONE'
+        ? 'done'
+        : 'children-failed';
   const counts = `${byStatus.DONE} DONE, ${byStatus.FAILED} FAILED, ${byStatus.CANCELED} CANCELED, ${byStatus.NOT_STARTED} not started`;
   const message =
     reason === 'max-failures'
@@ -140,13 +171,24 @@ function endArray(arrayId: string, count: number, carry: Carry, canceled: boolea
       : reason === 'canceled'
         ? `canceled: running children were stopped and collected (${counts})`
         : `${count} children: ${counts}`;
-  const result: ArrayResult = { actionId: arrayId, status, reason, message, count, byStatus, children, startedAt: carry.startedAt, finishedAt: new Date().toISOString() };
+  const result: ArrayResult = {
+    actionId: arrayId,
+    status,
+    reason,
+    message,
+    count,
+    byStatus,
+    children,
+    startedAt: carry.startedAt,
+    finishedAt: new Date().toISOString(),
+  };
   setCurrentDetails(`**${status}**: ${message}`);
   upsertSearchAttributes([{ key: ActionStatusKey, value: status }]);
   if (status === 'CANCELED') {
     upsertMemo({ result });
     throw new CancelledFailure(message, [result]);
   }
-  if (status === 'FAILED') throw ApplicationFailure.create({ type: 'ArrayFailed', nonRetryable: true, message, details: [result] });
+  if (status === 'FAILED')
+    throw ApplicationFailure.create({ type: 'ArrayFailed', nonRetryable: true, message, details: [result] });
   return result;
 }

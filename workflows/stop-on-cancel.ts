@@ -2,7 +2,11 @@
 // stop the container, and the step then reports how it ended, logs and output included.
 import { CancellationScope, isCancellation } from '@temporalio/workflow';
 
-export async function runStoppingOnCancel<T>(step: () => Promise<T>, stop: () => Promise<void>, onCancel: () => void): Promise<T> {
+export async function runStoppingOnCancel<T>(
+  step: () => Promise<T>,
+  stop: () => Promise<void>,
+  onCancel: () => void,
+): Promise<T> {
   const running = CancellationScope.nonCancellable(step);
   try {
     await Promise.race([running, CancellationScope.current().cancelRequested]);

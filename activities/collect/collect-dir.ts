@@ -34,7 +34,10 @@ export async function collectOutFromFolder(folder: string, out: OutUploader): Pr
  */
 async function checkRoot(folder: string): Promise<void> {
   const info = await lstat(folder);
-  if (!info.isDirectory()) throw new Error(`${folder} is not a folder (${info.isSymbolicLink() ? 'a symlink' : 'another kind of file'}): /out is not read through it`);
+  if (!info.isDirectory())
+    throw new Error(
+      `${folder} is not a folder (${info.isSymbolicLink() ? 'a symlink' : 'another kind of file'}): /out is not read through it`,
+    );
 }
 
 interface Walk {
@@ -135,7 +138,12 @@ function join(prefix: string, name: string): string {
   return prefix ? `${prefix}/${name}` : name;
 }
 
-function kind(info: { isFIFO(): boolean; isSocket(): boolean; isCharacterDevice(): boolean; isBlockDevice(): boolean }): string {
+function kind(info: {
+  isFIFO(): boolean;
+  isSocket(): boolean;
+  isCharacterDevice(): boolean;
+  isBlockDevice(): boolean;
+}): string {
   if (info.isFIFO()) return 'fifo';
   if (info.isSocket()) return 'socket';
   if (info.isCharacterDevice()) return 'character device';

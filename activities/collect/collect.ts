@@ -41,7 +41,8 @@ export function safeRelativePath(tarName: string): { path: string } | { why: str
   const parts = trimmed.split('/');
   if (parts[0] !== 'out') return { why: 'outside /out' };
   const rest = parts.slice(1);
-  if (rest.some((p) => p === '..' || p === '.' || p === '')) return { why: 'path with "..", "." or an empty part refused' };
+  if (rest.some((p) => p === '..' || p === '.' || p === ''))
+    return { why: 'path with "..", "." or an empty part refused' };
   return { path: rest.join('/') };
 }
 
@@ -188,18 +189,38 @@ export function logKeys(base: string, earlierAttempt?: number): { stdout: string
 export async function collectEarlierAttemptLogs(deps: CollectDeps, req: CollectRequest): Promise<void> {
   const container = deps.docker.getContainer(containerName(req, req.attempt, deps.host));
   const store = req.spec.artifacts.bucket ? deps.store.withBucket(req.spec.artifacts.bucket) : deps.store;
-  await collectLogs({ ...deps, store }, container, logKeys(store.base(req.spec.artifacts.prefix, req.actionId), req.attempt), false, engineLogFileBytes(req.spec));
+  await collectLogs(
+    { ...deps, store },
+    container,
+    logKeys(store.base(req.spec.artifacts.prefix, req.actionId), req.attempt),
+    false,
+    engineLogFileBytes(req.spec),
+  );
 }
 
-async function collectLogs(deps: CollectDeps, container: Docker.Container, keys: { stdout: string; stderr: string }, captureStdout: boolean, fileBytes: number) {
+async function collectLogs(
+  deps: CollectDeps,
+  container: Docker.Container,
+  keys: { stdout: string; stderr: string },
+  captureStdout: boolean,
+  fileBytes: number,
+) {
   // With secrets, each stream is masked line by line on its way to S3; without, bytes pass as they are.
   const redactor = deps.redactor?.active ? deps.redactor : undefined;
   const sink = () => (redactor ? redactor.stream() : new PassThrough({ highWaterMark: 1 << 20 }));
   const stdout = sink();
   const stderr = sink();
   const uploads = Promise.all([
-    deps.store.upload(keys.stdout, stdout.pipe(new PassThrough({ highWaterMark: 1 << 20 })), 'text/plain; charset=utf-8'),
-    deps.store.upload(keys.stderr, stderr.pipe(new PassThrough({ highWaterMark: 1 << 20 })), 'text/plain; charset=utf-8'),
+    deps.store.upload(
+      keys.stdout,
+      stdout.pipe(new PassThrough({ highWaterMark: 1 << 20 })),
+      'text/plain; charset=utf-8',
+    ),
+    deps.store.upload(
+      keys.stderr,
+      stderr.pipe(new PassThrough({ highWaterMark: 1 << 20 })),
+      'text/plain; charset=utf-8',
+    ),
   ]);
   let bytes = 0;
   const captured: Buffer[] = [];
@@ -207,10 +228,15 @@ async function collectLogs(deps: CollectDeps, container: Docker.Container, keys:
   let overflow = false;
   let beginsAsSeen = true;
   // follow on a finished container returns its whole log and then ends: a stream, never one buffer.
-  const source = (await container.logs({ follow: true, stdout: true, stderr: true })) as unknown as AsyncIterable<Buffer>;
+  const source = (await container.logs({
+    follow: true,
+    stdout: true,
+    stderr: true,
+  })) as unknown as AsyncIterable<Buffer>;
   try {
     await demux(source, { stdout, stderr }, (stream, payload) => {
-      if (bytes === 0 && deps.firstFrame) beginsAsSeen = payload.subarray(0, deps.firstFrame.length).equals(deps.firstFrame);
+      if (bytes === 0 && deps.firstFrame)
+        beginsAsSeen = payload.subarray(0, deps.firstFrame.length).equals(deps.firstFrame);
       bytes += payload.length;
       if (!captureStdout || stream !== 'stdout') return;
       if (capturedBytes + payload.length > JSON_OUTPUT_LIMIT) overflow = true;
@@ -235,7 +261,9 @@ async function collectLogs(deps: CollectDeps, container: Docker.Container, keys:
       // live log that lags behind a fast writer may never reach its own cut: CI saw both miss.)
       ...(bytes >= (ENGINE_LOG_FILES - 1) * fileBytes || (deps.firstFrame && !beginsAsSeen) ? { truncated: true } : {}),
     },
-    stdoutText: overflow ? undefined : (redactor?.text.bind(redactor) ?? ((t: string) => t))(Buffer.concat(captured).toString('utf8')),
+    stdoutText: overflow
+      ? undefined
+      : (redactor?.text.bind(redactor) ?? ((t: string) => t))(Buffer.concat(captured).toString('utf8')),
     overflow,
   };
 }
@@ -255,16 +283,13 @@ export async function collect(
   const folder = req.includeOut && deps.outDir ? await deps.outDir(req) : undefined;
   const [logs, listing] = await Promise.all([
     collectLogs(scoped, container, logKeys(base), wantsJson, engineLogFileBytes(req.spec)),
-    !req.includeOut
-      ? out.finish()
-      : folder
-        ? collectOutFromFolder(folder, out)
-        : collectOutFromArchive(container, out),
+    !req.includeOut ? out.finish() : folder ? collectOutFromFolder(folder, out) : collectOutFromArchive(container, out),
   ]);
 
   const answer: CollectAnswer = { ...listing, logs: logs.logs };
   if (wantsJson) {
-    if (logs.overflow) answer.outputError = `stdout is larger than ${JSON_OUTPUT_LIMIT} bytes; output "json" expects one JSON value (log to stderr)`;
+    if (logs.overflow)
+      answer.outputError = `stdout is larger than ${JSON_OUTPUT_LIMIT} bytes; output "json" expects one JSON value (log to stderr)`;
     else {
       try {
         answer.output = JSON.parse(logs.stdoutText ?? '');

@@ -81,7 +81,11 @@ export class OutUploader {
    * Stores one regular file; `body` is read whole when small, streamed when large. A body given as
    * a function is opened only when needed (and a small one read in one call).
    */
-  async file(path: string, size: number, body: Readable | { whole(): Promise<Buffer>; stream(): Readable }): Promise<void> {
+  async file(
+    path: string,
+    size: number,
+    body: Readable | { whole(): Promise<Buffer>; stream(): Readable },
+  ): Promise<void> {
     if (this.failure) throw this.failure;
     const source = 'whole' in body ? body : { whole: () => readAll(body), stream: () => body };
     if (size <= SMALL_FILE) {
@@ -100,7 +104,8 @@ export class OutUploader {
    */
   skip(path: string, why: string): void {
     this.skippedTotal += 1;
-    if (this.skipped.length < LISTED_SKIPPED) this.skipped.push({ path: clip(printable(path), SKIPPED_TEXT), why: clip(printable(why), SKIPPED_TEXT) });
+    if (this.skipped.length < LISTED_SKIPPED)
+      this.skipped.push({ path: clip(printable(path), SKIPPED_TEXT), why: clip(printable(why), SKIPPED_TEXT) });
   }
 
   fail(err: unknown): void {
@@ -120,7 +125,8 @@ export class OutUploader {
   private record(path: string, size: number): void {
     this.totals.files += 1;
     this.totals.bytes += size;
-    if (this.artifacts.length < LISTED_ARTIFACTS) this.artifacts.push({ path, uri: this.store.uri(this.key(path)), size });
+    if (this.artifacts.length < LISTED_ARTIFACTS)
+      this.artifacts.push({ path, uri: this.store.uri(this.key(path)), size });
     this.progress(this.totals.files, this.totals.bytes);
   }
 
@@ -129,4 +135,3 @@ export class OutUploader {
     this.inFlight.add(p);
   }
 }
-

@@ -14,7 +14,12 @@ export function outputProblems(schema: unknown, output: unknown, limitMs = OUTPU
     });
     const timer = setTimeout(() => {
       void thread.terminate();
-      resolve([{ pointer: '', message: `checking the output against outputSchema took longer than ${limitMs / 1000} s (a pattern that backtracks?); the output was not accepted` }]);
+      resolve([
+        {
+          pointer: '',
+          message: `checking the output against outputSchema took longer than ${limitMs / 1000} s (a pattern that backtracks?); the output was not accepted`,
+        },
+      ]);
     }, limitMs);
     thread.once('message', (problems: SchemaProblem[]) => {
       clearTimeout(timer);

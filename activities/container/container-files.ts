@@ -29,12 +29,18 @@ export function filePaths(spec: Pick<Action, 'files'>, host: string): string[] {
       throw err;
     }
     const mounted = MOUNTED_DIRS.find((dir) => pathWithin(file.path, dir));
-    if (mounted) throw refusedByHost(host, field, `${JSON.stringify(file.path)} lies in ${mounted}, which the worker mounts`);
+    if (mounted)
+      throw refusedByHost(host, field, `${JSON.stringify(file.path)} lies in ${mounted}, which the worker mounts`);
     return rel;
   });
 }
 
-export async function writeFiles(container: Docker.Container, spec: Pick<Action, 'files' | 'user'>, secrets: Record<string, string>, host: string): Promise<void> {
+export async function writeFiles(
+  container: Docker.Container,
+  spec: Pick<Action, 'files' | 'user'>,
+  secrets: Record<string, string>,
+  host: string,
+): Promise<void> {
   if (!spec.files.length) return;
   const names = filePaths(spec, host);
   const tar = pack();

@@ -22,7 +22,10 @@ export function engineGone(err: unknown): boolean {
   if (err instanceof EngineLost) return true;
   const e = err as { code?: string; message?: string; statusCode?: number };
   if (e?.statusCode) return false;
-  return ['ECONNREFUSED', 'ECONNRESET', 'ENOENT', 'EPIPE'].includes(e?.code ?? '') || /socket hang up|connect ENOENT/i.test(e?.message ?? '');
+  return (
+    ['ECONNREFUSED', 'ECONNRESET', 'ENOENT', 'EPIPE'].includes(e?.code ?? '') ||
+    /socket hang up|connect ENOENT/i.test(e?.message ?? '')
+  );
 }
 
 /** The engine stayed away past `awayMs` (CAISSON_ENGINE_AWAY_SECONDS): the workflow places the action on another host. */
@@ -90,7 +93,14 @@ export class EngineWatch {
   async answering(boundMs: number, signal?: AbortSignal): Promise<boolean> {
     const until = Date.now() + boundMs;
     while (!signal?.aborted) {
-      if (!this.away && (await this.docker.ping().then(() => true, () => false))) return true;
+      if (
+        !this.away &&
+        (await this.docker.ping().then(
+          () => true,
+          () => false,
+        ))
+      )
+        return true;
       if (Date.now() >= until) return false;
       await new Promise((r) => setTimeout(r, REOPEN_EVERY_MS));
     }

@@ -2,7 +2,11 @@
 import type Docker from 'dockerode';
 import type { HostDisks } from '../disks/host-disk.js';
 
-export async function removeContainer(docker: Docker, disks: HostDisks | undefined, container: { Id: string; Names: string[] }): Promise<void> {
+export async function removeContainer(
+  docker: Docker,
+  disks: HostDisks | undefined,
+  container: { Id: string; Names: string[] },
+): Promise<void> {
   await docker
     .getContainer(container.Id)
     .remove({ force: true, v: true })

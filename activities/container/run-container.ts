@@ -86,7 +86,8 @@ export interface RunHooks {
 export const ENGINE_LOG_FILES = 8;
 export const DEFAULT_LOG_SIZE = 512 * 2 ** 20;
 /** The size of one of the engine's rotating log files for this spec. */
-export const engineLogFileBytes = (spec: Pick<Action, 'resources'>) => Math.floor((spec.resources.logSize ?? DEFAULT_LOG_SIZE) / ENGINE_LOG_FILES);
+export const engineLogFileBytes = (spec: Pick<Action, 'resources'>) =>
+  Math.floor((spec.resources.logSize ?? DEFAULT_LOG_SIZE) / ENGINE_LOG_FILES);
 const HEARTBEAT_EVERY_MS = 2000;
 /** Engine hiccups (5xx without a command failure) at create or start are tried this often. */
 const ENGINE_TRIES = 4;
@@ -99,7 +100,9 @@ const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** The engine could not run the command: a result like a shell's, not an engine fault. */
 function isCommandFailure(message: string): boolean {
-  return /OCI runtime|starting container process|exec:|executable file not found|no such file or directory|permission denied/i.test(message);
+  return /OCI runtime|starting container process|exec:|executable file not found|no such file or directory|permission denied/i.test(
+    message,
+  );
 }
 
 /** Retries a create or start that failed with a transient engine error (5xx that is not about the command). */
@@ -124,13 +127,21 @@ const GPU_ENV = 'NVIDIA_VISIBLE_DEVICES';
  * NVIDIA_VISIBLE_DEVICES must say: exactly what the engine's NVIDIA driver sets for that request,
  * or "void" without one.
  */
-export function gpuDevices(req: Pick<ContainerRequest, 'spec' | 'gpuIds'>): { request?: Docker.DeviceRequest; visible: string } {
+export function gpuDevices(req: Pick<ContainerRequest, 'spec' | 'gpuIds'>): {
+  request?: Docker.DeviceRequest;
+  visible: string;
+} {
   const gpus = req.spec.resources.gpus;
   if (!gpus) return { visible: 'void' };
   // The ids this host gave the run at placement: no two running actions share a device.
-  if (req.gpuIds?.length) return { request: { Driver: '', Count: 0, DeviceIDs: req.gpuIds, Capabilities: [['gpu']] }, visible: req.gpuIds.join(',') };
+  if (req.gpuIds?.length)
+    return {
+      request: { Driver: '', Count: 0, DeviceIDs: req.gpuIds, Capabilities: [['gpu']] },
+      visible: req.gpuIds.join(','),
+    };
   // Runs placed before GPU accounting ask by count, or for the ids they named (as the driver counts: 0 to n-1).
-  if (Array.isArray(gpus)) return { request: { Driver: '', Count: 0, DeviceIDs: gpus, Capabilities: [['gpu']] }, visible: gpus.join(',') };
+  if (Array.isArray(gpus))
+    return { request: { Driver: '', Count: 0, DeviceIDs: gpus, Capabilities: [['gpu']] }, visible: gpus.join(',') };
   const count = gpus === 'all' ? -1 : gpus;
   const visible = count < 0 ? 'all' : Array.from({ length: count }, (_, i) => String(i)).join(',');
   return { request: { Driver: '', Count: count, Capabilities: [['gpu']] }, visible };
@@ -142,7 +153,11 @@ export function gpuDevices(req: Pick<ContainerRequest, 'spec' | 'gpuIds'>): { re
  * so an image whose ENV says "all" (many CUDA images do) would see every GPU of the host, those of
  * other running actions too. The container's Env replaces the image's by name, so the host's wins.
  */
-export function containerEnv(deps: Pick<RunDeps, 'artifactsUri'>, req: ContainerRequest, secrets: Record<string, string>): Record<string, string> {
+export function containerEnv(
+  deps: Pick<RunDeps, 'artifactsUri'>,
+  req: ContainerRequest,
+  secrets: Record<string, string>,
+): Record<string, string> {
   const { spec } = req;
   const env: Record<string, string> = {
     ...spec.env,
@@ -221,7 +236,10 @@ export function rootfsHostConfig(
  * Creates the container, with the engine's size limit on its filesystem when the engine may have
  * one; an engine that refuses it is remembered and asked again without. `sized`: the engine bounds it.
  */
-export async function createSized(docker: Docker, options: Docker.ContainerCreateOptions): Promise<{ container: Docker.Container; sized: boolean }> {
+export async function createSized(
+  docker: Docker,
+  options: Docker.ContainerCreateOptions,
+): Promise<{ container: Docker.Container; sized: boolean }> {
   const sized = options.HostConfig?.StorageOpt !== undefined;
   if (!sized) return { container: await docker.createContainer(options), sized };
   try {
@@ -234,7 +252,13 @@ export async function createSized(docker: Docker, options: Docker.ContainerCreat
   }
 }
 
-async function createContainer(deps: RunDeps, req: ContainerRequest, name: string, secrets: Record<string, string>, disk?: ContainerDisk) {
+async function createContainer(
+  deps: RunDeps,
+  req: ContainerRequest,
+  name: string,
+  secrets: Record<string, string>,
+  disk?: ContainerDisk,
+) {
   const { spec } = req;
   const ref = parseImageRef(spec.image)!;
   const gpu = gpuDevices(req);
@@ -283,7 +307,11 @@ async function createContainer(deps: RunDeps, req: ContainerRequest, name: strin
       // A chatty action cannot fill the host's disk with its log: the engine rotates and drops.
       LogConfig: {
         Type: 'local',
-        Config: { 'max-size': String(engineLogFileBytes(spec)), 'max-file': String(ENGINE_LOG_FILES), compress: 'false' },
+        Config: {
+          'max-size': String(engineLogFileBytes(spec)),
+          'max-file': String(ENGINE_LOG_FILES),
+          compress: 'false',
+        },
       },
       ...rootfsHostConfig(spec.resources.memory, {
         readOnly: deps.readOnlyRootfs,
@@ -296,7 +324,9 @@ async function createContainer(deps: RunDeps, req: ContainerRequest, name: strin
         ? [
             { Type: 'bind', Source: disk.out, Target: '/out' },
             { Type: 'bind', Source: disk.tmp, Target: '/tmp_disk' },
-            ...(spec.inputs.length ? [{ Type: 'bind' as const, Source: disk.in, Target: INPUTS_DIR, ReadOnly: true }] : []),
+            ...(spec.inputs.length
+              ? [{ Type: 'bind' as const, Source: disk.in, Target: INPUTS_DIR, ReadOnly: true }]
+              : []),
             ...(offline ? [{ Type: 'bind' as const, Source: disk.hosts, Target: '/etc/hosts', ReadOnly: true }] : []),
           ]
         : [
@@ -328,7 +358,10 @@ function containerRefused(host: string, err: unknown): ApplicationFailure {
 function engineMessage(err: unknown): string {
   const json = (err as { json?: { message?: string } }).json;
   const text = json?.message ?? (err as Error).message ?? String(err);
-  return text.replace(/^\(HTTP code \d+\)[^-]*- /, '').trim().slice(0, 500);
+  return text
+    .replace(/^\(HTTP code \d+\)[^-]*- /, '')
+    .trim()
+    .slice(0, 500);
 }
 
 /**
@@ -336,10 +369,15 @@ function engineMessage(err: unknown): string {
  * so that the container reads while it is written: input larger than a pipe's buffer cannot block
  * a start that waits for it. Returns an exit code when the engine could not start the command.
  */
-async function startContainer(container: Docker.Container, req: ContainerRequest, host: string): Promise<number | undefined> {
-  const stdin = req.spec.input !== undefined
-    ? ((await container.attach({ stream: true, stdin: true, hijack: true })) as NodeJS.ReadWriteStream)
-    : undefined;
+async function startContainer(
+  container: Docker.Container,
+  req: ContainerRequest,
+  host: string,
+): Promise<number | undefined> {
+  const stdin =
+    req.spec.input !== undefined
+      ? ((await container.attach({ stream: true, stdin: true, hijack: true })) as NodeJS.ReadWriteStream)
+      : undefined;
   try {
     await withEngineRetries('start', () => container.start());
   } catch (err) {
@@ -438,7 +476,8 @@ export function rootfsVerdict(bytes: number, budget: number, lastAfterStop?: num
 
 /** The size of the container's writable layer, as the engine measures it; undefined when it cannot say. */
 async function layerBytes(container: Docker.Container): Promise<number | undefined> {
-  const info = (await container.inspect({ size: true } as Docker.ContainerInspectOptions).catch(() => undefined)) as { SizeRw?: number } | undefined;
+  const info = (await container.inspect({ size: true } as Docker.ContainerInspectOptions).catch(() => undefined)) as
+    { SizeRw?: number } | undefined;
   return typeof info?.SizeRw === 'number' ? info.SizeRw : undefined;
 }
 
@@ -447,7 +486,12 @@ async function layerBytes(container: Docker.Container): Promise<number | undefin
  * `budget` (`over.bytes` set then): where the engine cannot bound it, as a kubelet evicts a pod
  * for its ephemeral storage. One sample at a time; the returned function ends the sampling.
  */
-export function watchRootfs(container: Docker.Container, budget: number, graceSeconds: number, over: { bytes?: number }): () => void {
+export function watchRootfs(
+  container: Docker.Container,
+  budget: number,
+  graceSeconds: number,
+  over: { bytes?: number },
+): () => void {
   let ended = false;
   let timer: NodeJS.Timeout | undefined;
   let lastAfterStop: number | undefined;
@@ -475,7 +519,11 @@ export function watchRootfs(container: Docker.Container, budget: number, graceSe
  * The container's own filesystem went over its budget: it was stopped for that while it ran
  * (`sampled`), or it held more than the budget when it ended (a writer faster than the samples).
  */
-export function overBudget(budget: number, sampled: number | undefined, atEnd: number | undefined): { bytes: number; budget: number } | undefined {
+export function overBudget(
+  budget: number,
+  sampled: number | undefined,
+  atEnd: number | undefined,
+): { bytes: number; budget: number } | undefined {
   const bytes = Math.max(sampled ?? 0, atEnd ?? 0);
   return sampled !== undefined || bytes > budget ? { bytes, budget } : undefined;
 }
@@ -501,17 +549,27 @@ function checkHostPaths(deps: RunDeps, req: ContainerRequest, name: string): voi
   filePaths(req.spec, deps.host);
   // The engine unpacks files into the container's filesystem, which this policy makes read-only.
   if (deps.readOnlyRootfs && req.spec.files.length) {
-    throw refusedByHost(deps.host, 'files', "this host's containers have a read-only filesystem (policy readOnlyRootfs): write them from the command into /tmp or /tmp_disk instead");
+    throw refusedByHost(
+      deps.host,
+      'files',
+      "this host's containers have a read-only filesystem (policy readOnlyRootfs): write them from the command into /tmp or /tmp_disk instead",
+    );
   }
   try {
     deps.disks?.paths(name);
   } catch (err) {
-    if (err instanceof PathOutsideRoot) throw refusedByHost(deps.host, 'runId', `the container's disk folder ${err.message}`);
+    if (err instanceof PathOutsideRoot)
+      throw refusedByHost(deps.host, 'runId', `the container's disk folder ${err.message}`);
     throw err;
   }
 }
 
-async function attachAndRun(deps: RunDeps, req: ContainerRequest, hooks: RunHooks, seen: { started: boolean }): Promise<RunOutcome> {
+async function attachAndRun(
+  deps: RunDeps,
+  req: ContainerRequest,
+  hooks: RunHooks,
+  seen: { started: boolean },
+): Promise<RunOutcome> {
   const name = containerName(req, req.attempt, deps.host);
   checkHostPaths(deps, req, name);
   // A break of the engine's connection from here on is this run's concern (engine-watch.ts).
@@ -528,7 +586,13 @@ async function attachAndRun(deps: RunDeps, req: ContainerRequest, hooks: RunHook
     const info = await container.inspect();
     reattached = 1;
     const measured = !info.HostConfig.ReadonlyRootfs && !info.HostConfig.StorageOpt?.size;
-    return { id: info.Id, status: info.State.Status, running: info.State.Running, startedMs: Date.parse(info.State.StartedAt), measured };
+    return {
+      id: info.Id,
+      status: info.State.Status,
+      running: info.State.Running,
+      startedMs: Date.parse(info.State.StartedAt),
+      measured,
+    };
   };
   // A first try has no container to find: it creates at once, and a conflict means it has one after all.
   if (!hooks.firstTry) {
@@ -553,7 +617,8 @@ async function attachAndRun(deps: RunDeps, req: ContainerRequest, hooks: RunHook
       .catch(async (err: unknown) => {
         // The engine looked at the bind sources just as the filesystem was mounted over them, before
         // /out and /tmp_disk were made again on it: once the mount is done they are there to stay.
-        if (!(mounting && err instanceof ApplicationFailure && /bind source path does not exist/.test(err.message))) throw err;
+        if (!(mounting && err instanceof ApplicationFailure && /bind source path does not exist/.test(err.message)))
+          throw err;
         await mounting;
         return create();
       })
@@ -565,7 +630,13 @@ async function attachAndRun(deps: RunDeps, req: ContainerRequest, hooks: RunHook
       });
     if (created) {
       container = created.container;
-      known = { id: created.container.id, status: 'created', running: false, startedMs: 0, measured: !deps.readOnlyRootfs && !created.sized };
+      known = {
+        id: created.container.id,
+        status: 'created',
+        running: false,
+        startedMs: 0,
+        measured: !deps.readOnlyRootfs && !created.sized,
+      };
     } else known = await inspect();
   }
 
@@ -594,7 +665,14 @@ async function attachAndRun(deps: RunDeps, req: ContainerRequest, hooks: RunHook
     if (failedToStart !== undefined) {
       await shipper?.finish();
       const error = (await container.inspect()).State.Error;
-      return { exitCode: failedToStart, reason: 'exit', logTail: error ? [error] : [], containerId: known.id, reattached, inputs: staged };
+      return {
+        exitCode: failedToStart,
+        reason: 'exit',
+        logTail: error ? [error] : [],
+        containerId: known.id,
+        reattached,
+        inputs: staged,
+      };
     }
     known = { ...known, status: 'running', running: true, startedMs: startingMs };
   }
@@ -653,9 +731,10 @@ async function attachAndRun(deps: RunDeps, req: ContainerRequest, hooks: RunHook
   const ticker = setInterval(beat, HEARTBEAT_EVERY_MS);
   const rootfsBudget = known.measured ? deps.rootfsBytes?.(req.spec) : undefined;
   const rootfsOver: { bytes?: number } = {};
-  const stopRootfs = rootfsBudget !== undefined && known.running
-    ? watchRootfs(container, rootfsBudget, boundedStopGrace(req.stopGraceSeconds), rootfsOver)
-    : () => {};
+  const stopRootfs =
+    rootfsBudget !== undefined && known.running
+      ? watchRootfs(container, rootfsBudget, boundedStopGrace(req.stopGraceSeconds), rootfsOver)
+      : () => {};
   const aborted = new Promise<never>((_, reject) => {
     const onAbort = () =>
       reject(new Error('the worker is shutting down; the container keeps running and the retry re-attaches to it'));
@@ -668,12 +747,18 @@ async function attachAndRun(deps: RunDeps, req: ContainerRequest, hooks: RunHook
   engineLost.catch(() => {}); // raced below
   try {
     // A log that cannot be shipped (the bucket went away) ends the run now, not at the deadline.
-    const waited = (await Promise.race([waiting, aborted, engineLost, ...(shipper ? [shipper.whenFailed()] : [])])) as { StatusCode?: number };
+    const waited = (await Promise.race([waiting, aborted, engineLost, ...(shipper ? [shipper.whenFailed()] : [])])) as {
+      StatusCode?: number;
+    };
     // Stopped by the worker (deadline, cancel, disk budget): not the engine's doing.
     const stoppedHere = timedOut || deps.stopRequested.has(req.runId) || rootfsOver.bytes !== undefined;
     // A run re-attached after its engine went away knows that already: its end is read below.
     const knownLost = deps.engineLost.has(req.runId);
-    if (!stoppedHere && !knownLost && (await stoppedByEngineShutdown(container, waited.StatusCode, deps.engine, epoch))) {
+    if (
+      !stoppedHere &&
+      !knownLost &&
+      (await stoppedByEngineShutdown(container, waited.StatusCode, deps.engine, epoch))
+    ) {
       // The retry re-attaches once the engine is back, and reads this end as engine-restarted.
       deps.engineLost.add(req.runId);
       throw new EngineLost(deps.host, 'stopped the container as it shut down; waiting for it to come back');
@@ -700,7 +785,9 @@ async function attachAndRun(deps: RunDeps, req: ContainerRequest, hooks: RunHook
   }
   // The layer is measured once more at the end: a writer faster than the samples is judged too.
   const [ended] = await Promise.all([
-    container.inspect(rootfsBudget !== undefined ? ({ size: true } as Docker.ContainerInspectOptions) : {}) as Promise<Docker.ContainerInspectInfo & { SizeRw?: number }>,
+    container.inspect(rootfsBudget !== undefined ? ({ size: true } as Docker.ContainerInspectOptions) : {}) as Promise<
+      Docker.ContainerInspectInfo & { SizeRw?: number }
+    >,
     shipper && !shipper.complete ? shipper.finish() : undefined,
   ]);
   const state = ended.State;
@@ -714,7 +801,10 @@ async function attachAndRun(deps: RunDeps, req: ContainerRequest, hooks: RunHook
   const diskFull = deps.disks && (await deps.disks.full(name)) ? { bytes: deps.diskBytes(req.spec) } : undefined;
   // A re-attached run staged its inputs in an earlier try, which recorded them beside the disk.
   if (!staged && req.spec.inputs.length && deps.disks) {
-    staged = await readFile(deps.disks.paths(name).inputs, 'utf8').then((text) => JSON.parse(text) as StagedInput[], () => undefined);
+    staged = await readFile(deps.disks.paths(name).inputs, 'utf8').then(
+      (text) => JSON.parse(text) as StagedInput[],
+      () => undefined,
+    );
   }
   return {
     diskFull,
@@ -744,13 +834,20 @@ async function attachAndRun(deps: RunDeps, req: ContainerRequest, hooks: RunHook
 }
 
 /** Stages the inputs onto the container's filesystem, and records what they became for a re-attach. */
-async function stageOnto(deps: RunDeps, name: string, inputs: InputObject[], diskBytes: number): Promise<StagedInput[] | undefined> {
+async function stageOnto(
+  deps: RunDeps,
+  name: string,
+  inputs: InputObject[],
+  diskBytes: number,
+): Promise<StagedInput[] | undefined> {
   if (!inputs.length) return undefined;
   if (!deps.disks || !deps.inputCache) throw new Error(`host ${deps.host} has no container disks to stage inputs onto`);
   const paths = deps.disks.paths(name);
   const staged = await stageInputs(inputs, paths.in, deps.inputCache, deps.host).catch((err: NodeJS.ErrnoException) => {
     if (err.code !== 'ENOSPC') throw err;
-    throw inputUnavailable(`the inputs do not fit the action's disk of ${formatBytes(diskBytes)} (outDisk + tmpDisk, which inputs share): raise resources.tmpDisk`);
+    throw inputUnavailable(
+      `the inputs do not fit the action's disk of ${formatBytes(diskBytes)} (outDisk + tmpDisk, which inputs share): raise resources.tmpDisk`,
+    );
   });
   await writeFile(paths.inputs, JSON.stringify(staged));
   return staged;
@@ -767,7 +864,12 @@ async function stageOnto(deps: RunDeps, name: string, inputs: InputObject[], dis
  */
 const ENGINE_SHUTDOWN_WINDOW_MS = 45_000;
 
-async function stoppedByEngineShutdown(container: Docker.Container, exitCode: number | undefined, engine: EngineWatch, epoch: number): Promise<boolean> {
+async function stoppedByEngineShutdown(
+  container: Docker.Container,
+  exitCode: number | undefined,
+  engine: EngineWatch,
+  epoch: number,
+): Promise<boolean> {
   if (exitCode !== 137 && exitCode !== 143) return false;
   const state = (await container.inspect()).State;
   if (state.OOMKilled) return false;

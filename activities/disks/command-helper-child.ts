@@ -8,7 +8,14 @@ process.on('message', (call: CommandCall) => {
   try {
     execFile(call.command, call.args, { timeout: call.timeoutMs, maxBuffer: 1 << 20 }, (err, stdout, stderr) => {
       const answer: CommandAnswer = err
-        ? { id: call.id, ok: false, message: err.message, stderr: String(stderr ?? ''), code: typeof err.code === 'number' ? err.code : undefined, killed: err.killed }
+        ? {
+            id: call.id,
+            ok: false,
+            message: err.message,
+            stderr: String(stderr ?? ''),
+            code: typeof err.code === 'number' ? err.code : undefined,
+            killed: err.killed,
+          }
         : { id: call.id, ok: true, stdout: String(stdout), stderr: String(stderr) };
       process.send?.(answer);
     });

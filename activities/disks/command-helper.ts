@@ -38,13 +38,17 @@ const childPath = here.replace(/command-helper\.(ts|js)$/, 'command-helper-child
 export class CommandHelper {
   private child: ChildProcess | undefined;
   private nextId = 1;
-  private readonly pending = new Map<number, { resolve: (a: CommandAnswer) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }>();
+  private readonly pending = new Map<
+    number,
+    { resolve: (a: CommandAnswer) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }
+  >();
 
   /** Runs `command args` (no shell); bounded by `timeoutMs`, in the helper and here. */
   async run(command: string, args: string[], timeoutMs: number): Promise<{ stdout: string; stderr: string }> {
     // No program can receive a NUL (the path or argument would end there, naming something else):
     // refused here, before it reaches the helper, whose execFile would throw on it.
-    if ([command, ...args].some((a) => a.includes('\0'))) throw new CommandFailed(`${command}: an argument contains a NUL character; not run`, '');
+    if ([command, ...args].some((a) => a.includes('\0')))
+      throw new CommandFailed(`${command}: an argument contains a NUL character; not run`, '');
     const id = this.nextId++;
     const child = this.helper();
     const answer = await new Promise<CommandAnswer>((resolve, reject) => {
@@ -56,7 +60,12 @@ export class CommandHelper {
       timer.unref();
       this.pending.set(id, { resolve, reject, timer });
       child.send({ id, command, args, timeoutMs } satisfies CommandCall, (err) => {
-        if (err) this.settle(id, undefined, new CommandFailed(`${command} could not be handed to the command helper: ${err.message}`, ''));
+        if (err)
+          this.settle(
+            id,
+            undefined,
+            new CommandFailed(`${command} could not be handed to the command helper: ${err.message}`, ''),
+          );
       });
     });
     if (!answer.ok) throw new CommandFailed(answer.message, answer.stderr, answer.code);
@@ -73,11 +82,19 @@ export class CommandHelper {
     if (this.child && this.child.connected) return this.child;
     if (!existsSync(childPath)) throw new Error(`the command helper ${childPath} is missing (build the worker again)`);
     // tsx runs the .ts child when the parent runs from the sources; built workers run plain node.
-    const child = fork(childPath, [], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'], execArgv: childPath.endsWith('.ts') ? ['--import', 'tsx'] : [] });
+    const child = fork(childPath, [], {
+      stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+      execArgv: childPath.endsWith('.ts') ? ['--import', 'tsx'] : [],
+    });
     child.on('message', (answer: CommandAnswer) => this.settle(answer.id, answer));
     child.once('exit', (code, signal) => {
       if (this.child === child) this.child = undefined;
-      for (const id of [...this.pending.keys()]) this.settle(id, undefined, new CommandFailed(`the command helper stopped (${signal ?? `exit ${code}`}) while a command ran`, ''));
+      for (const id of [...this.pending.keys()])
+        this.settle(
+          id,
+          undefined,
+          new CommandFailed(`the command helper stopped (${signal ?? `exit ${code}`}) while a command ran`, ''),
+        );
     });
     // The helper must not keep a stopping worker alive, nor its IPC channel.
     child.unref();

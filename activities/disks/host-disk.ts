@@ -100,7 +100,9 @@ export class HostDisks {
   async owner(name: string): Promise<Owner | undefined> {
     try {
       const owner = JSON.parse(await readFile(join(this.paths(name).dir, OWNER_FILE), 'utf8')) as Owner;
-      return typeof owner?.namespace === 'string' && typeof owner.queue === 'string' && typeof owner.host === 'string' ? owner : undefined;
+      return typeof owner?.namespace === 'string' && typeof owner.queue === 'string' && typeof owner.host === 'string'
+        ? owner
+        : undefined;
     } catch {
       return undefined;
     }
@@ -120,7 +122,17 @@ export class HostDisks {
       // No journal, no reserved blocks: a scratch filesystem that lives as long as one container.
       // Never grown (no resize inode) and made on a new sparse file (nothing to discard): mkfs
       // writes 152 KiB instead of 1.2 MiB for 2 GiB, in a third of the time; inodes as by default.
-      await this.run('mkfs.ext4', ['-q', '-F', '-m', '0', '-O', '^has_journal,^resize_inode', '-E', 'nodiscard', p.image]);
+      await this.run('mkfs.ext4', [
+        '-q',
+        '-F',
+        '-m',
+        '0',
+        '-O',
+        '^has_journal,^resize_inode',
+        '-E',
+        'nodiscard',
+        p.image,
+      ]);
       await this.run('mount', ['-o', 'loop,nosuid,nodev', p.image, p.root]);
     }
     for (const dir of [p.out, p.tmp]) {

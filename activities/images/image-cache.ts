@@ -24,7 +24,11 @@ export class ImageCache {
     private readonly now: () => number = Date.now,
   ) {}
 
-  async ensure(image: string, policy: PullPolicy | undefined, onProgress: (event: PullProgress) => void): Promise<ImageAnswer> {
+  async ensure(
+    image: string,
+    policy: PullPolicy | undefined,
+    onProgress: (event: PullProgress) => void,
+  ): Promise<ImageAnswer> {
     const ref = checkImagePolicy(image, this.deps.allowedImages);
     const reference = pullReference(ref);
     if (policy === 'never' || policy === 'if-not-present' || (ref.digest && policy !== 'always')) {

@@ -17,11 +17,17 @@ export interface PullDeps {
 /** The registry could not be reached (refused, timed out, unknown host): worth trying again a while. */
 class RegistryDown extends Error {}
 
-const UNREACHABLE = /dial tcp|connection refused|no such host|i\/o timeout|TLS handshake timeout|Client\.Timeout|connection reset by peer|server misbehaving|: EOF\b/i;
+const UNREACHABLE =
+  /dial tcp|connection refused|no such host|i\/o timeout|TLS handshake timeout|Client\.Timeout|connection reset by peer|server misbehaving|: EOF\b/i;
 
 export function checkImagePolicy(image: string, allowedImages: readonly string[]): ImageRef {
   const ref = parseImageRef(image);
-  if (!ref) throw ApplicationFailure.create({ type: 'ImageNotAllowed', nonRetryable: true, message: `"${image}" is not an image reference` });
+  if (!ref)
+    throw ApplicationFailure.create({
+      type: 'ImageNotAllowed',
+      nonRetryable: true,
+      message: `"${image}" is not an image reference`,
+    });
   if (!imageAllowed(ref, allowedImages)) {
     throw ApplicationFailure.create({
       type: 'ImageNotAllowed',
@@ -89,7 +95,12 @@ export async function pullImage(
   }
 }
 
-async function pullOnce(deps: PullDeps, image: string, ref: ImageRef, onProgress: (event: PullProgress) => void): Promise<{ digest?: string }> {
+async function pullOnce(
+  deps: PullDeps,
+  image: string,
+  ref: ImageRef,
+  onProgress: (event: PullProgress) => void,
+): Promise<{ digest?: string }> {
   const reference = pullReference(ref);
   const authconfig = await registryAuth(ref.registry, deps.dockerConfigDir);
   let stream: NodeJS.ReadableStream;

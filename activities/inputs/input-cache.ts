@@ -4,7 +4,20 @@
 // larger than half the bound are not cached: they stream straight into the action's disk.
 import { createHash, randomUUID } from 'node:crypto';
 import { constants, type WriteStream } from 'node:fs';
-import { copyFile, lstat, mkdir, open, readdir, readFile, rename, rm, stat, utimes, writeFile, type FileHandle } from 'node:fs/promises';
+import {
+  copyFile,
+  lstat,
+  mkdir,
+  open,
+  readdir,
+  readFile,
+  rename,
+  rm,
+  stat,
+  utimes,
+  writeFile,
+  type FileHandle,
+} from 'node:fs/promises';
 import { Transform, Writable, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
@@ -36,12 +49,18 @@ export interface Fetched {
  * of it are in memory, whatever its size, and it is read from S3 once. A changed object (another
  * ETag) fails the download, to be retried.
  */
-export async function download(s3: S3Client, obj: ObjectVersion, ...dests: string[]): Promise<{ sha256: string; size: number }> {
+export async function download(
+  s3: S3Client,
+  obj: ObjectVersion,
+  ...dests: string[]
+): Promise<{ sha256: string; size: number }> {
   const handles = await openAll(dests);
-  const response = await s3.send(new GetObjectCommand({ Bucket: obj.bucket, Key: obj.key, IfMatch: obj.etag })).catch(async (err: unknown) => {
-    await Promise.all(handles.map((h) => h.close()));
-    throw err;
-  });
+  const response = await s3
+    .send(new GetObjectCommand({ Bucket: obj.bucket, Key: obj.key, IfMatch: obj.etag }))
+    .catch(async (err: unknown) => {
+      await Promise.all(handles.map((h) => h.close()));
+      throw err;
+    });
   const hash = createHash('sha256');
   let size = 0;
   const counter = new Transform({
@@ -53,7 +72,8 @@ export async function download(s3: S3Client, obj: ObjectVersion, ...dests: strin
   });
   // Each stream closes its handle when it ends or is destroyed.
   const files = handles.map((handle) => handle.createWriteStream());
-  const written = (file: WriteStream, chunk: Buffer) => new Promise<void>((resolve, reject) => file.write(chunk, (err) => (err ? reject(err) : resolve())));
+  const written = (file: WriteStream, chunk: Buffer) =>
+    new Promise<void>((resolve, reject) => file.write(chunk, (err) => (err ? reject(err) : resolve())));
   const ended = (file: WriteStream) => new Promise<void>((resolve, reject) => file.once('error', reject).end(resolve));
   // Each chunk goes to every file before the next is read: the slowest disk sets the pace.
   const fanOut = new Writable({
@@ -69,7 +89,8 @@ export async function download(s3: S3Client, obj: ObjectVersion, ...dests: strin
     },
   });
   await pipeline(response.Body as Readable, counter, fanOut);
-  if (size !== obj.size) throw new Error(`s3://${obj.bucket}/${obj.key}: read ${size} bytes of ${obj.size}; it is read again`);
+  if (size !== obj.size)
+    throw new Error(`s3://${obj.bucket}/${obj.key}: read ${size} bytes of ${obj.size}; it is read again`);
   return { sha256: hash.digest('hex'), size };
 }
 
@@ -178,7 +199,10 @@ export class InputCache {
       if (!name.endsWith('.json')) continue;
       const id = name.slice(0, -'.json'.length);
       if (!id) continue; // ".json" alone: no object of ours is named by it
-      const [meta, data] = await Promise.all([stat(entryOf(this.folder, name)).catch(() => undefined), stat(entryOf(this.folder, id)).catch(() => undefined)]);
+      const [meta, data] = await Promise.all([
+        stat(entryOf(this.folder, name)).catch(() => undefined),
+        stat(entryOf(this.folder, id)).catch(() => undefined),
+      ]);
       if (meta && data) entries.push({ id, size: data.size, usedMs: meta.mtimeMs });
     }
     let total = entries.reduce((sum, e) => sum + e.size, 0);

@@ -51,27 +51,50 @@ function relativeName(rel: string): string | undefined {
  * Every object the inputs name, with its size and version, or a final failure naming the input.
  * `store` is where this action's artifacts go: `fromAction` reads that bucket and root.
  */
-export async function resolveInputs(s3: S3Client, spec: Action, store: ArtifactStore, diskBytes: number): Promise<InputObject[]> {
+export async function resolveInputs(
+  s3: S3Client,
+  spec: Action,
+  store: ArtifactStore,
+  diskBytes: number,
+): Promise<InputObject[]> {
   const objects: InputObject[] = [];
   for (const [i, input] of spec.inputs.entries()) {
-    const where = input.from ? parseS3Uri(input.from)! : { bucket: store.bucket, key: `${store.base(undefined, input.fromAction!)}/${input.path}` };
+    const where = input.from
+      ? parseS3Uri(input.from)!
+      : { bucket: store.bucket, key: `${store.base(undefined, input.fromAction!)}/${input.path}` };
     const uri = `s3://${where.bucket}/${where.key}`;
     const field = `inputs.${i}`;
     try {
       if (!where.key.endsWith('/')) {
         const head = await s3.send(new HeadObjectCommand({ Bucket: where.bucket, Key: where.key }));
-        objects.push({ ...where, etag: head.ETag ?? '', size: head.ContentLength ?? 0, to: input.to, field: `${field}.to` });
+        objects.push({
+          ...where,
+          etag: head.ETag ?? '',
+          size: head.ContentLength ?? 0,
+          to: input.to,
+          field: `${field}.to`,
+        });
         continue;
       }
       let found = 0;
       let token: string | undefined;
       do {
-        const page = await s3.send(new ListObjectsV2Command({ Bucket: where.bucket, Prefix: where.key, ContinuationToken: token }));
+        const page = await s3.send(
+          new ListObjectsV2Command({ Bucket: where.bucket, Prefix: where.key, ContinuationToken: token }),
+        );
         for (const o of page.Contents ?? []) {
           const rel = relativeName(o.Key!.slice(where.key.length));
           if (rel === undefined) continue;
-          if (objects.length >= MAX_INPUT_OBJECTS) throw inputUnavailable(`${field}: more than ${MAX_INPUT_OBJECTS} objects in all; name a narrower prefix`);
-          objects.push({ bucket: where.bucket, key: o.Key!, etag: o.ETag ?? '', size: o.Size ?? 0, to: `${input.to}/${rel}`, field: `${field}.to` });
+          if (objects.length >= MAX_INPUT_OBJECTS)
+            throw inputUnavailable(`${field}: more than ${MAX_INPUT_OBJECTS} objects in all; name a narrower prefix`);
+          objects.push({
+            bucket: where.bucket,
+            key: o.Key!,
+            etag: o.ETag ?? '',
+            size: o.Size ?? 0,
+            to: `${input.to}/${rel}`,
+            field: `${field}.to`,
+          });
           found++;
         }
         token = page.IsTruncated ? page.NextContinuationToken : undefined;
@@ -125,7 +148,12 @@ function hostPath(host: string, field: string, build: () => string): string {
  * Stages the objects into `folder`, the host folder mounted at /in: each at its path below /in,
  * `concurrency` at a time. Returns what each became: its path in the container, size and sha256.
  */
-export async function stageInputs(objects: InputObject[], folder: string, cache: InputCache, host: string): Promise<StagedInput[]> {
+export async function stageInputs(
+  objects: InputObject[],
+  folder: string,
+  cache: InputCache,
+  host: string,
+): Promise<StagedInput[]> {
   // Every target is checked before the first byte is written: a refusal leaves /in empty.
   const dests = objects.map((obj) => stagedPath(folder, obj, host));
   const made = new Set<string>();
@@ -141,7 +169,13 @@ export async function stageInputs(objects: InputObject[], folder: string, cache:
       });
       // The file itself is opened without following a link at its name (see input-cache.ts).
       const got = await cache.fetchTo(obj, dest);
-      staged[i] = { path: obj.to, source: `s3://${obj.bucket}/${obj.key}`, size: got.size, sha256: got.sha256, cached: got.cached };
+      staged[i] = {
+        path: obj.to,
+        source: `s3://${obj.bucket}/${obj.key}`,
+        size: got.size,
+        sha256: got.sha256,
+        cached: got.cached,
+      };
     }
   };
   await Promise.all(Array.from({ length: Math.min(STAGING_IN_FLIGHT, objects.length) }, worker));
@@ -164,7 +198,8 @@ async function mkdirNoFollow(root: string, dir: string, made: Set<string>): Prom
       if (err.code !== 'EEXIST') throw err;
     });
     const info = await lstat(path);
-    if (!info.isDirectory()) throw new PathOutsideRoot(root, path, info.isSymbolicLink() ? 'is a symlink, not followed' : 'is not a folder');
+    if (!info.isDirectory())
+      throw new PathOutsideRoot(root, path, info.isSymbolicLink() ? 'is a symlink, not followed' : 'is not a folder');
     made.add(path);
   }
 }

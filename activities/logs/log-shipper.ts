@@ -6,7 +6,13 @@
 // re-attaches after a crash reads the engine's log again from that time and skips what was shipped:
 // nothing the engine kept is lost, nothing is shipped twice. Segments are put one after the other,
 // never two at once, so a crash never leaves a gap.
-import { ListObjectsV2Command, HeadObjectCommand, GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import {
+  ListObjectsV2Command,
+  HeadObjectCommand,
+  GetObjectCommand,
+  PutObjectCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
 import { isMissingObject } from '../../common/storage/s3-client.js';
 import { isBucketRefusal } from '../store/artifact-store.js';
 import type { Redactor } from './redaction.js';
@@ -41,14 +47,15 @@ interface Resume {
   ended?: LogEnd;
 }
 
-
 /** What an earlier try of this attempt shipped: how many segments, and where the last one ended. */
 async function probe(s3: S3Client, bucket: string, prefix: string, attempt: number): Promise<Resume> {
   let count = 0;
   let bytes = 0;
   let token: string | undefined;
   do {
-    const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: `${prefix}/${attempt}/`, ContinuationToken: token }));
+    const page = await s3.send(
+      new ListObjectsV2Command({ Bucket: bucket, Prefix: `${prefix}/${attempt}/`, ContinuationToken: token }),
+    );
     for (const o of page.Contents ?? []) {
       if (!/\/\d{8}$/.test(o.Key ?? '')) continue;
       count++;
@@ -122,7 +129,13 @@ export class LogShipper {
    * try too, when nothing can have been shipped yet: the listing is how a missing bucket or refused
    * credentials end the action before its container starts.
    */
-  static async open(s3: S3Client, bucket: string, prefix: string, attempt: number, limitBytes = Infinity): Promise<LogShipper> {
+  static async open(
+    s3: S3Client,
+    bucket: string,
+    prefix: string,
+    attempt: number,
+    limitBytes = Infinity,
+  ): Promise<LogShipper> {
     return new LogShipper(s3, bucket, prefix, attempt, await probe(s3, bucket, prefix, attempt), limitBytes);
   }
 
@@ -162,7 +175,8 @@ export class LogShipper {
         // The engine's follow stream was seen to give a container's last line twice as it stopped:
         // the same frame, timestamp to the nanosecond included, is never a line of its own.
         if (previous?.equals(frame.raw)) continue;
-        if (!this.firstFrame && this.tracker.current.ns < 0n) this.firstFrame = Buffer.from(data.subarray(0, FIRST_FRAME_BYTES));
+        if (!this.firstFrame && this.tracker.current.ns < 0n)
+          this.firstFrame = Buffer.from(data.subarray(0, FIRST_FRAME_BYTES));
         previous = Buffer.from(frame.raw);
         this.tracker.advance(ns);
         // The frame is copied: a chunk of the engine's stream is not kept alive for one frame of it.
@@ -243,7 +257,13 @@ export class LogShipper {
     for (let tryNo = 1; ; tryNo++) {
       try {
         await this.s3.send(
-          new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body, Metadata: metadata, ContentType: 'application/octet-stream' }),
+          new PutObjectCommand({
+            Bucket: this.bucket,
+            Key: key,
+            Body: body,
+            Metadata: metadata,
+            ContentType: 'application/octet-stream',
+          }),
         );
         return;
       } catch (err) {

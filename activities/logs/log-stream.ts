@@ -55,13 +55,19 @@ export class LineTail {
     const parts = (this.partial[stream] + this.decoders[stream].write(payload)).split('\n');
     const open = parts.pop()!;
     // Masked before it is shortened: a secret cut by the shortening was already masked whole.
-    this.partial[stream] = open.length > this.maxLineLength + this.window ? this.redact(open).slice(-(this.maxLineLength + this.window)) : open;
+    this.partial[stream] =
+      open.length > this.maxLineLength + this.window
+        ? this.redact(open).slice(-(this.maxLineLength + this.window))
+        : open;
     for (const line of parts) this.done.push(this.clip(this.redact(line)));
     if (this.done.length > this.maxLines) this.done.splice(0, this.done.length - this.maxLines);
   }
 
   lines(): string[] {
-    const open = (['stdout', 'stderr'] as const).map((s) => this.partial[s]).filter(Boolean).map((l) => this.clip(this.redact(l)));
+    const open = (['stdout', 'stderr'] as const)
+      .map((s) => this.partial[s])
+      .filter(Boolean)
+      .map((l) => this.clip(this.redact(l)));
     return [...this.done, ...open].slice(-this.maxLines);
   }
 

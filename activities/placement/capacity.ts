@@ -79,7 +79,8 @@ export class HostCapacity {
       }
     }
     for (const run of listed) {
-      const { runId, held, actionId } = typeof run === 'string' ? { runId: run, held: undefined, actionId: undefined } : run;
+      const { runId, held, actionId } =
+        typeof run === 'string' ? { runId: run, held: undefined, actionId: undefined } : run;
       if (this.released.has(runId)) continue;
       this.runs.set(runId, now);
       if (actionId) this.actionOf.set(runId, actionId);

@@ -59,25 +59,40 @@ export function notHere(
   waitForHostMs: number,
 ): ApplicationFailure {
   const asks = describeNeeds(needs);
-  if ('short' in verdict) return wait(`waiting for a host with ${asks}: host ${self.host} is short of ${verdict.short}`);
+  if ('short' in verdict)
+    return wait(`waiting for a host with ${asks}: host ${self.host} is short of ${verdict.short}`);
   const others = fleet.filter((h) => h.host !== self.host);
   if (others.some((h) => !h.drained && !neverFits(needs, h.totals))) {
     return wait(`waiting for a host with ${asks}: host ${self.host} cannot run it (${verdict.never})`);
   }
-  const why = [`${self.host}: ${verdict.never}`, ...others.map((h) => `${h.host}: ${neverFits(needs, h.totals) ?? `drained (${h.drained})`}`)];
+  const why = [
+    `${self.host}: ${verdict.never}`,
+    ...others.map((h) => `${h.host}: ${neverFits(needs, h.totals) ?? `drained (${h.drained})`}`),
+  ];
   const listed = why.map((w) => `  - ${w}`).join('\n');
   // Bigger than every host up: no wait can help. Only labels (or drained hosts) missing: a host
   // may be starting or coming back, so that is waited for a while.
   const sizeOnly = { ...needs, require: {} };
   const tooBig = [self.totals, ...others.map((h) => h.totals)].every((t) => neverFits(sizeOnly, t) !== undefined);
   if (tooBig || waitedMs >= waitForHostMs) {
-    return ApplicationFailure.create({ type: 'NoHostFits', nonRetryable: true, message: `no host up can run an action asking ${asks}:\n${listed}` });
+    return ApplicationFailure.create({
+      type: 'NoHostFits',
+      nonRetryable: true,
+      message: `no host up can run an action asking ${asks}:\n${listed}`,
+    });
   }
-  return wait(`waiting up to ${Math.round(waitForHostMs / 1000)} s for a host with ${asks}; none up can run it now:\n${listed}`);
+  return wait(
+    `waiting up to ${Math.round(waitForHostMs / 1000)} s for a host with ${asks}; none up can run it now:\n${listed}`,
+  );
 }
 
 /** Whether a live host other than this one carries the `prefer` labels and could run the action. */
-export function preferredElsewhere(self: string, needs: Needs, prefer: Record<string, string>, fleet: HostRecord[]): string | undefined {
+export function preferredElsewhere(
+  self: string,
+  needs: Needs,
+  prefer: Record<string, string>,
+  fleet: HostRecord[],
+): string | undefined {
   const wanted = { ...needs, require: { ...needs.require, ...prefer } };
   return fleet.find((h) => h.host !== self && !h.drained && !neverFits(wanted, h.totals))?.host;
 }
@@ -99,14 +114,25 @@ export const OFFER_AGAIN_MS = 100;
  * (spread) or fuller (bin-pack) than this host, counting actions; ties go to the smaller name, so
  * that two idle hosts never both decline.
  */
-export function betterHost(self: { host: string; actions: number }, needs: Needs, mode: PlacementMode, fleet: HostRecord[]): string | undefined {
+export function betterHost(
+  self: { host: string; actions: number },
+  needs: Needs,
+  mode: PlacementMode,
+  fleet: HostRecord[],
+): string | undefined {
   const better = (h: HostRecord) => {
     const n = h.actions.length;
     if (n === self.actions) return h.host < self.host;
     return mode === 'spread' ? n < self.actions : n > self.actions;
   };
   const candidates = fleet.filter(
-    (h) => h.host !== self.host && !h.drained && h.actions.length < h.slots && !neverFits(needs, h.totals) && 'held' in fitNow(needs, h.totals, h.inUse) && better(h),
+    (h) =>
+      h.host !== self.host &&
+      !h.drained &&
+      h.actions.length < h.slots &&
+      !neverFits(needs, h.totals) &&
+      'held' in fitNow(needs, h.totals, h.inUse) &&
+      better(h),
   );
   const order = (h: HostRecord) => (mode === 'spread' ? h.actions.length : -h.actions.length);
   return candidates.sort((a, b) => order(a) - order(b) || a.host.localeCompare(b.host))[0]?.host;

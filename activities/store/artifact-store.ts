@@ -1,10 +1,5 @@
 // The S3 side of artifacts: one bucket, keys under "<root>/<action id>/", uploads that stream.
-import {
-  GetObjectCommand,
-  NoSuchKey,
-  PutObjectCommand,
-  S3Client,
-} from '@aws-sdk/client-s3';
+import { GetObjectCommand, NoSuchKey, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { ApplicationFailure } from '@temporalio/activity';
 import type { Readable } from 'node:stream';
@@ -61,7 +56,6 @@ export class ArtifactStore {
     }).done();
   }
 
-
   /** A stored JSON object, or undefined when there is none under the key. */
   async getJson<T>(key: string): Promise<T | undefined> {
     try {
@@ -72,11 +66,18 @@ export class ArtifactStore {
       throw err;
     }
   }
-
 }
 
 /** S3's answers that mean the bucket cannot take this action's objects: waiting will not change them. */
-const REFUSALS = new Set(['NoSuchBucket', 'AccessDenied', 'AllAccessDisabled', 'InvalidAccessKeyId', 'SignatureDoesNotMatch', 'InvalidBucketName', 'AccountProblem']);
+const REFUSALS = new Set([
+  'NoSuchBucket',
+  'AccessDenied',
+  'AllAccessDisabled',
+  'InvalidAccessKeyId',
+  'SignatureDoesNotMatch',
+  'InvalidBucketName',
+  'AccountProblem',
+]);
 
 export function isBucketRefusal(err: unknown): boolean {
   const name = (err as { name?: string; Code?: string })?.name ?? (err as { Code?: string })?.Code;
@@ -90,7 +91,10 @@ export function isBucketRefusal(err: unknown): boolean {
 export function artifactsUnavailable(bucket: string, err: unknown): ApplicationFailure | undefined {
   if (!isBucketRefusal(err)) return undefined;
   const name = (err as { name: string }).name;
-  const hint = name === 'NoSuchBucket' ? 'create it, or name another one in artifacts.bucket' : "give the worker's S3 credentials write access to it, or name another bucket";
+  const hint =
+    name === 'NoSuchBucket'
+      ? 'create it, or name another one in artifacts.bucket'
+      : "give the worker's S3 credentials write access to it, or name another bucket";
   return ApplicationFailure.create({
     type: 'ArtifactsUnavailable',
     nonRetryable: true,

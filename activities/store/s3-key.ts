@@ -32,7 +32,8 @@ export function s3KeyProblem(key: string): string | undefined {
   if (LONE_SURROGATE.test(key)) return 'name is not valid UTF-8';
   const control = CONTROL.exec(key);
   if (control) return `name contains a control character (${escapeChar(control[0])}), which S3 refuses`;
-  if (utf8Bytes(key) > KEY_BYTES) return `key longer than ${KEY_BYTES} bytes (S3 limit), counting the action's folder before the path`;
+  if (utf8Bytes(key) > KEY_BYTES)
+    return `key longer than ${KEY_BYTES} bytes (S3 limit), counting the action's folder before the path`;
   for (const part of key.split('/')) {
     const problem = keyPartProblem(part);
     if (problem) return problem;
@@ -43,7 +44,8 @@ export function s3KeyProblem(key: string): string | undefined {
 function keyPartProblem(part: string): string | undefined {
   if (part === '') return 'empty name part ("//" or a "/" at an end), which S3 refuses';
   const bare = part.replace(SPACE_AROUND, '');
-  if (bare === '.' || bare === '..') return `name part "${part}" is "." or ".." (also with spaces around), which S3 refuses`;
+  if (bare === '.' || bare === '..')
+    return `name part "${part}" is "." or ".." (also with spaces around), which S3 refuses`;
   if (utf8Bytes(part) > KEY_PART_BYTES) return `name part longer than ${KEY_PART_BYTES} bytes (S3 limit)`;
   return undefined;
 }
@@ -63,7 +65,7 @@ export function utf8Name(bytes: Uint8Array): string | undefined {
  */
 export function shownBytes(bytes: Uint8Array): string {
   let shown = '';
-  for (let i = 0; i < bytes.length; ) {
+  for (let i = 0; i < bytes.length;) {
     const size = sequenceSize(bytes[i]!);
     const text = size > 1 ? utf8Name(bytes.subarray(i, i + size)) : undefined;
     if (size === 1 && bytes[i]! < 0x80) {

@@ -28,7 +28,8 @@ export function insideRoot(root: string, ...parts: string[]): string {
   const base = resolve(root);
   const joined = resolve(base, ...parts);
   const rel = relative(base, joined);
-  if (rel === '' || rel === '..' || rel.startsWith('../') || isAbsolute(rel)) throw new PathOutsideRoot(root, shown, 'leads outside its root');
+  if (rel === '' || rel === '..' || rel.startsWith('../') || isAbsolute(rel))
+    throw new PathOutsideRoot(root, shown, 'leads outside its root');
   return joined;
 }
 
@@ -51,7 +52,8 @@ export function belowDir(dir: string, path: string): string {
   if (path.includes('\0')) throw new PathOutsideRoot(dir, path, 'contains a NUL character');
   if (!path.startsWith('/')) throw new PathOutsideRoot(dir, path, 'is not an absolute path in the container');
   const prefix = dir === '/' ? '/' : `${dir}/`;
-  if (!path.startsWith(prefix) || path.length === prefix.length) throw new PathOutsideRoot(dir, path, `is not a path below ${dir}`);
+  if (!path.startsWith(prefix) || path.length === prefix.length)
+    throw new PathOutsideRoot(dir, path, `is not a path below ${dir}`);
   const rel = path.slice(prefix.length);
   if (rel.split('/').some((part) => part === '' || part === '.' || part === '..')) {
     throw new PathOutsideRoot(dir, path, 'has an empty, "." or ".." part');

@@ -37,15 +37,21 @@ export async function trustedRun(deps: GateDeps, claimed: Partial<RunRef> | unde
   const info = Context.current().info;
   const refuse = (field: string, why: string) => refusedByHost(deps.host, field, why);
   const execution = info.workflowExecution;
-  if (!execution) throw refuse('workflow', 'host activities serve action runs only; this one was not scheduled by a workflow');
+  if (!execution)
+    throw refuse('workflow', 'host activities serve action runs only; this one was not scheduled by a workflow');
   if (info.workflowNamespace !== deps.specs.namespace) {
     throw refuse('namespace', `this host serves namespace ${deps.specs.namespace}, not ${info.workflowNamespace}`);
   }
-  if (info.workflowType !== WORKFLOW_TYPE) throw refuse('workflowType', `host activities serve ${WORKFLOW_TYPE} runs, not ${show(info.workflowType)}`);
+  if (info.workflowType !== WORKFLOW_TYPE)
+    throw refuse('workflowType', `host activities serve ${WORKFLOW_TYPE} runs, not ${show(info.workflowType)}`);
   if (claimed?.actionId !== execution.workflowId) {
-    throw refuse('actionId', `${show(claimed?.actionId)} is not the action that scheduled this activity (${execution.workflowId})`);
+    throw refuse(
+      'actionId',
+      `${show(claimed?.actionId)} is not the action that scheduled this activity (${execution.workflowId})`,
+    );
   }
-  if (claimed?.runId !== execution.runId) throw refuse('runId', `${show(claimed?.runId)} is not the run that scheduled this activity`);
+  if (claimed?.runId !== execution.runId)
+    throw refuse('runId', `${show(claimed?.runId)} is not the run that scheduled this activity`);
   const ref = { actionId: execution.workflowId, runId: execution.runId };
   const start = await deps.specs.start(ref).catch((err) => {
     throw err instanceof NotAnActionRun ? refuse(err.field, err.message) : err;
@@ -56,7 +62,9 @@ export async function trustedRun(deps: GateDeps, claimed: Partial<RunRef> | unde
 /** JSON with every object's keys in one order: two equal values give one text. */
 function canonical(value: unknown): string {
   return JSON.stringify(value, (_key, v: unknown) =>
-    v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : v,
+    v && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : v,
   );
 }
 
@@ -89,8 +97,15 @@ function whatRuns(spec: unknown, elided: boolean): string {
  */
 export function checkSpec(host: string, carried: unknown, elided: unknown, start: RunStart): Action {
   if (elided !== undefined && elided !== true) throw refusedByHost(host, 'specElided', 'is true or absent');
-  if (carried !== undefined && whatRuns(carried, elided === true) !== whatRuns(elided ? withoutBulk(start.spec) : start.spec, elided === true)) {
-    throw refusedByHost(host, 'spec', "differs from the spec the run was started with (the host runs only the run's own spec)");
+  if (
+    carried !== undefined &&
+    whatRuns(carried, elided === true) !== whatRuns(elided ? withoutBulk(start.spec) : start.spec, elided === true)
+  ) {
+    throw refusedByHost(
+      host,
+      'spec',
+      "differs from the spec the run was started with (the host runs only the run's own spec)",
+    );
   }
   return start.spec;
 }
@@ -99,7 +114,11 @@ export function checkSpec(host: string, carried: unknown, elided: unknown, start
 export function checkAttempt(host: string, attempt: unknown, spec: Action): number {
   const most = spec.retry.attempts;
   if (typeof attempt !== 'number' || !Number.isInteger(attempt) || attempt < 1 || attempt > most) {
-    throw refusedByHost(host, 'attempt', `${show(attempt)} is not an attempt of this run (1 to retry.attempts = ${most})`);
+    throw refusedByHost(
+      host,
+      'attempt',
+      `${show(attempt)} is not an attempt of this run (1 to retry.attempts = ${most})`,
+    );
   }
   return attempt;
 }
@@ -109,9 +128,20 @@ export function checkStopRequest(host: string, req: ContainerRequest, run: Trust
   const { spec, member, fleet } = run.start;
   const attempt = checkAttempt(host, req.attempt, spec);
   if (req.stopGraceSeconds !== fleet.stopGraceSeconds) {
-    throw refusedByHost(host, 'stopGraceSeconds', `${show(req.stopGraceSeconds)} is not the run's own (${fleet.stopGraceSeconds}, from its fleet options)`);
+    throw refusedByHost(
+      host,
+      'stopGraceSeconds',
+      `${show(req.stopGraceSeconds)} is not the run's own (${fleet.stopGraceSeconds}, from its fleet options)`,
+    );
   }
-  return { actionId: run.actionId, runId: run.runId, attempt, spec, stopGraceSeconds: fleet.stopGraceSeconds, ...(member ? { member } : {}) };
+  return {
+    actionId: run.actionId,
+    runId: run.runId,
+    attempt,
+    spec,
+    stopGraceSeconds: fleet.stopGraceSeconds,
+    ...(member ? { member } : {}),
+  };
 }
 
 /** What a container request may say only as the run's start says it. */
@@ -125,7 +155,9 @@ export function checkContainerRequest(host: string, req: ContainerRequest, run: 
   // GPU ids are the host's own choice, made at placement (capacity.ts). A request may repeat them
   // (a retry after the slot was freed still carries them), but a run that asked for none has none.
   const asked = checked.spec.resources.gpus;
-  if (Array.isArray(req.gpuIds) ? req.gpuIds.length > 0 && (asked === undefined || asked === 0) : req.gpuIds !== undefined) {
+  if (
+    Array.isArray(req.gpuIds) ? req.gpuIds.length > 0 && (asked === undefined || asked === 0) : req.gpuIds !== undefined
+  ) {
     throw refusedByHost(host, 'gpuIds', 'name GPUs for a run that asked for none (GPU ids are chosen by the host)');
   }
   return checked;
@@ -133,7 +165,10 @@ export function checkContainerRequest(host: string, req: ContainerRequest, run: 
 
 const ExecuteExtras = z.object({
   canceled: z.boolean(),
-  startedAt: z.string().max(64).refine((t) => !Number.isNaN(Date.parse(t)), 'is a time'),
+  startedAt: z
+    .string()
+    .max(64)
+    .refine((t) => !Number.isNaN(Date.parse(t)), 'is a time'),
   timings: z.array(StepTimingSchema).max(MAX_TIMINGS),
 });
 

@@ -47,7 +47,14 @@ export interface Policy {
 }
 
 /** Names the worker sets itself (ACTION_*) or that select devices behind the engine's back (GPUs). */
-export const RESERVED_ENV_PATTERNS = ['ACTION_*', 'NVIDIA_*', 'CUDA_VISIBLE_DEVICES', 'GPU_DEVICE_ORDINAL', 'HIP_VISIBLE_DEVICES', 'ROCR_VISIBLE_DEVICES'];
+export const RESERVED_ENV_PATTERNS = [
+  'ACTION_*',
+  'NVIDIA_*',
+  'CUDA_VISIBLE_DEVICES',
+  'GPU_DEVICE_ORDINAL',
+  'HIP_VISIBLE_DEVICES',
+  'ROCR_VISIBLE_DEVICES',
+];
 
 /** Without a policy file: bounded defaults, nothing beyond what a single-team host needs. */
 export const DEFAULT_POLICY: Policy = {
@@ -67,7 +74,8 @@ export function ceilingProblems(r: Action['resources'], timeout: number | undefi
   const problems: string[] = [];
   const c = policy.ceilings;
   const over = (field: string, value: number | undefined, ceiling: number | undefined, show: (n: number) => string) => {
-    if (value !== undefined && ceiling !== undefined && value > ceiling) problems.push(`${field}: ${show(value)} is above this fleet's ceiling of ${show(ceiling)}`);
+    if (value !== undefined && ceiling !== undefined && value > ceiling)
+      problems.push(`${field}: ${show(value)} is above this fleet's ceiling of ${show(ceiling)}`);
   };
   over('resources.cpu', r.cpu, c.cpu, (n) => `${n} cores`);
   over('resources.memory', r.memory, c.memory, formatBytes);
@@ -78,7 +86,10 @@ export function ceilingProblems(r: Action['resources'], timeout: number | undefi
   over('timeout', timeout, c.timeout, formatDuration);
   if (r.gpus !== undefined && c.gpus !== undefined) {
     const asked = r.gpus === 'all' ? Infinity : Array.isArray(r.gpus) ? r.gpus.length : r.gpus;
-    if (asked > c.gpus) problems.push(`resources.gpus: ${r.gpus === 'all' ? '"all"' : asked} is above this fleet's ceiling of ${c.gpus} GPUs`);
+    if (asked > c.gpus)
+      problems.push(
+        `resources.gpus: ${r.gpus === 'all' ? '"all"' : asked} is above this fleet's ceiling of ${c.gpus} GPUs`,
+      );
   }
   return problems;
 }
@@ -92,7 +103,13 @@ export const bucketAllowed = (bucket: string, policy: Policy, workerBucket: stri
  * in the worker's own, under its artifacts root (every action's folder, for fromAction) or a
  * prefix `reads` lists. Not everything the worker's credentials could read.
  */
-export function readAllowed(bucket: string, key: string, policy: Policy, workerBucket: string, workerRoot: string): boolean {
+export function readAllowed(
+  bucket: string,
+  key: string,
+  policy: Policy,
+  workerBucket: string,
+  workerRoot: string,
+): boolean {
   if (key.split('/').some((part) => part === '.' || part === '..')) return false;
   if (policy.buckets.includes('*')) return true;
   if (bucket !== workerBucket && policy.buckets.includes(bucket)) return true;
@@ -111,14 +128,21 @@ export function policyProblems(spec: Action, policy: Policy, workerBucket: strin
   const problems = ceilingProblems(spec.resources, spec.timeout, policy);
   const ref = parseImageRef(spec.image);
   if (spec.network === 'host' && !(ref && imageAllowed(ref, policy.hostNetwork))) {
-    problems.push(`network: "host" is not allowed for ${spec.image} on this fleet (it would reach the host's own services); use "none"`);
+    problems.push(
+      `network: "host" is not allowed for ${spec.image} on this fleet (it would reach the host's own services); use "none"`,
+    );
   }
   const bucket = spec.artifacts.bucket;
   if (bucket && !bucketAllowed(bucket, policy, workerBucket)) {
-    problems.push(`artifacts.bucket: "${bucket}" is not one this fleet writes to (allowed: ${[workerBucket, ...policy.buckets].join(', ')})`);
+    problems.push(
+      `artifacts.bucket: "${bucket}" is not one this fleet writes to (allowed: ${[workerBucket, ...policy.buckets].join(', ')})`,
+    );
   }
   for (const name of Object.keys(spec.env ?? {})) {
-    if (reserved(name, policy.reservedEnv)) problems.push(`env.${name}: reserved (${policy.reservedEnv.join(', ')}); the worker sets these, and GPUs come only through resources.gpus`);
+    if (reserved(name, policy.reservedEnv))
+      problems.push(
+        `env.${name}: reserved (${policy.reservedEnv.join(', ')}); the worker sets these, and GPUs come only through resources.gpus`,
+      );
   }
   // The quick part of the grants (secret-grants.ts checks the rest, the digest after the pull):
   // some grant names this image's repository, or the template the spec says it runs.
@@ -134,15 +158,22 @@ export function policyProblems(spec: Action, policy: Policy, workerBucket: strin
   });
   spec.files.forEach((file, i) => {
     const name = file.contentFromSecret;
-    if (name && !mayHave(name)) problems.push(`files.${i}.contentFromSecret: ${name} may not be given to ${spec.image} on this fleet`);
+    if (name && !mayHave(name))
+      problems.push(`files.${i}.contentFromSecret: ${name} may not be given to ${spec.image} on this fleet`);
   });
   problems.push(...userProblems(spec.user, policy));
   spec.inputs.forEach((input, i) => {
     const from = input.from ? parseS3Uri(input.from) : undefined;
     if (from && !readAllowed(from.bucket, from.key, policy, workerBucket, workerRoot)) {
       const root = workerRoot.replace(/^\/+|\/+$/g, '');
-      const grants = [`s3://${workerBucket}/${root ? `${root}/` : ''}`, ...policy.buckets.map((b) => `s3://${b}/`), ...(policy.reads ?? [])];
-      problems.push(`inputs.${i}.from: ${input.from} is not where this fleet reads inputs (allowed: ${grants.join(', ')}); ask for a grant in the policy's reads`);
+      const grants = [
+        `s3://${workerBucket}/${root ? `${root}/` : ''}`,
+        ...policy.buckets.map((b) => `s3://${b}/`),
+        ...(policy.reads ?? []),
+      ];
+      problems.push(
+        `inputs.${i}.from: ${input.from} is not where this fleet reads inputs (allowed: ${grants.join(', ')}); ask for a grant in the policy's reads`,
+      );
     }
   });
   return problems;
@@ -156,8 +187,14 @@ function userProblems(user: string | undefined, policy: Policy): string[] {
   const problems: string[] = [];
   if (policy.runAsNonRoot) {
     const uid = user?.split(':')[0];
-    if (uid === undefined) problems.push('user: this fleet runs containers as non-root: set user to a numeric uid other than 0 (e.g. "1000" or "1000:1000")');
-    else if (!/^\d+$/.test(uid)) problems.push(`user: "${user}" is a name; this fleet runs containers as non-root and needs a numeric uid other than 0`);
+    if (uid === undefined)
+      problems.push(
+        'user: this fleet runs containers as non-root: set user to a numeric uid other than 0 (e.g. "1000" or "1000:1000")',
+      );
+    else if (!/^\d+$/.test(uid))
+      problems.push(
+        `user: "${user}" is a name; this fleet runs containers as non-root and needs a numeric uid other than 0`,
+      );
     else if (Number(uid) === 0) problems.push('user: uid 0 is root; this fleet runs containers as non-root');
   }
   const allowed = policy.users ?? [];
@@ -181,7 +218,13 @@ export function policyRefusal(problems: string[], host: string): ApplicationFail
  * else the built-in one (all of the host's cores, 2 GiB, 4096 pids). Nothing is left for the engine
  * to read as "unlimited": that is a decision of the policy, written as a number.
  */
-export function enforcePolicy(spec: Action, policy: Policy, store: { bucket: string; root: string }, host: string, hostCores: number): Action {
+export function enforcePolicy(
+  spec: Action,
+  policy: Policy,
+  store: { bucket: string; root: string },
+  host: string,
+  hostCores: number,
+): Action {
   const problems = policyProblems(spec, policy, store.bucket, store.root);
   if (problems.length) throw policyRefusal(problems, host);
   const d = policy.defaults;

@@ -42,17 +42,24 @@ function imageGrantMiss(grant: ImageGrant, spec: Action, digest: string | undefi
   if (repoOf(grant.image) !== repoOf(spec.image)) return `granted to ${grant.image}`;
   const granted = parseImageRef(grant.image)?.digest;
   if (digest !== undefined && digest !== granted) return `granted to digest ${granted}, and ${spec.image} is ${digest}`;
-  if (!isDeepStrictEqual(argv(spec), grant.command ?? [])) return `granted to the command ${JSON.stringify(grant.command ?? [])} only`;
+  if (!isDeepStrictEqual(argv(spec), grant.command ?? []))
+    return `granted to the command ${JSON.stringify(grant.command ?? [])} only`;
   const extraEnv = Object.keys(spec.env ?? {}).filter((name) => !(grant.env ?? []).includes(name));
   if (extraEnv.length) return `the grant lets runs set no env ${extraEnv.join(', ')}`;
-  const extraFiles = spec.files.filter((f) => f.contentFromSecret === undefined && !(grant.files ?? []).includes(f.path)).map((f) => f.path);
+  const extraFiles = spec.files
+    .filter((f) => f.contentFromSecret === undefined && !(grant.files ?? []).includes(f.path))
+    .map((f) => f.path);
   if (extraFiles.length) return `the grant lets runs write no file ${extraFiles.join(', ')}`;
-  if (spec.workingDir !== grant.workingDir) return `granted with workingDir ${grant.workingDir ?? "of the image"} only`;
+  if (spec.workingDir !== grant.workingDir) return `granted with workingDir ${grant.workingDir ?? 'of the image'} only`;
   return undefined;
 }
 
 /** Why a template grant does not cover this run, comparing it with the stored version. */
-export function templateGrantMiss(template: StoredTemplate, spec: Action, digest: string | undefined): string | undefined {
+export function templateGrantMiss(
+  template: StoredTemplate,
+  spec: Action,
+  digest: string | undefined,
+): string | undefined {
   const parsed = checkActionSpec(template.spec);
   if (!parsed.success) return `template ${spec.template} does not hold a valid spec`;
   const own = parsed.data;
@@ -60,11 +67,13 @@ export function templateGrantMiss(template: StoredTemplate, spec: Action, digest
   if (repoOf(own.image) !== repoOf(spec.image)) return `${name} runs ${own.image}`;
   const pinned = parseImageRef(own.image)?.digest;
   const runDigest = digest ?? parseImageRef(spec.image)?.digest;
-  if (!pinned || runDigest !== pinned) return `${name} runs digest ${pinned ?? '(not pinned)'}, not ${runDigest ?? spec.image}`;
+  if (!pinned || runDigest !== pinned)
+    return `${name} runs digest ${pinned ?? '(not pinned)'}, not ${runDigest ?? spec.image}`;
   if (!isDeepStrictEqual(argv(spec), argv(own))) return `${name} runs ${JSON.stringify(argv(own))}`;
   if (spec.workingDir !== own.workingDir) return `${name} runs in ${own.workingDir ?? "the image's working dir"}`;
   if (!isDeepStrictEqual(spec.files, own.files)) return `${name} writes other files`;
-  const free = (envName: string) => template.overrides.includes(`env.${envName}`) || template.overrides.includes('env.*');
+  const free = (envName: string) =>
+    template.overrides.includes(`env.${envName}`) || template.overrides.includes('env.*');
   const names = new Set([...Object.keys(spec.env ?? {}), ...Object.keys(own.env ?? {})]);
   const changed = [...names].filter((n) => spec.env?.[n] !== own.env?.[n] && !free(n));
   if (changed.length) return `${name} does not let runs change env ${changed.join(', ')}`;
@@ -80,7 +89,9 @@ export interface GrantSources {
 function secretFields(spec: Action): { field: string; name: string }[] {
   return [
     ...spec.secrets.map((name, i) => ({ field: `secrets.${i}`, name })),
-    ...spec.files.flatMap((f, i) => (f.contentFromSecret ? [{ field: `files.${i}.contentFromSecret`, name: f.contentFromSecret }] : [])),
+    ...spec.files.flatMap((f, i) =>
+      f.contentFromSecret ? [{ field: `files.${i}.contentFromSecret`, name: f.contentFromSecret }] : [],
+    ),
   ];
 }
 

@@ -25,7 +25,8 @@ export async function resolveSecrets(
   const missing: string[] = [];
   const short: string[] = [];
   for (const name of names) {
-    const value = (secretsDir ? await secretFromDir(secretsDir, name, host) : undefined) ?? env[`CAISSON_SECRET_${name}`];
+    const value =
+      (secretsDir ? await secretFromDir(secretsDir, name, host) : undefined) ?? env[`CAISSON_SECRET_${name}`];
     if (value === undefined) missing.push(name);
     // Redaction cannot mask so short a value without masking ordinary words, so it would reach the
     // logs as is: the host does not give it at all.
@@ -102,12 +103,16 @@ function inside(root: string, path: string): boolean {
  * none left, and one put there since is refused) and without waiting on a FIFO's writer.
  */
 async function readSecretFile(real: string, name: string, host: string): Promise<string> {
-  const file = await open(real, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK).catch((err: NodeJS.ErrnoException) => {
-    if (err.code === 'ELOOP') throw refusedByHost(host, 'secrets', `the file of secret ${name} was replaced by a link while it was read`);
-    throw err;
-  });
+  const file = await open(real, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK).catch(
+    (err: NodeJS.ErrnoException) => {
+      if (err.code === 'ELOOP')
+        throw refusedByHost(host, 'secrets', `the file of secret ${name} was replaced by a link while it was read`);
+      throw err;
+    },
+  );
   try {
-    if (!(await file.stat()).isFile()) throw refusedByHost(host, 'secrets', `the file of secret ${name} is not a regular file`);
+    if (!(await file.stat()).isFile())
+      throw refusedByHost(host, 'secrets', `the file of secret ${name} is not a regular file`);
     const data = await readAtMost(file, MAX_SECRET_BYTES + 1);
     if (data.length > MAX_SECRET_BYTES) {
       throw refusedByHost(host, 'secrets', `the file of secret ${name} is larger than ${MAX_SECRET_BYTES} bytes`);
@@ -124,7 +129,12 @@ async function readAtMost(file: FileHandle, limit: number): Promise<Buffer> {
   const pieces: Buffer[] = [];
   let total = 0;
   while (total < limit) {
-    const { bytesRead, buffer } = await file.read(Buffer.alloc(Math.min(READ_PIECE, limit - total)), 0, undefined, total);
+    const { bytesRead, buffer } = await file.read(
+      Buffer.alloc(Math.min(READ_PIECE, limit - total)),
+      0,
+      undefined,
+      total,
+    );
     if (bytesRead === 0) break;
     pieces.push(buffer.subarray(0, bytesRead));
     total += bytesRead;

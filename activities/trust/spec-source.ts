@@ -96,15 +96,25 @@ export class SpecSource {
     });
     const first = history?.events?.[0];
     const started = first?.workflowExecutionStartedEventAttributes;
-    if (!started) throw new NotAnActionRun('runId', `the history of run ${ref.runId} of ${ref.actionId} does not begin with its start`);
+    if (!started)
+      throw new NotAnActionRun(
+        'runId',
+        `the history of run ${ref.runId} of ${ref.actionId} does not begin with its start`,
+      );
     if (started.workflowType?.name !== WORKFLOW_TYPE) {
-      throw new NotAnActionRun('workflowType', `run ${ref.runId} was started as ${JSON.stringify(started.workflowType?.name)}, not as ${WORKFLOW_TYPE}`);
+      throw new NotAnActionRun(
+        'workflowType',
+        `run ${ref.runId} was started as ${JSON.stringify(started.workflowType?.name)}, not as ${WORKFLOW_TYPE}`,
+      );
     }
     // Decoded once: the spec and the fleet options are its first two arguments.
-    const args = await decodeArrayFromPayloads(this.client.options.loadedDataConverter, started.input?.payloads).catch(() => []);
+    const args = await decodeArrayFromPayloads(this.client.options.loadedDataConverter, started.input?.payloads).catch(
+      () => [],
+    );
     const input = args[0] as RunActionInput | undefined;
     const parsed = checkActionSpec(input?.spec);
-    if (!parsed.success) throw new NotAnActionRun('spec', `the run's start holds no valid action spec (the workflow refuses it too)`);
+    if (!parsed.success)
+      throw new NotAnActionRun('spec', `the run's start holds no valid action spec (the workflow refuses it too)`);
     const member = input?.member === undefined ? undefined : ArrayMemberSchema.safeParse(input.member);
     if (member && !member.success) throw new NotAnActionRun('member', `the run's start holds an invalid array member`);
     const options = args[1] as FleetOptions | undefined;
@@ -114,7 +124,9 @@ export class SpecSource {
       bytes: (started.input?.payloads ?? []).reduce((sum, p) => sum + (p.data?.length ?? 0), 0),
       ...(member ? { member: member.data } : {}),
       fleet: fleetSettings(options),
-      ...(at?.seconds != null ? { startedAt: new Date(Number(at.seconds) * 1000 + Math.floor((at.nanos ?? 0) / 1e6)) } : {}),
+      ...(at?.seconds != null
+        ? { startedAt: new Date(Number(at.seconds) * 1000 + Math.floor((at.nanos ?? 0) / 1e6)) }
+        : {}),
     };
   }
 }

@@ -34,7 +34,10 @@ export interface CodecServerOptions {
 /** 127.0.0.0/8, ::1 (also IPv4-mapped or in brackets) and "localhost": reachable from this machine only. */
 export function isLoopback(address: string | undefined): boolean {
   if (!address) return false;
-  const ip = address.replace(/^\[|\]$/g, '').replace(/^::ffff:/i, '').toLowerCase();
+  const ip = address
+    .replace(/^\[|\]$/g, '')
+    .replace(/^::ffff:/i, '')
+    .toLowerCase();
   return ip === 'localhost' || ip === '::1' || (isIPv4(ip) && ip.startsWith('127.'));
 }
 
@@ -65,7 +68,9 @@ const fromJson = (p: JsonPayload): Payload => ({
 });
 
 const toJson = (p: Payload): JsonPayload => ({
-  metadata: Object.fromEntries(Object.entries(p.metadata ?? {}).map(([k, v]) => [k, Buffer.from(v).toString('base64')])),
+  metadata: Object.fromEntries(
+    Object.entries(p.metadata ?? {}).map(([k, v]) => [k, Buffer.from(v).toString('base64')]),
+  ),
   data: Buffer.from(p.data ?? []).toString('base64'),
 });
 
@@ -85,7 +90,8 @@ export function createCodecServer(options: CodecServerOptions): Server {
     // Reached off loopback, though made without a token (createCodecServer listened on by hand).
     if (!options.token && !isLoopback(req.socket.localAddress)) return 'off loopback the codec server needs a token';
     const origin = req.headers.origin; // absent: not a browser page (the CLI, an SDK, curl)
-    if (origin !== undefined && !options.origins.includes(origin)) return 'this origin may not call the codec server (--origin)';
+    if (origin !== undefined && !options.origins.includes(origin))
+      return 'this origin may not call the codec server (--origin)';
     return undefined;
   };
 
@@ -134,7 +140,9 @@ export function createCodecServer(options: CodecServerOptions): Server {
  */
 export async function startCodecServer(options: CodecServerOptions & { ip: string; port: number }): Promise<Server> {
   if (!options.token && !isLoopback(options.ip)) {
-    throw new Error(`the codec server decrypts for whoever reaches it: listening on ${options.ip} needs a token (CAISSON_CODEC_TOKEN); only loopback may go without`);
+    throw new Error(
+      `the codec server decrypts for whoever reaches it: listening on ${options.ip} needs a token (CAISSON_CODEC_TOKEN); only loopback may go without`,
+    );
   }
   const server = createCodecServer(options);
   await new Promise<void>((resolve, reject) => {

@@ -50,11 +50,17 @@ export class AesGcmCodec implements PayloadCodec {
       if (text(payload.metadata?.encoding) !== ENCRYPTED_ENCODING) return payload;
       const id = text(payload.metadata?.[KEY_ID]) ?? '';
       const key = this.byId.get(id);
-      if (!key) throw new Error(`a payload is encrypted with key "${id}", which this process does not have (CAISSON_CODEC_KEYS)`);
+      if (!key)
+        throw new Error(
+          `a payload is encrypted with key "${id}", which this process does not have (CAISSON_CODEC_KEYS)`,
+        );
       const sealed = Buffer.from(payload.data ?? []);
       const decipher = createDecipheriv('aes-256-gcm', key, sealed.subarray(0, NONCE_BYTES));
       decipher.setAuthTag(sealed.subarray(sealed.length - TAG_BYTES));
-      const plain = Buffer.concat([decipher.update(sealed.subarray(NONCE_BYTES, sealed.length - TAG_BYTES)), decipher.final()]);
+      const plain = Buffer.concat([
+        decipher.update(sealed.subarray(NONCE_BYTES, sealed.length - TAG_BYTES)),
+        decipher.final(),
+      ]);
       return temporal.api.common.v1.Payload.decode(plain) as Payload;
     });
   }
@@ -70,8 +76,12 @@ export function parseCodecKeys(value: string | undefined): CodecKey[] {
     const colon = pair.indexOf(':');
     const id = pair.slice(0, colon).trim();
     const key = Buffer.from(pair.slice(colon + 1).trim(), 'base64');
-    if (colon <= 0 || !/^[A-Za-z0-9._-]{1,64}$/.test(id)) throw new Error(`CAISSON_CODEC_KEYS item ${i + 1}: "id:base64key" with an id of letters, digits, ".", "_", "-"`);
-    if (key.length !== 32) throw new Error(`CAISSON_CODEC_KEYS key "${id}": ${key.length} bytes; AES-256 needs 32 (head -c 32 /dev/urandom | base64)`);
+    if (colon <= 0 || !/^[A-Za-z0-9._-]{1,64}$/.test(id))
+      throw new Error(`CAISSON_CODEC_KEYS item ${i + 1}: "id:base64key" with an id of letters, digits, ".", "_", "-"`);
+    if (key.length !== 32)
+      throw new Error(
+        `CAISSON_CODEC_KEYS key "${id}": ${key.length} bytes; AES-256 needs 32 (head -c 32 /dev/urandom | base64)`,
+      );
     return { id, key };
   });
 }

@@ -37,14 +37,16 @@ export function temporalSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): T
 /** Options accepted by both Connection.connect and NativeConnection.connect. */
 export function connectionOptions(settings: TemporalSettings) {
   // A PEM value itself (as CI secrets hold them) or the path of a file holding it.
-  const read = (value?: string) => (value ? (value.includes('-----BEGIN') ? Buffer.from(value) : readFileSync(value)) : undefined);
+  const read = (value?: string) =>
+    value ? (value.includes('-----BEGIN') ? Buffer.from(value) : readFileSync(value)) : undefined;
   const mtls = settings.tlsCert && settings.tlsKey;
-  const tls = mtls || settings.tlsCa || settings.apiKey
-    ? {
-        serverRootCACertificate: read(settings.tlsCa),
-        clientCertPair: mtls ? { crt: read(settings.tlsCert)!, key: read(settings.tlsKey)! } : undefined,
-      }
-    : undefined;
+  const tls =
+    mtls || settings.tlsCa || settings.apiKey
+      ? {
+          serverRootCACertificate: read(settings.tlsCa),
+          clientCertPair: mtls ? { crt: read(settings.tlsCert)!, key: read(settings.tlsKey)! } : undefined,
+        }
+      : undefined;
   return { address: settings.address, tls, apiKey: settings.apiKey };
 }
 
@@ -58,7 +60,9 @@ export type CaissonDataConverter = DataConverter & LoadedDataConverter;
 export function failureConverterPath(): string {
   const beside = fileURLToPath(new URL('./failure-converter.cjs', import.meta.url));
   // Run from its sources (a test's own worker), the compiled module is in build/.
-  return existsSync(beside) ? beside : fileURLToPath(new URL('../../build/common/connection/failure-converter.cjs', import.meta.url));
+  return existsSync(beside)
+    ? beside
+    : fileURLToPath(new URL('../../build/common/connection/failure-converter.cjs', import.meta.url));
 }
 
 /**
@@ -68,7 +72,8 @@ export function failureConverterPath(): string {
  */
 export function dataConverterFor(settings: Pick<TemporalSettings, 'codecKeys'>): CaissonDataConverter {
   const keys = parseCodecKeys(settings.codecKeys);
-  if (!keys.length) return { payloadConverter: defaultPayloadConverter, failureConverter: defaultFailureConverter, payloadCodecs: [] };
+  if (!keys.length)
+    return { payloadConverter: defaultPayloadConverter, failureConverter: defaultFailureConverter, payloadCodecs: [] };
   return {
     payloadConverter: defaultPayloadConverter,
     failureConverter: new DefaultFailureConverter({ encodeCommonAttributes: true }),

@@ -4,7 +4,13 @@
 // placing an action it cannot run reads them to tell "wait for another host" from "no host could
 // ever run this"; `caisson host list` reads them to show the fleet. Action ids never start with
 // ".", so no action's folder can be one of these.
-import { DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import {
+  DeleteObjectCommand,
+  GetObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
 import type { Held, HostTotals } from '../../spec/placement.js';
 import { isMissingObject } from './s3-client.js';
 
@@ -38,7 +44,8 @@ function fromJson(text: string): HostRecord {
   return record;
 }
 
-export const isLive = (record: HostRecord, now = Date.now()) => !record.stopped && now - Date.parse(record.seenAt) <= LIVE_WITHIN_MS;
+export const isLive = (record: HostRecord, now = Date.now()) =>
+  !record.stopped && now - Date.parse(record.seenAt) <= LIVE_WITHIN_MS;
 
 export class FleetRegistry {
   private readonly dir: string;
@@ -52,7 +59,14 @@ export class FleetRegistry {
   }
 
   async publish(record: HostRecord): Promise<void> {
-    await this.s3.send(new PutObjectCommand({ Bucket: this.bucket, Key: `${this.dir}${record.host}.json`, Body: toJson(record), ContentType: 'application/json' }));
+    await this.s3.send(
+      new PutObjectCommand({
+        Bucket: this.bucket,
+        Key: `${this.dir}${record.host}.json`,
+        Body: toJson(record),
+        ContentType: 'application/json',
+      }),
+    );
   }
 
   /** Every host that ever reported on this queue, with the operator's drain applied. */
@@ -60,16 +74,24 @@ export class FleetRegistry {
     const keys: string[] = [];
     let token: string | undefined;
     do {
-      const page = await this.s3.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: this.dir, ContinuationToken: token }));
+      const page = await this.s3.send(
+        new ListObjectsV2Command({ Bucket: this.bucket, Prefix: this.dir, ContinuationToken: token }),
+      );
       for (const o of page.Contents ?? []) if (o.Key) keys.push(o.Key);
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (token);
-    const drains = new Set(keys.filter((k) => k.endsWith('.drain')).map((k) => k.slice(this.dir.length, -'.drain'.length)));
+    const drains = new Set(
+      keys.filter((k) => k.endsWith('.drain')).map((k) => k.slice(this.dir.length, -'.drain'.length)),
+    );
     const texts = await Promise.all(keys.filter((k) => k.endsWith('.json')).map((key) => this.text(key)));
     return texts
       .filter((t): t is string => t !== undefined) // removed between the listing and the read
       .map(fromJson)
-      .map((r) => (drains.has(r.host) && !r.drained ? { ...r, drained: 'drained by the operator (the host has not seen it yet)' } : r))
+      .map((r) =>
+        drains.has(r.host) && !r.drained
+          ? { ...r, drained: 'drained by the operator (the host has not seen it yet)' }
+          : r,
+      )
       .sort((a, b) => a.host.localeCompare(b.host));
   }
 
@@ -79,7 +101,14 @@ export class FleetRegistry {
   }
 
   async drain(host: string, why: string): Promise<void> {
-    await this.s3.send(new PutObjectCommand({ Bucket: this.bucket, Key: `${this.dir}${host}.drain`, Body: why, ContentType: 'text/plain' }));
+    await this.s3.send(
+      new PutObjectCommand({
+        Bucket: this.bucket,
+        Key: `${this.dir}${host}.drain`,
+        Body: why,
+        ContentType: 'text/plain',
+      }),
+    );
   }
 
   async undrain(host: string): Promise<void> {

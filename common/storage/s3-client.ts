@@ -38,12 +38,15 @@ function explicitCredentials(config: S3Settings, env: NodeJS.ProcessEnv = proces
   if (!accessKeyId || !secretAccessKey) return undefined;
   // A token is valid only with the key it was issued with: the environment's goes with the
   // environment's key (a config parsed from the environment may not carry the token itself).
-  const sessionToken = config.AWS_SESSION_TOKEN || (accessKeyId === env.AWS_ACCESS_KEY_ID ? env.AWS_SESSION_TOKEN : undefined);
+  const sessionToken =
+    config.AWS_SESSION_TOKEN || (accessKeyId === env.AWS_ACCESS_KEY_ID ? env.AWS_SESSION_TOKEN : undefined);
   return sessionToken ? { accessKeyId, secretAccessKey, sessionToken } : { accessKeyId, secretAccessKey };
 }
 
 /** S3's "no such object" in its several shapes (GetObject throws NoSuchKey, HeadObject a bare 404). */
 export function isMissingObject(err: unknown): boolean {
   const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
-  return err instanceof NoSuchKey || e.name === 'NoSuchKey' || e.name === 'NotFound' || e.$metadata?.httpStatusCode === 404;
+  return (
+    err instanceof NoSuchKey || e.name === 'NoSuchKey' || e.name === 'NotFound' || e.$metadata?.httpStatusCode === 404
+  );
 }

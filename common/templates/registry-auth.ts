@@ -69,7 +69,8 @@ export async function registryAuth(
   const hub = HUB_HOSTS.includes(registry);
   // The key the Docker CLI looks the registry up by: in credHelpers, in auths, and on a helper's stdin.
   const key = hub ? HUB_KEY : registry;
-  const helper = config.credHelpers && Object.hasOwn(config.credHelpers, key) ? config.credHelpers[key] : config.credsStore;
+  const helper =
+    config.credHelpers && Object.hasOwn(config.credHelpers, key) ? config.credHelpers[key] : config.credsStore;
   if (helper) {
     return helperAuth(helper, key, registry, file, options.helperTimeoutMs ?? HELPER_TIMEOUT_MS);
   }
@@ -147,9 +148,15 @@ function fileAuth(
     const decoded = Buffer.from(entry.auth, 'base64').toString('utf8');
     const colon = decoded.indexOf(':');
     if (colon <= 0) {
-      throw new Error(`cannot read registry credentials from ${file}: the "auth" of auths["${found}"] is not base64 of "username:password"`);
+      throw new Error(
+        `cannot read registry credentials from ${file}: the "auth" of auths["${found}"] is not base64 of "username:password"`,
+      );
     }
-    return { username: decoded.slice(0, colon), password: decoded.slice(colon + 1).replace(/\0+$/, ''), serveraddress: registry };
+    return {
+      username: decoded.slice(0, colon),
+      password: decoded.slice(colon + 1).replace(/\0+$/, ''),
+      serveraddress: registry,
+    };
   }
   if (typeof entry.username === 'string' && entry.username && typeof entry.password === 'string' && entry.password) {
     return { username: entry.username, password: entry.password, serveraddress: registry };
@@ -166,7 +173,9 @@ async function helperAuth(
 ): Promise<RegistryAuth | undefined> {
   // The name is a suffix, never a path: docker-credential-<name> is looked up on PATH only.
   if (/[/\\\0]/.test(name)) {
-    throw new Error(`cannot read registry credentials from ${file}: credential helper name "${name}" for ${registry} must not contain a path separator`);
+    throw new Error(
+      `cannot read registry credentials from ${file}: credential helper name "${name}" for ${registry} must not contain a path separator`,
+    );
   }
   const program = `docker-credential-${name}`;
   const answer = await runHelper(program, key, registry, timeoutMs);
@@ -242,7 +251,8 @@ function runHelper(program: string, key: string, registry: string, timeoutMs: nu
     child.on('close', (code, signal) => {
       const out = Buffer.concat(stdout).toString('utf8');
       if (code === 0) return finish(undefined, out);
-      if (/credentials not found/i.test(out) || /credentials not found/i.test(stderr)) return finish(undefined, undefined);
+      if (/credentials not found/i.test(out) || /credentials not found/i.test(stderr))
+        return finish(undefined, undefined);
       const how = signal ? `was killed by ${signal}` : `exited with code ${code}`;
       finish(
         fail(

@@ -73,7 +73,8 @@ async function manifestDigest(ref: ImageRef, auth: RegistryAuth | undefined): Pr
     response = await ask(authorization);
   }
   if (response.status === 404) throw new Error(`${where} is not in its registry`);
-  if (response.status === 401 || response.status === 403) throw new Error(`the registry refused access to ${where} with the credentials of docker login`);
+  if (response.status === 401 || response.status === 403)
+    throw new Error(`the registry refused access to ${where} with the credentials of docker login`);
   if (!response.ok) throw new Error(`the registry answered ${response.status} for ${where}`);
   const digest = response.headers.get('docker-content-digest');
   if (!digest || !/^sha256:[a-f0-9]{64}$/.test(digest)) throw new Error(`the registry gave no digest for ${where}`);

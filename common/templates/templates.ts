@@ -5,12 +5,22 @@
 // whose spec records "name@version".
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { z } from 'zod';
-import { InvalidSpecError, TEMPLATE_NAME, TEMPLATE_VERSION, checkActionSpec, specProblems, type ActionSpecInput, type SpecProblem } from '../../spec/action.js';
+import {
+  InvalidSpecError,
+  TEMPLATE_NAME,
+  TEMPLATE_VERSION,
+  checkActionSpec,
+  specProblems,
+  type ActionSpecInput,
+  type SpecProblem,
+} from '../../spec/action.js';
 import { isMissingObject } from '../storage/s3-client.js';
 import { schemaProblem, schemaProblems } from './json-schema.js';
 import { pinImage } from './registry-digest.js';
 
-const JsonSchema = z.union([z.boolean(), z.record(z.string(), z.unknown())], { message: 'a JSON Schema: an object (or true/false)' });
+const JsonSchema = z.union([z.boolean(), z.record(z.string(), z.unknown())], {
+  message: 'a JSON Schema: an object (or true/false)',
+});
 
 /** Spec fields a run supplies itself, never a template. */
 const RUN_FIELDS = ['input', 'template', 'outputSchema'] as const;
@@ -18,7 +28,9 @@ const RUN_FIELDS = ['input', 'template', 'outputSchema'] as const;
 /** What `caisson template register FILE` reads. */
 export const TemplateDefinition = z
   .object({
-    name: z.string().regex(TEMPLATE_NAME, 'name is 1-63 lower-case letters, digits and "-", starting with a letter or digit'),
+    name: z
+      .string()
+      .regex(TEMPLATE_NAME, 'name is 1-63 lower-case letters, digits and "-", starting with a letter or digit'),
     version: z.string().regex(TEMPLATE_VERSION, 'version is 1-64 letters, digits, ".", "_", "+" or "-" ("1.2.0")'),
     description: z.string().max(2000).optional(),
     /** The action: any spec fields but input (each run's own), template and outputSchema. */
@@ -26,7 +38,17 @@ export const TemplateDefinition = z
     inputSchema: JsonSchema.optional(),
     outputSchema: JsonSchema.optional(),
     /** What a run may change with --set: "env.NAME", "env.*", "resources.memory", "timeout", … */
-    overrides: z.array(z.string().regex(/^(env\.([A-Za-z_][A-Za-z0-9_]*|\*)|resources\.(cpu|memory|pids|outDisk|tmpDisk|logSize)|timeout)$/, 'an override is env.NAME, env.*, resources.cpu|memory|pids|outDisk|tmpDisk|logSize or timeout')).max(100).default([]),
+    overrides: z
+      .array(
+        z
+          .string()
+          .regex(
+            /^(env\.([A-Za-z_][A-Za-z0-9_]*|\*)|resources\.(cpu|memory|pids|outDisk|tmpDisk|logSize)|timeout)$/,
+            'an override is env.NAME, env.*, resources.cpu|memory|pids|outDisk|tmpDisk|logSize or timeout',
+          ),
+      )
+      .max(100)
+      .default([]),
     /** Keep the image's tag instead of pinning the digest it has at registration. */
     keepTag: z.boolean().default(false),
   })
@@ -62,7 +84,11 @@ export function checkDefinition(input: unknown): z.output<typeof TemplateDefinit
   const def = parsed.data;
   const problems: SpecProblem[] = [];
   for (const field of RUN_FIELDS) {
-    if (Object.hasOwn(def.spec, field)) problems.push({ path: `spec.${field}`, message: `${field} belongs to each run, not to the template${field === 'outputSchema' ? ' (put it at the top level)' : ''}` });
+    if (Object.hasOwn(def.spec, field))
+      problems.push({
+        path: `spec.${field}`,
+        message: `${field} belongs to each run, not to the template${field === 'outputSchema' ? ' (put it at the top level)' : ''}`,
+      });
   }
   const spec = checkActionSpec({ ...def.spec, ...(def.outputSchema !== undefined ? { output: 'json' } : {}) });
   if (!spec.success) problems.push(...specProblems(spec.error).map((p) => ({ ...p, path: `spec.${p.path}` })));
@@ -92,7 +118,10 @@ export class TemplateStore {
    * Stores a checked definition as a new version. Registering the same definition again is a no-op
    * (it returns what is stored); a different one under a taken version is refused.
    */
-  async register(def: z.output<typeof TemplateDefinition>, pin: (image: string) => Promise<string>): Promise<StoredTemplate> {
+  async register(
+    def: z.output<typeof TemplateDefinition>,
+    pin: (image: string) => Promise<string>,
+  ): Promise<StoredTemplate> {
     const image = String(def.spec.image);
     const pinned = def.keepTag ? image : await pin(image);
     const stored: StoredTemplate = {
@@ -121,7 +150,9 @@ export class TemplateStore {
     const same = (t: StoredTemplate) => JSON.stringify({ ...t, registeredAt: '' });
     // A tag that moved since means another definition: the pinned image is part of what a version is.
     if (same(existing) !== same({ ...stored, registeredAt: '' })) {
-      throw new TemplateError(`${def.name}@${def.version} is registered already with another definition; versions never change: register a new version`);
+      throw new TemplateError(
+        `${def.name}@${def.version} is registered already with another definition; versions never change: register a new version`,
+      );
     }
     return existing;
   }
@@ -130,7 +161,9 @@ export class TemplateStore {
     const versions: string[] = [];
     let token: string | undefined;
     do {
-      const page = await this.s3.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: `${this.prefix}/${name}/`, ContinuationToken: token }));
+      const page = await this.s3.send(
+        new ListObjectsV2Command({ Bucket: this.bucket, Prefix: `${this.prefix}/${name}/`, ContinuationToken: token }),
+      );
       for (const o of page.Contents ?? []) {
         const version = o.Key!.slice(`${this.prefix}/${name}/`.length).replace(/\.json$/, '');
         if (TEMPLATE_VERSION.test(version)) versions.push(version);
@@ -148,7 +181,8 @@ export class TemplateStore {
       const response = await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.key(name, chosen) }));
       return JSON.parse(await response.Body!.transformToString('utf8')) as StoredTemplate;
     } catch (err) {
-      if (isMissingObject(err)) throw new TemplateError(`${name} has no version ${chosen}: caisson template show ${name} lists its versions`);
+      if (isMissingObject(err))
+        throw new TemplateError(`${name} has no version ${chosen}: caisson template show ${name} lists its versions`);
       throw err;
     }
   }
@@ -158,7 +192,14 @@ export class TemplateStore {
     const names = new Set<string>();
     let token: string | undefined;
     do {
-      const page = await this.s3.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: `${this.prefix}/`, Delimiter: '/', ContinuationToken: token }));
+      const page = await this.s3.send(
+        new ListObjectsV2Command({
+          Bucket: this.bucket,
+          Prefix: `${this.prefix}/`,
+          Delimiter: '/',
+          ContinuationToken: token,
+        }),
+      );
       for (const p of page.CommonPrefixes ?? []) names.add(p.Prefix!.slice(this.prefix.length + 1, -1));
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (token);
@@ -188,18 +229,27 @@ export interface TemplateRun {
 export function specFromTemplate(template: StoredTemplate, run: TemplateRun): ActionSpecInput {
   const problems: SpecProblem[] = [];
   if (template.inputSchema !== undefined) {
-    for (const p of schemaProblems(template.inputSchema, run.input ?? null)) problems.push({ path: `input${p.pointer}`, message: p.message });
+    for (const p of schemaProblems(template.inputSchema, run.input ?? null))
+      problems.push({ path: `input${p.pointer}`, message: p.message });
   }
-  const spec = structuredClone(template.spec) as Record<string, unknown> & { env?: Record<string, string>; resources?: Record<string, unknown> };
+  const spec = structuredClone(template.spec) as Record<string, unknown> & {
+    env?: Record<string, string>;
+    resources?: Record<string, unknown>;
+  };
   for (const [key, value] of Object.entries(run.set ?? {})) {
-    const allowed = template.overrides.includes(key) || (key.startsWith('env.') && template.overrides.includes('env.*'));
+    const allowed =
+      template.overrides.includes(key) || (key.startsWith('env.') && template.overrides.includes('env.*'));
     if (!allowed) {
-      problems.push({ path: key, message: `${template.name}@${template.version} does not let runs set ${key} (it allows: ${template.overrides.join(', ') || 'nothing'})` });
+      problems.push({
+        path: key,
+        message: `${template.name}@${template.version} does not let runs set ${key} (it allows: ${template.overrides.join(', ') || 'nothing'})`,
+      });
       continue;
     }
     const [field, name] = key.split('.', 2) as [string, string | undefined];
     if (field === 'env') spec.env = { ...spec.env, [name!]: value };
-    else if (field === 'resources') spec.resources = { ...spec.resources, [name!]: /^\d+$/.test(value) && name === 'pids' ? Number(value) : value };
+    else if (field === 'resources')
+      spec.resources = { ...spec.resources, [name!]: /^\d+$/.test(value) && name === 'pids' ? Number(value) : value };
     else spec[field] = value;
   }
   if (problems.length) throw new InvalidSpecError(problems);
@@ -208,7 +258,9 @@ export function specFromTemplate(template: StoredTemplate, run: TemplateRun): Ac
     ...(spec as ActionSpecInput),
     ...(run.input !== undefined ? { input: run.input } : {}),
     template: `${template.name}@${template.version}`,
-    ...(template.outputSchema !== undefined ? { output: 'json' as const, outputSchema: template.outputSchema as Record<string, unknown> } : {}),
+    ...(template.outputSchema !== undefined
+      ? { output: 'json' as const, outputSchema: template.outputSchema as Record<string, unknown> }
+      : {}),
   };
 }
 
@@ -217,21 +269,34 @@ export function specFromTemplate(template: StoredTemplate, run: TemplateRun): Ac
  * CAISSON_ARTIFACTS_BUCKET. `s3` needs read access (write access to register).
  */
 export function templateStore(s3: S3Client | undefined, env: NodeJS.ProcessEnv = process.env): TemplateStore {
-  if (!s3) throw new TemplateError('templates are kept in S3: set AWS_ENDPOINT_URL_S3 (for a self-hosted S3), AWS_REGION and credentials');
+  if (!s3)
+    throw new TemplateError(
+      'templates are kept in S3: set AWS_ENDPOINT_URL_S3 (for a self-hosted S3), AWS_REGION and credentials',
+    );
   const where = /^s3:\/\/([^/]+)\/?(.*)$/.exec(env.CAISSON_TEMPLATES ?? '');
   if (where) return new TemplateStore(s3, where[1]!, where[2]!.replace(/\/+$/, '') || 'templates');
-  if (!env.CAISSON_ARTIFACTS_BUCKET) throw new TemplateError('say where templates are kept: CAISSON_TEMPLATES=s3://bucket/prefix, or CAISSON_ARTIFACTS_BUCKET');
+  if (!env.CAISSON_ARTIFACTS_BUCKET)
+    throw new TemplateError(
+      'say where templates are kept: CAISSON_TEMPLATES=s3://bucket/prefix, or CAISSON_ARTIFACTS_BUCKET',
+    );
   return new TemplateStore(s3, env.CAISSON_ARTIFACTS_BUCKET);
 }
 
 /** Checks a definition (every problem at once), pins its image's tag to a digest, and stores it as a new version. */
-export async function registerTemplate(store: TemplateStore, definition: unknown, dockerConfigDir?: string): Promise<StoredTemplate> {
+export async function registerTemplate(
+  store: TemplateStore,
+  definition: unknown,
+  dockerConfigDir?: string,
+): Promise<StoredTemplate> {
   return store.register(checkDefinition(definition), async (image) => (await pinImage(image, dockerConfigDir)).image);
 }
 
 /** A template by "name" (its latest version) or "name@version". */
 export async function findTemplate(store: TemplateStore, ref: string): Promise<StoredTemplate> {
   const parsed = parseTemplateRef(ref);
-  if (!parsed) throw new InvalidSpecError([{ path: 'template', message: 'a template is "name" or "name@version" (lower-case letters, digits and "-")' }]);
+  if (!parsed)
+    throw new InvalidSpecError([
+      { path: 'template', message: 'a template is "name" or "name@version" (lower-case letters, digits and "-")' },
+    ]);
   return store.get(parsed.name, parsed.version);
 }

@@ -35,8 +35,11 @@ export async function readDataFile(path: string): Promise<unknown> {
   try {
     size = (await stat(path)).size;
   } catch (err) {
-    throw new DataFileError(`${path}: cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+    throw new DataFileError(
+      `${path}: cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
+    );
   }
-  if (size > MAX_DATA_FILE_BYTES) throw new DataFileError(`${path}: ${size} bytes; at most ${MAX_DATA_FILE_BYTES} (put large data in an input)`);
+  if (size > MAX_DATA_FILE_BYTES)
+    throw new DataFileError(`${path}: ${size} bytes; at most ${MAX_DATA_FILE_BYTES} (put large data in an input)`);
   return parseData(await readFile(path, 'utf8'), path);
 }

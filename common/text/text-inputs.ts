@@ -17,7 +17,10 @@ export function parseGpus(text: string): number | 'all' | string[] {
   const trimmed = text.trim();
   if (trimmed === 'all') return 'all';
   if (/^\d+$/.test(trimmed)) return Number(trimmed);
-  return trimmed.split(',').map((id) => id.trim()).filter(Boolean);
+  return trimmed
+    .split(',')
+    .map((id) => id.trim())
+    .filter(Boolean);
 }
 
 const MERGED = ['env', 'resources', 'placement', 'artifacts'];
@@ -28,7 +31,9 @@ export function mergeSpecs(base: Record<string, unknown>, over: Record<string, u
   for (const [key, value] of Object.entries(over)) {
     const below = merged[key];
     merged[key] =
-      MERGED.includes(key) && below && typeof below === 'object' && value && typeof value === 'object' ? { ...(below as object), ...(value as object) } : value;
+      MERGED.includes(key) && below && typeof below === 'object' && value && typeof value === 'object'
+        ? { ...(below as object), ...(value as object) }
+        : value;
   }
   return merged;
 }
@@ -38,7 +43,9 @@ export function mergeSpecs(base: Record<string, unknown>, over: Record<string, u
  * "action:ID/PATH" (what an earlier action stored: "action:build-7/out/model.bin"); TO is the path
  * under /in. Split at the last "=", since an S3 key may hold one.
  */
-export function parseInputPairs(pairs: readonly string[]): { from?: string; fromAction?: string; path?: string; to: string }[] {
+export function parseInputPairs(
+  pairs: readonly string[],
+): { from?: string; fromAction?: string; path?: string; to: string }[] {
   return pairs.map((pair) => {
     const eq = pair.lastIndexOf('=');
     if (eq <= 0) throw new Error(`${JSON.stringify(pair)}: write s3://bucket/key=/in/PATH or action:ID/PATH=/in/PATH`);

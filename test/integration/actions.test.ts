@@ -9,7 +9,14 @@ import { afterAll, afterEach, beforeAll, describe, expect, inject, it, vi } from
 import { ActionConflictError, InvalidSpecError, type ActionsClient } from '../../client/index.js';
 import { WORKFLOW_TYPE } from '../../spec/workflow-api.js';
 import { MAX_INPUT_BYTES } from '../../spec/action.js';
-import { busybox, connectClient, expectNoLeftovers, keepHistory, leftovers, workerOfItsOwn } from '../support/actions.js';
+import {
+  busybox,
+  connectClient,
+  expectNoLeftovers,
+  keepHistory,
+  leftovers,
+  workerOfItsOwn,
+} from '../support/actions.js';
 import { SCRIPTS } from '../support/granted.js';
 import { docker, env, objectDigest, objectText, s3 } from '../support/env.js';
 
@@ -29,7 +36,8 @@ afterEach(async () => {
   expect(left.volumes.filter((v) => !volumesBefore.includes(v))).toEqual([]);
 });
 
-const workflowStatus = async (actionId: string) => (await client.client.workflow.getHandle(actionId).describe()).status.name;
+const workflowStatus = async (actionId: string) =>
+  (await client.client.workflow.getHandle(actionId).describe()).status.name;
 
 /** sha256 of `yes 0123456789abcdef | head -c size`, computed here without holding it whole. */
 function patternDigest(size: number): string {
@@ -49,7 +57,9 @@ function patternDigest(size: number): string {
 function hostAccountsSwap(): boolean {
   if (existsSync('/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes')) return true;
   if (!existsSync('/sys/fs/cgroup/cgroup.controllers')) return false;
-  return readdirSync('/sys/fs/cgroup', { withFileTypes: true }).some((d) => d.isDirectory() && existsSync(`/sys/fs/cgroup/${d.name}/memory.swap.max`));
+  return readdirSync('/sys/fs/cgroup', { withFileTypes: true }).some(
+    (d) => d.isDirectory() && existsSync(`/sys/fs/cgroup/${d.name}/memory.swap.max`),
+  );
 }
 
 describe('an action that exits 0', () => {
@@ -71,12 +81,16 @@ describe('an action that exits 0', () => {
     expect(result.timings.map((t) => t.step)).toEqual(['place', 'pull', 'run', 'collect']);
 
     const byPath = Object.fromEntries(result.artifacts.map((a) => [a.path, a]));
-    expect(Object.keys(byPath).sort()).toEqual(['big.bin', 'bin.dat', 'deep/er/still/n.txt', 'empty', 'grüße-ñ.txt'].sort());
+    expect(Object.keys(byPath).sort()).toEqual(
+      ['big.bin', 'bin.dat', 'deep/er/still/n.txt', 'empty', 'grüße-ñ.txt'].sort(),
+    );
     const store = s3();
     expect(await objectText(store, byPath['deep/er/still/n.txt']!.uri)).toBe('nested\n');
     expect(await objectText(store, byPath['grüße-ñ.txt']!.uri)).toBe('grüße\n');
     expect(await objectDigest(store, byPath['bin.dat']!.uri)).toEqual({
-      sha256: createHash('sha256').update(Buffer.from([0, 1, 2, 255, 254])).digest('hex'),
+      sha256: createHash('sha256')
+        .update(Buffer.from([0, 1, 2, 255, 254]))
+        .digest('hex'),
       size: 5,
     });
     expect((await objectDigest(store, byPath['empty']!.uri)).size).toBe(0);
@@ -168,12 +182,16 @@ describe('an action that exits 0', () => {
   it('refuses input above the limit before anything runs, naming the field', async () => {
     const error = await client.start(busybox('true', { input: 'x'.repeat(MAX_INPUT_BYTES) })).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(InvalidSpecError);
-    expect((error as InvalidSpecError).problems).toEqual([{ path: 'input', message: expect.stringMatching(/larger than 1048576 bytes/) }]);
+    expect((error as InvalidSpecError).problems).toEqual([
+      { path: 'input', message: expect.stringMatching(/larger than 1048576 bytes/) },
+    ]);
   });
 
   it('gives /out and /tmp_disk a filesystem of the disk budget: filling it fails with ENOSPC, and the result says so', async () => {
     const handle = await client.start(
-      busybox('echo kept > /out/small.txt; dd if=/dev/zero of=/tmp_disk/fill bs=1M count=64', { resources: { outDisk: '8Mi', tmpDisk: '8Mi' } }),
+      busybox('echo kept > /out/small.txt; dd if=/dev/zero of=/tmp_disk/fill bs=1M count=64', {
+        resources: { outDisk: '8Mi', tmpDisk: '8Mi' },
+      }),
     );
     const result = await handle.result();
     expect(result).toMatchObject({ status: 'FAILED', exitCode: 1, reason: 'exit', diskFull: { bytes: 16 * 2 ** 20 } });
@@ -194,7 +212,9 @@ describe('an action that exits 0', () => {
     expect(third.started).toBe(false);
     expect((await third.result()).runId).toBe(a.runId);
     // The same id with another spec is refused, naming what differs, instead of attaching silently.
-    const conflict = await client.start(busybox('echo again', { timeout: '2m' }), { actionId }).catch((e: unknown) => e);
+    const conflict = await client
+      .start(busybox('echo again', { timeout: '2m' }), { actionId })
+      .catch((e: unknown) => e);
     expect(conflict).toBeInstanceOf(ActionConflictError);
     expect((conflict as ActionConflictError).fields).toEqual(['command', 'timeout']);
   });
@@ -219,27 +239,38 @@ describe('an action that fails', () => {
     expect(result).toMatchObject({ status: 'FAILED', exitCode: 3, reason: 'exit', message: 'exited 3', attempts: 1 });
     expect(result.logTail).toEqual(['about to fail']);
     expect(await workflowStatus(handle.actionId)).toBe('FAILED');
-    const failure = await client.client.workflow.getHandle(handle.actionId).result().catch((e: unknown) => e);
+    const failure = await client.client.workflow
+      .getHandle(handle.actionId)
+      .result()
+      .catch((e: unknown) => e);
     expect(failure).toBeInstanceOf(WorkflowFailedError);
-    expect(((failure as WorkflowFailedError).cause as unknown as { details: unknown[] }).details[0]).toMatchObject({ exitCode: 3 });
+    expect(((failure as WorkflowFailedError).cause as unknown as { details: unknown[] }).details[0]).toMatchObject({
+      exitCode: 3,
+    });
     keepHistory('failed', handle);
   });
 
   it('explains well-known exit codes: 127 command not found', async () => {
-    const result = await (await client.start({ image: env('TEST_IMAGE_BUSYBOX'), command: ['no-such-program'] })).result();
+    const result = await (
+      await client.start({ image: env('TEST_IMAGE_BUSYBOX'), command: ['no-such-program'] })
+    ).result();
     expect(result.status).toBe('FAILED');
     expect(result.exitCode).toBe(127);
     expect(result.message).toMatch(/127.*not found/);
   });
 
   it('is FAILED with reason oom when it outgrows its memory limit', async () => {
-    const result = await (await client.start(busybox('x=a; while true; do x=$x$x; done', { resources: { memory: '32Mi' } }))).result();
+    const result = await (
+      await client.start(busybox('x=a; while true; do x=$x$x; done', { resources: { memory: '32Mi' } }))
+    ).result();
     expect(result).toMatchObject({ status: 'FAILED', exitCode: 137, reason: 'oom' });
     expect(result.message).toContain('memory');
   });
 
   it('is stopped at its deadline with reason timeout, and its partial /out is still collected', async () => {
-    const handle = await client.start(busybox('echo partial > /out/partial.txt; echo started; sleep 300', { timeout: '3s' }));
+    const handle = await client.start(
+      busybox('echo partial > /out/partial.txt; echo started; sleep 300', { timeout: '3s' }),
+    );
     const result = await handle.result();
     expect(result).toMatchObject({ status: 'FAILED', reason: 'timeout' });
     expect(result.artifacts.map((a) => a.path)).toEqual(['partial.txt']);
@@ -297,7 +328,12 @@ describe('an invalid spec', () => {
       .start({ image: 'Bad Image', resources: { memory: '512m' }, timeout: 'forever', network: 'bridge' } as never)
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(InvalidSpecError);
-    expect((error as InvalidSpecError).problems.map((p) => p.path).sort()).toEqual(['image', 'network', 'resources.memory', 'timeout']);
+    expect((error as InvalidSpecError).problems.map((p) => p.path).sort()).toEqual([
+      'image',
+      'network',
+      'resources.memory',
+      'timeout',
+    ]);
   });
 
   it('fails the workflow as non-retryable, listing every problem, when it reaches the workflow unchecked', async () => {
@@ -309,7 +345,11 @@ describe('an invalid spec', () => {
     });
     const error = await handle.result().catch((e: unknown) => e);
     expect(error).toBeInstanceOf(WorkflowFailedError);
-    const cause = (error as WorkflowFailedError).cause as unknown as { type: string; nonRetryable: boolean; message: string };
+    const cause = (error as WorkflowFailedError).cause as unknown as {
+      type: string;
+      nonRetryable: boolean;
+      message: string;
+    };
     expect(cause.type).toBe('InvalidSpec');
     expect(cause.nonRetryable).toBe(true);
     expect(cause.message).toContain('image:');
@@ -320,9 +360,14 @@ describe('an invalid spec', () => {
 describe('cancellation', () => {
   it('stops the container within the grace period, still collects /out, and ends CANCELED', async () => {
     const handle = await client.start(
-      busybox('trap "echo got-term; echo bye > /out/at-exit.txt; exit 143" TERM; echo before > /out/before.txt; echo started; while true; do sleep 0.2; done'),
+      busybox(
+        'trap "echo got-term; echo bye > /out/at-exit.txt; exit 143" TERM; echo before > /out/before.txt; echo started; while true; do sleep 0.2; done',
+      ),
     );
-    await vi.waitFor(async () => expect(await handle.logTail()).toContain('started'), { timeout: 20_000, interval: 200 });
+    await vi.waitFor(async () => expect(await handle.logTail()).toContain('started'), {
+      timeout: 20_000,
+      interval: 200,
+    });
     const asked = Date.now();
     await handle.cancel();
     const result = await handle.result();
@@ -341,7 +386,11 @@ describe('the host is protected', () => {
     writeFileSync(hostFile, 'HOST SECRET CONTENT');
     try {
       const result = await (
-        await client.start(busybox(`ln -s ${hostFile} /out/escape; ln -s /etc/passwd /out/passwd; ln -s ../../ /out/up; echo ok > /out/real.txt`))
+        await client.start(
+          busybox(
+            `ln -s ${hostFile} /out/escape; ln -s /etc/passwd /out/passwd; ln -s ../../ /out/up; echo ok > /out/real.txt`,
+          ),
+        )
       ).result();
       expect(result.status).toBe('DONE');
       expect(result.artifacts.map((a) => a.path)).toEqual(['real.txt']);
@@ -355,17 +404,28 @@ describe('the host is protected', () => {
 
   it('gives the container its secret without the value ever reaching workflow history, results or logs tail', async () => {
     const secret = inject('secretValue');
-    const handle = await client.start(
-      busybox(SCRIPTS.apiToken, { secrets: ['API_TOKEN'] }),
-    );
+    const handle = await client.start(busybox(SCRIPTS.apiToken, { secrets: ['API_TOKEN'] }));
     const result = await handle.result();
     expect(result.status).toBe('DONE');
-    expect((await objectText(s3(), result.artifacts[0]!.uri)).trim()).toBe(createHash('sha256').update(secret).digest('hex'));
+    expect((await objectText(s3(), result.artifacts[0]!.uri)).trim()).toBe(
+      createHash('sha256').update(secret).digest('hex'),
+    );
     expect(result.logTail).toEqual(['token is ***']);
     // Through the dev environment's codec server, so the check reads payloads in clear, not ciphertext.
     const { stdout } = await run(
       env('TEMPORAL_CLI'),
-      ['workflow', 'show', '--workflow-id', handle.actionId, '--output', 'json', '--address', env('TEMPORAL_ADDRESS'), '--codec-endpoint', env('CAISSON_CODEC_ENDPOINT')],
+      [
+        'workflow',
+        'show',
+        '--workflow-id',
+        handle.actionId,
+        '--output',
+        'json',
+        '--address',
+        env('TEMPORAL_ADDRESS'),
+        '--codec-endpoint',
+        env('CAISSON_CODEC_ENDPOINT'),
+      ],
       { maxBuffer: 64 << 20 },
     );
     // Payloads are base64 in that output: decode every one so the check reads what is really stored.

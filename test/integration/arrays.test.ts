@@ -21,27 +21,53 @@ describe('an array', () => {
   it('of 20 with parallelism 3 never runs more than 3 at once; past maxFailures 1 it starts no more, and the running finish', async () => {
     const since = Date.now();
     const items = Array.from({ length: 20 }, (_, i) => ({ n: i, fail: i === 2 || i === 5 }));
-    const script = 'in=$(cat); echo "$ACTION_INDEX/$ACTION_COUNT $in"; case "$in" in *\'"fail":true\'*) exit 1;; esac; sleep 1';
-    const handle = await suite.client().startArray(busybox(script), { items, parallelism: 3, maxFailures: 1 }, { actionId: `array-${randomUUID()}` });
+    const script =
+      'in=$(cat); echo "$ACTION_INDEX/$ACTION_COUNT $in"; case "$in" in *\'"fail":true\'*) exit 1;; esac; sleep 1';
+    const handle = await suite
+      .client()
+      .startArray(busybox(script), { items, parallelism: 3, maxFailures: 1 }, { actionId: `array-${randomUUID()}` });
     const result = await handle.result();
     expect(result).toMatchObject({ status: 'FAILED', reason: 'max-failures', count: 20 });
     expect(result.byStatus.FAILED).toBe(2);
     expect(result.byStatus.CANCELED).toBe(0);
     expect(result.byStatus.NOT_STARTED).toBeGreaterThan(0);
     expect(result.byStatus.DONE + result.byStatus.FAILED + result.byStatus.NOT_STARTED).toBe(20);
-    expect(result.children[2]).toMatchObject({ index: 2, actionId: `${handle.actionId}-2`, status: 'FAILED', exitCode: 1 });
-    expect(result.children[0]).toMatchObject({ status: 'DONE', exitCode: 0, resultUri: expect.stringMatching(new RegExp(`/${handle.actionId}-0/result\\.json$`)) });
+    expect(result.children[2]).toMatchObject({
+      index: 2,
+      actionId: `${handle.actionId}-2`,
+      status: 'FAILED',
+      exitCode: 1,
+    });
+    expect(result.children[0]).toMatchObject({
+      status: 'DONE',
+      exitCode: 0,
+      resultUri: expect.stringMatching(new RegExp(`/${handle.actionId}-0/result\\.json$`)),
+    });
     // Each child is an ordinary action with its item as input and its place in its env.
     const first = await suite.client().attach(`${handle.actionId}-0`).result();
     expect(await objectText(s3(), first.logs!.stdout)).toBe('0/20 {"n":0,"fail":false}\n');
-    const events = (await engineEvents(docker(), since, [LABEL.actionId])).filter((e) => e.labels[LABEL.actionId]?.startsWith(`${handle.actionId}-`));
+    const events = (await engineEvents(docker(), since, [LABEL.actionId])).filter((e) =>
+      e.labels[LABEL.actionId]?.startsWith(`${handle.actionId}-`),
+    );
     expect(events.filter((e) => e.action === 'start').length).toBe(20 - result.byStatus.NOT_STARTED);
     expect(mostAtOnce(events)).toBe(3);
     keepHistory('array-max-failures', handle);
   });
 
   it('runs from the CLI (--array-count) and from the bundled Action (array-items), summarised in their outputs', async () => {
-    const ran = await caisson('run', '--array-count', '3', '--parallelism', '2', '--json', env('TEST_IMAGE_BUSYBOX'), '--', 'sh', '-c', 'echo "$ACTION_INDEX of $ACTION_COUNT"');
+    const ran = await caisson(
+      'run',
+      '--array-count',
+      '3',
+      '--parallelism',
+      '2',
+      '--json',
+      env('TEST_IMAGE_BUSYBOX'),
+      '--',
+      'sh',
+      '-c',
+      'echo "$ACTION_INDEX of $ACTION_COUNT"',
+    );
     expect(ran.code).toBe(0);
     const result = JSON.parse(ran.stdout) as ArrayResult;
     expect(result).toMatchObject({ status: 'DONE', count: 3, byStatus: { DONE: 3 } });
@@ -76,11 +102,14 @@ describe('an array', () => {
   it('whose children return large results continues as new before its history grows large', async () => {
     // 1000 files with 200-character names: each child's result lists ~600 KB of artifacts.
     const script = 'i=0; while [ $i -lt 1000 ]; do : > /out/$(printf "%0200d" $i); i=$((i+1)); done';
-    const handle = await suite.client().startArray(busybox(script), { count: 20, parallelism: 4 }, { actionId: `array-heavy-${randomUUID()}` });
+    const handle = await suite
+      .client()
+      .startArray(busybox(script), { count: 20, parallelism: 4 }, { actionId: `array-heavy-${randomUUID()}` });
     const result = await handle.result();
     expect(result).toMatchObject({ status: 'DONE', byStatus: { DONE: 20 } });
     const runs: number[] = [];
-    for await (const w of suite.client().client.workflow.list({ query: `WorkflowId = '${handle.actionId}'` })) runs.push(w.historySize ?? 0);
+    for await (const w of suite.client().client.workflow.list({ query: `WorkflowId = '${handle.actionId}'` }))
+      runs.push(w.historySize ?? 0);
     expect(runs.length).toBeGreaterThan(1);
     for (const bytes of runs) expect(bytes).toBeLessThan(8 << 20);
   }, 300_000);
@@ -88,9 +117,16 @@ describe('an array', () => {
   // Three runs' worth: continue-as-new twice, the last run short. (The 2,000-item array is a
   // benchmark: bench/, npm run bench.)
   it('of 1,200 trivial items completes through continue-as-new, every child DONE', async () => {
-    const handle = await suite.client().startArray(busybox('true'), { count: 1200, parallelism: 8 }, { actionId: `array-big-${randomUUID()}` });
+    const handle = await suite
+      .client()
+      .startArray(busybox('true'), { count: 1200, parallelism: 8 }, { actionId: `array-big-${randomUUID()}` });
     const result = await handle.result();
-    expect(result).toMatchObject({ status: 'DONE', reason: 'done', count: 1200, byStatus: { DONE: 1200, FAILED: 0, CANCELED: 0, NOT_STARTED: 0 } });
+    expect(result).toMatchObject({
+      status: 'DONE',
+      reason: 'done',
+      count: 1200,
+      byStatus: { DONE: 1200, FAILED: 0, CANCELED: 0, NOT_STARTED: 0 },
+    });
     expect(result.children).toHaveLength(1200);
     expect(result.children[1199]).toEqual({ index: 1199, status: 'DONE', exitCode: 0 });
     // The parent continues as new every 500 children, or sooner when the server suggests it (it does
@@ -99,7 +135,8 @@ describe('an array', () => {
     const events = await vi.waitFor(
       async () => {
         const lengths: number[] = [];
-        for await (const w of suite.client().client.workflow.list({ query: `WorkflowId = '${handle.actionId}'` })) lengths.push(w.historyLength ?? 0);
+        for await (const w of suite.client().client.workflow.list({ query: `WorkflowId = '${handle.actionId}'` }))
+          lengths.push(w.historyLength ?? 0);
         expect(lengths.every((n) => n > 0)).toBe(true);
         return lengths;
       },
@@ -112,7 +149,9 @@ describe('an array', () => {
       expect(length).toBeLessThan(6000);
     }
     // A run that continued as new, for the replay set (trivial children keep its history small).
-    for await (const w of suite.client().client.workflow.list({ query: `WorkflowId = '${handle.actionId}' AND ExecutionStatus = 'ContinuedAsNew'` })) {
+    for await (const w of suite
+      .client()
+      .client.workflow.list({ query: `WorkflowId = '${handle.actionId}' AND ExecutionStatus = 'ContinuedAsNew'` })) {
       keepHistory('array-continued-as-new', { actionId: handle.actionId, runId: w.runId });
       break;
     }

@@ -11,7 +11,11 @@ import type { ApplicationFailure } from '@temporalio/common';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { LABEL } from '../../activities/container/labels.js';
-import { connectionOptions, dataConverterFor, temporalSettingsFromEnv } from '../../common/connection/temporal-connection.js';
+import {
+  connectionOptions,
+  dataConverterFor,
+  temporalSettingsFromEnv,
+} from '../../common/connection/temporal-connection.js';
 import { hostQueue } from '../../worker/config.js';
 import { resultsQueue } from '../../spec/workflow-api.js';
 import type { ActionResult } from '../../spec/result.js';
@@ -59,7 +63,11 @@ const hostQ = () => hostQueue(inject('taskQueue'), inject('workerHost'));
 const honest = () => busybox('echo hello > /out/greeting.txt');
 
 /** Runs the attacks from a workflow of the given type, started with `spec` in its input; returns each outcome. */
-async function launch(type: 'runAction' | 'probe', spec: unknown, attacks: Attack[]): Promise<{ runId: string; outcomes: Outcome[] }> {
+async function launch(
+  type: 'runAction' | 'probe',
+  spec: unknown,
+  attacks: Attack[],
+): Promise<{ runId: string; outcomes: Outcome[] }> {
   const handle = await attacker.workflow.start(type, {
     taskQueue: attackerQueue,
     workflowId: `attacker-${randomUUID()}`,
@@ -97,12 +105,18 @@ describe('a namespace user scheduling host activities directly', () => {
       field,
       attack: { name, queue: h, activity: 'execute' as const, request: execute(change, spec) },
     });
-    const withSpec = (name: string, extra: Record<string, unknown>) => ex(name, 'spec', { spec: { ...parseActionSpec(honest()), ...extra } });
+    const withSpec = (name: string, extra: Record<string, unknown>) =>
+      ex(name, 'spec', { spec: { ...parseActionSpec(honest()), ...extra } });
     const cases: { field: string; attack: Attack }[] = [
-      withSpec('input written outside /in', { inputs: [{ from: `s3://${bucket}/attacker/payload`, to: '/in/../../../../../../../../tmp/caisson-poc-owned' }] }),
+      withSpec('input written outside /in', {
+        inputs: [{ from: `s3://${bucket}/attacker/payload`, to: '/in/../../../../../../../../tmp/caisson-poc-owned' }],
+      }),
       ex('the same, with the spec said to be elided', 'spec', {
         specElided: true,
-        spec: { ...parseActionSpec(honest()), inputs: [{ from: `s3://${bucket}/attacker/payload`, to: '/in/../../../../tmp/caisson-poc-owned' }] },
+        spec: {
+          ...parseActionSpec(honest()),
+          inputs: [{ from: `s3://${bucket}/attacker/payload`, to: '/in/../../../../tmp/caisson-poc-owned' }],
+        },
       }),
       withSpec('the host network', { network: 'host' }),
       withSpec("another container's network", { network: `container:${victim.actionId}` }),
@@ -111,7 +125,9 @@ describe('a namespace user scheduling host activities directly', () => {
       withSpec('pids 0', { resources: { pids: 0 } }),
       withSpec('a secret by path', { secrets: ['../../etc/shadow'] }),
       withSpec('a file written outside the container', { files: [{ path: '/../../etc/cron.d/owned', content: 'x' }] }),
-      withSpec("another command over the run's honest start", { command: ['sh', '-c', 'cat /etc/shadow > /out/shadow'] }),
+      withSpec("another command over the run's honest start", {
+        command: ['sh', '-c', 'cat /etc/shadow > /out/shadow'],
+      }),
       withSpec("another action's artifacts prefix", { artifacts: { prefix: '../other-team' } }),
       withSpec('another image', { image: `${env('TEST_REGISTRY')}/caisson/other:1` }),
       ex("another action's id (its folder and result.json)", 'actionId', { actionId: victim.actionId }),
@@ -123,19 +139,39 @@ describe('a namespace user scheduling host activities directly', () => {
       ex('a stop grace of a day', 'stopGraceSeconds', { stopGraceSeconds: 86_400 }),
       ex('an array member it is not', 'member', { member: { index: 3, count: 10 } }),
       ex("GPU ids of the attacker's choosing", 'gpuIds', { gpuIds: ['0', '1'] }),
-      ex('too many timings', 'timings', { timings: Array.from({ length: 5000 }, () => ({ step: 'run', startedAt: 'x', ms: 1 })) }),
+      ex('too many timings', 'timings', {
+        timings: Array.from({ length: 5000 }, () => ({ step: 'run', startedAt: 'x', ms: 1 })),
+      }),
       ex('a start time that is not a time', 'startedAt', { startedAt: 'yesterday' }),
       ex('canceled that is not a boolean', 'canceled', { canceled: 'no' }),
       ex('specElided that is not true', 'specElided', { specElided: 'yes' }),
       {
         field: 'actionId',
-        attack: { name: "stopping another action's container", queue: h, activity: 'stopContainer', request: { ...execute(), actionId: victim.actionId, runId: victim.runId } },
+        attack: {
+          name: "stopping another action's container",
+          queue: h,
+          activity: 'stopContainer',
+          request: { ...execute(), actionId: victim.actionId, runId: victim.runId },
+        },
       },
       {
         field: 'actionId',
-        attack: { name: "removing another action's containers", queue: h, activity: 'removeRun', request: { ...execute(), actionId: victim.actionId, runId: victim.runId } },
+        attack: {
+          name: "removing another action's containers",
+          queue: h,
+          activity: 'removeRun',
+          request: { ...execute(), actionId: victim.actionId, runId: victim.runId },
+        },
       },
-      { field: 'attempt', attack: { name: 'removing with a forged attempt', queue: h, activity: 'removeRun', request: execute({ attempt: 999 }) } },
+      {
+        field: 'attempt',
+        attack: {
+          name: 'removing with a forged attempt',
+          queue: h,
+          activity: 'removeRun',
+          request: execute({ attempt: 999 }),
+        },
+      },
       {
         field: 'actionId',
         attack: {
@@ -154,20 +190,44 @@ describe('a namespace user scheduling host activities directly', () => {
           request: { result: { ...victim, actionId: '$actionId', runId: '$runId' }, bucket: 'other-bucket' },
         },
       },
-      { field: 'runId', attack: { name: "placing another run's needs", queue: inject('taskQueue'), activity: 'place', request: { actionId: '$actionId', runId: victim.runId } } },
+      {
+        field: 'runId',
+        attack: {
+          name: "placing another run's needs",
+          queue: inject('taskQueue'),
+          activity: 'place',
+          request: { actionId: '$actionId', runId: victim.runId },
+        },
+      },
     ];
 
-    const { runId, outcomes } = await launch('runAction', honest(), cases.map((c) => c.attack));
+    const { runId, outcomes } = await launch(
+      'runAction',
+      honest(),
+      cases.map((c) => c.attack),
+    );
     // A run whose start holds no valid spec gets nothing, even with a request that matches it.
     const zero = { ...honest(), resources: { memory: '0' } };
-    const invalidStart = await launch('runAction', zero, [{ name: 'a start whose spec the workflow refuses', queue: h, activity: 'execute', request: execute({}, zero) }]);
+    const invalidStart = await launch('runAction', zero, [
+      { name: 'a start whose spec the workflow refuses', queue: h, activity: 'execute', request: execute({}, zero) },
+    ]);
     // A workflow of another type gets nothing from any host activity.
     const probe = await launch('probe', undefined, [
       { name: 'execute from another workflow type', queue: h, activity: 'execute', request: execute() },
       { name: 'stopContainer from another workflow type', queue: h, activity: 'stopContainer', request: execute() },
       { name: 'removeRun from another workflow type', queue: h, activity: 'removeRun', request: execute() },
-      { name: 'place from another workflow type', queue: inject('taskQueue'), activity: 'place', request: { actionId: '$actionId', runId: '$runId' } },
-      { name: 'finalize from another workflow type', queue: resultsQueue(inject('taskQueue')), activity: 'finalize', request: { result: { ...victim, actionId: '$actionId', runId: '$runId' } } },
+      {
+        name: 'place from another workflow type',
+        queue: inject('taskQueue'),
+        activity: 'place',
+        request: { actionId: '$actionId', runId: '$runId' },
+      },
+      {
+        name: 'finalize from another workflow type',
+        queue: resultsQueue(inject('taskQueue')),
+        activity: 'finalize',
+        request: { result: { ...victim, actionId: '$actionId', runId: '$runId' } },
+      },
     ]);
 
     const expected = [
@@ -215,7 +275,9 @@ describe('a namespace user scheduling host activities directly', () => {
     const second = (failure?.cause as ApplicationFailure | undefined)?.details?.[0] as ActionResult | undefined;
     expect(second).toMatchObject({ status: 'FAILED', reason: 'policy', runId: again.firstExecutionRunId });
     expect(second!.message).toContain(`already has the result of run ${first.runId}`);
-    expect(await engineEvents(docker(), since, [`${LABEL.runId}=${again.firstExecutionRunId}`], ['create', 'start'])).toEqual([]);
+    expect(
+      await engineEvents(docker(), since, [`${LABEL.runId}=${again.firstExecutionRunId}`], ['create', 'start']),
+    ).toEqual([]);
     expect(await objectText(s3(), first.resultUri!)).toBe(firstResult);
     expect(await objectText(s3(), first.artifacts[0]!.uri)).toBe('hello\n');
   });

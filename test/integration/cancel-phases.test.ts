@@ -4,7 +4,15 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { startExtraDockerd } from '../../harness/extra-dockerd.js';
 import { LABEL } from '../../activities/container/labels.js';
-import { busybox, expectNoLeftovers, keepHistory, s3Proxy, uploadStarted, useSuiteWorker, workerOfItsOwn } from '../support/actions.js';
+import {
+  busybox,
+  expectNoLeftovers,
+  keepHistory,
+  s3Proxy,
+  uploadStarted,
+  useSuiteWorker,
+  workerOfItsOwn,
+} from '../support/actions.js';
 import { engineEvents } from '../support/engine-events.js';
 import { containerStarts } from '../support/env.js';
 import { slowRegistry } from '../support/slow-registry.js';
@@ -22,8 +30,13 @@ describe('a cancel', () => {
   it('while the action waits for a host: CANCELED, no host, nothing started', async () => {
     const since = Date.now();
     // Labels no host carries: it waits for one (the fleet's host timeout) until the cancel.
-    const handle = await suite.client().start(busybox('echo never', { placement: { require: { zone: `nowhere-${process.pid}` } } }));
-    await vi.waitFor(async () => expect((await handle.status()).phase).toBe('PENDING'), { timeout: 15_000, interval: 100 });
+    const handle = await suite
+      .client()
+      .start(busybox('echo never', { placement: { require: { zone: `nowhere-${process.pid}` } } }));
+    await vi.waitFor(async () => expect((await handle.status()).phase).toBe('PENDING'), {
+      timeout: 15_000,
+      interval: 100,
+    });
     const canceledAt = Date.now();
     await handle.cancel();
     const result = await handle.result();
@@ -41,7 +54,11 @@ describe('a cancel', () => {
     const registry = await slowRegistry(100_000, cleanups);
     const { client, host } = await workerOfItsOwn(
       'cancelpull',
-      { DOCKER_HOST: dockerd.socketHost, DOCKER_CONFIG: registry.dockerConfig, CAISSON_ALLOWED_IMAGES: registry.allowed },
+      {
+        DOCKER_HOST: dockerd.socketHost,
+        DOCKER_CONFIG: registry.dockerConfig,
+        CAISSON_ALLOWED_IMAGES: registry.allowed,
+      },
       cleanups,
     );
     const since = Date.now();
@@ -53,7 +70,10 @@ describe('a cancel', () => {
     expect(Date.now() - canceledAt).toBeLessThan(ENDS_WITHIN_MS);
     expect(result).toMatchObject({ status: 'CANCELED', reason: 'canceled', host });
     expect(await engineEvents(dockerd.engine, since, [`${LABEL.runId}=${result.runId}`], ['start'])).toEqual([]);
-    await vi.waitFor(async () => expect(await dockerd.engine.listContainers({ all: true })).toEqual([]), { timeout: 15_000, interval: 200 });
+    await vi.waitFor(async () => expect(await dockerd.engine.listContainers({ all: true })).toEqual([]), {
+      timeout: 15_000,
+      interval: 200,
+    });
     await expectNoLeftovers(host);
     keepHistory('canceled-while-pulling', result);
   });

@@ -5,7 +5,18 @@ import { caisson } from '../support/cli.js';
 
 describe('caisson run', () => {
   it('prints the log as it runs and the result, exiting 0 for DONE', async () => {
-    const { code, stdout, stderr } = await caisson('run', '--memory', '32Mi', '--env', 'WHO=cli', env('TEST_IMAGE_BUSYBOX'), '--', 'sh', '-c', 'echo "hi $WHO"; echo a > /out/a.txt');
+    const { code, stdout, stderr } = await caisson(
+      'run',
+      '--memory',
+      '32Mi',
+      '--env',
+      'WHO=cli',
+      env('TEST_IMAGE_BUSYBOX'),
+      '--',
+      'sh',
+      '-c',
+      'echo "hi $WHO"; echo a > /out/a.txt',
+    );
     expect(code).toBe(0);
     expect(stderr).toContain('| hi cli');
     expect(stdout).toMatch(/^DONE {2}exited 0/);
@@ -32,14 +43,27 @@ describe('caisson run', () => {
   });
 
   it('detaches, then status, logs, result, list and cancel work by id', async () => {
-    const started = await caisson('run', '--detach', env('TEST_IMAGE_BUSYBOX'), '--', 'sh', '-c', 'echo working; echo x > /out/x; sleep 300');
+    const started = await caisson(
+      'run',
+      '--detach',
+      env('TEST_IMAGE_BUSYBOX'),
+      '--',
+      'sh',
+      '-c',
+      'echo working; echo x > /out/x; sleep 300',
+    );
     expect(started.code).toBe(0);
     const id = started.stdout.trim();
     expect(id).toMatch(/^action-/);
     await expect
-      .poll(async () => JSON.parse((await caisson('status', id, '--json')).stdout).phase, { timeout: 30_000, interval: 200 })
+      .poll(async () => JSON.parse((await caisson('status', id, '--json')).stdout).phase, {
+        timeout: 30_000,
+        interval: 200,
+      })
       .toBe('RUNNING');
-    await expect.poll(async () => (await caisson('logs', id)).stdout, { timeout: 15_000, interval: 200 }).toContain('working');
+    await expect
+      .poll(async () => (await caisson('logs', id)).stdout, { timeout: 15_000, interval: 200 })
+      .toContain('working');
     expect((await caisson('cancel', id)).code).toBe(0);
     const result = await caisson('result', id, '--json');
     expect(result.code).toBe(1);
@@ -47,7 +71,9 @@ describe('caisson run', () => {
     await expect
       .poll(
         async () => {
-          const listed: { actionId: string }[] = JSON.parse((await caisson('list', '--status', 'CANCELED', '--since', '10m', '--json')).stdout);
+          const listed: { actionId: string }[] = JSON.parse(
+            (await caisson('list', '--status', 'CANCELED', '--since', '10m', '--json')).stdout,
+          );
           return listed.find((r) => r.actionId === id);
         },
         { timeout: 15_000, interval: 300 },

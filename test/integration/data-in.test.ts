@@ -42,7 +42,11 @@ beforeAll(async () => {
     policyFile,
     // The test's objects live outside the worker's artifacts root: the policy grants reads there.
     JSON.stringify({
-      secrets: { CONFIG_TOKEN: [grant(await busyboxDigestRef(), FILES_SCRIPT, { files: ['/etc/app/config.yaml', '/usr/local/bin/hello'] })] },
+      secrets: {
+        CONFIG_TOKEN: [
+          grant(await busyboxDigestRef(), FILES_SCRIPT, { files: ['/etc/app/config.yaml', '/usr/local/bin/hello'] }),
+        ],
+      },
       reads: [`s3://${bucket}/inputs-test/`],
     }),
   );
@@ -53,7 +57,8 @@ beforeAll(async () => {
     CAISSON_INPUT_CACHE_DIR: join(dir, 'input-cache'),
   }));
   workerPid = worker.process.pid!;
-  for (const [name, body] of Object.entries(objects)) await s3().send(new PutObjectCommand({ Bucket: bucket, Key: `${root}/${name}`, Body: body }));
+  for (const [name, body] of Object.entries(objects))
+    await s3().send(new PutObjectCommand({ Bucket: bucket, Key: `${root}/${name}`, Body: body }));
 }, 120_000);
 afterEach(async () => {
   await expectNoLeftovers(host);
@@ -69,20 +74,23 @@ async function stdoutOf(result: { logs?: { stdout: string } }): Promise<string> 
 }
 
 describe('inputs', () => {
-  it('arrive whole under /in, read-only, from S3 objects, a prefix and an earlier action\'s /out', async () => {
+  it("arrive whole under /in, read-only, from S3 objects, a prefix and an earlier action's /out", async () => {
     const first = await (await client.start(busybox('head -c 200000 /dev/urandom > /out/model.bin'))).result();
     expect(first.status).toBe('DONE');
     const model = await objectDigest(s3(), first.artifacts.find((a) => a.path === 'model.bin')!.uri);
 
     const result = await (
       await client.start(
-        busybox('cd /in && sha256sum single.bin set/a.txt set/sub/b.txt model.bin; touch /in/new 2>/dev/null && echo WRITABLE || echo READ-ONLY', {
-          inputs: [
-            { from: uri('single.bin'), to: '/in/single.bin' },
-            { from: uri('set/'), to: '/in/set' },
-            { fromAction: first.actionId, path: 'out/model.bin', to: '/in/model.bin' },
-          ],
-        }),
+        busybox(
+          'cd /in && sha256sum single.bin set/a.txt set/sub/b.txt model.bin; touch /in/new 2>/dev/null && echo WRITABLE || echo READ-ONLY',
+          {
+            inputs: [
+              { from: uri('single.bin'), to: '/in/single.bin' },
+              { from: uri('set/'), to: '/in/set' },
+              { fromAction: first.actionId, path: 'out/model.bin', to: '/in/model.bin' },
+            ],
+          },
+        ),
       )
     ).result();
     expect(result.status).toBe('DONE');
@@ -94,11 +102,20 @@ describe('inputs', () => {
     expect(printed).toContain('READ-ONLY');
     // The result tells what came in: each file's path, source, size and sha256.
     expect(result.inputTotals).toEqual({ files: 4, bytes: 300_000 + 6 + 5 + model.size });
-    expect(result.inputs).toContainEqual(expect.objectContaining({ path: '/in/set/sub/b.txt', source: uri('set/sub/b.txt'), size: 5, sha256: sha256('beta\n') }));
-    expect(result.inputs).toContainEqual(expect.objectContaining({ path: '/in/model.bin', size: model.size, sha256: model.sha256 }));
+    expect(result.inputs).toContainEqual(
+      expect.objectContaining({
+        path: '/in/set/sub/b.txt',
+        source: uri('set/sub/b.txt'),
+        size: 5,
+        sha256: sha256('beta\n'),
+      }),
+    );
+    expect(result.inputs).toContainEqual(
+      expect.objectContaining({ path: '/in/model.bin', size: model.size, sha256: model.sha256 }),
+    );
   });
 
-  it('are fetched once per host: a second action asking for the same object version copies it from the host\'s cache', async () => {
+  it("are fetched once per host: a second action asking for the same object version copies it from the host's cache", async () => {
     const spec = busybox('sha256sum /in/shared.bin', { inputs: [{ from: uri('shared.bin'), to: '/in/shared.bin' }] });
     const gets = new RegExp(`^/${bucket}/${root}/shared\\.bin`);
     proxy.reset();
@@ -111,16 +128,25 @@ describe('inputs', () => {
     expect(proxy.count('GET', gets)).toBe(1);
   });
 
-  it('that are missing, or larger than the action\'s disk, fail input-unavailable before any container starts', async () => {
+  it("that are missing, or larger than the action's disk, fail input-unavailable before any container starts", async () => {
     const since = Date.now();
-    const missing = await (await client.start(busybox('true', { inputs: [{ from: uri('no-such.bin'), to: '/in/x' }] }))).result();
+    const missing = await (
+      await client.start(busybox('true', { inputs: [{ from: uri('no-such.bin'), to: '/in/x' }] }))
+    ).result();
     expect(missing).toMatchObject({ status: 'FAILED', reason: 'input-unavailable', exitCode: null });
     expect(missing.message).toContain(`inputs.0: ${uri('no-such.bin')} cannot be read (no such object)`);
-    const empty = await (await client.start(busybox('true', { inputs: [{ from: uri('nothing-here/'), to: '/in/x' }] }))).result();
+    const empty = await (
+      await client.start(busybox('true', { inputs: [{ from: uri('nothing-here/'), to: '/in/x' }] }))
+    ).result();
     expect(empty).toMatchObject({ status: 'FAILED', reason: 'input-unavailable' });
     expect(empty.message).toContain(`no objects under ${uri('nothing-here/')}`);
     const tooLarge = await (
-      await client.start(busybox('true', { resources: { outDisk: '1Mi', tmpDisk: '1Mi' }, inputs: [{ from: uri('shared.bin'), to: '/in/shared.bin' }] }))
+      await client.start(
+        busybox('true', {
+          resources: { outDisk: '1Mi', tmpDisk: '1Mi' },
+          inputs: [{ from: uri('shared.bin'), to: '/in/shared.bin' }],
+        }),
+      )
     ).result();
     expect(tooLarge).toMatchObject({ status: 'FAILED', reason: 'input-unavailable' });
     expect(tooLarge.message).toMatch(/the inputs hold 3(\.0)?Mi, more than the action's disk of 2(\.0)?Mi/);
@@ -142,11 +168,22 @@ describe('inputs', () => {
         }
       })(),
     );
-    await new Upload({ client: s3(), params: { Bucket: bucket, Key: `${root}/big.bin`, Body: body }, partSize: 16 << 20, queueSize: 2 }).done();
+    await new Upload({
+      client: s3(),
+      params: { Bucket: bucket, Key: `${root}/big.bin`, Body: body },
+      partSize: 16 << 20,
+      queueSize: 2,
+    }).done();
     const expected = hash.digest('hex');
     const peakBefore = peakRss(workerPid);
     const result = await (
-      await client.start(busybox('sha256sum /in/big.bin', { timeout: '5m', resources: { tmpDisk: '1100Mi' }, inputs: [{ from: uri('big.bin'), to: '/in/big.bin' }] }))
+      await client.start(
+        busybox('sha256sum /in/big.bin', {
+          timeout: '5m',
+          resources: { tmpDisk: '1100Mi' },
+          inputs: [{ from: uri('big.bin'), to: '/in/big.bin' }],
+        }),
+      )
     ).result();
     expect(result.status).toBe('DONE');
     expect(result.inputs![0]).toMatchObject({ size, sha256: expected });
@@ -158,12 +195,14 @@ describe('inputs', () => {
 
 /** The most memory the process has held (VmHWM), in bytes. */
 function peakRss(pid: number): number {
-  const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('VmHWM:'))!;
+  const line = readFileSync(`/proc/${pid}/status`, 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith('VmHWM:'))!;
   return Number(/(\d+)/.exec(line)![1]) * 1024;
 }
 
 describe('files', () => {
-  it('are in the container before it starts, with their modes; a secret\'s value is a file, not in env or the log', async () => {
+  it("are in the container before it starts, with their modes; a secret's value is a file, not in env or the log", async () => {
     const result = await (
       await client.start(
         busybox(FILES_SCRIPT, {

@@ -22,13 +22,23 @@ afterAll(async () => {
 describe('deadline', () => {
   it('passing while the action runs stops it and collects /out: FAILED, reason deadline', async () => {
     const started = Date.now();
-    const result = await (await client.start(busybox('trap "exit 143" TERM; echo partial > /out/partial.txt; sleep 120 & wait', { deadline: '4s', timeout: '10m' }))).result();
+    const result = await (
+      await client.start(
+        busybox('trap "exit 143" TERM; echo partial > /out/partial.txt; sleep 120 & wait', {
+          deadline: '4s',
+          timeout: '10m',
+        }),
+      )
+    ).result();
     expect(result).toMatchObject({ status: 'FAILED', reason: 'deadline', exitCode: 143 });
     expect(result.message).toBe('its deadline (4s) passed; the container was stopped and its output collected');
     expect(Date.now() - started).toBeLessThan(30_000);
     expect(await objectText(s3(), result.artifacts.find((a) => a.path === 'partial.txt')!.uri)).toBe('partial\n');
     // result.json says the same as the workflow.
-    expect(JSON.parse(await objectText(s3(), result.resultUri!))).toMatchObject({ status: 'FAILED', reason: 'deadline' });
+    expect(JSON.parse(await objectText(s3(), result.resultUri!))).toMatchObject({
+      status: 'FAILED',
+      reason: 'deadline',
+    });
     keepHistory('deadline', result);
   });
 
@@ -48,7 +58,12 @@ describe('deadline', () => {
 
   it('covers every attempt: retries stop when it passes', async () => {
     const result = await (
-      await client.start(busybox('echo try $ACTION_ATTEMPT >> /out/tries.txt; sleep 1; exit 3', { deadline: '5s', retry: { attempts: 20, onExitCodes: [3] } }))
+      await client.start(
+        busybox('echo try $ACTION_ATTEMPT >> /out/tries.txt; sleep 1; exit 3', {
+          deadline: '5s',
+          retry: { attempts: 20, onExitCodes: [3] },
+        }),
+      )
     ).result();
     expect(result).toMatchObject({ status: 'FAILED', reason: 'deadline' });
     expect(result.attempts).toBeGreaterThan(1);

@@ -52,17 +52,24 @@ function worker(name: string, extra: Record<string, string>, taskQueue = `tls-${
 }
 
 /** Starts a worker that is expected not to start; returns how it exited and what it said. */
-async function refusedStart(name: string, extra: Record<string, string>): Promise<{ code: number | null; stderr: string }> {
+async function refusedStart(
+  name: string,
+  extra: Record<string, string>,
+): Promise<{ code: number | null; stderr: string }> {
   const w = worker(name, extra);
   let stderr = '';
   w.process.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const closed = new Promise<number | null>((resolve) => w.process.once('close', (code) => resolve(code)));
   const outcome = await Promise.race([
     closed.then((code) => ({ code })),
-    w.ready.then(() => 'started' as const, () => new Promise<never>(() => {})),
+    w.ready.then(
+      () => 'started' as const,
+      () => new Promise<never>(() => {}),
+    ),
     new Promise<'hung'>((resolve) => setTimeout(() => resolve('hung'), 20_000).unref()),
   ]);
-  if (outcome === 'started') throw new Error(`worker ${name} started although it should have been refused; see ${w.logFile}`);
+  if (outcome === 'started')
+    throw new Error(`worker ${name} started although it should have been refused; see ${w.logFile}`);
   if (outcome === 'hung') throw new Error(`worker ${name} neither started nor exited within 20 s; see ${w.logFile}`);
   return { code: outcome.code, stderr };
 }
@@ -106,13 +113,25 @@ describe('a Docker engine behind mutual TLS', () => {
 
     // A client certificate from another CA, beside the right ca.pem: the engine refuses it too.
     const rogueCa = await makeCa(join(scratch!, 'rogue-ca'), 'rogue CA');
-    const rogue = await makeClientCert(join(scratch!, 'rogue-client'), rogueCa, readFileSync(tls.certs.client.ca, 'utf8'));
-    const otherCa = await refusedStart('tls-rogue-cert', { DOCKER_HOST: tls.host, DOCKER_TLS_VERIFY: '1', DOCKER_CERT_PATH: rogue.dir });
+    const rogue = await makeClientCert(
+      join(scratch!, 'rogue-client'),
+      rogueCa,
+      readFileSync(tls.certs.client.ca, 'utf8'),
+    );
+    const otherCa = await refusedStart('tls-rogue-cert', {
+      DOCKER_HOST: tls.host,
+      DOCKER_TLS_VERIFY: '1',
+      DOCKER_CERT_PATH: rogue.dir,
+    });
     expect(otherCa.code).not.toBe(0);
     expect(otherCa.stderr).toContain(cannotReach);
 
     // No TLS at all: plain HTTP to the TLS port.
-    const plain = await refusedStart('tls-plain', { DOCKER_HOST: tls.host, DOCKER_TLS_VERIFY: '', DOCKER_CERT_PATH: '' });
+    const plain = await refusedStart('tls-plain', {
+      DOCKER_HOST: tls.host,
+      DOCKER_TLS_VERIFY: '',
+      DOCKER_CERT_PATH: '',
+    });
     expect(plain.code).not.toBe(0);
     expect(plain.stderr).toContain(cannotReach);
 
@@ -120,7 +139,11 @@ describe('a Docker engine behind mutual TLS', () => {
     const caOnly = join(scratch!, 'ca-only');
     mkdirSync(caOnly);
     copyFileSync(tls.certs.client.ca, join(caOnly, 'ca.pem'));
-    const missing = await refusedStart('tls-ca-only', { DOCKER_HOST: tls.host, DOCKER_TLS_VERIFY: '1', DOCKER_CERT_PATH: caOnly });
+    const missing = await refusedStart('tls-ca-only', {
+      DOCKER_HOST: tls.host,
+      DOCKER_TLS_VERIFY: '1',
+      DOCKER_CERT_PATH: caOnly,
+    });
     expect(missing.code).not.toBe(0);
     expect(missing.stderr).toContain(join(caOnly, 'cert.pem'));
 

@@ -22,10 +22,19 @@ afterAll(async () => {
 });
 
 const temporal = (...args: string[]) =>
-  execFileSync(env('TEMPORAL_CLI'), [...args, '--address', env('TEMPORAL_ADDRESS'), '--output', 'json'], { encoding: 'utf8', maxBuffer: 64 << 20 });
+  execFileSync(env('TEMPORAL_CLI'), [...args, '--address', env('TEMPORAL_ADDRESS'), '--output', 'json'], {
+    encoding: 'utf8',
+    maxBuffer: 64 << 20,
+  });
 /** The same without blocking this process: for calls served by a codec server running in it. */
 const temporalAsync = async (...args: string[]) =>
-  (await promisify(execFile)(env('TEMPORAL_CLI'), [...args, '--address', env('TEMPORAL_ADDRESS'), '--output', 'json'], { encoding: 'utf8', maxBuffer: 64 << 20, timeout: 30_000 })).stdout;
+  (
+    await promisify(execFile)(
+      env('TEMPORAL_CLI'),
+      [...args, '--address', env('TEMPORAL_ADDRESS'), '--output', 'json'],
+      { encoding: 'utf8', maxBuffer: 64 << 20, timeout: 30_000 },
+    )
+  ).stdout;
 
 /**
  * A worker of its own and a client sharing a fresh key: everything between them is encrypted. The
@@ -36,7 +45,11 @@ async function encryptedFleet(name: string) {
   const dir = mkdtempSync(join(tmpdir(), 'caisson-keys-'));
   cleanups.push(async () => rmSync(dir, { recursive: true, force: true }));
   writeFileSync(join(dir, 'keys'), `${keys}\n`, { mode: 0o600 });
-  const { host, taskQueue } = await workerOfItsOwn(name, { CAISSON_CODEC_KEYS: '', CAISSON_CODEC_KEYS_FILE: join(dir, 'keys') }, cleanups);
+  const { host, taskQueue } = await workerOfItsOwn(
+    name,
+    { CAISSON_CODEC_KEYS: '', CAISSON_CODEC_KEYS_FILE: join(dir, 'keys') },
+    cleanups,
+  );
   cleanups.push(() => expectNoLeftovers(host));
   const keyed = await ActionsClient.connect({ ...temporalSettingsFromEnv(), codecKeys: keys }, taskQueue);
   cleanups.push(() => keyed.close());
@@ -47,7 +60,13 @@ describe('with CAISSON_CODEC_KEYS', () => {
   it('runs as ever, and history holds only ciphertext of spec, env, input and result', async () => {
     const { keyed, taskQueue } = await encryptedFleet('encrypted');
     const marker = `plain-${randomUUID()}`;
-    const handle = await keyed.start(busybox('echo "$MARKER" > /out/m.txt; cat', { env: { MARKER: marker }, input: { marker: `${marker}-input` }, source: 'encryption-test' }));
+    const handle = await keyed.start(
+      busybox('echo "$MARKER" > /out/m.txt; cat', {
+        env: { MARKER: marker },
+        input: { marker: `${marker}-input` },
+        source: 'encryption-test',
+      }),
+    );
     const result = await handle.result();
     expect(result).toMatchObject({ status: 'DONE', logTail: [JSON.stringify({ marker: `${marker}-input` })] });
 
@@ -56,7 +75,9 @@ describe('with CAISSON_CODEC_KEYS', () => {
     expect(history).not.toContain(Buffer.from(marker).toString('base64').slice(0, 24));
     expect(history).toContain(Buffer.from('binary/encrypted').toString('base64'));
     // Search attributes are not payloads: still there to find the action by.
-    const listed = JSON.parse(temporal('workflow', 'list', '--query', `WorkflowId = '${handle.actionId}' AND ActionStatus = 'DONE'`)) as unknown[];
+    const listed = JSON.parse(
+      temporal('workflow', 'list', '--query', `WorkflowId = '${handle.actionId}' AND ActionStatus = 'DONE'`),
+    ) as unknown[];
     expect(listed).toHaveLength(1);
 
     const keyless = await ActionsClient.connect({ ...temporalSettingsFromEnv(), codecKeys: undefined }, taskQueue);
@@ -68,7 +89,9 @@ describe('with CAISSON_CODEC_KEYS', () => {
 
 /** The start event's input as the CLI's JSON shows it: payload data is base64 there. */
 function startInput(historyJson: string): string {
-  const history = JSON.parse(historyJson) as { events: { workflowExecutionStartedEventAttributes?: { input?: { payloads?: { data?: string }[] } } }[] };
+  const history = JSON.parse(historyJson) as {
+    events: { workflowExecutionStartedEventAttributes?: { input?: { payloads?: { data?: string }[] } } }[];
+  };
   const payloads = history.events[0]?.workflowExecutionStartedEventAttributes?.input?.payloads ?? [];
   return payloads.map((p) => Buffer.from(p.data ?? '', 'base64').toString('utf8')).join('\n');
 }
@@ -84,14 +107,34 @@ describe('the codec server', () => {
     const server = createCodecServer({ codecs: [new AesGcmCodec(parseCodecKeys(keys))], origins: [], token });
     // What the server answered, request by request: the wrong token must be refused by it.
     const answers: { auth: string; status: number }[] = [];
-    server.on('request', (req, res) => res.on('finish', () => answers.push({ auth: String(req.headers.authorization), status: res.statusCode })));
+    server.on('request', (req, res) =>
+      res.on('finish', () => answers.push({ auth: String(req.headers.authorization), status: res.statusCode })),
+    );
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     cleanups.push(() => new Promise((resolve) => server.close(resolve)));
     const endpoint = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
-    const decoded = await temporalAsync('workflow', 'show', '--workflow-id', handle.actionId, '--codec-endpoint', endpoint, '--codec-auth', `Bearer ${token}`);
+    const decoded = await temporalAsync(
+      'workflow',
+      'show',
+      '--workflow-id',
+      handle.actionId,
+      '--codec-endpoint',
+      endpoint,
+      '--codec-auth',
+      `Bearer ${token}`,
+    );
     expect(startInput(decoded)).toContain(marker);
     // A wrong token: the codec server refuses every decode (401), and the CLI shows no history.
-    const refused = await temporalAsync('workflow', 'show', '--workflow-id', handle.actionId, '--codec-endpoint', endpoint, '--codec-auth', 'Bearer wrong').then(
+    const refused = await temporalAsync(
+      'workflow',
+      'show',
+      '--workflow-id',
+      handle.actionId,
+      '--codec-endpoint',
+      endpoint,
+      '--codec-auth',
+      'Bearer wrong',
+    ).then(
       (stdout) => ({ stdout, failed: false }),
       (err: { stdout?: string }) => ({ stdout: String(err.stdout ?? ''), failed: true }),
     );

@@ -23,7 +23,16 @@ async function engineOfItsOwn(name: string): Promise<ExtraDockerd> {
 }
 
 const workerOn = (name: string, dockerd: ExtraDockerd, extra: Record<string, string> = {}) =>
-  workerOfItsOwn(name, { DOCKER_HOST: dockerd.socketHost, DOCKER_CONFIG: env('DOCKER_CONFIG'), CAISSON_ALLOWED_IMAGES: `${env('TEST_REGISTRY')}/caisson/*`, ...extra }, cleanups);
+  workerOfItsOwn(
+    name,
+    {
+      DOCKER_HOST: dockerd.socketHost,
+      DOCKER_CONFIG: env('DOCKER_CONFIG'),
+      CAISSON_ALLOWED_IMAGES: `${env('TEST_REGISTRY')}/caisson/*`,
+      ...extra,
+    },
+    cleanups,
+  );
 
 // Exits at once on SIGTERM, as a well-behaved program does, so the engine's shutdown is quick.
 const LONG = "trap 'exit 143' TERM; echo started; sleep 600 & wait";
@@ -33,13 +42,19 @@ const startsOn = async (dockerd: ExtraDockerd, host: string, since: number) =>
 
 const runningOn = (dockerd: ExtraDockerd, host: string, count: number) =>
   vi.waitFor(
-    async () => expect(await dockerd.engine.listContainers({ filters: { label: [`${LABEL.host}=${host}`], status: ['running'] } })).toHaveLength(count),
+    async () =>
+      expect(
+        await dockerd.engine.listContainers({ filters: { label: [`${LABEL.host}=${host}`], status: ['running'] } }),
+      ).toHaveLength(count),
     { timeout: 60_000, interval: 200 },
   );
 
 /** The engine ends up with no container, and the worker's host no disk. */
 async function nothingLeft(dockerd: ExtraDockerd, host: string): Promise<void> {
-  await vi.waitFor(async () => expect(await dockerd.engine.listContainers({ all: true })).toEqual([]), { timeout: 15_000, interval: 200 });
+  await vi.waitFor(async () => expect(await dockerd.engine.listContainers({ all: true })).toEqual([]), {
+    timeout: 15_000,
+    interval: 200,
+  });
   await expectNoLeftovers(host);
 }
 
@@ -53,7 +68,10 @@ describe('an engine that goes away while actions run', () => {
       const since = Date.now();
       const plain = await client.start(busybox(LONG, { timeout: '5m' }));
       const retried = await client.start(
-        busybox(`if [ "$ACTION_ATTEMPT" = 1 ]; then ${LONG}; else echo again; fi`, { timeout: '5m', retry: { attempts: 2, onReasons: ['engine-restarted'] } }),
+        busybox(`if [ "$ACTION_ATTEMPT" = 1 ]; then ${LONG}; else echo again; fi`, {
+          timeout: '5m',
+          retry: { attempts: 2, onReasons: ['engine-restarted'] },
+        }),
       );
       await runningOn(dockerd, host, 2);
       // The engine's event log does not outlive a crash: the starts before it are read now.
@@ -83,23 +101,29 @@ describe('an engine that goes away while actions run', () => {
 
 describe('an engine that goes away while it pulls the image', () => {
   // Bound: the pull is made again once the engine answers; the action is DONE, its container started once.
-  it.each(['SIGTERM', 'SIGKILL'] as const)('after %s and a start: pulled again, DONE, one container start', async (signal) => {
-    const dockerd = await engineOfItsOwn(`pulling-${signal.toLowerCase()}`);
-    // About 1 MB of layers at 100 kB/s: a pull of some seconds.
-    const registry = await slowRegistry(100_000, cleanups);
-    const { client, host } = await workerOn(`enginepull${signal.toLowerCase()}`, dockerd, { DOCKER_CONFIG: registry.dockerConfig, CAISSON_ALLOWED_IMAGES: registry.allowed });
-    const handle = await client.start({ image: registry.image, command: ['echo', 'pulled and ran'] });
-    await registry.pulling();
-    await dockerd.kill(signal);
-    registry.proxy.limitDownloads(0); // the second pull at full speed
-    await dockerd.start();
-    const answeredAt = Date.now();
-    const result = await handle.result();
-    expect(result).toMatchObject({ status: 'DONE', exitCode: 0, logTail: ['pulled and ran'], attempts: 1 });
-    expect(Date.now() - answeredAt).toBeLessThan(30_000);
-    expect(await startsOn(dockerd, host, answeredAt - 1000)).toBe(1);
-    await nothingLeft(dockerd, host);
-  });
+  it.each(['SIGTERM', 'SIGKILL'] as const)(
+    'after %s and a start: pulled again, DONE, one container start',
+    async (signal) => {
+      const dockerd = await engineOfItsOwn(`pulling-${signal.toLowerCase()}`);
+      // About 1 MB of layers at 100 kB/s: a pull of some seconds.
+      const registry = await slowRegistry(100_000, cleanups);
+      const { client, host } = await workerOn(`enginepull${signal.toLowerCase()}`, dockerd, {
+        DOCKER_CONFIG: registry.dockerConfig,
+        CAISSON_ALLOWED_IMAGES: registry.allowed,
+      });
+      const handle = await client.start({ image: registry.image, command: ['echo', 'pulled and ran'] });
+      await registry.pulling();
+      await dockerd.kill(signal);
+      registry.proxy.limitDownloads(0); // the second pull at full speed
+      await dockerd.start();
+      const answeredAt = Date.now();
+      const result = await handle.result();
+      expect(result).toMatchObject({ status: 'DONE', exitCode: 0, logTail: ['pulled and ran'], attempts: 1 });
+      expect(Date.now() - answeredAt).toBeLessThan(30_000);
+      expect(await startsOn(dockerd, host, answeredAt - 1000)).toBe(1);
+      await nothingLeft(dockerd, host);
+    },
+  );
 });
 
 describe('an engine that crashes and stays away', () => {
@@ -121,19 +145,36 @@ describe('an engine that crashes and stays away', () => {
   // Bound: CAISSON_ENGINE_AWAY_SECONDS (5 s here) after the crash, plus a placement.
   it('the action is placed on another host, and the lost host holds nothing for it', async () => {
     const dockerd = await engineOfItsOwn('away');
-    const { client, host: lostHost, taskQueue, worker: lost } = await workerOn('engineaway', dockerd, { CAISSON_ENGINE_AWAY_SECONDS: '5' });
+    const {
+      client,
+      host: lostHost,
+      taskQueue,
+      worker: lost,
+    } = await workerOn('engineaway', dockerd, { CAISSON_ENGINE_AWAY_SECONDS: '5' });
     const handle = await client.start(busybox(LONG, { timeout: '5m' }));
     await runningOn(dockerd, lostHost, 1);
     // A second host on the same queue, on the dev engine, once the action runs on the first.
     const otherHost = `engineaway-other-${process.pid}`;
-    const other = spawnWorker('engineaway-other', { CAISSON_TASK_QUEUE: taskQueue, CAISSON_HOST: otherHost, CAISSON_CAPACITY: '2' });
+    const other = spawnWorker('engineaway-other', {
+      CAISSON_TASK_QUEUE: taskQueue,
+      CAISSON_HOST: otherHost,
+      CAISSON_CAPACITY: '2',
+    });
     cleanups.push(() => other.stop('SIGTERM'));
     await other.ready;
     await dockerd.kill('SIGKILL');
     const crashedAt = Date.now();
 
     await vi.waitFor(
-      async () => expect(await docker().listContainers({ filters: { label: [`${LABEL.actionId}=${handle.actionId}`, `${LABEL.host}=${otherHost}`], status: ['running'] } })).toHaveLength(1),
+      async () =>
+        expect(
+          await docker().listContainers({
+            filters: {
+              label: [`${LABEL.actionId}=${handle.actionId}`, `${LABEL.host}=${otherHost}`],
+              status: ['running'],
+            },
+          }),
+        ).toHaveLength(1),
       { timeout: 60_000, interval: 200 },
     );
     expect(Date.now() - crashedAt).toBeLessThan(40_000);

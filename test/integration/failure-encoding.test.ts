@@ -33,7 +33,11 @@ beforeAll(async () => {
   const dir = mkdtempSync(join(tmpdir(), 'caisson-keys-'));
   cleanups.push(async () => rmSync(dir, { recursive: true, force: true }));
   writeFileSync(join(dir, 'keys'), `${keys}\n`, { mode: 0o600 });
-  const { host, taskQueue } = await workerOfItsOwn('failenc', { CAISSON_CODEC_KEYS: '', CAISSON_CODEC_KEYS_FILE: join(dir, 'keys') }, cleanups);
+  const { host, taskQueue } = await workerOfItsOwn(
+    'failenc',
+    { CAISSON_CODEC_KEYS: '', CAISSON_CODEC_KEYS_FILE: join(dir, 'keys') },
+    cleanups,
+  );
   cleanups.push(() => expectNoLeftovers(host));
   keyed = await ActionsClient.connect({ ...temporalSettingsFromEnv(), codecKeys: keys }, taskQueue);
   cleanups.push(() => keyed.close());
@@ -75,10 +79,13 @@ function expectEncrypted(failures: Failure[], marker: string, bytes: Buffer) {
 
 /** The client with the key gets the message back: the marker was in it. */
 async function decodedFailure(actionId: string): Promise<Error> {
-  const error = await keyed.client.workflow.getHandle(actionId).result().then(
-    () => undefined,
-    (err: unknown) => err,
-  );
+  const error = await keyed.client.workflow
+    .getHandle(actionId)
+    .result()
+    .then(
+      () => undefined,
+      (err: unknown) => err,
+    );
   expect(error).toBeInstanceOf(WorkflowFailedError);
   return (error as WorkflowFailedError).cause!;
 }
@@ -92,7 +99,8 @@ describe('with CAISSON_CODEC_KEYS, a failed action in history', () => {
     expect(result.message).toContain(marker);
 
     const { failures, bytes, history } = await rawHistory(handle.actionId);
-    const failed = history.events!.find((e) => e.workflowExecutionFailedEventAttributes)!.workflowExecutionFailedEventAttributes!.failure!;
+    const failed = history.events!.find((e) => e.workflowExecutionFailedEventAttributes)!
+      .workflowExecutionFailedEventAttributes!.failure!;
     expect(failed.applicationFailureInfo?.type).toBe('ActionFailed'); // the type stays readable, as the search attributes do
     expectEncrypted(failures, marker, bytes);
 

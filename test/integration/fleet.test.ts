@@ -15,7 +15,11 @@ afterEach(async () => {
 });
 
 function worker(host: string, taskQueue: string, capacity: number): WorkerProcess {
-  const w = spawnWorker(host, { CAISSON_TASK_QUEUE: taskQueue, CAISSON_HOST: host, CAISSON_CAPACITY: String(capacity) });
+  const w = spawnWorker(host, {
+    CAISSON_TASK_QUEUE: taskQueue,
+    CAISSON_HOST: host,
+    CAISSON_CAPACITY: String(capacity),
+  });
   workers.push({ process: w, host });
   return w;
 }
@@ -37,7 +41,11 @@ describe('host capacity', () => {
         },
         { timeout: 20_000, interval: 100 },
       );
-      expect((await Promise.all(handles.map((h) => h.result()))).map((r) => r.status)).toEqual(['DONE', 'DONE', 'DONE']);
+      expect((await Promise.all(handles.map((h) => h.result()))).map((r) => r.status)).toEqual([
+        'DONE',
+        'DONE',
+        'DONE',
+      ]);
       // Every start and exit on this host, as the engine recorded them, in its order.
       const events = await engineEvents(docker(), since, [`${LABEL.host}=${host}`]);
       expect(events.filter((e) => e.action === 'start')).toHaveLength(3);
@@ -56,10 +64,16 @@ describe('a host that goes silent mid-run', () => {
     await first.ready;
     const client = await connectClient(taskQueue);
     try {
-      const handle = await client.start(busybox('echo "on $HOSTNAME"; echo started; sleep 6; echo finished > /out/done.txt'), {
-        fleet: { hostTimeoutSeconds: 5 },
+      const handle = await client.start(
+        busybox('echo "on $HOSTNAME"; echo started; sleep 6; echo finished > /out/done.txt'),
+        {
+          fleet: { hostTimeoutSeconds: 5 },
+        },
+      );
+      await vi.waitFor(async () => expect(await handle.logTail()).toContain('started'), {
+        timeout: 30_000,
+        interval: 200,
       });
-      await vi.waitFor(async () => expect(await handle.logTail()).toContain('started'), { timeout: 30_000, interval: 200 });
       await first.stop('SIGKILL');
       const second = worker(`spare-${process.pid}`, taskQueue, 2);
       await second.ready;

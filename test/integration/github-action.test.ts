@@ -74,11 +74,22 @@ const base = () => ({
 
 describe('the GitHub Action', () => {
   it('streams the log, sets the outputs and passes for a DONE action; a re-run attaches', async () => {
-    const inputs = { ...base(), command: 'sh\n-c', args: 'echo building; echo artifact > /out/a.txt', 'temporal-api-key': '' };
+    const inputs = {
+      ...base(),
+      command: 'sh\n-c',
+      args: 'echo building; echo artifact > /out/a.txt',
+      'temporal-api-key': '',
+    };
     const first = new Recorder(inputs);
     await run(first.core(), {});
     expect(first.failed).toEqual([]);
-    expect(first.outputs).toMatchObject({ 'action-id': inputs['action-id'], status: 'DONE', 'exit-code': '0', reason: 'exit', attached: 'false' });
+    expect(first.outputs).toMatchObject({
+      'action-id': inputs['action-id'],
+      status: 'DONE',
+      'exit-code': '0',
+      reason: 'exit',
+      attached: 'false',
+    });
     expect(JSON.parse(first.outputs.artifacts!)).toEqual([expect.objectContaining({ path: 'a.txt', size: 9 })]);
     expect(first.logs).toContain('building');
     expect(first.state).toEqual({ [STATE.actionId]: inputs['action-id'], [STATE.finished]: 'true' });
@@ -114,24 +125,34 @@ describe('the GitHub Action', () => {
     const address = `127.0.0.1:${await freePort()}`;
     const rec = new Recorder({ ...base(), 'temporal-address': address });
     await expect(run(rec.core(), {})).resolves.toBeUndefined();
-    expect(rec.failed).toEqual([expect.stringContaining(`cannot connect to Temporal at ${address} (namespace default)`)]);
+    expect(rec.failed).toEqual([
+      expect.stringContaining(`cannot connect to Temporal at ${address} (namespace default)`),
+    ]);
     expect(rec.outputs).toEqual({});
     expect(rec.state).toEqual({});
 
     // A post step that cannot reach Temporal to cancel fails the same way.
     rec.state[STATE.actionId] = 'gha-left-running';
     await expect(post(rec.postCore())).resolves.toBeUndefined();
-    expect(rec.failed[1]).toContain(`could not cancel action gha-left-running: cannot connect to Temporal at ${address}`);
+    expect(rec.failed[1]).toContain(
+      `could not cancel action gha-left-running: cannot connect to Temporal at ${address}`,
+    );
   });
 
   it('post cancels an action still running when the job is cancelled; its output is still collected', async () => {
-    const inputs = { ...base(), command: 'sh\n-c', args: 'echo x > /out/x; echo running; while true; do sleep 0.2; done' };
+    const inputs = {
+      ...base(),
+      command: 'sh\n-c',
+      args: 'echo x > /out/x; echo running; while true; do sleep 0.2; done',
+    };
     const rec = new Recorder(inputs);
     const main = run(rec.core(), {});
     for (let i = 0; i < 100 && !rec.logs.includes('running'); i++) await new Promise((r) => setTimeout(r, 200));
     expect(rec.state[STATE.actionId]).toBe(inputs['action-id']);
     await post(rec.postCore());
-    expect(rec.logs).toContain(`cancelled action ${inputs['action-id']}: its container stops and its output is still collected`);
+    expect(rec.logs).toContain(
+      `cancelled action ${inputs['action-id']}: its container stops and its output is still collected`,
+    );
     await main;
     expect(rec.outputs).toMatchObject({ status: 'CANCELED', reason: 'canceled' });
     expect(JSON.parse(rec.outputs.artifacts!)).toEqual([expect.objectContaining({ path: 'x' })]);
@@ -148,7 +169,12 @@ describe('the bundled action (dist/index.js)', () => {
     const dir = mkdtempSync(join(tmpdir(), 'caisson-gha-'));
     onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
     const files = runnerFiles(dir);
-    const inputs = { ...base(), command: 'sh\n-c', args: 'echo "node $NODE_HINT"; echo 42 > /out/answer', env: 'NODE_HINT=24' };
+    const inputs = {
+      ...base(),
+      command: 'sh\n-c',
+      args: 'echo "node $NODE_HINT"; echo 42 > /out/answer',
+      env: 'NODE_HINT=24',
+    };
     const main = await runDist({ ...files, ...inputVars(inputs) });
     expect(main.code).toBe(0);
     expect(main.stdout).toContain('node 24');
@@ -165,7 +191,9 @@ describe('the bundled action (dist/index.js)', () => {
     expect(postRun).toEqual({ code: 0, stdout: '' });
     expect(readFileSync(files.GITHUB_OUTPUT, 'utf8')).toBe(outputs);
 
-    const version = await new Promise<string>((resolve) => execFile(node24(), ['--version'], (_e, out) => resolve(out.trim())));
+    const version = await new Promise<string>((resolve) =>
+      execFile(node24(), ['--version'], (_e, out) => resolve(out.trim())),
+    );
     expect(version).toMatch(/^v24\./);
   });
 
@@ -173,6 +201,8 @@ describe('the bundled action (dist/index.js)', () => {
     const { code, stdout } = await runDist({ ...inputVars({ image: 'Not An Image', 'action-id': 'gha-bad' }) });
     expect(code).toBe(1);
     expect(stdout).toMatch(/^::error::invalid inputs:%0A {2}- image: /m);
-    expect(stdout).toMatch(/::debug::InputError: invalid inputs:.*%0A {4}at readInputs \(\S*action\/inputs\.ts:\d+:\d+\)/);
+    expect(stdout).toMatch(
+      /::debug::InputError: invalid inputs:.*%0A {4}at readInputs \(\S*action\/inputs\.ts:\d+:\d+\)/,
+    );
   });
 });

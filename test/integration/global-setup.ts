@@ -18,12 +18,21 @@ declare module 'vitest' {
   }
 }
 
-const NEEDED = ['TEMPORAL_ADDRESS', 'DOCKER_HOST', 'AWS_ENDPOINT_URL_S3', 'TEST_REGISTRY', 'TEST_IMAGE_BUSYBOX', 'CAISSON_ARTIFACTS_BUCKET'];
+const NEEDED = [
+  'TEMPORAL_ADDRESS',
+  'DOCKER_HOST',
+  'AWS_ENDPOINT_URL_S3',
+  'TEST_REGISTRY',
+  'TEST_IMAGE_BUSYBOX',
+  'CAISSON_ARTIFACTS_BUCKET',
+];
 
 export default async function setup(project: TestProject) {
   const missing = NEEDED.filter((name) => !process.env[name]);
   if (missing.length) {
-    throw new Error(`missing ${missing.join(', ')}: run the tests with "npm test" (it brings the environment up), or eval "$(scripts/dev-env env)" first`);
+    throw new Error(
+      `missing ${missing.join(', ')}: run the tests with "npm test" (it brings the environment up), or eval "$(scripts/dev-env env)" first`,
+    );
   }
   const taskQueue = `it-${process.pid}-${Date.now()}`;
   const workerHost = `it-host-${process.pid}`;
@@ -60,7 +69,10 @@ export default async function setup(project: TestProject) {
   await Promise.race([
     worker.ready,
     new Promise((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`the suite's worker did not start within 60 s; see ${worker.logFile}`)), 60_000);
+      timer = setTimeout(
+        () => reject(new Error(`the suite's worker did not start within 60 s; see ${worker.logFile}`)),
+        60_000,
+      );
     }),
   ]).finally(() => clearTimeout(timer));
   project.provide('taskQueue', taskQueue);

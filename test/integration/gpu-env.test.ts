@@ -28,10 +28,16 @@ async function pushImageAskingForAll(): Promise<string> {
     await container.remove();
   }
   const stream = await engine.getImage(`${repo}:1`).push({
-    authconfig: { username: env('TEST_REGISTRY_USERNAME'), password: env('TEST_REGISTRY_PASSWORD'), serveraddress: env('TEST_REGISTRY') },
+    authconfig: {
+      username: env('TEST_REGISTRY_USERNAME'),
+      password: env('TEST_REGISTRY_PASSWORD'),
+      serveraddress: env('TEST_REGISTRY'),
+    },
   });
   const events = await new Promise<{ error?: string }[]>((resolve, reject) =>
-    engine.modem.followProgress(stream, (err: Error | null, out: unknown[]) => (err ? reject(err) : resolve(out as never))),
+    engine.modem.followProgress(stream, (err: Error | null, out: unknown[]) =>
+      err ? reject(err) : resolve(out as never),
+    ),
   );
   const failed = events.find((e) => e.error);
   if (failed) throw new Error(`push ${repo}: ${failed.error}`);
@@ -39,7 +45,10 @@ async function pushImageAskingForAll(): Promise<string> {
 }
 
 beforeAll(async () => {
-  [gpuEngine, image] = await Promise.all([startExtraDockerd({ name: 'gpu-env', fakeNvidiaHook: true, readyTimeoutMs: 30_000 }), pushImageAskingForAll()]);
+  [gpuEngine, image] = await Promise.all([
+    startExtraDockerd({ name: 'gpu-env', fakeNvidiaHook: true, readyTimeoutMs: 30_000 }),
+    pushImageAskingForAll(),
+  ]);
 }, 90_000);
 afterEach(async () => {
   for (const c of clients.splice(0)) await c.close();
@@ -84,7 +93,10 @@ describe('NVIDIA_VISIBLE_DEVICES', () => {
 
     // Nothing of the runs is left on the GPU engine.
     await vi.waitFor(
-      async () => expect(await gpuEngine.engine.listContainers({ all: true, filters: { label: [`${LABEL.host}=${host}`] } })).toEqual([]),
+      async () =>
+        expect(
+          await gpuEngine.engine.listContainers({ all: true, filters: { label: [`${LABEL.host}=${host}`] } }),
+        ).toEqual([]),
       { timeout: 15_000, interval: 200 },
     );
   });

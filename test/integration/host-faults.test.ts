@@ -44,17 +44,21 @@ describe('what an action asks of S3', () => {
     expect(empty.status).toBe('DONE');
     expect(proxy.requests.filter((r) => r.includes('/out/'))).toEqual([]);
     // The logs and result.json are stored all the same.
-    expect(proxy.requests.filter((r) => /\/logs\/std(out|err)\.log$|\/result\.json$/.test(r)).length).toBeGreaterThanOrEqual(3);
+    expect(
+      proxy.requests.filter((r) => /\/logs\/std(out|err)\.log$|\/result\.json$/.test(r)).length,
+    ).toBeGreaterThanOrEqual(3);
 
     proxy.reset();
     const one = await (await client.start(busybox('echo kept > /out/one.txt'))).result();
     expect(one.artifacts.map((a) => a.path)).toEqual(['one.txt']);
-    expect(proxy.requests.filter((r) => r.includes('/out/'))).toEqual([`PUT /${env('CAISSON_ARTIFACTS_BUCKET')}/actions/${one.actionId}/out/one.txt`]);
+    expect(proxy.requests.filter((r) => r.includes('/out/'))).toEqual([
+      `PUT /${env('CAISSON_ARTIFACTS_BUCKET')}/actions/${one.actionId}/out/one.txt`,
+    ]);
   });
 });
 
 describe('disks a crash left behind', () => {
-  it('are removed by reconcile at start, past their grace period, and only this host\'s', async () => {
+  it("are removed by reconcile at start, past their grace period, and only this host's", async () => {
     const disks = new HostDisks(env('CAISSON_DISKS_DIR'));
     const host = `orphans-${process.pid}`;
     const stale = `caisson-${randomUUID()}-1-${host}`;
@@ -73,14 +77,20 @@ describe('disks a crash left behind', () => {
     await worker.ready;
     const line = await vi.waitFor(
       () => {
-        const found = readFileSync(worker.logFile, 'utf8').split('\n').filter((l) => l.includes('reconciled containers'));
+        const found = readFileSync(worker.logFile, 'utf8')
+          .split('\n')
+          .filter((l) => l.includes('reconciled containers'));
         expect(found).toHaveLength(1);
         return JSON.parse(found[0]!) as { disksRemoved: string[] };
       },
       { timeout: 30_000, interval: 200 },
     );
     expect(line.disksRemoved).toEqual([stale]);
-    expect(disksLeft(host)).toEqual([`mount ${disks.paths(fresh).root}`, `folder ${fresh}`, `loop ${join(env('CAISSON_DISKS_DIR'), fresh, 'disk.img')}`]);
+    expect(disksLeft(host)).toEqual([
+      `mount ${disks.paths(fresh).root}`,
+      `folder ${fresh}`,
+      `loop ${join(env('CAISSON_DISKS_DIR'), fresh, 'disk.img')}`,
+    ]);
     expect(await disks.exists(otherHost)).toBe(true);
   });
 });

@@ -1,10 +1,23 @@
 // Faults and hostile settings on the real stack: each ends in a terminal state with its own reason,
 // within a bound, and leaves nothing behind (containers, disks, slots).
 import { randomUUID } from 'node:crypto';
-import { CreateBucketCommand, DeleteBucketCommand, DeleteObjectCommand, DeleteObjectsCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import {
+  CreateBucketCommand,
+  DeleteBucketCommand,
+  DeleteObjectCommand,
+  DeleteObjectsCommand,
+  ListObjectsV2Command,
+} from '@aws-sdk/client-s3';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { InvalidSpecError, type ActionsClient } from '../../client/index.js';
-import { busybox, expectNoLeftovers, keepHistory, useSuiteWorker, workerBehindS3Proxy, workerOfItsOwn } from '../support/actions.js';
+import {
+  busybox,
+  expectNoLeftovers,
+  keepHistory,
+  useSuiteWorker,
+  workerBehindS3Proxy,
+  workerOfItsOwn,
+} from '../support/actions.js';
 import { containerStarts, docker, env, objectText, s3 } from '../support/env.js';
 import { engineEvents } from '../support/engine-events.js';
 import { LABEL } from '../../activities/container/labels.js';
@@ -40,7 +53,7 @@ describe('settings the engine refuses', () => {
     expect(await containerStarts(result.runId, since)).toBe(0);
   });
 
-  it('on a host that says it has more CPUs than it has: FAILED at once with the engine\'s words, no retries, nothing started', async () => {
+  it("on a host that says it has more CPUs than it has: FAILED at once with the engine's words, no retries, nothing started", async () => {
     const { client: own } = await workerOfItsOwn('manycpu', { CAISSON_HOST_CPU: '128' }, cleanups);
     const since = Date.now();
     const handle = await own.start(busybox('true', { resources: { cpu: 64 } }));
@@ -56,7 +69,9 @@ describe('settings the engine refuses', () => {
 describe('the stop grace a caller passes', () => {
   it('cannot keep a container that ignores SIGTERM alive past its deadline (stopGraceSeconds -1)', async () => {
     const since = Date.now();
-    const handle = await client.start(busybox("trap '' TERM; while true; do sleep 1; done", { timeout: '2s' }), { fleet: { stopGraceSeconds: -1 } });
+    const handle = await client.start(busybox("trap '' TERM; while true; do sleep 1; done", { timeout: '2s' }), {
+      fleet: { stopGraceSeconds: -1 },
+    });
     const { value: result, ms } = await timed(() => handle.result());
     expect(result).toMatchObject({ status: 'FAILED', reason: 'timeout', exitCode: 137 });
     expect(ms).toBeLessThan(20_000);
@@ -88,10 +103,13 @@ describe('an artifacts bucket that cannot be written', () => {
     const store = s3();
     const bucket = `vanishing-${randomUUID().slice(0, 8)}`;
     await store.send(new CreateBucketCommand({ Bucket: bucket }));
-    const handle = await client.start(busybox('while true; do echo tick; sleep 0.2; done', { artifacts: { bucket }, timeout: '5m' }));
+    const handle = await client.start(
+      busybox('while true; do echo tick; sleep 0.2; done', { artifacts: { bucket }, timeout: '5m' }),
+    );
     // Its live log reaches the bucket: the run is under way.
     await vi.waitFor(
-      async () => expect((await store.send(new ListObjectsV2Command({ Bucket: bucket }))).KeyCount ?? 0).toBeGreaterThan(0),
+      async () =>
+        expect((await store.send(new ListObjectsV2Command({ Bucket: bucket }))).KeyCount ?? 0).toBeGreaterThan(0),
       { timeout: 30_000, interval: 100 },
     );
     await emptyAndDelete(bucket);
@@ -104,7 +122,11 @@ describe('an artifacts bucket that cannot be written', () => {
 
 describe('S3 credentials the server refuses', () => {
   it('end the action before its container starts, with reason artifacts-unavailable', async () => {
-    const { client: own, host } = await workerOfItsOwn('s3refused', { AWS_SECRET_ACCESS_KEY: 'not-the-secret' }, cleanups);
+    const { client: own, host } = await workerOfItsOwn(
+      's3refused',
+      { AWS_SECRET_ACCESS_KEY: 'not-the-secret' },
+      cleanups,
+    );
     cleanups.push(() => expectNoLeftovers(host));
     const since = Date.now();
     const handle = await own.start(busybox('echo never > /out/x.txt'));
@@ -192,10 +214,18 @@ describe('a large spec run many times', () => {
   it('20 attempts with ~1 MiB of env complete, and the history holds the spec about once', async () => {
     const bulk: Record<string, string> = {};
     for (let i = 0; i < 8; i++) bulk[`BIG${i}`] = String(i).repeat(120 << 10);
-    const handle = await client.start(busybox('echo ${#BIG0} ${#BIG7}; exit 3', { env: bulk, retry: { attempts: 20, onExitCodes: [3] } }));
+    const handle = await client.start(
+      busybox('echo ${#BIG0} ${#BIG7}; exit 3', { env: bulk, retry: { attempts: 20, onExitCodes: [3] } }),
+    );
     const result = await handle.result();
     // Every attempt's container got the whole env, read by the host from the run's history.
-    expect(result).toMatchObject({ status: 'FAILED', reason: 'exit', exitCode: 3, attempts: 20, logTail: ['122880 122880'] });
+    expect(result).toMatchObject({
+      status: 'FAILED',
+      reason: 'exit',
+      exitCode: 3,
+      attempts: 20,
+      logTail: ['122880 122880'],
+    });
     const info = (await client.client.workflow.getHandle(handle.actionId).describe()).raw.workflowExecutionInfo;
     // The start holds ~0.94 MiB of env; 20 copies of it would be ~19 MiB.
     expect(Number(info?.historySizeBytes)).toBeLessThan(2 * 2 ** 20);
@@ -217,12 +247,16 @@ describe('an upload longer than the heartbeat timeout', () => {
       expect(result.artifacts).toEqual([expect.objectContaining({ path: 'big.bin', size: 400 << 20 })]);
       expect(took).toBeGreaterThan(20_000); // the upload was slow indeed
       const history = await own.client.workflow.getHandle(handle.actionId).fetchHistory();
-      const tries = (history.events ?? []).filter((e) => e.activityTaskStartedEventAttributes).map((e) => e.activityTaskStartedEventAttributes!.attempt);
+      const tries = (history.events ?? [])
+        .filter((e) => e.activityTaskStartedEventAttributes)
+        .map((e) => e.activityTaskStartedEventAttributes!.attempt);
       // place, then execute: each started once (a heartbeat timeout would show as a second try).
       expect(tries).toEqual([1, 1]);
     } finally {
       const uri = new URL(result.artifacts[0]?.uri ?? 's3://none/none');
-      await s3().send(new DeleteObjectCommand({ Bucket: uri.host, Key: uri.pathname.slice(1) })).catch(() => {});
+      await s3()
+        .send(new DeleteObjectCommand({ Bucket: uri.host, Key: uri.pathname.slice(1) }))
+        .catch(() => {});
     }
   });
 });

@@ -90,12 +90,22 @@ describe('a 1 GiB sparse file in /out', () => {
       // Alive all along: the upload heartbeated, so the host activity ran once, never timed out and
       // retried, and its host was never taken for lost.
       const events = (await client.client.workflow.getHandle(result.actionId).fetchHistory()).events!;
-      const tries = events.filter((e) => e.activityTaskStartedEventAttributes && events.some((s) => String(s.eventId) === String(e.activityTaskStartedEventAttributes!.scheduledEventId) && s.activityTaskScheduledEventAttributes?.activityType?.name === 'execute'));
+      const tries = events.filter(
+        (e) =>
+          e.activityTaskStartedEventAttributes &&
+          events.some(
+            (s) =>
+              String(s.eventId) === String(e.activityTaskStartedEventAttributes!.scheduledEventId) &&
+              s.activityTaskScheduledEventAttributes?.activityType?.name === 'execute',
+          ),
+      );
       expect(tries.map((e) => e.activityTaskStartedEventAttributes!.attempt)).toEqual([1]);
       expect(events.filter((e) => e.activityTaskTimedOutEventAttributes)).toEqual([]);
     } finally {
       const uri = new URL(result.artifacts[0]?.uri ?? 's3://none/none');
-      await s3().send(new DeleteObjectCommand({ Bucket: uri.host, Key: uri.pathname.slice(1) })).catch(() => {});
+      await s3()
+        .send(new DeleteObjectCommand({ Bucket: uri.host, Key: uri.pathname.slice(1) }))
+        .catch(() => {});
     }
   });
 });
@@ -103,7 +113,9 @@ describe('a 1 GiB sparse file in /out', () => {
 describe('an action run several times (retry)', () => {
   it('keeps the full logs of every attempt', async () => {
     const handle = await client.start(
-      busybox('echo out-$ACTION_ATTEMPT; echo err-$ACTION_ATTEMPT >&2; exit 3', { retry: { attempts: 3, onExitCodes: [3] } }),
+      busybox('echo out-$ACTION_ATTEMPT; echo err-$ACTION_ATTEMPT >&2; exit 3', {
+        retry: { attempts: 3, onExitCodes: [3] },
+      }),
     );
     const result = await handle.result();
     expect(result).toMatchObject({ status: 'FAILED', exitCode: 3, attempts: 3 });

@@ -15,8 +15,11 @@ const CLI = fileURLToPath(new URL('../../build/cli/main.js', import.meta.url));
 
 function caisson(...args: string[]): Promise<{ code: number; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], { env: { ...process.env, CAISSON_TASK_QUEUE: inject('taskQueue') } }, (error, _stdout, stderr) =>
-      resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stderr }),
+    execFile(
+      process.execPath,
+      [CLI, ...args],
+      { env: { ...process.env, CAISSON_TASK_QUEUE: inject('taskQueue') } },
+      (error, _stdout, stderr) => resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stderr }),
     );
   });
 }
@@ -47,23 +50,42 @@ async function refusedRawStart(extra: Record<string, unknown>): Promise<string> 
   const error = await handle.result().catch((e: unknown) => e);
   expect(Date.now() - asked).toBeLessThan(10_000);
   expect(error).toBeInstanceOf(WorkflowFailedError);
-  const cause = (error as WorkflowFailedError).cause as unknown as { type: string; nonRetryable: boolean; message: string };
+  const cause = (error as WorkflowFailedError).cause as unknown as {
+    type: string;
+    nonRetryable: boolean;
+    message: string;
+  };
   expect(cause).toMatchObject({ type: 'InvalidSpec', nonRetryable: true });
   return cause.message;
 }
 
 describe('a hostile spec', () => {
   it('started without the client fails the workflow at once, naming each field (deep input, tiny timeout, cpu below the engine minimum)', async () => {
-    const message = await refusedRawStart({ input: nested(3000), timeout: '0.1ms', resources: { cpu: '1m' }, env: { A: 'x\0y' } });
+    const message = await refusedRawStart({
+      input: nested(3000),
+      timeout: '0.1ms',
+      resources: { cpu: '1m' },
+      env: { A: 'x\0y' },
+    });
     for (const field of ['input:', 'timeout:', 'resources.cpu:', 'env.A:']) expect(message).toContain(field);
   });
 
   it('through the client is refused before any start, with every field named', async () => {
     const error = await client
-      .start(busybox('true', { input: { deep: nested(3000) }, env: { BIG: 'x'.repeat(200_000) }, image: `${env('TEST_IMAGE_BUSYBOX')}${'x'.repeat(300)}` }))
+      .start(
+        busybox('true', {
+          input: { deep: nested(3000) },
+          env: { BIG: 'x'.repeat(200_000) },
+          image: `${env('TEST_IMAGE_BUSYBOX')}${'x'.repeat(300)}`,
+        }),
+      )
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(InvalidSpecError);
-    expect([...new Set((error as InvalidSpecError).problems.map((p) => p.path))].sort()).toEqual(['env.BIG', 'image', 'input']);
+    expect([...new Set((error as InvalidSpecError).problems.map((p) => p.path))].sort()).toEqual([
+      'env.BIG',
+      'image',
+      'input',
+    ]);
   });
 
   it('through the CLI exits 2 naming the field', async () => {
@@ -122,9 +144,13 @@ describe('a hostile field in a spec started without the client', () => {
   }
 
   it('a 3 MB spec is refused by the client naming its size, not with a gRPC "blob size" error', async () => {
-    const error = await client.start(busybox('true', { input: { blob: 'x'.repeat(3_000_000) } })).catch((e: unknown) => e);
+    const error = await client
+      .start(busybox('true', { input: { blob: 'x'.repeat(3_000_000) } }))
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(InvalidSpecError);
-    expect((error as InvalidSpecError).problems).toEqual([{ path: '(spec)', message: expect.stringMatching(/at most 1572864/) }]);
+    expect((error as InvalidSpecError).problems).toEqual([
+      { path: '(spec)', message: expect.stringMatching(/at most 1572864/) },
+    ]);
   });
 });
 

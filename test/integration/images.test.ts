@@ -15,7 +15,12 @@ const host = `images-${process.pid}`;
 let worker: WorkerProcess;
 let client: ActionsClient;
 beforeAll(async () => {
-  worker = spawnWorker('images', { CAISSON_TASK_QUEUE: taskQueue, CAISSON_HOST: host, CAISSON_CAPACITY: '4', CAISSON_PULL_WINDOW: '600' });
+  worker = spawnWorker('images', {
+    CAISSON_TASK_QUEUE: taskQueue,
+    CAISSON_HOST: host,
+    CAISSON_CAPACITY: '4',
+    CAISSON_PULL_WINDOW: '600',
+  });
   await worker.ready;
   client = await connectClient(taskQueue);
 });
@@ -46,12 +51,16 @@ describe('the image cache', () => {
     expect(await pullsSince(since, tag)).toBe(1);
 
     since = Date.now();
-    expect((await (await client.start(busybox('true', { pullPolicy: 'if-not-present' }))).result()).status).toBe('DONE');
+    expect((await (await client.start(busybox('true', { pullPolicy: 'if-not-present' }))).result()).status).toBe(
+      'DONE',
+    );
     const byDigest = `${image().replace(/:[^:/]+$/, '')}@${always.imageDigest}`;
     const digestRun = await (await client.start({ ...busybox('true'), image: byDigest })).result();
     expect(digestRun).toMatchObject({ status: 'DONE', imageDigest: always.imageDigest });
     expect(await pullsSince(since, tag)).toBe(0);
-    expect((await engineEvents(docker(), since, [], ['pull'], 'image')).filter((e) => e.id.includes('@sha256:'))).toEqual([]);
+    expect(
+      (await engineEvents(docker(), since, [], ['pull'], 'image')).filter((e) => e.id.includes('@sha256:')),
+    ).toEqual([]);
   });
 
   it('pulls again, on the next try, a tag the host lost within the pull window', async () => {

@@ -10,7 +10,9 @@ import { docker, env, s3 } from '../support/env.js';
 async function pull(reference: string, authconfig?: object): Promise<void> {
   const engine = docker();
   const stream = await engine.pull(reference, authconfig ? { authconfig } : {});
-  await new Promise<void>((resolve, reject) => engine.modem.followProgress(stream, (err) => (err ? reject(err) : resolve())));
+  await new Promise<void>((resolve, reject) =>
+    engine.modem.followProgress(stream, (err) => (err ? reject(err) : resolve())),
+  );
 }
 
 describe('docker engine and registry', () => {
@@ -23,9 +25,16 @@ describe('docker engine and registry', () => {
 
   it('runs a container from an image pulled from the local registry with credentials', async () => {
     const engine = docker();
-    await engine.getImage(image).remove({ force: true }).catch(() => {});
+    await engine
+      .getImage(image)
+      .remove({ force: true })
+      .catch(() => {});
     await pull(image, credentials());
-    const container = await engine.createContainer({ Image: image, Cmd: ['sh', '-c', 'echo from-registry'], HostConfig: { NetworkMode: 'none' } });
+    const container = await engine.createContainer({
+      Image: image,
+      Cmd: ['sh', '-c', 'echo from-registry'],
+      HostConfig: { NetworkMode: 'none' },
+    });
     try {
       await container.start();
       expect((await container.wait()).StatusCode).toBe(0);
@@ -37,7 +46,10 @@ describe('docker engine and registry', () => {
   });
 
   it('refuses a pull without credentials', async () => {
-    await docker().getImage(image).remove({ force: true }).catch(() => {});
+    await docker()
+      .getImage(image)
+      .remove({ force: true })
+      .catch(() => {});
     await expect(pull(image)).rejects.toThrow(/unauthorized|authentication required|no basic auth/i);
     await pull(image, credentials()); // leave the image in place for the other tests
   });

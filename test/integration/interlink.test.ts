@@ -22,11 +22,17 @@ const plugins: ChildProcess[] = [];
 
 afterAll(async () => {
   for (const plugin of plugins) if (plugin.exitCode === null && plugin.signalCode === null) plugin.kill('SIGTERM');
-  await Promise.all(plugins.map((p) => (p.exitCode === null && p.signalCode === null ? new Promise((r) => p.once('exit', r)) : undefined)));
+  await Promise.all(
+    plugins.map((p) =>
+      p.exitCode === null && p.signalCode === null ? new Promise((r) => p.once('exit', r)) : undefined,
+    ),
+  );
 });
 
 /** The plugin as operators start it: the built CLI on a free loopback port, with a token. */
-async function startPlugin(taskQueue = inject('taskQueue')): Promise<{ url: string; proc: ChildProcess; stderr: () => string }> {
+async function startPlugin(
+  taskQueue = inject('taskQueue'),
+): Promise<{ url: string; proc: ChildProcess; stderr: () => string }> {
   const proc = spawn(process.execPath, [CLI, 'interlink-plugin', '--port', '0'], {
     env: { ...process.env, CAISSON_TASK_QUEUE: taskQueue, CAISSON_INTERLINK_TOKEN: TOKEN },
     stdio: ['ignore', 'ignore', 'pipe'],
@@ -49,12 +55,23 @@ async function startPlugin(taskQueue = inject('taskQueue')): Promise<{ url: stri
 function call(url: string, method: string, body: unknown, token = TOKEN): Promise<{ status: number; text: string }> {
   const data = Buffer.from(typeof body === 'string' ? body : JSON.stringify(body));
   return new Promise((resolve, reject) => {
-    const req = request(url, { method, headers: { 'Content-Type': 'application/json', 'Content-Length': data.length, ...(token ? { Authorization: `Bearer ${token}` } : {}) } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
-      res.on('error', reject);
-    });
+    const req = request(
+      url,
+      {
+        method,
+        headers: {
+          'Content-Type': 'application/json',
+          'Content-Length': data.length,
+          ...(token ? { Authorization: `Bearer ${token}` } : {}),
+        },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+        res.on('error', reject);
+      },
+    );
     req.on('error', reject);
     req.end(data);
   });
@@ -63,11 +80,18 @@ function call(url: string, method: string, body: unknown, token = TOKEN): Promis
 function podOf(uid: string, script: string) {
   return {
     metadata: { name: 'test-pod', namespace: 'default', uid },
-    spec: { containers: [{ name: 'busyecho', image: env('TEST_IMAGE_BUSYBOX'), command: ['sh', '-c'], args: [script] }], terminationGracePeriodSeconds: 1 },
+    spec: {
+      containers: [{ name: 'busyecho', image: env('TEST_IMAGE_BUSYBOX'), command: ['sh', '-c'], args: [script] }],
+      terminationGracePeriodSeconds: 1,
+    },
   };
 }
 
-type ContainerState = { waiting?: unknown; running?: { startedAt: string }; terminated?: { exit_code: number; exitCode: number; reason: string } };
+type ContainerState = {
+  waiting?: unknown;
+  running?: { startedAt: string };
+  terminated?: { exit_code: number; exitCode: number; reason: string };
+};
 
 async function stateOf(url: string, pod: unknown): Promise<ContainerState> {
   const { status, text } = await call(`${url}/status`, 'GET', [pod]);
@@ -85,10 +109,20 @@ async function until(url: string, pod: unknown, wanted: keyof ContainerState, ms
   throw new Error(`the container did not reach ${wanted}: last ${JSON.stringify(last)}`);
 }
 
-function run(command: string, args: string[], extraEnv: Record<string, string>, timeout: number, cwd?: string): Promise<{ code: number; stdout: string; stderr: string }> {
+function run(
+  command: string,
+  args: string[],
+  extraEnv: Record<string, string>,
+  timeout: number,
+  cwd?: string,
+): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(command, args, { env: { ...process.env, ...extraEnv }, timeout, maxBuffer: 64 << 20, cwd }, (error, stdout, stderr) =>
-      resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+    execFile(
+      command,
+      args,
+      { env: { ...process.env, ...extraEnv }, timeout, maxBuffer: 64 << 20, cwd },
+      (error, stdout, stderr) =>
+        resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
     );
   });
 }
@@ -97,7 +131,12 @@ describe('the interLink plugin API', () => {
   it('runs the quickstart with plain curl: sleep then echo FINISHED, and a second pod deleted midway', async () => {
     const { url } = await startPlugin();
     const script = `${ROOT}examples/interlink/quickstart.sh`;
-    const finished = await run('bash', [script, url, env('TEST_IMAGE_BUSYBOX')], { CAISSON_INTERLINK_TOKEN: TOKEN }, 180_000);
+    const finished = await run(
+      'bash',
+      [script, url, env('TEST_IMAGE_BUSYBOX')],
+      { CAISSON_INTERLINK_TOKEN: TOKEN },
+      180_000,
+    );
     expect(finished.stderr).toBe('');
     expect(finished.code).toBe(0);
     expect(finished.stdout).toContain('status: running\n');
@@ -106,7 +145,12 @@ describe('the interLink plugin API', () => {
     const uid = /uid: (\S+)/.exec(finished.stdout)![1]!;
     expect((await suite.client().attach(`pod-${uid}-busyecho`).result()).status).toBe('DONE');
 
-    const cancelled = await run('bash', [script, url, env('TEST_IMAGE_BUSYBOX'), 'cancel'], { CAISSON_INTERLINK_TOKEN: TOKEN }, 180_000);
+    const cancelled = await run(
+      'bash',
+      [script, url, env('TEST_IMAGE_BUSYBOX'), 'cancel'],
+      { CAISSON_INTERLINK_TOKEN: TOKEN },
+      180_000,
+    );
     expect(cancelled.stderr).toBe('');
     expect(cancelled.code).toBe(0);
     expect(cancelled.stdout).toMatch(/delete: "pod \S+: 1 running container\(s\) cancelled/);
@@ -124,7 +168,12 @@ describe('the interLink plugin API', () => {
     const pod = podOf(uid, 'echo started; sleep 4; echo FINISHED');
     const created = await call(`${first.url}/create`, 'POST', { pod, container: [{ name: 'busyecho' }] });
     expect(created.status, created.text).toBe(200);
-    expect(JSON.parse(created.text)).toEqual({ pod_uid: uid, pod_jid: `pod-${uid}`, PodUID: uid, PodJID: `pod-${uid}` });
+    expect(JSON.parse(created.text)).toEqual({
+      pod_uid: uid,
+      pod_jid: `pod-${uid}`,
+      PodUID: uid,
+      PodJID: `pod-${uid}`,
+    });
     await until(first.url, pod, 'running');
     const runId = (await suite.client().client.workflow.getHandle(`pod-${uid}-busyecho`).describe()).runId;
     first.proc.kill('SIGKILL');
@@ -136,7 +185,13 @@ describe('the interLink plugin API', () => {
     expect(state.running ?? state.terminated).toBeDefined();
     const ended = await until(second.url, pod, 'terminated');
     expect(ended.terminated, JSON.stringify(ended.terminated)).toMatchObject({ exit_code: 0, reason: 'Completed' });
-    const logs = await call(`${second.url}/getLogs`, 'GET', { namespace: 'default', pod_uid: uid, pod_name: 'test-pod', container_name: 'busyecho', opts: {} });
+    const logs = await call(`${second.url}/getLogs`, 'GET', {
+      namespace: 'default',
+      pod_uid: uid,
+      pod_name: 'test-pod',
+      container_name: 'busyecho',
+      opts: {},
+    });
     expect(logs).toEqual({ status: 200, text: 'started\nFINISHED\n' });
     // Created again (interLink retrying after the restart): the same action, not a second run.
     const again = await call(`${second.url}/create`, 'POST', { pod, container: [{ name: 'busyecho' }] });
@@ -150,19 +205,41 @@ describe('the interLink plugin API', () => {
     const pod = podOf(uid, 'for i in 1 2 3 4 5; do echo line$i; sleep 0.3; done; echo oops >&2');
     expect((await call(`${url}/create`, 'POST', { pod, container: [{ name: 'busyecho' }] })).status).toBe(200);
     await until(url, pod, 'running');
-    const request = (opts: Record<string, unknown>) => ({ namespace: 'default', pod_uid: uid, pod_name: 'test-pod', container_name: 'busyecho', opts });
+    const request = (opts: Record<string, unknown>) => ({
+      namespace: 'default',
+      pod_uid: uid,
+      pod_name: 'test-pod',
+      container_name: 'busyecho',
+      opts,
+    });
     // Follow (the Go server's spelling): the response ends when the action has ended, with every line.
-    const followed = await call(`${url}/getLogs`, 'GET', { Namespace: 'default', PodUID: uid, PodName: 'test-pod', ContainerName: 'busyecho', Opts: { Follow: true, SinceTime: '0001-01-01T00:00:00Z' } });
+    const followed = await call(`${url}/getLogs`, 'GET', {
+      Namespace: 'default',
+      PodUID: uid,
+      PodName: 'test-pod',
+      ContainerName: 'busyecho',
+      Opts: { Follow: true, SinceTime: '0001-01-01T00:00:00Z' },
+    });
     expect(followed).toEqual({ status: 200, text: 'line1\nline2\nline3\nline4\nline5\noops\n' });
     await until(url, pod, 'terminated');
     expect((await call(`${url}/getLogs`, 'GET', request({ tail: 2 }))).text).toBe('line5\noops\n');
     expect((await call(`${url}/getLogs`, 'GET', request({ limit_bytes: 8 }))).text).toBe('line1\nli');
     const stamped = (await call(`${url}/getLogs`, 'GET', request({ timestamps: true, tail: 1 }))).text;
     expect(stamped).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+Z oops\n$/);
-    expect((await call(`${url}/getLogs`, 'GET', request({ since_time: new Date(Date.now() + 60_000).toISOString() }))).text).toBe('');
+    expect(
+      (await call(`${url}/getLogs`, 'GET', request({ since_time: new Date(Date.now() + 60_000).toISOString() }))).text,
+    ).toBe('');
     const previous = await call(`${url}/getLogs`, 'GET', request({ previous: true }));
     expect(previous.status).toBe(422);
-    expect(JSON.parse(previous.text)).toEqual({ detail: [{ loc: ['body', 'opts', 'previous'], msg: 'container "busyecho" has no previous run: it is on its first attempt', type: 'value_error' }] });
+    expect(JSON.parse(previous.text)).toEqual({
+      detail: [
+        {
+          loc: ['body', 'opts', 'previous'],
+          msg: 'container "busyecho" has no previous run: it is on its first attempt',
+          type: 'value_error',
+        },
+      ],
+    });
   });
 
   it('refuses what it must: no token, bad JSON, a pod it cannot run, an unknown pod; never a stack trace', async () => {
@@ -178,21 +255,39 @@ describe('the interLink plugin API', () => {
     const unrunnable = { ...pod, spec: { containers: [{ name: 'x', image: 'not an image', command: ['true'] }] } };
     const refused = await call(`${url}/create`, 'POST', { pod: unrunnable, container: [] });
     expect(refused.status).toBe(422);
-    expect(JSON.parse(refused.text).detail).toEqual([{ loc: ['body', 'pod', 'spec', 'containers', 0, 'image'], msg: expect.stringMatching(/^not an image reference/), type: 'value_error' }]);
+    expect(JSON.parse(refused.text).detail).toEqual([
+      {
+        loc: ['body', 'pod', 'spec', 'containers', 0, 'image'],
+        msg: expect.stringMatching(/^not an image reference/),
+        type: 'value_error',
+      },
+    ]);
     // A pod runs whole or not at all: a good first container is not started when the second is refused.
     const halfGood = podOf(randomUUID(), 'true');
     halfGood.spec.containers.push({ name: 'second', image: 'also not an image', command: ['true'], args: [] });
     const half = await call(`${url}/create`, 'POST', { pod: halfGood, container: [] });
     expect(half.status).toBe(422);
-    expect(JSON.parse(half.text).detail).toEqual([{ loc: ['body', 'pod', 'spec', 'containers', 1, 'image'], msg: expect.stringMatching(/^not an image reference/), type: 'value_error' }]);
+    expect(JSON.parse(half.text).detail).toEqual([
+      {
+        loc: ['body', 'pod', 'spec', 'containers', 1, 'image'],
+        msg: expect.stringMatching(/^not an image reference/),
+        type: 'value_error',
+      },
+    ]);
     expect((await stateOf(url, halfGood)).waiting).toMatchObject({ reason: 'NotFound' });
-    const unknown = await call(`${url}/getLogs`, 'GET', { namespace: 'default', pod_uid: randomUUID(), pod_name: 'p', container_name: 'c', opts: {} });
+    const unknown = await call(`${url}/getLogs`, 'GET', {
+      namespace: 'default',
+      pod_uid: randomUUID(),
+      pod_name: 'p',
+      container_name: 'c',
+      opts: {},
+    });
     expect(unknown.status).toBe(422);
     expect((await stateOf(url, pod)).waiting).toMatchObject({ reason: 'NotFound' });
     for (const text of [broken.text, refused.text, unknown.text, stderr()]) expect(text).not.toMatch(/\n\s+at /);
   });
 
-  it('meets interLink\'s own published plugin spec under schemathesis', async () => {
+  it("meets interLink's own published plugin spec under schemathesis", async () => {
     // A queue no worker polls: whatever the fuzzer manages to create is never pulled or run.
     const taskQueue = `interlink-fuzz-${randomUUID()}`;
     const { url } = await startPlugin(taskQueue);
@@ -200,7 +295,25 @@ describe('the interLink plugin API', () => {
     // null uid, which no runner can run or find; every other check, negative data included, runs.
     const fuzz = await run(
       env('SCHEMATHESIS_BIN'),
-      ['run', SPEC, '--url', url, '-H', `Authorization: Bearer ${TOKEN}`, '--checks', 'all', '--exclude-checks', 'positive_data_acceptance', '--max-examples', '25', '--workers', '1', '--seed', '1', '--no-color'],
+      [
+        'run',
+        SPEC,
+        '--url',
+        url,
+        '-H',
+        `Authorization: Bearer ${TOKEN}`,
+        '--checks',
+        'all',
+        '--exclude-checks',
+        'positive_data_acceptance',
+        '--max-examples',
+        '25',
+        '--workers',
+        '1',
+        '--seed',
+        '1',
+        '--no-color',
+      ],
       { SCHEMATHESIS_TELEMETRY: 'false' },
       300_000,
       // Its example database and reports go to a folder of their own, not into the checkout.
@@ -210,7 +323,9 @@ describe('the interLink plugin API', () => {
     expect(fuzz.stdout).toMatch(/4 selected \/ 4 total/);
     expect(fuzz.stdout).toMatch(/\d+ generated, \d+ passed/);
     // Anything it did create is ended, so the queue leaves nothing behind.
-    for await (const w of suite.client().client.workflow.list({ query: `TaskQueue = '${taskQueue}' AND ExecutionStatus = 'Running'` })) {
+    for await (const w of suite
+      .client()
+      .client.workflow.list({ query: `TaskQueue = '${taskQueue}' AND ExecutionStatus = 'Running'` })) {
       await suite.client().client.workflow.getHandle(w.workflowId).terminate('interLink conformance run over');
     }
   }, 360_000);

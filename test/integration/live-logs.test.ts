@@ -17,11 +17,19 @@ const lines = (n: number, usleep: number, prefix = 'line') =>
   `i=0; while [ $i -lt ${n} ]; do echo ${prefix}-$i; i=$((i+1)); usleep ${usleep}; done`;
 const numbered = (n: number, prefix = 'line') => Array.from({ length: n }, (_, i) => `${prefix}-${i}`);
 
-function caisson(args: string[], taskQueue = inject('taskQueue')): Promise<{ code: number; stdout: string; stderr: string }> {
+function caisson(
+  args: string[],
+  taskQueue = inject('taskQueue'),
+): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], { env: { ...process.env, CAISSON_TASK_QUEUE: taskQueue }, maxBuffer: 64 << 20 }, (error, stdout, stderr) => {
-      resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      [CLI, ...args],
+      { env: { ...process.env, CAISSON_TASK_QUEUE: taskQueue }, maxBuffer: 64 << 20 },
+      (error, stdout, stderr) => {
+        resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr });
+      },
+    );
   });
 }
 
@@ -93,7 +101,11 @@ describe('ActionsClient.logs', () => {
       expect(later).toEqual(live);
       expect(await collectLines(handle.logs({ follow: true }))).toEqual(live);
       // Filters as docker logs has them.
-      expect((await collectLines(handle.logs({ tail: 3 }))).map((l) => l.text)).toEqual(['line-299', 'warn-1', 'no-newline']);
+      expect((await collectLines(handle.logs({ tail: 3 }))).map((l) => l.text)).toEqual([
+        'line-299',
+        'warn-1',
+        'no-newline',
+      ]);
       expect((await collectLines(handle.logs({ streams: ['stderr'] }))).map((l) => l.text)).toEqual(['warn-1']);
       const since = new Date(Date.parse(live[200]!.time.replace(/\.(\d{3})\d*Z$/, '.$1Z')) + 1);
       const sinceLines = await collectLines(handle.logs({ since }));
@@ -131,7 +143,15 @@ describe('ActionsClient.logs', () => {
 
 describe('caisson logs', () => {
   it('writes stdout and stderr apart, honours --tail, --stdout and --stderr, and follows to the end', async () => {
-    const started = await caisson(['run', '--detach', env('TEST_IMAGE_BUSYBOX'), '--', 'sh', '-c', `${lines(50, 40000)}; echo bad >&2; echo done`]);
+    const started = await caisson([
+      'run',
+      '--detach',
+      env('TEST_IMAGE_BUSYBOX'),
+      '--',
+      'sh',
+      '-c',
+      `${lines(50, 40000)}; echo bad >&2; echo done`,
+    ]);
     const id = started.stdout.trim();
     const followed = await caisson(['logs', id, '--follow']);
     expect(followed.code).toBe(0);
@@ -152,7 +172,11 @@ describe('a worker killed while the container writes its log', () => {
     const taskQueue = `livelog-${randomUUID()}`;
     const since = Date.now();
     const spawnOne = () => {
-      const w = spawnWorker('livelog', { CAISSON_TASK_QUEUE: taskQueue, CAISSON_HOST: 'livelog-host', CAISSON_ALLOWED_IMAGES: '*' });
+      const w = spawnWorker('livelog', {
+        CAISSON_TASK_QUEUE: taskQueue,
+        CAISSON_HOST: 'livelog-host',
+        CAISSON_ALLOWED_IMAGES: '*',
+      });
       workers.push(w);
       return w;
     };
@@ -165,7 +189,10 @@ describe('a worker killed while the container writes its log', () => {
       const following: LogOptions = { follow: true };
       const reading = collectLines(handle.logs(following));
       // Kill the worker once some of the log has been shipped.
-      await vi.waitFor(async () => expect((await collectLines(handle.logs())).length).toBeGreaterThan(50), { timeout: 30_000, interval: 200 });
+      await vi.waitFor(async () => expect((await collectLines(handle.logs())).length).toBeGreaterThan(50), {
+        timeout: 30_000,
+        interval: 200,
+      });
       await first.stop('SIGKILL');
       const second = spawnOne();
       await second.ready;

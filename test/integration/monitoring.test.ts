@@ -41,15 +41,18 @@ describe('metrics', () => {
     const after = await scrape();
     expect(after).toMatch(/^temporal_\w+/m);
     const finished = (text: string, status: string, reason: string) =>
-      sample(text, 'caisson_actions_finished', { status, reason }) + sample(text, 'caisson_actions_finished_total', { status, reason });
+      sample(text, 'caisson_actions_finished', { status, reason }) +
+      sample(text, 'caisson_actions_finished_total', { status, reason });
     expect(finished(after, 'DONE', 'exit') - finished(before, 'DONE', 'exit')).toBe(1);
     expect(finished(after, 'FAILED', 'exit') - finished(before, 'FAILED', 'exit')).toBe(1);
-    const uploaded = (text: string) => sample(text, 'caisson_bytes_uploaded', {}) + sample(text, 'caisson_bytes_uploaded_total', {});
+    const uploaded = (text: string) =>
+      sample(text, 'caisson_bytes_uploaded', {}) + sample(text, 'caisson_bytes_uploaded_total', {});
     expect(uploaded(after) - uploaded(before)).toBeGreaterThanOrEqual(6);
     expect(sample(after, 'caisson_host_capacity', { host })).toBe(4);
     // One observation per step of each of the two actions: the histogram's count moves by 2 for "run".
     const runSteps = (text: string) =>
-      sample(text, 'caisson_step_duration_count', { step: 'run' }) + sample(text, 'caisson_step_duration_seconds_count', { step: 'run' });
+      sample(text, 'caisson_step_duration_count', { step: 'run' }) +
+      sample(text, 'caisson_step_duration_seconds_count', { step: 'run' });
     expect(runSteps(after) - runSteps(before)).toBe(2);
   });
 });
@@ -66,7 +69,11 @@ describe('search attributes and queries', () => {
     await expect
       .poll(
         async () => {
-          const found = await client.list({ status: 'FAILED', image: process.env.TEST_IMAGE_BUSYBOX, since: new Date(Date.now() - 600_000) });
+          const found = await client.list({
+            status: 'FAILED',
+            image: process.env.TEST_IMAGE_BUSYBOX,
+            since: new Date(Date.now() - 600_000),
+          });
           return found.find((a) => a.actionId === handle.actionId);
         },
         { timeout: 15_000, interval: 300 },
@@ -74,7 +81,9 @@ describe('search attributes and queries', () => {
       .toMatchObject({ status: 'FAILED', host, exitCode: 7 });
     const description = await client.client.workflow.getHandle(handle.actionId).describe();
     expect(description.typedSearchAttributes.get({ name: 'ActionExitCode', type: 'INT' } as never)).toBe(7);
-    expect(description.typedSearchAttributes.get({ name: 'ActionSource', type: 'KEYWORD' } as never)).toBe('monitoring-test');
-    expect(await description.staticSummary()).toContain("exit 7");
+    expect(description.typedSearchAttributes.get({ name: 'ActionSource', type: 'KEYWORD' } as never)).toBe(
+      'monitoring-test',
+    );
+    expect(await description.staticSummary()).toContain('exit 7');
   });
 });

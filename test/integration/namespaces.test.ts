@@ -13,14 +13,26 @@ import { engineEvents } from '../support/engine-events.js';
 import { LABEL } from '../../activities/container/labels.js';
 
 const SECOND = 'caisson-second';
-const SEARCH_ATTRIBUTES = ['ActionStatus=Keyword', 'ActionImage=Keyword', 'ActionExitCode=Int', 'ActionHost=Keyword', 'ActionSource=Keyword', 'ActionTemplate=Keyword', 'ActionSchedule=Keyword'];
+const SEARCH_ATTRIBUTES = [
+  'ActionStatus=Keyword',
+  'ActionImage=Keyword',
+  'ActionExitCode=Int',
+  'ActionHost=Keyword',
+  'ActionSource=Keyword',
+  'ActionTemplate=Keyword',
+  'ActionSchedule=Keyword',
+];
 const cleanups: (() => Promise<unknown>)[] = [];
 const host = `shared-host-${process.pid}`;
 /** How often the engine started a container of this action since `since`. */
-const starts = async (actionId: string, since: number) => (await engineEvents(docker(), since, [`${LABEL.actionId}=${actionId}`], ['start'])).length;
+const starts = async (actionId: string, since: number) =>
+  (await engineEvents(docker(), since, [`${LABEL.actionId}=${actionId}`], ['start'])).length;
 
 const temporal = (...args: string[]) =>
-  execFileSync(env('TEMPORAL_CLI'), ['operator', ...args, '--address', env('TEMPORAL_ADDRESS')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  execFileSync(env('TEMPORAL_CLI'), ['operator', ...args, '--address', env('TEMPORAL_ADDRESS')], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
 
 beforeAll(async () => {
   // The dev server keeps its database between runs: the namespace may be there already.
@@ -35,7 +47,8 @@ beforeAll(async () => {
       const known = temporal('search-attribute', 'list', '--namespace', SECOND);
       for (const sa of SEARCH_ATTRIBUTES) {
         const [name, type] = sa.split('=') as [string, string];
-        if (!known.includes(name)) temporal('search-attribute', 'create', '--namespace', SECOND, '--name', name, '--type', type);
+        if (!known.includes(name))
+          temporal('search-attribute', 'create', '--namespace', SECOND, '--name', name, '--type', type);
       }
       const listed = temporal('search-attribute', 'list', '--namespace', SECOND);
       for (const sa of SEARCH_ATTRIBUTES) expect(listed).toContain(sa.split('=')[0]);
@@ -57,19 +70,27 @@ describe('workers of two namespaces on one engine, under one host name', () => {
     await vi.waitFor(async () => expect(await starts(a.actionId, since)).toBe(1), { timeout: 30_000, interval: 100 });
 
     const second = await workerOfItsOwn('ns-second', { ...fast, TEMPORAL_NAMESPACE: SECOND }, cleanups);
-    const secondClient = await ActionsClient.connect({ ...temporalSettingsFromEnv(), namespace: SECOND }, second.taskQueue);
+    const secondClient = await ActionsClient.connect(
+      { ...temporalSettingsFromEnv(), namespace: SECOND },
+      second.taskQueue,
+    );
     cleanups.push(() => secondClient.close());
     const b = await secondClient.start(busybox('sleep 6; echo from-second'));
     await vi.waitFor(async () => expect(await starts(b.actionId, since)).toBe(1), { timeout: 30_000, interval: 100 });
     // Both containers carry whose they are.
-    const labels = (await docker().listContainers({ filters: { label: [`${LABEL.host}=${host}`] } })).map((c) => c.Labels[LABEL.namespace]);
+    const labels = (await docker().listContainers({ filters: { label: [`${LABEL.host}=${host}`] } })).map(
+      (c) => c.Labels[LABEL.namespace],
+    );
     expect(labels.sort()).toEqual([SECOND, 'default']);
     // And so do their disks, where the worker can make them.
     const disksDir = process.env.CAISSON_DISKS_DIR;
     if (disksDir) {
       const owners = readdirSync(disksDir)
         .filter((name) => name.endsWith(`-${host}`))
-        .map((name) => (JSON.parse(readFileSync(join(disksDir, name, 'owner.json'), 'utf8')) as { namespace: string }).namespace);
+        .map(
+          (name) =>
+            (JSON.parse(readFileSync(join(disksDir, name, 'owner.json'), 'utf8')) as { namespace: string }).namespace,
+        );
       expect(owners.sort()).toEqual([SECOND, 'default']);
     }
 

@@ -18,13 +18,24 @@ describe('hosts in network namespaces', () => {
   it('an action whose host is cut off the network is placed again on the other host; the cut-off host cleans up when it is back', async () => {
     const taskQueue = `netns-${randomUUID()}`;
     const env = { CAISSON_TASK_QUEUE: taskQueue, CAISSON_CAPACITY: '2', CAISSON_RECONCILE_SECONDS: '5' };
-    hosts.push(...(await Promise.all([startNetnsHost(1, `ns-a-${process.pid}`, env), startNetnsHost(2, `ns-b-${process.pid}`, env)])));
+    hosts.push(
+      ...(await Promise.all([
+        startNetnsHost(1, `ns-a-${process.pid}`, env),
+        startNetnsHost(2, `ns-b-${process.pid}`, env),
+      ])),
+    );
     const client = await connectClient(taskQueue);
     try {
-      const handle = await client.start(busybox('echo "placement $ACTION_ATTEMPT"; sleep 8; echo finished > /out/done.txt', { timeout: '2m' }), {
-        fleet: { hostTimeoutSeconds: 5 },
+      const handle = await client.start(
+        busybox('echo "placement $ACTION_ATTEMPT"; sleep 8; echo finished > /out/done.txt', { timeout: '2m' }),
+        {
+          fleet: { hostTimeoutSeconds: 5 },
+        },
+      );
+      await vi.waitFor(async () => expect((await handle.status()).phase).toBe('RUNNING'), {
+        timeout: 30_000,
+        interval: 100,
       });
-      await vi.waitFor(async () => expect((await handle.status()).phase).toBe('RUNNING'), { timeout: 30_000, interval: 100 });
       const first = (await handle.status()).host!;
       const victim = hosts.find((h) => h.name === first)!;
       const survivor = hosts.find((h) => h.name !== first)!;
@@ -33,13 +44,18 @@ describe('hosts in network namespaces', () => {
       const result = await handle.result();
       expect(result).toMatchObject({ status: 'DONE', host: survivor.name });
       expect(result.timings.filter((t) => t.step === 'place')).toHaveLength(2);
-      expect((await objectText(s3(), result.artifacts.find((a) => a.path === 'done.txt')!.uri)).trim()).toBe('finished');
+      expect((await objectText(s3(), result.artifacts.find((a) => a.path === 'done.txt')!.uri)).trim()).toBe(
+        'finished',
+      );
 
       // Back on the network, the cut-off host's reconcile removes what the action left there.
       await victim.heal();
       await vi.waitFor(
         async () => {
-          const left = await victim.engine.engine.listContainers({ all: true, filters: { label: [`${LABEL.actionId}=${handle.actionId}`] } });
+          const left = await victim.engine.engine.listContainers({
+            all: true,
+            filters: { label: [`${LABEL.actionId}=${handle.actionId}`] },
+          });
           expect(left).toEqual([]);
         },
         { timeout: 90_000, interval: 1_000 },

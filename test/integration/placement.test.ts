@@ -33,9 +33,18 @@ afterAll(async () => {
   await gpuEngine?.stop();
 });
 
-function host(name: string, taskQueue: string, extra: Record<string, string> = {}): { worker: WorkerProcess; host: string } {
+function host(
+  name: string,
+  taskQueue: string,
+  extra: Record<string, string> = {},
+): { worker: WorkerProcess; host: string } {
   const host = `${name}-${process.pid}`;
-  const worker = spawnWorker(name, { CAISSON_TASK_QUEUE: taskQueue, CAISSON_HOST: host, CAISSON_CAPACITY: '4', ...extra });
+  const worker = spawnWorker(name, {
+    CAISSON_TASK_QUEUE: taskQueue,
+    CAISSON_HOST: host,
+    CAISSON_CAPACITY: '4',
+    ...extra,
+  });
   const entry = { worker, host };
   started.push(entry);
   return entry;
@@ -49,8 +58,12 @@ async function client(taskQueue: string): Promise<ActionsClient> {
 
 function cli(args: string[], taskQueue: string): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) =>
-    execFile(process.execPath, [CLI, ...args], { env: { ...process.env, CAISSON_TASK_QUEUE: taskQueue }, timeout: 60_000 }, (error, stdout, stderr) =>
-      resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+    execFile(
+      process.execPath,
+      [CLI, ...args],
+      { env: { ...process.env, CAISSON_TASK_QUEUE: taskQueue }, timeout: 60_000 },
+      (error, stdout, stderr) =>
+        resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
     ),
   );
 }
@@ -76,9 +89,15 @@ describe('resources', () => {
     const since = Date.now();
     // Two of 600Mi on a host of 1Gi (and four slots): never both at once.
     const first = await c.start(busybox('sleep 3', { resources: { memory: '600Mi' } }));
-    await vi.waitFor(async () => expect((await first.status()).phase).toBe('RUNNING'), { timeout: 20_000, interval: 100 });
+    await vi.waitFor(async () => expect((await first.status()).phase).toBe('RUNNING'), {
+      timeout: 20_000,
+      interval: 100,
+    });
     const second = await c.start(busybox('true', { resources: { memory: '600Mi' } }));
-    await vi.waitFor(async () => expect((await second.status()).waitingFor).toBe('a host with free capacity for 600Mi memory'), { timeout: 10_000, interval: 100 });
+    await vi.waitFor(
+      async () => expect((await second.status()).waitingFor).toBe('a host with free capacity for 600Mi memory'),
+      { timeout: 10_000, interval: 100 },
+    );
     expect((await Promise.all([first.result(), second.result()])).map((r) => r.status)).toEqual(['DONE', 'DONE']);
     expect(mostAtOnce(await engineEvents(docker(), since, [`${LABEL.host}=${h.host}`]))).toBe(1);
   });
@@ -87,12 +106,18 @@ describe('resources', () => {
 describe('GPUs', () => {
   it('are given by device id, never the same one to two running actions, and the ids are in the result', async () => {
     const taskQueue = `gpu-${randomUUID()}`;
-    const g = host('gpu', taskQueue, { DOCKER_HOST: gpuEngine.socketHost, CAISSON_GPUS: 'fake0,fake1', CAISSON_DISKS_DIR: 'off' });
+    const g = host('gpu', taskQueue, {
+      DOCKER_HOST: gpuEngine.socketHost,
+      CAISSON_GPUS: 'fake0,fake1',
+      CAISSON_DISKS_DIR: 'off',
+    });
     await g.worker.ready;
     const c = await client(taskQueue);
     const since = Date.now();
     // Three at once on two GPUs: the third waits for a free one.
-    const handles = await Promise.all([1, 2, 3].map(() => c.start(busybox('echo "sees $NVIDIA_VISIBLE_DEVICES"; sleep 2', { resources: { gpus: 1 } }))));
+    const handles = await Promise.all(
+      [1, 2, 3].map(() => c.start(busybox('echo "sees $NVIDIA_VISIBLE_DEVICES"; sleep 2', { resources: { gpus: 1 } }))),
+    );
     const results = await Promise.all(handles.map((h) => h.result()));
     for (const r of results) {
       expect(r.status).toBe('DONE');
@@ -136,7 +161,10 @@ describe('spread and bin-pack', () => {
       const handle = await c.start(busybox('sleep 50'), { fleet: { stopGraceSeconds: 1 } });
       handles.push(handle);
       // Placed (the next one is offered knowing where this one went).
-      await vi.waitFor(async () => expect((await handle.status()).host).toBeTruthy(), { timeout: 20_000, interval: 50 });
+      await vi.waitFor(async () => expect((await handle.status()).host).toBeTruthy(), {
+        timeout: 20_000,
+        interval: 50,
+      });
       hosts.push((await handle.status()).host!);
     }
     for (const h of handles) await h.cancel();
@@ -162,12 +190,16 @@ describe('labels', () => {
     await a.worker.ready;
     const c = await client(taskQueue);
     const since = Date.now();
-    const missing = await (await c.start(busybox('true', { placement: { require: { zone: 'b' } } }), { fleet: { hostTimeoutSeconds: 5 } })).result();
+    const missing = await (
+      await c.start(busybox('true', { placement: { require: { zone: 'b' } } }), { fleet: { hostTimeoutSeconds: 5 } })
+    ).result();
     expect(missing).toMatchObject({ status: 'FAILED', reason: 'no-host-fits' });
     expect(missing.message).toContain(`${a.host}: label zone=b (it has zone=a)`);
     expect(Date.now() - since).toBeGreaterThanOrEqual(5_000);
     expect(Date.now() - since).toBeLessThan(30_000);
-    const found = await (await c.start(busybox('true', { placement: { require: { zone: 'a', disk: 'nvme' } } }))).result();
+    const found = await (
+      await c.start(busybox('true', { placement: { require: { zone: 'a', disk: 'nvme' } } }))
+    ).result();
     expect(found).toMatchObject({ status: 'DONE', host: a.host });
   });
 
@@ -193,15 +225,28 @@ describe('drain', () => {
     expect(await cli(['host', 'drain', h.host, '--reason', 'kernel upgrade'], taskQueue)).toMatchObject({ code: 0 });
     const registry = new FleetRegistry(s3(), env('CAISSON_ARTIFACTS_BUCKET'), taskQueue);
     // The host reads the marker within its report interval and says it is drained.
-    await vi.waitFor(async () => expect((await registry.hosts()).find((r) => r.host === h.host)?.drained).toBe('by the operator: kernel upgrade'), {
-      timeout: 15_000,
-      interval: 200,
-    });
+    await vi.waitFor(
+      async () =>
+        expect((await registry.hosts()).find((r) => r.host === h.host)?.drained).toBe(
+          'by the operator: kernel upgrade',
+        ),
+      {
+        timeout: 15_000,
+        interval: 200,
+      },
+    );
     const handle = await c.start(busybox('echo ran'));
     const listed = await cli(['host', 'list', '--json'], taskQueue);
     expect(listed.code).toBe(0);
     const rows = JSON.parse(listed.stdout) as HostRecord[];
-    expect(rows).toEqual([expect.objectContaining({ host: h.host, drained: 'by the operator: kernel upgrade', slots: 4, totals: expect.objectContaining({ labels: { zone: 'a' } }) })]);
+    expect(rows).toEqual([
+      expect.objectContaining({
+        host: h.host,
+        drained: 'by the operator: kernel upgrade',
+        slots: 4,
+        totals: expect.objectContaining({ labels: { zone: 'a' } }),
+      }),
+    ]);
     const text = await cli(['host', 'list'], taskQueue);
     expect(text.stdout).toMatch(new RegExp(`${h.host}\\s.*drained`));
     expect((await handle.status()).phase).toBe('PENDING');
@@ -212,7 +257,9 @@ describe('drain', () => {
     // the action had waited before.
     const events = (await c.client.workflow.getHandle(handle.actionId).fetchHistory()).events!;
     const place = events.find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'place')!;
-    const taken = events.find((e) => String(e.activityTaskStartedEventAttributes?.scheduledEventId) === String(place.eventId))!;
+    const taken = events.find(
+      (e) => String(e.activityTaskStartedEventAttributes?.scheduledEventId) === String(place.eventId),
+    )!;
     const takenAt = Number(taken.eventTime!.seconds) * 1000 + Math.floor((taken.eventTime!.nanos ?? 0) / 1e6);
     expect(takenAt).toBeGreaterThanOrEqual(undrainedAt);
   });
@@ -223,11 +270,17 @@ describe('drain', () => {
     await first.worker.ready;
     const c = await client(taskQueue);
     const running = await c.start(busybox('sleep 4; echo finished'));
-    await vi.waitFor(async () => expect((await running.status()).phase).toBe('RUNNING'), { timeout: 20_000, interval: 100 });
+    await vi.waitFor(async () => expect((await running.status()).phase).toBe('RUNNING'), {
+      timeout: 20_000,
+      interval: 100,
+    });
     const exited = new Promise<number>((resolve) => first.worker.process.once('exit', () => resolve(Date.now())));
     first.worker.process.kill('SIGTERM');
     const registry = new FleetRegistry(s3(), env('CAISSON_ARTIFACTS_BUCKET'), taskQueue);
-    await vi.waitFor(async () => expect((await registry.hosts())[0]?.drained).toMatch(/the worker is stopping/), { timeout: 10_000, interval: 100 });
+    await vi.waitFor(async () => expect((await registry.hosts())[0]?.drained).toMatch(/the worker is stopping/), {
+      timeout: 10_000,
+      interval: 100,
+    });
     const later = await c.start(busybox('echo later'));
     const done = await running.result();
     expect(done).toMatchObject({ status: 'DONE', host: first.host, logTail: ['finished'] });

@@ -26,12 +26,25 @@ beforeAll(async () => {
       defaults: { memory: '64Mi', pids: 100, logSize: '8Mi' },
       ceilings: { memory: '256Mi', cpu: 1, pids: 500, gpus: 0, timeout: '10m', outDisk: '512Mi', logSize: '64Mi' },
       secrets: {
-        TEAM_TOKEN: [grant(digestRef, SCRIPTS.tokenLength), grant(digestRef, SCRIPTS.printsSecrets), { template: `${TEMPLATE}@1` }],
+        TEAM_TOKEN: [
+          grant(digestRef, SCRIPTS.tokenLength),
+          grant(digestRef, SCRIPTS.printsSecrets),
+          { template: `${TEMPLATE}@1` },
+        ],
         TEAM_KEY: [grant(digestRef, SCRIPTS.printsSecrets)],
       },
     }),
   );
-  ({ client, host } = await workerOfItsOwn('policy', { CAISSON_POLICY_FILE: policyFile, CAISSON_SECRET_TEAM_TOKEN: 'team-secret', CAISSON_SECRET_OTHER: 'other-secret', CAISSON_SECRET_TEAM_KEY: PEM }, cleanups));
+  ({ client, host } = await workerOfItsOwn(
+    'policy',
+    {
+      CAISSON_POLICY_FILE: policyFile,
+      CAISSON_SECRET_TEAM_TOKEN: 'team-secret',
+      CAISSON_SECRET_OTHER: 'other-secret',
+      CAISSON_SECRET_TEAM_KEY: PEM,
+    },
+    cleanups,
+  ));
 });
 afterEach(async () => {
   for (const cleanup of perTest.splice(0).reverse()) await cleanup();
@@ -70,7 +83,12 @@ describe('limits', () => {
   });
 
   it('above a ceiling: FAILED at once, every field named with its ceiling', async () => {
-    const message = await refused(busybox('true', { timeout: '1h', resources: { memory: '512Mi', cpu: 2, pids: 1000, gpus: 1, outDisk: '1Gi', logSize: '1Gi' } }));
+    const message = await refused(
+      busybox('true', {
+        timeout: '1h',
+        resources: { memory: '512Mi', cpu: 2, pids: 1000, gpus: 1, outDisk: '1Gi', logSize: '1Gi' },
+      }),
+    );
     for (const words of [
       "resources.cpu: 2 cores is above this fleet's ceiling of 1 cores",
       "resources.memory: 512Mi is above this fleet's ceiling of 256Mi",
@@ -122,9 +140,14 @@ describe('the host network', () => {
 });
 
 describe('env', () => {
-  it('names that grant devices or carry the worker\'s identity are refused', async () => {
-    const message = await refused(busybox('true', { env: { NVIDIA_VISIBLE_DEVICES: 'all', ACTION_OWNER: 'someone-else', CUDA_VISIBLE_DEVICES: '0' } }));
-    for (const name of ['NVIDIA_VISIBLE_DEVICES', 'ACTION_OWNER', 'CUDA_VISIBLE_DEVICES']) expect(message).toContain(`env.${name}: reserved`);
+  it("names that grant devices or carry the worker's identity are refused", async () => {
+    const message = await refused(
+      busybox('true', {
+        env: { NVIDIA_VISIBLE_DEVICES: 'all', ACTION_OWNER: 'someone-else', CUDA_VISIBLE_DEVICES: '0' },
+      }),
+    );
+    for (const name of ['NVIDIA_VISIBLE_DEVICES', 'ACTION_OWNER', 'CUDA_VISIBLE_DEVICES'])
+      expect(message).toContain(`env.${name}: reserved`);
   });
 });
 
@@ -132,7 +155,9 @@ describe('secrets', () => {
   it('listed for the image are given; any other is refused and the container never starts', async () => {
     const given = await (await client.start(busybox(SCRIPTS.tokenLength, { secrets: ['TEAM_TOKEN'] }))).result();
     expect(given).toMatchObject({ status: 'DONE', logTail: ['11'] });
-    expect(await refused(busybox('true', { secrets: ['OTHER'] }))).toContain(`secrets.0: OTHER may not be given to ${env('TEST_IMAGE_BUSYBOX')}`);
+    expect(await refused(busybox('true', { secrets: ['OTHER'] }))).toContain(
+      `secrets.0: OTHER may not be given to ${env('TEST_IMAGE_BUSYBOX')}`,
+    );
   });
 });
 
@@ -141,9 +166,24 @@ describe('secret grants bind what runs, not an image', () => {
     const cases: [string, Parameters<ActionsClient['start']>[0]][] = [
       ['printenv', busybox('printenv TEAM_TOKEN > /out/k', { secrets: ['TEAM_TOKEN'] })],
       ['LD_PRELOAD', busybox(SCRIPTS.tokenLength, { secrets: ['TEAM_TOKEN'], env: { LD_PRELOAD: '/tmp/x.so' } })],
-      ['a file over a program', busybox(SCRIPTS.tokenLength, { secrets: ['TEAM_TOKEN'], files: [{ path: '/bin/echo', content: '#!/bin/sh\ncat /proc/self/environ\n', mode: '0755' }] })],
-      ['another digest', busybox(SCRIPTS.tokenLength, { secrets: ['TEAM_TOKEN'], image: `${env('TEST_IMAGE_BUSYBOX').replace(/:[^/:]+$/, '')}@sha256:${'0'.repeat(64)}` })],
-      ["a template's name on another command", busybox('printenv TEAM_TOKEN', { secrets: ['TEAM_TOKEN'], template: `${TEMPLATE}@1` })],
+      [
+        'a file over a program',
+        busybox(SCRIPTS.tokenLength, {
+          secrets: ['TEAM_TOKEN'],
+          files: [{ path: '/bin/echo', content: '#!/bin/sh\ncat /proc/self/environ\n', mode: '0755' }],
+        }),
+      ],
+      [
+        'another digest',
+        busybox(SCRIPTS.tokenLength, {
+          secrets: ['TEAM_TOKEN'],
+          image: `${env('TEST_IMAGE_BUSYBOX').replace(/:[^/:]+$/, '')}@sha256:${'0'.repeat(64)}`,
+        }),
+      ],
+      [
+        "a template's name on another command",
+        busybox('printenv TEAM_TOKEN', { secrets: ['TEAM_TOKEN'], template: `${TEMPLATE}@1` }),
+      ],
     ];
     for (const [why, spec] of cases) {
       const message = await refused(spec);
@@ -153,7 +193,11 @@ describe('secret grants bind what runs, not an image', () => {
   });
 
   it('a run of the granted template version gets the secret', async () => {
-    await client.registerTemplate({ name: TEMPLATE, version: '1', spec: busybox(SCRIPTS.tokenLength, { secrets: ['TEAM_TOKEN'] }) });
+    await client.registerTemplate({
+      name: TEMPLATE,
+      version: '1',
+      spec: busybox(SCRIPTS.tokenLength, { secrets: ['TEAM_TOKEN'] }),
+    });
     const result = await (await client.start(await client.templateSpec(`${TEMPLATE}@1`))).result();
     expect(result).toMatchObject({ status: 'DONE', logTail: ['11'] });
   });
@@ -186,31 +230,52 @@ describe('secret values in what the container prints', () => {
 describe('artifacts', () => {
   it("an input outside the worker's artifacts root is refused, and one inside it is read", async () => {
     const bucket = env('CAISSON_ARTIFACTS_BUCKET');
-    const outside = await refused(busybox('true', { inputs: [{ from: `s3://${bucket}/elsewhere/${Date.now()}.json`, to: '/in/x' }] }));
+    const outside = await refused(
+      busybox('true', { inputs: [{ from: `s3://${bucket}/elsewhere/${Date.now()}.json`, to: '/in/x' }] }),
+    );
     expect(outside).toContain(`inputs.0.from: s3://${bucket}/elsewhere/`);
     const first = await (await client.start(busybox('echo kept > /out/kept.txt'))).result();
-    const second = await (await client.start(busybox('cat /in/kept.txt', { inputs: [{ fromAction: first.actionId, path: 'out/kept.txt', to: '/in/kept.txt' }] }))).result();
+    const second = await (
+      await client.start(
+        busybox('cat /in/kept.txt', {
+          inputs: [{ fromAction: first.actionId, path: 'out/kept.txt', to: '/in/kept.txt' }],
+        }),
+      )
+    ).result();
     expect(second).toMatchObject({ status: 'DONE', logTail: ['kept'] });
   });
 
   it('a bucket the policy does not list is refused', async () => {
-    expect(await refused(busybox('true', { artifacts: { bucket: 'someone-elses-bucket' } }))).toContain('artifacts.bucket: "someone-elses-bucket" is not one this fleet writes to');
+    expect(await refused(busybox('true', { artifacts: { bucket: 'someone-elses-bucket' } }))).toContain(
+      'artifacts.bucket: "someone-elses-bucket" is not one this fleet writes to',
+    );
   });
 
   it("a refused action's result.json goes to the worker's own bucket, never to the one it named", async () => {
-    const result = await (await client.start(busybox('true', { artifacts: { bucket: 'someone-elses-bucket' } }))).result();
+    const result = await (
+      await client.start(busybox('true', { artifacts: { bucket: 'someone-elses-bucket' } }))
+    ).result();
     expect(result).toMatchObject({ status: 'FAILED', reason: 'policy' });
     expect(result.resultUri).toBe(`s3://${env('CAISSON_ARTIFACTS_BUCKET')}/actions/${result.actionId}/result.json`);
-    expect(JSON.parse(await objectText(s3(), result.resultUri!))).toMatchObject({ runId: result.runId, reason: 'policy' });
+    expect(JSON.parse(await objectText(s3(), result.resultUri!))).toMatchObject({
+      runId: result.runId,
+      reason: 'policy',
+    });
     keepHistory('refused', result);
   });
 
-  it('a prefix naming another action\'s folder only adds folders inside this action\'s own', async () => {
+  it("a prefix naming another action's folder only adds folders inside this action's own", async () => {
     const victim = await (await client.start(busybox('echo mine > /out/data.txt'))).result();
     const bucket = env('CAISSON_ARTIFACTS_BUCKET');
-    const attacker = await (await client.start(busybox('echo overwritten > /out/data.txt', { artifacts: { prefix: `actions/${victim.actionId}/out` } }))).result();
+    const attacker = await (
+      await client.start(
+        busybox('echo overwritten > /out/data.txt', { artifacts: { prefix: `actions/${victim.actionId}/out` } }),
+      )
+    ).result();
     expect(attacker.status).toBe('DONE');
-    expect(attacker.artifacts[0]!.uri).toBe(`s3://${bucket}/actions/${attacker.actionId}/actions/${victim.actionId}/out/out/data.txt`);
+    expect(attacker.artifacts[0]!.uri).toBe(
+      `s3://${bucket}/actions/${attacker.actionId}/actions/${victim.actionId}/out/out/data.txt`,
+    );
     expect(attacker.resultUri!.startsWith(`s3://${bucket}/actions/${attacker.actionId}/`)).toBe(true);
     expect(await objectText(s3(), victim.artifacts[0]!.uri)).toBe('mine\n');
   });
@@ -247,7 +312,11 @@ describe('a policy file with a mistake', () => {
   it('stops the worker at start, naming the field', async () => {
     const bad = join(dir, 'bad.json');
     writeFileSync(bad, JSON.stringify({ ceilings: { memory: 'lots' }, hostNetwrok: ['*'] }));
-    const worker = spawnWorker('badpolicy', { CAISSON_POLICY_FILE: bad, CAISSON_TASK_QUEUE: `badpolicy-${Date.now()}`, CAISSON_HOST: 'badpolicy' });
+    const worker = spawnWorker('badpolicy', {
+      CAISSON_POLICY_FILE: bad,
+      CAISSON_TASK_QUEUE: `badpolicy-${Date.now()}`,
+      CAISSON_HOST: 'badpolicy',
+    });
     // It is meant never to be ready: that rejection is the expected outcome, observed below by its exit.
     worker.ready.catch(() => {});
     let stderr = '';

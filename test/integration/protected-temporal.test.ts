@@ -33,8 +33,12 @@ afterAll(async () => {
 /** The CLI as a user runs it, with these connection variables over the dev environment's. */
 function cli(args: string[], vars: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) =>
-    execFile(process.execPath, [CLI, ...args], { env: { ...process.env, ...vars }, timeout: 90_000 }, (error, stdout, stderr) =>
-      resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+    execFile(
+      process.execPath,
+      [CLI, ...args],
+      { env: { ...process.env, ...vars }, timeout: 90_000 },
+      (error, stdout, stderr) =>
+        resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
     ),
   );
 }
@@ -50,8 +54,19 @@ interface Door {
 function mtlsDoor(): Door {
   const { certs } = proxy;
   return {
-    vars: { TEMPORAL_ADDRESS: proxy.mtlsAddress, TEMPORAL_TLS_CA: certs.ca.cert, TEMPORAL_TLS_CERT: certs.client.cert, TEMPORAL_TLS_KEY: certs.client.key },
-    settings: { ...temporalSettingsFromEnv(), address: proxy.mtlsAddress, tlsCa: certs.ca.cert, tlsCert: certs.client.cert, tlsKey: certs.client.key },
+    vars: {
+      TEMPORAL_ADDRESS: proxy.mtlsAddress,
+      TEMPORAL_TLS_CA: certs.ca.cert,
+      TEMPORAL_TLS_CERT: certs.client.cert,
+      TEMPORAL_TLS_KEY: certs.client.key,
+    },
+    settings: {
+      ...temporalSettingsFromEnv(),
+      address: proxy.mtlsAddress,
+      tlsCa: certs.ca.cert,
+      tlsCert: certs.client.cert,
+      tlsKey: certs.client.key,
+    },
     // As a workflow passes them from secrets: the PEM text itself, not a path.
     inputs: {
       'temporal-address': proxy.mtlsAddress,
@@ -67,7 +82,11 @@ function apiKeyDoor(key = proxy.apiKey): Door {
   return {
     vars: { TEMPORAL_ADDRESS: proxy.apiKeyAddress, TEMPORAL_TLS_CA: certs.ca.cert, TEMPORAL_API_KEY: key },
     settings: { ...temporalSettingsFromEnv(), address: proxy.apiKeyAddress, tlsCa: certs.ca.cert, apiKey: key },
-    inputs: { 'temporal-address': proxy.apiKeyAddress, 'temporal-tls-ca': readFileSync(certs.ca.cert, 'utf8'), 'temporal-api-key': key },
+    inputs: {
+      'temporal-address': proxy.apiKeyAddress,
+      'temporal-tls-ca': readFileSync(certs.ca.cert, 'utf8'),
+      'temporal-api-key': key,
+    },
   };
 }
 
@@ -85,7 +104,10 @@ async function runThrough(name: string, door: Door) {
     await client.close();
   }
 
-  const viaCli = await cli(['run', '--json', env('TEST_IMAGE_BUSYBOX'), '--', 'sh', '-c', 'echo via-cli'], { ...door.vars, CAISSON_TASK_QUEUE: taskQueue });
+  const viaCli = await cli(['run', '--json', env('TEST_IMAGE_BUSYBOX'), '--', 'sh', '-c', 'echo via-cli'], {
+    ...door.vars,
+    CAISSON_TASK_QUEUE: taskQueue,
+  });
   expect(viaCli.code, viaCli.stderr).toBe(0);
   expect(JSON.parse(viaCli.stdout)).toMatchObject({ status: 'DONE', logTail: ['via-cli'] });
 
@@ -115,14 +137,16 @@ describe('a Temporal behind a TLS proxy that requires client certificates', () =
   it('refuses the client and the CLI without a certificate, or with one of another CA, and says where it failed', async () => {
     const door = mtlsDoor();
     const noCert = { ...door.settings, tlsCert: undefined, tlsKey: undefined };
-    await expect(ActionsClient.connect(noCert, 'unused')).rejects.toThrow(new RegExp(`cannot connect to Temporal at ${proxy.mtlsAddress}`));
+    await expect(ActionsClient.connect(noCert, 'unused')).rejects.toThrow(
+      new RegExp(`cannot connect to Temporal at ${proxy.mtlsAddress}`),
+    );
 
     const strangerDir = mkdtempSync(join(tmpdir(), 'caisson-stranger-'));
     cleanups.push(async () => rmSync(strangerDir, { recursive: true, force: true }));
     const stranger = await makeDockerTlsCerts(strangerDir);
-    await expect(ActionsClient.connect({ ...door.settings, tlsCert: stranger.client.cert, tlsKey: stranger.client.key }, 'unused')).rejects.toThrow(
-      /cannot connect to Temporal/,
-    );
+    await expect(
+      ActionsClient.connect({ ...door.settings, tlsCert: stranger.client.cert, tlsKey: stranger.client.key }, 'unused'),
+    ).rejects.toThrow(/cannot connect to Temporal/);
 
     const withoutCert = { ...door.vars, TEMPORAL_TLS_CERT: '', TEMPORAL_TLS_KEY: '' };
     const refused = await cli(['list'], withoutCert);
@@ -130,7 +154,11 @@ describe('a Temporal behind a TLS proxy that requires client certificates', () =
     expect(refused.stderr).toContain(`cannot connect to Temporal at ${proxy.mtlsAddress}`);
 
     // A worker without the certificate does not start, and its log says why.
-    const worker = spawnWorker('mtls-nocert', { ...withoutCert, CAISSON_TASK_QUEUE: `nocert-${randomUUID()}`, CAISSON_HOST: `nocert-${process.pid}` });
+    const worker = spawnWorker('mtls-nocert', {
+      ...withoutCert,
+      CAISSON_TASK_QUEUE: `nocert-${randomUUID()}`,
+      CAISSON_HOST: `nocert-${process.pid}`,
+    });
     cleanups.push(() => worker.stop());
     await expect(worker.ready).rejects.toThrow(/exited with 1 before it was ready/);
     expect(readFileSync(worker.logFile, 'utf8')).toContain(`cannot connect to Temporal at ${proxy.mtlsAddress}`);
@@ -144,7 +172,9 @@ describe('a Temporal behind a TLS proxy that requires an API key', () => {
 
   it('refuses a wrong key, and never prints the key it was given', async () => {
     const wrong = apiKeyDoor('not-the-key-0123456789');
-    await expect(ActionsClient.connect(wrong.settings, 'unused')).rejects.toThrow(/cannot connect to Temporal|Unauthenticated|401/);
+    await expect(ActionsClient.connect(wrong.settings, 'unused')).rejects.toThrow(
+      /cannot connect to Temporal|Unauthenticated|401/,
+    );
     const refused = await cli(['list'], wrong.vars);
     expect(refused.code).not.toBe(0);
     expect(refused.stderr).toMatch(/cannot connect to Temporal|Unauthenticated|401/);

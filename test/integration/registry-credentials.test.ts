@@ -27,8 +27,19 @@ describe('registry credentials from a credential helper', () => {
     writeFileSync(join(dir, 'config.json'), JSON.stringify({ credHelpers: { [registry]: helper } }));
     return dir;
   };
-  const deps = (dockerConfigDir: string): PullDeps => ({ docker, allowedImages: [`${registry}/caisson/*`], dockerConfigDir });
-  const imagePresent = () => docker.getImage(image).inspect().then(() => true, () => false);
+  const deps = (dockerConfigDir: string): PullDeps => ({
+    docker,
+    allowedImages: [`${registry}/caisson/*`],
+    dockerConfigDir,
+  });
+  const imagePresent = () =>
+    docker
+      .getImage(image)
+      .inspect()
+      .then(
+        () => true,
+        () => false,
+      );
 
   beforeAll(async () => {
     env('TEST_REGISTRY_USERNAME');
@@ -43,7 +54,10 @@ describe('registry credentials from a credential helper', () => {
     savedPath = process.env.PATH;
     process.env.PATH = `${bin}:${savedPath ?? ''}`;
     // The pulls below must reach the registry, not find the image already in the engine.
-    await docker.getImage(image).remove({ force: true }).catch(() => {});
+    await docker
+      .getImage(image)
+      .remove({ force: true })
+      .catch(() => {});
     expect(await imagePresent()).toBe(false);
   });
 
@@ -70,7 +84,10 @@ describe('registry credentials from a credential helper', () => {
   });
 
   it('fails as ImageUnauthorized when the helper answers wrong credentials', async () => {
-    await docker.getImage(image).remove({ force: true }).catch(() => {});
+    await docker
+      .getImage(image)
+      .remove({ force: true })
+      .catch(() => {});
     const dir = configDir('wrong', 'caisson-test-wrong');
     const err = await pullImage(deps(dir), image).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ApplicationFailure);

@@ -44,11 +44,17 @@ async function engineBytes(): Promise<number> {
 const runMs = (result: ActionResult) => result.timings.find((t) => t.step === 'run')!.ms;
 
 describe('writes outside /out and /tmp_disk, with a budget (tmpDisk) of 64Mi', () => {
-  it('dd of 2 GiB into /root: FAILED disk-full within 10 s, and the engine\'s disk is as before', async () => {
+  it("dd of 2 GiB into /root: FAILED disk-full within 10 s, and the engine's disk is as before", async () => {
     const before = await engineBytes();
-    const result = await (await client.start(busybox('mkdir -p /root && dd if=/dev/zero of=/root/fill bs=1M count=2048', { resources: { tmpDisk: '64Mi' } }))).result();
+    const result = await (
+      await client.start(
+        busybox('mkdir -p /root && dd if=/dev/zero of=/root/fill bs=1M count=2048', { resources: { tmpDisk: '64Mi' } }),
+      )
+    ).result();
     expect(result).toMatchObject({ status: 'FAILED', reason: 'disk-full' });
-    expect(result.message).toMatch(/^wrote more than its disk budget outside \/out and \/tmp_disk \(\d+Mi written, the budget is 64Mi\)/);
+    expect(result.message).toMatch(
+      /^wrote more than its disk budget outside \/out and \/tmp_disk \(\d+Mi written, the budget is 64Mi\)/,
+    );
     expect(runMs(result)).toBeLessThan(10_000);
     console.log(`dd of 2 GiB: ${result.message}; run step ${runMs(result)} ms`);
     await expectNoLeftovers(host);
@@ -58,7 +64,8 @@ describe('writes outside /out and /tmp_disk, with a budget (tmpDisk) of 64Mi', (
 
   it('a writer that goes on (and ignores SIGTERM, as a shell of pid 1 does) is stopped, then killed, within 10 s', async () => {
     const before = await engineBytes();
-    const writer = 'mkdir -p /root; i=0; while true; do dd if=/dev/zero of=/root/f$i bs=1M count=16 2>/dev/null; i=$((i+1)); sleep 0.1; done';
+    const writer =
+      'mkdir -p /root; i=0; while true; do dd if=/dev/zero of=/root/f$i bs=1M count=16 2>/dev/null; i=$((i+1)); sleep 0.1; done';
     const result = await (await client.start(busybox(writer, { resources: { tmpDisk: '64Mi' } }))).result();
     expect(result).toMatchObject({ status: 'FAILED', reason: 'disk-full', exitCode: 137 });
     expect(runMs(result)).toBeLessThan(10_000);
@@ -68,13 +75,16 @@ describe('writes outside /out and /tmp_disk, with a budget (tmpDisk) of 64Mi', (
   });
 
   it('within the budget, and /tmp_disk beyond it (its own disk): DONE', async () => {
-    const script = 'mkdir -p /root && dd if=/dev/zero of=/root/small bs=1M count=16 2>/dev/null && dd if=/dev/zero of=/tmp_disk/big bs=1M count=256 2>/dev/null && echo wrote';
-    const result = await (await client.start(busybox(script, { resources: { tmpDisk: '64Mi', outDisk: '512Mi' } }))).result();
+    const script =
+      'mkdir -p /root && dd if=/dev/zero of=/root/small bs=1M count=16 2>/dev/null && dd if=/dev/zero of=/tmp_disk/big bs=1M count=256 2>/dev/null && echo wrote';
+    const result = await (
+      await client.start(busybox(script, { resources: { tmpDisk: '64Mi', outDisk: '512Mi' } }))
+    ).result();
     expect(result).toMatchObject({ status: 'DONE', reason: 'exit', logTail: ['wrote'] });
   });
 });
 
-describe('under the policy\'s readOnlyRootfs', () => {
+describe("under the policy's readOnlyRootfs", () => {
   it('the container cannot write its own filesystem; /tmp (a tmpfs as large as its memory), /out and /tmp_disk it can', async () => {
     const script = [
       'mkdir /root 2>/dev/null && echo root-written || echo root-read-only',
@@ -86,14 +96,25 @@ describe('under the policy\'s readOnlyRootfs', () => {
     ].join('; ');
     const result = await (await readOnly.client.start(busybox(script))).result();
     expect(result).toMatchObject({ status: 'DONE', reason: 'exit' });
-    expect(result.logTail).toEqual(['root-read-only', 'etc-read-only', 'tmp-written', 'tmp_disk-written', 'out-written', `tmp-kib ${(64 * Mi) / 1024}`]);
+    expect(result.logTail).toEqual([
+      'root-read-only',
+      'etc-read-only',
+      'tmp-written',
+      'tmp_disk-written',
+      'out-written',
+      `tmp-kib ${(64 * Mi) / 1024}`,
+    ]);
   });
 
   it("a spec's files are refused before any container (the engine would write them into that filesystem)", async () => {
     const since = Date.now();
-    const result = await (await readOnly.client.start(busybox('true', { files: [{ path: '/etc/app.conf', content: 'x=1' }] }))).result();
+    const result = await (
+      await readOnly.client.start(busybox('true', { files: [{ path: '/etc/app.conf', content: 'x=1' }] }))
+    ).result();
     expect(result).toMatchObject({ status: 'FAILED', reason: 'policy', exitCode: null });
-    expect(result.message).toContain('files: this host\'s containers have a read-only filesystem (policy readOnlyRootfs)');
+    expect(result.message).toContain(
+      "files: this host's containers have a read-only filesystem (policy readOnlyRootfs)",
+    );
     expect(await containerStarts(result.runId, since)).toBe(0);
   });
 });

@@ -25,10 +25,15 @@ function temporaryKeys(): TemporaryKeys {
   const xml = execFileSync(
     'curl',
     [
-      '-fsS', '-X', 'POST',
-      '--user', `${env('AWS_ACCESS_KEY_ID')}:${env('AWS_SECRET_ACCESS_KEY')}`,
-      '--aws-sigv4', `aws:amz:${process.env.AWS_REGION ?? 'us-east-1'}:sts`,
-      '-d', 'Action=AssumeRole&Version=2011-06-15&DurationSeconds=900',
+      '-fsS',
+      '-X',
+      'POST',
+      '--user',
+      `${env('AWS_ACCESS_KEY_ID')}:${env('AWS_SECRET_ACCESS_KEY')}`,
+      '--aws-sigv4',
+      `aws:amz:${process.env.AWS_REGION ?? 'us-east-1'}:sts`,
+      '-d',
+      'Action=AssumeRole&Version=2011-06-15&DurationSeconds=900',
       `${env('AWS_ENDPOINT_URL_S3')}/`,
     ],
     { encoding: 'utf8' },
@@ -38,10 +43,17 @@ function temporaryKeys(): TemporaryKeys {
     if (!value) throw new Error(`MinIO's STS answered without ${name}: ${xml.slice(0, 300)}`);
     return value;
   };
-  return { AWS_ACCESS_KEY_ID: field('AccessKeyId'), AWS_SECRET_ACCESS_KEY: field('SecretAccessKey'), AWS_SESSION_TOKEN: field('SessionToken') };
+  return {
+    AWS_ACCESS_KEY_ID: field('AccessKeyId'),
+    AWS_SECRET_ACCESS_KEY: field('SecretAccessKey'),
+    AWS_SESSION_TOKEN: field('SessionToken'),
+  };
 }
 
-const where = () => ({ AWS_ENDPOINT_URL_S3: env('AWS_ENDPOINT_URL_S3'), AWS_REGION: process.env.AWS_REGION ?? 'us-east-1' });
+const where = () => ({
+  AWS_ENDPOINT_URL_S3: env('AWS_ENDPOINT_URL_S3'),
+  AWS_REGION: process.env.AWS_REGION ?? 'us-east-1',
+});
 
 /** Writes, reads back and deletes one object: what a worker and a client do with the bucket. */
 async function roundTrip(client: S3Client): Promise<string> {
@@ -63,7 +75,12 @@ describe('S3 credentials', () => {
   });
 
   it('the session token reaches S3: a wrong one is refused even with keys that need none', async () => {
-    const client = s3ClientFromEnv({ ...where(), AWS_ACCESS_KEY_ID: env('AWS_ACCESS_KEY_ID'), AWS_SECRET_ACCESS_KEY: env('AWS_SECRET_ACCESS_KEY'), AWS_SESSION_TOKEN: 'not-a-token' });
+    const client = s3ClientFromEnv({
+      ...where(),
+      AWS_ACCESS_KEY_ID: env('AWS_ACCESS_KEY_ID'),
+      AWS_SECRET_ACCESS_KEY: env('AWS_SECRET_ACCESS_KEY'),
+      AWS_SESSION_TOKEN: 'not-a-token',
+    });
     await expect(roundTrip(client)).rejects.toMatchObject({ name: 'InvalidTokenId' });
   });
 

@@ -18,21 +18,42 @@ const named = (prefix: string) => {
   return id;
 };
 afterAll(async () => {
-  for (const id of made) await suite.client().schedules().delete(id).catch(() => {});
+  for (const id of made)
+    await suite
+      .client()
+      .schedules()
+      .delete(id)
+      .catch(() => {});
 });
 
 /** The runs of a schedule, as `caisson list --schedule` finds them, once there are `count`. */
 async function runsOf(id: string, count: number): Promise<ActionSummary[]> {
   let runs: ActionSummary[] = [];
-  await expect.poll(async () => (runs = await suite.client().list({ schedule: id })).length, { timeout: 30_000, interval: 250 }).toBeGreaterThanOrEqual(count);
+  await expect
+    .poll(async () => (runs = await suite.client().list({ schedule: id })).length, { timeout: 30_000, interval: 250 })
+    .toBeGreaterThanOrEqual(count);
   return runs;
 }
 
 describe('caisson schedule', () => {
   it('creates a schedule whose triggered run is an ordinary action; shows, pauses, unpauses and deletes it', async () => {
     const id = named('nightly');
-    const created = await caisson('schedule', 'create', id, '--cron', '0 3 * * *', '--timezone', 'Europe/Zurich', '--memory', '32Mi',
-      env('TEST_IMAGE_BUSYBOX'), '--', 'sh', '-c', 'echo scheduled run; echo x > /out/x.txt');
+    const created = await caisson(
+      'schedule',
+      'create',
+      id,
+      '--cron',
+      '0 3 * * *',
+      '--timezone',
+      'Europe/Zurich',
+      '--memory',
+      '32Mi',
+      env('TEST_IMAGE_BUSYBOX'),
+      '--',
+      'sh',
+      '-c',
+      'echo scheduled run; echo x > /out/x.txt',
+    );
     expect(created.stderr).toBe('');
     expect(created.code).toBe(0);
     expect((await caisson('schedule', 'trigger', id)).code).toBe(0);
@@ -51,7 +72,10 @@ describe('caisson schedule', () => {
     expect(shown.stdout).toMatch(new RegExp(`ran {8}\\S+ {2}DONE {2}${run!.actionId}`));
 
     expect((await caisson('schedule', 'pause', id, '--note', 'holiday')).code).toBe(0);
-    expect(JSON.parse((await caisson('schedule', 'show', id, '--json')).stdout)).toMatchObject({ paused: true, note: 'holiday' });
+    expect(JSON.parse((await caisson('schedule', 'show', id, '--json')).stdout)).toMatchObject({
+      paused: true,
+      note: 'holiday',
+    });
     expect((await caisson('schedule', 'list')).stdout).toMatch(new RegExp(`^${id}\tpaused \\(holiday\\)`, 'm'));
     expect((await caisson('schedule', 'unpause', id)).code).toBe(0);
     expect(JSON.parse((await caisson('schedule', 'show', id, '--json')).stdout)).toMatchObject({ paused: false });
@@ -64,15 +88,32 @@ describe('caisson schedule', () => {
 
   it('skips a run due while the last one still runs, under overlap skip', async () => {
     const id = named('overlap');
-    const created = await caisson('schedule', 'create', id, '--cron', '0 3 1 1 *', '--overlap', 'skip',
-      env('TEST_IMAGE_BUSYBOX'), '--', 'sh', '-c', 'trap "exit 143" TERM; sleep 60 & wait');
+    const created = await caisson(
+      'schedule',
+      'create',
+      id,
+      '--cron',
+      '0 3 1 1 *',
+      '--overlap',
+      'skip',
+      env('TEST_IMAGE_BUSYBOX'),
+      '--',
+      'sh',
+      '-c',
+      'trap "exit 143" TERM; sleep 60 & wait',
+    );
     expect(created.code).toBe(0);
     await caisson('schedule', 'trigger', id);
     const [run] = await runsOf(id, 1);
     const handle = suite.client().attach(run!.actionId);
     await expect.poll(async () => (await handle.status()).phase, { timeout: 15_000, interval: 100 }).toBe('RUNNING');
     expect((await caisson('schedule', 'trigger', id)).code).toBe(0);
-    await expect.poll(async () => (await suite.client().schedules().describe(id)).skippedByOverlap, { timeout: 15_000, interval: 200 }).toBe(1);
+    await expect
+      .poll(async () => (await suite.client().schedules().describe(id)).skippedByOverlap, {
+        timeout: 15_000,
+        interval: 200,
+      })
+      .toBe(1);
     expect(await suite.client().list({ schedule: id })).toHaveLength(1);
     await handle.cancel();
     expect((await handle.result()).status).toBe('CANCELED');
@@ -80,7 +121,9 @@ describe('caisson schedule', () => {
 
   it('with a short interval starts runs by itself, each with its own id', async () => {
     const id = named('every');
-    expect((await caisson('schedule', 'create', id, '--every', '2s', env('TEST_IMAGE_BUSYBOX'), '--', 'true')).code).toBe(0);
+    expect(
+      (await caisson('schedule', 'create', id, '--every', '2s', env('TEST_IMAGE_BUSYBOX'), '--', 'true')).code,
+    ).toBe(0);
     const runs = await runsOf(id, 2);
     await suite.client().schedules().delete(id);
     expect(new Set(runs.map((r) => r.actionId)).size).toBe(runs.length);
@@ -89,12 +132,33 @@ describe('caisson schedule', () => {
 
   it('runs a template on a schedule, and takes changes to its timing and its spec', async () => {
     const id = named('templated');
-    expect((await caisson('template', 'register', fileURLToPath(new URL('../../examples/templates/greeting.yaml', import.meta.url)))).code).toBe(0);
-    const created = await caisson('schedule', 'create', id, '--cron', '0 3 * * *', '--template', 'greeting@1.0.0', '--input', '{"name": "Cron"}');
+    expect(
+      (
+        await caisson(
+          'template',
+          'register',
+          fileURLToPath(new URL('../../examples/templates/greeting.yaml', import.meta.url)),
+        )
+      ).code,
+    ).toBe(0);
+    const created = await caisson(
+      'schedule',
+      'create',
+      id,
+      '--cron',
+      '0 3 * * *',
+      '--template',
+      'greeting@1.0.0',
+      '--input',
+      '{"name": "Cron"}',
+    );
     expect(created.stderr).toBe('');
     await caisson('schedule', 'trigger', id);
     const [first] = await runsOf(id, 1);
-    expect(await suite.client().attach(first!.actionId).result()).toMatchObject({ status: 'DONE', output: { message: 'Hello, Cron!' } });
+    expect(await suite.client().attach(first!.actionId).result()).toMatchObject({
+      status: 'DONE',
+      output: { message: 'Hello, Cron!' },
+    });
     expect(first!.template).toBe('greeting@1.0.0');
 
     expect((await caisson('schedule', 'update', id, '--every', '1h')).code).toBe(0);
@@ -112,7 +176,16 @@ describe('caisson schedule', () => {
     const neither = await caisson('schedule', 'create', id, env('TEST_IMAGE_BUSYBOX'));
     expect(neither.code).toBe(1);
     expect(neither.stderr).toContain('give the schedule --cron EXPRESSION (repeatable) or --every DURATION');
-    const badSpec = await caisson('schedule', 'create', id, '--every', '1h', '--memory', '1', 'registry.example/Not An Image');
+    const badSpec = await caisson(
+      'schedule',
+      'create',
+      id,
+      '--every',
+      '1h',
+      '--memory',
+      '1',
+      'registry.example/Not An Image',
+    );
     expect(badSpec.code).toBe(2);
     expect(badSpec.stderr).toContain('resources.memory: memory must be at least 6Mi');
     expect(badSpec.stderr).toContain('image: not an image reference');

@@ -45,7 +45,10 @@ describe('the Temporal server killed', () => {
     cleanups.push(() => expectNoLeftovers(host));
     const since = Date.now();
     const handle = await client.start(busybox(UNTIL_TOLD, { timeout: '5m' }));
-    await vi.waitFor(async () => expect(await handle.logTail()).toContain('started'), { timeout: 30_000, interval: 200 });
+    await vi.waitFor(async () => expect(await handle.logTail()).toContain('started'), {
+      timeout: 30_000,
+      interval: 200,
+    });
     await takeDown('temporal', 'SIGKILL');
     await tell(handle.actionId); // the container ends while the server is away
     const result = await doneOnceBack(handle, ['started', 'finishing']);
@@ -65,7 +68,10 @@ describe('the Temporal server killed', () => {
     storage.limitUploads(0);
     const result = await doneOnceBack(handle, ['written']);
     const big = result.artifacts.find((a) => a.path === 'big.txt')!;
-    expect(await objectDigest(s3(), big.uri)).toEqual({ sha256: createHash('sha256').update('y'.repeat(8_000_000)).digest('hex'), size: 8_000_000 });
+    expect(await objectDigest(s3(), big.uri)).toEqual({
+      sha256: createHash('sha256').update('y'.repeat(8_000_000)).digest('hex'),
+      size: 8_000_000,
+    });
     expect(await containerStarts(result.runId, since)).toBe(1);
   });
 });
@@ -78,7 +84,9 @@ describe('MinIO stopped during the upload of a 200 MiB /out', () => {
     cleanups.push(() => expectNoLeftovers(host));
     const since = Date.now();
     const handle = await client.start(
-      busybox('head -c 209715200 /dev/zero | tr "\\0" z > /out/big.bin; echo small > /out/small.txt; echo written', { resources: { outDisk: '300Mi' } }),
+      busybox('head -c 209715200 /dev/zero | tr "\\0" z > /out/big.bin; echo small > /out/small.txt; echo written', {
+        resources: { outDisk: '300Mi' },
+      }),
     );
     await uploadStarted(storage, '/out/big.bin');
     await takeDown('minio', 'SIGTERM');
@@ -105,7 +113,9 @@ describe('the registry down during a pull', () => {
     const result = await (await client.start(busybox('echo never', { pullPolicy: 'always' }))).result();
     expect(Date.now() - started).toBeLessThan(5_000 + 20_000);
     expect(result).toMatchObject({ status: 'FAILED', reason: 'registry-unreachable', exitCode: null });
-    expect(result.message).toContain(`the registry ${env('TEST_REGISTRY')} of image ${env('TEST_IMAGE_BUSYBOX')} did not answer for 5 s`);
+    expect(result.message).toContain(
+      `the registry ${env('TEST_REGISTRY')} of image ${env('TEST_IMAGE_BUSYBOX')} did not answer for 5 s`,
+    );
     expect(await docker().listContainers({ all: true, filters: { label: [`${LABEL.host}=${host}`] } })).toEqual([]);
   });
 

@@ -44,14 +44,26 @@ describe('the example templates', () => {
     for (const name of ['greeting', 'checksums']) {
       const registered = await cli('template', 'register', join(EXAMPLES, `${name}.yaml`));
       expect(registered.stderr).toBe('');
-      expect(registered.stdout).toMatch(new RegExp(`^registered ${name}@1\\.0\\.0: 127\\.0\\.0\\.1:5000/caisson/busybox@sha256:[a-f0-9]{64} \\(was 127\\.0\\.0\\.1:5000/caisson/busybox:1\\)`));
+      expect(registered.stdout).toMatch(
+        new RegExp(
+          `^registered ${name}@1\\.0\\.0: 127\\.0\\.0\\.1:5000/caisson/busybox@sha256:[a-f0-9]{64} \\(was 127\\.0\\.0\\.1:5000/caisson/busybox:1\\)`,
+        ),
+      );
       expect(registered.code).toBe(0);
     }
     const list = await cli('template', 'list');
     expect(list.stdout).toMatch(/^checksums\t1\.0\.0\t1\.0\.0\tsha256 of every file/m);
     expect(list.stdout).toMatch(/^greeting\t1\.0\.0\t1\.0\.0\tGreets someone/m);
 
-    const greeted = await cli('run', 'greeting', '--input', '{"name": "Ada", "greeting": "Hi"}', '--set', 'env.PUNCTUATION=?', '--json');
+    const greeted = await cli(
+      'run',
+      'greeting',
+      '--input',
+      '{"name": "Ada", "greeting": "Hi"}',
+      '--set',
+      'env.PUNCTUATION=?',
+      '--json',
+    );
     expect(greeted.code).toBe(0);
     const result = JSON.parse(greeted.stdout) as ActionResult;
     expect(result).toMatchObject({ status: 'DONE', output: { message: 'Hi, Ada?' } });
@@ -59,10 +71,21 @@ describe('the example templates', () => {
 
     // Data from a prefix of S3, checksummed by the template into /out.
     const prefix = `templates-test/${randomUUID()}`;
-    for (const [name, body] of [['a.txt', 'alpha\n'], ['deeper/b.txt', 'beta\n']]) {
-      await s3().send(new PutObjectCommand({ Bucket: env('CAISSON_ARTIFACTS_BUCKET'), Key: `${prefix}/${name}`, Body: body }));
+    for (const [name, body] of [
+      ['a.txt', 'alpha\n'],
+      ['deeper/b.txt', 'beta\n'],
+    ]) {
+      await s3().send(
+        new PutObjectCommand({ Bucket: env('CAISSON_ARTIFACTS_BUCKET'), Key: `${prefix}/${name}`, Body: body }),
+      );
     }
-    const summed = await cli('run', 'checksums', '--in', `s3://${env('CAISSON_ARTIFACTS_BUCKET')}/${prefix}/=/in/data`, '--json');
+    const summed = await cli(
+      'run',
+      'checksums',
+      '--in',
+      `s3://${env('CAISSON_ARTIFACTS_BUCKET')}/${prefix}/=/in/data`,
+      '--json',
+    );
     expect(summed.code).toBe(0);
     const sums = JSON.parse(summed.stdout) as ActionResult;
     expect(sums).toMatchObject({ status: 'DONE', output: { files: 2 } });
@@ -70,46 +93,71 @@ describe('the example templates', () => {
     expect(text).toContain('./data/deeper/b.txt');
 
     // The UI and `caisson list` filter runs of one template by its search attribute.
-    await vi.waitFor(async () => expect((await suite.client().list({ template: 'greeting@1.0.0' })).map((r) => r.actionId)).toContain(result.actionId), {
-      timeout: 15_000,
-      interval: 250,
-    });
+    await vi.waitFor(
+      async () =>
+        expect((await suite.client().list({ template: 'greeting@1.0.0' })).map((r) => r.actionId)).toContain(
+          result.actionId,
+        ),
+      {
+        timeout: 15_000,
+        interval: 250,
+      },
+    );
   });
 });
 
 describe('a template run', () => {
   it('is refused before anything runs when its input breaks inputSchema: every problem, at its JSON pointer (exit 2)', async () => {
     await cli('template', 'register', join(EXAMPLES, 'greeting.yaml'));
-    const bad = await cli('run', 'greeting', '--input-file', file('bad-input.yaml', 'name: 5\ngreeting: Yo\nextra: 1\n'));
+    const bad = await cli(
+      'run',
+      'greeting',
+      '--input-file',
+      file('bad-input.yaml', 'name: 5\ngreeting: Yo\nextra: 1\n'),
+    );
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('input/name: must be string');
-    expect(bad.stderr).toContain('input/greeting: must be equal to one of the allowed values: "Hello", "Hi", "Welcome"');
+    expect(bad.stderr).toContain(
+      'input/greeting: must be equal to one of the allowed values: "Hello", "Hi", "Welcome"',
+    );
     expect(bad.stderr).toContain('input: must NOT have additional properties ("extra")');
     expect(bad.stderr).not.toContain('started');
     const notAllowed = await cli('run', 'greeting', '--input', '{"name": "Ada"}', '--set', 'resources.memory=1Gi');
     expect(notAllowed.code).toBe(2);
-    expect(notAllowed.stderr).toContain('greeting@1.0.0 does not let runs set resources.memory (it allows: env.PUNCTUATION)');
+    expect(notAllowed.stderr).toContain(
+      'greeting@1.0.0 does not let runs set resources.memory (it allows: env.PUNCTUATION)',
+    );
   });
 
   it('whose output breaks outputSchema ends output-invalid, keeping the raw output', async () => {
     const client = suite.client();
-    await client.registerTemplate({
-      name: `counter-${randomUUID().slice(0, 8)}`,
-      version: '1',
-      spec: busybox('echo \'{"count": "three"}\''),
-      outputSchema: { type: 'object', properties: { count: { type: 'integer' } } },
-    }).then(async (t) => {
-      const result = await (await client.startTemplate(t.name)).result();
-      expect(result).toMatchObject({ status: 'FAILED', reason: 'output-invalid', exitCode: 0, output: { count: 'three' } });
-      expect(result.outputProblems).toEqual([{ pointer: '/count', message: 'must be integer' }]);
-      expect(result.message).toBe('the output does not meet the outputSchema: /count must be integer');
-    });
+    await client
+      .registerTemplate({
+        name: `counter-${randomUUID().slice(0, 8)}`,
+        version: '1',
+        spec: busybox('echo \'{"count": "three"}\''),
+        outputSchema: { type: 'object', properties: { count: { type: 'integer' } } },
+      })
+      .then(async (t) => {
+        const result = await (await client.startTemplate(t.name)).result();
+        expect(result).toMatchObject({
+          status: 'FAILED',
+          reason: 'output-invalid',
+          exitCode: 0,
+          output: { count: 'three' },
+        });
+        expect(result.outputProblems).toEqual([{ pointer: '/count', message: 'must be integer' }]);
+        expect(result.message).toBe('the output does not meet the outputSchema: /count must be integer');
+      });
   });
 
   it('whose outputSchema backtracks without end is cut off after a few seconds, the worker unharmed', async () => {
     const client = suite.client();
     // (a+)+$ against many "a" and a "!" takes exponential time in a backtracking regex engine.
-    const spec = busybox(`echo '{"word": "${'a'.repeat(40)}!"}'`, { output: 'json', outputSchema: { properties: { word: { pattern: '^(a+)+$' } } } });
+    const spec = busybox(`echo '{"word": "${'a'.repeat(40)}!"}'`, {
+      output: 'json',
+      outputSchema: { properties: { word: { pattern: '^(a+)+$' } } },
+    });
     const [slow, quick] = await Promise.all([
       client.start(spec).then((h) => h.result()),
       client.start(busybox('echo quick')).then((h) => h.result()),
@@ -124,7 +172,11 @@ describe('a template run', () => {
     const repo = `${env('TEST_REGISTRY')}/caisson/moving-${randomUUID().slice(0, 8)}`;
     const first = await pushVariant(repo, 'one');
     const name = `moving-${randomUUID().slice(0, 8)}`;
-    const definition = { name, version: '1', spec: { image: `${repo}:latest`, command: ['sh', '-c', 'echo ran'], timeout: '1m' } };
+    const definition = {
+      name,
+      version: '1',
+      spec: { image: `${repo}:latest`, command: ['sh', '-c', 'echo ran'], timeout: '1m' },
+    };
     const registered = await client.registerTemplate(definition);
     expect(registered.spec.image).toBe(`${repo}@${first}`);
     const second = await pushVariant(repo, 'two');
@@ -132,7 +184,11 @@ describe('a template run', () => {
     const result = await (await client.startTemplate(`${name}@1`)).result();
     expect(result).toMatchObject({ status: 'DONE', image: `${repo}@${first}`, imageDigest: first });
     // The version is taken: the same definition now means another image, which is refused.
-    await expect(client.registerTemplate(definition)).rejects.toThrow(new TemplateError(`${name}@1 is registered already with another definition; versions never change: register a new version`));
+    await expect(client.registerTemplate(definition)).rejects.toThrow(
+      new TemplateError(
+        `${name}@1 is registered already with another definition; versions never change: register a new version`,
+      ),
+    );
   });
 
   it('by name alone runs the latest version; definitions are checked whole', async () => {
@@ -143,10 +199,26 @@ describe('a template run', () => {
     }
     expect(await client.templates().versions(name)).toEqual(['1.2.0', '1.9.0', '1.10.0']);
     expect((await client.template(name)).version).toBe('1.10.0');
-    const err = await client.registerTemplate({ name, version: 'x y', spec: { image: 'Not An Image', input: 1 }, inputSchema: { type: 'nonsense' } }).catch((e: unknown) => e);
+    const err = await client
+      .registerTemplate({
+        name,
+        version: 'x y',
+        spec: { image: 'Not An Image', input: 1 },
+        inputSchema: { type: 'nonsense' },
+      })
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(InvalidSpecError);
-    expect((err as InvalidSpecError).problems).toEqual([{ path: 'version', message: expect.stringContaining('version is 1-64 letters') }]);
-    const err2 = await client.registerTemplate({ name, version: '2', spec: { image: 'Not An Image', input: 1 }, inputSchema: { type: 'nonsense' } }).catch((e: unknown) => e);
+    expect((err as InvalidSpecError).problems).toEqual([
+      { path: 'version', message: expect.stringContaining('version is 1-64 letters') },
+    ]);
+    const err2 = await client
+      .registerTemplate({
+        name,
+        version: '2',
+        spec: { image: 'Not An Image', input: 1 },
+        inputSchema: { type: 'nonsense' },
+      })
+      .catch((e: unknown) => e);
     expect((err2 as InvalidSpecError).problems.map((p) => p.path)).toEqual(['spec.input', 'spec.image', 'inputSchema']);
     await expect(client.template(`${name}@9`)).rejects.toThrow(`${name} has no version 9`);
   });
@@ -154,13 +226,20 @@ describe('a template run', () => {
 
 describe('a spec file', () => {
   it('runs with `caisson run -f`, flags over its fields; a bad one lists every problem as for flags (exit 2)', async () => {
-    const spec = file('action.yaml', `image: ${env('TEST_IMAGE_BUSYBOX')}\ncommand: [sh, -c, 'echo "$A $B"']\nenv:\n  A: from-file\n  B: from-file\ntimeout: 1m\n`);
+    const spec = file(
+      'action.yaml',
+      `image: ${env('TEST_IMAGE_BUSYBOX')}\ncommand: [sh, -c, 'echo "$A $B"']\nenv:\n  A: from-file\n  B: from-file\ntimeout: 1m\n`,
+    );
     const ran = await cli('run', '-f', spec, '--env', 'B=from-flag', '--json');
     expect(ran.code).toBe(0);
     const result = JSON.parse(ran.stdout) as ActionResult;
     expect(result.logTail).toContain('from-file from-flag');
 
-    const bad = await cli('run', '-f', file('bad.yaml', 'image: Not An Image\ntimeout: soon\nresources: { memory: 1 }\n'));
+    const bad = await cli(
+      'run',
+      '-f',
+      file('bad.yaml', 'image: Not An Image\ntimeout: soon\nresources: { memory: 1 }\n'),
+    );
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('image: not an image reference');
     expect(bad.stderr).toContain('timeout:');
@@ -181,26 +260,48 @@ describe('the bundled GitHub Action', () => {
       'task-queue': inject('taskQueue'),
       'codec-keys': env('CAISSON_CODEC_KEYS'),
     };
-    const s3Vars = Object.fromEntries(['AWS_ENDPOINT_URL_S3', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_REGION'].map((k) => [k, env(k)]));
+    const s3Vars = Object.fromEntries(
+      ['AWS_ENDPOINT_URL_S3', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_REGION'].map((k) => [k, env(k)]),
+    );
     const ran = await runDist({
       ...files,
       ...s3Vars,
       CAISSON_TEMPLATES: store,
-      ...inputVars({ ...connection, template: 'greeting@1.0.0', input: '{"name": "Grace"}', set: 'env.PUNCTUATION=.', 'action-id': `gha-tpl-${randomUUID()}` }),
+      ...inputVars({
+        ...connection,
+        template: 'greeting@1.0.0',
+        input: '{"name": "Grace"}',
+        set: 'env.PUNCTUATION=.',
+        'action-id': `gha-tpl-${randomUUID()}`,
+      }),
     });
     expect(ran.code).toBe(0);
-    expect(JSON.parse(records(readFileSync(files.GITHUB_OUTPUT, 'utf8')).output!)).toEqual({ message: 'Hello, Grace.' });
+    expect(JSON.parse(records(readFileSync(files.GITHUB_OUTPUT, 'utf8')).output!)).toEqual({
+      message: 'Hello, Grace.',
+    });
 
-    writeFileSync(join(workspace, 'spec.yml'), `image: ${env('TEST_IMAGE_BUSYBOX')}\ncommand: [sh, -c, 'echo "spec file says $WHO"']\nenv: { WHO: file }\n`);
+    writeFileSync(
+      join(workspace, 'spec.yml'),
+      `image: ${env('TEST_IMAGE_BUSYBOX')}\ncommand: [sh, -c, 'echo "spec file says $WHO"']\nenv: { WHO: file }\n`,
+    );
     const fromFile = await runDist({
       ...runnerFiles(workspace),
       GITHUB_WORKSPACE: workspace,
-      ...inputVars({ ...connection, 'spec-file': 'spec.yml', env: 'WHO=input', 'action-id': `gha-file-${randomUUID()}` }),
+      ...inputVars({
+        ...connection,
+        'spec-file': 'spec.yml',
+        env: 'WHO=input',
+        'action-id': `gha-file-${randomUUID()}`,
+      }),
     });
     expect(fromFile.code).toBe(0);
     expect(fromFile.stdout).toContain('spec file says input');
     // A path out of the workspace is refused, naming the input.
-    const outside = await runDist({ ...runnerFiles(workspace), GITHUB_WORKSPACE: workspace, ...inputVars({ ...connection, 'spec-file': '../../etc/passwd' }) });
+    const outside = await runDist({
+      ...runnerFiles(workspace),
+      GITHUB_WORKSPACE: workspace,
+      ...inputVars({ ...connection, 'spec-file': '../../etc/passwd' }),
+    });
     expect(outside.code).not.toBe(0);
     expect(outside.stdout).toMatch(/spec-file: .* (lies outside|is not a file in) the workspace/);
   });
@@ -216,10 +317,16 @@ async function pushVariant(repo: string, variant: string): Promise<string> {
     await container.remove();
   }
   const stream = await engine.getImage(`${repo}:latest`).push({
-    authconfig: { username: env('TEST_REGISTRY_USERNAME'), password: env('TEST_REGISTRY_PASSWORD'), serveraddress: env('TEST_REGISTRY') },
+    authconfig: {
+      username: env('TEST_REGISTRY_USERNAME'),
+      password: env('TEST_REGISTRY_PASSWORD'),
+      serveraddress: env('TEST_REGISTRY'),
+    },
   });
   const events = await new Promise<{ error?: string; aux?: { Digest?: string } }[]>((resolve, reject) =>
-    engine.modem.followProgress(stream, (err: Error | null, out: unknown[]) => (err ? reject(err) : resolve(out as never))),
+    engine.modem.followProgress(stream, (err: Error | null, out: unknown[]) =>
+      err ? reject(err) : resolve(out as never),
+    ),
   );
   const failed = events.find((e) => e.error);
   if (failed) throw new Error(`push ${repo}: ${failed.error}`);

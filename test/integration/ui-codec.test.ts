@@ -11,7 +11,13 @@ import { busybox, expectNoLeftovers, workerOfItsOwn } from '../support/actions.j
 import { env } from '../support/env.js';
 
 const CLI = new URL('../../build/cli/main.js', import.meta.url).pathname;
-const SEARCH_ATTRIBUTES = ['ActionStatus=Keyword', 'ActionImage=Keyword', 'ActionExitCode=Int', 'ActionHost=Keyword', 'ActionSource=Keyword'];
+const SEARCH_ATTRIBUTES = [
+  'ActionStatus=Keyword',
+  'ActionImage=Keyword',
+  'ActionExitCode=Int',
+  'ActionHost=Keyword',
+  'ActionSource=Keyword',
+];
 const keys = `k1:${randomBytes(32).toString('base64')}`;
 const cleanups: (() => Promise<unknown>)[] = [];
 let browser: Browser;
@@ -43,19 +49,43 @@ beforeAll(async () => {
   ui = `http://127.0.0.1:${uiPort}`;
   codecEndpoint = `http://127.0.0.1:${codecPort}`;
   // The codec server as operators run it: the built CLI, the fleet's keys, the UI's origin.
-  const codec = child(process.execPath, [CLI, 'codec-server', '--port', String(codecPort), '--origin', ui], { CAISSON_CODEC_KEYS: keys });
+  const codec = child(process.execPath, [CLI, 'codec-server', '--port', String(codecPort), '--origin', ui], {
+    CAISSON_CODEC_KEYS: keys,
+  });
   let said = '';
   codec.stderr!.on('data', (chunk: Buffer) => (said += chunk.toString()));
   await until('codec server', async () => said.includes('codec server on'));
   child(env('TEMPORAL_CLI'), [
-    'server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), '--ui-ip', '127.0.0.1', '--ui-port', String(uiPort),
-    '--namespace', 'default', '--log-level', 'warn', '--ui-codec-endpoint', codecEndpoint,
+    'server',
+    'start-dev',
+    '--ip',
+    '127.0.0.1',
+    '--port',
+    String(port),
+    '--ui-ip',
+    '127.0.0.1',
+    '--ui-port',
+    String(uiPort),
+    '--namespace',
+    'default',
+    '--log-level',
+    'warn',
+    '--ui-codec-endpoint',
+    codecEndpoint,
     ...SEARCH_ATTRIBUTES.flatMap((sa) => ['--search-attribute', sa]),
   ]);
   await until('temporal', async () => (await fetch(`${ui}/`)).ok);
   browser = await chromium.launch({
     executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   });
 }, 120_000);
 afterAll(async () => {
@@ -65,7 +95,11 @@ afterAll(async () => {
 
 describe('the Temporal UI with the codec server', () => {
   it('shows the spec of an encrypted action in clear; with the codec server out of reach it does not', async () => {
-    const { host, taskQueue } = await workerOfItsOwn('uicodec', { CAISSON_CODEC_KEYS: keys, TEMPORAL_ADDRESS: address }, cleanups);
+    const { host, taskQueue } = await workerOfItsOwn(
+      'uicodec',
+      { CAISSON_CODEC_KEYS: keys, TEMPORAL_ADDRESS: address },
+      cleanups,
+    );
     cleanups.push(() => expectNoLeftovers(host));
     const client = await ActionsClient.connect({ address, namespace: 'default', codecKeys: keys }, taskQueue);
     cleanups.push(() => client.close());

@@ -15,7 +15,15 @@ beforeAll(async () => {
   browser = await chromium.launch({
     executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
     // No GPU, no sandbox as root, and none of the background traffic a closed network refuses.
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   });
 });
 afterAll(async () => {
@@ -25,7 +33,9 @@ afterAll(async () => {
 
 describe('the Temporal UI', () => {
   it('finds a FAILED action by ActionStatus and shows its status, summary and result', async () => {
-    const handle = await client.start(busybox('echo "computing"; echo "bad input: row 12" >&2; exit 9', { source: 'ui-test' }));
+    const handle = await client.start(
+      busybox('echo "computing"; echo "bad input: row 12" >&2; exit 9', { source: 'ui-test' }),
+    );
     const result = await handle.result();
     expect(result.status).toBe('FAILED');
     const ui = env('TEMPORAL_UI_URL');

@@ -29,7 +29,12 @@ async function host(name: string) {
   cleanups.push(() => client.close());
   cleanups.push(() => expectNoLeftovers(hostName));
   const worker = async (extra: Record<string, string> = {}): Promise<WorkerProcess> => {
-    const w = spawnWorker(name, { CAISSON_TASK_QUEUE: taskQueue, CAISSON_HOST: hostName, CAISSON_ALLOWED_IMAGES: `${env('TEST_REGISTRY')}/caisson/*`, ...extra });
+    const w = spawnWorker(name, {
+      CAISSON_TASK_QUEUE: taskQueue,
+      CAISSON_HOST: hostName,
+      CAISSON_ALLOWED_IMAGES: `${env('TEST_REGISTRY')}/caisson/*`,
+      ...extra,
+    });
     cleanups.push(() => w.stop('SIGTERM'));
     await w.ready;
     return w;
@@ -57,7 +62,11 @@ describe('a worker killed while it pulls the image', () => {
     const dockerd = await startExtraDockerd({ name: 'crashpull' });
     cleanups.push(() => dockerd.stop());
     const registry = await slowRegistry(100_000, cleanups);
-    const settings = { DOCKER_HOST: dockerd.socketHost, DOCKER_CONFIG: registry.dockerConfig, CAISSON_ALLOWED_IMAGES: registry.allowed };
+    const settings = {
+      DOCKER_HOST: dockerd.socketHost,
+      DOCKER_CONFIG: registry.dockerConfig,
+      CAISSON_ALLOWED_IMAGES: registry.allowed,
+    };
     const first = await worker(settings);
     const since = Date.now();
     const handle = await client.start({ image: registry.image, command: ['echo', 'ran'] });
@@ -68,7 +77,10 @@ describe('a worker killed while it pulls the image', () => {
     const result = await handle.result();
     expect(result).toMatchObject({ status: 'DONE', exitCode: 0, logTail: ['ran'], attempts: 1 });
     expect(await engineEvents(dockerd.engine, since, [`${LABEL.runId}=${result.runId}`], ['start'])).toHaveLength(1);
-    await vi.waitFor(async () => expect(await dockerd.engine.listContainers({ all: true })).toEqual([]), { timeout: 15_000, interval: 200 });
+    await vi.waitFor(async () => expect(await dockerd.engine.listContainers({ all: true })).toEqual([]), {
+      timeout: 15_000,
+      interval: 200,
+    });
   });
 });
 
@@ -85,7 +97,10 @@ describe('a worker killed between creating the container and starting it', () =>
     await start.arrived;
     await first.stop('SIGKILL');
     start.drop(); // the start never reached the engine
-    const created = await docker().listContainers({ all: true, filters: { label: [`${LABEL.actionId}=${handle.actionId}`, `${LABEL.host}=${hostName}`] } });
+    const created = await docker().listContainers({
+      all: true,
+      filters: { label: [`${LABEL.actionId}=${handle.actionId}`, `${LABEL.host}=${hostName}`] },
+    });
     expect(created.map((c) => c.State)).toEqual(['created']);
 
     await worker();
@@ -104,9 +119,15 @@ describe('a worker killed while the container runs', () => {
     const since = Date.now();
     // Runs until told (USR1) to finish: the test tells it once the new worker has re-attached.
     const handle = await client.start(
-      busybox("trap 'echo finishing; echo late > /out/late.txt; exit 0' USR1; echo early > /out/early.txt; echo started; sleep 600 & wait", { timeout: '5m' }),
+      busybox(
+        "trap 'echo finishing; echo late > /out/late.txt; exit 0' USR1; echo early > /out/early.txt; echo started; sleep 600 & wait",
+        { timeout: '5m' },
+      ),
     );
-    await vi.waitFor(async () => expect(await handle.logTail()).toContain('started'), { timeout: 30_000, interval: 200 });
+    await vi.waitFor(async () => expect(await handle.logTail()).toContain('started'), {
+      timeout: 30_000,
+      interval: 200,
+    });
     await first.stop('SIGKILL');
     await worker();
     await retried(client, handle.actionId);
@@ -136,7 +157,10 @@ describe('a worker killed while it uploads /out', () => {
     const result = await handle.result();
     expect(result).toMatchObject({ status: 'DONE', exitCode: 0, logTail: ['written'] });
     const big = result.artifacts.find((a) => a.path === 'big.txt')!;
-    expect(await objectDigest(s3(), big.uri)).toEqual({ sha256: createHash('sha256').update('x'.repeat(8_000_000)).digest('hex'), size: 8_000_000 });
+    expect(await objectDigest(s3(), big.uri)).toEqual({
+      sha256: createHash('sha256').update('x'.repeat(8_000_000)).digest('hex'),
+      size: 8_000_000,
+    });
     expect(await containerStarts(result.runId, since)).toBe(1);
   });
 });
@@ -153,17 +177,32 @@ describe('a worker killed after it stored result.json, before the workflow heard
     await first.stop('SIGKILL');
     storing.release(); // sent just before the crash: it is stored
     const key = parseS3Uri(`s3://${env('CAISSON_ARTIFACTS_BUCKET')}/actions/${handle.actionId}/result.json`);
-    await vi.waitFor(() => s3().send(new HeadObjectCommand({ Bucket: key.bucket, Key: key.key })), { timeout: 15_000, interval: 100 });
-    const stored = JSON.parse(await objectText(s3(), `s3://${key.bucket}/${key.key}`)) as { finishedAt: string; runId: string };
+    await vi.waitFor(() => s3().send(new HeadObjectCommand({ Bucket: key.bucket, Key: key.key })), {
+      timeout: 15_000,
+      interval: 100,
+    });
+    const stored = JSON.parse(await objectText(s3(), `s3://${key.bucket}/${key.key}`)) as {
+      finishedAt: string;
+      runId: string;
+    };
     // The worker removes a finished run's containers (and their disks) right after storing its result.
     const disks = new HostDisks(env('CAISSON_DISKS_DIR'));
-    for (const c of await docker().listContainers({ all: true, filters: { label: [`${LABEL.actionId}=${handle.actionId}`] } })) {
+    for (const c of await docker().listContainers({
+      all: true,
+      filters: { label: [`${LABEL.actionId}=${handle.actionId}`] },
+    })) {
       await removeContainer(docker(), disks, c);
     }
 
     const second = await worker();
     const result = await handle.result();
-    expect(result).toMatchObject({ status: 'DONE', exitCode: 0, logTail: ['ran'], runId: stored.runId, finishedAt: stored.finishedAt });
+    expect(result).toMatchObject({
+      status: 'DONE',
+      exitCode: 0,
+      logTail: ['ran'],
+      runId: stored.runId,
+      finishedAt: stored.finishedAt,
+    });
     // The retry held nothing once it found the stored result: the worker's drain has nothing to wait for.
     const stopping = Date.now();
     await second.stop('SIGTERM');

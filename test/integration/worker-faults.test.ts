@@ -16,7 +16,12 @@ afterEach(async () => {
 });
 
 function worker(name: string, taskQueue: string, extra: Record<string, string> = {}): WorkerProcess {
-  const w = spawnWorker(name, { CAISSON_TASK_QUEUE: taskQueue, CAISSON_HOST: `${name}-host`, CAISSON_ALLOWED_IMAGES: '*', ...extra });
+  const w = spawnWorker(name, {
+    CAISSON_TASK_QUEUE: taskQueue,
+    CAISSON_HOST: `${name}-host`,
+    CAISSON_ALLOWED_IMAGES: '*',
+    ...extra,
+  });
   workers.push(w);
   return w;
 }
@@ -35,9 +40,13 @@ describe('a worker without registry credentials', () => {
       expect(result.message).toContain('DOCKER_CONFIG');
       // One try of the host activity: the refusal is final, never retried.
       const history = await client.client.workflow.getHandle(result.actionId).fetchHistory();
-      const executes = history.events!.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'execute');
+      const executes = history.events!.filter(
+        (e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'execute',
+      );
       expect(executes).toHaveLength(1);
-      const started = history.events!.find((e) => String(e.activityTaskStartedEventAttributes?.scheduledEventId) === String(executes[0]!.eventId));
+      const started = history.events!.find(
+        (e) => String(e.activityTaskStartedEventAttributes?.scheduledEventId) === String(executes[0]!.eventId),
+      );
       expect(started?.activityTaskStartedEventAttributes?.attempt).toBe(1);
     } finally {
       await client.close();
@@ -74,18 +83,25 @@ describe('a worker starting on a host with leftovers', () => {
       await second.ready;
       const line = await vi.waitFor(
         () => {
-          const found = readFileSync(second.logFile, 'utf8').split('\n').filter((l) => l.includes('reconciled containers'));
+          const found = readFileSync(second.logFile, 'utf8')
+            .split('\n')
+            .filter((l) => l.includes('reconciled containers'));
           expect(found).toHaveLength(1);
           return JSON.parse(found[0]!) as { removed: unknown[]; kept: unknown[] };
         },
         { timeout: 30_000, interval: 200 },
       );
-      expect(line.removed).toEqual([{ container: expect.any(String), runId: finished.runId, why: 'its run is completed' }]);
+      expect(line.removed).toEqual([
+        { container: expect.any(String), runId: finished.runId, why: 'its run is completed' },
+      ]);
       await expect(stale.inspect()).rejects.toMatchObject({ statusCode: 404 });
       expect(line.kept).toHaveLength(1);
       // The live run finishes on its own and its clean-up removes every container of the run.
       expect((await live.result()).status).toBe('DONE');
-      await vi.waitFor(() => expect(alive.inspect()).rejects.toMatchObject({ statusCode: 404 }), { timeout: 15_000, interval: 100 });
+      await vi.waitFor(() => expect(alive.inspect()).rejects.toMatchObject({ statusCode: 404 }), {
+        timeout: 15_000,
+        interval: 100,
+      });
     } finally {
       // Whatever failed above, leave no container behind for the tests that follow.
       await Promise.all(created.map((c) => c.remove({ force: true }).catch(() => {})));

@@ -24,9 +24,14 @@ export function busybox(script: string, extra: Partial<ActionSpecInput> = {}): A
  * Containers of ours still on one host's engine (by the host label, so that other hosts' work
  * never counts), and volumes no container uses.
  */
-export async function leftovers(host: string = inject('workerHost')): Promise<{ containers: string[]; volumes: string[] }> {
+export async function leftovers(
+  host: string = inject('workerHost'),
+): Promise<{ containers: string[]; volumes: string[] }> {
   const engine = docker();
-  const containers = await engine.listContainers({ all: true, filters: { label: [LABEL.actionId, `${LABEL.host}=${host}`] } });
+  const containers = await engine.listContainers({
+    all: true,
+    filters: { label: [LABEL.actionId, `${LABEL.host}=${host}`] },
+  });
   const { Volumes } = await engine.listVolumes({ filters: { dangling: ['true'] } });
   return { containers: containers.map((c) => c.Names[0] ?? c.Id), volumes: (Volumes ?? []).map((v) => v.Name) };
 }
@@ -44,7 +49,8 @@ export async function expectNoLeftovers(host: string = inject('workerHost'), lab
       expect(left.map((c) => c.Names[0] ?? c.Id)).toEqual([]);
       if (!label) expect(disksLeft(host)).toEqual([]);
       // The suite's own worker also reports its slots: every one is free again.
-      if (host === inject('workerHost')) expect(sample(await scrapeMetrics(inject('metricsPort')), 'caisson_host_capacity_in_use', { host })).toBe(0);
+      if (host === inject('workerHost'))
+        expect(sample(await scrapeMetrics(inject('metricsPort')), 'caisson_host_capacity_in_use', { host })).toBe(0);
     },
     { timeout: 15_000, interval: 100 },
   );
@@ -89,7 +95,17 @@ export function keepHistory(name: string, run: { actionId: string; runId?: strin
   // The CLI's JSON is the format the SDK's replayer reads (and what operators export from a fleet).
   const json = execFileSync(
     env('TEMPORAL_CLI'),
-    ['workflow', 'show', '--workflow-id', run.actionId, ...(run.runId ? ['--run-id', run.runId] : []), '--output', 'json', '--address', env('TEMPORAL_ADDRESS')],
+    [
+      'workflow',
+      'show',
+      '--workflow-id',
+      run.actionId,
+      ...(run.runId ? ['--run-id', run.runId] : []),
+      '--output',
+      'json',
+      '--address',
+      env('TEMPORAL_ADDRESS'),
+    ],
     { maxBuffer: 64 << 20, encoding: 'utf8' },
   );
   mkdirSync(HISTORIES_DIR, { recursive: true });
@@ -100,10 +116,19 @@ export function keepHistory(name: string, run: { actionId: string; runId?: strin
  * A worker with a queue and host of its own (capacity 2 unless `extra` says otherwise), and a client
  * for that queue; both are stopped by the cleanups the caller runs after its test.
  */
-export async function workerOfItsOwn(name: string, extra: Record<string, string>, cleanups: (() => Promise<unknown>)[]) {
+export async function workerOfItsOwn(
+  name: string,
+  extra: Record<string, string>,
+  cleanups: (() => Promise<unknown>)[],
+) {
   const taskQueue = `${name}-${randomUUID()}`;
   const host = `${name}-${process.pid}`;
-  const worker = spawnWorker(name, { CAISSON_TASK_QUEUE: taskQueue, CAISSON_HOST: host, CAISSON_CAPACITY: '2', ...extra });
+  const worker = spawnWorker(name, {
+    CAISSON_TASK_QUEUE: taskQueue,
+    CAISSON_HOST: host,
+    CAISSON_CAPACITY: '2',
+    ...extra,
+  });
   cleanups.push(() => worker.stop('SIGTERM'));
   await worker.ready;
   const client = await connectClient(taskQueue);
@@ -136,7 +161,9 @@ export function useSuiteWorker(): { client(): ActionsClient } {
 }
 
 /** A CountingProxy in front of the real MinIO, stopped by the caller's cleanups; `address` is its endpoint. */
-export async function s3Proxy(cleanups: (() => Promise<unknown>)[]): Promise<{ proxy: CountingProxy; address: string }> {
+export async function s3Proxy(
+  cleanups: (() => Promise<unknown>)[],
+): Promise<{ proxy: CountingProxy; address: string }> {
   const endpoint = new URL(env('AWS_ENDPOINT_URL_S3'));
   const proxy = new CountingProxy({ host: endpoint.hostname, port: Number(endpoint.port) });
   const address = await proxy.start('tcp');
@@ -146,7 +173,10 @@ export async function s3Proxy(cleanups: (() => Promise<unknown>)[]): Promise<{ p
 
 /** Resolves once a PUT of a key ending in `suffix` went through the proxy: that upload is under way. */
 export function uploadStarted(proxy: CountingProxy, suffix: string): Promise<void> {
-  return vi.waitFor(() => expect(proxy.requests.some((r) => r.startsWith('PUT ') && r.endsWith(suffix))).toBe(true), { timeout: 60_000, interval: 50 });
+  return vi.waitFor(() => expect(proxy.requests.some((r) => r.startsWith('PUT ') && r.endsWith(suffix))).toBe(true), {
+    timeout: 60_000,
+    interval: 50,
+  });
 }
 
 /**
@@ -154,7 +184,11 @@ export function uploadStarted(proxy: CountingProxy, suffix: string): Promise<voi
  * count requests, inject faults or slow the link); the proxy, the worker and the check that the
  * host is left clean all go with the caller's cleanups.
  */
-export async function workerBehindS3Proxy(name: string, cleanups: (() => Promise<unknown>)[], extra: Record<string, string> = {}) {
+export async function workerBehindS3Proxy(
+  name: string,
+  cleanups: (() => Promise<unknown>)[],
+  extra: Record<string, string> = {},
+) {
   const { proxy, address } = await s3Proxy(cleanups);
   const worker = await workerOfItsOwn(name, { ...extra, AWS_ENDPOINT_URL_S3: address }, cleanups);
   cleanups.push(() => expectNoLeftovers(worker.host));

@@ -15,7 +15,8 @@ export const inputVars = (inputs: Record<string, string>) =>
   Object.fromEntries(Object.entries(inputs).map(([k, v]) => [`INPUT_${k.toUpperCase()}`, v]));
 
 /** The name<<delimiter / value / delimiter records @actions/core appends to GITHUB_OUTPUT and GITHUB_STATE. */
-export const records = (text: string) => Object.fromEntries([...text.matchAll(/^(.+?)<<(.+)\n([\s\S]*?)\n\2$/gm)].map((m) => [m[1]!, m[3]!]));
+export const records = (text: string) =>
+  Object.fromEntries([...text.matchAll(/^(.+?)<<(.+)\n([\s\S]*?)\n\2$/gm)].map((m) => [m[1]!, m[3]!]));
 
 /** Runs dist/index.js with exactly `vars` (and PATH) in its environment. */
 export function runDist(vars: Record<string, string>): Promise<{ code: number; stdout: string }> {
@@ -28,7 +29,11 @@ export function runDist(vars: Record<string, string>): Promise<{ code: number; s
 
 /** The runner's command files in `dir`, empty: GITHUB_OUTPUT, GITHUB_STATE, GITHUB_STEP_SUMMARY. */
 export function runnerFiles(dir: string): { GITHUB_OUTPUT: string; GITHUB_STATE: string; GITHUB_STEP_SUMMARY: string } {
-  const files = { GITHUB_OUTPUT: join(dir, 'output'), GITHUB_STATE: join(dir, 'state'), GITHUB_STEP_SUMMARY: join(dir, 'summary') };
+  const files = {
+    GITHUB_OUTPUT: join(dir, 'output'),
+    GITHUB_STATE: join(dir, 'state'),
+    GITHUB_STEP_SUMMARY: join(dir, 'summary'),
+  };
   for (const file of Object.values(files)) writeFileSync(file, '');
   return files;
 }

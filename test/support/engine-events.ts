@@ -23,13 +23,28 @@ export async function engineEvents(
   })) as unknown as NodeJS.ReadableStream;
   let text = '';
   for await (const chunk of stream) text += chunk.toString();
-  return text
-    .split('\n')
-    .filter(Boolean)
-    .map((line) => JSON.parse(line) as { Action: string; id: string; timeNano: number; Actor: { Attributes: Record<string, string> } })
-    .map((e) => ({ action: e.Action, id: e.id ?? (e as unknown as { Actor: { ID: string } }).Actor.ID, time: e.timeNano, labels: e.Actor.Attributes }))
-    // The engine filters by whole seconds: keep what happened at or after `since` exactly.
-    .filter((e) => e.time >= since * 1e6);
+  return (
+    text
+      .split('\n')
+      .filter(Boolean)
+      .map(
+        (line) =>
+          JSON.parse(line) as {
+            Action: string;
+            id: string;
+            timeNano: number;
+            Actor: { Attributes: Record<string, string> };
+          },
+      )
+      .map((e) => ({
+        action: e.Action,
+        id: e.id ?? (e as unknown as { Actor: { ID: string } }).Actor.ID,
+        time: e.timeNano,
+        labels: e.Actor.Attributes,
+      }))
+      // The engine filters by whole seconds: keep what happened at or after `since` exactly.
+      .filter((e) => e.time >= since * 1e6)
+  );
 }
 
 /** The most containers running at once, from start and die events in the engine's order. */

@@ -15,7 +15,8 @@ export async function busyboxDigestRef(): Promise<string> {
   const repository = image.replace(/:[^/:]+$/, '');
   const { RepoDigests } = await docker().getImage(image).inspect();
   const found = (RepoDigests ?? []).find((d) => d.startsWith(`${repository}@`));
-  if (!found) throw new Error(`${image} has no digest in the engine: push it to the registry (scripts/dev-env up does)`);
+  if (!found)
+    throw new Error(`${image} has no digest in the engine: push it to the registry (scripts/dev-env up does)`);
   return found;
 }
 

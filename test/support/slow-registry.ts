@@ -22,6 +22,9 @@ export async function slowRegistry(bytesPerSecond: number, cleanups: (() => Prom
   const image = env('TEST_IMAGE_BUSYBOX').replace(env('TEST_REGISTRY'), address);
   /** Resolves once the engine is fetching a layer through the proxy: the pull is under way. */
   const pulling = () =>
-    vi.waitFor(() => expect(proxy.requests.filter((r) => /^GET .*\/blobs\/sha256:/.test(r)).length).toBeGreaterThan(0), { timeout: 30_000, interval: 50 });
+    vi.waitFor(
+      () => expect(proxy.requests.filter((r) => /^GET .*\/blobs\/sha256:/.test(r)).length).toBeGreaterThan(0),
+      { timeout: 30_000, interval: 50 },
+    );
   return { proxy, image, dockerConfig, allowed: `${address}/caisson/*`, pulling };
 }

@@ -11,7 +11,13 @@ function given(inputs: Record<string, string>): typeof core {
 }
 
 const image = '127.0.0.1:5000/caisson/busybox:1';
-const github = { GITHUB_REPOSITORY: 'org/repo', GITHUB_RUN_ID: '42', GITHUB_RUN_ATTEMPT: '1', GITHUB_JOB: 'build', GITHUB_ACTION: 'run-step' };
+const github = {
+  GITHUB_REPOSITORY: 'org/repo',
+  GITHUB_RUN_ID: '42',
+  GITHUB_RUN_ATTEMPT: '1',
+  GITHUB_JOB: 'build',
+  GITHUB_ACTION: 'run-step',
+};
 
 function problems(inputs: Record<string, string>): Record<string, string> {
   try {
@@ -35,9 +41,17 @@ describe('action inputs', () => {
   });
 
   it('reads the disk budget and the pull policy, and names a bad one by its input', () => {
-    const spec = readInputs(given({ image, 'out-disk': '2Gi', 'tmp-disk': '512Mi', 'log-size': '64Mi', 'pull-policy': 'if-not-present' }), github).spec;
-    expect(spec).toMatchObject({ resources: { outDisk: '2Gi', tmpDisk: '512Mi', logSize: '64Mi' }, pullPolicy: 'if-not-present' });
-    expect(Object.keys(problems({ image, 'out-disk': '2m', 'log-size': '1Mi', 'pull-policy': 'sometimes' })).sort()).toEqual(['log-size', 'out-disk', 'pull-policy']);
+    const spec = readInputs(
+      given({ image, 'out-disk': '2Gi', 'tmp-disk': '512Mi', 'log-size': '64Mi', 'pull-policy': 'if-not-present' }),
+      github,
+    ).spec;
+    expect(spec).toMatchObject({
+      resources: { outDisk: '2Gi', tmpDisk: '512Mi', logSize: '64Mi' },
+      pullPolicy: 'if-not-present',
+    });
+    expect(
+      Object.keys(problems({ image, 'out-disk': '2m', 'log-size': '1Mi', 'pull-policy': 'sometimes' })).sort(),
+    ).toEqual(['log-size', 'out-disk', 'pull-policy']);
   });
 
   it('reads required and preferred host labels, one per line, and names a bad one by its input', () => {
@@ -94,12 +108,17 @@ describe('action inputs', () => {
   });
 
   it('reads booleans as GitHub does (YAML 1.2) and names the input it refuses', () => {
-    expect(readInputs(given({ image, wait: 'True', 'follow-logs': 'FALSE' }), github)).toMatchObject({ wait: true, followLogs: false });
+    expect(readInputs(given({ image, wait: 'True', 'follow-logs': 'FALSE' }), github)).toMatchObject({
+      wait: true,
+      followLogs: false,
+    });
     expect(problems({ image, wait: 'yes', 'follow-logs': '0' })).toEqual({
       wait: 'true or false (also True, TRUE, False, FALSE), not "yes"',
       'follow-logs': 'true or false (also True, TRUE, False, FALSE), not "0"',
     });
-    expect(() => readInputs(given({ image, wait: 'maybe' }), github)).toThrow(/^invalid inputs:\n {2}- wait: true or false/);
+    expect(() => readInputs(given({ image, wait: 'maybe' }), github)).toThrow(
+      /^invalid inputs:\n {2}- wait: true or false/,
+    );
   });
 
   it('names each bad input and what is wrong, all at once', () => {
@@ -137,7 +156,17 @@ describe('action inputs', () => {
   });
 
   it('reads only the connection for the post step, whatever the spec inputs say', () => {
-    expect(readConnectionInputs(given({ image: 'Not An Image', 'temporal-address': 'temporal.internal:7233', 'temporal-namespace': 'ci', 'task-queue': 'gpu' }), {})).toEqual({
+    expect(
+      readConnectionInputs(
+        given({
+          image: 'Not An Image',
+          'temporal-address': 'temporal.internal:7233',
+          'temporal-namespace': 'ci',
+          'task-queue': 'gpu',
+        }),
+        {},
+      ),
+    ).toEqual({
       temporal: { address: 'temporal.internal:7233', namespace: 'ci' },
       taskQueue: 'gpu',
     });
@@ -148,9 +177,14 @@ describe('action inputs', () => {
 describe('the default action id', () => {
   it('is gh-<repository>-<run>-<attempt>-<job>-<step>, with / and other characters replaced by -', () => {
     expect(defaultActionId(github)).toBe('gh-org-repo-42-1-build-run-step');
-    expect(defaultActionId({ ...github, GITHUB_REPOSITORY: 'My Org/repo.v2', GITHUB_JOB: 'test (3.12, ubuntu)', GITHUB_ACTION: '__run_2' })).toBe(
-      'gh-My-Org-repo.v2-42-1-test--3.12--ubuntu--__run_2',
-    );
+    expect(
+      defaultActionId({
+        ...github,
+        GITHUB_REPOSITORY: 'My Org/repo.v2',
+        GITHUB_JOB: 'test (3.12, ubuntu)',
+        GITHUB_ACTION: '__run_2',
+      }),
+    ).toBe('gh-My-Org-repo.v2-42-1-test--3.12--ubuntu--__run_2');
   });
 
   it('is the same for the same step of the same attempt, and differs by attempt and by step', () => {
@@ -164,7 +198,8 @@ describe('the default action id', () => {
     expect(one).toMatch(/^gh-org-repo-42-1-build-m[0-9a-f]{8}-run-step$/);
     expect(defaultActionId(github, '{\n  "python": "3.12",\n  "os": "linux"\n}')).toBe(one); // same values, any layout
     expect(defaultActionId(github, '{"os":"linux","python":"3.13"}')).not.toBe(one);
-    for (const none of ['', 'null', '{}', 'not json']) expect(defaultActionId(github, none)).toBe('gh-org-repo-42-1-build-run-step');
+    for (const none of ['', 'null', '{}', 'not json'])
+      expect(defaultActionId(github, none)).toBe('gh-org-repo-42-1-build-run-step');
   });
 
   it('is capped at 200 characters, keeping ids that differ only at the end apart', () => {

@@ -14,7 +14,11 @@ describe('action spec', () => {
   });
 
   it('parses quantities into cores, bytes and milliseconds', () => {
-    const spec = parseActionSpec({ image, resources: { cpu: '500m', memory: '256Mi', pids: 64, gpus: 'all' }, timeout: '2m' });
+    const spec = parseActionSpec({
+      image,
+      resources: { cpu: '500m', memory: '256Mi', pids: 64, gpus: 'all' },
+      timeout: '2m',
+    });
     expect(spec.resources).toEqual({ cpu: 0.5, memory: 256 * 2 ** 20, pids: 64, gpus: 'all' });
     expect(spec.timeout).toBe(120_000);
   });

@@ -53,7 +53,7 @@ describe('host capacity', () => {
     expect(slots.tryReserveSlot(ctx)).toBeNull();
   });
 
-  it("forgets at once a run it only saw on the engine once a complete listing no longer shows it, never one it serves", () => {
+  it('forgets at once a run it only saw on the engine once a complete listing no longer shows it, never one it serves', () => {
     const capacity = new HostCapacity(4);
     capacity.seed(['theirs', 'restarted']); // at start: containers under this host name
     capacity.claim('mine'); // placed here, container not made yet

@@ -5,19 +5,32 @@ import { parseActionSpec } from '../../spec/action.js';
 
 describe('caisson run flags', () => {
   it('turn --out-disk, --tmp-disk, --log-size and --pull into the disk budget, the log size and the pull policy', () => {
-    const spec = parseActionSpec(specFromFlags('127.0.0.1:5000/x/y:1', ['true'], { 'out-disk': '2Gi', 'tmp-disk': '512Mi', 'log-size': '64Mi', pull: 'never' }));
+    const spec = parseActionSpec(
+      specFromFlags('127.0.0.1:5000/x/y:1', ['true'], {
+        'out-disk': '2Gi',
+        'tmp-disk': '512Mi',
+        'log-size': '64Mi',
+        pull: 'never',
+      }),
+    );
     expect(spec.resources).toMatchObject({ outDisk: 2 * 2 ** 30, tmpDisk: 512 * 2 ** 20, logSize: 64 * 2 ** 20 });
     expect(spec.pullPolicy).toBe('never');
   });
 
   it('turn --require and --prefer into placement labels, and name a bad pair', () => {
-    const spec = parseActionSpec(specFromFlags('127.0.0.1:5000/x/y:1', [], { require: ['zone=a', 'disk=nvme'], prefer: ['arch=amd64'] }));
+    const spec = parseActionSpec(
+      specFromFlags('127.0.0.1:5000/x/y:1', [], { require: ['zone=a', 'disk=nvme'], prefer: ['arch=amd64'] }),
+    );
     expect(spec.placement).toEqual({ require: { zone: 'a', disk: 'nvme' }, prefer: { arch: 'amd64' } });
-    expect(() => specFromFlags('127.0.0.1:5000/x/y:1', [], { require: ['zone'] })).toThrow(/--require "zone": write LABEL=VALUE/);
+    expect(() => specFromFlags('127.0.0.1:5000/x/y:1', [], { require: ['zone'] })).toThrow(
+      /--require "zone": write LABEL=VALUE/,
+    );
   });
 
   it('name a bad --env pair', () => {
     expect(() => specFromFlags('127.0.0.1:5000/x/y:1', [], { env: ['NOEQUALS'] })).toThrow(UsageError);
-    expect(() => specFromFlags('127.0.0.1:5000/x/y:1', [], { env: ['NOEQUALS'] })).toThrow(/--env "NOEQUALS": write KEY=VALUE/);
+    expect(() => specFromFlags('127.0.0.1:5000/x/y:1', [], { env: ['NOEQUALS'] })).toThrow(
+      /--env "NOEQUALS": write KEY=VALUE/,
+    );
   });
 });

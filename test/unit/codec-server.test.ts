@@ -49,13 +49,23 @@ interface Reply {
 }
 
 /** One HTTP request with the headers given as they are (Host included, which fetch would not send). */
-function call(address: string, port: number, method: string, path: string, headers: Record<string, string>, body?: string): Promise<Reply> {
+function call(
+  address: string,
+  port: number,
+  method: string,
+  path: string,
+  headers: Record<string, string>,
+  body?: string,
+): Promise<Reply> {
   return new Promise((resolve, reject) => {
-    const req = request({ host: address, port, method, path, headers: { Host: `${address}:${port}`, ...headers } }, (res) => {
-      let text = '';
-      res.on('data', (chunk: Buffer) => (text += chunk.toString()));
-      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: text }));
-    });
+    const req = request(
+      { host: address, port, method, path, headers: { Host: `${address}:${port}`, ...headers } },
+      (res) => {
+        let text = '';
+        res.on('data', (chunk: Buffer) => (text += chunk.toString()));
+        res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: text }));
+      },
+    );
     req.on('error', reject);
     req.end(body);
   });
@@ -63,20 +73,31 @@ function call(address: string, port: number, method: string, path: string, heade
 
 /** An encrypted payload as the Temporal API's JSON carries it, and the text inside it. */
 async function sealed(text: string) {
-  const [payload] = await codec.encode([{ metadata: { encoding: Buffer.from('json/plain') }, data: Buffer.from(JSON.stringify(text)) }]);
+  const [payload] = await codec.encode([
+    { metadata: { encoding: Buffer.from('json/plain') }, data: Buffer.from(JSON.stringify(text)) },
+  ]);
   const b64 = (bytes: Uint8Array | null | undefined) => Buffer.from(bytes ?? []).toString('base64');
   const metadata = Object.fromEntries(Object.entries(payload!.metadata ?? {}).map(([k, v]) => [k, b64(v)]));
   return JSON.stringify({ payloads: [{ metadata, data: b64(payload!.data) }] });
 }
 
 const decodedText = (reply: Reply) =>
-  (JSON.parse(reply.body) as { payloads: { data: string }[] }).payloads.map((p) => JSON.parse(Buffer.from(p.data, 'base64').toString()) as string);
+  (JSON.parse(reply.body) as { payloads: { data: string }[] }).payloads.map(
+    (p) => JSON.parse(Buffer.from(p.data, 'base64').toString()) as string,
+  );
 
 async function server(options: Partial<CodecServerOptions> = {}, ip = '127.0.0.1') {
   const counted = countingCodec();
   const port = await listening(createCodecServer({ codecs: [counted], origins: [UI], ...options }), ip);
   const decode = async (headers: Record<string, string>, address = '127.0.0.1') =>
-    call(address, port, 'POST', '/decode', { 'Content-Type': 'application/json', ...headers }, await sealed('secret text'));
+    call(
+      address,
+      port,
+      'POST',
+      '/decode',
+      { 'Content-Type': 'application/json', ...headers },
+      await sealed('secret text'),
+    );
   return { port, counted, decode };
 }
 
@@ -91,7 +112,10 @@ describe('the codec server', () => {
 
   it('decodes for the listed origin, with the CORS headers its browser needs', async () => {
     const { port, decode } = await server();
-    const preflight = await call('127.0.0.1', port, 'OPTIONS', '/decode', { Origin: UI, 'Access-Control-Request-Method': 'POST' });
+    const preflight = await call('127.0.0.1', port, 'OPTIONS', '/decode', {
+      Origin: UI,
+      'Access-Control-Request-Method': 'POST',
+    });
     expect(preflight.status).toBe(204);
     expect(preflight.headers['access-control-allow-origin']).toBe(UI);
     const reply = await decode({ Origin: UI });
@@ -102,7 +126,12 @@ describe('the codec server', () => {
 
   it('refuses a rebound Host name with 403, decoding nothing', async () => {
     const { port, counted, decode } = await server();
-    for (const host of [`attacker.example:${port}`, `127.0.0.1.attacker.example:${port}`, 'attacker.example', `localhost@attacker.example:${port}`]) {
+    for (const host of [
+      `attacker.example:${port}`,
+      `127.0.0.1.attacker.example:${port}`,
+      'attacker.example',
+      `localhost@attacker.example:${port}`,
+    ]) {
       const reply = await decode({ Host: host });
       expect(reply.status, host).toBe(403);
       expect(reply.body).not.toContain('secret text');
@@ -124,7 +153,10 @@ describe('the codec server', () => {
       expect(reply.status, origin).toBe(403);
       expect(reply.headers['access-control-allow-origin']).toBeUndefined();
       expect(reply.body).not.toContain('secret text');
-      const preflight = await call('127.0.0.1', port, 'OPTIONS', '/decode', { Origin: origin, 'Access-Control-Request-Method': 'POST' });
+      const preflight = await call('127.0.0.1', port, 'OPTIONS', '/decode', {
+        Origin: origin,
+        'Access-Control-Request-Method': 'POST',
+      });
       expect(preflight.status).toBe(403);
       expect(preflight.headers['access-control-allow-origin']).toBeUndefined();
     }
@@ -152,7 +184,14 @@ describe('the codec server off loopback', () => {
   it('listening everywhere with a token, still answers loopback callers who carry it', async () => {
     const started = await startCodecServer({ codecs: [codec], origins: [UI], token: 't', ip: '0.0.0.0', port: 0 });
     const port = await listening(started);
-    const reply = await call('127.0.0.1', port, 'POST', '/decode', { Authorization: 'Bearer t' }, await sealed('secret text'));
+    const reply = await call(
+      '127.0.0.1',
+      port,
+      'POST',
+      '/decode',
+      { Authorization: 'Bearer t' },
+      await sealed('secret text'),
+    );
     expect(reply.status).toBe(200);
     expect(decodedText(reply)).toEqual(['secret text']);
     expect((await call('127.0.0.1', port, 'POST', '/decode', {}, await sealed('secret text'))).status).toBe(401);
@@ -164,10 +203,14 @@ describe('caisson codec-server', () => {
 
   /** The command from the sources (as scripts/dev-env runs it), its stderr up to its first line or its exit. */
   function codecServer(args: string[], env: Record<string, string> = {}) {
-    const child = spawn(process.execPath, ['--import', `${ROOT}/node_modules/tsx/dist/loader.mjs`, `${ROOT}/cli/main.ts`, 'codec-server', ...args], {
-      env: { ...process.env, CAISSON_CODEC_KEYS: KEYS, CAISSON_CODEC_TOKEN: '', ...env },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      ['--import', `${ROOT}/node_modules/tsx/dist/loader.mjs`, `${ROOT}/cli/main.ts`, 'codec-server', ...args],
+      {
+        env: { ...process.env, CAISSON_CODEC_KEYS: KEYS, CAISSON_CODEC_TOKEN: '', ...env },
+        stdio: ['ignore', 'ignore', 'pipe'],
+      },
+    );
     const started = new Promise<{ code: number | null; stderr: string }>((resolve) => {
       let stderr = '';
       child.stderr!.on('data', (chunk: Buffer) => {
@@ -200,7 +243,8 @@ describe('caisson codec-server', () => {
       const { stderr } = await started;
       const port = Number(/codec server on http:\/\/127\.0\.0\.1:(\d+)/.exec(stderr)?.[1]);
       expect(port).toBeGreaterThan(0);
-      const decode = async (headers: Record<string, string>) => call('127.0.0.1', port, 'POST', '/decode', headers, await sealed('secret text'));
+      const decode = async (headers: Record<string, string>) =>
+        call('127.0.0.1', port, 'POST', '/decode', headers, await sealed('secret text'));
       expect((await decode({ Host: `codec.example.com:${port}` })).status).toBe(200);
       expect((await decode({ Host: `attacker.example:${port}` })).status).toBe(403);
       expect((await decode({ Origin: 'https://evil.example' })).status).toBe(403);

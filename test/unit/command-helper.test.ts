@@ -7,7 +7,10 @@ describe('the command helper', () => {
   it('runs a program with its arguments as they are, never through a shell', async () => {
     const helper = new CommandHelper();
     try {
-      expect(await helper.run('echo', ['$(id)', '`id`', "'; true"], 5_000)).toEqual({ stdout: "$(id) `id` '; true\n", stderr: '' });
+      expect(await helper.run('echo', ['$(id)', '`id`', "'; true"], 5_000)).toEqual({
+        stdout: "$(id) `id` '; true\n",
+        stderr: '',
+      });
     } finally {
       helper.close();
     }

@@ -13,8 +13,13 @@ const published = (name: string): unknown => JSON.parse(readFileSync(`${dir}${na
 describe('the published JSON Schemas', () => {
   it('are exactly what the zod schemas generate (run npm run schema after changing spec/)', () => {
     const generated = contractSchemas();
-    expect(readdirSync(dir).filter((f) => f.endsWith('.json')).sort()).toEqual(Object.keys(generated).sort());
-    for (const [name, schema] of Object.entries(generated)) expect(readFileSync(`${dir}${name}`, 'utf8'), name).toBe(schemaText(schema));
+    expect(
+      readdirSync(dir)
+        .filter((f) => f.endsWith('.json'))
+        .sort(),
+    ).toEqual(Object.keys(generated).sort());
+    for (const [name, schema] of Object.entries(generated))
+      expect(readFileSync(`${dir}${name}`, 'utf8'), name).toBe(schemaText(schema));
   });
 
   it('accept a full spec the code accepts', () => {
@@ -32,7 +37,9 @@ describe('the published JSON Schemas', () => {
     };
     expect(checkActionSpec(spec).success).toBe(true);
     expect(schemaProblems(published('action-spec.schema.json'), spec)).toEqual([]);
-    expect(schemaProblems(published('run-action-input.schema.json'), { spec, member: { index: 0, count: 2 } })).toEqual([]);
+    expect(schemaProblems(published('run-action-input.schema.json'), { spec, member: { index: 0, count: 2 } })).toEqual(
+      [],
+    );
   });
 
   it('refuse, with a pointer, what the code refuses: a field of the wrong type, an unknown field, a missing image', () => {
@@ -44,7 +51,10 @@ describe('the published JSON Schemas', () => {
       [{ command: ['true'] }, ''],
     ] as const) {
       expect(checkActionSpec(spec).success, JSON.stringify(spec)).toBe(false);
-      expect(schemaProblems(schema, spec).map((p) => p.pointer), JSON.stringify(spec)).toContain(pointer);
+      expect(
+        schemaProblems(schema, spec).map((p) => p.pointer),
+        JSON.stringify(spec),
+      ).toContain(pointer);
     }
   });
 

@@ -5,7 +5,9 @@ import { describe, expect, it } from 'vitest';
 import { RequestReader } from '../../harness/counting-proxy.js';
 
 const heads = (reader: RequestReader, ...chunks: string[]) =>
-  chunks.flatMap((c) => reader.push(Buffer.from(c, 'latin1'))).flatMap((p) => (p.request ? [`${p.request.method} ${p.request.target}`] : []));
+  chunks
+    .flatMap((c) => reader.push(Buffer.from(c, 'latin1')))
+    .flatMap((p) => (p.request ? [`${p.request.method} ${p.request.target}`] : []));
 
 describe('RequestReader', () => {
   it('reads one request split across reads, byte by byte', () => {
@@ -20,7 +22,11 @@ describe('RequestReader', () => {
     const b = 'POST /containers/create HTTP/1.1\r\nContent-Length: 2\r\n\r\n{}';
     const reader = new RequestReader();
     const pieces = reader.push(Buffer.from(a + b + a));
-    expect(pieces.filter((p) => p.request).map((p) => p.request!.target)).toEqual(['/_ping', '/containers/create', '/_ping']);
+    expect(pieces.filter((p) => p.request).map((p) => p.request!.target)).toEqual([
+      '/_ping',
+      '/containers/create',
+      '/_ping',
+    ]);
     expect(Buffer.concat(pieces.map((p) => p.bytes)).toString()).toBe(a + b + a);
   });
 
@@ -32,7 +38,11 @@ describe('RequestReader', () => {
     const reader = new RequestReader();
     // The chunked body arrives in two reads that cut a chunk's size line.
     const cut = chunked.indexOf('\r\n\r\n') + 5;
-    expect(heads(reader, sized, chunked.slice(0, cut), chunked.slice(cut) + after)).toEqual(['PUT /b/log', 'PUT /containers/x/archive', 'GET /after']);
+    expect(heads(reader, sized, chunked.slice(0, cut), chunked.slice(cut) + after)).toEqual([
+      'PUT /b/log',
+      'PUT /containers/x/archive',
+      'GET /after',
+    ]);
   });
 
   it('passes an upgraded connection on as it is', () => {

@@ -13,7 +13,12 @@ import { checkActionSpec, parseActionSpec, secretsOf, specProblems } from '../..
 import { parseInputPairs, mergeSpecs } from '../../common/text/text-inputs.js';
 import { DataFileError, parseData } from '../../common/text/data-file.js';
 import { schemaProblems } from '../../common/templates/json-schema.js';
-import { checkDefinition, parseTemplateRef, specFromTemplate, type StoredTemplate } from '../../common/templates/templates.js';
+import {
+  checkDefinition,
+  parseTemplateRef,
+  specFromTemplate,
+  type StoredTemplate,
+} from '../../common/templates/templates.js';
 
 const image = 'r.example/team/tool:1';
 const problems = (spec: Record<string, unknown>) => {
@@ -22,7 +27,7 @@ const problems = (spec: Record<string, unknown>) => {
 };
 
 describe('inputs in a spec', () => {
-  it('are an S3 URI or an earlier action\'s path, each to a place of its own under /in', () => {
+  it("are an S3 URI or an earlier action's path, each to a place of its own under /in", () => {
     const spec = parseActionSpec({
       image,
       inputs: [
@@ -34,12 +39,27 @@ describe('inputs in a spec', () => {
     expect(problems({ inputs: [{ from: 's3://data/x', fromAction: 'a', path: 'out/x', to: '/in/x' }] })).toEqual([
       { path: 'inputs.0', message: 'give either from (an S3 URI) or fromAction with path' },
     ]);
-    expect(problems({ inputs: [{ fromAction: 'a', to: '/in/x' }] })).toEqual([{ path: 'inputs.0.path', message: expect.stringContaining('fromAction needs path') }]);
+    expect(problems({ inputs: [{ fromAction: 'a', to: '/in/x' }] })).toEqual([
+      { path: 'inputs.0.path', message: expect.stringContaining('fromAction needs path') },
+    ]);
     expect(problems({ inputs: [{ from: 'https://data/x', to: '/in/x' }] })[0]!.path).toBe('inputs.0.from');
-    expect(problems({ inputs: [{ from: 's3://data/x', to: '/etc/x' }] })).toEqual([{ path: 'inputs.0.to', message: 'to is a path under /in/ (inputs are mounted there, read-only)' }]);
-    expect(problems({ inputs: [{ from: 's3://data/x', to: '/in/../etc' }] })[0]!.message).toContain('without ".", ".." or empty parts');
-    expect(problems({ inputs: [{ fromAction: 'a', path: 'out/../../b/out/x', to: '/in/x' }] })[0]!.path).toBe('inputs.0.path');
-    expect(problems({ inputs: [{ from: 's3://data/a', to: '/in/a' }, { from: 's3://data/b/', to: '/in/a/b' }] })).toEqual([
+    expect(problems({ inputs: [{ from: 's3://data/x', to: '/etc/x' }] })).toEqual([
+      { path: 'inputs.0.to', message: 'to is a path under /in/ (inputs are mounted there, read-only)' },
+    ]);
+    expect(problems({ inputs: [{ from: 's3://data/x', to: '/in/../etc' }] })[0]!.message).toContain(
+      'without ".", ".." or empty parts',
+    );
+    expect(problems({ inputs: [{ fromAction: 'a', path: 'out/../../b/out/x', to: '/in/x' }] })[0]!.path).toBe(
+      'inputs.0.path',
+    );
+    expect(
+      problems({
+        inputs: [
+          { from: 's3://data/a', to: '/in/a' },
+          { from: 's3://data/b/', to: '/in/a/b' },
+        ],
+      }),
+    ).toEqual([
       { path: 'inputs.1.to', message: '/in/a/b overlaps inputs.0.to (/in/a): give each input a place of its own' },
     ]);
   });
@@ -47,24 +67,57 @@ describe('inputs in a spec', () => {
 
 describe('files in a spec', () => {
   it('take octal modes (0644 by default), content or a secret, and stay out of the mounted folders', () => {
-    const spec = parseActionSpec({ image, files: [{ path: '/etc/a.conf', content: 'x' }, { path: '/run/key', contentFromSecret: 'KEY', mode: '0600' }] });
+    const spec = parseActionSpec({
+      image,
+      files: [
+        { path: '/etc/a.conf', content: 'x' },
+        { path: '/run/key', contentFromSecret: 'KEY', mode: '0600' },
+      ],
+    });
     expect(spec.files.map((f) => f.mode)).toEqual([0o644, 0o600]);
     expect(secretsOf({ ...spec, secrets: ['TOKEN', 'KEY'] })).toEqual(['TOKEN', 'KEY']);
-    expect(problems({ files: [{ path: '/out/x', content: 'x' }] })[0]!.message).toContain('may not lie in /out, /tmp_disk, /in');
-    expect(problems({ files: [{ path: '/x', content: 'x', contentFromSecret: 'K' }] })).toEqual([{ path: 'files.0', message: 'give either content or contentFromSecret' }]);
+    expect(problems({ files: [{ path: '/out/x', content: 'x' }] })[0]!.message).toContain(
+      'may not lie in /out, /tmp_disk, /in',
+    );
+    expect(problems({ files: [{ path: '/x', content: 'x', contentFromSecret: 'K' }] })).toEqual([
+      { path: 'files.0', message: 'give either content or contentFromSecret' },
+    ]);
     expect(problems({ files: [{ path: '/x', content: 'x', mode: '0999' }] })[0]!.path).toBe('files.0.mode');
-    expect(problems({ files: [{ path: '/x', content: 'a' }, { path: '/x', content: 'b' }] })).toEqual([{ path: 'files.1.path', message: '/x is written by files.0 already' }]);
-    expect(problems({ outputSchema: { type: 'object' } })).toEqual([{ path: 'outputSchema', message: 'outputSchema checks JSON output: set output to "json"' }]);
+    expect(
+      problems({
+        files: [
+          { path: '/x', content: 'a' },
+          { path: '/x', content: 'b' },
+        ],
+      }),
+    ).toEqual([{ path: 'files.1.path', message: '/x is written by files.0 already' }]);
+    expect(problems({ outputSchema: { type: 'object' } })).toEqual([
+      { path: 'outputSchema', message: 'outputSchema checks JSON output: set output to "json"' },
+    ]);
     expect(problems({ template: 'Bad Name@1' })[0]!.message).toBe('template is "name@version"');
   });
 
   it('are held to the policy: a secret as a file as for env, input buckets as artifact buckets', () => {
-    const spec = parseActionSpec({ image, files: [{ path: '/run/k', contentFromSecret: 'KEY' }], inputs: [{ from: 's3://elsewhere/x', to: '/in/x' }] });
+    const spec = parseActionSpec({
+      image,
+      files: [{ path: '/run/k', contentFromSecret: 'KEY' }],
+      inputs: [{ from: 's3://elsewhere/x', to: '/in/x' }],
+    });
     expect(policyProblems(spec, DEFAULT_POLICY, 'own-bucket')).toEqual([
       `files.0.contentFromSecret: KEY may not be given to ${image} on this fleet`,
       "inputs.0.from: s3://elsewhere/x is not where this fleet reads inputs (allowed: s3://own-bucket/); ask for a grant in the policy's reads",
     ]);
-    expect(policyProblems(spec, { ...DEFAULT_POLICY, buckets: ['elsewhere'], secrets: { KEY: [{ image: `r.example/team/tool@sha256:${'c'.repeat(64)}` }] } }, 'own-bucket')).toEqual([]);
+    expect(
+      policyProblems(
+        spec,
+        {
+          ...DEFAULT_POLICY,
+          buckets: ['elsewhere'],
+          secrets: { KEY: [{ image: `r.example/team/tool@sha256:${'c'.repeat(64)}` }] },
+        },
+        'own-bucket',
+      ),
+    ).toEqual([]);
   });
 });
 
@@ -77,8 +130,13 @@ describe('text forms', () => {
     expect(() => parseInputPairs(['s3://b/k'])).toThrow('write s3://bucket/key=/in/PATH');
   });
 
-  it('put flags over a spec file\'s fields, merging env and resources', () => {
-    expect(mergeSpecs({ image: 'a', env: { A: '1', B: '1' }, resources: { memory: '1Gi' }, args: ['x'] }, { env: { B: '2' }, resources: { cpu: 1 }, args: ['y'] })).toEqual({
+  it("put flags over a spec file's fields, merging env and resources", () => {
+    expect(
+      mergeSpecs(
+        { image: 'a', env: { A: '1', B: '1' }, resources: { memory: '1Gi' }, args: ['x'] },
+        { env: { B: '2' }, resources: { cpu: 1 }, args: ['y'] },
+      ),
+    ).toEqual({
       image: 'a',
       env: { A: '1', B: '2' },
       resources: { memory: '1Gi', cpu: 1 },
@@ -91,14 +149,25 @@ describe('text forms', () => {
     expect(parseData('image: a\nargs: [x, y]\n', 'f.yaml')).toEqual({ image: 'a', args: ['x', 'y'] });
     expect(() => parseData('image: [a\n', 'f.yaml')).toThrow(/^f\.yaml: line \d+, column \d+: /);
     expect(() => parseData('a: 1\na: 2\n', 'f.yaml')).toThrow(DataFileError);
-    const bomb = ['a: &a [x, x, x, x, x, x, x, x, x, x]', ...Array.from({ length: 9 }, (_, i) => `${'bcdefghij'[i]}: &${'bcdefghij'[i]} [${Array(10).fill(`*${'abcdefghi'[i]}`).join(', ')}]`)].join('\n');
+    const bomb = [
+      'a: &a [x, x, x, x, x, x, x, x, x, x]',
+      ...Array.from(
+        { length: 9 },
+        (_, i) => `${'bcdefghij'[i]}: &${'bcdefghij'[i]} [${Array(10).fill(`*${'abcdefghi'[i]}`).join(', ')}]`,
+      ),
+    ].join('\n');
     expect(() => parseData(bomb, 'bomb.yaml')).toThrow(/bomb\.yaml: .*alias/i);
   });
 });
 
 describe('JSON Schema checks', () => {
   it('report every problem with its JSON pointer, and a schema that does not compile as one problem', () => {
-    const schema = { type: 'object', required: ['n'], properties: { n: { type: 'integer' }, tags: { type: 'array', items: { type: 'string' } } }, additionalProperties: false };
+    const schema = {
+      type: 'object',
+      required: ['n'],
+      properties: { n: { type: 'integer' }, tags: { type: 'array', items: { type: 'string' } } },
+      additionalProperties: false,
+    };
     expect(schemaProblems(schema, { n: 1, tags: ['a'] })).toEqual([]);
     expect(schemaProblems(schema, { tags: ['a', 2], x: 1 })).toEqual([
       { pointer: '', message: "must have required property 'n'" },
@@ -122,20 +191,42 @@ const template = (extra: Partial<StoredTemplate> = {}): StoredTemplate => ({
 });
 
 describe('a template', () => {
-  it('makes a run\'s spec: its input checked, allowed --set values applied, the run\'s inputs after its own', () => {
-    const spec = specFromTemplate(template(), { input: { name: 'Ada' }, set: { 'env.B': '2', 'resources.memory': '128Mi' }, inputs: [{ from: 's3://data/x', to: '/in/x' }] });
-    expect(spec).toMatchObject({ template: 'greet@1.0.0', output: 'json', outputSchema: { type: 'object' }, input: { name: 'Ada' }, env: { A: '1', B: '2' } });
+  it("makes a run's spec: its input checked, allowed --set values applied, the run's inputs after its own", () => {
+    const spec = specFromTemplate(template(), {
+      input: { name: 'Ada' },
+      set: { 'env.B': '2', 'resources.memory': '128Mi' },
+      inputs: [{ from: 's3://data/x', to: '/in/x' }],
+    });
+    expect(spec).toMatchObject({
+      template: 'greet@1.0.0',
+      output: 'json',
+      outputSchema: { type: 'object' },
+      input: { name: 'Ada' },
+      env: { A: '1', B: '2' },
+    });
     expect(parseActionSpec(spec).resources.memory).toBe(128 * 2 ** 20);
     expect(parseActionSpec(spec).inputs).toEqual([{ from: 's3://data/x', to: '/in/x' }]);
     expect(() => specFromTemplate(template({ overrides: [] }), { input: { name: 1 }, set: { timeout: '1h' } })).toThrow(
-      expect.objectContaining({ problems: [{ path: 'input/name', message: 'must be string' }, { path: 'timeout', message: 'greet@1.0.0 does not let runs set timeout (it allows: nothing)' }] }),
+      expect.objectContaining({
+        problems: [
+          { path: 'input/name', message: 'must be string' },
+          { path: 'timeout', message: 'greet@1.0.0 does not let runs set timeout (it allows: nothing)' },
+        ],
+      }),
     );
   });
 
   it('is checked whole at registration: fields, spec, schemas', () => {
     expect(parseTemplateRef('greet@1.2.0')).toEqual({ name: 'greet', version: '1.2.0' });
     expect(parseTemplateRef('Greet')).toBeUndefined();
-    expect(() => checkDefinition({ name: 'g', version: '1', spec: { image, input: 1, timeout: 'soon' }, outputSchema: { type: 7 } })).toThrow(
+    expect(() =>
+      checkDefinition({
+        name: 'g',
+        version: '1',
+        spec: { image, input: 1, timeout: 'soon' },
+        outputSchema: { type: 7 },
+      }),
+    ).toThrow(
       expect.objectContaining({
         problems: [
           { path: 'spec.input', message: 'input belongs to each run, not to the template' },

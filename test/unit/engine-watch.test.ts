@@ -71,6 +71,8 @@ describe('EngineWatch', () => {
     expect(engineGone(new EngineLost('h'))).toBe(true);
     expect(engineGone(Object.assign(new Error('aborted'), { code: 'ECONNRESET' }))).toBe(true);
     expect(engineGone(Object.assign(new Error('connect ECONNREFUSED /x.sock'), { code: 'ECONNREFUSED' }))).toBe(true);
-    expect(engineGone(Object.assign(new Error('(HTTP code 500) server error'), { statusCode: 500, code: 'ECONNRESET' }))).toBe(false);
+    expect(
+      engineGone(Object.assign(new Error('(HTTP code 500) server error'), { statusCode: 500, code: 'ECONNRESET' })),
+    ).toBe(false);
   });
 });

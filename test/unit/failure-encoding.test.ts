@@ -19,7 +19,10 @@ async function written(converter: LoadedDataConverter, error: Error) {
 
 describe('failures with codec keys', () => {
   it('keep neither message nor stack trace in clear', async () => {
-    const failure = await written(dataConverterFor({ codecKeys: keys }), ApplicationFailure.create({ type: 'ActionFailed', message: `stdout is not JSON: ${marker}` }));
+    const failure = await written(
+      dataConverterFor({ codecKeys: keys }),
+      ApplicationFailure.create({ type: 'ActionFailed', message: `stdout is not JSON: ${marker}` }),
+    );
     expect(failure.message).toBe('Encoded failure');
     expect(failure.stackTrace).toBe('');
     expect(failure.applicationFailureInfo?.type).toBe('ActionFailed');
@@ -31,7 +34,10 @@ describe('failures with codec keys', () => {
     const converter = dataConverterFor({ codecKeys: keys });
     const failure = await written(converter, new Error(`boom ${marker}`));
     const [plain] = await converter.payloadCodecs[0]!.decode([failure.encodedAttributes!]);
-    const error = converter.failureConverter.failureToError({ ...failure, encodedAttributes: plain }, converter.payloadConverter);
+    const error = converter.failureConverter.failureToError(
+      { ...failure, encodedAttributes: plain },
+      converter.payloadConverter,
+    );
     expect(error.message).toBe(`boom ${marker}`);
     expect(error.stack).toContain('failure-encoding.test.ts');
   });

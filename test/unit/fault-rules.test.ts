@@ -13,11 +13,18 @@ describe('fleet options from the starter', () => {
   it('are clamped: a negative stop grace cannot turn the kill off, nor a huge one postpone it for ever', () => {
     expect(fleetSettings({ stopGraceSeconds: -1 }).stopGraceSeconds).toBe(0);
     expect(fleetSettings({ stopGraceSeconds: 1e9 }).stopGraceSeconds).toBe(300);
-    expect(fleetSettings({ hostTimeoutSeconds: 0, maxPlacements: 1000 })).toMatchObject({ hostTimeoutSeconds: 5, maxPlacements: 10 });
+    expect(fleetSettings({ hostTimeoutSeconds: 0, maxPlacements: 1000 })).toMatchObject({
+      hostTimeoutSeconds: 5,
+      maxPlacements: 10,
+    });
   });
 
   it('that are not finite numbers take the defaults', () => {
-    const odd = { stopGraceSeconds: Number.NaN, hostTimeoutSeconds: Infinity, maxPlacements: '3' } as unknown as Parameters<typeof fleetSettings>[0];
+    const odd = {
+      stopGraceSeconds: Number.NaN,
+      hostTimeoutSeconds: Infinity,
+      maxPlacements: '3',
+    } as unknown as Parameters<typeof fleetSettings>[0];
     expect(fleetSettings(odd)).toEqual(FLEET_DEFAULTS);
     expect(fleetSettings(undefined)).toEqual(FLEET_DEFAULTS);
     expect(fleetSettings({ stopGraceSeconds: 20 }).stopGraceSeconds).toBe(20);
@@ -25,29 +32,64 @@ describe('fleet options from the starter', () => {
 });
 
 describe('a host to leave', () => {
-  const failed = (cause: Error) => new ActivityFailure('Activity task failed', 'execute', '1', RetryState.NON_RETRYABLE_FAILURE, 'w', cause);
+  const failed = (cause: Error) =>
+    new ActivityFailure('Activity task failed', 'execute', '1', RetryState.NON_RETRYABLE_FAILURE, 'w', cause);
   it('is one whose engine stayed away, and not one whose activity failed otherwise', () => {
-    expect(hostLost(failed(ApplicationFailure.create({ type: 'EngineUnavailable', nonRetryable: true, message: 'away' })))).toBe(true);
-    expect(hostLost(failed(ApplicationFailure.create({ type: 'ImageNotFound', nonRetryable: true, message: 'gone' })))).toBe(false);
+    expect(
+      hostLost(failed(ApplicationFailure.create({ type: 'EngineUnavailable', nonRetryable: true, message: 'away' }))),
+    ).toBe(true);
+    expect(
+      hostLost(failed(ApplicationFailure.create({ type: 'ImageNotFound', nonRetryable: true, message: 'gone' }))),
+    ).toBe(false);
     expect(hostLost(failed(ApplicationFailure.create({ message: 'engine unreachable' })))).toBe(false);
-    expect(hostLost(ApplicationFailure.create({ type: 'EngineUnavailable', message: 'not from an activity' }))).toBe(false);
+    expect(hostLost(ApplicationFailure.create({ type: 'EngineUnavailable', message: 'not from an activity' }))).toBe(
+      false,
+    );
   });
 });
 
 describe('the words of a failure that ends an action', () => {
   it('are the activity\'s own error, not "Activity task failed"', () => {
     const cause = ApplicationFailure.create({ message: 'engine unreachable at unix:///run/docker.sock' });
-    const failure = new ActivityFailure('Activity task failed', 'execute', '1', RetryState.MAXIMUM_ATTEMPTS_REACHED, 'w', cause);
+    const failure = new ActivityFailure(
+      'Activity task failed',
+      'execute',
+      '1',
+      RetryState.MAXIMUM_ATTEMPTS_REACHED,
+      'w',
+      cause,
+    );
     expect(failureMessage(failure)).toBe('execute: engine unreachable at unix:///run/docker.sock');
     expect(failureMessage(new Error('plain'))).toBe('plain');
   });
 
   it('map refused containers and unwritable buckets to reasons of their own', () => {
-    const refused = ApplicationFailure.create({ type: 'ContainerRefused', nonRetryable: true, message: 'Range of CPUs…' });
-    const wrapped = new ActivityFailure('Activity task failed', 'execute', '1', RetryState.NON_RETRYABLE_FAILURE, 'w', refused);
+    const refused = ApplicationFailure.create({
+      type: 'ContainerRefused',
+      nonRetryable: true,
+      message: 'Range of CPUs…',
+    });
+    const wrapped = new ActivityFailure(
+      'Activity task failed',
+      'execute',
+      '1',
+      RetryState.NON_RETRYABLE_FAILURE,
+      'w',
+      refused,
+    );
     expect(finalReason(wrapped)).toEqual({ reason: 'container-refused', message: 'Range of CPUs…' });
-    const bucket = artifactsUnavailable('gone', Object.assign(new Error('The specified bucket does not exist'), { name: 'NoSuchBucket' }))!;
-    const wrappedBucket = new ActivityFailure('Activity task failed', 'execute', '1', RetryState.NON_RETRYABLE_FAILURE, 'w', bucket);
+    const bucket = artifactsUnavailable(
+      'gone',
+      Object.assign(new Error('The specified bucket does not exist'), { name: 'NoSuchBucket' }),
+    )!;
+    const wrappedBucket = new ActivityFailure(
+      'Activity task failed',
+      'execute',
+      '1',
+      RetryState.NON_RETRYABLE_FAILURE,
+      'w',
+      bucket,
+    );
     expect(finalReason(wrappedBucket)?.reason).toBe('artifacts-unavailable');
     expect(bucket.message).toContain('create it, or name another one in artifacts.bucket');
   });
@@ -55,9 +97,13 @@ describe('the words of a failure that ends an action', () => {
 
 describe('S3 answers', () => {
   it('that no wait will change end the action; an outage does not', () => {
-    for (const name of ['NoSuchBucket', 'AccessDenied', 'InvalidAccessKeyId']) expect(isBucketRefusal(Object.assign(new Error(name), { name }))).toBe(true);
-    for (const name of ['ServiceUnavailable', 'SlowDown', 'InternalError', 'TimeoutError']) expect(isBucketRefusal(Object.assign(new Error(name), { name }))).toBe(false);
-    expect(artifactsUnavailable('b', Object.assign(new Error('ECONNREFUSED'), { code: 'ECONNREFUSED' }))).toBeUndefined();
+    for (const name of ['NoSuchBucket', 'AccessDenied', 'InvalidAccessKeyId'])
+      expect(isBucketRefusal(Object.assign(new Error(name), { name }))).toBe(true);
+    for (const name of ['ServiceUnavailable', 'SlowDown', 'InternalError', 'TimeoutError'])
+      expect(isBucketRefusal(Object.assign(new Error(name), { name }))).toBe(false);
+    expect(
+      artifactsUnavailable('b', Object.assign(new Error('ECONNREFUSED'), { code: 'ECONNREFUSED' })),
+    ).toBeUndefined();
   });
 });
 

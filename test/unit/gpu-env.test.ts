@@ -8,7 +8,11 @@ import type { ContainerRequest } from '../../activities/types.js';
 import { parseActionSpec, type Action } from '../../spec/action.js';
 
 const base = parseActionSpec({ image: 'r.example/cuda:1', command: ['true'] });
-function request(gpus: Action['resources']['gpus'], gpuIds?: string[], env: Record<string, string> = {}): ContainerRequest {
+function request(
+  gpus: Action['resources']['gpus'],
+  gpuIds?: string[],
+  env: Record<string, string> = {},
+): ContainerRequest {
   return {
     actionId: 'a1',
     runId: 'r1',
@@ -33,7 +37,7 @@ describe('gpuDevices', () => {
     });
   });
 
-  it('for runs placed before GPU accounting: what the engine\'s NVIDIA driver sets for the request', () => {
+  it("for runs placed before GPU accounting: what the engine's NVIDIA driver sets for the request", () => {
     expect(gpuDevices(request(2)).visible).toBe('0,1');
     expect(gpuDevices(request(2)).request).toMatchObject({ Count: 2 });
     expect(gpuDevices(request('all')).visible).toBe('all');
@@ -43,13 +47,18 @@ describe('gpuDevices', () => {
 });
 
 describe('containerEnv', () => {
-  it('ends with the host\'s NVIDIA_VISIBLE_DEVICES, over whatever the request\'s env says', () => {
+  it("ends with the host's NVIDIA_VISIBLE_DEVICES, over whatever the request's env says", () => {
     const env = containerEnv(deps, request(undefined, undefined, { NVIDIA_VISIBLE_DEVICES: 'all', A: '1' }), {});
     expect(env.NVIDIA_VISIBLE_DEVICES).toBe('void');
     expect(Object.keys(env).at(-1)).toBe('NVIDIA_VISIBLE_DEVICES');
-    expect(containerEnv(deps, request(1, ['fake1'], { NVIDIA_VISIBLE_DEVICES: 'all' }), {}).NVIDIA_VISIBLE_DEVICES).toBe('fake1');
+    expect(
+      containerEnv(deps, request(1, ['fake1'], { NVIDIA_VISIBLE_DEVICES: 'all' }), {}).NVIDIA_VISIBLE_DEVICES,
+    ).toBe('fake1');
     // A secret of that name (the host's secrets folder is not the place to choose GPUs) is overridden too.
-    const withSecret = { ...request(undefined), spec: { ...request(undefined).spec, secrets: ['NVIDIA_VISIBLE_DEVICES'] } };
+    const withSecret = {
+      ...request(undefined),
+      spec: { ...request(undefined).spec, secrets: ['NVIDIA_VISIBLE_DEVICES'] },
+    };
     expect(containerEnv(deps, withSecret, { NVIDIA_VISIBLE_DEVICES: 'all' }).NVIDIA_VISIBLE_DEVICES).toBe('void');
   });
 
@@ -81,7 +90,9 @@ describe('containerEnv', () => {
       [request(1, ['fake0']), 'fake0'],
     ] as const) {
       await expect(runContainer(runDeps, req, hooks)).rejects.toBe(stop);
-      expect(options!.Env!.filter((e) => e.startsWith('NVIDIA_VISIBLE_DEVICES='))).toEqual([`NVIDIA_VISIBLE_DEVICES=${visible}`]);
+      expect(options!.Env!.filter((e) => e.startsWith('NVIDIA_VISIBLE_DEVICES='))).toEqual([
+        `NVIDIA_VISIBLE_DEVICES=${visible}`,
+      ]);
       expect(options!.HostConfig!.DeviceRequests?.[0]?.DeviceIDs).toEqual(req.gpuIds);
     }
   });

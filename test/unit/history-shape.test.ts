@@ -7,7 +7,9 @@ import { describe, expect, it } from 'vitest';
 
 const HISTORIES = fileURLToPath(new URL('../replay/histories', import.meta.url));
 const events = (name: string): string[] =>
-  (JSON.parse(readFileSync(`${HISTORIES}/${name}.json`, 'utf8')) as { events: { eventType: string }[] }).events.map((e) => e.eventType);
+  (JSON.parse(readFileSync(`${HISTORIES}/${name}.json`, 'utf8')) as { events: { eventType: string }[] }).events.map(
+    (e) => e.eventType,
+  );
 
 describe('the history of a run', () => {
   it.each(['done', 'failed', 'canceled', 'timeout', 'retry-on-exit-code', 'host-lost'])(

@@ -46,13 +46,19 @@ describe('lengths and characters', () => {
   });
 
   it('refuses a 1.2 MB input as input, not as a raw payload error', () => {
-    expect(problems({ image, input: 'x'.repeat(1_200_000) })).toContainEqual({ path: 'input', message: expect.stringMatching(/1 MiB/) });
+    expect(problems({ image, input: 'x'.repeat(1_200_000) })).toContainEqual({
+      path: 'input',
+      message: expect.stringMatching(/1 MiB/),
+    });
   });
 });
 
 describe('deeply nested input', () => {
   it('is a field error at depth 3000, not a stack overflow', () => {
-    expect(problems({ image, input: nested(3000) })).toContainEqual({ path: 'input', message: expect.stringMatching(/deeper than 64/) });
+    expect(problems({ image, input: nested(3000) })).toContainEqual({
+      path: 'input',
+      message: expect.stringMatching(/deeper than 64/),
+    });
   });
 
   it('is accepted up to the limit', () => {
@@ -94,7 +100,10 @@ describe('quantities', () => {
 
 describe('names that are also Object.prototype properties', () => {
   it('are ordinary env names, kept as own properties and passed on', () => {
-    const env = JSON.parse('{"__proto__": "p", "toString": "t", "constructor": "c", "hasOwnProperty": "h"}') as Record<string, string>;
+    const env = JSON.parse('{"__proto__": "p", "toString": "t", "constructor": "c", "hasOwnProperty": "h"}') as Record<
+      string,
+      string
+    >;
     const spec = parseActionSpec({ image, env });
     expect(Object.entries(spec.env!)).toEqual([
       ['__proto__', 'p'],
@@ -109,6 +118,9 @@ describe('names that are also Object.prototype properties', () => {
 
   it('as secrets, only clash with env names that are really there', () => {
     expect(problems({ image, secrets: ['toString', 'constructor'] })).toEqual([]);
-    expect(problems({ image, env: { toString: 'x' }, secrets: ['toString'] })).toContainEqual({ path: 'secrets', message: expect.stringContaining('both') });
+    expect(problems({ image, env: { toString: 'x' }, secrets: ['toString'] })).toContainEqual({
+      path: 'secrets',
+      message: expect.stringContaining('both'),
+    });
   });
 });

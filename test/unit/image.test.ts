@@ -4,7 +4,10 @@ import { imageAllowed, parseImageRef, pullReference } from '../../spec/image.js'
 describe('image references', () => {
   it('splits registry, repository, tag and digest as the engine does', () => {
     expect(parseImageRef('127.0.0.1:5000/caisson/busybox:1')).toEqual({
-      registry: '127.0.0.1:5000', repository: 'caisson/busybox', tag: '1', digest: undefined,
+      registry: '127.0.0.1:5000',
+      repository: 'caisson/busybox',
+      tag: '1',
+      digest: undefined,
     });
     expect(parseImageRef('alpine')).toMatchObject({ registry: 'docker.io', repository: 'library/alpine' });
     expect(parseImageRef('team/tool:2')).toMatchObject({ registry: 'docker.io', repository: 'team/tool', tag: '2' });

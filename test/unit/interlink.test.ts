@@ -18,10 +18,19 @@ const goCreate = {
   pod: {
     kind: 'Pod',
     apiVersion: 'v1',
-    metadata: { name: 'test-pod', namespace: 'team-a', uid: UID, creationTimestamp: '2026-01-01T00:00:00Z', annotations: { 'interlink.eu/pod-ip': '' } },
+    metadata: {
+      name: 'test-pod',
+      namespace: 'team-a',
+      uid: UID,
+      creationTimestamp: '2026-01-01T00:00:00Z',
+      annotations: { 'interlink.eu/pod-ip': '' },
+    },
     spec: {
       volumes: [
-        { name: 'kube-api-access-x7k2p', projected: { sources: [{ serviceAccountToken: { path: 'token' } }], defaultMode: 420 } },
+        {
+          name: 'kube-api-access-x7k2p',
+          projected: { sources: [{ serviceAccountToken: { path: 'token' } }], defaultMode: 420 },
+        },
         { name: 'settings', configMap: { name: 'app-settings', defaultMode: 0o600 } },
       ],
       containers: [
@@ -33,7 +42,11 @@ const goCreate = {
           env: [{ name: 'GREETING', value: 'hi' }],
           resources: { limits: { cpu: '500m', memory: '64Mi', 'nvidia.com/gpu': '1' }, requests: { cpu: '100m' } },
           volumeMounts: [
-            { name: 'kube-api-access-x7k2p', readOnly: true, mountPath: '/var/run/secrets/kubernetes.io/serviceaccount' },
+            {
+              name: 'kube-api-access-x7k2p',
+              readOnly: true,
+              mountPath: '/var/run/secrets/kubernetes.io/serviceaccount',
+            },
             { name: 'settings', mountPath: '/etc/app/' },
           ],
           terminationMessagePath: '/dev/termination-log',
@@ -47,7 +60,13 @@ const goCreate = {
     status: { phase: 'Pending' },
   },
   container: [
-    { name: 'busyecho', configMaps: [{ metadata: { name: 'app-settings' }, data: { 'app.conf': 'level=debug\n' } }], projectedvolumemaps: null, secrets: null, emptyDirs: null },
+    {
+      name: 'busyecho',
+      configMaps: [{ metadata: { name: 'app-settings' }, data: { 'app.conf': 'level=debug\n' } }],
+      projectedvolumemaps: null,
+      secrets: null,
+      emptyDirs: null,
+    },
   ],
 };
 
@@ -73,7 +92,9 @@ const specCreate = {
       active_deadline_seconds: 600,
     },
   },
-  container: [{ name: 'busyecho', config_maps: [{ metadata: { name: 'app-settings' }, data: { 'app.conf': 'level=debug\n' } }] }],
+  container: [
+    { name: 'busyecho', config_maps: [{ metadata: { name: 'app-settings' }, data: { 'app.conf': 'level=debug\n' } }] },
+  ],
 };
 
 const problemsOf = (fn: () => unknown) => {
@@ -110,16 +131,26 @@ describe('interLink requests', () => {
     expect(() => parseActionSpec(action!.spec)).not.toThrow();
   });
 
-  it('read the spec\'s snake_case spelling to the same actions as the Go server\'s', () => {
-    expect(podActions(parseBody(CreateRequest, specCreate), 'pod-')).toEqual(podActions(parseBody(CreateRequest, goCreate), 'pod-'));
+  it("read the spec's snake_case spelling to the same actions as the Go server's", () => {
+    expect(podActions(parseBody(CreateRequest, specCreate), 'pod-')).toEqual(
+      podActions(parseBody(CreateRequest, goCreate), 'pod-'),
+    );
   });
 
   it('report every problem of a pod at its place, and start nothing', () => {
-    const pod = structuredClone(specCreate) as { pod: { metadata: Record<string, unknown>; spec: Record<string, unknown> } };
+    const pod = structuredClone(specCreate) as {
+      pod: { metadata: Record<string, unknown>; spec: Record<string, unknown> };
+    };
     pod.pod.spec.init_containers = [{ name: 'init', image: IMAGE, command: ['true'] }];
     pod.pod.spec.volumes = [{ name: 'creds', secret: { secret_name: 'db' } }];
     pod.pod.spec.containers = [
-      { name: 'a', image: IMAGE, command: ['x'], env: [{ name: 'PASSWORD', value_from: { secret_key_ref: { name: 'db', key: 'pw' } } }], volume_mounts: [{ name: 'creds', mount_path: '/creds' }] },
+      {
+        name: 'a',
+        image: IMAGE,
+        command: ['x'],
+        env: [{ name: 'PASSWORD', value_from: { secret_key_ref: { name: 'db', key: 'pw' } } }],
+        volume_mounts: [{ name: 'creds', mount_path: '/creds' }],
+      },
       { name: 'a', image: IMAGE, command: ['x'], volume_mounts: [{ name: 'missing', mount_path: '/m' }] },
     ];
     const problems = problemsOf(() => podActions(parseBody(CreateRequest, pod), 'pod-'));
@@ -142,7 +173,10 @@ describe('interLink requests', () => {
       return podActions(parseBody(CreateRequest, body), 'pod-')[0]!.spec;
     };
     expect(withContext({ run_as_user: 1000, run_as_group: 2000, run_as_non_root: true }).user).toBe('1000:2000');
-    expect(withContext({ run_as_user: 1000, privileged: false, allow_privilege_escalation: false, proc_mount: 'Default' }).user).toBe('1000');
+    expect(
+      withContext({ run_as_user: 1000, privileged: false, allow_privilege_escalation: false, proc_mount: 'Default' })
+        .user,
+    ).toBe('1000');
     expect(withContext({}).user).toBeUndefined();
   });
 
@@ -150,32 +184,84 @@ describe('interLink requests', () => {
     const problemsWith = (security_context: Record<string, unknown>) => {
       const body = structuredClone(specCreate) as { pod: { spec: { containers: Record<string, unknown>[] } } };
       body.pod.spec.containers[0]!.security_context = security_context;
-      return problemsOf(() => podActions(parseBody(CreateRequest, body), 'pod-')).map((p) => `${p.loc.slice(-1)[0]}: ${p.msg}`);
+      return problemsOf(() => podActions(parseBody(CreateRequest, body), 'pod-')).map(
+        (p) => `${p.loc.slice(-1)[0]}: ${p.msg}`,
+      );
     };
-    expect(problemsWith({ privileged: true })).toEqual([expect.stringMatching(/^privileged: privileged containers are not supported/)]);
-    expect(problemsWith({ allow_privilege_escalation: true })).toEqual([expect.stringMatching(/^allow_privilege_escalation: /)]);
-    expect(problemsWith({ proc_mount: 'Unmasked' })).toEqual([expect.stringMatching(/^proc_mount: procMount Unmasked/)]);
+    expect(problemsWith({ privileged: true })).toEqual([
+      expect.stringMatching(/^privileged: privileged containers are not supported/),
+    ]);
+    expect(problemsWith({ allow_privilege_escalation: true })).toEqual([
+      expect.stringMatching(/^allow_privilege_escalation: /),
+    ]);
+    expect(problemsWith({ proc_mount: 'Unmasked' })).toEqual([
+      expect.stringMatching(/^proc_mount: procMount Unmasked/),
+    ]);
     expect(problemsWith({ read_only_file_system: true })).toEqual([expect.stringMatching(/^read_only_file_system: /)]);
-    expect(problemsWith({ run_as_non_root: true })).toEqual([expect.stringMatching(/^run_as_non_root: runAsNonRoot needs runAsUser/)]);
-    expect(problemsWith({ run_as_non_root: true, run_as_user: 0 })).toEqual([expect.stringMatching(/^run_as_user: runAsUser 0 is root/)]);
-    expect(problemsWith({ run_as_group: 5 })).toEqual([expect.stringMatching(/^run_as_group: runAsGroup needs runAsUser/)]);
+    expect(problemsWith({ run_as_non_root: true })).toEqual([
+      expect.stringMatching(/^run_as_non_root: runAsNonRoot needs runAsUser/),
+    ]);
+    expect(problemsWith({ run_as_non_root: true, run_as_user: 0 })).toEqual([
+      expect.stringMatching(/^run_as_user: runAsUser 0 is root/),
+    ]);
+    expect(problemsWith({ run_as_group: 5 })).toEqual([
+      expect.stringMatching(/^run_as_group: runAsGroup needs runAsUser/),
+    ]);
   });
 
   it('refuse a pod without a usable uid, since the uid names its actions', () => {
     for (const uid of [null, '', '../x', 'a'.repeat(101)]) {
       const body = { ...specCreate, pod: { ...specCreate.pod, metadata: { ...specCreate.pod.metadata, uid } } };
-      expect(problemsOf(() => podActions(parseBody(CreateRequest, body), 'pod-'))[0]!.loc).toEqual(['body', 'pod', 'metadata', 'uid']);
+      expect(problemsOf(() => podActions(parseBody(CreateRequest, body), 'pod-'))[0]!.loc).toEqual([
+        'body',
+        'pod',
+        'metadata',
+        'uid',
+      ]);
     }
   });
 
-  it('check fields the plugin does not use against the spec\'s types too, naming them', () => {
-    const body = [{ metadata: { uid: UID }, spec: { containers: [], priority_class_name: 5, restart_policy: ['Never'] } }];
-    expect(problemsOf(() => parseBody(StatusRequest, body)).map((p) => p.loc.join('.'))).toEqual(['body.0.spec.priority_class_name', 'body.0.spec.restart_policy']);
+  it("check fields the plugin does not use against the spec's types too, naming them", () => {
+    const body = [
+      { metadata: { uid: UID }, spec: { containers: [], priority_class_name: 5, restart_policy: ['Never'] } },
+    ];
+    expect(problemsOf(() => parseBody(StatusRequest, body)).map((p) => p.loc.join('.'))).toEqual([
+      'body.0.spec.priority_class_name',
+      'body.0.spec.restart_policy',
+    ]);
   });
 
-  it('read a log request in the Go server\'s spelling (PodUID, Opts.Bytes) as in the spec\'s', () => {
-    const go = { Namespace: 'ns', PodUID: UID, PodName: 'p', ContainerName: 'c', Opts: { Tail: 0, Bytes: 10, Timestamps: true, Follow: false, Previous: false, SinceSeconds: 0, SinceTime: '0001-01-01T00:00:00Z' } };
-    const spec = { namespace: 'ns', pod_uid: UID, pod_name: 'p', container_name: 'c', opts: { tail: 0, limit_bytes: 10, timestamps: true, follow: false, previous: false, since_seconds: 0, since_time: '0001-01-01T00:00:00Z' } };
+  it("read a log request in the Go server's spelling (PodUID, Opts.Bytes) as in the spec's", () => {
+    const go = {
+      Namespace: 'ns',
+      PodUID: UID,
+      PodName: 'p',
+      ContainerName: 'c',
+      Opts: {
+        Tail: 0,
+        Bytes: 10,
+        Timestamps: true,
+        Follow: false,
+        Previous: false,
+        SinceSeconds: 0,
+        SinceTime: '0001-01-01T00:00:00Z',
+      },
+    };
+    const spec = {
+      namespace: 'ns',
+      pod_uid: UID,
+      pod_name: 'p',
+      container_name: 'c',
+      opts: {
+        tail: 0,
+        limit_bytes: 10,
+        timestamps: true,
+        follow: false,
+        previous: false,
+        since_seconds: 0,
+        since_time: '0001-01-01T00:00:00Z',
+      },
+    };
     expect(parseBody(LogRequest, go)).toEqual(parseBody(LogRequest, spec));
     expect(parseBody(LogRequest, go).opts.limit_bytes).toBe(10);
   });
@@ -185,21 +271,49 @@ describe('interLink container statuses', () => {
   const times = { startedAt: '2026-01-01T00:00:01.000Z', finishedAt: '2026-01-01T00:00:03.000Z' };
 
   it('tell waiting, running and terminated in both spellings', () => {
-    expect(containerStatus('c', { found: true, phase: 'PENDING' }).state).toEqual({ waiting: { reason: 'Pending', message: 'waiting for a host with free capacity' } });
-    expect(containerStatus('c', { found: true, phase: 'RUNNING', ...times })).toMatchObject({ ready: true, state: { running: { started_at: times.startedAt, startedAt: times.startedAt } } });
-    expect(containerStatus('c', { found: true, phase: 'DONE', exitCode: 0, reason: 'exit', attempts: 2, ...times })).toMatchObject({
+    expect(containerStatus('c', { found: true, phase: 'PENDING' }).state).toEqual({
+      waiting: { reason: 'Pending', message: 'waiting for a host with free capacity' },
+    });
+    expect(containerStatus('c', { found: true, phase: 'RUNNING', ...times })).toMatchObject({
+      ready: true,
+      state: { running: { started_at: times.startedAt, startedAt: times.startedAt } },
+    });
+    expect(
+      containerStatus('c', { found: true, phase: 'DONE', exitCode: 0, reason: 'exit', attempts: 2, ...times }),
+    ).toMatchObject({
       ready: false,
       restartCount: 1,
-      state: { terminated: { exit_code: 0, exitCode: 0, reason: 'Completed', started_at: times.startedAt, finishedAt: times.finishedAt } },
+      state: {
+        terminated: {
+          exit_code: 0,
+          exitCode: 0,
+          reason: 'Completed',
+          started_at: times.startedAt,
+          finishedAt: times.finishedAt,
+        },
+      },
     });
   });
 
   it('use Kubernetes reasons and exit codes where the container did not simply exit', () => {
-    const terminated = (state: Parameters<typeof containerStatus>[1]) => (containerStatus('c', state).state as { terminated: { exit_code: number; reason: string } }).terminated;
-    expect(terminated({ found: true, phase: 'FAILED', exitCode: 137, reason: 'oom' })).toMatchObject({ exit_code: 137, reason: 'OOMKilled' });
-    expect(terminated({ found: true, phase: 'FAILED', exitCode: 3, reason: 'exit' })).toMatchObject({ exit_code: 3, reason: 'Error' });
-    expect(terminated({ found: true, phase: 'CANCELED', exitCode: null, reason: 'canceled' })).toMatchObject({ exit_code: 137, reason: 'Canceled' });
-    expect(terminated({ found: true, phase: 'FAILED', exitCode: null, reason: 'image-pull' })).toMatchObject({ exit_code: 128, reason: 'image-pull' });
+    const terminated = (state: Parameters<typeof containerStatus>[1]) =>
+      (containerStatus('c', state).state as { terminated: { exit_code: number; reason: string } }).terminated;
+    expect(terminated({ found: true, phase: 'FAILED', exitCode: 137, reason: 'oom' })).toMatchObject({
+      exit_code: 137,
+      reason: 'OOMKilled',
+    });
+    expect(terminated({ found: true, phase: 'FAILED', exitCode: 3, reason: 'exit' })).toMatchObject({
+      exit_code: 3,
+      reason: 'Error',
+    });
+    expect(terminated({ found: true, phase: 'CANCELED', exitCode: null, reason: 'canceled' })).toMatchObject({
+      exit_code: 137,
+      reason: 'Canceled',
+    });
+    expect(terminated({ found: true, phase: 'FAILED', exitCode: null, reason: 'image-pull' })).toMatchObject({
+      exit_code: 128,
+      reason: 'image-pull',
+    });
     expect(containerStatus('c', { found: false }).state).toMatchObject({ waiting: { reason: 'NotFound' } });
   });
 });
@@ -216,12 +330,26 @@ describe("interLink's published plugin spec", () => {
 describe('the state of an action that ends while it is read', () => {
   // The description says RUNNING; by the time the status query is answered the run has ended.
   // The query's view has no exit code: the state must come from the result, not read as 128.
-  const result = { status: 'DONE', exitCode: 0, reason: 'exit', message: 'exited 0', attempts: 1, image: 'img', timings: [{ step: 'run', startedAt: '2026-01-01T00:00:00.000Z', ms: 4000 }], startedAt: '2026-01-01T00:00:00.000Z', finishedAt: '2026-01-01T00:00:05.000Z' };
+  const result = {
+    status: 'DONE',
+    exitCode: 0,
+    reason: 'exit',
+    message: 'exited 0',
+    attempts: 1,
+    image: 'img',
+    timings: [{ step: 'run', startedAt: '2026-01-01T00:00:00.000Z', ms: 4000 }],
+    startedAt: '2026-01-01T00:00:00.000Z',
+    finishedAt: '2026-01-01T00:00:05.000Z',
+  };
   const endedWhileRead = {
     client: {
       workflow: {
         getHandle: () => ({
-          describe: async () => ({ status: { name: 'RUNNING' }, typedSearchAttributes: { get: () => 'RUNNING' }, startTime: new Date('2026-01-01T00:00:00Z') }),
+          describe: async () => ({
+            status: { name: 'RUNNING' },
+            typedSearchAttributes: { get: () => 'RUNNING' },
+            startTime: new Date('2026-01-01T00:00:00Z'),
+          }),
         }),
       },
     },
@@ -233,7 +361,13 @@ describe('the state of an action that ends while it is read', () => {
 
   it('reports it terminated with the exit code and times of its result', async () => {
     const state = await actionState(endedWhileRead, 'pod-x-c');
-    expect(state).toMatchObject({ found: true, phase: 'DONE', exitCode: 0, startedAt: '2026-01-01T00:00:00.000Z', finishedAt: '2026-01-01T00:00:04.000Z' });
+    expect(state).toMatchObject({
+      found: true,
+      phase: 'DONE',
+      exitCode: 0,
+      startedAt: '2026-01-01T00:00:00.000Z',
+      finishedAt: '2026-01-01T00:00:04.000Z',
+    });
     expect(containerStatus('c', state).state).toMatchObject({ terminated: { exit_code: 0, reason: 'Completed' } });
   });
 });

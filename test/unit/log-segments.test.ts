@@ -1,7 +1,14 @@
 // The live log's pieces that need no S3: frames as the engine sends them, the time each carries,
 // the position a resumed shipper skips to, and lines as followers see them.
 import { describe, expect, it } from 'vitest';
-import { FrameSplitter, LOG_START, PositionTracker, segmentKey, splitTimestamp, timeNs } from '../../common/storage/log-segments.js';
+import {
+  FrameSplitter,
+  LOG_START,
+  PositionTracker,
+  segmentKey,
+  splitTimestamp,
+  timeNs,
+} from '../../common/storage/log-segments.js';
 import { LineAssembler, MAX_LINE, parseS3Uri } from '../../client/log-reader.js';
 
 function frame(stream: 1 | 2, text: string | Buffer): Buffer {
@@ -18,7 +25,11 @@ describe('frames of the engine log', () => {
     for (let cut = 1; cut < stream.length; cut++) {
       const splitter = new FrameSplitter();
       const frames = [...splitter.push(stream.subarray(0, cut)), ...splitter.push(stream.subarray(cut))];
-      expect(frames.map((f) => `${f.stream}:${f.payload.toString()}`)).toEqual(['stdout:a\n', 'stderr:error\n', 'stdout:b']);
+      expect(frames.map((f) => `${f.stream}:${f.payload.toString()}`)).toEqual([
+        'stdout:a\n',
+        'stderr:error\n',
+        'stdout:b',
+      ]);
       expect(Buffer.concat(frames.map((f) => f.raw)).equals(stream)).toBe(true);
       expect(splitter.leftover).toBe(0);
     }

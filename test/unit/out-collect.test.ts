@@ -8,7 +8,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { s3KeyProblem, shownBytes } from '../../activities/store/s3-key.js';
-import { clip, folderWhy, hardLinkWhy, LISTED_SKIPPED, OutUploader, SKIPPED_TEXT, type Listing } from '../../activities/collect/out-uploader.js';
+import {
+  clip,
+  folderWhy,
+  hardLinkWhy,
+  LISTED_SKIPPED,
+  OutUploader,
+  SKIPPED_TEXT,
+  type Listing,
+} from '../../activities/collect/out-uploader.js';
 import { collectOutFromFolder } from '../../activities/collect/collect-dir.js';
 import { collectOutFromTar } from '../../activities/collect/collect.js';
 import type { ArtifactStore } from '../../activities/store/artifact-store.js';
@@ -105,7 +113,17 @@ describe('s3KeyProblem', () => {
   });
 
   it('lets ordinary names through, with spaces, dots and any script', () => {
-    for (const path of ['my file.txt', '..hidden', '...', 'a.', '. a', 'ünïcødé/日本語.txt', 'emoji 😀.png', 'deep/er/still.json', 'f\ufffd']) {
+    for (const path of [
+      'my file.txt',
+      '..hidden',
+      '...',
+      'a.',
+      '. a',
+      'ünïcødé/日本語.txt',
+      'emoji 😀.png',
+      'deep/er/still.json',
+      'f\ufffd',
+    ]) {
       expect(s3KeyProblem(key(path)), path).toBeUndefined();
     }
   });
@@ -114,7 +132,9 @@ describe('s3KeyProblem', () => {
 describe('shownBytes and clip', () => {
   it('shows bytes that are not UTF-8 and control characters escaped, the rest as it is', () => {
     expect(shownBytes(Buffer.from([0x66, 0xff]))).toBe('f\\xff');
-    expect(shownBytes(Buffer.concat([Buffer.from('é/'), Buffer.from([0xc3]), Buffer.from('\x07')]))).toBe('é/\\xc3\\x07');
+    expect(shownBytes(Buffer.concat([Buffer.from('é/'), Buffer.from([0xc3]), Buffer.from('\x07')]))).toBe(
+      'é/\\xc3\\x07',
+    );
     expect(shownBytes(Buffer.from('日本 😀'))).toBe('日本 😀');
   });
 
@@ -131,7 +151,8 @@ describe('OutUploader listing of skipped entries', () => {
   it('lists at most LISTED_SKIPPED, cut short, and counts them all', async () => {
     const out = uploader(new MemoryStore());
     // The worst case: 20,000 symlinks with 4 KB targets.
-    for (let i = 0; i < 20_000; i++) out.skip(`link-${i}-${'p'.repeat(4000)}`, `symlink (to ${'t'.repeat(4000)}) not followed`);
+    for (let i = 0; i < 20_000; i++)
+      out.skip(`link-${i}-${'p'.repeat(4000)}`, `symlink (to ${'t'.repeat(4000)}) not followed`);
     const listing = await out.finish();
     expect(LISTED_SKIPPED).toBe(100);
     expect(listing.skipped).toHaveLength(100);
@@ -149,7 +170,8 @@ describe('collectOutFromFolder on a hostile tree', () => {
   const sparse = 2 << 20;
   const d255 = (c: string) => c.repeat(255);
   const longDir = `long/${d255('d')}/${d255('e')}/${d255('f')}`;
-  const at = (path: string | Buffer) => (typeof path === 'string' ? join(root, path) : Buffer.concat([Buffer.from(`${root}/`), path]));
+  const at = (path: string | Buffer) =>
+    typeof path === 'string' ? join(root, path) : Buffer.concat([Buffer.from(`${root}/`), path]);
 
   beforeAll(async () => {
     root = mkdtempSync(join(tmpdir(), 'out-collect-'));
@@ -186,7 +208,8 @@ describe('collectOutFromFolder on a hostile tree', () => {
     linkSync(at('hl/ctrl\x01'), at('hl/z-good'));
     // 150 symlinks with 4000-character targets, sorted after everything else.
     mkdirSync(at('zz-links'));
-    for (let i = 0; i < 150; i++) symlinkSync(`/${'t'.repeat(3999)}`, at(`zz-links/link-${String(i).padStart(3, '0')}`));
+    for (let i = 0; i < 150; i++)
+      symlinkSync(`/${'t'.repeat(3999)}`, at(`zz-links/link-${String(i).padStart(3, '0')}`));
 
     store = new MemoryStore();
     listing = await collectOutFromFolder(root, uploader(store));
@@ -197,7 +220,18 @@ describe('collectOutFromFolder on a hostile tree', () => {
   it('stores every good file exactly once, with its content', () => {
     const stored = store.out();
     expect([...stored.keys()].sort()).toEqual(
-      ['..hidden', 'a.txt', 'f\ufffd', 'hard/link1', 'hl/z-good', `long/${d255('d')}/ok.txt`, 'my file.txt', 'sparse.bin', 'sub/deep/ok.txt', 'ünï.txt'].sort(),
+      [
+        '..hidden',
+        'a.txt',
+        'f\ufffd',
+        'hard/link1',
+        'hl/z-good',
+        `long/${d255('d')}/ok.txt`,
+        'my file.txt',
+        'sparse.bin',
+        'sub/deep/ok.txt',
+        'ünï.txt',
+      ].sort(),
     );
     expect(store.writes).toHaveLength(stored.size);
     expect(stored.get('f\ufffd')?.toString()).toBe('a real U+FFFD');
@@ -215,7 +249,9 @@ describe('collectOutFromFolder on a hostile tree', () => {
     expect(whyOf(listing, '. ')).toMatch(/"\." or "\.\."/);
     expect(whyOf(listing, 'bell\\x07.txt')).toMatch(/control character \(\\x07\)/);
     expect(whyOf(listing, 'new\\x0aline.txt')).toMatch(/control character \(\\x0a\)/);
-    expect(whyOf(listing, clip(`${longDir}/${d255('g')}`, SKIPPED_TEXT))).toMatch(/longer than 1024 bytes.*a folder: nothing in it is stored/);
+    expect(whyOf(listing, clip(`${longDir}/${d255('g')}`, SKIPPED_TEXT))).toMatch(
+      /longer than 1024 bytes.*a folder: nothing in it is stored/,
+    );
   });
 
   it('skips names that are not UTF-8, shown with their bytes escaped, without touching look-alikes', () => {
@@ -227,7 +263,8 @@ describe('collectOutFromFolder on a hostile tree', () => {
   it('stores hard-linked content once and lists the other names as skipped, naming the stored one', () => {
     const copies = [...store.objects.values()].filter((bytes) => bytes.equals(shared));
     expect(copies).toHaveLength(1);
-    for (const name of ['hard/link2', 'hard/link3', 'hard/link4', 'hard/original.bin']) expect(whyOf(listing, name)).toBe(hardLinkWhy('hard/link1'));
+    for (const name of ['hard/link2', 'hard/link3', 'hard/link4', 'hard/original.bin'])
+      expect(whyOf(listing, name)).toBe(hardLinkWhy('hard/link1'));
     // The first name was refused: the next one carries the content.
     expect(whyOf(listing, 'hl/ctrl\\x01')).toMatch(/control character/);
   });
@@ -346,7 +383,9 @@ describe('collectOutFromTar on a hostile archive', () => {
     expect(whyOf(listing, 'g\\xfe')).toBe('name is not valid UTF-8');
     expect(whyOf(listing, 'f\ufffd')).toBe('name is not valid UTF-8');
     expect(whyOf(listing, 'twin')).toBe(hardLinkWhy('orig'));
-    expect(whyOf(listing, 'ok-link')).toMatch(/^hard link of ctrl\\x02, which was not stored \(name contains a control character/);
+    expect(whyOf(listing, 'ok-link')).toMatch(
+      /^hard link of ctrl\\x02, which was not stored \(name contains a control character/,
+    );
     const sym = whyOf(listing, 'sym') ?? '';
     expect(sym.startsWith('symlink (to /ttt')).toBe(true);
     expect(sym.length).toBeLessThanOrEqual(SKIPPED_TEXT);

@@ -34,7 +34,10 @@ class Store {
 
 async function collect(folder: string) {
   const store = new Store();
-  const listing = await collectOutFromFolder(folder, new OutUploader(store as unknown as ArtifactStore, BASE, () => {}));
+  const listing = await collectOutFromFolder(
+    folder,
+    new OutUploader(store as unknown as ArtifactStore, BASE, () => {}),
+  );
   return { store, listing, why: (path: string) => listing.skipped.find((s) => s.path === path)?.why };
 }
 

@@ -38,7 +38,10 @@ describe('the command helper and a NUL', () => {
         child.on('message', check);
         child.once('exit', (code) => reject(new Error(`the helper exited (${code})`)));
       });
-      expect(answers.find((a) => a.id === 1)).toMatchObject({ ok: false, message: expect.stringMatching(/null bytes|NUL|\\u0000/i) });
+      expect(answers.find((a) => a.id === 1)).toMatchObject({
+        ok: false,
+        message: expect.stringMatching(/null bytes|NUL|\\u0000/i),
+      });
       expect(answers.find((a) => a.id === 2)).toMatchObject({ ok: true, stdout: 'still here\n' });
     } finally {
       child.kill();

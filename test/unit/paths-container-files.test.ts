@@ -10,7 +10,11 @@ import { filePaths, writeFiles } from '../../activities/container/container-file
 import type { Action } from '../../spec/action.js';
 
 const HOST = 'host-a';
-const spec = (...paths: string[]) => ({ files: paths.map((path) => ({ path, content: 'x', mode: 0o644 })), user: undefined }) as unknown as Pick<Action, 'files' | 'user'>;
+const spec = (...paths: string[]) =>
+  ({ files: paths.map((path) => ({ path, content: 'x', mode: 0o644 })), user: undefined }) as unknown as Pick<
+    Action,
+    'files' | 'user'
+  >;
 
 /** A container that records the names of the tar entries it is given. */
 function fakeContainer(): { container: Docker.Container; names: Promise<string[]>; calls: number } {
@@ -45,7 +49,10 @@ function refusal(f: () => unknown): { field: string; message: string } {
   } catch (err) {
     expect(err).toBeInstanceOf(ApplicationFailure);
     expect((err as ApplicationFailure).type).toBe('RefusedByHost');
-    return { field: ((err as ApplicationFailure).details?.[0] as { field: string }).field, message: (err as Error).message };
+    return {
+      field: ((err as ApplicationFailure).details?.[0] as { field: string }).field,
+      message: (err as Error).message,
+    };
   }
   throw new Error('not refused');
 }
@@ -82,7 +89,9 @@ describe('writeFiles', () => {
 
   it('hands the engine nothing when one path is refused', async () => {
     const fake = fakeContainer();
-    await expect(writeFiles(fake.container, spec('/etc/ok', '/etc/../../x'), {}, HOST)).rejects.toMatchObject({ type: 'RefusedByHost' });
+    await expect(writeFiles(fake.container, spec('/etc/ok', '/etc/../../x'), {}, HOST)).rejects.toMatchObject({
+      type: 'RefusedByHost',
+    });
     expect(fake.calls).toBe(0);
   });
 });

@@ -16,7 +16,8 @@ let calls: string[][];
 let table: string;
 
 /** How /proc/self/mounts writes a mount point: space, tab, newline and backslash as octal. */
-const escaped = (path: string) => path.replace(/[ \t\n\\]/g, (c) => `\\${c.charCodeAt(0).toString(8).padStart(3, '0')}`);
+const escaped = (path: string) =>
+  path.replace(/[ \t\n\\]/g, (c) => `\\${c.charCodeAt(0).toString(8).padStart(3, '0')}`);
 const mountLine = (path: string) => `/dev/loop7 ${escaped(path)} ext4 rw,nosuid,nodev,relatime 0 0`;
 
 function disks(): HostDisks {
@@ -55,7 +56,8 @@ describe('HostDisks.paths', () => {
   });
 
   it('refuses a name with "/", "..", an absolute path, NUL or nothing', () => {
-    for (const name of ['caisson-x/../../etc-1-h', '..', '/etc', 'a\0b', '', 'a/b']) expect(() => disks().paths(name)).toThrow(PathOutsideRoot);
+    for (const name of ['caisson-x/../../etc-1-h', '..', '/etc', 'a\0b', '', 'a/b'])
+      expect(() => disks().paths(name)).toThrow(PathOutsideRoot);
   });
 });
 

@@ -1,7 +1,17 @@
 // The host's input cache (input-cache.ts) on a real folder: its entries are single names of its own
 // folder, a link where an entry or a destination should be is never followed, and odd names left
 // in the folder do not stop eviction.
-import { lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  symlinkSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -32,7 +42,9 @@ describe('download', () => {
     const target = join(dir, 'host-file');
     writeFileSync(target, 'keep');
     symlinkSync(target, join(dir, 'link'));
-    await expect(download(s3, object('a'), join(dir, 'fine'), join(dir, 'link'))).rejects.toMatchObject({ code: 'ELOOP' });
+    await expect(download(s3, object('a'), join(dir, 'fine'), join(dir, 'link'))).rejects.toMatchObject({
+      code: 'ELOOP',
+    });
     expect(readFileSync(target, 'utf8')).toBe('keep');
     expect(gets).toEqual([]); // refused before the object was asked for
   });

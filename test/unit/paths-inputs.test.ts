@@ -1,7 +1,16 @@
 // Staging inputs (inputs.ts, input-cache.ts) on a real temporary folder: whatever `to` a request
 // carries, nothing is written outside the host folder that stands for /in, no link on the way or
 // at the file's name is followed, and a refusal names the spec field.
-import { lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -19,8 +28,19 @@ let outside: string;
 let cache: InputCache;
 
 // GetObject answers with the key's first letter, 100 times.
-const s3 = { send: async (command: { input: { Key: string } }) => ({ Body: Readable.from([Buffer.alloc(100, command.input.Key)]) }) } as unknown as S3Client;
-const object = (to: string, field = 'inputs.0.to'): InputObject => ({ bucket: 'b', key: `k${to}`, etag: `"${to}"`, size: 100, to, field });
+const s3 = {
+  send: async (command: { input: { Key: string } }) => ({
+    Body: Readable.from([Buffer.alloc(100, command.input.Key)]),
+  }),
+} as unknown as S3Client;
+const object = (to: string, field = 'inputs.0.to'): InputObject => ({
+  bucket: 'b',
+  key: `k${to}`,
+  etag: `"${to}"`,
+  size: 100,
+  to,
+  field,
+});
 
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'paths-inputs-'));
@@ -51,7 +71,15 @@ const spec = (inputs: Partial<Action['inputs'][number]>[]) => ({ inputs }) as un
 
 describe('checkInputTargets', () => {
   it('takes plain paths under /in, and /in itself for a prefix', () => {
-    expect(() => checkInputTargets(spec([{ from: 's3://b/k', to: '/in/a b/c\nd' }, { from: 's3://b/p/', to: '/in' }]), HOST)).not.toThrow();
+    expect(() =>
+      checkInputTargets(
+        spec([
+          { from: 's3://b/k', to: '/in/a b/c\nd' },
+          { from: 's3://b/p/', to: '/in' },
+        ]),
+        HOST,
+      ),
+    ).not.toThrow();
   });
 
   it('refuses "..", absolute paths elsewhere, NUL, relative paths and a single object at /in, naming the field', async () => {
@@ -62,7 +90,15 @@ describe('checkInputTargets', () => {
       ['in/x', /not an absolute path/],
       ['/in', /not a path below \/in/],
     ] as const) {
-      const got = await refusedWith(() => checkInputTargets(spec([{ from: 's3://b/ok', to: '/in/ok' }, { from: 's3://b/k', to }]), HOST));
+      const got = await refusedWith(() =>
+        checkInputTargets(
+          spec([
+            { from: 's3://b/ok', to: '/in/ok' },
+            { from: 's3://b/k', to },
+          ]),
+          HOST,
+        ),
+      );
       expect(got.field).toBe('inputs.1.to');
       expect(got.message).toMatch(why);
       expect(got.message).toContain(`refused by host ${HOST}`);
@@ -73,27 +109,38 @@ describe('checkInputTargets', () => {
 describe('stagedPath', () => {
   it('is below the folder for a plain path, and a refusal naming the field otherwise', async () => {
     expect(stagedPath(folder, object('/in/a b/c'), HOST)).toBe(join(folder, 'a b', 'c'));
-    expect((await refusedWith(() => stagedPath(folder, object('/in/x/../../..', 'inputs.3.to'), HOST))).field).toBe('inputs.3.to');
+    expect((await refusedWith(() => stagedPath(folder, object('/in/x/../../..', 'inputs.3.to'), HOST))).field).toBe(
+      'inputs.3.to',
+    );
     expect((await refusedWith(() => stagedPath(folder, object('/tmp/x'), HOST))).field).toBe('inputs.0.to');
   });
 });
 
 describe('stageInputs', () => {
   it('stages plain names (spaces and newlines too) inside the folder', async () => {
-    const staged = await stageInputs([object('/in/a b/c\nd.bin'), object('/in/e.bin', 'inputs.1.to')], folder, cache, HOST);
+    const staged = await stageInputs(
+      [object('/in/a b/c\nd.bin'), object('/in/e.bin', 'inputs.1.to')],
+      folder,
+      cache,
+      HOST,
+    );
     expect(staged.map((s) => s.path)).toEqual(['/in/a b/c\nd.bin', '/in/e.bin']);
     expect(readFileSync(join(folder, 'a b', 'c\nd.bin')).length).toBe(100);
   });
 
   it('refuses a target that climbs out before writing anything, even the good ones', async () => {
-    const got = await refusedWith(() => stageInputs([object('/in/good.bin'), object('/in/../../../outside/x', 'inputs.1.to')], folder, cache, HOST));
+    const got = await refusedWith(() =>
+      stageInputs([object('/in/good.bin'), object('/in/../../../outside/x', 'inputs.1.to')], folder, cache, HOST),
+    );
     expect(got.field).toBe('inputs.1.to');
     expect(readdirSync(folder)).toEqual([]);
     expect(readdirSync(outside)).toEqual([]);
   });
 
   it('refuses an absolute target and one with NUL', async () => {
-    expect((await refusedWith(() => stageInputs([object(join(outside, 'x'))], folder, cache, HOST))).field).toBe('inputs.0.to');
+    expect((await refusedWith(() => stageInputs([object(join(outside, 'x'))], folder, cache, HOST))).field).toBe(
+      'inputs.0.to',
+    );
     expect((await refusedWith(() => stageInputs([object('/in/x\0y')], folder, cache, HOST))).field).toBe('inputs.0.to');
     expect(readdirSync(outside)).toEqual([]);
   });
@@ -106,7 +153,7 @@ describe('stageInputs', () => {
     expect(readdirSync(outside)).toEqual([]);
   });
 
-  it('does not write through a link at the file\'s own name, downloaded or copied from the cache', async () => {
+  it("does not write through a link at the file's own name, downloaded or copied from the cache", async () => {
     const target = join(outside, 'target');
     writeFileSync(target, 'the host file');
     symlinkSync(target, join(folder, 'x.bin'));

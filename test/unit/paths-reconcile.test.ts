@@ -1,7 +1,17 @@
 // Reconcile's sweep of the disks folder (worker/reconcile.ts) on a real temporary folder, with the
 // engine, the host's commands and its mount table stood in for: it removes only this host's
 // disks, as real folders of the disks folder, unmounting by the real path, never through a link.
-import { existsSync, lutimesSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  lutimesSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  rmSync,
+  symlinkSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type Docker from 'dockerode';
@@ -46,10 +56,16 @@ describe('reconcileContainers, the disks sweep', () => {
     old(`backup-${HOST}`);
     // Another namespace's worker, under the same host name, shares the folder: its disk is its own.
     old(`caisson-theirs-1-${HOST}`);
-    writeFileSync(join(folder, `caisson-theirs-1-${HOST}`, 'owner.json'), JSON.stringify({ host: HOST, namespace: 'team-b', queue: `q@${HOST}` }));
+    writeFileSync(
+      join(folder, `caisson-theirs-1-${HOST}`, 'owner.json'),
+      JSON.stringify({ host: HOST, namespace: 'team-b', queue: `q@${HOST}` }),
+    );
     utimesSync(join(folder, `caisson-theirs-1-${HOST}`), hourAgo, hourAgo);
     old(`caisson-mine-1-${HOST}`);
-    writeFileSync(join(folder, `caisson-mine-1-${HOST}`, 'owner.json'), JSON.stringify({ host: HOST, namespace: 'default', queue: `q@${HOST}` }));
+    writeFileSync(
+      join(folder, `caisson-mine-1-${HOST}`, 'owner.json'),
+      JSON.stringify({ host: HOST, namespace: 'default', queue: `q@${HOST}` }),
+    );
     utimesSync(join(folder, `caisson-mine-1-${HOST}`), hourAgo, hourAgo);
     mkdirSync(join(folder, `caisson-fresh-1-${HOST}`));
     // A link in the disks folder named like a disk of ours, to a folder elsewhere.
@@ -70,10 +86,25 @@ describe('reconcileContainers, the disks sweep', () => {
     const disks = new HostDisks(folder, commands, async () => table);
     const docker = { listContainers: async () => [] } as unknown as Docker;
 
-    const report = await reconcileContainers(docker, {} as Client, { host: HOST, namespace: 'default', queue: `q@${HOST}` }, disks);
-    expect(report.disksRemoved.sort()).toEqual([`caisson-a b-1-${HOST}`, `caisson-gone-1-${HOST}`, `caisson-mine-1-${HOST}`]);
+    const report = await reconcileContainers(
+      docker,
+      {} as Client,
+      { host: HOST, namespace: 'default', queue: `q@${HOST}` },
+      disks,
+    );
+    expect(report.disksRemoved.sort()).toEqual([
+      `caisson-a b-1-${HOST}`,
+      `caisson-gone-1-${HOST}`,
+      `caisson-mine-1-${HOST}`,
+    ]);
     expect(calls).toEqual([['umount', spaced]]);
-    expect(readdirSync(folder).sort()).toEqual(['backup-h1', 'caisson-fresh-1-h1', 'caisson-gone-1-other', 'caisson-link-1-h1', 'caisson-theirs-1-h1']);
+    expect(readdirSync(folder).sort()).toEqual([
+      'backup-h1',
+      'caisson-fresh-1-h1',
+      'caisson-gone-1-other',
+      'caisson-link-1-h1',
+      'caisson-theirs-1-h1',
+    ]);
     expect(existsSync(join(elsewhere, 'keep'))).toBe(true);
   });
 });

@@ -26,7 +26,10 @@ function deps(): RunDeps {
     throw new Error(`engine asked: ${what}`);
   };
   return {
-    docker: { getContainer: () => ({ inspect: record('inspect') }), createContainer: record('create') } as unknown as Docker,
+    docker: {
+      getContainer: () => ({ inspect: record('inspect') }),
+      createContainer: record('create'),
+    } as unknown as Docker,
     host: 'host-a',
     capacity: { touch: () => {}, heldBy: () => undefined },
     env: {},
@@ -45,14 +48,20 @@ function request(extra: Partial<Action> = {}, runId = 'run-1'): ContainerRequest
 const hooks = { heartbeat: () => {}, signal: new AbortController().signal, firstTry: true, secrets: {} };
 
 async function refusedField(req: ContainerRequest): Promise<string> {
-  const err = (await runContainer(deps(), req, hooks).catch((e: unknown) => e)) as { type?: string; details?: { field: string }[]; message: string };
+  const err = (await runContainer(deps(), req, hooks).catch((e: unknown) => e)) as {
+    type?: string;
+    details?: { field: string }[];
+    message: string;
+  };
   expect(err.type, err.message).toBe('RefusedByHost');
   return err.details![0]!.field;
 }
 
 describe('runContainer refuses host paths outside their roots before it makes anything', () => {
   it('an input target that climbs out of /in', async () => {
-    expect(await refusedField(request({ inputs: [{ from: 's3://bucket/k', to: '/in/../../../../tmp/x' }] }))).toBe('inputs.0.to');
+    expect(await refusedField(request({ inputs: [{ from: 's3://bucket/k', to: '/in/../../../../tmp/x' }] }))).toBe(
+      'inputs.0.to',
+    );
   });
 
   it('a file path with "..", or in a mounted folder', async () => {

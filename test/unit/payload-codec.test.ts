@@ -6,12 +6,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { defaultPayloadConverter } from '@temporalio/common';
-import { AesGcmCodec, ENCRYPTED_ENCODING, codecKeysFromEnv, parseCodecKeys } from '../../common/connection/payload-codec.js';
+import {
+  AesGcmCodec,
+  ENCRYPTED_ENCODING,
+  codecKeysFromEnv,
+  parseCodecKeys,
+} from '../../common/connection/payload-codec.js';
 import { loadWorkerConfig } from '../../worker/config.js';
 
 const key = (id: string) => ({ id, key: randomBytes(32) });
 const payload = (value: unknown) => defaultPayloadConverter.toPayload(value);
-const meta = (p: { metadata?: Record<string, Uint8Array> | null }, name: string) => Buffer.from(p.metadata![name]!).toString();
+const meta = (p: { metadata?: Record<string, Uint8Array> | null }, name: string) =>
+  Buffer.from(p.metadata![name]!).toString();
 
 describe('the AES-256-GCM codec', () => {
   it('writes ciphertext under its key id and reads back the same payload', async () => {
@@ -30,7 +36,9 @@ describe('the AES-256-GCM codec', () => {
     const [sealed] = await new AesGcmCodec([old]).encode([payload('before the rotation')]);
     const rotated = new AesGcmCodec([key('new'), old]);
     expect(defaultPayloadConverter.fromPayload((await rotated.decode([sealed!]))[0]!)).toBe('before the rotation');
-    await expect(new AesGcmCodec([key('other')]).decode([sealed!])).rejects.toThrow(/key "old", which this process does not have/);
+    await expect(new AesGcmCodec([key('other')]).decode([sealed!])).rejects.toThrow(
+      /key "old", which this process does not have/,
+    );
   });
 
   it('lets a payload that was never encrypted pass, and detects tampering', async () => {
@@ -64,17 +72,28 @@ describe('CAISSON_CODEC_KEYS_FILE', () => {
       const file = join(dir, 'keys');
       writeFileSync(file, `${a}\n${b}\n`);
       expect(codecKeysFromEnv({ CAISSON_CODEC_KEYS_FILE: file })).toBe(`${a},${b}`);
-      expect(parseCodecKeys(codecKeysFromEnv({ CAISSON_CODEC_KEYS_FILE: file })).map((k) => k.id)).toEqual(['new', 'old']);
+      expect(parseCodecKeys(codecKeysFromEnv({ CAISSON_CODEC_KEYS_FILE: file })).map((k) => k.id)).toEqual([
+        'new',
+        'old',
+      ]);
       expect(codecKeysFromEnv({ CAISSON_CODEC_KEYS: b, CAISSON_CODEC_KEYS_FILE: file })).toBe(b);
       expect(codecKeysFromEnv({})).toBeUndefined();
-      expect(() => codecKeysFromEnv({ CAISSON_CODEC_KEYS_FILE: join(dir, 'absent') })).toThrow(/CAISSON_CODEC_KEYS_FILE .*absent cannot be read/);
+      expect(() => codecKeysFromEnv({ CAISSON_CODEC_KEYS_FILE: join(dir, 'absent') })).toThrow(
+        /CAISSON_CODEC_KEYS_FILE .*absent cannot be read/,
+      );
       writeFileSync(join(dir, 'empty'), '\n');
       expect(() => codecKeysFromEnv({ CAISSON_CODEC_KEYS_FILE: join(dir, 'empty') })).toThrow(/holds no key/);
       // The worker takes the file too, and stops at start on one it cannot use.
-      expect(loadWorkerConfig({ CAISSON_ARTIFACTS_BUCKET: 'b-1', CAISSON_CODEC_KEYS_FILE: file }).CAISSON_CODEC_KEYS).toBe(`${a},${b}`);
+      expect(
+        loadWorkerConfig({ CAISSON_ARTIFACTS_BUCKET: 'b-1', CAISSON_CODEC_KEYS_FILE: file }).CAISSON_CODEC_KEYS,
+      ).toBe(`${a},${b}`);
       writeFileSync(join(dir, 'short'), `k:${randomBytes(16).toString('base64')}`);
-      expect(() => loadWorkerConfig({ CAISSON_ARTIFACTS_BUCKET: 'b-1', CAISSON_CODEC_KEYS_FILE: join(dir, 'short') })).toThrow(/CAISSON_CODEC_KEYS: .*16 bytes/);
-      expect(() => loadWorkerConfig({ CAISSON_ARTIFACTS_BUCKET: 'b-1', CAISSON_CODEC_KEYS_FILE: join(dir, 'absent') })).toThrow(/CAISSON_CODEC_KEYS_FILE: .*cannot be read/);
+      expect(() =>
+        loadWorkerConfig({ CAISSON_ARTIFACTS_BUCKET: 'b-1', CAISSON_CODEC_KEYS_FILE: join(dir, 'short') }),
+      ).toThrow(/CAISSON_CODEC_KEYS: .*16 bytes/);
+      expect(() =>
+        loadWorkerConfig({ CAISSON_ARTIFACTS_BUCKET: 'b-1', CAISSON_CODEC_KEYS_FILE: join(dir, 'absent') }),
+      ).toThrow(/CAISSON_CODEC_KEYS_FILE: .*cannot be read/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -6,7 +6,8 @@ import { printedForms, Redactor } from '../../activities/logs/redaction.js';
 
 async function through(redactor: Redactor, chunks: string[]): Promise<string> {
   const out: Buffer[] = [];
-  for await (const chunk of Readable.from(chunks.map((c) => Buffer.from(c))).pipe(redactor.stream())) out.push(chunk as Buffer);
+  for await (const chunk of Readable.from(chunks.map((c) => Buffer.from(c))).pipe(redactor.stream()))
+    out.push(chunk as Buffer);
   return Buffer.concat(out).toString('utf8');
 }
 
@@ -68,7 +69,8 @@ describe('the base64 form', () => {
           const masked = r.text(`Authorization: Basic ${encoded}`);
           expect(masked, `${before}|${secret}|${after}`).toContain('***');
           const left = masked.slice('Authorization: Basic '.length).split('***');
-          for (const part of left) expect(Buffer.from(part, 'base64').toString('latin1')).not.toContain(secret.slice(1, -1));
+          for (const part of left)
+            expect(Buffer.from(part, 'base64').toString('latin1')).not.toContain(secret.slice(1, -1));
           // All but at most one character at each edge of the secret's own characters are masked.
           const own = Math.floor((8 * secret.length) / 6);
           expect(left.join('').length).toBeLessThanOrEqual(encoded.length - (own - 2));

@@ -5,11 +5,17 @@ import { describe, expect, it } from 'vitest';
 import { LineTail } from '../../activities/logs/log-stream.js';
 import { Redactor } from '../../activities/logs/redaction.js';
 
-const PEM = ['-----BEGIN PRIVATE KEY-----', 'MIIEvQIBADANBgkqhkiG9w0BAQEFAASC', 'BKcwggSjAgEAAoIBAQC7VJTUt9Us8cKj', '-----END PRIVATE KEY-----'].join('\n');
+const PEM = [
+  '-----BEGIN PRIVATE KEY-----',
+  'MIIEvQIBADANBgkqhkiG9w0BAQEFAASC',
+  'BKcwggSjAgEAAoIBAQC7VJTUt9Us8cKj',
+  '-----END PRIVATE KEY-----',
+].join('\n');
 
 async function through(redactor: Redactor, chunks: string[]): Promise<string> {
   const out: Buffer[] = [];
-  for await (const chunk of Readable.from(chunks.map((c) => Buffer.from(c))).pipe(redactor.stream())) out.push(chunk as Buffer);
+  for await (const chunk of Readable.from(chunks.map((c) => Buffer.from(c))).pipe(redactor.stream()))
+    out.push(chunk as Buffer);
   return Buffer.concat(out).toString('utf8');
 }
 

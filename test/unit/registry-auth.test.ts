@@ -39,13 +39,22 @@ beforeAll(() => {
   process.env.PATH = `${bin}:${savedPath ?? ''}`;
 
   // Answers with the registry key it read, so tests see what it was asked.
-  helper('echo', `read -r key || true\nprintf '{"ServerURL":"%s","Username":"user-for-%s","Secret":"${SECRET}"}' "$key" "$key"`);
-  helper('store', `read -r key || true\nprintf '{"ServerURL":"%s","Username":"store-user","Secret":"store-secret"}' "$key"`);
+  helper(
+    'echo',
+    `read -r key || true\nprintf '{"ServerURL":"%s","Username":"user-for-%s","Secret":"${SECRET}"}' "$key" "$key"`,
+  );
+  helper(
+    'store',
+    `read -r key || true\nprintf '{"ServerURL":"%s","Username":"store-user","Secret":"store-secret"}' "$key"`,
+  );
   helper('token', `cat >/dev/null\nprintf '{"ServerURL":"x","Username":"<token>","Secret":"identity-token-1"}'`);
   helper('empty', `cat >/dev/null\nprintf '{"ServerURL":"x","Username":"","Secret":""}'`);
   // What docker-credential-helpers prints on a miss: on stdout, exit 1.
   helper('notfound', `cat >/dev/null\necho "credentials not found in native keychain"\nexit 1`);
-  helper('broken', `cat >/dev/null\necho "fatal: cannot unlock keyring for ${SECRET}"\necho "stderr ${SECRET}" >&2\nexit 2`);
+  helper(
+    'broken',
+    `cat >/dev/null\necho "fatal: cannot unlock keyring for ${SECRET}"\necho "stderr ${SECRET}" >&2\nexit 2`,
+  );
   helper('garbage', `cat >/dev/null\nprintf 'Username=${SECRET}'`);
   helper('partial', `cat >/dev/null\nprintf '{"ServerURL":"x","Username":"u"}'`);
   // Hangs in a child of its own: the timeout must kill the whole process group.
@@ -60,15 +69,25 @@ afterAll(() => {
 
 describe('auths (docker login without a helper)', () => {
   it('decodes an auth entry by host, and by a legacy URL key', async () => {
-    const dir = configDir({ auths: { [REGISTRY]: { auth: basic('alice', 'pa:ss') }, [`https://${OTHER}/v1/`]: { auth: basic('bob', 'pw') } } });
-    expect(await registryAuth(REGISTRY, dir)).toEqual({ username: 'alice', password: 'pa:ss', serveraddress: REGISTRY });
+    const dir = configDir({
+      auths: { [REGISTRY]: { auth: basic('alice', 'pa:ss') }, [`https://${OTHER}/v1/`]: { auth: basic('bob', 'pw') } },
+    });
+    expect(await registryAuth(REGISTRY, dir)).toEqual({
+      username: 'alice',
+      password: 'pa:ss',
+      serveraddress: REGISTRY,
+    });
     expect(await registryAuth(OTHER, dir)).toEqual({ username: 'bob', password: 'pw', serveraddress: OTHER });
     expect(await registryAuth('unknown.example.com', dir)).toBeUndefined();
   });
 
   it('reads Docker Hub credentials under https://index.docker.io/v1/', async () => {
     const dir = configDir({ auths: { 'https://index.docker.io/v1/': { auth: basic('hubuser', 'hubpw') } } });
-    expect(await registryAuth('docker.io', dir)).toEqual({ username: 'hubuser', password: 'hubpw', serveraddress: 'docker.io' });
+    expect(await registryAuth('docker.io', dir)).toEqual({
+      username: 'hubuser',
+      password: 'hubpw',
+      serveraddress: 'docker.io',
+    });
   });
 
   it('passes an identitytoken as the engine identitytoken, without username and password', async () => {
@@ -92,13 +111,29 @@ describe('auths (docker login without a helper)', () => {
 
 describe('credential helpers', () => {
   it('prefers the registry credHelpers entry over credsStore and auths, asking it for the registry host', async () => {
-    const dir = configDir({ credHelpers: { [REGISTRY]: 'echo' }, credsStore: 'store', auths: { [REGISTRY]: { auth: basic('file', 'file') } } });
-    expect(await registryAuth(REGISTRY, dir)).toEqual({ username: `user-for-${REGISTRY}`, password: SECRET, serveraddress: REGISTRY });
+    const dir = configDir({
+      credHelpers: { [REGISTRY]: 'echo' },
+      credsStore: 'store',
+      auths: { [REGISTRY]: { auth: basic('file', 'file') } },
+    });
+    expect(await registryAuth(REGISTRY, dir)).toEqual({
+      username: `user-for-${REGISTRY}`,
+      password: SECRET,
+      serveraddress: REGISTRY,
+    });
   });
 
   it('uses credsStore for every registry without a credHelpers entry, instead of auths', async () => {
-    const dir = configDir({ credHelpers: { [REGISTRY]: 'echo' }, credsStore: 'store', auths: { [OTHER]: { auth: basic('file', 'file') } } });
-    expect(await registryAuth(OTHER, dir)).toEqual({ username: 'store-user', password: 'store-secret', serveraddress: OTHER });
+    const dir = configDir({
+      credHelpers: { [REGISTRY]: 'echo' },
+      credsStore: 'store',
+      auths: { [OTHER]: { auth: basic('file', 'file') } },
+    });
+    expect(await registryAuth(OTHER, dir)).toEqual({
+      username: 'store-user',
+      password: 'store-secret',
+      serveraddress: OTHER,
+    });
   });
 
   it('asks a helper for Docker Hub by https://index.docker.io/v1/', async () => {
@@ -107,7 +142,11 @@ describe('credential helpers', () => {
   });
 
   it('reads auths for a registry whose credHelpers entry is empty', async () => {
-    const dir = configDir({ credHelpers: { [REGISTRY]: '' }, credsStore: 'store', auths: { [REGISTRY]: { auth: basic('file', 'pw') } } });
+    const dir = configDir({
+      credHelpers: { [REGISTRY]: '' },
+      credsStore: 'store',
+      auths: { [REGISTRY]: { auth: basic('file', 'pw') } },
+    });
     expect(await registryAuth(REGISTRY, dir)).toEqual({ username: 'file', password: 'pw', serveraddress: REGISTRY });
   });
 
@@ -118,7 +157,10 @@ describe('credential helpers', () => {
 
   it('is anonymous when the helper is not installed, has no credentials, or answers empty ones', async () => {
     for (const name of ['not-installed', 'notfound', 'empty']) {
-      const dir = configDir({ credHelpers: { [REGISTRY]: name }, auths: { [REGISTRY]: { auth: basic('file', 'pw') } } });
+      const dir = configDir({
+        credHelpers: { [REGISTRY]: name },
+        auths: { [REGISTRY]: { auth: basic('file', 'pw') } },
+      });
       expect(await registryAuth(REGISTRY, dir), name).toBeUndefined();
     }
   });

@@ -48,8 +48,11 @@ const history = (name: string): unknown => JSON.parse(readFileSync(`${HISTORIES}
  * its children after itself): read from its first child's id; other histories replay under any id.
  */
 function workflowIdOf(name: string): string | undefined {
-  const events = (history(name) as { events: { startChildWorkflowExecutionInitiatedEventAttributes?: { workflowId?: string } }[] }).events;
-  const child = events.find((e) => e.startChildWorkflowExecutionInitiatedEventAttributes)?.startChildWorkflowExecutionInitiatedEventAttributes?.workflowId;
+  const events = (
+    history(name) as { events: { startChildWorkflowExecutionInitiatedEventAttributes?: { workflowId?: string } }[] }
+  ).events;
+  const child = events.find((e) => e.startChildWorkflowExecutionInitiatedEventAttributes)
+    ?.startChildWorkflowExecutionInitiatedEventAttributes?.workflowId;
   return child?.replace(/-\d+$/, '');
 }
 
@@ -60,23 +63,38 @@ beforeAll(async () => {
   // Bundled as the worker's is: with the modules it preloads (a module kept across workflows must
   // not change what a replay decides).
   const workflowsPath = fileURLToPath(new URL('../../workflows/index.ts', import.meta.url));
-  workflowBundle = await bundleWorkflowCode({ workflowsPath, preloadModules: preloadModulesFor(workflowsPath), logger: quiet });
+  workflowBundle = await bundleWorkflowCode({
+    workflowsPath,
+    preloadModules: preloadModulesFor(workflowsPath),
+    logger: quiet,
+  });
 }, 60_000);
 
 describe('workflow replay', () => {
   it('has a recorded history of each representative run', () => {
-    const names = readdirSync(HISTORIES).filter((f) => f.endsWith('.json')).map((f) => f.replace(/\.json$/, ''));
+    const names = readdirSync(HISTORIES)
+      .filter((f) => f.endsWith('.json'))
+      .map((f) => f.replace(/\.json$/, ''));
     expect(names.sort()).toEqual(expect.arrayContaining(REPRESENTATIVE));
   });
 
-  it.each(REPRESENTATIVE)('replays the %s history with the current workflow code', async (name) => {
-    await expect(Worker.runReplayHistory({ workflowBundle, replayName: name }, history(name), workflowIdOf(name))).resolves.toBeUndefined();
-  }, 60_000);
+  it.each(REPRESENTATIVE)(
+    'replays the %s history with the current workflow code',
+    async (name) => {
+      await expect(
+        Worker.runReplayHistory({ workflowBundle, replayName: name }, history(name), workflowIdOf(name)),
+      ).resolves.toBeUndefined();
+    },
+    60_000,
+  );
 
   it('replays every history, one after another in one worker, sharing the preloaded schemas', async () => {
     // One replay worker runs them all in one reusable context: the second and later workflows use
     // the spec's schemas the first one built (spec/shared.ts), invalid specs and failures included.
-    const all = [...REPRESENTATIVE, ...REPRESENTATIVE].map((name, i) => ({ workflowId: workflowIdOf(name) ?? `${name}-${i}`, history: history(name) }));
+    const all = [...REPRESENTATIVE, ...REPRESENTATIVE].map((name, i) => ({
+      workflowId: workflowIdOf(name) ?? `${name}-${i}`,
+      history: history(name),
+    }));
     const errors: string[] = [];
     let replayed = 0;
     for await (const result of Worker.runReplayHistories({ workflowBundle, replayName: 'all' }, all)) {
@@ -88,9 +106,12 @@ describe('workflow replay', () => {
   }, 120_000);
 
   it('fails replay when the workflow takes other steps than the history recorded', async () => {
-    const changed = await bundleWorkflowCode({ workflowsPath: fileURLToPath(new URL('../fixtures/changed-workflow.ts', import.meta.url)), logger: quiet });
-    await expect(Worker.runReplayHistory({ workflowBundle: changed, replayName: 'changed' }, history('done'))).rejects.toBeInstanceOf(
-      DeterminismViolationError,
-    );
+    const changed = await bundleWorkflowCode({
+      workflowsPath: fileURLToPath(new URL('../fixtures/changed-workflow.ts', import.meta.url)),
+      logger: quiet,
+    });
+    await expect(
+      Worker.runReplayHistory({ workflowBundle: changed, replayName: 'changed' }, history('done')),
+    ).rejects.toBeInstanceOf(DeterminismViolationError);
   }, 60_000);
 });

@@ -34,30 +34,42 @@ describe('rootfsHostConfig', () => {
   });
 
   it("the engine's size limit where it may have one, else nothing (the worker measures)", () => {
-    expect(rootfsHostConfig(256 * Mi, { budget: 64 * Mi, engineSizes: true })).toEqual({ StorageOpt: { size: String(64 * Mi) } });
+    expect(rootfsHostConfig(256 * Mi, { budget: 64 * Mi, engineSizes: true })).toEqual({
+      StorageOpt: { size: String(64 * Mi) },
+    });
     expect(rootfsHostConfig(256 * Mi, { budget: 64 * Mi, engineSizes: false })).toEqual({});
     expect(rootfsHostConfig(256 * Mi, { engineSizes: true })).toEqual({});
   });
 });
 
 describe('refusesStorageOpt', () => {
-  const refusal = (statusCode: number, message: string) => Object.assign(new Error(`(HTTP code ${statusCode}) server error - ${message}`), { statusCode, json: { message } });
+  const refusal = (statusCode: number, message: string) =>
+    Object.assign(new Error(`(HTTP code ${statusCode}) server error - ${message}`), { statusCode, json: { message } });
 
   it("knows the engine's refusals of a size limit", () => {
-    expect(refusesStorageOpt(refusal(500, "--storage-opt is supported only for overlay over xfs with 'pquota' mount option"))).toBe(true);
+    expect(
+      refusesStorageOpt(
+        refusal(500, "--storage-opt is supported only for overlay over xfs with 'pquota' mount option"),
+      ),
+    ).toBe(true);
     expect(refusesStorageOpt(refusal(400, 'Storage option size is not supported by this driver'))).toBe(true);
     expect(refusesStorageOpt(refusal(500, 'Failed to enable quota for btrfs'))).toBe(true);
     expect(refusesStorageOpt(refusal(500, 'Container size cannot be smaller than 10 GB'))).toBe(true);
   });
 
   it('and nothing else: other refusals and lost connections are not about the size', () => {
-    expect(refusesStorageOpt(refusal(400, 'Range of CPUs is from 0.01 to 4.00, as there are only 4 CPUs available'))).toBe(false);
+    expect(
+      refusesStorageOpt(refusal(400, 'Range of CPUs is from 0.01 to 4.00, as there are only 4 CPUs available')),
+    ).toBe(false);
     expect(refusesStorageOpt(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }))).toBe(false);
   });
 });
 
 describe('createSized', () => {
-  const refused = Object.assign(new Error('refused'), { statusCode: 500, json: { message: "--storage-opt is supported only for overlay over xfs with 'pquota' mount option" } });
+  const refused = Object.assign(new Error('refused'), {
+    statusCode: 500,
+    json: { message: "--storage-opt is supported only for overlay over xfs with 'pquota' mount option" },
+  });
   const engine = () => {
     const calls: Docker.ContainerCreateOptions[] = [];
     const docker = {
@@ -90,14 +102,24 @@ describe('createSized', () => {
 
 describe("what docker info tells of the engine's size option", () => {
   it('overlay2 on anything but XFS cannot size a layer; other drivers and XFS are tried', () => {
-    expect(driverCannotSize({ Driver: 'overlay2', DriverStatus: [['Backing Filesystem', 'extfs'], ['Supports d_type', 'true']] })).toBe(true);
+    expect(
+      driverCannotSize({
+        Driver: 'overlay2',
+        DriverStatus: [
+          ['Backing Filesystem', 'extfs'],
+          ['Supports d_type', 'true'],
+        ],
+      }),
+    ).toBe(true);
     expect(driverCannotSize({ Driver: 'overlay2', DriverStatus: [['Backing Filesystem', 'xfs']] })).toBe(false);
     expect(driverCannotSize({ Driver: 'btrfs', DriverStatus: [] })).toBe(false);
     expect(driverCannotSize({ Driver: 'overlay2', DriverStatus: null })).toBe(false);
   });
 
   it('an engine known from docker info never gets a create with the size option', async () => {
-    const docker = { info: async () => ({ Driver: 'overlay2', DriverStatus: [['Backing Filesystem', 'extfs']] }) } as unknown as Docker;
+    const docker = {
+      info: async () => ({ Driver: 'overlay2', DriverStatus: [['Backing Filesystem', 'extfs']] }),
+    } as unknown as Docker;
     expect(await engineMaySize(docker)).toBe(false);
   });
 });
@@ -188,7 +210,9 @@ describe('watchRootfs', () => {
   });
 
   it('an engine that cannot say (the container is gone) is no verdict', async () => {
-    const container = { inspect: async () => Promise.reject(new Error('no such container')) } as unknown as Docker.Container;
+    const container = {
+      inspect: async () => Promise.reject(new Error('no such container')),
+    } as unknown as Docker.Container;
     const over: { bytes?: number } = {};
     const end = watchRootfs(container, 64 * Mi, 10, over);
     await vi.advanceTimersByTimeAsync(ROOTFS_SAMPLE_MS * 3);
@@ -206,7 +230,13 @@ describe('the result', () => {
       image: 'i',
       timeoutText: '1m',
       attempts: 1,
-      outcome: { exitCode: 0, reason: 'disk-full', logTail: [], reattached: 0, rootfsFull: { bytes: 2048 * Mi + 4096, budget: 64 * Mi } },
+      outcome: {
+        exitCode: 0,
+        reason: 'disk-full',
+        logTail: [],
+        reattached: 0,
+        rootfsFull: { bytes: 2048 * Mi + 4096, budget: 64 * Mi },
+      },
       canceled: false,
       timings: [],
       startedAt: 't0',

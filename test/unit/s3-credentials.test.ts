@@ -34,12 +34,20 @@ afterEach(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-const temporary = { AWS_ACCESS_KEY_ID: 'ASIATEMPORARY', AWS_SECRET_ACCESS_KEY: 'temporary-secret', AWS_SESSION_TOKEN: 'the-session-token' };
+const temporary = {
+  AWS_ACCESS_KEY_ID: 'ASIATEMPORARY',
+  AWS_SECRET_ACCESS_KEY: 'temporary-secret',
+  AWS_SESSION_TOKEN: 'the-session-token',
+};
 
 describe('S3 credentials', () => {
   it('keep the session token of temporary keys given with them', async () => {
     const client = s3ClientFromEnv({ AWS_REGION: 'us-east-1', ...temporary });
-    expect(await resolved(client)).toMatchObject({ accessKeyId: 'ASIATEMPORARY', secretAccessKey: 'temporary-secret', sessionToken: 'the-session-token' });
+    expect(await resolved(client)).toMatchObject({
+      accessKeyId: 'ASIATEMPORARY',
+      secretAccessKey: 'temporary-secret',
+      sessionToken: 'the-session-token',
+    });
   });
 
   it('keep it through the client package, which reads them from an environment', async () => {
@@ -56,14 +64,23 @@ describe('S3 credentials', () => {
 
   it("never pair the environment's token with other keys", async () => {
     for (const [name, value] of Object.entries(temporary)) vi.stubEnv(name, value);
-    const client = s3ClientFromEnv({ AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'minio-user', AWS_SECRET_ACCESS_KEY: 'minio-secret' });
+    const client = s3ClientFromEnv({
+      AWS_REGION: 'us-east-1',
+      AWS_ACCESS_KEY_ID: 'minio-user',
+      AWS_SECRET_ACCESS_KEY: 'minio-secret',
+    });
     const credentials = await resolved(client);
     expect(credentials).toMatchObject({ accessKeyId: 'minio-user', secretAccessKey: 'minio-secret' });
     expect(credentials).not.toHaveProperty('sessionToken');
   });
 
   it('are the long-lived keys the variables name, as for MinIO', async () => {
-    const client = s3ClientFromEnv({ AWS_REGION: 'us-east-1', AWS_ENDPOINT_URL_S3: 'http://127.0.0.1:9000', AWS_ACCESS_KEY_ID: 'caisson', AWS_SECRET_ACCESS_KEY: 's3cret' });
+    const client = s3ClientFromEnv({
+      AWS_REGION: 'us-east-1',
+      AWS_ENDPOINT_URL_S3: 'http://127.0.0.1:9000',
+      AWS_ACCESS_KEY_ID: 'caisson',
+      AWS_SECRET_ACCESS_KEY: 's3cret',
+    });
     const credentials = await resolved(client);
     expect(credentials).toMatchObject({ accessKeyId: 'caisson', secretAccessKey: 's3cret' });
     expect(credentials).not.toHaveProperty('sessionToken');
@@ -82,6 +99,10 @@ describe('S3 credentials', () => {
     );
     vi.stubEnv('AWS_PROFILE', 'ci');
     const client = s3ClientFromEnv({ AWS_REGION: 'us-east-1' });
-    expect(await resolved(client)).toMatchObject({ accessKeyId: 'ASIAPROFILE', secretAccessKey: 'profile-secret', sessionToken: 'profile-token' });
+    expect(await resolved(client)).toMatchObject({
+      accessKeyId: 'ASIAPROFILE',
+      secretAccessKey: 'profile-secret',
+      sessionToken: 'profile-token',
+    });
   });
 });

@@ -6,7 +6,18 @@
 // it created, by a label value of its own.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -49,13 +60,18 @@ const withDevEnv = (script: string, env: Env) => run('bash', ['-c', `source scri
 /** State letter of a process (R, S, Z, …), undefined once it is gone. */
 function procState(pid: number): string | undefined {
   try {
-    return readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ')[0];
+    return readFileSync(`/proc/${pid}/stat`, 'utf8')
+      .replace(/^.*\) /s, '')
+      .split(' ')[0];
   } catch {
     return undefined;
   }
 }
 
-const procStartTime = (pid: number): string => readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ')[19]!;
+const procStartTime = (pid: number): string =>
+  readFileSync(`/proc/${pid}/stat`, 'utf8')
+    .replace(/^.*\) /s, '')
+    .split(' ')[19]!;
 
 // ---- A copy of the repository with stubbed tools ----------------------------------------------
 
@@ -115,7 +131,8 @@ function stubRepo(files: string[]) {
 // ---- scripts/test and its closing line ----------------------------------------------------------
 
 describe('scripts/test-summary.mjs', () => {
-  const summary = (report: string, started: number) => run('node', ['scripts/test-summary.mjs', report, String(started)]);
+  const summary = (report: string, started: number) =>
+    run('node', ['scripts/test-summary.mjs', report, String(started)]);
   const writeReport = (file: string, startTime: number) =>
     writeFileSync(file, JSON.stringify({ numPassedTests: 12, numFailedTests: 2, startTime, success: false }));
 
@@ -162,7 +179,10 @@ describe('scripts/test', () => {
   it('fails without a closing line when vitest crashes, and never reads a stale report', () => {
     const { repo, env } = stubRepo(files);
     mkdirSync(join(repo, 'test-results'));
-    writeFileSync(join(repo, 'test-results/vitest.json'), JSON.stringify({ numPassedTests: 7, numFailedTests: 0, startTime: 1 }));
+    writeFileSync(
+      join(repo, 'test-results/vitest.json'),
+      JSON.stringify({ numPassedTests: 7, numFailedTests: 0, startTime: 1 }),
+    );
     const result = run('bash', ['scripts/test'], { cwd: repo, env: env({ STUB_VITEST: 'crash' }) });
     expect(result.status).not.toBe(0);
     expect(result.stdout).not.toMatch(/^tests:/m);
@@ -279,7 +299,10 @@ describe('scripts/dev-env', () => {
     const home = join(temp(), `dev home's "quoted" $HOME $(echo injected)`);
     const result = run(
       'bash',
-      ['-c', 'set -euo pipefail; vars=$(scripts/dev-env env); eval "$vars"; printf "%s\\n" "$DOCKER_HOST" "$DOCKER_CONFIG" "$TEMPORAL_CLI" "$NODE24_BIN" "$AWS_SECRET_ACCESS_KEY" "$TEST_IMAGE_BUSYBOX"'],
+      [
+        '-c',
+        'set -euo pipefail; vars=$(scripts/dev-env env); eval "$vars"; printf "%s\\n" "$DOCKER_HOST" "$DOCKER_CONFIG" "$TEMPORAL_CLI" "$NODE24_BIN" "$AWS_SECRET_ACCESS_KEY" "$TEST_IMAGE_BUSYBOX"',
+      ],
       { env: { CAISSON_DEV_HOME: home } },
     );
     expect(result.stderr).toBe('');
@@ -336,7 +359,9 @@ describe('scripts/dev-env', () => {
   it('down stops what start launched, and what an older pid file names when it runs that program', () => {
     const home = temp();
     // `start` records the pid and its start time; the process runs in a session of its own.
-    const started = withDevEnv('mkdir -p "$LOGS" "$RUN"; start temporal sleep 60; cat "$RUN/temporal.pid"', { CAISSON_DEV_HOME: home });
+    const started = withDevEnv('mkdir -p "$LOGS" "$RUN"; start temporal sleep 60; cat "$RUN/temporal.pid"', {
+      CAISSON_DEV_HOME: home,
+    });
     expect(started.status).toBe(0);
     const [pid, stamp] = started.stdout.split('\n').map(Number);
     expect(stamp).toBe(Number(procStartTime(pid!)));
@@ -364,10 +389,9 @@ describe('scripts/dev-env', () => {
     children.push(stopping);
     mkdirSync(join(home, 'run'), { recursive: true });
     writeFileSync(join(home, 'run/dockerd.pid'), `${stopping.pid}\n${procStartTime(stopping.pid!)}\n`);
-    const result = withDevEnv(
-      'mkdir -p "$LOGS"; settle dockerd 30 false; start dockerd sleep 60; pid_of dockerd',
-      { CAISSON_DEV_HOME: home },
-    );
+    const result = withDevEnv('mkdir -p "$LOGS"; settle dockerd 30 false; start dockerd sleep 60; pid_of dockerd', {
+      CAISSON_DEV_HOME: home,
+    });
     expect(result.status).toBe(0);
     expect(result.stderr).toMatch(/dockerd runs but does not answer yet/);
     const started = Number(result.stdout.trim());
@@ -394,22 +418,25 @@ describe('scripts/dev-env', () => {
   });
 
   // Debian's busybox-static (installed by dev-env up, so under npm test and CI always there).
-  it.skipIf(!process.env.CI && !existsSync('/bin/busybox'))('removes the image build folder when the build succeeds', () => {
-    const home = join(temp(), 'home');
-    const tmp = temp();
-    const result = withDevEnv(
-      [
-        'mkdir -p "$LOGS"',
-        'apt_install() { :; }; image_in_registry() { return 1; }',
-        'docker_cli() { echo "docker_cli $1" >>"$DEV_HOME/calls"; if [[ $1 == import ]]; then tar -t | grep -c "^./bin/sh$" >>"$DEV_HOME/calls"; fi; }',
-        'up_test_images',
-      ].join('\n'),
-      { CAISSON_DEV_HOME: home, TMPDIR: tmp },
-    );
-    expect(result.status).toBe(0);
-    expect(readFileSync(join(home, 'calls'), 'utf8')).toBe('docker_cli import\n1\ndocker_cli push\n');
-    expect(readdirSync(tmp)).toEqual([]);
-  });
+  it.skipIf(!process.env.CI && !existsSync('/bin/busybox'))(
+    'removes the image build folder when the build succeeds',
+    () => {
+      const home = join(temp(), 'home');
+      const tmp = temp();
+      const result = withDevEnv(
+        [
+          'mkdir -p "$LOGS"',
+          'apt_install() { :; }; image_in_registry() { return 1; }',
+          'docker_cli() { echo "docker_cli $1" >>"$DEV_HOME/calls"; if [[ $1 == import ]]; then tar -t | grep -c "^./bin/sh$" >>"$DEV_HOME/calls"; fi; }',
+          'up_test_images',
+        ].join('\n'),
+        { CAISSON_DEV_HOME: home, TMPDIR: tmp },
+      );
+      expect(result.status).toBe(0);
+      expect(readFileSync(join(home, 'calls'), 'utf8')).toBe('docker_cli import\n1\ndocker_cli push\n');
+      expect(readdirSync(tmp)).toEqual([]);
+    },
+  );
 
   // down with the engine CLI and the stopping stubbed: which containers it removes, and how.
   const downWithStubs = (dockerCli: string) => {
@@ -442,7 +469,9 @@ describe('scripts/dev-env', () => {
   });
 
   it('down shows and reports a failure to remove containers, and still stops everything', () => {
-    const { result, calls } = downWithStubs('case $1 in ps) echo c1 ;; rm) echo "Error response from daemon: boom" >&2; return 1 ;; esac');
+    const { result, calls } = downWithStubs(
+      'case $1 in ps) echo c1 ;; rm) echo "Error response from daemon: boom" >&2; return 1 ;; esac',
+    );
     expect(result.status).toBe(1);
     expect(result.stderr).toMatch(/Error response from daemon: boom/);
     expect(result.stderr).toMatch(/FAILED: removing containers/);
@@ -459,28 +488,39 @@ describe('scripts/dev-env', () => {
   const engineHome = /^unix:\/\/(.+)\/run\/docker\.sock$/.exec(process.env.DOCKER_HOST ?? '')?.[1];
   const image = process.env.TEST_IMAGE_BUSYBOX;
   // The real engine: under npm test and CI always up; a bare `vitest --project unit` run has none.
-  it.skipIf(!process.env.CI && (!engineHome || !image))('clean removes the containers of an action id, running and stopped, and no others', () => {
-    const docker = (...args: string[]) => run('docker', ['--host', process.env.DOCKER_HOST!, '--config', `${engineHome}/docker-config`, ...args]);
-    const list = (actionId: string) =>
-      docker('ps', '-a', '-q', '--filter', `label=caisson.action-id=${actionId}`).stdout.split('\n').filter(Boolean);
-    const id = `scripts-test-${process.pid}-${Date.now()}`;
-    const other = `${id}-other`;
-    try {
-      expect(docker('create', '--network', 'none', '--label', `caisson.action-id=${id}`, image!, 'true').status).toBe(0);
-      expect(docker('run', '-d', '--network', 'none', '--label', `caisson.action-id=${id}`, image!, 'sleep', '600').status).toBe(0);
-      expect(docker('create', '--network', 'none', '--label', `caisson.action-id=${other}`, image!, 'true').status).toBe(0);
-      expect(list(id)).toHaveLength(2);
+  it.skipIf(!process.env.CI && (!engineHome || !image))(
+    'clean removes the containers of an action id, running and stopped, and no others',
+    () => {
+      const docker = (...args: string[]) =>
+        run('docker', ['--host', process.env.DOCKER_HOST!, '--config', `${engineHome}/docker-config`, ...args]);
+      const list = (actionId: string) =>
+        docker('ps', '-a', '-q', '--filter', `label=caisson.action-id=${actionId}`).stdout.split('\n').filter(Boolean);
+      const id = `scripts-test-${process.pid}-${Date.now()}`;
+      const other = `${id}-other`;
+      try {
+        expect(docker('create', '--network', 'none', '--label', `caisson.action-id=${id}`, image!, 'true').status).toBe(
+          0,
+        );
+        expect(
+          docker('run', '-d', '--network', 'none', '--label', `caisson.action-id=${id}`, image!, 'sleep', '600').status,
+        ).toBe(0);
+        expect(
+          docker('create', '--network', 'none', '--label', `caisson.action-id=${other}`, image!, 'true').status,
+        ).toBe(0);
+        expect(list(id)).toHaveLength(2);
 
-      const result = run('scripts/dev-env', ['clean', id], { env: { CAISSON_DEV_HOME: engineHome } });
-      expect(result.stderr).toMatch(/removing 2 container\(s\)/);
-      expect(result.status).toBe(0);
-      expect(list(id)).toEqual([]);
-      expect(list(other)).toHaveLength(1);
-    } finally {
-      for (const actionId of [id, other]) {
-        const left = list(actionId);
-        if (left.length) docker('rm', '-f', '-v', ...left);
+        const result = run('scripts/dev-env', ['clean', id], { env: { CAISSON_DEV_HOME: engineHome } });
+        expect(result.stderr).toMatch(/removing 2 container\(s\)/);
+        expect(result.status).toBe(0);
+        expect(list(id)).toEqual([]);
+        expect(list(other)).toHaveLength(1);
+      } finally {
+        for (const actionId of [id, other]) {
+          const left = list(actionId);
+          if (left.length) docker('rm', '-f', '-v', ...left);
+        }
       }
-    }
-  }, 60_000);
+    },
+    60_000,
+  );
 });

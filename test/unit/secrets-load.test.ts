@@ -41,7 +41,10 @@ describe('a secret', () => {
   it('comes from its file (without the last newline), else from the environment', async () => {
     await writeFile(join(dir, 'TOKEN'), 'file-value\n');
     const env = { CAISSON_SECRET_TOKEN: 'env-value', CAISSON_SECRET_OTHER: 'other-value' };
-    expect(await resolveSecrets(['TOKEN', 'OTHER'], dir, env, HOST)).toEqual({ TOKEN: 'file-value', OTHER: 'other-value' });
+    expect(await resolveSecrets(['TOKEN', 'OTHER'], dir, env, HOST)).toEqual({
+      TOKEN: 'file-value',
+      OTHER: 'other-value',
+    });
     expect(await resolveSecrets(['OTHER'], join(top, 'no-such-dir'), env, HOST)).toEqual({ OTHER: 'other-value' });
   });
 
@@ -63,7 +66,11 @@ describe('a secret', () => {
 describe('a secret too short to mask', () => {
   it('is refused when the worker loads it, from a file or the environment, naming it but never showing it', async () => {
     await writeFile(join(dir, 'PIN'), 'ab7\n');
-    const failed = await failure(['PIN', 'EMPTY', 'FINE'], { CAISSON_SECRET_EMPTY: '', CAISSON_SECRET_FINE: 'long-enough' }, ['ab7']);
+    const failed = await failure(
+      ['PIN', 'EMPTY', 'FINE'],
+      { CAISSON_SECRET_EMPTY: '', CAISSON_SECRET_FINE: 'long-enough' },
+      ['ab7'],
+    );
     expect(failed.type).toBe('SecretMissing');
     expect(failed.message).toContain('secrets PIN, EMPTY');
     expect(failed.message).toContain('under 4 characters');
@@ -109,7 +116,9 @@ describe('a secret file', () => {
     await symlink('.', join(dir, 'SELF'));
     expect((await failure(['SELF'], {}, [])).type).toBe('RefusedByHost');
     await symlink('nowhere', join(dir, 'DANGLING'));
-    expect(await resolveSecrets(['DANGLING'], dir, { CAISSON_SECRET_DANGLING: 'from-env' }, HOST)).toEqual({ DANGLING: 'from-env' });
+    expect(await resolveSecrets(['DANGLING'], dir, { CAISSON_SECRET_DANGLING: 'from-env' }, HOST)).toEqual({
+      DANGLING: 'from-env',
+    });
   });
 
   it('that is a folder or a FIFO is refused (a FIFO is not waited on)', async () => {

@@ -14,23 +14,38 @@ async function problems(code: string, filePath: string): Promise<string[]> {
 
 describe('workflow determinism lint', () => {
   it('refuses Node built-ins in workflow code and in the spec modules it imports', async () => {
-    expect(await problems("import { hostname } from 'node:os';\nexport const h = hostname();\n", 'spec/config.ts')).toEqual([
-      expect.stringMatching(/no-restricted-imports: .*no Node built-ins/),
-    ]);
-    expect(await problems("import { readFileSync } from 'fs';\nexport const f = readFileSync;\n", 'workflows/x.ts')).toHaveLength(1);
+    expect(
+      await problems("import { hostname } from 'node:os';\nexport const h = hostname();\n", 'spec/config.ts'),
+    ).toEqual([expect.stringMatching(/no-restricted-imports: .*no Node built-ins/)]);
+    expect(
+      await problems("import { readFileSync } from 'fs';\nexport const f = readFileSync;\n", 'workflows/x.ts'),
+    ).toHaveLength(1);
   });
 
   it('refuses host state and I/O globals', async () => {
-    const found = await problems('export const a = process.env.HOME;\nexport const b = fetch;\nexport const c = crypto.randomUUID();\n', 'workflows/x.ts');
+    const found = await problems(
+      'export const a = process.env.HOME;\nexport const b = fetch;\nexport const c = crypto.randomUUID();\n',
+      'workflows/x.ts',
+    );
     expect(found.filter((p) => p.startsWith('no-restricted-globals'))).toHaveLength(3);
   });
 
   it('allows host-side modules as types only', async () => {
-    expect(await problems("import type { Activities } from '../activities/index.js';\nexport type A = Activities;\n", 'workflows/x.ts')).toEqual([]);
-    expect(await problems("import { createActivities } from '../activities/index.js';\nexport const c = createActivities;\n", 'workflows/x.ts')).toEqual([
-      expect.stringMatching(/only types from the host side/),
+    expect(
+      await problems(
+        "import type { Activities } from '../activities/index.js';\nexport type A = Activities;\n",
+        'workflows/x.ts',
+      ),
+    ).toEqual([]);
+    expect(
+      await problems(
+        "import { createActivities } from '../activities/index.js';\nexport const c = createActivities;\n",
+        'workflows/x.ts',
+      ),
+    ).toEqual([expect.stringMatching(/only types from the host side/)]);
+    expect(await problems("import Docker from 'dockerode';\nexport const d = Docker;\n", 'spec/x.ts')).toEqual([
+      expect.stringMatching(/I\/O client/),
     ]);
-    expect(await problems("import Docker from 'dockerode';\nexport const d = Docker;\n", 'spec/x.ts')).toEqual([expect.stringMatching(/I\/O client/)]);
   });
 
   it('passes on the workflow and spec code of this tree', async () => {
