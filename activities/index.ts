@@ -42,6 +42,7 @@ import type {
   Placement,
   PlaceRequest,
 } from './types.js';
+import { FailureType } from '../spec/failures.js';
 
 export interface ActivityDeps {
   docker: Docker;
@@ -141,7 +142,7 @@ export function createActivities(deps: ActivityDeps) {
     if ('never' in verdict)
       throw refusedByHost(deps.host, 'resources', `the run can never fit this host: ${verdict.never}`);
     throw ApplicationFailure.create({
-      type: 'HostBusy',
+      type: FailureType.HostBusy,
       message: `host ${deps.host} has no room for this run now: ${verdict.short}`,
       nextRetryDelay: '5s',
     });
@@ -212,7 +213,7 @@ export function createActivities(deps: ActivityDeps) {
           if (preferred) {
             deps.capacity.release(req.runId);
             throw ApplicationFailure.create({
-              type: 'NotPlacedHere',
+              type: FailureType.NotPlacedHere,
               message: `host ${preferred} carries the preferred labels: waiting for it first`,
               nextRetryDelay: OFFER_AGAIN_MS,
             });
@@ -231,7 +232,7 @@ export function createActivities(deps: ActivityDeps) {
           if (better) {
             deps.capacity.release(req.runId);
             throw ApplicationFailure.create({
-              type: 'NotPlacedHere',
+              type: FailureType.NotPlacedHere,
               message: `host ${better} is the better place (${mode}): offered there first`,
               nextRetryDelay: OFFER_AGAIN_MS,
             });

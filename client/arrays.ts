@@ -23,6 +23,7 @@ import { ActionImageKey, ActionStatusKey } from '../spec/search-attributes.js';
 import type { FleetOptions } from '../spec/workflow-api.js';
 import type { runArray } from '../workflows/run-array.js';
 import { settledResult } from './settled-result.js';
+import { FailureType } from '../spec/failures.js';
 
 export class ArrayHandle {
   constructor(
@@ -32,7 +33,7 @@ export class ArrayHandle {
 
   /** The array's result for every outcome: DONE, FAILED and CANCELED all resolve. */
   result(): Promise<ArrayResult> {
-    return settledResult<ArrayResult>(this.workflow, 'ArrayFailed');
+    return settledResult<ArrayResult>(this.workflow, FailureType.ArrayFailed);
   }
 
   /** Cancels the array: no child starts any more, running ones stop and are collected. */

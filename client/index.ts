@@ -60,6 +60,7 @@ import { ActionSchedules, ScheduleError } from './schedules.js';
 import { ArrayHandle, startArray } from './arrays.js';
 import { settledResult } from './settled-result.js';
 import type { ArrayOptionsInput, ArrayResult } from '../spec/array.js';
+import { FailureType } from '../spec/failures.js';
 
 export { InvalidSpecError };
 export { TemplateError, ScheduleError, ActionSchedules };
@@ -195,7 +196,7 @@ export class ActionHandle {
 
   /** The action's result for every outcome: DONE, FAILED and CANCELED all resolve. */
   result(): Promise<ActionResult> {
-    return settledResult<ActionResult>(this.workflow, 'ActionFailed');
+    return settledResult<ActionResult>(this.workflow, FailureType.ActionFailed);
   }
 
   /**

@@ -10,23 +10,7 @@ import {
 import type { z } from 'zod';
 import { formatProblems, specProblems } from '../spec/action.js';
 import type { ActionResult, EndReason } from '../spec/result.js';
-
-/** Failure types raised by activities that end the action at once; anything else is retried. */
-export const FINAL_REASONS: Record<string, EndReason> = {
-  ImageNotFound: 'image-not-found',
-  ImageUnauthorized: 'image-unauthorized',
-  ImageNotAllowed: 'image-not-allowed',
-  RegistryUnreachable: 'registry-unreachable',
-  GpuUnavailable: 'gpu-unavailable',
-  SecretMissing: 'secret-missing',
-  ContainerRefused: 'container-refused',
-  ArtifactsUnavailable: 'artifacts-unavailable',
-  PolicyRefused: 'policy',
-  // The host would not carry out the request (activities/trust/host-gate.ts): nothing ran.
-  RefusedByHost: 'policy',
-  NoHostFits: 'no-host-fits',
-  InputUnavailable: 'input-unavailable',
-};
+import { FailureType, FINAL_REASONS } from '../spec/failures.js';
 
 /**
  * A host went silent (a step never started there, or stopped heartbeating) or its container engine
@@ -35,7 +19,7 @@ export const FINAL_REASONS: Record<string, EndReason> = {
 export function hostLost(err: unknown): boolean {
   if (!(err instanceof ActivityFailure)) return false;
   const cause = err.cause;
-  if (cause instanceof ApplicationFailure) return cause.type === 'EngineUnavailable';
+  if (cause instanceof ApplicationFailure) return cause.type === FailureType.EngineUnavailable;
   return (
     cause instanceof TimeoutFailure && (cause.timeoutType === 'SCHEDULE_TO_START' || cause.timeoutType === 'HEARTBEAT')
   );
@@ -43,7 +27,7 @@ export function hostLost(err: unknown): boolean {
 
 export function finalReason(err: unknown): { reason: EndReason; message: string } | undefined {
   if (err instanceof ActivityFailure && err.cause instanceof ApplicationFailure) {
-    const reason = err.cause.type ? FINAL_REASONS[err.cause.type] : undefined;
+    const reason = err.cause.type ? FINAL_REASONS[err.cause.type as FailureType] : undefined;
     if (reason) return { reason, message: err.cause.message };
   }
   return undefined;
@@ -62,7 +46,7 @@ export function failureMessage(err: unknown): string {
 export function invalidSpec(error: z.ZodError): ApplicationFailure {
   const problems = specProblems(error);
   return ApplicationFailure.create({
-    type: 'InvalidSpec',
+    type: FailureType.InvalidSpec,
     nonRetryable: true,
     message: `invalid action spec:\n${formatProblems(problems)}`,
     details: [{ problems }],
@@ -79,7 +63,7 @@ export function endWith(result: ActionResult): ActionResult {
   if (result.status === 'FAILED') {
     // Failing the execution makes the Temporal UI show it as failed; the whole result rides along.
     throw ApplicationFailure.create({
-      type: 'ActionFailed',
+      type: FailureType.ActionFailed,
       nonRetryable: true,
       message: result.message,
       details: [result],

@@ -48,6 +48,7 @@ import {
 import { endWith, failureMessage, finalReason, hostLost, invalidSpec } from './failures.js';
 import { answerQueries } from './queries.js';
 import { runStoppingOnCancel } from './stop-on-cancel.js';
+import { FailureType } from '../spec/failures.js';
 
 /** The marker runs of this shape recorded while runs of the per-step shape could still be open. */
 export const ONE_HOST_ACTIVITY = 'one-host-activity';
@@ -103,11 +104,11 @@ function hostActivities(queue: string, fleet: Required<FleetOptions>, spec: Acti
       maximumInterval: '30s',
       maximumAttempts: 40,
       nonRetryableErrorTypes: [
-        'ImageNotFound',
-        'ImageUnauthorized',
-        'ImageNotAllowed',
-        'GpuUnavailable',
-        'SecretMissing',
+        FailureType.ImageNotFound,
+        FailureType.ImageUnauthorized,
+        FailureType.ImageNotAllowed,
+        FailureType.GpuUnavailable,
+        FailureType.SecretMissing,
       ],
     },
   });

@@ -23,6 +23,7 @@ import type { ActionResult, ActionStatus } from '../spec/result.js';
 import { ActionImageKey, ActionStatusKey, ActionTemplateKey } from '../spec/search-attributes.js';
 import { WORKFLOW_TYPE, type FleetOptions, type RunActionInput } from '../spec/workflow-api.js';
 import type { runAction } from './run-action.js';
+import { FailureType } from '../spec/failures.js';
 
 /** Children started per run of the parent before it continues as new. */
 export const BATCH = 500;
@@ -49,7 +50,7 @@ const STATUS: Record<Line[1], ActionStatus> = { D: 'DONE', F: 'FAILED', C: 'CANC
 function lineOf(index: number, outcome: { result?: ActionResult; error?: unknown }): Line {
   if (outcome.result) return [index, 'D', outcome.result.exitCode, outcome.result.resultUri];
   const cause = outcome.error instanceof ChildWorkflowFailure ? outcome.error.cause : outcome.error;
-  if (cause instanceof ApplicationFailure && cause.type === 'ActionFailed') {
+  if (cause instanceof ApplicationFailure && cause.type === FailureType.ActionFailed) {
     const result = cause.details?.[0] as ActionResult | undefined;
     return [index, 'F', result?.exitCode ?? null, result?.resultUri];
   }
@@ -70,7 +71,7 @@ export async function runArray(
       ...(spec.success ? [] : specProblems(spec.error)),
     ];
     throw ApplicationFailure.create({
-      type: 'InvalidSpec',
+      type: FailureType.InvalidSpec,
       nonRetryable: true,
       message: `invalid array:\n${formatProblems(problems)}`,
       details: [{ problems }],
@@ -189,6 +190,6 @@ function endArray(
     throw new CancelledFailure(message, [result]);
   }
   if (status === 'FAILED')
-    throw ApplicationFailure.create({ type: 'ArrayFailed', nonRetryable: true, message, details: [result] });
+    throw ApplicationFailure.create({ type: FailureType.ArrayFailed, nonRetryable: true, message, details: [result] });
   return result;
 }

@@ -5,6 +5,7 @@
 // that restarts within a fraction of a second is noticed too, which pings would miss.
 import type Docker from 'dockerode';
 import { ApplicationFailure } from '@temporalio/activity';
+import { FailureType } from '../../spec/failures.js';
 
 /** How often a broken stream is opened again while the engine is away. */
 const REOPEN_EVERY_MS = 250;
@@ -31,7 +32,7 @@ export function engineGone(err: unknown): boolean {
 /** The engine stayed away past `awayMs` (CAISSON_ENGINE_AWAY_SECONDS): the workflow places the action on another host. */
 export function engineUnavailable(host: string, awayMs: number): ApplicationFailure {
   return ApplicationFailure.create({
-    type: 'EngineUnavailable',
+    type: FailureType.EngineUnavailable,
     nonRetryable: true,
     message: `the container engine of host ${host} did not answer for ${Math.round(awayMs / 1000)} s; the action is placed again`,
   });

@@ -28,6 +28,7 @@ import { PathOutsideRoot } from '../trust/contained-path.js';
 import { refusedByHost } from '../trust/refused.js';
 import { readFile, writeFile } from 'node:fs/promises';
 import { EngineLost, engineGone, type EngineWatch } from './engine-watch.js';
+import { FailureType } from '../../spec/failures.js';
 
 export interface RunDeps {
   docker: Docker;
@@ -348,7 +349,7 @@ async function createContainer(
 function containerRefused(host: string, err: unknown): ApplicationFailure {
   const said = engineMessage(err);
   return ApplicationFailure.create({
-    type: 'ContainerRefused',
+    type: FailureType.ContainerRefused,
     nonRetryable: true,
     message: `the container engine of host ${host} refused to create the container: ${said}; change the spec (resources, user, workingDir) to what this host allows`,
   });
@@ -386,7 +387,7 @@ async function startContainer(
     const message = (err as Error).message;
     if (/could not select device driver|nvidia|gpu/i.test(message) && req.spec.resources.gpus) {
       throw ApplicationFailure.create({
-        type: 'GpuUnavailable',
+        type: FailureType.GpuUnavailable,
         nonRetryable: true,
         message: `host ${host} cannot give GPUs to containers (${message.trim()}); run it where GPUs are set up, or drop resources.gpus`,
       });

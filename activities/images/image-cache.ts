@@ -5,6 +5,7 @@ import type Docker from 'dockerode';
 import { ApplicationFailure } from '@temporalio/activity';
 import { parseImageRef, pullReference } from '../../spec/image.js';
 import { checkImagePolicy, pullImage, type PullDeps, type PullProgress } from './pull.js';
+import { FailureType } from '../../spec/failures.js';
 
 export type PullPolicy = 'always' | 'if-not-present' | 'never';
 
@@ -37,7 +38,7 @@ export class ImageCache {
       if (local.present) return { digest: ref.digest ?? local.digest, pulled: false };
       if (policy === 'never') {
         throw ApplicationFailure.create({
-          type: 'ImageNotFound',
+          type: FailureType.ImageNotFound,
           nonRetryable: true,
           message: `image ${image} is not on host and pullPolicy is "never": pull it on the host first, or use another pullPolicy`,
         });

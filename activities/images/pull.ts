@@ -5,6 +5,7 @@ import { ApplicationFailure } from '@temporalio/activity';
 import { imageAllowed, parseImageRef, pullReference, type ImageRef } from '../../spec/image.js';
 import { registryAuth } from '../../common/templates/registry-auth.js';
 import { engineGone } from '../container/engine-watch.js';
+import { FailureType } from '../../spec/failures.js';
 
 export interface PullDeps {
   docker: Docker;
@@ -24,13 +25,13 @@ export function checkImagePolicy(image: string, allowedImages: readonly string[]
   const ref = parseImageRef(image);
   if (!ref)
     throw ApplicationFailure.create({
-      type: 'ImageNotAllowed',
+      type: FailureType.ImageNotAllowed,
       nonRetryable: true,
       message: `"${image}" is not an image reference`,
     });
   if (!imageAllowed(ref, allowedImages)) {
     throw ApplicationFailure.create({
-      type: 'ImageNotAllowed',
+      type: FailureType.ImageNotAllowed,
       nonRetryable: true,
       message: `image ${image} is not allowed by policy on this worker (allowed: ${allowedImages.join(', ')}); ask an administrator to extend CAISSON_ALLOWED_IMAGES`,
     });
@@ -44,7 +45,7 @@ function classify(image: string, err: unknown): never {
   const message = (err as Error).message;
   if (/unauthorized|authentication required|no basic auth credentials|denied|forbidden/i.test(message)) {
     throw ApplicationFailure.create({
-      type: 'ImageUnauthorized',
+      type: FailureType.ImageUnauthorized,
       nonRetryable: true,
       message: `pulling ${image} was refused (unauthorized): the worker's registry credentials (DOCKER_CONFIG/config.json: its credHelpers, credsStore or auths) are missing or wrong for this registry`,
     });
@@ -52,7 +53,7 @@ function classify(image: string, err: unknown): never {
   if (UNREACHABLE.test(message)) throw new RegistryDown(message);
   if (/manifest unknown|not found|does not exist|no such image/i.test(message)) {
     throw ApplicationFailure.create({
-      type: 'ImageNotFound',
+      type: FailureType.ImageNotFound,
       nonRetryable: true,
       message: `image ${image} was not found in its registry: check the repository name and tag`,
     });
@@ -84,7 +85,7 @@ export async function pullImage(
       if (!(err instanceof RegistryDown)) throw err;
       if (Date.now() + pause > until) {
         throw ApplicationFailure.create({
-          type: 'RegistryUnreachable',
+          type: FailureType.RegistryUnreachable,
           nonRetryable: true,
           message: `the registry ${ref.registry} of image ${image} did not answer for ${Math.round(waitMs / 1000)} s (${err.message.slice(0, 300)}): check that it is up and reachable from this host`,
         });

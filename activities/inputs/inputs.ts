@@ -15,6 +15,7 @@ import type { InputCache, ObjectVersion } from './input-cache.js';
 import { s3KeyProblem } from '../store/s3-key.js';
 import { belowDir, insideRoot, PathOutsideRoot } from '../trust/contained-path.js';
 import { refusedByHost } from '../trust/refused.js';
+import { FailureType } from '../../spec/failures.js';
 
 /** One object to stage, and where in the container it goes. */
 export interface InputObject extends ObjectVersion {
@@ -29,7 +30,7 @@ export const MAX_INPUT_OBJECTS = 10_000;
 const STAGING_IN_FLIGHT = 4;
 
 export function inputUnavailable(message: string): ApplicationFailure {
-  return ApplicationFailure.create({ type: 'InputUnavailable', nonRetryable: true, message });
+  return ApplicationFailure.create({ type: FailureType.InputUnavailable, nonRetryable: true, message });
 }
 
 /** S3 answers that no retry changes: the object, prefix or bucket is not there or not readable. */

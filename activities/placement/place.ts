@@ -7,6 +7,7 @@ import { ApplicationFailure } from '@temporalio/activity';
 import { isLive, type FleetRegistry, type HostRecord } from '../../common/storage/fleet-registry.js';
 import { describeNeeds, fitNow, neverFits, type HostTotals, type Needs } from '../../spec/placement.js';
 import type { PlaceVerdict } from './capacity.js';
+import { FailureType } from '../../spec/failures.js';
 
 /** The registry is read at most this often by one host's placements. */
 const FLEET_CACHE_MS = 2_000;
@@ -44,7 +45,7 @@ export class FleetView {
   }
 }
 
-const wait = (message: string) => ApplicationFailure.create({ type: 'NotPlacedHere', message });
+const wait = (message: string) => ApplicationFailure.create({ type: FailureType.NotPlacedHere, message });
 
 /**
  * The failure to raise when `verdict` keeps the action off this host: retryable (the action waits
@@ -76,7 +77,7 @@ export function notHere(
   const tooBig = [self.totals, ...others.map((h) => h.totals)].every((t) => neverFits(sizeOnly, t) !== undefined);
   if (tooBig || waitedMs >= waitForHostMs) {
     return ApplicationFailure.create({
-      type: 'NoHostFits',
+      type: FailureType.NoHostFits,
       nonRetryable: true,
       message: `no host up can run an action asking ${asks}:\n${listed}`,
     });

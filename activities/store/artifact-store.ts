@@ -3,6 +3,7 @@ import { GetObjectCommand, NoSuchKey, PutObjectCommand, S3Client } from '@aws-sd
 import { Upload } from '@aws-sdk/lib-storage';
 import { ApplicationFailure } from '@temporalio/activity';
 import type { Readable } from 'node:stream';
+import { FailureType } from '../../spec/failures.js';
 
 export { s3ClientFromEnv } from '../../common/storage/s3-client.js';
 
@@ -96,7 +97,7 @@ export function artifactsUnavailable(bucket: string, err: unknown): ApplicationF
       ? 'create it, or name another one in artifacts.bucket'
       : "give the worker's S3 credentials write access to it, or name another bucket";
   return ApplicationFailure.create({
-    type: 'ArtifactsUnavailable',
+    type: FailureType.ArtifactsUnavailable,
     nonRetryable: true,
     message: `artifacts bucket "${bucket}" cannot be written (${name}: ${(err as Error).message}); ${hint}`,
   });

@@ -7,6 +7,7 @@ import { imageAllowed, parseImageRef } from '../../spec/image.js';
 import { formatBytes, formatDuration } from '../../spec/quantity.js';
 import { DEFAULT_LOG_SIZE } from '../container/run-container.js';
 import type { SecretGrant } from './secret-grants.js';
+import { FailureType } from '../../spec/failures.js';
 
 export interface Limits {
   memory?: number;
@@ -207,7 +208,7 @@ function userProblems(user: string | undefined, policy: Policy): string[] {
 /** Refuses the action (reason "policy") when it goes beyond the policy; else its spec with the defaults filled in. */
 export function policyRefusal(problems: string[], host: string): ApplicationFailure {
   return ApplicationFailure.create({
-    type: 'PolicyRefused',
+    type: FailureType.PolicyRefused,
     nonRetryable: true,
     message: `refused by the policy of host ${host}:\n${problems.map((p) => `  - ${p}`).join('\n')}`,
   });

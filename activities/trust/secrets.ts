@@ -9,6 +9,7 @@ import { ApplicationFailure } from '@temporalio/activity';
 import { insideRoot, PathOutsideRoot } from './contained-path.js';
 import { MIN_SECRET } from '../logs/redaction.js';
 import { refusedByHost } from './refused.js';
+import { FailureType } from '../../spec/failures.js';
 
 /** A secret file larger than this is a mistake (a folder of logs, a device), not a key or token. */
 export const MAX_SECRET_BYTES = 1 << 20;
@@ -52,7 +53,11 @@ function secretMissing(missing: string[], short: string[], host: string): Applic
         `too short to be masked in the container's output: give ${short.length > 1 ? 'them' : 'it'} a longer value`,
     );
   }
-  return ApplicationFailure.create({ type: 'SecretMissing', nonRetryable: true, message: problems.join('; ') });
+  return ApplicationFailure.create({
+    type: FailureType.SecretMissing,
+    nonRetryable: true,
+    message: problems.join('; '),
+  });
 }
 
 /**
