@@ -1,4 +1,5 @@
-// Worker configuration: environment variables, validated at start with a message for each bad value.
+// Worker configuration: environment variables, validated at start with a message for each bad value,
+// and described for the operator (SETTING_DOCS, written into docs/operating.md by npm run docs:config).
 import { z } from 'zod';
 import { hostname } from 'node:os';
 import { parseBytes } from '../spec/quantity.js';
