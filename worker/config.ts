@@ -1,4 +1,5 @@
-// Worker configuration: environment variables, validated at start with a message for each bad value.
+// Worker configuration: environment variables, validated at start with a message for each bad value,
+// and described for the operator (SETTING_DOCS, written into docs/operating.md by npm run docs:config).
 import { z } from 'zod';
 import { hostname } from 'node:os';
 import { parseBytes } from '../spec/quantity.js';
@@ -189,3 +190,85 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerCo
 
 /** The queue only this host's worker serves: every step after placement goes there. */
 export const hostQueue = (taskQueue: string, host: string) => `${taskQueue}@${host}`;
+
+/** How docs/operating.md describes a setting; `default` is given where the schema's own cannot speak for it. */
+export interface SettingDoc {
+  about: string;
+  default?: string;
+}
+
+/**
+ * Every worker setting as the operator's table shows it (scripts/write-config-docs.ts writes it into
+ * docs/operating.md). Typed against the schema's keys, so a new variable cannot go undocumented; a
+ * `default` that the schema reads as a value must be the schema's own default (the script checks).
+ */
+export const SETTING_DOCS = {
+  TEMPORAL_ADDRESS: { about: 'The Temporal frontend, host:port.' },
+  TEMPORAL_NAMESPACE: { about: 'The namespace the worker serves; a namespace is the boundary between teams.' },
+  TEMPORAL_API_KEY: { about: 'An API key, sent as `authorization: Bearer …` over TLS.' },
+  TEMPORAL_TLS_CERT: { about: 'Client certificate (PEM file) for mutual TLS to Temporal.' },
+  TEMPORAL_TLS_KEY: { about: "The client certificate's key (PEM file)." },
+  TEMPORAL_TLS_CA: { about: 'A private CA (PEM file) that signed the server certificate.' },
+  CAISSON_TASK_QUEUE: { about: 'The shared queue where actions are placed; each host also serves `<queue>@<host>`.' },
+  CAISSON_HOST: {
+    about: "This host's name in the fleet and in its own queue's name.",
+    default: "the machine's host name",
+  },
+  CAISSON_CAPACITY: { about: 'Actions this host runs at once.' },
+  CAISSON_HOST_CPU: { about: 'Cores this host gives actions in all.', default: "the engine's cores (`docker info`)" },
+  CAISSON_HOST_MEMORY: { about: 'Memory this host gives actions in all.', default: "the engine's memory" },
+  CAISSON_HOST_DISK: {
+    about: 'Disk budgets (`outDisk + tmpDisk`) this host gives actions in all.',
+    default: 'the size of the filesystem holding `CAISSON_DISKS_DIR`',
+  },
+  CAISSON_GPUS: { about: 'GPU device ids (`0,1` or GPU UUIDs), given out to one action at a time.' },
+  CAISSON_HOST_LABELS: { about: 'Labels actions can require or prefer: `zone=a,disk=nvme`.' },
+  CAISSON_PLACEMENT: {
+    about:
+      '`spread` (emptiest host), `binpack` (fullest with a free slot) or `any` (first to ask); the same on every worker.',
+  },
+  CAISSON_DRAIN_SECONDS: {
+    about: 'On SIGTERM or SIGINT: take nothing new, wait this long for running actions, then stop.',
+  },
+  DOCKER_HOST: { about: 'The engine: `unix://`, `tcp://` or `ssh://` (a remote engine gets volumes, no disks).' },
+  DOCKER_TLS_VERIFY: { about: 'Mutual TLS to the engine, read as the Docker CLI reads it.' },
+  DOCKER_CERT_PATH: { about: 'A folder with `ca.pem`, `cert.pem` and `key.pem` for the engine.' },
+  DOCKER_CONFIG: {
+    about: 'Folder of the `config.json` with registry credentials (`credHelpers`, `credsStore`, `auths`).',
+  },
+  AWS_ENDPOINT_URL_S3: { about: 'A self-hosted S3 (MinIO, …).' },
+  AWS_REGION: { about: "The artifacts bucket's region." },
+  AWS_ACCESS_KEY_ID: {
+    about: "S3 keys (with `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`); none: the AWS SDK's default chain.",
+  },
+  AWS_SECRET_ACCESS_KEY: { about: 'The secret half of the S3 keys.' },
+  CAISSON_ARTIFACTS_BUCKET: { about: 'The bucket for artifacts, logs, results, templates and the fleet.' },
+  CAISSON_ARTIFACTS_PREFIX: { about: "The root under which each action's folder `<root>/<action id>/` lives." },
+  CAISSON_ALLOWED_IMAGES: {
+    about:
+      'Images allowed to run: `registry`, `registry/namespace/*`, `registry/repository` or `*`; empty allows none.',
+  },
+  CAISSON_POLICY_FILE: { about: "The host's JSON policy (docs/trust.md), checked at start." },
+  CAISSON_SECRETS_DIR: { about: 'A folder of files named after secrets (else `CAISSON_SECRET_<NAME>`).' },
+  CAISSON_PULL_WINDOW: { about: 'Seconds a pulled tag is used again without asking the registry.' },
+  CAISSON_DISKS_DIR: {
+    about: "Where containers' own filesystems for `/out` and `/tmp_disk` are mounted; `off`: anonymous volumes.",
+  },
+  CAISSON_INPUT_CACHE_DIR: {
+    about: 'The host cache of input objects (least recently used evicted first).',
+    default: '`input-cache` beside the disks folder',
+  },
+  CAISSON_INPUT_CACHE_SIZE: { about: 'Size of the input cache; `0` turns it off.', default: '4Gi' },
+  CAISSON_OUT_DISK: { about: 'Room for `/out` of an action whose spec names none.', default: '1Gi' },
+  CAISSON_TMP_DISK: { about: 'Room for `/tmp_disk` of an action whose spec names none.', default: '1Gi' },
+  CAISSON_REGISTRY_WAIT_SECONDS: {
+    about: 'How long a registry that does not answer is tried again (then `registry-unreachable`).',
+  },
+  CAISSON_ENGINE_AWAY_SECONDS: {
+    about: 'How long a run waits for an engine that went away; past it the action is placed elsewhere.',
+  },
+  CAISSON_RECONCILE_SECONDS: { about: 'Seconds between reconcile passes (leftovers, overdue containers, slots).' },
+  CAISSON_CODEC_KEYS: { about: '`id:base64key` pairs, comma-separated: payloads encrypted, the first key encrypts.' },
+  CAISSON_CODEC_KEYS_FILE: { about: 'A file holding the codec keys, one per line (a mounted secret).' },
+  CAISSON_METRICS_PORT: { about: 'Serve Prometheus metrics on `127.0.0.1:<port>/metrics`.' },
+} satisfies Record<keyof typeof WorkerConfig.shape | 'CAISSON_CODEC_KEYS_FILE', SettingDoc>;
