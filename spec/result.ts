@@ -1,5 +1,6 @@
 // What an action run ends with: the workflow's result, `result.json` next to the artifacts, and the
-// details of the failure when the workflow ends FAILED or CANCELED.
+// details of the failure when the workflow ends FAILED or CANCELED; and the status rules that
+// decide it (which phase follows which, a result's status for how its run ended).
 
 // The shapes are zod schemas, so that the published JSON Schema (schema/, npm run schema) and these
 // types come from one definition; nothing parses results with them at run time.

@@ -9,6 +9,7 @@ import { finalizer } from './activity-proxies.js';
 import { endWith, failureMessage } from './failures.js';
 import type { RunContext, RunState } from './run-state.js';
 
+/** The run's result shown as its final status; the execution ends as the result says. */
 export async function finish(run: RunContext, state: RunState): Promise<ActionResult> {
   const result = state.hostResult ? await fromHost(run, state, state.hostResult) : await withoutHost(run, state);
   state.logTail = result.logTail;

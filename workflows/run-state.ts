@@ -37,7 +37,7 @@ export interface RunState {
   hostResult?: ActionResult;
   /** Why the run ended without its host's result, when it did. */
   ended?: Ending;
-  /** A caller asked to cancel (not the deadline). */
+  /** A cancel reached the run; cleared again when it was the deadline's, not a caller's. */
   canceled: boolean;
   deadlinePassed: boolean;
   timings: StepTiming[];
