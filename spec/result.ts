@@ -1,11 +1,12 @@
 // What an action run ends with: the workflow's result, `result.json` next to the artifacts, and the
-// details of the failure when the workflow ends FAILED or CANCELED.
+// details of the failure when the workflow ends FAILED or CANCELED; and the status rules that
+// decide it (which phase follows which, a result's status for how its run ended).
 
 // The shapes are zod schemas, so that the published JSON Schema (schema/, npm run schema) and these
 // types come from one definition; nothing parses results with them at run time.
 import { z } from 'zod';
 import { once } from './shared.js';
-import { formatBytes } from './quantity.js';
+import { formatBytes, formatDuration } from './quantity.js';
 
 export const ActionStatusSchema = once('result/ActionStatusSchema', () => z.enum(['DONE', 'FAILED', 'CANCELED']));
 export type ActionStatus = z.infer<typeof ActionStatusSchema>;
@@ -44,6 +45,12 @@ export const EndReasonSchema = once('result/EndReasonSchema', () =>
   ]),
 );
 export type EndReason = z.infer<typeof EndReasonSchema>;
+
+/** Why an action ended before or besides its container's exit. */
+export interface Ending {
+  reason: EndReason;
+  message: string;
+}
 
 export const ArtifactSchema = once('result/ArtifactSchema', () =>
   z.object({
@@ -219,6 +226,73 @@ export function runsAgain(
   );
 }
 
+// The status rules: which phase follows which, and what status a result has for how its run
+// ended. The workflow decides by them; a client reading a status can rely on them.
+
+/** The phases an action ends in: nothing follows them. */
+export function isFinal(phase: Phase): phase is ActionStatus {
+  return phase === 'DONE' || phase === 'FAILED' || phase === 'CANCELED';
+}
+
+/**
+ * What moves an action from one phase to another in the workflow (the host's heartbeat tells
+ * PULLING and COLLECTING within RUNNING).
+ */
+export type PhaseEvent = { kind: 'placed' } | { kind: 'host-lost' } | { kind: 'ended'; status: ActionStatus };
+
+/** Placed on a host it runs, a silent host sends it back to waiting, and its end is its result's status. */
+export function phaseAfter(phase: Phase, event: PhaseEvent): Phase {
+  if (isFinal(phase)) return phase;
+  switch (event.kind) {
+    case 'placed':
+      return 'RUNNING';
+    case 'host-lost':
+      return 'PENDING';
+    case 'ended':
+      return event.status;
+  }
+}
+
+/**
+ * A result's status for how its run ended: CANCELED once a cancel reached it; DONE only for a
+ * plain exit 0 that nothing ended early; FAILED for every other reason.
+ */
+export function resultStatus(end: {
+  canceled: boolean;
+  endedEarly: boolean;
+  reason: EndReason;
+  exitCode: number | null;
+}): ActionStatus {
+  if (end.canceled) return 'CANCELED';
+  return !end.endedEarly && end.reason === 'exit' && end.exitCode === 0 ? 'DONE' : 'FAILED';
+}
+
+/** How a run ends when its deadline (ms after its start) passed: stopped and collected, or before it ran. */
+export function deadlineEnding(exitCode: number | null, deadline: number): Ending {
+  return { reason: 'deadline', message: describeOutcome(exitCode, 'deadline', formatDuration(deadline)) };
+}
+
+/** What the workflow saw of a run's end besides its host: a cancel from a caller, its deadline passing. */
+export interface EndSeen {
+  canceled: boolean;
+  deadlinePassed: boolean;
+  /** The spec's deadline, ms after the start. */
+  deadline?: number;
+}
+
+/**
+ * The host's result restated where the workflow knows better, or undefined where it stands: a
+ * container the host stopped at the deadline ends FAILED ("deadline"), not CANCELED; a cancel that
+ * reached the host after its container had ended still ends the action CANCELED.
+ */
+export function restatedResult(result: ActionResult, seen: EndSeen): ActionResult | undefined {
+  if (seen.deadlinePassed && !seen.canceled && result.status === 'CANCELED')
+    return { ...result, status: 'FAILED', ...deadlineEnding(result.exitCode, seen.deadline!) };
+  if (seen.canceled && result.status !== 'CANCELED')
+    return { ...result, status: 'CANCELED', reason: 'canceled', message: describeOutcome(result.exitCode, 'canceled') };
+  return undefined;
+}
+
 /** What collecting a finished run produced: /out in S3, the logs, and stdout parsed as JSON. */
 export interface Collected {
   artifacts: Artifact[];
@@ -246,7 +320,7 @@ export interface ResultParts {
   outcome?: RunOutcome;
   collected?: Collected;
   /** Why the action ended before or besides its container's exit, when it did. */
-  ended?: { reason: EndReason; message: string };
+  ended?: Ending;
   canceled: boolean;
   timings: StepTiming[];
   startedAt: string;
@@ -279,11 +353,7 @@ export function assembleResult(parts: ResultParts): ActionResult {
     const shown = collected.outputProblems.slice(0, 5).map((p) => `${p.pointer || '/'} ${p.message}`);
     message = `the output does not meet the outputSchema: ${shown.join('; ')}${collected.outputProblems.length > 5 ? ` (and ${collected.outputProblems.length - 5} more)` : ''}`;
   }
-  const status: ActionStatus = canceled
-    ? 'CANCELED'
-    : !ended && reason === 'exit' && outcome?.exitCode === 0
-      ? 'DONE'
-      : 'FAILED';
+  const status = resultStatus({ canceled, endedEarly: !!ended, reason, exitCode: outcome?.exitCode ?? null });
   if (outcome?.diskFull && status !== 'DONE') {
     const mib = Math.round(outcome.diskFull.bytes / 2 ** 20);
     message += `; its disk was full (/out and /tmp_disk share ${mib}Mi, and writes fail with "No space left on device"): raise resources.outDisk or resources.tmpDisk`;

@@ -1,19 +1,11 @@
-// The status and logs queries of an action workflow: what they answer, kept by the workflow.
+// The status and logs queries of an action workflow: both answer from the run's state.
 import { setHandler } from '@temporalio/workflow';
-import type { StepTiming } from '../spec/result.js';
-import { logsQuery, statusQuery, type RunActionInput, type StatusView } from '../spec/workflow-api.js';
+import { logsQuery, statusQuery, type RunActionInput } from '../spec/workflow-api.js';
+import { statusView, type RunState } from './run-state.js';
 
-export function answerQueries(actionId: string, input: RunActionInput, timings: StepTiming[]) {
-  const view: StatusView = {
-    actionId,
-    phase: 'PENDING',
-    image: typeof input?.spec?.image === 'string' ? input.spec.image : '',
-    attempt: 0,
-    placements: 0,
-    timings,
-  };
-  let logTail: string[] = [];
-  setHandler(statusQuery, () => view);
-  setHandler(logsQuery, () => logTail);
-  return { view, showLogTail: (lines: string[]) => void (logTail = lines) };
+export function answerQueries(actionId: string, input: RunActionInput, state: RunState): void {
+  // Read once: the query answers with the image asked for even when the spec is refused.
+  const image = typeof input?.spec?.image === 'string' ? input.spec.image : '';
+  setHandler(statusQuery, () => statusView(actionId, image, state));
+  setHandler(logsQuery, () => state.logTail);
 }

@@ -17,7 +17,8 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import { checkActionSpec, formatProblems, specProblems } from '../spec/action.js';
+import type { z } from 'zod';
+import { checkActionSpec, formatProblems, specProblems, type Action } from '../spec/action.js';
 import { ArrayOptions, type ArrayChild, type ArrayResult, type RunArrayInput } from '../spec/array.js';
 import type { ActionResult, ActionStatus } from '../spec/result.js';
 import { ActionImageKey, ActionStatusKey, ActionTemplateKey } from '../spec/search-attributes.js';
@@ -62,24 +63,9 @@ export async function runArray(
   input: RunArrayInput & { carry?: Carry },
   fleet: FleetOptions = {},
 ): Promise<ArrayResult> {
-  const { workflowId: arrayId, taskQueue } = workflowInfo();
-  const options = ArrayOptions.safeParse(input?.array);
-  const spec = checkActionSpec(input?.spec);
-  if (!options.success || !spec.success) {
-    const problems = [
-      ...(options.success ? [] : specProblems(options.error).map((p) => ({ ...p, path: `array.${p.path}` }))),
-      ...(spec.success ? [] : specProblems(spec.error)),
-    ];
-    throw ApplicationFailure.create({
-      type: FailureType.InvalidSpec,
-      nonRetryable: true,
-      message: `invalid array:\n${formatProblems(problems)}`,
-      details: [{ problems }],
-    });
-  }
-  const array = options.data;
-  const items = array.items;
-  const count = items?.length ?? array.count!;
+  const { workflowId: arrayId } = workflowInfo();
+  const { array, spec } = checkedArray(input);
+  const count = array.items?.length ?? array.count!;
   const carry: Carry = input.carry ?? { next: 0, lines: [], startedAt: new Date().toISOString() };
   const failed = () => carry.lines.filter((l) => l[1] === 'F').length;
   const tooManyFailed = () => array.maxFailures !== undefined && failed() > array.maxFailures;
@@ -98,23 +84,7 @@ export async function runArray(
     started++
   ) {
     const index = carry.next++;
-    const child: RunActionInput = {
-      spec: items ? { ...input.spec, input: items[index] } : input.spec,
-      member: { index, count },
-    };
-    const done = executeChild<typeof runAction>(WORKFLOW_TYPE, {
-      workflowId: `${arrayId}-${index}`,
-      taskQueue,
-      args: [child, fleet],
-      // A cancelled array cancels its children, which stop their containers and collect /out.
-      parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
-      typedSearchAttributes: [
-        { key: ActionStatusKey, value: 'PENDING' },
-        { key: ActionImageKey, value: spec.data.image },
-        ...(spec.data.template ? [{ key: ActionTemplateKey, value: spec.data.template }] : []),
-      ],
-      staticSummary: `child ${index} of ${count} of array ${arrayId}`,
-    }).then(
+    const done = startChild({ input, items: array.items, spec, fleet, count }, index).then(
       (result) => void carry.lines.push(lineOf(index, { result })),
       (error: unknown) => void carry.lines.push(lineOf(index, { error })),
     );
@@ -131,10 +101,60 @@ export async function runArray(
     // The next BATCH in a fresh history; what ended so far rides along, one short line a child.
     await continueAsNew<typeof runArray>({ ...input, carry }, fleet);
   }
-  return endArray(arrayId, count, carry, root.consideredCancelled, tooManyFailed(), array.maxFailures);
+  const result = arrayResult(arrayId, count, carry, root.consideredCancelled, tooManyFailed(), array.maxFailures);
+  return endArray(result);
 }
 
-function endArray(
+/** The array's options and its children's spec, checked: anything refused ends it before a child starts. */
+function checkedArray(input: RunArrayInput): { array: z.infer<typeof ArrayOptions>; spec: Action } {
+  const options = ArrayOptions.safeParse(input?.array);
+  const spec = checkActionSpec(input?.spec);
+  if (options.success && spec.success) return { array: options.data, spec: spec.data };
+  const problems = [
+    ...(options.success ? [] : specProblems(options.error).map((p) => ({ ...p, path: `array.${p.path}` }))),
+    ...(spec.success ? [] : specProblems(spec.error)),
+  ];
+  throw ApplicationFailure.create({
+    type: FailureType.InvalidSpec,
+    nonRetryable: true,
+    message: `invalid array:\n${formatProblems(problems)}`,
+    details: [{ problems }],
+  });
+}
+
+/** What every child of an array is started from. */
+interface ChildSource {
+  input: RunArrayInput;
+  items: unknown[] | undefined;
+  spec: Action;
+  fleet: FleetOptions;
+  count: number;
+}
+
+/** Starts child `index` ("<array id>-<index>"), told its place in the array. */
+function startChild({ input, items, spec, fleet, count }: ChildSource, index: number): Promise<ActionResult> {
+  const { workflowId: arrayId, taskQueue } = workflowInfo();
+  const child: RunActionInput = {
+    spec: items ? { ...input.spec, input: items[index] } : input.spec,
+    member: { index, count },
+  };
+  return executeChild<typeof runAction>(WORKFLOW_TYPE, {
+    workflowId: `${arrayId}-${index}`,
+    taskQueue,
+    args: [child, fleet],
+    // A cancelled array cancels its children, which stop their containers and collect /out.
+    parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
+    typedSearchAttributes: [
+      { key: ActionStatusKey, value: 'PENDING' },
+      { key: ActionImageKey, value: spec.image },
+      ...(spec.template ? [{ key: ActionTemplateKey, value: spec.template }] : []),
+    ],
+    staticSummary: `child ${index} of ${count} of array ${arrayId}`,
+  });
+}
+
+/** What the array ends with: each child's line, counted by status, and why it ended. */
+function arrayResult(
   arrayId: string,
   count: number,
   carry: Carry,
@@ -172,7 +192,7 @@ function endArray(
       : reason === 'canceled'
         ? `canceled: running children were stopped and collected (${counts})`
         : `${count} children: ${counts}`;
-  const result: ArrayResult = {
+  return {
     actionId: arrayId,
     status,
     reason,
@@ -183,6 +203,11 @@ function endArray(
     startedAt: carry.startedAt,
     finishedAt: new Date().toISOString(),
   };
+}
+
+/** Ends the execution as the array's result says: completed for DONE, failed or cancelled with it attached. */
+function endArray(result: ArrayResult): ArrayResult {
+  const { status, message } = result;
   setCurrentDetails(`**${status}**: ${message}`);
   upsertSearchAttributes([{ key: ActionStatusKey, value: status }]);
   if (status === 'CANCELED') {
