@@ -56,6 +56,10 @@ export function waitedMs(waitingSince: unknown, now: number): number {
   return now - since;
 }
 
+/**
+ * Decides for a run this host's capacity just gave `verdict`: the fleet is read only on the way
+ * that needs it, as the place activity always has (a host alone on its queue reads it seldom).
+ */
 export async function decidePlacement(facts: PlaceFacts, fleet: FleetReads | undefined): Promise<PlacementDecision> {
   const { host, capacity, needs, verdict } = facts;
   const live = async () => (fleet ? await fleet.live() : []);
