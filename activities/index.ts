@@ -1,22 +1,17 @@
 // The activities of an action run, built from their dependencies so that a worker passes real
-// clients and a test may pass others. Workflows import only the type of what this returns.
+// clients and a test may pass others. Workflows import only the type of what this returns. What
+// each activity decides lives with its concern (placement/, trust/, execute.ts); here each one is
+// only wired to the dependencies it needs.
 import { availableParallelism } from 'node:os';
 import type Docker from 'dockerode';
-import { ApplicationFailure, Context } from '@temporalio/activity';
+import { Context } from '@temporalio/activity';
 import type { Action } from '../spec/action.js';
-import { needsOf, neverFits } from '../spec/placement.js';
+import type { Needs } from '../spec/placement.js';
 import { ActionResultSchema } from '../spec/result.js';
-import {
-  betterHost,
-  BETTER_HOST_OFFERS,
-  FRESH_VIEW_MS,
-  OFFER_AGAIN_MS,
-  notHere,
-  preferredElsewhere,
-  PREFER_WAIT_MS,
-  type FleetView,
-  type PlacementMode,
-} from './placement/place.js';
+import type { FleetView, PlacementMode } from './placement/place.js';
+import { decidePlacement, waitedMs } from './placement/placement-decision.js';
+import { holdPlaceHere } from './placement/hold-place.js';
+import { hostNeeds } from './placement/host-needs.js';
 import { artifactsUnavailable, type ArtifactStore } from './store/artifact-store.js';
 import type { HostCapacity } from './placement/capacity.js';
 import type { Metrics } from './metrics.js';
@@ -28,7 +23,7 @@ import { grantProblems, type GrantSources } from './trust/secret-grants.js';
 import { findTemplate, templateStore, type StoredTemplate } from '../common/templates/templates.js';
 import { execute, folderOwner, folderTaken, removeRun } from './execute.js';
 import type { ImageCache } from './images/image-cache.js';
-import { containerName, runFilter } from './container/labels.js';
+import { containerName } from './container/labels.js';
 import type { HostDisks } from './disks/host-disk.js';
 import type { InputCache } from './inputs/input-cache.js';
 import { stopContainer, type RunDeps } from './container/run-container.js';
@@ -42,7 +37,6 @@ import type {
   Placement,
   PlaceRequest,
 } from './types.js';
-import { FailureType } from '../spec/failures.js';
 
 export interface ActivityDeps {
   docker: Docker;
@@ -79,8 +73,109 @@ export interface ActivityDeps {
 }
 
 export function createActivities(deps: ActivityDeps) {
-  const stopRequested = new Set<string>();
-  const runDeps: RunDeps = {
+  const reportLoad = () => {
+    deps.metrics?.capacityInUse.set(deps.capacity.inUse(), { host: deps.host });
+    deps.metrics?.capacity.set(deps.capacity.capacity, { host: deps.host });
+  };
+  const needsHere = (spec: Action) => hostNeeds(spec, deps.policy.defaults, deps.diskDefaults);
+  return {
+    place: placeActivity(deps, needsHere, reportLoad),
+    ...hostQueueActivities(deps, needsHere, reportLoad),
+    finalize: finalizeActivity(deps),
+  };
+}
+
+export type Activities = ReturnType<typeof createActivities>;
+
+/**
+ * Shared queue, on the placement worker, which polls only while this host has a free slot
+ * (HostCapacity.placementSlots): reaching here means a slot is this run's.
+ */
+function placeActivity(deps: ActivityDeps, needsHere: (spec: Action) => Needs, reportLoad: () => void) {
+  return async function place(raw: PlaceRequest): Promise<Placement> {
+    // What is placed is the run's own spec, never the request's resources (a forged request
+    // could otherwise hold this host's slots and GPUs for a run that asked for none).
+    const run = await trustedRun(deps, raw);
+    const spec = run.start.spec;
+    // What this host's policy refuses is said first, before whether it fits anywhere.
+    const beyond = ceilingProblems(spec.resources, spec.timeout, deps.policy);
+    if (beyond.length) throw policyRefusal(beyond, deps.host);
+    const needs = needsHere(spec);
+    const verdict = deps.capacity.place(run.runId, needs, run.actionId);
+    const facts = {
+      host: deps.host,
+      capacity: deps.capacity,
+      needs,
+      prefer: spec.placement?.prefer,
+      verdict,
+      waitedMs: waitedMs(raw.waitingSince, Date.now()),
+      attempt: Context.current().info.attempt,
+      mode: deps.placementMode ?? 'spread',
+      waitForHostMs: run.start.fleet.hostTimeoutSeconds * 1000,
+    };
+    const decision = await decidePlacement(facts, deps.fleet);
+    if ('notHere' in decision) throw decision.notHere;
+    if ('elsewhere' in decision) {
+      deps.capacity.release(run.runId);
+      throw decision.elsewhere;
+    }
+    reportLoad();
+    return {
+      host: deps.host,
+      hostQueue: deps.hostQueue,
+      ...(decision.take.gpus.length ? { gpus: decision.take.gpus } : {}),
+    };
+  };
+}
+
+/** The host queue's activities: every step of a placed run, on the host that holds its container. */
+function hostQueueActivities(deps: ActivityDeps, needsHere: (spec: Action) => Needs, reportLoad: () => void) {
+  const runDeps = runDepsOf(deps);
+  const checkGrants = grantChecker(deps);
+  const outDir = async (req: CollectRequest) => {
+    const name = containerName(req, req.attempt, deps.host);
+    return deps.disks && (await deps.disks.exists(name)) ? deps.disks.paths(name).out : undefined;
+  };
+  const { store, images, capacity, host, metrics, removals } = deps;
+  const executeDeps = { checkGrants, outDir, run: runDeps, store, images, capacity, host, metrics, removals };
+  /** The cores an action without a cpu limit may use: all of this host's, said outright to the engine. */
+  const hostCores = () => (Number.isFinite(capacity.totals.cpu) ? capacity.totals.cpu : availableParallelism());
+
+  return {
+    /** Host queue: one attempt from image to result.json (see execute.ts). */
+    async execute(raw: ExecuteRequest): Promise<ExecuteAnswer> {
+      const run = await trustedRun(deps, raw);
+      const checked = checkExecuteRequest(host, raw, run);
+      // Before anything of the action happens on this host: refused, or given the defaults.
+      const spec = enforcePolicy(checked.spec, deps.policy, store, host, hostCores());
+      // What the spec states of its secrets' grants, before anything is pulled (the digest after).
+      await checkGrants(spec, undefined);
+      // Placed by what the run asked (as `place` does), not by the defaults filled in above.
+      await holdPlaceHere(deps, checked, needsHere(checked.spec));
+      const held = capacity.heldBy(run.runId)?.gpus ?? [];
+      const answer = await execute(executeDeps, { ...checked, spec, ...(held.length ? { gpuIds: held } : {}) });
+      if (!answer.again) reportLoad();
+      return answer;
+    },
+
+    /** Host queue: stops the attempt's container (a cancel); execute then reports how it ended. */
+    async stopContainer(raw: ContainerRequest): Promise<void> {
+      const run = await trustedRun(deps, raw);
+      await stopContainer(runDeps, checkStopRequest(host, raw, run));
+    },
+
+    /** Host queue: removes every container of the run and frees its slot. */
+    async removeRun(raw: ContainerRequest): Promise<void> {
+      const run = await trustedRun(deps, raw);
+      await removeRun(executeDeps, checkStopRequest(host, raw, run));
+      reportLoad();
+    },
+  };
+}
+
+/** What running a container needs of this worker: its engine, its place, its disks and defaults. */
+function runDepsOf(deps: ActivityDeps): RunDeps {
+  return {
     docker: deps.docker,
     engine: deps.engine,
     engineAwayMs: deps.engineAwayMs,
@@ -89,7 +184,7 @@ export function createActivities(deps: ActivityDeps) {
     capacity: deps.capacity,
     secretsDir: deps.secretsDir,
     env: deps.env,
-    stopRequested,
+    stopRequested: new Set<string>(),
     engineLost: new Set<string>(),
     disks: deps.disks,
     inputCache: deps.disks ? deps.inputCache : undefined,
@@ -103,50 +198,10 @@ export function createActivities(deps: ActivityDeps) {
       return store.uri(`${store.base(req.spec.artifacts.prefix, req.actionId)}/`);
     },
   };
+}
 
-  const reportLoad = () => {
-    deps.metrics?.capacityInUse.set(deps.capacity.inUse(), { host: deps.host });
-    deps.metrics?.capacity.set(deps.capacity.capacity, { host: deps.host });
-  };
-  const outDir = async (req: CollectRequest) => {
-    const name = containerName(req, req.attempt, deps.host);
-    return deps.disks && (await deps.disks.exists(name)) ? deps.disks.paths(name).out : undefined;
-  };
-  /** What an action holds on this host: its resources, with the policy's defaults for what it leaves out. */
-  const needsHere = (spec: Action) => {
-    const d = deps.policy.defaults;
-    return needsOf(
-      { resources: spec.resources, placement: spec.placement },
-      {
-        cpu: d.cpu,
-        memory: d.memory,
-        outDisk: d.outDisk ?? deps.diskDefaults.out,
-        tmpDisk: d.tmpDisk ?? deps.diskDefaults.tmp,
-      },
-    );
-  };
-  /** The cores an action without a cpu limit may use: all of this host's, said outright to the engine. */
-  const hostCores = () =>
-    Number.isFinite(deps.capacity.totals.cpu) ? deps.capacity.totals.cpu : availableParallelism();
-  /**
-   * An execute runs only for a run that holds its place here. An honest run was placed here by
-   * `place` (or, after a worker restart, its container is on this engine); a request that skipped
-   * placement is placed now, under the same rules, so no caller gets more than a free slot.
-   */
-  const holdPlaceHere = async (req: ContainerRequest, spec: Action) => {
-    if (deps.capacity.has(req.runId)) return;
-    const containers = await deps.docker.listContainers({ all: true, filters: runFilter(req) });
-    if (containers.length) return deps.capacity.claim(req.runId);
-    const verdict = deps.capacity.place(req.runId, needsHere(spec), req.actionId);
-    if ('held' in verdict) return;
-    if ('never' in verdict)
-      throw refusedByHost(deps.host, 'resources', `the run can never fit this host: ${verdict.never}`);
-    throw ApplicationFailure.create({
-      type: FailureType.HostBusy,
-      message: `host ${deps.host} has no room for this run now: ${verdict.short}`,
-      nextRetryDelay: '5s',
-    });
-  };
+/** Secrets only to the runs their grants name; `digest` is the image's as the host has it (after the pull). */
+function grantChecker(deps: ActivityDeps) {
   // Templates named by secret grants, read once each: a version never changes.
   const templates = new Map<string, Promise<StoredTemplate>>();
   const grantSources: GrantSources = {
@@ -166,163 +221,49 @@ export function createActivities(deps: ActivityDeps) {
       return template;
     },
   };
-  /** Secrets only to the runs their grants name; `digest` is the image's as the host has it (after the pull). */
-  const checkGrants = async (spec: Action, digest: string | undefined) => {
+  return async (spec: Action, digest: string | undefined) => {
     const problems = await grantProblems(spec, deps.policy.secrets, digest, grantSources);
     if (problems.length) throw policyRefusal(problems, deps.host);
   };
-  const executeDeps = {
-    checkGrants,
-    outDir,
-    run: runDeps,
-    store: deps.store,
-    images: deps.images,
-    capacity: deps.capacity,
-    host: deps.host,
-    metrics: deps.metrics,
-    removals: deps.removals,
-  };
-
-  return {
-    /**
-     * Shared queue, on the placement worker, which polls only while this host has a free slot
-     * (HostCapacity.placementSlots): reaching here means a slot is this run's.
-     */
-    async place(raw: PlaceRequest): Promise<Placement> {
-      // What is placed is the run's own spec, never the request's resources (a forged request
-      // could otherwise hold this host's slots and GPUs for a run that asked for none).
-      const run = await trustedRun(deps, raw);
-      const spec = run.start.spec;
-      const req = { actionId: run.actionId, runId: run.runId, placement: spec.placement };
-      // What this host's policy refuses is said first, before whether it fits anywhere.
-      const beyond = ceilingProblems(spec.resources, spec.timeout, deps.policy);
-      if (beyond.length) throw policyRefusal(beyond, deps.host);
-      const needs = needsHere(spec);
-      const verdict = deps.capacity.place(req.runId, needs, req.actionId);
-      const now = Date.now();
-      const since =
-        typeof raw.waitingSince === 'number' && Number.isFinite(raw.waitingSince)
-          ? Math.min(raw.waitingSince, now)
-          : now;
-      const waited = now - since;
-      const fleet = async () => (deps.fleet ? await deps.fleet.live() : []);
-      if ('held' in verdict) {
-        const prefer = req.placement?.prefer;
-        if (prefer && neverFits({ ...needs, require: prefer }, deps.capacity.totals) && waited < PREFER_WAIT_MS) {
-          const preferred = preferredElsewhere(deps.host, needs, prefer, await fleet());
-          if (preferred) {
-            deps.capacity.release(req.runId);
-            throw ApplicationFailure.create({
-              type: FailureType.NotPlacedHere,
-              message: `host ${preferred} carries the preferred labels: waiting for it first`,
-              nextRetryDelay: OFFER_AGAIN_MS,
-            });
-          }
-        }
-        const mode = deps.placementMode ?? 'spread';
-        if (
-          deps.fleet &&
-          mode !== 'any' &&
-          Context.current().info.attempt <= BETTER_HOST_OFFERS &&
-          (await deps.fleet.othersMayBeUp(deps.host))
-        ) {
-          // A fresh view: another host's placement a moment ago changes which host is better.
-          const self = { host: deps.host, actions: deps.capacity.actions().length - 1 };
-          const better = betterHost(self, needs, mode, await deps.fleet.live(FRESH_VIEW_MS));
-          if (better) {
-            deps.capacity.release(req.runId);
-            throw ApplicationFailure.create({
-              type: FailureType.NotPlacedHere,
-              message: `host ${better} is the better place (${mode}): offered there first`,
-              nextRetryDelay: OFFER_AGAIN_MS,
-            });
-          }
-        }
-        reportLoad();
-        return {
-          host: deps.host,
-          hostQueue: deps.hostQueue,
-          ...(verdict.held.gpus.length ? { gpus: verdict.held.gpus } : {}),
-        };
-      }
-      throw notHere(
-        { host: deps.host, totals: deps.capacity.totals },
-        needs,
-        verdict,
-        await fleet(),
-        waited,
-        run.start.fleet.hostTimeoutSeconds * 1000,
-      );
-    },
-
-    /** Host queue: one attempt from image to result.json (see execute.ts). */
-    async execute(raw: ExecuteRequest): Promise<ExecuteAnswer> {
-      const run = await trustedRun(deps, raw);
-      const checked = checkExecuteRequest(deps.host, raw, run);
-      // Before anything of the action happens on this host: refused, or given the defaults.
-      const spec = enforcePolicy(checked.spec, deps.policy, deps.store, deps.host, hostCores());
-      // What the spec states of its secrets' grants, before anything is pulled (the digest after).
-      await checkGrants(spec, undefined);
-      // Placed by what the run asked (as `place` does), not by the defaults filled in above.
-      await holdPlaceHere(checked, checked.spec);
-      const held = deps.capacity.heldBy(run.runId)?.gpus ?? [];
-      const answer = await execute(executeDeps, { ...checked, spec, ...(held.length ? { gpuIds: held } : {}) });
-      if (!answer.again) reportLoad();
-      return answer;
-    },
-
-    /** Host queue: stops the attempt's container (a cancel); execute then reports how it ended. */
-    async stopContainer(raw: ContainerRequest): Promise<void> {
-      const run = await trustedRun(deps, raw);
-      await stopContainer(runDeps, checkStopRequest(deps.host, raw, run));
-    },
-
-    /** Host queue: removes every container of the run and frees its slot. */
-    async removeRun(raw: ContainerRequest): Promise<void> {
-      const run = await trustedRun(deps, raw);
-      await removeRun(executeDeps, checkStopRequest(deps.host, raw, run));
-      reportLoad();
-    },
-
-    /**
-     * Results queue: writes result.json of a run that ended before its host wrote it, next to its
-     * artifacts (in the worker's own bucket when the policy does not let the spec's be written).
-     */
-    async finalize(raw: FinalizeRequest): Promise<string> {
-      const run = await trustedRun(deps, { actionId: raw?.result?.actionId, runId: raw?.result?.runId });
-      const result = ActionResultSchema.safeParse(raw.result);
-      if (!result.success)
-        throw refusedByHost(
-          deps.host,
-          `result.${result.error.issues[0]?.path.join('.')}`,
-          result.error.issues[0]?.message ?? 'invalid',
-        );
-      const { artifacts } = run.start.spec;
-      if ((raw.bucket ?? undefined) !== artifacts.bucket || (raw.prefix ?? undefined) !== artifacts.prefix) {
-        throw refusedByHost(
-          deps.host,
-          'bucket',
-          "bucket and prefix are the run's own artifacts.bucket and artifacts.prefix",
-        );
-      }
-      const writable = !artifacts.bucket || bucketAllowed(artifacts.bucket, deps.policy, deps.store.bucket);
-      const store = writable && artifacts.bucket ? deps.store.withBucket(artifacts.bucket) : deps.store;
-      const key = `${store.base(artifacts.prefix, run.actionId)}/result.json`;
-      const earlierRun = await folderOwner(store, key, run.runId).catch((err) => {
-        throw artifactsUnavailable(store.bucket, err) ?? err;
-      });
-      if (earlierRun) throw folderTaken(deps.host, run.actionId, earlierRun);
-      await store
-        .put(key, JSON.stringify({ ...result.data, resultUri: store.uri(key) }, null, 2), 'application/json')
-        .catch((err) => {
-          throw artifactsUnavailable(store.bucket, err) ?? err;
-        });
-      // Finalize runs once per action (a retry only rewrites the same object), so it counts the outcome.
-      deps.metrics?.finished.add(1, { status: result.data.status, reason: result.data.reason });
-      for (const t of result.data.timings) deps.metrics?.stepSeconds.record(t.ms / 1000, { step: t.step });
-      return store.uri(key);
-    },
-  };
 }
 
-export type Activities = ReturnType<typeof createActivities>;
+/**
+ * Results queue: writes result.json of a run that ended before its host wrote it, next to its
+ * artifacts (in the worker's own bucket when the policy does not let the spec's be written).
+ */
+function finalizeActivity(deps: ActivityDeps) {
+  return async function finalize(raw: FinalizeRequest): Promise<string> {
+    const run = await trustedRun(deps, { actionId: raw?.result?.actionId, runId: raw?.result?.runId });
+    const result = ActionResultSchema.safeParse(raw.result);
+    if (!result.success)
+      throw refusedByHost(
+        deps.host,
+        `result.${result.error.issues[0]?.path.join('.')}`,
+        result.error.issues[0]?.message ?? 'invalid',
+      );
+    const { artifacts } = run.start.spec;
+    if ((raw.bucket ?? undefined) !== artifacts.bucket || (raw.prefix ?? undefined) !== artifacts.prefix) {
+      throw refusedByHost(
+        deps.host,
+        'bucket',
+        "bucket and prefix are the run's own artifacts.bucket and artifacts.prefix",
+      );
+    }
+    const writable = !artifacts.bucket || bucketAllowed(artifacts.bucket, deps.policy, deps.store.bucket);
+    const store = writable && artifacts.bucket ? deps.store.withBucket(artifacts.bucket) : deps.store;
+    const key = `${store.base(artifacts.prefix, run.actionId)}/result.json`;
+    const earlierRun = await folderOwner(store, key, run.runId).catch((err) => {
+      throw artifactsUnavailable(store.bucket, err) ?? err;
+    });
+    if (earlierRun) throw folderTaken(deps.host, run.actionId, earlierRun);
+    await store
+      .put(key, JSON.stringify({ ...result.data, resultUri: store.uri(key) }, null, 2), 'application/json')
+      .catch((err) => {
+        throw artifactsUnavailable(store.bucket, err) ?? err;
+      });
+    // Finalize runs once per action (a retry only rewrites the same object), so it counts the outcome.
+    deps.metrics?.finished.add(1, { status: result.data.status, reason: result.data.reason });
+    for (const t of result.data.timings) deps.metrics?.stepSeconds.record(t.ms / 1000, { step: t.step });
+    return store.uri(key);
+  };
+}

@@ -16,24 +16,12 @@ export function startFleetReports(options: {
   log: Log;
   everyMs?: number;
 }) {
-  const { registry, capacity, host, taskQueue, log } = options;
-  const startedAt = new Date().toISOString();
+  const { registry, capacity, host, log } = options;
+  const record = recordOf(options, new Date().toISOString());
   let stopping: string | undefined;
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
   let warned = false;
-
-  const record = (): HostRecord => ({
-    host,
-    taskQueue,
-    slots: capacity.capacity,
-    totals: capacity.totals,
-    inUse: capacity.inUseHeld(),
-    actions: capacity.actions(),
-    ...(capacity.drained ? { drained: capacity.drained } : {}),
-    startedAt,
-    seenAt: new Date().toISOString(),
-  });
 
   const tick = async () => {
     try {
@@ -52,19 +40,12 @@ export function startFleetReports(options: {
     timer.unref();
   };
   const first = tick().then(loop);
-
-  // A placement or a run leaving is written at once (coalesced), so that other hosts choosing
-  // between themselves and this one see it within a fraction of a second.
-  let poked: NodeJS.Timeout | undefined;
-  const poke = () => {
-    if (poked || stopped) return;
-    poked = setTimeout(() => {
-      poked = undefined;
-      registry.publish(record()).catch(() => {});
-    }, 50);
-    poked.unref();
+  // A placement or a run leaving is written at once, so that other hosts choosing between
+  // themselves and this one see it within a fraction of a second.
+  const publishSoon = coalesced(() => void registry.publish(record()).catch(() => {}));
+  capacity.onChange = () => {
+    if (!stopped) publishSoon();
   };
-  capacity.onChange = poke;
 
   return {
     /** The first report is written: the fleet knows this host. */
@@ -80,5 +61,37 @@ export function startFleetReports(options: {
       clearTimeout(timer);
       await registry.publish({ ...record(), stopped: true }).catch(() => {});
     },
+  };
+}
+
+/** This host's record as it stands now: what it has, what runs, and whether it takes work. */
+function recordOf(
+  here: { capacity: HostCapacity; host: string; taskQueue: string },
+  startedAt: string,
+): () => HostRecord {
+  const { capacity, host, taskQueue } = here;
+  return () => ({
+    host,
+    taskQueue,
+    slots: capacity.capacity,
+    totals: capacity.totals,
+    inUse: capacity.inUseHeld(),
+    actions: capacity.actions(),
+    ...(capacity.drained ? { drained: capacity.drained } : {}),
+    startedAt,
+    seenAt: new Date().toISOString(),
+  });
+}
+
+/** Calls `write` once, 50 ms after the first of any number of calls made meanwhile. */
+function coalesced(write: () => void): () => void {
+  let poked: NodeJS.Timeout | undefined;
+  return () => {
+    if (poked) return;
+    poked = setTimeout(() => {
+      poked = undefined;
+      write();
+    }, 50);
+    poked.unref();
   };
 }
