@@ -173,8 +173,12 @@ class RunWatch {
 
   private constructor(
     private readonly lookup: () => Promise<RunLogState>,
-    public run: RunLogState,
+    private current: RunLogState,
   ) {}
+
+  get run(): RunLogState {
+    return this.current;
+  }
 
   static async start(lookup: () => Promise<RunLogState>): Promise<RunWatch> {
     return new RunWatch(lookup, await lookup());
@@ -182,7 +186,7 @@ class RunWatch {
 
   async refresh(): Promise<void> {
     if (Date.now() - this.checkedAt < STATE_EVERY_MS) return;
-    this.run = await this.lookup();
+    this.current = await this.lookup();
     this.checkedAt = Date.now();
   }
 }
