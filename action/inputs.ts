@@ -5,15 +5,13 @@ import * as core from '@actions/core';
 import { ActionId, checkActionSpec, type ActionSpecInput } from '../spec/action.js';
 import type { TemplateRun } from '../common/templates/templates.js';
 import { ArrayOptions, type ArrayOptionsInput } from '../spec/array.js';
-import { mergeSpecs, parseEnvPairs, parseGpus, parseInputPairs } from '../common/text/text-inputs.js';
-import { MAX_DATA_FILE_BYTES, parseData } from '../common/text/data-file.js';
-import { readFileSync, realpathSync, statSync } from 'node:fs';
-import { isAbsolute, relative, resolve } from 'node:path';
+import { mergeSpecs, parseEnvPairs } from '../common/text/text-inputs.js';
 import type { TemporalSettings } from '../common/connection/temporal-connection.js';
 import { codecKeysFromEnv } from '../common/connection/payload-codec.js';
+import { bool, collect, type Attempt, type InputReader, type Problems } from './input-values.js';
+import { inputForPath, readSpecFile, specFromInputs } from './spec-inputs.js';
 
-/** Where inputs come from: @actions/core itself (INPUT_* variables), or a stand-in in tests. */
-export type InputReader = Pick<typeof core, 'getInput' | 'getBooleanInput' | 'getMultilineInput'>;
+export type { InputReader } from './input-values.js';
 
 export interface ConnectionInputs {
   temporal: TemporalSettings;
@@ -36,62 +34,6 @@ export class InputError extends Error {
   constructor(readonly problems: { input: string; message: string }[]) {
     super(`invalid inputs:\n${problems.map((p) => `  - ${p.input}: ${p.message}`).join('\n')}`);
     this.name = 'InputError';
-  }
-}
-
-/** Where a spec field comes from, so that a schema problem names the input the user wrote. */
-const INPUT_OF_FIELD: Record<string, string> = {
-  image: 'image',
-  command: 'command',
-  args: 'args',
-  env: 'env',
-  secrets: 'secrets',
-  inputs: 'inputs',
-  'resources.cpu': 'cpu',
-  'resources.memory': 'memory',
-  'resources.outDisk': 'out-disk',
-  'resources.tmpDisk': 'tmp-disk',
-  'resources.logSize': 'log-size',
-  'placement.require': 'require',
-  'placement.prefer': 'prefer',
-  pullPolicy: 'pull-policy',
-  'resources.gpus': 'gpus',
-  timeout: 'timeout',
-  deadline: 'deadline',
-  network: 'network',
-  input: 'input',
-  output: 'output',
-  'artifacts.bucket': 'artifacts-bucket',
-  'artifacts.prefix': 'artifacts-prefix',
-};
-
-function inputForPath(path: string): string {
-  for (const [field, input] of Object.entries(INPUT_OF_FIELD)) {
-    if (path === field || path.startsWith(`${field}.`)) return input;
-  }
-  return path;
-}
-
-/** A list input: a JSON array, or one item per line (blank lines skipped). */
-function list(actions: InputReader, name: string): string[] | undefined {
-  const text = actions.getInput(name);
-  if (!text) return undefined;
-  if (text.startsWith('[')) {
-    const parsed: unknown = JSON.parse(text);
-    if (!Array.isArray(parsed) || !parsed.every((x) => typeof x === 'string'))
-      throw new Error('a JSON array of strings');
-    return parsed;
-  }
-  return actions.getMultilineInput(name).filter(Boolean);
-}
-
-/** A boolean input, as GitHub reads them (YAML 1.2 core schema); empty means the fallback. */
-function bool(actions: InputReader, name: string, fallback: boolean): boolean {
-  if (!actions.getInput(name)) return fallback;
-  try {
-    return actions.getBooleanInput(name);
-  } catch {
-    throw new Error(`true or false (also True, TRUE, False, FALSE), not ${JSON.stringify(actions.getInput(name))}`);
   }
 }
 
@@ -130,42 +72,6 @@ export function defaultActionId(env: NodeJS.ProcessEnv, matrixJson = ''): string
   return `${id.slice(0, 187)}-${digest(id, 12)}`;
 }
 
-type Problems = { input: string; message: string }[];
-
-/**
- * A spec file in the workspace (YAML or JSON): its real path (symlinks resolved) must lie in the
- * workspace, so that a workflow cannot make the step read a file of the runner's host.
- */
-function readSpecFile(path: string, workspace: string): Record<string, unknown> {
-  let real: string;
-  try {
-    real = realpathSync(resolve(workspace, path));
-  } catch {
-    throw new Error(`${path} is not a file in the workspace (${workspace})`);
-  }
-  const inside = relative(realpathSync(workspace), real);
-  if (inside.startsWith('..') || isAbsolute(inside))
-    throw new Error(`${path} lies outside the workspace (${workspace})`);
-  if (statSync(real).size > MAX_DATA_FILE_BYTES) throw new Error(`${path} is larger than ${MAX_DATA_FILE_BYTES} bytes`);
-  const parsed = parseData(readFileSync(real, 'utf8'), path);
-  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed))
-    throw new Error(`${path}: a spec is a mapping of fields (image, command, …)`);
-  return parsed as Record<string, unknown>;
-}
-
-/** Runs fn; a throw becomes a problem of the input instead. */
-function collect<T>(problems: Problems, input: string, fn: () => T): T | undefined {
-  try {
-    return fn();
-  } catch (err) {
-    problems.push({
-      input,
-      message: err instanceof SyntaxError ? `not valid JSON (${err.message})` : (err as Error).message,
-    });
-    return undefined;
-  }
-}
-
 function connection(actions: InputReader, problems: Problems, env: NodeJS.ProcessEnv = process.env): ConnectionInputs {
   const get = (name: string) => actions.getInput(name);
   const address = get('temporal-address') || '127.0.0.1:7233';
@@ -197,67 +103,19 @@ export function readConnectionInputs(
   return inputs;
 }
 
-export function readInputs(actions: InputReader = core, env: NodeJS.ProcessEnv = process.env): ActionInputs {
-  const problems: Problems = [];
+/**
+ * A template run, or the spec with its file: a template brings its own spec, and takes only the
+ * input and what it lets runs --set; a spec file is merged under the inputs, which win.
+ */
+function templateOrSpec(
+  actions: InputReader,
+  attempt: Attempt,
+  problems: Problems,
+  spec: Record<string, unknown>,
+  env: NodeJS.ProcessEnv,
+): { whole: Record<string, unknown>; template?: ActionInputs['template'] } {
   const get = (name: string) => actions.getInput(name);
-  const attempt = <T>(input: string, fn: () => T) => collect(problems, input, fn);
-
-  const spec: Record<string, unknown> = {};
-  if (get('image')) spec.image = get('image');
-  const command = attempt('command', () => list(actions, 'command'));
-  if (command) spec.command = command;
-  // args: a JSON array, or else the whole text as ONE argument, so that a script written as a YAML
-  // block after `command: [sh, -c]` runs whole (one argument per line would run only its first line).
-  const args = attempt('args', () =>
-    get('args').startsWith('[') ? list(actions, 'args') : get('args') ? [get('args')] : undefined,
-  );
-  if (args) spec.args = args;
-  if (get('env')) {
-    const pairs = attempt('env', () => parseEnvPairs(actions.getMultilineInput('env').filter(Boolean)));
-    if (pairs) spec.env = pairs;
-  }
-  if (get('inputs')) {
-    const inputs = attempt('inputs', () => parseInputPairs(actions.getMultilineInput('inputs').filter(Boolean)));
-    if (inputs) spec.inputs = inputs;
-  }
-  const secrets = get('secrets');
-  if (secrets) spec.secrets = secrets.split(/[\s,]+/).filter(Boolean);
-  const resources: Record<string, unknown> = {};
-  if (get('cpu')) resources.cpu = get('cpu');
-  if (get('memory')) resources.memory = /^\d+$/.test(get('memory')) ? Number(get('memory')) : get('memory');
-  if (get('gpus')) resources.gpus = parseGpus(get('gpus'));
-  if (get('out-disk')) resources.outDisk = get('out-disk');
-  if (get('tmp-disk')) resources.tmpDisk = get('tmp-disk');
-  if (get('log-size')) resources.logSize = get('log-size');
-  if (Object.keys(resources).length) spec.resources = resources;
-  const placement: Record<string, unknown> = {};
-  for (const key of ['require', 'prefer'] as const) {
-    if (!get(key)) continue;
-    const labels = attempt(key, () => parseEnvPairs(actions.getMultilineInput(key).filter(Boolean)));
-    if (labels) placement[key] = labels;
-  }
-  if (Object.keys(placement).length) spec.placement = placement;
-  if (get('pull-policy')) spec.pullPolicy = get('pull-policy');
-  if (get('timeout')) spec.timeout = get('timeout');
-  if (get('deadline')) spec.deadline = get('deadline');
-  if (get('network')) spec.network = get('network');
-  if (get('input')) {
-    const input = attempt('input', () => JSON.parse(get('input')) as unknown);
-    if (input !== undefined) spec.input = input;
-  }
-  if (get('output')) spec.output = get('output');
-  if (get('artifacts-bucket') || get('artifacts-prefix')) {
-    spec.artifacts = { bucket: get('artifacts-bucket') || undefined, prefix: get('artifacts-prefix') || undefined };
-  }
-  const source =
-    env.GITHUB_REPOSITORY && env.GITHUB_RUN_ID
-      ? `github.com/${env.GITHUB_REPOSITORY} run ${env.GITHUB_RUN_ID}`
-      : undefined;
-
-  let whole: Record<string, unknown> = spec;
-  let template: ActionInputs['template'];
   if (get('template')) {
-    // A template brings its own spec: only the input and what it lets runs --set go with it.
     const extra = Object.keys(spec).filter((k) => k !== 'input' && k !== 'inputs');
     if (extra.length || get('spec-file'))
       problems.push({
@@ -267,53 +125,77 @@ export function readInputs(actions: InputReader = core, env: NodeJS.ProcessEnv =
     const set = get('set')
       ? attempt('set', () => parseEnvPairs(actions.getMultilineInput('set').filter(Boolean)))
       : undefined;
-    template = { ref: get('template'), input: spec.input, set, inputs: spec.inputs as ActionSpecInput['inputs'] };
-  } else {
-    if (get('spec-file')) {
-      const fromFile = attempt('spec-file', () =>
-        readSpecFile(get('spec-file'), env.GITHUB_WORKSPACE || process.cwd()),
-      );
-      if (fromFile) whole = mergeSpecs(fromFile, spec);
-    }
-    whole.source = source;
+    const template = { ref: get('template'), input: spec.input, set, inputs: spec.inputs as ActionSpecInput['inputs'] };
+    return { whole: spec, template };
   }
-
-  const checked = template ? undefined : checkActionSpec(whole);
-  if (checked && !checked.success) {
-    for (const issue of checked.error.issues) {
-      const path = issue.path.map(String).join('.');
-      problems.push({ input: path ? inputForPath(path) : 'inputs', message: issue.message });
-    }
+  let whole = spec;
+  if (get('spec-file')) {
+    const fromFile = attempt('spec-file', () => readSpecFile(get('spec-file'), env.GITHUB_WORKSPACE || process.cwd()));
+    if (fromFile) whole = mergeSpecs(fromFile, spec);
   }
+  whole.source =
+    env.GITHUB_REPOSITORY && env.GITHUB_RUN_ID
+      ? `github.com/${env.GITHUB_REPOSITORY} run ${env.GITHUB_RUN_ID}`
+      : undefined;
+  return { whole };
+}
 
+/** The spec schema's problems, each named by the input its field comes from. */
+function specIssues(whole: Record<string, unknown>, problems: Problems): void {
+  const checked = checkActionSpec(whole);
+  if (checked.success) return;
+  for (const issue of checked.error.issues) {
+    const path = issue.path.map(String).join('.');
+    problems.push({ input: path ? inputForPath(path) : 'inputs', message: issue.message });
+  }
+}
+
+/** The action-id input, or one made of the run, job and step (see defaultActionId). */
+function actionIdInput(actions: InputReader, problems: Problems, env: NodeJS.ProcessEnv): string {
+  const get = (name: string) => actions.getInput(name);
   const actionId = get('action-id') || defaultActionId(env, get('job-leg')) || `gh-${Date.now()}`;
   const idCheck = ActionId.safeParse(actionId);
   if (!idCheck.success) problems.push({ input: 'action-id', message: idCheck.error.issues[0]!.message });
-  let array: ArrayOptionsInput | undefined;
-  if (get('array-count') || get('array-items')) {
-    const whole = (name: string, min: number) =>
-      attempt(name, () => {
-        const n = Number(get(name));
-        if (!Number.isInteger(n) || n < min)
-          throw new Error(`a whole number of at least ${min}, not ${JSON.stringify(get(name))}`);
-        return n;
-      });
-    const items = get('array-items')
-      ? attempt('array-items', () => JSON.parse(get('array-items')) as unknown)
-      : undefined;
-    if (items !== undefined && !Array.isArray(items))
-      problems.push({ input: 'array-items', message: 'a JSON array: one child each, its item as input' });
-    array = {
-      ...(get('array-count') ? { count: whole('array-count', 1) } : {}),
-      ...(Array.isArray(items) ? { items } : {}),
-      ...(get('parallelism') ? { parallelism: whole('parallelism', 1) } : {}),
-      ...(get('max-failures') ? { maxFailures: whole('max-failures', 0) } : {}),
-    };
-    const checked = ArrayOptions.safeParse(array);
-    if (!checked.success)
-      for (const issue of checked.error.issues)
-        problems.push({ input: issue.path[0] === 'items' ? 'array-items' : 'array-count', message: issue.message });
-  }
+  return actionId;
+}
+
+/** array-count or array-items, with parallelism and max-failures: undefined for a single action. */
+function arrayInputs(actions: InputReader, attempt: Attempt, problems: Problems): ArrayOptionsInput | undefined {
+  const get = (name: string) => actions.getInput(name);
+  if (!get('array-count') && !get('array-items')) return undefined;
+  const whole = (name: string, min: number) =>
+    attempt(name, () => {
+      const n = Number(get(name));
+      if (!Number.isInteger(n) || n < min)
+        throw new Error(`a whole number of at least ${min}, not ${JSON.stringify(get(name))}`);
+      return n;
+    });
+  const items = get('array-items')
+    ? attempt('array-items', () => JSON.parse(get('array-items')) as unknown)
+    : undefined;
+  if (items !== undefined && !Array.isArray(items))
+    problems.push({ input: 'array-items', message: 'a JSON array: one child each, its item as input' });
+  const array = {
+    ...(get('array-count') ? { count: whole('array-count', 1) } : {}),
+    ...(Array.isArray(items) ? { items } : {}),
+    ...(get('parallelism') ? { parallelism: whole('parallelism', 1) } : {}),
+    ...(get('max-failures') ? { maxFailures: whole('max-failures', 0) } : {}),
+  };
+  const checked = ArrayOptions.safeParse(array);
+  if (!checked.success)
+    for (const issue of checked.error.issues)
+      problems.push({ input: issue.path[0] === 'items' ? 'array-items' : 'array-count', message: issue.message });
+  return array;
+}
+
+/** Every input at once: a bad input is a problem of its own, and all of them fail the step together. */
+export function readInputs(actions: InputReader = core, env: NodeJS.ProcessEnv = process.env): ActionInputs {
+  const problems: Problems = [];
+  const attempt: Attempt = (input, fn) => collect(problems, input, fn);
+  const { whole, template } = templateOrSpec(actions, attempt, problems, specFromInputs(actions, attempt), env);
+  if (!template) specIssues(whole, problems);
+  const actionId = actionIdInput(actions, problems, env);
+  const array = arrayInputs(actions, attempt, problems);
   const wait = attempt('wait', () => bool(actions, 'wait', true)) ?? true;
   const followLogs = attempt('follow-logs', () => bool(actions, 'follow-logs', true)) ?? true;
   const connectionInputs = connection(actions, problems, env);
@@ -327,6 +209,6 @@ export function readInputs(actions: InputReader = core, env: NodeJS.ProcessEnv =
     wait,
     followLogs,
     array,
-    uiUrl: get('temporal-ui-url') || undefined,
+    uiUrl: actions.getInput('temporal-ui-url') || undefined,
   };
 }

@@ -15,8 +15,6 @@ import { followTail } from '../client/follow.js';
 import { formatDuration } from '../spec/quantity.js';
 import { actionUiLink } from '../common/text/ui-link.js';
 import { loadWorkerConfig } from '../worker/config.js';
-import { startCodecServer } from '../common/connection/codec-server.js';
-import { AesGcmCodec, codecKeysFromEnv, parseCodecKeys } from '../common/connection/payload-codec.js';
 import { UsageError } from './spec-from-flags.js';
 import { runRequest, SPEC_OPTIONS, specOf, splitCommand, type RunRequest } from './run-request.js';
 import { readDataFile } from '../common/text/data-file.js';
@@ -25,6 +23,7 @@ import { hostCommand } from './host-commands.js';
 import { templateCommand } from './template-commands.js';
 import { scheduleCommand } from './schedule-commands.js';
 import { interlinkCommand } from './interlink-command.js';
+import { codecServerCommand } from './codec-server-command.js';
 import { DataFileError } from '../common/text/data-file.js';
 import { TemplateError } from '../common/templates/templates.js';
 import { ScheduleError } from '../client/schedules.js';
@@ -352,141 +351,115 @@ async function cmdLogs(argv: string[]): Promise<number> {
   });
 }
 
+/** The one action ID a command takes, with --json and -f. */
+function idArg(command: string, args: string[]) {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { json: { type: 'boolean' }, follow: { type: 'boolean', short: 'f' } },
+  });
+  if (positionals.length !== 1) throw new UsageError(`${command} takes one action ID`);
+  return { id: positionals[0]!, ...values };
+}
+
+async function cmdStatus(argv: string[]): Promise<number> {
+  const { id, json } = idArg('status', argv);
+  const status = await withClient((c) => c.attach(id).status());
+  if (json) out(JSON.stringify(status, null, 2));
+  else {
+    out(`${status.actionId}  ${status.phase}${status.waitingFor ? ` (waiting for ${status.waitingFor})` : ''}`);
+    out(
+      `  image ${status.image}   host ${status.host ?? '-'}   attempt ${status.attempt}   exit code ${status.exitCode ?? '-'}`,
+    );
+    out(`  steps ${status.timings.map((t) => `${t.step} ${formatDuration(t.ms)}`).join(', ') || '-'}`);
+  }
+  return 0;
+}
+
+async function cmdResult(argv: string[]): Promise<number> {
+  const { id, json } = idArg('result', argv);
+  const result = await withClient((c) => c.attach(id).result());
+  if (json) out(JSON.stringify(result, null, 2));
+  else printResult(result);
+  return exitCodeFor(result);
+}
+
+async function cmdCancel(argv: string[]): Promise<number> {
+  const { id } = idArg('cancel', argv);
+  await withClient((c) => c.attach(id).cancel());
+  err(`cancel requested for ${id}; its container stops and its output is still collected`);
+  return 0;
+}
+
+async function cmdList(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      status: { type: 'string' },
+      image: { type: 'string' },
+      template: { type: 'string' },
+      schedule: { type: 'string' },
+      since: { type: 'string' },
+      limit: { type: 'string' },
+      json: { type: 'boolean' },
+    },
+  });
+  const limit = values.limit === undefined ? undefined : Number(values.limit);
+  if (limit !== undefined && !(Number.isInteger(limit) && limit > 0))
+    throw new UsageError('--limit takes a positive whole number');
+  const rows = await withClient((c) =>
+    c.list({
+      status: values.status,
+      image: values.image,
+      template: values.template,
+      schedule: values.schedule,
+      since: values.since ? parseSince(values.since) : undefined,
+      limit,
+    }),
+  );
+  if (values.json) out(JSON.stringify(rows, null, 2));
+  else {
+    out(['ACTION', 'STATUS', 'IMAGE', 'STARTED'].join('\t'));
+    for (const r of rows) out([r.actionId, r.status, r.image ?? '-', r.startTime.toISOString()].join('\t'));
+  }
+  return 0;
+}
+
+async function cmdWorker(): Promise<number> {
+  // Imported on use: no other command loads the worker's modules.
+  const { runWorker } = await import('../worker/run-worker.js');
+  await runWorker(loadWorkerConfig());
+  return 0;
+}
+
+/** Every command by its name; each gets the arguments after its name and returns the exit code. */
+const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
+  run: cmdRun,
+  status: cmdStatus,
+  logs: cmdLogs,
+  result: cmdResult,
+  cancel: cmdCancel,
+  list: cmdList,
+  host: (argv) => hostCommand(argv, out),
+  template: (argv) => templateCommand(argv, out),
+  schedule: (argv) => withClient((client) => scheduleCommand(argv, client, out)),
+  'codec-server': (argv) => codecServerCommand(argv, err),
+  'interlink-plugin': (argv) => interlinkCommand(argv, err),
+  worker: cmdWorker,
+};
+
+const HELP = ['help', '--help', '-h'];
+
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
-  const idArg = (args: string[]) => {
-    const { values, positionals } = parseArgs({
-      args,
-      allowPositionals: true,
-      options: { json: { type: 'boolean' }, follow: { type: 'boolean', short: 'f' } },
-    });
-    if (positionals.length !== 1) throw new UsageError(`${command} takes one action ID`);
-    return { id: positionals[0]!, ...values };
-  };
-  switch (command) {
-    case 'run':
-      return cmdRun(rest);
-    case 'status': {
-      const { id, json } = idArg(rest);
-      const status = await withClient((c) => c.attach(id).status());
-      if (json) out(JSON.stringify(status, null, 2));
-      else {
-        out(`${status.actionId}  ${status.phase}${status.waitingFor ? ` (waiting for ${status.waitingFor})` : ''}`);
-        out(
-          `  image ${status.image}   host ${status.host ?? '-'}   attempt ${status.attempt}   exit code ${status.exitCode ?? '-'}`,
-        );
-        out(`  steps ${status.timings.map((t) => `${t.step} ${formatDuration(t.ms)}`).join(', ') || '-'}`);
-      }
-      return 0;
-    }
-    case 'logs':
-      return cmdLogs(rest);
-    case 'result': {
-      const { id, json } = idArg(rest);
-      const result = await withClient((c) => c.attach(id).result());
-      if (json) out(JSON.stringify(result, null, 2));
-      else printResult(result);
-      return exitCodeFor(result);
-    }
-    case 'cancel': {
-      const { id } = idArg(rest);
-      await withClient((c) => c.attach(id).cancel());
-      err(`cancel requested for ${id}; its container stops and its output is still collected`);
-      return 0;
-    }
-    case 'list': {
-      const { values } = parseArgs({
-        args: rest,
-        options: {
-          status: { type: 'string' },
-          image: { type: 'string' },
-          template: { type: 'string' },
-          schedule: { type: 'string' },
-          since: { type: 'string' },
-          limit: { type: 'string' },
-          json: { type: 'boolean' },
-        },
-      });
-      const limit = values.limit === undefined ? undefined : Number(values.limit);
-      if (limit !== undefined && !(Number.isInteger(limit) && limit > 0))
-        throw new UsageError('--limit takes a positive whole number');
-      const rows = await withClient((c) =>
-        c.list({
-          status: values.status,
-          image: values.image,
-          template: values.template,
-          schedule: values.schedule,
-          since: values.since ? parseSince(values.since) : undefined,
-          limit,
-        }),
-      );
-      if (values.json) out(JSON.stringify(rows, null, 2));
-      else {
-        out(['ACTION', 'STATUS', 'IMAGE', 'STARTED'].join('\t'));
-        for (const r of rows) out([r.actionId, r.status, r.image ?? '-', r.startTime.toISOString()].join('\t'));
-      }
-      return 0;
-    }
-    case 'host':
-      return hostCommand(rest, out);
-    case 'template':
-      return templateCommand(rest, out);
-    case 'schedule':
-      return withClient((client) => scheduleCommand(rest, client, out));
-    case 'codec-server': {
-      const { values } = parseArgs({
-        args: rest,
-        options: {
-          port: { type: 'string' },
-          ip: { type: 'string' },
-          origin: { type: 'string', multiple: true },
-          'allow-host': { type: 'string', multiple: true },
-        },
-      });
-      const port = Number(values.port ?? '8888');
-      if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError('--port takes a port number');
-      const keys = parseCodecKeys(codecKeysFromEnv());
-      if (!keys.length)
-        throw new UsageError(
-          'set CAISSON_CODEC_KEYS (or CAISSON_CODEC_KEYS_FILE): the codec server decodes with the keys the workers encrypt with',
-        );
-      const ip = values.ip ?? '127.0.0.1';
-      const token = process.env.CAISSON_CODEC_TOKEN || undefined;
-      const server = await startCodecServer({
-        ip,
-        port,
-        token,
-        codecs: [new AesGcmCodec(keys)],
-        origins:
-          values.origin ?? [process.env.TEMPORAL_UI_URL ?? 'http://127.0.0.1:8233'].map((u) => new URL(u).origin),
-        hosts: values['allow-host'],
-      });
-      err(
-        `codec server on http://${ip}:${(server.address() as { port: number }).port} (${token ? 'token required' : 'no token'})`,
-      );
-      await new Promise<void>((resolve) => {
-        const stop = () => server.close(() => resolve());
-        process.once('SIGINT', stop);
-        process.once('SIGTERM', stop);
-      });
-      return 0;
-    }
-    case 'interlink-plugin':
-      return interlinkCommand(rest, err);
-    case 'worker': {
-      const { runWorker } = await import('../worker/run-worker.js');
-      await runWorker(loadWorkerConfig());
-      return 0;
-    }
-    case undefined:
-    case 'help':
-    case '--help':
-    case '-h':
-      out(USAGE);
-      return command ? 0 : 2;
-    default:
-      throw new UsageError(`unknown command "${command}"`);
+  if (command === undefined || HELP.includes(command)) {
+    out(USAGE);
+    // Asked for, help is an answer; no command at all is a usage error.
+    return command ? 0 : 2;
   }
+  const run = Object.hasOwn(COMMANDS, command) ? COMMANDS[command] : undefined;
+  if (!run) throw new UsageError(`unknown command "${command}"`);
+  return run(rest);
 }
 
 main(process.argv.slice(2)).then(

@@ -167,31 +167,65 @@ class SegmentSource {
   }
 }
 
+/** The run's state, looked up again only when the last look is a second old or more. */
+class RunWatch {
+  private checkedAt = Date.now();
+
+  private constructor(
+    private readonly lookup: () => Promise<RunLogState>,
+    private current: RunLogState,
+  ) {}
+
+  get run(): RunLogState {
+    return this.current;
+  }
+
+  static async start(lookup: () => Promise<RunLogState>): Promise<RunWatch> {
+    return new RunWatch(lookup, await lookup());
+  }
+
+  async refresh(): Promise<void> {
+    if (Date.now() - this.checkedAt < STATE_EVERY_MS) return;
+    this.current = await this.lookup();
+    this.checkedAt = Date.now();
+  }
+}
+
+/** Where the live log is, once a host has started on the run; undefined when there is none to read (yet). */
+async function liveLogsOf(watch: RunWatch, options: LogOptions, pollMs: number): Promise<string | undefined> {
+  while (!watch.run.liveLogs) {
+    // Not placed yet, or it ended without running a container: nothing to read (yet).
+    if (watch.run.closed || !options.follow || options.signal?.aborted) return undefined;
+    await sleep(pollMs, options.signal);
+    await watch.refresh();
+  }
+  return watch.run.liveLogs;
+}
+
 async function* segmentsInOrder(
   s3: S3Client,
   state: () => Promise<RunLogState>,
   options: LogOptions,
 ): AsyncGenerator<Item> {
-  const { signal } = options;
   const pollMs = options.pollMs ?? 300;
-  let run = await state();
-  let checkedAt = Date.now();
-  const refresh = async () => {
-    if (Date.now() - checkedAt < STATE_EVERY_MS) return;
-    run = await state();
-    checkedAt = Date.now();
-  };
-  while (!run.liveLogs) {
-    // Not placed yet, or it ended without running a container: nothing to read (yet).
-    if (run.closed || !options.follow || signal?.aborted) {
-      yield 'caught-up';
-      return;
-    }
-    await sleep(pollMs, signal);
-    await refresh();
+  const watch = await RunWatch.start(state);
+  const liveLogs = await liveLogsOf(watch, options, pollMs);
+  if (!liveLogs) {
+    yield 'caught-up';
+    return;
   }
-  const { bucket, prefix } = parseS3Uri(run.liveLogs);
-  const source = new SegmentSource(s3, bucket, prefix);
+  const { bucket, prefix } = parseS3Uri(liveLogs);
+  yield* attemptsInOrder(new SegmentSource(s3, bucket, prefix), watch, options, pollMs);
+}
+
+/** Every attempt's segments as lines (or the one attempt asked for), following while the run goes on. */
+async function* attemptsInOrder(
+  source: SegmentSource,
+  watch: RunWatch,
+  options: LogOptions,
+  pollMs: number,
+): AsyncGenerator<Item> {
+  const { signal } = options;
   const fixed = options.attempt !== undefined;
   let attempt = options.attempt ?? 1;
   let seq = 0;
@@ -213,7 +247,7 @@ async function* segmentsInOrder(
     // Nothing more in this attempt for now.
     const ended = await source.end(attempt);
     const attemptDone = ended !== undefined && ended.segments <= seq;
-    if (attemptDone || run.closed) {
+    if (attemptDone || watch.run.closed) {
       yield* assembler.flush();
       if (!fixed && (await source.segment(attempt + 1, 0))) {
         nextAttempt();
@@ -226,14 +260,14 @@ async function* segmentsInOrder(
       yield 'caught-up';
     }
     if (!options.follow) break;
-    await refresh();
-    if (run.closed) {
+    await watch.refresh();
+    if (watch.run.closed) {
       // Everything is in S3 once the run is closed: one more look at each attempt left, then stop.
       if (!finalPass) {
         finalPass = true;
         continue;
       }
-      if (!fixed && (run.attempts ?? 0) > attempt) {
+      if (!fixed && (watch.run.attempts ?? 0) > attempt) {
         nextAttempt();
         finalPass = false;
         continue;

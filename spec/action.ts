@@ -362,7 +362,53 @@ export const ContainerFile = once('action/ContainerFile', () =>
 export const TEMPLATE_NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
 export const TEMPLATE_VERSION = /^[A-Za-z0-9][A-Za-z0-9._+-]{0,63}$/;
 
-export const ActionSpec = once('action/ActionSpec', () =>
+/** The S3 bucket and key prefix the action's files are kept under, when the spec names them. */
+const Artifacts = once('action/Artifacts', () =>
+  z
+    .object({
+      bucket: z.string().regex(BUCKET_NAME, 'not an S3 bucket name').optional(),
+      prefix: z
+        .string()
+        .max(512, 'prefix is at most 512 characters (S3 keys are at most 1024 bytes, and the files of /out need room)')
+        .regex(/^[A-Za-z0-9!_.*'()/-]*$/, "prefix may hold letters, digits and !_.*'()-/ only")
+        // S3 servers refuse keys with "." or ".." parts, and "a//b" would be a folder without a name.
+        .refine(
+          (prefix) =>
+            !prefix
+              .replace(/^\/+|\/+$/g, '')
+              .split('/')
+              .some((part, _, parts) => part === '.' || part === '..' || (part === '' && parts.length > 1)),
+          'prefix must not hold "." or ".." parts or an empty part ("a//b")',
+        )
+        .optional(),
+    })
+    .strict(),
+);
+
+/** How many attempts, and what a failed one must have ended with (exit code, reason) to be tried again. */
+const Retry = once('action/Retry', () =>
+  z
+    .object({
+      attempts: z.number().int().min(1).max(20).default(1),
+      onExitCodes: z.array(z.number().int().min(1).max(255)).default([]),
+      onReasons: z.array(ExitReason).default([]),
+    })
+    .strict(),
+);
+
+/** "name@version" of a template, as a run made from it records it. */
+const TemplateRef = once('action/TemplateRef', () =>
+  z
+    .string()
+    .max(128)
+    .refine((t) => {
+      const [name, version, more] = t.split('@');
+      return more === undefined && TEMPLATE_NAME.test(name ?? '') && TEMPLATE_VERSION.test(version ?? '');
+    }, 'template is "name@version"'),
+);
+
+/** The spec's fields, each checked alone; SPEC_RULES check them against each other. */
+const ActionSpecFields = once('action/ActionSpecFields', () =>
   z
     .object({
       image: text(LIMITS.imageChars, 'image').refine((image) => parseImageRef(image) !== undefined, {
@@ -403,37 +449,8 @@ export const ActionSpec = once('action/ActionSpec', () =>
        */
       pullPolicy: z.enum(['always', 'if-not-present', 'never']).optional(),
       output: z.enum(['text', 'json']).default('text'),
-      artifacts: z
-        .object({
-          bucket: z.string().regex(BUCKET_NAME, 'not an S3 bucket name').optional(),
-          prefix: z
-            .string()
-            .max(
-              512,
-              'prefix is at most 512 characters (S3 keys are at most 1024 bytes, and the files of /out need room)',
-            )
-            .regex(/^[A-Za-z0-9!_.*'()/-]*$/, "prefix may hold letters, digits and !_.*'()-/ only")
-            // S3 servers refuse keys with "." or ".." parts, and "a//b" would be a folder without a name.
-            .refine(
-              (prefix) =>
-                !prefix
-                  .replace(/^\/+|\/+$/g, '')
-                  .split('/')
-                  .some((part, _, parts) => part === '.' || part === '..' || (part === '' && parts.length > 1)),
-              'prefix must not hold "." or ".." parts or an empty part ("a//b")',
-            )
-            .optional(),
-        })
-        .strict()
-        .default({}),
-      retry: z
-        .object({
-          attempts: z.number().int().min(1).max(20).default(1),
-          onExitCodes: z.array(z.number().int().min(1).max(255)).default([]),
-          onReasons: z.array(ExitReason).default([]),
-        })
-        .strict()
-        .default({ attempts: 1, onExitCodes: [], onReasons: [] }),
+      artifacts: Artifacts.default({}),
+      retry: Retry.default({ attempts: 1, onExitCodes: [], onReasons: [] }),
       collect: z.enum(['always', 'on-success', 'never']).default('always'),
       secrets: z.array(SecretName).max(LIMITS.secrets, `at most ${LIMITS.secrets} secrets`).default([]),
       source: text(200, 'source').optional(),
@@ -444,14 +461,7 @@ export const ActionSpec = once('action/ActionSpec', () =>
         .default([]),
       files: z.array(ContainerFile).max(MAX_FILES, `at most ${MAX_FILES} files`).default([]),
       /** The template this spec was made from ("name@version"), for the ActionTemplate search attribute. */
-      template: z
-        .string()
-        .max(128)
-        .refine((t) => {
-          const [name, version, more] = t.split('@');
-          return more === undefined && TEMPLATE_NAME.test(name ?? '') && TEMPLATE_VERSION.test(version ?? '');
-        }, 'template is "name@version"')
-        .optional(),
+      template: TemplateRef.optional(),
       /** JSON Schema (2020-12) that stdout, parsed as JSON, must meet; a run whose output does not ends output-invalid. */
       outputSchema: z
         .union([z.boolean(), z.record(z.string(), z.unknown())], {
@@ -459,58 +469,88 @@ export const ActionSpec = once('action/ActionSpec', () =>
         })
         .optional(),
     })
-    .strict()
-    .superRefine((spec, ctx) => {
-      const argv = [
-        ...(spec.command ?? []),
-        ...(spec.args ?? []),
-        ...Object.entries(spec.env ?? {}).map(([k, v]) => `${k}=${v}`),
-      ];
-      const argvBytes = argv.reduce((sum, a) => sum + utf8Bytes(a) + 1, 0);
-      if (argvBytes > LIMITS.argsAndEnvBytes) {
+    .strict(),
+);
+
+type SpecFields = z.output<typeof ActionSpecFields>;
+type SpecRule = (spec: SpecFields, ctx: z.RefinementCtx<SpecFields>) => void;
+
+/** command, args and env must fit together in what Linux passes to a program. */
+const argvFits: SpecRule = (spec, ctx) => {
+  const argv = [
+    ...(spec.command ?? []),
+    ...(spec.args ?? []),
+    ...Object.entries(spec.env ?? {}).map(([k, v]) => `${k}=${v}`),
+  ];
+  const argvBytes = argv.reduce((sum, a) => sum + utf8Bytes(a) + 1, 0);
+  if (argvBytes > LIMITS.argsAndEnvBytes) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['env'],
+      message: `command, args and env hold ${argvBytes} bytes together; at most ${LIMITS.argsAndEnvBytes} (pass large data as input or a file)`,
+    });
+  }
+};
+
+/** Each input lands in a place of its own: none inside another's. */
+const inputsApart: SpecRule = (spec, ctx) => {
+  spec.inputs.forEach((input, i) => {
+    spec.inputs.slice(0, i).forEach((other, j) => {
+      if (pathWithin(input.to, other.to) || pathWithin(other.to, input.to)) {
         ctx.addIssue({
           code: 'custom',
-          path: ['env'],
-          message: `command, args and env hold ${argvBytes} bytes together; at most ${LIMITS.argsAndEnvBytes} (pass large data as input or a file)`,
+          path: ['inputs', i, 'to'],
+          message: `${input.to} overlaps inputs.${j}.to (${other.to}): give each input a place of its own`,
         });
       }
-      spec.inputs.forEach((input, i) => {
-        spec.inputs.slice(0, i).forEach((other, j) => {
-          if (pathWithin(input.to, other.to) || pathWithin(other.to, input.to)) {
-            ctx.addIssue({
-              code: 'custom',
-              path: ['inputs', i, 'to'],
-              message: `${input.to} overlaps inputs.${j}.to (${other.to}): give each input a place of its own`,
-            });
-          }
-        });
+    });
+  });
+};
+
+/** Each file path is written once: a second would silently replace the first. */
+const filesOnce: SpecRule = (spec, ctx) => {
+  spec.files.forEach((file, i) => {
+    const j = spec.files.findIndex((other) => other.path === file.path);
+    if (j < i)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['files', i, 'path'],
+        message: `${file.path} is written by files.${j} already`,
       });
-      spec.files.forEach((file, i) => {
-        const j = spec.files.findIndex((other) => other.path === file.path);
-        if (j < i)
-          ctx.addIssue({
-            code: 'custom',
-            path: ['files', i, 'path'],
-            message: `${file.path} is written by files.${j} already`,
-          });
+  });
+};
+
+/** An output schema checks JSON: it needs output "json". */
+const outputSchemaOnJson: SpecRule = (spec, ctx) => {
+  if (spec.outputSchema !== undefined && spec.output !== 'json') {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['outputSchema'],
+      message: 'outputSchema checks JSON output: set output to "json"',
+    });
+  }
+};
+
+/** A secret is given as an env variable: one of the same name in env would hide it or be hidden. */
+const secretsNotInEnv: SpecRule = (spec, ctx) => {
+  for (const name of spec.secrets) {
+    if (spec.env && Object.hasOwn(spec.env, name)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['secrets'],
+        message: `"${name}" is both an env variable and a secret`,
       });
-      if (spec.outputSchema !== undefined && spec.output !== 'json') {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['outputSchema'],
-          message: 'outputSchema checks JSON output: set output to "json"',
-        });
-      }
-      for (const name of spec.secrets) {
-        if (spec.env && Object.hasOwn(spec.env, name)) {
-          ctx.addIssue({
-            code: 'custom',
-            path: ['secrets'],
-            message: `"${name}" is both an env variable and a secret`,
-          });
-        }
-      }
-    }),
+    }
+  }
+};
+
+/** The rules across fields, in the order their problems are reported. */
+const SPEC_RULES: SpecRule[] = [argvFits, inputsApart, filesOnce, outputSchemaOnJson, secretsNotInEnv];
+
+export const ActionSpec = once('action/ActionSpec', () =>
+  ActionSpecFields.superRefine((spec, ctx) => {
+    for (const rule of SPEC_RULES) rule(spec, ctx);
+  }),
 );
 
 /** What callers write (quantities as strings, defaults left out). */
