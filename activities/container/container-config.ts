@@ -99,7 +99,6 @@ export function containerOptions(
 ): CreateOptions {
   const { spec } = req;
   const ref = parseImageRef(spec.image)!;
-  const gpu = gpuDevices(req);
   const env = containerEnv(deps, req, secrets);
   const withInput = spec.input !== undefined;
   // No network: the engine is told so outright. Otherwise it makes a network sandbox and runs a
@@ -122,33 +121,46 @@ export function containerOptions(
     OpenStdin: withInput,
     StdinOnce: withInput,
     AttachStdin: withInput,
-    HostConfig: {
-      NanoCpus: spec.resources.cpu ? Math.round(spec.resources.cpu * 1e9) : undefined,
-      // Swap equal to memory: the limit cannot be escaped by swapping.
-      Memory: spec.resources.memory,
-      MemorySwap: spec.resources.memory,
-      PidsLimit: spec.resources.pids,
-      DeviceRequests: gpu.request ? [gpu.request] : undefined,
-      NetworkMode: spec.network,
-      Privileged: false,
-      CapDrop: ['ALL'],
-      SecurityOpt: ['no-new-privileges'],
-      // A chatty action cannot fill the host's disk with its log: the engine rotates and drops.
-      LogConfig: {
-        Type: 'local',
-        Config: {
-          'max-size': String(engineLogFileBytes(spec)),
-          'max-file': String(ENGINE_LOG_FILES),
-          compress: 'false',
-        },
+    HostConfig: hostConfig(deps, req, engineSizes, offline, disk),
+  };
+}
+
+/** The container's limits, devices, privileges, log driver and mounts. */
+function hostConfig(
+  deps: RunDeps,
+  req: ContainerRequest,
+  engineSizes: boolean,
+  offline: boolean,
+  disk?: ContainerDisk,
+): HostConfig {
+  const { spec } = req;
+  const gpu = gpuDevices(req);
+  return {
+    NanoCpus: spec.resources.cpu ? Math.round(spec.resources.cpu * 1e9) : undefined,
+    // Swap equal to memory: the limit cannot be escaped by swapping.
+    Memory: spec.resources.memory,
+    MemorySwap: spec.resources.memory,
+    PidsLimit: spec.resources.pids,
+    DeviceRequests: gpu.request ? [gpu.request] : undefined,
+    NetworkMode: spec.network,
+    Privileged: false,
+    CapDrop: ['ALL'],
+    SecurityOpt: ['no-new-privileges'],
+    // A chatty action cannot fill the host's disk with its log: the engine rotates and drops.
+    LogConfig: {
+      Type: 'local',
+      Config: {
+        'max-size': String(engineLogFileBytes(spec)),
+        'max-file': String(ENGINE_LOG_FILES),
+        compress: 'false',
       },
-      ...rootfsHostConfig(spec.resources.memory, {
-        readOnly: deps.readOnlyRootfs,
-        budget: deps.rootfsBytes?.(spec),
-        engineSizes,
-      }),
-      Mounts: containerMounts(spec, offline, disk),
     },
+    ...rootfsHostConfig(spec.resources.memory, {
+      readOnly: deps.readOnlyRootfs,
+      budget: deps.rootfsBytes?.(spec),
+      engineSizes,
+    }),
+    Mounts: containerMounts(spec, offline, disk),
   };
 }
 
