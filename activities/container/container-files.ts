@@ -1,10 +1,10 @@
 // The spec's `files`, written into the container after it is created and before it starts (the
 // engine unpacks one tar into its filesystem): config files, or a secret's value as a file.
-import type Docker from 'dockerode';
 import { pack } from 'tar-stream';
 import { MOUNTED_DIRS, pathWithin, type Action } from '../../spec/action.js';
 import { belowDir, PathOutsideRoot } from '../trust/contained-path.js';
 import { refusedByHost } from '../trust/refused.js';
+import type { EngineContainer } from './engine.js';
 
 /** The owner of the files: the action's user when given as numbers ("1000" or "1000:1000"), else root. */
 function owner(user: string | undefined): { uid: number; gid: number } {
@@ -36,7 +36,7 @@ export function filePaths(spec: Pick<Action, 'files'>, host: string): string[] {
 }
 
 export async function writeFiles(
-  container: Docker.Container,
+  container: Pick<EngineContainer, 'putArchive'>,
   spec: Pick<Action, 'files' | 'user'>,
   secrets: Record<string, string>,
   host: string,
