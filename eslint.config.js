@@ -1,4 +1,5 @@
-// Lint rules that keep workflow code deterministic. Temporal replays a workflow from its history and
+// Lint for every source folder: typescript-eslint's recommended rules everywhere, and on top, the
+// rules that keep workflow code deterministic. Temporal replays a workflow from its history and
 // expects the same decisions: code under workflows/, and the spec/ modules it imports, must not
 // reach Node built-ins, I/O clients or sources of nondeterminism. (The SDK's sandbox already makes
 // Date and Math.random replay-safe; what it cannot stop is I/O and host state.)
@@ -66,4 +67,24 @@ const deterministic = {
   },
 };
 
-export default [{ ignores: ['build/**', 'dist/**', 'node_modules/**'] }, deterministic];
+// typescript-eslint's recommended rules (syntax only: fast, no type information) on every source.
+const everywhere = tseslint.configs.recommended.map((config) => ({
+  ...config,
+  files: ['**/*.ts', '**/*.mts', '**/*.cts'],
+}));
+
+export default [
+  { ignores: ['build/**', 'dist/**', 'node_modules/**', 'test-results/**'] },
+  ...everywhere,
+  {
+    files: ['**/*.ts', '**/*.mts', '**/*.cts'],
+    rules: {
+      // A leading underscore marks a binding kept on purpose (a destructured field left out).
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_' },
+      ],
+    },
+  },
+  deterministic,
+];

@@ -40,7 +40,7 @@ export class InputError extends Error {
 const digest = (text: string, length: number) => createHash('sha256').update(text).digest('hex').slice(0, length);
 
 /** A short name for one leg of a matrix job: a digest of its matrix values (the same on a re-run). */
-export function matrixLeg(matrixJson: string): string | undefined {
+function matrixLeg(matrixJson: string): string | undefined {
   let matrix: unknown;
   try {
     matrix = JSON.parse(matrixJson || 'null');

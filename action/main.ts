@@ -13,7 +13,7 @@ export type Core = InputReader &
   Pick<typeof core, 'setOutput' | 'setFailed' | 'setSecret' | 'info' | 'error' | 'debug' | 'saveState' | 'summary'>;
 
 /** A failure as the step shows it: bad inputs and specs list every problem; anything else says it comes from caisson. */
-export function failureMessage(err: unknown): string {
+function failureMessage(err: unknown): string {
   if (err instanceof InputError || err instanceof InvalidSpecError || err instanceof TemplateError) return err.message;
   return `caisson: ${err instanceof Error ? err.message : String(err)}`;
 }
@@ -24,7 +24,7 @@ export function debugStack(actions: Pick<typeof core, 'debug'>, err: unknown): v
 }
 
 /** Text chosen by the container (messages, file names) is shown in the summary, never read as HTML. */
-export function escapeHtml(text: string): string {
+function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 }
 

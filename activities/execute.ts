@@ -19,7 +19,7 @@ import { collectRun } from './execute/collect-step.js';
 import { scheduleRemoval, storeResult } from './execute/result.js';
 import { executeFailure } from './execute/failure.js';
 
-export type { ExecuteDeps, ExecuteProgress } from './execute/context.js';
+export type { ExecuteDeps } from './execute/context.js';
 export { folderOwner, folderTaken } from './execute/gate.js';
 export { removeRun } from './execute/remove-run.js';
 

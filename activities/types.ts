@@ -71,5 +71,3 @@ export interface FinalizeRequest {
   bucket?: string;
   prefix?: string;
 }
-
-export type { RunOutcome };

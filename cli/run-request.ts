@@ -51,7 +51,7 @@ export function splitCommand(argv: string[]): { own: string[]; command: string[]
   return dash >= 0 ? { own: argv.slice(0, dash), command: argv.slice(dash + 1) } : { own: argv, command: [] };
 }
 
-export function parseJsonFlag(flag: string, text: string): unknown {
+function parseJsonFlag(flag: string, text: string): unknown {
   try {
     return JSON.parse(text);
   } catch (e) {

@@ -66,6 +66,7 @@ export { InvalidSpecError };
 export { TemplateError, ScheduleError, ActionSchedules };
 export { temporalSettingsFromEnv, type TemporalSettings };
 export type { ArrayHandle, ArrayOptionsInput, ArrayResult };
+export type { ScheduleRun } from './schedules.js';
 export type { ActionResult, ActionSpecInput, StatusView, LogLine, LogOptions, StoredTemplate, TemplateRun };
 
 export interface StartOptions {

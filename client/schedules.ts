@@ -23,7 +23,7 @@ export const OVERLAPS = {
 export type Overlap = keyof typeof OVERLAPS;
 
 /** A schedule id: like an action id, shorter, as each run's id appends the scheduled time to it. */
-export const SCHEDULE_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,149}$/;
+const SCHEDULE_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,149}$/;
 
 export interface ScheduleTiming {
   /** Cron expressions ("0 3 * * *"), in `timezone` (UTC without one). */

@@ -101,7 +101,6 @@ export class CountingProxy {
     const requests = new RequestReader();
     let closed = false;
     let held: Buffer[] | undefined;
-    let holding: Promise<void> | undefined;
     const forward = (bytes: Buffer) => {
       if (held) held.push(bytes);
       else upstream.write(bytes);
@@ -137,7 +136,7 @@ export class CountingProxy {
             // as if it had all been sent before the client froze.
             if (piece.request.expectsContinue) client.write('HTTP/1.1 100 Continue\r\n\r\n');
             hold.arrived();
-            holding = hold.settled.then((how) => {
+            void hold.settled.then((how) => {
               if (how === 'drop') {
                 closed = true;
                 upstream.destroy();

@@ -34,7 +34,7 @@ const str = z.string().nullish();
 const int = z.number().int().nullish();
 const bool = z.boolean().nullish();
 
-export const Metadata = apiObject({
+const Metadata = apiObject({
   name: str,
   namespace: str,
   uid: str,

@@ -22,7 +22,7 @@ const quantity = (parse: (value: number | string) => Parsed) =>
       description: 'a number, or text with a unit: durations "90s", "5m", "2h"; sizes "256Mi", "1G"; CPUs "500m", 1.5',
     });
 
-export const RESERVED_ENV = [
+const RESERVED_ENV = [
   'ACTION_ID',
   'ACTION_RUN_ID',
   'ACTION_ATTEMPT',
@@ -155,19 +155,19 @@ const JsonInput = once('action/JsonInput', () =>
     .meta({ description: 'any JSON value, at most 1 MiB as JSON; given to the container on stdin' }),
 );
 
-export const ACTION_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/;
+const ACTION_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/;
 export const ActionId = once('action/ActionId', () =>
   z
     .string()
     .regex(ACTION_ID, 'an action id is 1-200 letters, digits, ".", "_" or "-", starting with a letter or digit'),
 );
 
-export const ExitReason = once('action/ExitReason', () => z.enum(['oom', 'timeout', 'engine-restarted']));
+const ExitReason = once('action/ExitReason', () => z.enum(['oom', 'timeout', 'engine-restarted']));
 
 /** The most JSON `input` an action takes on stdin: it travels in workflow history with the spec. */
 export const MAX_INPUT_BYTES = 1 << 20;
 
-export const Resources = once('action/Resources', () =>
+const Resources = once('action/Resources', () =>
   z
     .object({
       cpu: quantity(parseCpu).optional(),
@@ -202,8 +202,8 @@ export const Resources = once('action/Resources', () =>
 
 /** Host labels ("zone": "a", "disk": "nvme"): names and values as Kubernetes allows them, 20 at most. */
 export const LABEL_PATTERN = /^[A-Za-z0-9]([A-Za-z0-9._/-]{0,61}[A-Za-z0-9])?$/;
-export const MAX_LABELS = 20;
-export const Labels = once('action/Labels', () =>
+const MAX_LABELS = 20;
+const Labels = once('action/Labels', () =>
   z
     .record(
       z
@@ -222,7 +222,7 @@ export const Labels = once('action/Labels', () =>
     .refine((labels) => Object.keys(labels).length <= MAX_LABELS, `at most ${MAX_LABELS} labels`),
 );
 
-export const Placement = once('action/Placement', () =>
+const Placement = once('action/Placement', () =>
   z
     .object({
       /** Only hosts carrying every one of these labels run the action. */
@@ -256,9 +256,9 @@ export const pathWithin = (child: string, parent: string) => child === parent ||
 export const INPUTS_DIR = '/in';
 /** Folders the worker mounts into the container: files cannot be written there. */
 export const MOUNTED_DIRS = ['/out', '/tmp_disk', INPUTS_DIR] as const;
-export const MAX_INPUTS = 100;
-export const MAX_FILES = 100;
-export const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+const MAX_INPUTS = 100;
+const MAX_FILES = 100;
+const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 const S3_URI = /^s3:\/\/([^/]+)\/(.+)$/;
 
 /** "s3://bucket/key", or "s3://bucket/prefix/" for every object under the prefix. */
@@ -285,7 +285,7 @@ const actionPath = once('action/actionPath', () =>
  * action stored (its /out, its logs). A `from` or `path` ending in "/" is a prefix: every object
  * under it lands under `to`, at its path below the prefix.
  */
-export const InputArtifact = once('action/InputArtifact', () =>
+const InputArtifact = once('action/InputArtifact', () =>
   z
     .object({
       from: z
@@ -328,7 +328,7 @@ const SecretName = once('action/SecretName', () =>
 );
 
 /** A file written into the container before it starts (a config file): its text, or a secret's value. */
-export const ContainerFile = once('action/ContainerFile', () =>
+const ContainerFile = once('action/ContainerFile', () =>
   z
     .object({
       path: containerPath('path').refine(

@@ -19,9 +19,9 @@ function quantityText(input: number | string): { text: string } | { message: str
 }
 
 /** Docker refuses less than a hundredth of a core. */
-export const MIN_CPU = 0.01;
+const MIN_CPU = 0.01;
 /** The longest deadline an action may ask for. */
-export const MAX_TIMEOUT_MS = 7 * 86_400_000;
+const MAX_TIMEOUT_MS = 7 * 86_400_000;
 
 /** CPU cores: 2, "0.5", or Kubernetes millicores "500m". */
 export function parseCpu(input: number | string): Parsed {

@@ -76,7 +76,7 @@ export const StagedInputSchema = once('result/StagedInputSchema', () =>
 export type StagedInput = z.infer<typeof StagedInputSchema>;
 
 /** The result lists this many inputs; inputTotals counts them all. */
-export const LISTED_INPUTS = 1000;
+const LISTED_INPUTS = 1000;
 
 export const StepTimingSchema = once('result/StepTimingSchema', () =>
   z.object({

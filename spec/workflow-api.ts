@@ -67,7 +67,7 @@ export const FLEET_DEFAULTS: Required<FleetOptions> = {
 };
 
 /** The range each fleet option is held to, whatever the starter passed (-1 must not disable a kill). */
-export const FLEET_BOUNDS: Record<keyof FleetOptions, { min: number; max: number }> = {
+const FLEET_BOUNDS: Record<keyof FleetOptions, { min: number; max: number }> = {
   hostTimeoutSeconds: { min: 5, max: 3600 },
   maxPlacements: { min: 1, max: 10 },
   stopGraceSeconds: { min: 0, max: 300 },

@@ -68,7 +68,7 @@ const SecretGrantSchema = z.unknown().transform((value, ctx): SecretGrant => {
   return z.NEVER;
 });
 
-export const PolicyFile = z
+const PolicyFile = z
   .object({
     /** Image patterns; when given, they replace CAISSON_ALLOWED_IMAGES. Empty: nothing runs. */
     images: patterns.optional(),

@@ -21,9 +21,9 @@ import { newRunState, type RunContext } from './run-state.js';
 import { checkedSpec, showPending } from './start-run.js';
 
 /** The marker runs of this shape recorded while runs of the per-step shape could still be open. */
-export const ONE_HOST_ACTIVITY = 'one-host-activity';
+const ONE_HOST_ACTIVITY = 'one-host-activity';
 /** The marker of runs whose large spec is not copied into each host activity call. */
-export const SPEC_FROM_HISTORY = 'spec-from-history';
+const SPEC_FROM_HISTORY = 'spec-from-history';
 
 export async function runAction(input: RunActionInput, fleetOptions: FleetOptions = {}): Promise<ActionResult> {
   // Runs of the per-step shape (before this marker) are no longer served; runs that recorded the

@@ -27,12 +27,12 @@ import type { runAction } from './run-action.js';
 import { FailureType } from '../spec/failures.js';
 
 /** Children started per run of the parent before it continues as new. */
-export const BATCH = 500;
+const BATCH = 500;
 /**
  * Or sooner, once the run's history holds this much: each ended child's result is in it (up to a
  * few hundred KiB for one that lists 1000 artifacts), and Temporal warns at 10 MiB and refuses 50.
  */
-export const HISTORY_BYTES = 4 << 20;
+const HISTORY_BYTES = 4 << 20;
 /** Children listed with their id and result URI (beyond, the patterns in the result name them). */
 const LISTED_IN_FULL = 1000;
 

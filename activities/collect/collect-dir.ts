@@ -16,7 +16,7 @@ import { shownBytes, utf8Name } from '../store/s3-key.js';
  * How many files with several names are remembered by inode. Past it a further name of a file not
  * remembered is uploaded again: a waste of space, never a wrong listing, and memory stays bounded.
  */
-export const REMEMBERED_INODES = 10_000;
+const REMEMBERED_INODES = 10_000;
 
 /** A symlink's target is shown up to this many bytes: the listing cuts its reasons anyway. */
 const SHOWN_TARGET_BYTES = 400;

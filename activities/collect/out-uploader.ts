@@ -9,7 +9,7 @@ import { printable, s3KeyProblem } from '../store/s3-key.js';
 const SMALL_FILE = 1 << 20;
 const SMALL_IN_FLIGHT = 16;
 /** The result lists this many artifacts; the totals count them all. */
-export const LISTED_ARTIFACTS = 1000;
+const LISTED_ARTIFACTS = 1000;
 /** The result lists this many skipped entries; skippedTotal counts them all. */
 export const LISTED_SKIPPED = 100;
 /**

@@ -4,7 +4,7 @@
 import { Worker } from 'node:worker_threads';
 import type { SchemaProblem } from '../../common/templates/json-schema.js';
 
-export const OUTPUT_CHECK_MS = 5_000;
+const OUTPUT_CHECK_MS = 5_000;
 
 export function outputProblems(schema: unknown, output: unknown, limitMs = OUTPUT_CHECK_MS): Promise<SchemaProblem[]> {
   return new Promise((resolve) => {

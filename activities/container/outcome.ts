@@ -47,7 +47,7 @@ export async function outcome(state: RunState, watched: Watched): Promise<RunOut
 }
 
 /** Why the container ended, the worker's own stops first: they explain a signal exit or an OOM. */
-export function endReason(
+function endReason(
   deps: Pick<RunDeps, 'stopRequested' | 'engineLost'>,
   req: Pick<ContainerRequest, 'runId'>,
   ended: Pick<InspectInfo['State'], 'ExitCode' | 'OOMKilled'>,

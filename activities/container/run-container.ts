@@ -29,7 +29,6 @@ export type { RunDeps, RunHooks } from './run-deps.js';
 export { ENGINE_LOG_FILES, DEFAULT_LOG_SIZE, engineLogFileBytes } from './log-limits.js';
 export { containerEnv, gpuDevices, rootfsHostConfig } from './container-config.js';
 export { driverCannotSize, refusesStorageOpt } from './sizing.js';
-export { startFailureExitCode } from './start.js';
 export {
   ROOTFS_SAMPLE_MS,
   ROOTFS_STOPPING_SAMPLE_MS,

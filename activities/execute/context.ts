@@ -29,7 +29,7 @@ export interface ExecuteDeps {
 
 type Phase = 'PULLING' | 'RUNNING' | 'COLLECTING';
 
-export interface ExecuteProgress {
+interface ExecuteProgress {
   phase: Phase;
   attempt: number;
   containerId?: string;

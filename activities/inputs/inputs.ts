@@ -25,7 +25,7 @@ export interface InputObject extends ObjectVersion {
 }
 
 /** Objects one action may stage in all: a prefix of millions is refused, not listed for minutes. */
-export const MAX_INPUT_OBJECTS = 10_000;
+const MAX_INPUT_OBJECTS = 10_000;
 /** Downloads (or copies from the cache) at once: many small objects are not fetched one by one. */
 const STAGING_IN_FLIGHT = 4;
 

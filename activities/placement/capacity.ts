@@ -12,7 +12,7 @@ import type { CustomSlotSupplier, SlotPermit } from '@temporalio/worker';
 import { fitNow, neverFits, sumHeld, type Held, type HostTotals, type Needs } from '../../spec/placement.js';
 
 /** A host that accounts slots only (no resource totals given): any action fits. */
-export const UNBOUNDED: HostTotals = { cpu: Infinity, memory: Infinity, disk: Infinity, gpus: [], labels: {} };
+const UNBOUNDED: HostTotals = { cpu: Infinity, memory: Infinity, disk: Infinity, gpus: [], labels: {} };
 const NOTHING: Held = { cpu: 0, memory: 0, disk: 0, gpus: [] };
 
 /** A run the engine shows on this host, with what its container's labels say it holds. */

@@ -7,9 +7,9 @@
 // Pure: no I/O, so the same rules hold for the folder walk and the archive path alike.
 
 /** An S3 object key is at most this many bytes of UTF-8. */
-export const KEY_BYTES = 1024;
+const KEY_BYTES = 1024;
 /** A part of a key (between two "/") is at most this many bytes of UTF-8: a file name's limit. */
-export const KEY_PART_BYTES = 255;
+const KEY_PART_BYTES = 255;
 
 // C0 controls, DEL, C1 controls, and the two noncharacters XML cannot hold.
 const CONTROL = /[\u0000-\u001f\u007f-\u009f\ufffe\uffff]/;

@@ -95,7 +95,7 @@ function whatRuns(spec: unknown, elided: boolean): string {
  * elided). The host runs the start's spec whatever the request says; a request that differs is
  * refused so that a forgery is told, not quietly ignored.
  */
-export function checkSpec(host: string, carried: unknown, elided: unknown, start: RunStart): Action {
+function checkSpec(host: string, carried: unknown, elided: unknown, start: RunStart): Action {
   if (elided !== undefined && elided !== true) throw refusedByHost(host, 'specElided', 'is true or absent');
   if (
     carried !== undefined &&
@@ -111,7 +111,7 @@ export function checkSpec(host: string, carried: unknown, elided: unknown, start
 }
 
 /** The action's attempt counter: 1 up to the spec's retry.attempts. */
-export function checkAttempt(host: string, attempt: unknown, spec: Action): number {
+function checkAttempt(host: string, attempt: unknown, spec: Action): number {
   const most = spec.retry.attempts;
   if (typeof attempt !== 'number' || !Number.isInteger(attempt) || attempt < 1 || attempt > most) {
     throw refusedByHost(
@@ -145,7 +145,7 @@ export function checkStopRequest(host: string, req: ContainerRequest, run: Trust
 }
 
 /** What a container request may say only as the run's start says it. */
-export function checkContainerRequest(host: string, req: ContainerRequest, run: TrustedRun): ContainerRequest {
+function checkContainerRequest(host: string, req: ContainerRequest, run: TrustedRun): ContainerRequest {
   checkSpec(host, req.spec, (req as ExecuteRequest).specElided, run.start);
   const checked = checkStopRequest(host, req, run);
   const member = run.start.member;

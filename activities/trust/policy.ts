@@ -9,7 +9,7 @@ import { DEFAULT_LOG_SIZE } from '../container/run-container.js';
 import type { SecretGrant } from './secret-grants.js';
 import { FailureType } from '../../spec/failures.js';
 
-export interface Limits {
+interface Limits {
   memory?: number;
   cpu?: number;
   pids?: number;

@@ -3,7 +3,7 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import { FailureType } from '../../spec/failures.js';
 
-export const REFUSED_BY_HOST = FailureType.RefusedByHost;
+const REFUSED_BY_HOST = FailureType.RefusedByHost;
 
 /** A non-retryable refusal: `field` is the request's (or the spec's) field, `why` what was wrong with it. */
 export function refusedByHost(host: string, field: string, why: string): ApplicationFailure {

@@ -12,7 +12,7 @@ import { checkActionSpec, secretsOf, type Action } from '../../spec/action.js';
 import { parseImageRef } from '../../spec/image.js';
 import { TemplateError, type StoredTemplate } from '../../common/templates/templates.js';
 
-export interface ImageGrant {
+interface ImageGrant {
   /** "registry/repository@sha256:…": the digest is part of the grant. */
   image: string;
   /** The whole argv (the spec's command followed by its args); absent: the image's own command, no args. */
@@ -24,7 +24,7 @@ export interface ImageGrant {
   workingDir?: string;
 }
 
-export interface TemplateGrant {
+interface TemplateGrant {
   /** "name@version": versions never change, and their image is pinned at registration. */
   template: string;
 }
@@ -55,11 +55,7 @@ function imageGrantMiss(grant: ImageGrant, spec: Action, digest: string | undefi
 }
 
 /** Why a template grant does not cover this run, comparing it with the stored version. */
-export function templateGrantMiss(
-  template: StoredTemplate,
-  spec: Action,
-  digest: string | undefined,
-): string | undefined {
+function templateGrantMiss(template: StoredTemplate, spec: Action, digest: string | undefined): string | undefined {
   const parsed = checkActionSpec(template.spec);
   if (!parsed.success) return `template ${spec.template} does not hold a valid spec`;
   const own = parsed.data;

@@ -32,7 +32,7 @@ export interface CodecServerOptions {
 }
 
 /** 127.0.0.0/8, ::1 (also IPv4-mapped or in brackets) and "localhost": reachable from this machine only. */
-export function isLoopback(address: string | undefined): boolean {
+function isLoopback(address: string | undefined): boolean {
   if (!address) return false;
   const ip = address
     .replace(/^\[|\]$/g, '')

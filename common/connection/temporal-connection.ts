@@ -57,7 +57,7 @@ export function connectionOptions(settings: TemporalSettings) {
 export type CaissonDataConverter = DataConverter & LoadedDataConverter;
 
 /** The built CommonJS module (common/connection/failure-converter.cts) that Worker.create require()s. */
-export function failureConverterPath(): string {
+function failureConverterPath(): string {
   const beside = fileURLToPath(new URL('./failure-converter.cjs', import.meta.url));
   // Run from its sources (a test's own worker), the compiled module is in build/.
   return existsSync(beside)

@@ -17,7 +17,7 @@ import { isMissingObject } from './s3-client.js';
 /** A worker rewrites its record this often. */
 export const RECORD_EVERY_MS = 5_000;
 /** A record this old is a host that is gone (or cut off): it no longer counts as able to run anything. */
-export const LIVE_WITHIN_MS = 30_000;
+const LIVE_WITHIN_MS = 30_000;
 
 export interface HostRecord {
   host: string;

@@ -31,7 +31,7 @@ export interface RegistryAuthOptions {
   helperTimeoutMs?: number;
 }
 
-export const HELPER_TIMEOUT_MS = 10_000;
+const HELPER_TIMEOUT_MS = 10_000;
 /** A helper's answer is a few hundred bytes; more than this is refused (and the helper killed). */
 export const HELPER_OUTPUT_LIMIT = 64 * 1024;
 

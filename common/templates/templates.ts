@@ -54,8 +54,6 @@ export const TemplateDefinition = z
   })
   .strict();
 
-export type TemplateDefinitionInput = z.input<typeof TemplateDefinition>;
-
 export interface StoredTemplate extends z.output<typeof TemplateDefinition> {
   /** The image as written at registration (a tag), when spec.image was pinned to its digest. */
   registeredImage?: string;

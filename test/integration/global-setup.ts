@@ -44,7 +44,6 @@ export default async function setup(project: TestProject) {
   // and any bucket (the tests of missing and vanishing buckets name their own).
   const policyDir = mkdtempSync(join(tmpdir(), 'caisson-policy-'));
   const policyFile = join(policyDir, 'policy.json');
-  const images = [`${process.env.TEST_REGISTRY}/caisson/*`];
   const digestRef = await busyboxDigestRef();
   writeFileSync(
     policyFile,

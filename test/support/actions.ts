@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import { fileURLToPath } from 'node:url';
 import { execFileSync } from 'node:child_process';
 import { afterAll, afterEach, beforeAll, expect, inject, vi } from 'vitest';
-import { ActionsClient, type ActionHandle, type ActionSpecInput } from '../../client/index.js';
+import { ActionsClient, type ActionSpecInput } from '../../client/index.js';
 import { temporalSettingsFromEnv } from '../../common/connection/temporal-connection.js';
 import { spawnWorker } from '../../harness/worker-process.js';
 import { CountingProxy } from '../../harness/counting-proxy.js';
