@@ -22,12 +22,20 @@ export function startFleetReports(options: {
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
   let warned = false;
+  // Every write goes through one queue, so that the "stopped" record written last is never
+  // overtaken by a report or a quick write that started before it.
+  let writes: Promise<void> = Promise.resolve();
+  const publish = (from: () => HostRecord): Promise<void> => {
+    const write = writes.then(() => registry.publish(from()));
+    writes = write.catch(() => {});
+    return write;
+  };
 
   const tick = async () => {
     try {
       const marker = await registry.drainOf(host);
       capacity.drain(stopping ?? (marker === undefined ? undefined : `by the operator${marker ? `: ${marker}` : ''}`));
-      await registry.publish(record());
+      if (!stopped) await publish(record);
       warned = false;
     } catch (err) {
       // The host goes on placing with what it knows; the others see it as gone after LIVE_WITHIN_MS.
@@ -42,7 +50,9 @@ export function startFleetReports(options: {
   const first = tick().then(loop);
   // A placement or a run leaving is written at once, so that other hosts choosing between
   // themselves and this one see it within a fraction of a second.
-  const publishSoon = coalesced(() => void registry.publish(record()).catch(() => {}));
+  const publishSoon = coalesced(() => {
+    if (!stopped) publish(record).catch(() => {});
+  });
   capacity.onChange = () => {
     if (!stopped) publishSoon();
   };
@@ -59,7 +69,7 @@ export function startFleetReports(options: {
     async stop(): Promise<void> {
       stopped = true;
       clearTimeout(timer);
-      await registry.publish({ ...record(), stopped: true }).catch(() => {});
+      await publish(() => ({ ...record(), stopped: true })).catch(() => {});
     },
   };
 }
