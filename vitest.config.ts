@@ -12,7 +12,13 @@ export default defineConfig({
       },
       {
         // The workflows against stub activities on a time-skipping test server (scripts/test-server).
-        test: { name: 'workflow', include: ['test/workflow/**/*.test.ts'], testTimeout: 60_000, hookTimeout: 60_000 },
+        test: {
+          name: 'workflow',
+          include: ['test/workflow/**/*.test.ts'],
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
+          globalSetup: ['test/workflow/global-setup.ts'],
+        },
       },
       {
         test: {

@@ -1,19 +1,17 @@
 // The workflow tests' Temporal: Java's time-skipping test server (scripts/test-server, fetched by
 // scripts/install-deps), where a workflow's timers (a deadline, a retry's backoff) pass in an
-// instant while no activity is under way (the server stops time while one is), with the product's search attributes registered as on a real server, and the real
-// workflows bundled once per test file.
+// instant while no activity is under way (the server's time runs at its real pace while one is),
+// with the product's search attributes registered as on a real server; and the real workflows,
+// bundled once a run (test/workflow/global-setup.ts).
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { bundleWorkflowCode, DefaultLogger, Runtime, type WorkflowBundle } from '@temporalio/worker';
+import { DefaultLogger, Runtime, type WorkflowBundle } from '@temporalio/worker';
 import { temporal } from '@temporalio/proto';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { preloadModulesFor } from '../../worker/workflow-bundle-options.js';
+import { inject } from 'vitest';
 
 const SERVER = fileURLToPath(new URL('../../scripts/test-server/temporal-test-server', import.meta.url));
 const SERVER_LIB = fileURLToPath(new URL('../../.cache/test-server/lib', import.meta.url));
-const WORKFLOWS = fileURLToPath(new URL('../../workflows/index.ts', import.meta.url));
-
-const quiet = { trace() {}, debug() {}, info() {}, warn() {}, error() {}, log() {} };
 
 /** The product's search attributes (scripts/dev-env registers the same on the dev server). */
 const SEARCH_ATTRIBUTES = {
@@ -48,15 +46,13 @@ export interface WorkflowEnv {
   bundle: WorkflowBundle;
 }
 
-/** A fresh time-skipping server and the workflows' bundle; `env.teardown()` stops the server. */
+/** A fresh time-skipping server and the run's bundle of the workflows; `env.teardown()` stops the server. */
 export async function startWorkflowEnv(): Promise<WorkflowEnv> {
   if (!existsSync(SERVER_LIB)) throw new Error('the test server is not fetched: run scripts/test-server/fetch');
   // Workflow failures the tests provoke on purpose are logged by the SDK's core as warnings.
   Runtime.install({ logger: new DefaultLogger('ERROR') });
-  const [env, bundle] = await Promise.all([
-    startServer(),
-    bundleWorkflowCode({ workflowsPath: WORKFLOWS, preloadModules: preloadModulesFor(WORKFLOWS), logger: quiet }),
-  ]);
+  const env = await startServer();
+  const bundle = { code: inject('workflowCode') };
   await env.connection.operatorService.addSearchAttributes({
     namespace: env.namespace ?? 'default',
     searchAttributes: SEARCH_ATTRIBUTES,
