@@ -154,6 +154,16 @@ export class StubFleet {
     return this.calls.filter((c) => c.activity === activity);
   }
 
+  /** The queues one activity was called on, in order. */
+  queuesOf(activity: StubActivity): string[] {
+    return this.callsOf(activity).map((c) => c.queue);
+  }
+
+  /** The results the workflow itself wrote as result.json (where its host did not), in order. */
+  finalized(): ActionResult[] {
+    return this.callsOf('finalize').map((c) => (c.request as FinalizeRequest).result);
+  }
+
   private record<Req, Res>(activity: StubActivity, queue: string, answer: (req: Req) => Promise<Res>) {
     return async (req: Req): Promise<Res> => {
       this.calls.push({ activity, queue, request: req, attempt: Context.current().info.attempt });

@@ -8,7 +8,7 @@ import { DefaultLogger, Runtime, type WorkflowBundle } from '@temporalio/worker'
 import { temporal } from '@temporalio/proto';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { inject } from 'vitest';
+import { afterAll, beforeAll, inject } from 'vitest';
 
 const SERVER = fileURLToPath(new URL('../../scripts/test-server/temporal-test-server', import.meta.url));
 const SERVER_LIB = fileURLToPath(new URL('../../.cache/test-server/lib', import.meta.url));
@@ -58,4 +58,19 @@ export async function startWorkflowEnv(): Promise<WorkflowEnv> {
     searchAttributes: SEARCH_ATTRIBUTES,
   });
   return { env, bundle };
+}
+
+/** A server for the test file: started before its tests, stopped after them. */
+export function workflowEnvForFile(): () => WorkflowEnv {
+  let wf: WorkflowEnv | undefined;
+  beforeAll(async () => {
+    wf = await startWorkflowEnv();
+  }, 60_000);
+  afterAll(async () => {
+    await wf?.env.teardown();
+  });
+  return () => {
+    if (!wf) throw new Error('the workflow test server did not start');
+    return wf;
+  };
 }

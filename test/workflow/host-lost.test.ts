@@ -3,24 +3,18 @@
 // these wait out the real timeouts (15 s of heartbeat, 5 s for a host to take a step): a file of
 // their own, which runs beside the others.
 import { Context } from '@temporalio/activity';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { resultOf, startAction } from '../support/action-runs.js';
 import { deferred, exited, hostResult, StubFleet } from '../support/stub-fleet.js';
-import { startWorkflowEnv, type WorkflowEnv } from '../support/workflow-env.js';
+import { workflowEnvForFile } from '../support/workflow-env.js';
 
-let wf: WorkflowEnv;
-beforeAll(async () => {
-  wf = await startWorkflowEnv();
-}, 60_000);
-afterAll(async () => {
-  await wf?.env.teardown();
-});
+const wf = workflowEnvForFile();
 
 describe('the action workflow when its host goes silent', () => {
   it('retries execute on its host when it stops heartbeating, where the retry re-attaches', async () => {
     const silent = deferred();
     const released = deferred();
-    const fleet = new StubFleet(wf, {
+    const fleet = new StubFleet(wf(), {
       execute: async (req, host) => {
         if (Context.current().info.attempt > 1) return { again: false, result: hostResult(req, host, exited(0)) };
         // A worker process that hung: one heartbeat, then nothing, whatever it is told.
@@ -51,7 +45,7 @@ describe('the action workflow when its host goes silent', () => {
   it('places the action again when the host placed on never takes execute', async () => {
     // Host "gone" has no worker: as a host whose worker died, where the retry after a heartbeat
     // timeout waits in vain (the test server hands that retry to the dead worker's last poll).
-    const fleet = new StubFleet(wf);
+    const fleet = new StubFleet(wf());
     fleet.handlers.place = fleet.placeOn('gone', 'a');
     const result = await fleet.run(async () => resultOf(await startAction(fleet, {}, { hostTimeoutSeconds: 5 })));
     expect(result).toMatchObject({ status: 'DONE', host: 'a' });

@@ -1,22 +1,16 @@
 // The array workflow against stub hosts: its children are real action workflows, and a run whose
 // history grew large continues as new, carrying what ended so far. The per-run batch (500 children)
 // is not an input, so the history bound is what these tests reach: children whose results are large.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { ExecuteRequest } from '../../activities/types.js';
 import { settledResult } from '../../client/settled-result.js';
 import type { ArrayResult } from '../../spec/array.js';
 import { FailureType } from '../../spec/failures.js';
 import { exited, hostResult, StubFleet } from '../support/stub-fleet.js';
 import { BATCH } from '../../workflows/run-array.js';
-import { startWorkflowEnv, type WorkflowEnv } from '../support/workflow-env.js';
+import { workflowEnvForFile } from '../support/workflow-env.js';
 
-let wf: WorkflowEnv;
-beforeAll(async () => {
-  wf = await startWorkflowEnv();
-}, 60_000);
-afterAll(async () => {
-  await wf?.env.teardown();
-});
+const wf = workflowEnvForFile();
 
 let arrays = 0;
 function startArray(fleet: StubFleet, array: Record<string, unknown>) {
@@ -33,7 +27,7 @@ const bigTail = (bytes: number) => Array.from({ length: bytes / 1024 }, (_, i) =
 describe('the array workflow', () => {
   it('continues as new after a batch of children, and every child runs once', async () => {
     const count = BATCH + 1;
-    const fleet = new StubFleet(wf);
+    const fleet = new StubFleet(wf());
     const { result, firstRunId, lastRunId } = await fleet.run(async () => {
       const handle = await startArray(fleet, { count, parallelism: 100 });
       const result = await settledResult<ArrayResult>(handle, FailureType.ArrayFailed);
@@ -49,7 +43,7 @@ describe('the array workflow', () => {
   }, 120_000);
 
   it('starts no more children once more than maxFailures FAILED, and ends FAILED with reason max-failures', async () => {
-    const fleet = new StubFleet(wf, {
+    const fleet = new StubFleet(wf(), {
       execute: async (req, host) => ({ again: false, result: hostResult(req, host, exited(1)) }),
     });
     const result = await fleet.run(async () =>

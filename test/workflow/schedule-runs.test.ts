@@ -3,7 +3,7 @@
 // has no schedules: the schedule's side is tested against a real server (test/integration/
 // schedules.test.ts). Here: a scheduled run keeps the schedule's search attributes and adds its own,
 // and a run started without them (by Temporal's CLI, say) gets them from the workflow.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   ActionExitCodeKey,
   ActionHostKey,
@@ -13,19 +13,13 @@ import {
 } from '../../spec/search-attributes.js';
 import { resultOf, startAction } from '../support/action-runs.js';
 import { StubFleet } from '../support/stub-fleet.js';
-import { startWorkflowEnv, type WorkflowEnv } from '../support/workflow-env.js';
+import { workflowEnvForFile } from '../support/workflow-env.js';
 
-let wf: WorkflowEnv;
-beforeAll(async () => {
-  wf = await startWorkflowEnv();
-}, 60_000);
-afterAll(async () => {
-  await wf?.env.teardown();
-});
+const wf = workflowEnvForFile();
 
 describe('a run started by a schedule', () => {
   it("keeps the schedule's search attributes and sets its status, host and exit code", async () => {
-    const fleet = new StubFleet(wf);
+    const fleet = new StubFleet(wf());
     const attributes = await fleet.run(async () => {
       // As client/schedules.ts has Temporal start each run.
       const handle = await startAction(fleet, {}, {}, [
@@ -44,7 +38,7 @@ describe('a run started by a schedule', () => {
   });
 
   it('gets its image and status from the workflow when its starter set none', async () => {
-    const fleet = new StubFleet(wf);
+    const fleet = new StubFleet(wf());
     const attributes = await fleet.run(async () => {
       const handle = await startAction(fleet);
       await resultOf(handle);
