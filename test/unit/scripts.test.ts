@@ -87,7 +87,8 @@ const STUBS: Record<string, string> = {
   'bin/npm': [
     LOG_CALL,
     'case "$*" in',
-    '  "run --silent typecheck") [[ -z "${STUB_TYPECHECK_FAILS:-}" ]] || { echo "error TS2322" >&2; exit 2; } ;;',
+    // The fast tier (npm run check) type-checks first.
+    '  "run --silent check") [[ -z "${STUB_TYPECHECK_FAILS:-}" ]] || { echo "error TS2322" >&2; exit 2; } ;;',
     // A long test run, ended by the signal the test sends to the whole process group.
     '  test) if [[ -n "${STUB_TEST_BLOCKS:-}" ]]; then echo npm-test-running; exec sleep 600; fi ;;',
     'esac',
@@ -231,9 +232,8 @@ describe('.ci/run', () => {
     expect(result.stdout).toMatch(/ci: type errors/);
     expect(calls()).toEqual([
       'install-deps ',
+      'npm run --silent check',
       'npm run --silent check-dist',
-      'npm run --silent typecheck',
-      'npm run --silent lint',
       'npm test',
       'dev-env down',
     ]);
@@ -245,9 +245,8 @@ describe('.ci/run', () => {
     expect(result.status).toBe(0);
     expect(calls()).toEqual([
       'install-deps ',
+      'npm run --silent check',
       'npm run --silent check-dist',
-      'npm run --silent typecheck',
-      'npm run --silent lint',
       'npm test',
       'npm run bench',
       'npm run bench:fleet',
