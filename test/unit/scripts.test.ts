@@ -90,7 +90,7 @@ const STUBS: Record<string, string> = {
     // The fast tier (npm run check) type-checks first.
     '  "run --silent check") [[ -z "${STUB_TYPECHECK_FAILS:-}" ]] || { echo "error TS2322" >&2; exit 2; } ;;',
     // A long test run, ended by the signal the test sends to the whole process group.
-    '  test) if [[ -n "${STUB_TEST_BLOCKS:-}" ]]; then echo npm-test-running; exec sleep 600; fi ;;',
+    '  test*) if [[ -n "${STUB_TEST_BLOCKS:-}" ]]; then echo npm-test-running; exec sleep 600; fi ;;',
     'esac',
   ].join('\n'),
   'bin/npx': [
@@ -232,9 +232,12 @@ describe('.ci/run', () => {
     expect(result.stdout).toMatch(/ci: type errors/);
     expect(calls()).toEqual([
       'install-deps ',
+      'dev-env up',
+      'dev-env test-tools',
+      'dev-env env',
       'npm run --silent check',
       'npm run --silent check-dist',
-      'npm test',
+      'npm test -- --project integration',
       'dev-env down',
     ]);
   });
@@ -245,9 +248,12 @@ describe('.ci/run', () => {
     expect(result.status).toBe(0);
     expect(calls()).toEqual([
       'install-deps ',
+      'dev-env up',
+      'dev-env test-tools',
+      'dev-env env',
       'npm run --silent check',
       'npm run --silent check-dist',
-      'npm test',
+      'npm test -- --project integration',
       'npm run bench',
       'npm run bench:fleet',
       'dev-env down',
@@ -286,7 +292,12 @@ describe('.ci/run', () => {
     process.kill(-child.pid!, signal);
     const [exitCode] = (await closed) as [number | null];
     expect(exitCode).toBe(code);
-    expect(calls().filter((call) => call.startsWith('dev-env'))).toEqual(['dev-env down']);
+    expect(calls().filter((call) => call.startsWith('dev-env'))).toEqual([
+      'dev-env up',
+      'dev-env test-tools',
+      'dev-env env',
+      'dev-env down',
+    ]);
     expect(calls()).not.toContain('npm run bench');
   });
 });
