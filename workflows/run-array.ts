@@ -27,7 +27,7 @@ import type { runAction } from './run-action.js';
 import { FailureType } from '../spec/failures.js';
 
 /** Children started per run of the parent before it continues as new. */
-const BATCH = 500;
+export const BATCH = 500;
 /**
  * Or sooner, once the run's history holds this much: each ended child's result is in it (up to a
  * few hundred KiB for one that lists 1000 artifacts), and Temporal warns at 10 MiB and refuses 50.

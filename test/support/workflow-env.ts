@@ -49,8 +49,12 @@ export interface WorkflowEnv {
 /** A fresh time-skipping server and the run's bundle of the workflows; `env.teardown()` stops the server. */
 export async function startWorkflowEnv(): Promise<WorkflowEnv> {
   if (!existsSync(SERVER_LIB)) throw new Error('the test server is not fetched: run scripts/test-server/fetch');
-  // Workflow failures the tests provoke on purpose are logged by the SDK's core as warnings.
-  Runtime.install({ logger: new DefaultLogger('ERROR') });
+  // Workflow failures the tests provoke on purpose are logged by the SDK's core as warnings, and
+  // the test server lacks capabilities the core warns about on every worker: errors only.
+  Runtime.install({
+    logger: new DefaultLogger('ERROR'),
+    telemetryOptions: { logging: { filter: { core: 'ERROR', other: 'ERROR' } } },
+  });
   const env = await startServer();
   const bundle = { code: inject('workflowCode') };
   await env.connection.operatorService.addSearchAttributes({
