@@ -21,9 +21,6 @@ function startArray(fleet: StubFleet, array: Record<string, unknown>) {
   });
 }
 
-/** A log tail of about `bytes`: the child's result, and so the parent's history, grows by as much. */
-const bigTail = (bytes: number) => Array.from({ length: bytes / 1024 }, (_, i) => `${i}`.padEnd(1024, 'x'));
-
 describe('the array workflow', () => {
   it('continues as new after a batch of children, and every child runs once', async () => {
     const count = BATCH + 1;
