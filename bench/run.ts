@@ -17,6 +17,7 @@ import { loadWorkerConfig } from '../worker/config.js';
 import { benchTwoHosts } from './two-hosts.js';
 import { benchApiCalls } from './api-calls.js';
 import { benchCpuShare, cpuShareTable } from './cpu-share.js';
+import { benchColdStart, coldStartSection, coldStartSizes } from './cold-start.js';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -46,6 +47,7 @@ try {
   const calls = await benchApiCalls(image, smoke ? 3 : 20, undefined, plain);
   const before = beforeWorker ? await benchApiCalls(image, smoke ? 3 : 20, beforeWorker, plain) : undefined;
   const throughput = await benchThroughput(client, image, sizes.actions);
+  const coldStart = await benchColdStart(image, coldStartSizes(smoke));
   const cpu = await benchCpuShare(client, image, worker.process.pid!, smoke ? 8 : 60);
   const config = loadWorkerConfig();
   const s3 = s3ClientFromEnv(config);
@@ -162,6 +164,8 @@ ended inside the window: docker CLIs, runc, mkfs). With ${cpus().length} cores, 
 
 ${cpuShareTable(cpu)}
 
+${coldStartSection(coldStart).trimEnd()}
+
 ## Artifacts and logs
 
 Collect step (from the action's own step timings) against uploading the same bytes from the
@@ -253,6 +257,7 @@ ${twoHosts.affinityHeld ? "**held for every run**: each run's one container star
         ratio50,
         ratio95,
         throughput,
+        coldStart,
         cpu,
         bigFile,
         manyFiles,
