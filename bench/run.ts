@@ -18,6 +18,7 @@ import { benchTwoHosts } from './two-hosts.js';
 import { benchApiCalls } from './api-calls.js';
 import { benchCpuShare, cpuShareTable } from './cpu-share.js';
 import { benchColdStart, coldStartSection, coldStartSizes } from './cold-start.js';
+import { actStepSection, benchActStep } from './act-step.js';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -73,6 +74,7 @@ try {
     config.CAISSON_ARTIFACTS_PREFIX,
   );
   const delay = await benchLiveDelay(client, docker, image, smoke ? 10 : 80);
+  const actStep = await benchActStep(image, taskQueue, smoke ? 1 : 10);
   // The dev environment's folder holds the first engine's socket; the second engine lives beside it.
   const devHome = dirname(dirname(new URL(process.env.DOCKER_HOST!).pathname));
   const logDir = fileURLToPath(new URL('../test-results/', import.meta.url));
@@ -215,6 +217,7 @@ Read again after the end: \`caisson logs ID\` in ${logs.followerSeconds.toFixed(
 against one GetObject of logs/stdout.log in ${logs.s3ReadSeconds.toFixed(2)} s (${(logs.bytes / 2 ** 20 / logs.s3ReadSeconds).toFixed(1)} MiB/s):
 the follower reaches **${((100 * logs.s3ReadSeconds) / logs.followerSeconds).toFixed(0)} %** of a plain read.
 
+${actStepSection(actStep)}
 ## Two hosts
 
 Two workers (capacity 4 each), each with its own \`dockerd\` (separate data root, exec root, pid
@@ -264,6 +267,7 @@ ${twoHosts.affinityHeld ? "**held for every run**: each run's one container star
         logs,
         input,
         delay,
+        actStep,
         twoHosts,
       },
       null,
