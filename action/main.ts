@@ -147,7 +147,7 @@ async function main(actions: Core, env: NodeJS.ProcessEnv): Promise<void> {
         // Every line, from the segments the host ships to S3; stderr in red.
         await relayAsText(actions, async () => {
           try {
-            for await (const line of handle.logs({ follow: true }))
+            for await (const line of handle.logs({ follow: true, until: resultPromise }))
               actions.info(line.stream === 'stderr' ? `\x1b[31m${line.text}\x1b[0m` : line.text);
           } catch (err) {
             // The action goes on; only the view of its log broke. Its full log is in S3 at the end.

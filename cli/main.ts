@@ -273,7 +273,7 @@ async function cmdRun(argv: string[]): Promise<number> {
     const result = handle.result();
     if (!values.json) {
       if (handle.canReadLogs) {
-        await printLog(handle, { follow: true }, { marked: true }).catch((e: Error) =>
+        await printLog(handle, { follow: true, until: result }, { marked: true }).catch((e: Error) =>
           // The action goes on; only the view of its log broke. Its full log is in S3 at the end.
           err(`(following the log stopped: ${e.message})`),
         );

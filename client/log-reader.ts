@@ -37,6 +37,12 @@ export interface LogOptions {
   /** How often S3 is asked for the next segment while following (default 300 ms). */
   pollMs?: number;
   signal?: AbortSignal;
+  /**
+   * The run's end, when the caller awaits it anyway (its result): once this settles, a follower
+   * asks for the run's state at once instead of at its next once-a-second look, and stops after a
+   * last read, so the log's end is not later than the result by up to a second.
+   */
+  until?: Promise<unknown>;
 }
 
 /** What a reader needs to know of the run, looked up at most once a second. */
@@ -170,6 +176,8 @@ class SegmentSource {
 /** The run's state, looked up again only when the last look is a second old or more. */
 class RunWatch {
   private checkedAt = Date.now();
+  /** Set once the caller's `until` settled: the next look at the run's state is not held back. */
+  private ended = false;
 
   private constructor(
     private readonly lookup: () => Promise<RunLogState>,
@@ -184,19 +192,29 @@ class RunWatch {
     return new RunWatch(lookup, await lookup());
   }
 
+  /** The caller knows the run has ended: the state is looked up at once from now on. */
+  endedNow(): void {
+    this.ended = true;
+  }
+
   async refresh(): Promise<void> {
-    if (Date.now() - this.checkedAt < STATE_EVERY_MS) return;
+    if (!this.ended && Date.now() - this.checkedAt < STATE_EVERY_MS) return;
     this.current = await this.lookup();
     this.checkedAt = Date.now();
   }
 }
 
 /** Where the live log is, once a host has started on the run; undefined when there is none to read (yet). */
-async function liveLogsOf(watch: RunWatch, options: LogOptions, pollMs: number): Promise<string | undefined> {
+async function liveLogsOf(
+  watch: RunWatch,
+  options: LogOptions,
+  pollMs: number,
+  naps: AbortSignal,
+): Promise<string | undefined> {
   while (!watch.run.liveLogs) {
     // Not placed yet, or it ended without running a container: nothing to read (yet).
     if (watch.run.closed || !options.follow || options.signal?.aborted) return undefined;
-    await sleep(pollMs, options.signal);
+    await sleep(pollMs, naps);
     await watch.refresh();
   }
   return watch.run.liveLogs;
@@ -209,13 +227,20 @@ async function* segmentsInOrder(
 ): AsyncGenerator<Item> {
   const pollMs = options.pollMs ?? 300;
   const watch = await RunWatch.start(state);
-  const liveLogs = await liveLogsOf(watch, options, pollMs);
+  // The caller's `until` ends a wait between polls at once, and lifts the limit on state lookups.
+  const woken = new AbortController();
+  void options.until?.then(
+    () => (watch.endedNow(), woken.abort()),
+    () => (watch.endedNow(), woken.abort()),
+  );
+  const naps = options.signal ? AbortSignal.any([options.signal, woken.signal]) : woken.signal;
+  const liveLogs = await liveLogsOf(watch, options, pollMs, naps);
   if (!liveLogs) {
     yield 'caught-up';
     return;
   }
   const { bucket, prefix } = parseS3Uri(liveLogs);
-  yield* attemptsInOrder(new SegmentSource(s3, bucket, prefix), watch, options, pollMs);
+  yield* attemptsInOrder(new SegmentSource(s3, bucket, prefix), watch, options, pollMs, naps);
 }
 
 /** Every attempt's segments as lines (or the one attempt asked for), following while the run goes on. */
@@ -224,6 +249,8 @@ async function* attemptsInOrder(
   watch: RunWatch,
   options: LogOptions,
   pollMs: number,
+  /** Ends a wait between polls: the caller's signal, or its `until` settling. */
+  naps: AbortSignal,
 ): AsyncGenerator<Item> {
   const { signal } = options;
   const fixed = options.attempt !== undefined;
@@ -274,7 +301,7 @@ async function* attemptsInOrder(
       }
       break;
     }
-    await sleep(pollMs, signal);
+    await sleep(pollMs, naps);
   }
   yield* assembler.flush();
   if (!caughtUp) yield 'caught-up';
