@@ -16,6 +16,7 @@ import { s3ClientFromEnv } from '../activities/store/artifact-store.js';
 import { loadWorkerConfig } from '../worker/config.js';
 import { benchTwoHosts } from './two-hosts.js';
 import { benchApiCalls } from './api-calls.js';
+import { benchPhases, phasesSection } from './phases.js';
 import { benchCpuShare, cpuShareTable } from './cpu-share.js';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -45,6 +46,7 @@ try {
   const plain = beforeWorker !== undefined && process.env.BENCH_BEFORE_PLAIN === '1';
   const calls = await benchApiCalls(image, smoke ? 3 : 20, undefined, plain);
   const before = beforeWorker ? await benchApiCalls(image, smoke ? 3 : 20, beforeWorker, plain) : undefined;
+  const phases = await benchPhases(image, smoke ? 3 : 20);
   const throughput = await benchThroughput(client, image, sizes.actions);
   const cpu = await benchCpuShare(client, image, worker.process.pid!, smoke ? 8 : 60);
   const config = loadWorkerConfig();
@@ -141,6 +143,7 @@ Requests by kind (per action): ${Object.entries(calls.caissonByKind)
       : ''
   }
 
+${phasesSection(phases)}
 ## Throughput
 
 ${throughput.actions} trivial actions started at once against one worker of capacity 4, against
@@ -249,6 +252,7 @@ ${twoHosts.affinityHeld ? "**held for every run**: each run's one container star
         latency,
         calls,
         before,
+        phases,
         overhead50,
         ratio50,
         ratio95,
