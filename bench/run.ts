@@ -16,6 +16,7 @@ import { s3ClientFromEnv } from '../activities/store/artifact-store.js';
 import { loadWorkerConfig } from '../worker/config.js';
 import { benchTwoHosts } from './two-hosts.js';
 import { benchApiCalls } from './api-calls.js';
+import { benchPhases, phasesSection } from './phases.js';
 import { benchCpuShare, cpuShareTable } from './cpu-share.js';
 import { benchColdStart, coldStartSection, coldStartSizes } from './cold-start.js';
 import { actStepSection, benchActStep } from './act-step.js';
@@ -47,6 +48,7 @@ try {
   const plain = beforeWorker !== undefined && process.env.BENCH_BEFORE_PLAIN === '1';
   const calls = await benchApiCalls(image, smoke ? 3 : 20, undefined, plain);
   const before = beforeWorker ? await benchApiCalls(image, smoke ? 3 : 20, beforeWorker, plain) : undefined;
+  const phases = await benchPhases(image, smoke ? 3 : 20);
   const throughput = await benchThroughput(client, image, sizes.actions);
   const coldStart = await benchColdStart(image, coldStartSizes(smoke));
   const cpu = await benchCpuShare(client, image, worker.process.pid!, smoke ? 8 : 60);
@@ -145,6 +147,7 @@ Requests by kind (per action): ${Object.entries(calls.caissonByKind)
       : ''
   }
 
+${phasesSection(phases)}
 ## Throughput
 
 ${throughput.actions} trivial actions started at once against one worker of capacity 4, against
@@ -256,6 +259,7 @@ ${twoHosts.affinityHeld ? "**held for every run**: each run's one container star
         latency,
         calls,
         before,
+        phases,
         overhead50,
         ratio50,
         ratio95,

@@ -21,6 +21,8 @@ export class CountingProxy {
   readonly requests: string[] = [];
   /** The same with each query string ("POST /bucket/key?uploads"). */
   readonly targets: string[] = [];
+  /** When each of them arrived (Date.now()), to place a request between two instants of a run. */
+  readonly times: number[] = [];
   private readonly holds: {
     method: string;
     path: RegExp;
@@ -86,6 +88,7 @@ export class CountingProxy {
   reset(): void {
     this.requests.length = 0;
     this.targets.length = 0;
+    this.times.length = 0;
   }
 
   async stop(): Promise<void> {
@@ -115,6 +118,7 @@ export class CountingProxy {
           const path = rawPath.replace(/^\/v[\d.]+/, '').replace(/[0-9a-f]{64}|caisson-[0-9a-f]{8}-[^/]+/g, ':id');
           this.requests.push(`${method} ${path}`);
           this.targets.push(`${method} ${path}${query === undefined ? '' : `?${query}`}`);
+          this.times.push(Date.now());
           const fault = this.faults.find((f) => f.times > 0 && f.method === method && f.path.test(path));
           if (fault) {
             // Answered here and the connection closed: the client sends its next request afresh.
