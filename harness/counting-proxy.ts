@@ -101,6 +101,10 @@ export class CountingProxy {
       'socketPath' in this.upstream
         ? createConnection(this.upstream.socketPath)
         : createConnection(this.upstream.port, this.upstream.host);
+    // A proxy that batched small writes (Nagle) would hold a request's body behind its head until
+    // the peer's delayed ACK, ~40 ms a request: what it measures must not be what it adds.
+    client.setNoDelay(true);
+    upstream.setNoDelay(true);
     const requests = new RequestReader();
     let closed = false;
     let held: Buffer[] | undefined;

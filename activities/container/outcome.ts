@@ -14,11 +14,11 @@ import type { Watched } from './watch.js';
 export async function outcome(state: RunState, watched: Watched): Promise<RunOutcome> {
   const { deps, req, shipper, name } = state;
   const { rootfsBudget } = watched;
+  // The live log's end is written while the run is collected (execute awaits shipper.ended()
+  // before result.json, so a follower still sees end.json first); a failed write fails the try there.
+  if (shipper && !shipper.complete) shipper.finish().catch(() => {});
   // The layer is measured once more at the end: a writer faster than the samples is judged too.
-  const [ended] = await Promise.all([
-    state.container.inspect(rootfsBudget !== undefined ? { size: true } : {}),
-    shipper && !shipper.complete ? shipper.finish() : undefined,
-  ]);
+  const ended = await state.container.inspect(rootfsBudget !== undefined ? { size: true } : {});
   const endState = ended.State;
   const rootfsFull =
     rootfsBudget !== undefined ? overBudget(rootfsBudget, watched.rootfsOver.bytes, ended.SizeRw) : undefined;

@@ -17,24 +17,30 @@ export async function collectRun(ctx: ExecuteContext, outcome: RunOutcome, looku
   progress.phase = 'COLLECTING';
   ctx.beat();
   const includeOut = req.spec.collect === 'always' || (req.spec.collect === 'on-success' && outcome.exitCode === 0);
-  const { firstFrame } = await lookups.log;
-  const collected = await timed(ctx, 'collect', () =>
-    collect(
-      {
-        docker: deps.run.docker,
-        host: deps.host,
-        store: deps.store,
-        outDir: deps.outDir,
-        redactor: lookups.redactor,
-        firstFrame,
-      },
-      { ...req, includeOut },
-      ({ files, bytes }) => {
-        progress.files = files;
-        progress.bytes = bytes;
-      },
-    ),
-  );
+  const shipper = await lookups.log;
+  const { firstFrame } = shipper;
+  const collected = await timed(ctx, 'collect', async () => {
+    const [answer] = await Promise.all([
+      collect(
+        {
+          docker: deps.run.docker,
+          host: deps.host,
+          store: deps.store,
+          outDir: deps.outDir,
+          redactor: lookups.redactor,
+          firstFrame,
+        },
+        { ...req, includeOut },
+        ({ files, bytes }) => {
+          progress.files = files;
+          progress.bytes = bytes;
+        },
+      ),
+      // The live log's end.json, begun as the container stopped: written before result.json.
+      shipper.ended(),
+    ]);
+    return answer;
+  });
   if (req.spec.outputSchema !== undefined && collected.output !== undefined && !collected.outputError) {
     collected.outputProblems = await outputProblems(req.spec.outputSchema, collected.output);
   }

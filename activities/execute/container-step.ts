@@ -46,6 +46,8 @@ export async function retryAnswer(
 ): Promise<ExecuteAnswer | undefined> {
   const { deps, req } = ctx;
   if (req.canceled || outcome.reason === 'canceled' || !runsAgain(req.spec.retry, req.attempt, outcome)) return;
+  // The attempt's live log ends (end.json) before the next attempt's begins.
+  await (await lookups.log).ended();
   // The attempt's container stays until the run is removed: a retried execute of this attempt
   // re-attaches to it instead of running the attempt again. Its full logs are kept now.
   await collectEarlierAttemptLogs(

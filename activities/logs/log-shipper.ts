@@ -97,6 +97,7 @@ export class LogShipper {
   private timer: NodeJS.Timeout | undefined;
   private lastPutAt = 0;
   private closing = false;
+  private ending?: Promise<void>;
   private failure: unknown;
   /** Bytes shipped by this try (not counting what an earlier try shipped). */
   shippedBytes = 0;
@@ -197,8 +198,20 @@ export class LogShipper {
     }
   }
 
-  /** Ships what is left and writes end.json: followers of this attempt stop after it. */
-  async finish(): Promise<void> {
+  /**
+   * Ships what is left and writes end.json: followers of this attempt stop after it. Called again,
+   * it answers the first call's promise: the end is written once.
+   */
+  finish(): Promise<void> {
+    return (this.ending ??= this.end());
+  }
+
+  /** Settles once a finish under way has written end.json (at once when none was asked for). */
+  ended(): Promise<void> {
+    return this.ending ?? Promise.resolve();
+  }
+
+  private async end(): Promise<void> {
     this.closing = true;
     this.flush();
     await this.putting;
