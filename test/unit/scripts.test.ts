@@ -84,6 +84,8 @@ const STUBS: Record<string, string> = {
     'if [[ $1 == env ]]; then echo "export STUB_FROM_ENV=1"; [[ -z "${STUB_ENV_FAILS:-}" ]] || exit 3; fi',
   ].join('\n'),
   'scripts/install-deps': [LOG_CALL, '[[ -z "${STUB_INSTALL_FAILS:-}" ]] || exit 1'].join('\n'),
+  // The project's Node: the stubs' own bin folder stands in for it.
+  'scripts/node-runtime': [LOG_CALL, 'echo "$(cd "$(dirname "$0")/.." && pwd)/bin"'].join('\n'),
   'bin/npm': [
     LOG_CALL,
     'case "$*" in',
@@ -232,6 +234,7 @@ describe('.ci/run', () => {
     expect(result.stdout).toMatch(/ci: type errors/);
     expect(calls()).toEqual([
       'install-deps ',
+      'node-runtime ',
       'dev-env up',
       'dev-env test-tools',
       'dev-env env',
@@ -248,6 +251,7 @@ describe('.ci/run', () => {
     expect(result.status).toBe(0);
     expect(calls()).toEqual([
       'install-deps ',
+      'node-runtime ',
       'dev-env up',
       'dev-env test-tools',
       'dev-env env',
@@ -299,6 +303,33 @@ describe('.ci/run', () => {
       'dev-env down',
     ]);
     expect(calls()).not.toContain('npm run bench');
+  });
+});
+
+// ---- scripts/node-runtime -------------------------------------------------------------------------
+
+describe('scripts/node-runtime', () => {
+  it('prints the bin folder of the Node .node-version names, one package.json engines accepts', () => {
+    const wanted = readFileSync(join(root, '.node-version'), 'utf8').trim();
+    const result = run('bash', [join(root, 'scripts/node-runtime')], { env: { PATH: process.env.PATH } });
+    expect(result.status, result.stderr).toBe(0);
+    const bin = result.stdout.trim();
+    expect(run(join(bin, 'node'), ['--version']).stdout.trim()).toBe(`v${wanted}`);
+    const engines = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { engines: { node: string } })
+      .engines.node;
+    const least = Number(/^>=(\d+)/.exec(engines)?.[1]);
+    expect(Number(wanted.split('.')[0])).toBeGreaterThanOrEqual(least);
+    expect(least).toBeGreaterThanOrEqual(22);
+  });
+
+  it('refuses a .node-version that is not X.Y.Z, saying what it holds', () => {
+    const { repo, env } = stubRepo([]);
+    mkdirSync(join(repo, 'scripts'), { recursive: true });
+    copyFileSync(join(root, 'scripts/node-runtime'), join(repo, 'scripts/node-runtime'));
+    writeFileSync(join(repo, '.node-version'), 'lts/*\n');
+    const result = run('bash', [join(repo, 'scripts/node-runtime')], { env: env() });
+    expect(result.status).toBe(1);
+    expect(result.stderr).toMatch(/\.node-version holds 'lts\/\*', not X\.Y\.Z/);
   });
 });
 

@@ -12,7 +12,8 @@ async function problems(code: string, filePath: string): Promise<string[]> {
   return result!.messages.map((m) => `${m.ruleId}: ${m.message}`);
 }
 
-describe('workflow determinism lint', () => {
+// The first lint loads the parser and every plugin: seconds on a busy 2-core machine.
+describe('workflow determinism lint', { timeout: 30_000 }, () => {
   it('refuses Node built-ins in workflow code and in the spec modules it imports', async () => {
     expect(
       await problems("import { hostname } from 'node:os';\nexport const h = hostname();\n", 'spec/config.ts'),
