@@ -1,7 +1,7 @@
 // Arrays on the real stack: one start runs N child actions of one spec, each an ordinary action
 // "<array>-<index>" told ACTION_INDEX and ACTION_COUNT and given its item on stdin, at most
 // `parallelism` at once (read from the engine's own events), stopping new starts past maxFailures;
-// and 1,200 items through continue-as-new.
+// and 600 items through continue-as-new.
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -114,23 +114,23 @@ describe('an array', () => {
     for (const bytes of runs) expect(bytes).toBeLessThan(8 << 20);
   }, 300_000);
 
-  // Three runs' worth: continue-as-new twice, the last run short. (The 2,000-item array is a
-  // benchmark: bench/, npm run bench.)
-  it('of 1,200 trivial items completes through continue-as-new, every child DONE', async () => {
+  // Two runs' worth: continue-as-new once, the last run short. (The 2,000-item array is a
+  // benchmark: bench/, npm run bench; the workflow tests continue a 501-child array with stubs.)
+  it('of 600 trivial items completes through continue-as-new, every child DONE', async () => {
     const handle = await suite
       .client()
-      .startArray(busybox('true'), { count: 1200, parallelism: 8 }, { actionId: `array-big-${randomUUID()}` });
+      .startArray(busybox('true'), { count: 600, parallelism: 8 }, { actionId: `array-big-${randomUUID()}` });
     const result = await handle.result();
     expect(result).toMatchObject({
       status: 'DONE',
       reason: 'done',
-      count: 1200,
-      byStatus: { DONE: 1200, FAILED: 0, CANCELED: 0, NOT_STARTED: 0 },
+      count: 600,
+      byStatus: { DONE: 600, FAILED: 0, CANCELED: 0, NOT_STARTED: 0 },
     });
-    expect(result.children).toHaveLength(1200);
-    expect(result.children[1199]).toEqual({ index: 1199, status: 'DONE', exitCode: 0 });
+    expect(result.children).toHaveLength(600);
+    expect(result.children[599]).toEqual({ index: 599, status: 'DONE', exitCode: 0 });
     // The parent continues as new every 500 children, or sooner when the server suggests it (it does
-    // past 4096 events, and 500 trivial children take ~4,050): at least three runs, none of them long.
+    // past 4096 events, and 500 trivial children take ~4,050): at least two runs, none of them long.
     // Visibility is updated just after a run closes: the last run's length may read 0 for a moment.
     const events = await vi.waitFor(
       async () => {
@@ -142,10 +142,10 @@ describe('an array', () => {
       },
       { timeout: 15_000, interval: 250 },
     );
-    expect(events.length).toBeGreaterThanOrEqual(3);
-    expect(events.length).toBeLessThanOrEqual(6);
+    expect(events.length).toBeGreaterThanOrEqual(2);
+    expect(events.length).toBeLessThanOrEqual(4);
     for (const length of events) {
-      expect(length).toBeGreaterThan(500); // each run started children
+      expect(length).toBeGreaterThan(300); // each run started children (the last 100 at least)
       expect(length).toBeLessThan(6000);
     }
     // A run that continued as new, for the replay set (trivial children keep its history small).
@@ -155,5 +155,5 @@ describe('an array', () => {
       keepHistory('array-continued-as-new', { actionId: handle.actionId, runId: w.runId });
       break;
     }
-  }, 900_000); // a few minutes on 2 cores (2,000 items took about 6): bounded well above
+  }, 600_000); // a few minutes on 2 cores (2,000 items took about 6): bounded well above
 });
