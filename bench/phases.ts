@@ -281,5 +281,52 @@ S3 per action: **${r.s3PerAction.toFixed(1)}** requests: ${kinds(r.s3ByKind)}.
 Requests are the action's by time (from its start to the next one's), so the worker's own record in
 the fleet registry (\`host record\`) counts where it fell.
 Between the container's exit and the client holding the result: **${r.s3AfterExitPerAction.toFixed(1)}**: ${kinds(r.s3AfterExitByKind)}.
+
+${gapSection(r)}`;
+}
+
+/** The phases that are Temporal's hand-offs, the host's own work, and the engine's. */
+const TEMPORAL_MARKS: Mark[] = [
+  'workflow started',
+  'first workflow task completed',
+  'place scheduled',
+  'place started',
+  'place completed',
+  'execute scheduled',
+  'execute started',
+  'workflow completed',
+  'client holds the result',
+];
+const ENGINE_MARKS: Mark[] = ['container created', 'container started', 'container exited'];
+/** The hop from placement to the host's queue: what one activity per attempt would save. */
+const PLACE_HOP_MARKS: Mark[] = ['place started', 'place completed', 'execute scheduled'];
+
+/** Where the time beyond the engine's lies, summed from the phase table, and what would close it. */
+function gapSection(r: PhasesResult): string {
+  const sum = (marks: Mark[]) =>
+    r.phases
+      .filter((p) => marks.some((m) => PHASE_NAMES[m as Exclude<Mark, 'client start'>] === p.phase))
+      .reduce((a, p) => a + p.p50Ms, 0);
+  const temporal = sum(TEMPORAL_MARKS);
+  const engine = sum(ENGINE_MARKS);
+  const host = r.phases.reduce((a, p) => a + p.p50Ms, 0) - temporal - engine;
+  const placeHop = sum(PLACE_HOP_MARKS);
+  return `### The gap, by where it lies
+
+Summed p50s of the table: **${temporal.toFixed(0)} ms** in Temporal's hand-offs (start, workflow
+tasks, dispatch to the shared and the host queue, completion back to the client), **${host.toFixed(0)} ms**
+of the host's own work around the container (gate and lookups, noticing the exit, reading the
+logs, the uploads, result.json) and **${engine.toFixed(0)} ms** in the engine (create, start, the run of
+\`true\`), which \`docker run\` pays too. The place hop (placement on the shared queue, then a
+workflow task to dispatch \`execute\` to the host's queue) is **${placeHop.toFixed(0)} ms** of it, one
+workflow task and six history events (three of \`place\`, three of the task): without removing it
+the 14-event and 2-task targets cannot be met (with it: 15 events, 14 once the host's search
+attribute is set with the final status). It means one activity per attempt taken from the shared queue
+by a host with a free slot; its retries must then reach the host that may hold the container, so
+the host has to be durably known before the container is made (today that is \`place\`'s result in
+the history). Heartbeat details are not acknowledged, so they cannot be that record; the host's
+entry in the fleet registry, written before the container is made and read by a retry that finds
+no heartbeat, could be (one S3 PUT on the path, ~5 ms, against the hop's time). Not built yet:
+until it is, the hop stays, and a container is still never started twice.
 `;
 }
