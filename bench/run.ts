@@ -20,6 +20,7 @@ import { benchPhases, phasesSection } from './phases.js';
 import { benchCpuShare, cpuShareTable } from './cpu-share.js';
 import { benchColdStart, coldStartSection, coldStartSizes } from './cold-start.js';
 import { actStepSection, benchActStep } from './act-step.js';
+import { barChart } from './charts.js';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -103,11 +104,43 @@ try {
   };
   const row = (name: string, s: { p50: number; p95: number; runs: number }) =>
     `| ${name} | ${s.runs} | ${ms(s.p50)} | ${ms(s.p95)} |`;
+  // A smoke run must not overwrite the figures of a real one.
+  const out = smoke ? new URL('../test-results/', import.meta.url) : new URL('./', import.meta.url);
+  const charts = {
+    latency: barChart(
+      'Trivial action, p50 (ms): lower is better',
+      [
+        { label: 'caisson (client start → result)', value: latency.caisson.p50, ours: true },
+        { label: 'docker run --rm', value: latency.dockerCli.p50 },
+        { label: 'docker run --rm --network none', value: latency.dockerCliNetworkNone.p50 },
+      ],
+      (v) => `${v.toFixed(0)} ms`,
+    ),
+    throughput: barChart(
+      `${throughput.actions} trivial actions, capacity 4 (actions/s): higher is better`,
+      [
+        { label: 'caisson', value: throughput.caissonPerSecond, ours: true },
+        { label: 'xargs -P4 docker run --rm', value: throughput.baselinePerSecond },
+        { label: 'xargs -P4 docker run --rm --network none', value: throughput.networkNonePerSecond },
+      ],
+      (v) => v.toFixed(2),
+    ),
+    phases: barChart(
+      "Where a trivial action's time goes (p50 ms per phase)",
+      phases.phases.map((p) => ({ label: p.phase.replace(/^host: /, ''), value: p.p50Ms, ours: true })),
+      (v) => `${v.toFixed(0)} ms`,
+    ),
+  };
+  mkdirSync(new URL('charts/', out), { recursive: true });
+  for (const [name, svg] of Object.entries(charts)) writeFileSync(new URL(`charts/${name}.svg`, out), svg);
   const report = `# Benchmark results
 
 ${smoke ? '**Smoke run** (tiny sizes): figures are not meaningful.\n\n' : ''}Machine: ${machine}. Date: ${new Date().toISOString()}.
 Temporal: ${temporalServer}.
 Reproduce: \`npm run bench\` (\`BENCH_RUNS=N\` to change the number of runs).
+
+![Latency of a trivial action](charts/latency.svg)
+![Throughput at capacity 4](charts/throughput.svg)
 
 ## Latency of a trivial action
 
@@ -146,6 +179,8 @@ Requests by kind (per action): ${Object.entries(calls.caissonByKind)
           .join(', ')}.`
       : ''
   }
+
+![Where the time goes](charts/phases.svg)
 
 ${phasesSection(phases)}
 ## Throughput
@@ -239,8 +274,6 @@ ${Object.entries(twoHosts.perHost)
   )} (target: each 40–60 %: ${Object.values(twoHosts.perHost).every((n) => n >= 0.4 * twoHosts.actions && n <= 0.6 * twoHosts.actions) ? 'met' : 'not met'}). Host affinity
 ${twoHosts.affinityHeld ? "**held for every run**: each run's one container started on the engine of the host it was placed on, and on no other" : `**BROKEN**: ${JSON.stringify(twoHosts.mismatches)}`}.
 `;
-  // A smoke run must not overwrite the figures of a real one.
-  const out = smoke ? new URL('../test-results/', import.meta.url) : new URL('./', import.meta.url);
   mkdirSync(out, { recursive: true });
   // The Arrays section is npm run bench:arrays's: kept as it is.
   const previous = smoke ? '' : readFileSync(new URL('RESULTS.md', out), 'utf8');
