@@ -24,7 +24,7 @@ import type { FleetOptions } from '../spec/workflow-api.js';
 import type { runArray } from '../workflows/run-array.js';
 import { settledResult } from './settled-result.js';
 import { FailureType } from '../spec/failures.js';
-import { annotationsMemo, labelAttributes } from './action-metadata.js';
+import { annotationsMemo, labelAttributes } from '../spec/start-metadata.js';
 
 export class ArrayHandle {
   constructor(

@@ -61,7 +61,8 @@ import { ArrayHandle, startArray } from './arrays.js';
 import { settledResult } from './settled-result.js';
 import type { ArrayOptionsInput, ArrayResult } from '../spec/array.js';
 import { FailureType } from '../spec/failures.js';
-import { annotationsMemo, labelAttributes, labelsOf, metadataOf, type ActionMetadata } from './action-metadata.js';
+import { labelsOf, metadataOf, type ActionMetadata } from './action-metadata.js';
+import { annotationsMemo, labelAttributes } from '../spec/start-metadata.js';
 import { labelsQuery, quoteValue } from './visibility-query.js';
 
 export { InvalidSpecError };
