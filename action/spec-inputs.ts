@@ -1,7 +1,13 @@
 // The action spec as the GitHub Action's inputs give it, group by group (the container, its
 // resources, its placement, how it runs), and the spec file a workflow may name instead. Each input
 // maps to one spec field, so that a schema problem names the input the user wrote.
-import { parseEnvPairs, parseGpus, parseInputPairs } from '../common/text/text-inputs.js';
+import {
+  parseAnnotationText,
+  parseEnvPairs,
+  parseGpus,
+  parseInputPairs,
+  parseLabelList,
+} from '../common/text/text-inputs.js';
 import { MAX_DATA_FILE_BYTES, parseData } from '../common/text/data-file.js';
 import { readFileSync, realpathSync, statSync } from 'node:fs';
 import { isAbsolute, relative, resolve } from 'node:path';
@@ -22,6 +28,8 @@ const INPUT_OF_FIELD: Record<string, string> = {
   'resources.logSize': 'log-size',
   'placement.require': 'require',
   'placement.prefer': 'prefer',
+  labels: 'labels',
+  annotations: 'annotations',
   pullPolicy: 'pull-policy',
   'resources.gpus': 'gpus',
   timeout: 'timeout',
@@ -90,6 +98,19 @@ function placementFields(actions: InputReader, attempt: Attempt, spec: Spec): vo
   if (Object.keys(placement).length) spec.placement = placement;
 }
 
+/** labels and annotations: what the action is searched by, and notes kept with it. */
+function metadataFields(actions: InputReader, attempt: Attempt, spec: Spec): void {
+  const get = (name: string) => actions.getInput(name);
+  if (get('labels')) {
+    const labels = attempt('labels', () => parseLabelList(get('labels')));
+    if (labels) spec.labels = labels;
+  }
+  if (get('annotations')) {
+    const annotations = attempt('annotations', () => parseAnnotationText(get('annotations'), 'annotations'));
+    if (annotations) spec.annotations = annotations;
+  }
+}
+
 /** pull policy, time limits, network, input and output, and where its artifacts go. */
 function runFields(actions: InputReader, attempt: Attempt, spec: Spec): void {
   const get = (name: string) => actions.getInput(name);
@@ -113,6 +134,7 @@ export function specFromInputs(actions: InputReader, attempt: Attempt): Spec {
   containerFields(actions, attempt, spec);
   resourceFields(actions, spec);
   placementFields(actions, attempt, spec);
+  metadataFields(actions, attempt, spec);
   runFields(actions, attempt, spec);
   return spec;
 }

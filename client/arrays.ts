@@ -24,6 +24,7 @@ import type { FleetOptions } from '../spec/workflow-api.js';
 import type { runArray } from '../workflows/run-array.js';
 import { settledResult } from './settled-result.js';
 import { FailureType } from '../spec/failures.js';
+import { annotationsMemo, labelAttributes } from '../spec/start-metadata.js';
 
 export class ArrayHandle {
   constructor(
@@ -81,6 +82,7 @@ export async function startArray(
   if (!id.success) problems.push({ path: 'actionId', message: id.error.issues[0]!.message });
   if (problems.length) throw new InvalidSpecError(problems);
   const input: RunArrayInput = { spec, array };
+  const parsed = parseActionSpec(spec);
   const handle = await client.workflow.start<typeof runArray>(ARRAY_WORKFLOW_TYPE, {
     workflowId: actionId,
     taskQueue,
@@ -88,9 +90,11 @@ export async function startArray(
     workflowIdReusePolicy: 'REJECT_DUPLICATE',
     typedSearchAttributes: [
       { key: ActionStatusKey, value: 'PENDING' },
-      { key: ActionImageKey, value: parseActionSpec(spec).image },
+      { key: ActionImageKey, value: parsed.image },
+      ...labelAttributes(parsed),
     ],
-    staticSummary: `array of ${array.items?.length ?? array.count} × ${parseActionSpec(spec).image}`.slice(0, 200),
+    ...annotationsMemo(parsed),
+    staticSummary: `array of ${array.items?.length ?? array.count} × ${parsed.image}`.slice(0, 200),
   });
   return new ArrayHandle(actionId, handle);
 }

@@ -61,8 +61,13 @@ import { ArrayHandle, startArray } from './arrays.js';
 import { settledResult } from './settled-result.js';
 import type { ArrayOptionsInput, ArrayResult } from '../spec/array.js';
 import { FailureType } from '../spec/failures.js';
+import { labelsOf, metadataOf, type ActionMetadata } from './action-metadata.js';
+import { annotationsMemo, labelAttributes } from '../spec/start-metadata.js';
+import { labelsQuery, quoteValue } from './visibility-query.js';
 
 export { InvalidSpecError };
+export { labelsQuery, quoteValue };
+export type { ActionMetadata };
 export { TemplateError, ScheduleError, ActionSchedules };
 export { temporalSettingsFromEnv, type TemporalSettings };
 export type { ArrayHandle, ArrayOptionsInput, ArrayResult };
@@ -84,9 +89,14 @@ export interface ActionSummary {
   template?: string;
   host?: string;
   exitCode?: number;
+  /** The action's labels, when it has any. */
+  labels?: Record<string, string>;
   startTime: Date;
   closeTime?: Date;
 }
+
+/** The workflow's status, with the action's labels and annotations when it has them. */
+export type ActionStatusView = StatusView & ActionMetadata;
 
 /** What the host activity heartbeats: its phase and the live log tail. */
 interface HostProgress {
@@ -204,10 +214,13 @@ export class ActionHandle {
    * The workflow's status, with the phase the host reports while it works on the action (PULLING,
    * RUNNING, COLLECTING: the heartbeat of the host activity).
    */
-  async status(): Promise<StatusView> {
-    const [view, progress] = await Promise.all([this.workflow.query(statusQuery), this.hostProgress()]);
-    if (view.phase === 'RUNNING' && progress?.phase) return { ...view, phase: progress.phase as StatusView['phase'] };
-    return view;
+  async status(): Promise<ActionStatusView> {
+    const [view, description] = await Promise.all([this.workflow.query(statusQuery), this.workflow.describe()]);
+    const progress = await this.progressIn(description);
+    const metadata = metadataOf(description);
+    if (view.phase === 'RUNNING' && progress?.phase)
+      return { ...view, phase: progress.phase as StatusView['phase'], ...metadata };
+    return { ...view, ...metadata };
   }
 
   /**
@@ -220,10 +233,6 @@ export class ActionHandle {
     if (progress?.logTail?.length) return progress.logTail;
     if (description.status.name === 'RUNNING') return this.workflow.query(logsQuery);
     return (await this.result().catch(() => undefined))?.logTail ?? [];
-  }
-
-  private async hostProgress(): Promise<HostProgress | undefined> {
-    return this.progressIn(await this.workflow.describe());
   }
 
   private progressIn(description: WorkflowExecutionDescription): Promise<HostProgress | undefined> {
@@ -290,7 +299,9 @@ export class ActionsClient {
           { key: ActionImageKey, value: parsed.image },
           ...(parsed.source ? [{ key: ActionSourceKey, value: parsed.source }] : []),
           ...(parsed.template ? [{ key: ActionTemplateKey, value: parsed.template }] : []),
+          ...labelAttributes(parsed),
         ],
+        ...annotationsMemo(parsed),
         staticSummary:
           `${parsed.image}${parsed.command ? ` ${[...parsed.command, ...(parsed.args ?? [])].join(' ')}` : ''}`.slice(
             0,
@@ -373,17 +384,19 @@ export class ActionsClient {
       image?: string;
       template?: string;
       schedule?: string;
+      /** Actions carrying every one of these labels. */
+      labels?: Record<string, string>;
       since?: Date;
       limit?: number;
     } = {},
   ): Promise<ActionSummary[]> {
     const clauses = [`WorkflowType = '${WORKFLOW_TYPE}'`];
-    const quote = (value: string) => `'${value.replace(/'/g, "\\'")}'`;
-    if (filter.status) clauses.push(`ActionStatus = ${quote(filter.status.toUpperCase())}`);
-    if (filter.image) clauses.push(`ActionImage = ${quote(filter.image)}`);
-    if (filter.template) clauses.push(`ActionTemplate = ${quote(filter.template)}`);
-    if (filter.schedule) clauses.push(`ActionSchedule = ${quote(filter.schedule)}`);
-    if (filter.since) clauses.push(`StartTime > ${quote(filter.since.toISOString())}`);
+    if (filter.status) clauses.push(`ActionStatus = ${quoteValue(filter.status.toUpperCase())}`);
+    if (filter.image) clauses.push(`ActionImage = ${quoteValue(filter.image)}`);
+    if (filter.template) clauses.push(`ActionTemplate = ${quoteValue(filter.template)}`);
+    if (filter.schedule) clauses.push(`ActionSchedule = ${quoteValue(filter.schedule)}`);
+    if (filter.labels && Object.keys(filter.labels).length) clauses.push(labelsQuery(filter.labels));
+    if (filter.since) clauses.push(`StartTime > ${quoteValue(filter.since.toISOString())}`);
     const out: ActionSummary[] = [];
     for await (const w of this.client.workflow.list({ query: clauses.join(' AND ') })) {
       const attrs = w.typedSearchAttributes;
@@ -395,6 +408,7 @@ export class ActionsClient {
         template: attrs.get(ActionTemplateKey),
         host: attrs.get(ActionHostKey),
         exitCode: attrs.get(ActionExitCodeKey),
+        ...labelsOf(attrs),
         startTime: w.startTime,
         closeTime: w.closeTime,
       });

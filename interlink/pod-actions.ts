@@ -13,6 +13,7 @@ import type {
   ValidationProblem,
 } from './requests.js';
 import { RequestProblems } from './requests.js';
+import { podMetadata } from './pod-metadata.js';
 
 /** Kubernetes uids are UUIDs; anything else must still make a valid action id. */
 const UID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
@@ -65,6 +66,7 @@ export function podActions(request: CreateRequest, prefix: string): PodAction[] 
       'init containers are not supported: each container of a pod runs as its own action, with nothing to run before it',
     );
   }
+  const metadata = podMetadata(pod, problem);
   const seen = new Set<string>();
   const actions = pod.spec.containers.map((container, index) => {
     const at = ['spec', 'containers', index];
@@ -78,7 +80,7 @@ export function podActions(request: CreateRequest, prefix: string): PodAction[] 
     return {
       container: container.name,
       actionId: actionIdFor(prefix, uid, container.name),
-      spec,
+      spec: { ...spec, ...metadata },
       fleet: grace != null && grace >= 0 ? { stopGraceSeconds: grace } : {},
     };
   });

@@ -3,7 +3,10 @@
 import { z } from 'zod';
 import { parseImageRef } from './image.js';
 import { parseBytes, parseCpu, parseDuration, type Parsed } from './quantity.js';
+import { annotationMap, labelMap } from './labels.js';
 import { once } from './shared.js';
+
+export { LABEL_PATTERN } from './labels.js';
 
 /** A schema for a quantity given as a number or a string, parsed by one of spec/quantity.ts. */
 const quantity = (parse: (value: number | string) => Parsed) =>
@@ -49,6 +52,13 @@ export const LIMITS = {
   secrets: 100,
   /** How deeply `input` may nest (arrays and objects). */
   inputDepth: 64,
+  /** An action's own labels, searched as ActionLabels. */
+  labels: 32,
+  /**
+   * The labels as a JSON list of "name=value": one search attribute value, which Temporal refuses
+   * over 2 KiB by default (limit.searchAttributesSizeOfValue).
+   */
+  labelListBytes: 2000,
   /** The whole spec as JSON: it travels in workflow history (Temporal refuses payloads over 2 MiB). */
   specBytes: (3 << 20) / 2,
 } as const;
@@ -201,26 +211,12 @@ const Resources = once('action/Resources', () =>
 );
 
 /** Host labels ("zone": "a", "disk": "nvme"): names and values as Kubernetes allows them, 20 at most. */
-export const LABEL_PATTERN = /^[A-Za-z0-9]([A-Za-z0-9._/-]{0,61}[A-Za-z0-9])?$/;
 const MAX_LABELS = 20;
-const Labels = once('action/Labels', () =>
-  z
-    .record(
-      z
-        .string()
-        .regex(
-          LABEL_PATTERN,
-          'a label name is 1-63 letters, digits, ".", "_", "/" or "-", starting and ending with a letter or digit',
-        ),
-      z
-        .string()
-        .regex(
-          LABEL_PATTERN,
-          'a label value is 1-63 letters, digits, ".", "_", "/" or "-", starting and ending with a letter or digit',
-        ),
-    )
-    .refine((labels) => Object.keys(labels).length <= MAX_LABELS, `at most ${MAX_LABELS} labels`),
-);
+const Labels = once('action/Labels', () => labelMap(MAX_LABELS));
+
+/** An action's own labels and annotations: the spec's fields, and what interLink checks a pod's metadata against. */
+export const ActionLabels = once('action/ActionLabels', () => labelMap(LIMITS.labels, LIMITS.labelListBytes));
+export const Annotations = once('action/Annotations', () => annotationMap());
 
 const Placement = once('action/Placement', () =>
   z
@@ -455,6 +451,10 @@ const ActionSpecFields = once('action/ActionSpecFields', () =>
       secrets: z.array(SecretName).max(LIMITS.secrets, `at most ${LIMITS.secrets} secrets`).default([]),
       source: text(200, 'source').optional(),
       placement: Placement.optional(),
+      /** The action's own labels ("team": "vision"), searchable: `caisson list -l team=vision`, ActionLabels. */
+      labels: ActionLabels.optional(),
+      /** Free-text notes on the action, kept in its memo and shown by status; not searchable. */
+      annotations: Annotations.optional(),
       inputs: z
         .array(InputArtifact)
         .max(MAX_INPUTS, `at most ${MAX_INPUTS} inputs (a prefix brings many objects in one)`)

@@ -9,3 +9,5 @@ export const ActionHostKey = defineSearchAttributeKey('ActionHost', 'KEYWORD');
 export const ActionSourceKey = defineSearchAttributeKey('ActionSource', 'KEYWORD');
 export const ActionTemplateKey = defineSearchAttributeKey('ActionTemplate', 'KEYWORD');
 export const ActionScheduleKey = defineSearchAttributeKey('ActionSchedule', 'KEYWORD');
+/** The action's labels, one "name=value" each (spec/labels.ts labelPairs): `ActionLabels = 'team=vision'`. */
+export const ActionLabelsKey = defineSearchAttributeKey('ActionLabels', 'KEYWORD_LIST');

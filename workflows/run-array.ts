@@ -12,6 +12,7 @@ import {
   ParentClosePolicy,
   continueAsNew,
   executeChild,
+  patched,
   setCurrentDetails,
   upsertMemo,
   upsertSearchAttributes,
@@ -23,8 +24,15 @@ import { ArrayOptions, type ArrayChild, type ArrayResult, type RunArrayInput } f
 import type { ActionResult, ActionStatus } from '../spec/result.js';
 import { ActionImageKey, ActionStatusKey, ActionTemplateKey } from '../spec/search-attributes.js';
 import { WORKFLOW_TYPE, type FleetOptions, type RunActionInput } from '../spec/workflow-api.js';
+import { annotationsMemo, labelAttributes } from '../spec/start-metadata.js';
 import type { runAction } from './run-action.js';
 import { FailureType } from '../spec/failures.js';
+
+/**
+ * Children of a spec with labels or annotations carry them as the client sets them on an action
+ * (ActionLabels, the memo). Asked only when there are some: a run without them records no marker.
+ */
+const CHILD_METADATA = 'array-child-metadata';
 
 /** Children started per run of the parent before it continues as new. */
 export const BATCH = 500;
@@ -138,6 +146,7 @@ function startChild({ input, items, spec, fleet, count }: ChildSource, index: nu
     spec: items ? { ...input.spec, input: items[index] } : input.spec,
     member: { index, count },
   };
+  const metadata = (spec.labels !== undefined || spec.annotations !== undefined) && patched(CHILD_METADATA);
   return executeChild<typeof runAction>(WORKFLOW_TYPE, {
     workflowId: `${arrayId}-${index}`,
     taskQueue,
@@ -148,7 +157,9 @@ function startChild({ input, items, spec, fleet, count }: ChildSource, index: nu
       { key: ActionStatusKey, value: 'PENDING' },
       { key: ActionImageKey, value: spec.image },
       ...(spec.template ? [{ key: ActionTemplateKey, value: spec.template }] : []),
+      ...(metadata ? labelAttributes(spec) : []),
     ],
+    ...(metadata ? annotationsMemo(spec) : {}),
     staticSummary: `child ${index} of ${count} of array ${arrayId}`,
   });
 }

@@ -1,5 +1,6 @@
 // Spec fields written as text on a command line or in a GitHub Action input, turned into the values
 // the spec schema checks. Shared by the CLI and the Action so both read the same text the same way.
+import { parseData } from './data-file.js';
 
 /** "KEY=VALUE" pairs; throws naming the first pair without "=" or with an empty key. */
 export function parseEnvPairs(pairs: readonly string[]): Record<string, string> {
@@ -10,6 +11,34 @@ export function parseEnvPairs(pairs: readonly string[]): Record<string, string> 
     env[pair.slice(0, eq)] = pair.slice(eq + 1);
   }
   return env;
+}
+
+/** Labels as "team=vision,exp=42" or one "name=value" per line (a label value holds no "," or space). */
+export function parseLabelList(text: string): Record<string, string> {
+  return parseEnvPairs(text.split(/[\s,]+/).filter(Boolean));
+}
+
+/**
+ * Annotations as one "name=value" per line, or a YAML or JSON map (`note: "text, with anything"`):
+ * a first line that starts "name=" is the first form (no name holds "=" or ":"). A value of the map
+ * that is a number or boolean is taken as its text.
+ */
+export function parseAnnotationText(text: string, name: string): Record<string, string> {
+  const lines = text
+    .split('\n')
+    .map((line) => line.trim())
+    .filter(Boolean);
+  if (/^[^:={}[\]"']+=/.test(lines[0] ?? '')) return parseEnvPairs(lines);
+  const data = parseData(text, name);
+  if (!data || typeof data !== 'object' || Array.isArray(data))
+    throw new Error('annotations are a YAML or JSON map, or one name=value per line');
+  const notes: Record<string, string> = {};
+  for (const [key, value] of Object.entries(data)) {
+    if (typeof value === 'object' && value !== null)
+      throw new Error(`${key}: an annotation is text, not a map or list`);
+    notes[key] = String(value ?? '');
+  }
+  return notes;
 }
 
 /** "all", a count ("2"), or device ids ("0,1" or "GPU-uuid"). */
@@ -23,7 +52,7 @@ export function parseGpus(text: string): number | 'all' | string[] {
     .filter(Boolean);
 }
 
-const MERGED = ['env', 'resources', 'placement', 'artifacts'];
+const MERGED = ['env', 'resources', 'placement', 'artifacts', 'labels', 'annotations'];
 
 /** Fields given on a command line or as Action inputs over a spec file's: `over` on top of `base`: a field of `over` replaces base's; the maps named in MERGED merge one level deep. */
 export function mergeSpecs(base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {

@@ -242,6 +242,41 @@ describe('the interLink plugin API', () => {
     });
   });
 
+  it("makes a pod's labels and annotations its action's, and refuses a bad label by name", async () => {
+    const { url } = await startPlugin();
+    const uid = randomUUID();
+    const base = podOf(uid, 'true');
+    const labels = { run: uid.slice(0, 8), 'app.kubernetes.io/name': 'labels-test' };
+    const annotations = { note: 'from a pod', 'interlink.eu/pod-ip': '' };
+    const pod = { ...base, metadata: { ...base.metadata, labels, annotations } };
+    const created = await call(`${url}/create`, 'POST', { pod, container: [{ name: 'busyecho' }] });
+    expect(created.status, created.text).toBe(200);
+    const client = suite.client();
+    const actionId = `pod-${uid}-busyecho`;
+    await expect
+      .poll(async () => (await client.list({ labels })).map((a) => a.actionId), { timeout: 15_000, interval: 300 })
+      .toEqual([actionId]);
+    expect((await client.attach(actionId).result()).status).toBe('DONE');
+    // interLink's own annotation describes the pod's handling: not copied.
+    expect(await client.attach(actionId).status()).toMatchObject({ labels, annotations: { note: 'from a pod' } });
+
+    const badUid = randomUUID();
+    const badBase = podOf(badUid, 'true');
+    const bad = { ...badBase, metadata: { ...badBase.metadata, labels: { run: 'x', 'bad label': 'y' } } };
+    const refused = await call(`${url}/create`, 'POST', { pod: bad, container: [{ name: 'busyecho' }] });
+    expect(refused.status).toBe(422);
+    expect(JSON.parse(refused.text)).toEqual({
+      detail: [
+        {
+          loc: ['body', 'pod', 'metadata', 'labels', 'bad label'],
+          msg: expect.stringMatching(/^a label name is 1-63 letters/),
+          type: 'value_error',
+        },
+      ],
+    });
+    await expect(client.client.workflow.getHandle(`pod-${badUid}-busyecho`).describe()).rejects.toThrow(/not found/i);
+  });
+
   it('refuses what it must: no token, bad JSON, a pod it cannot run, an unknown pod; never a stack trace', async () => {
     const { url, stderr } = await startPlugin();
     const pod = podOf(randomUUID(), 'true');

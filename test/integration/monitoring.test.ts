@@ -86,4 +86,36 @@ describe('search attributes and queries', () => {
     );
     expect(await description.staticSummary()).toContain('exit 7');
   });
+
+  it('list by labels finds exactly the actions carrying them, and status shows labels and annotations', async () => {
+    const run = randomUUID().slice(0, 8);
+    const vision = await client.start(
+      busybox('true', { labels: { run, team: 'vision' }, annotations: { note: 'first try, with "quotes"' } }),
+    );
+    const audio = await client.start(busybox('true', { labels: { run, team: 'audio' } }));
+    await Promise.all([vision.result(), audio.result()]);
+    // Visibility is eventually consistent: poll until the server has indexed both.
+    const ids = async (labels: Record<string, string>) => (await client.list({ labels })).map((a) => a.actionId).sort();
+    await expect
+      .poll(() => ids({ run }), { timeout: 15_000, interval: 300 })
+      .toEqual([vision.actionId, audio.actionId].sort());
+    expect(await ids({ run, team: 'vision' })).toEqual([vision.actionId]);
+    expect((await client.list({ labels: { run, team: 'audio' } }))[0]).toMatchObject({
+      actionId: audio.actionId,
+      labels: { run, team: 'audio' },
+    });
+    expect(await vision.status()).toMatchObject({
+      phase: 'DONE',
+      labels: { run, team: 'vision' },
+      annotations: { note: 'first try, with "quotes"' },
+    });
+    expect((await audio.status()).annotations).toBeUndefined();
+  });
+
+  it('refuses a bad label by its field, at start and in a list filter', async () => {
+    await expect(client.start(busybox('true', { labels: { team: 'has space' } }))).rejects.toThrow(
+      /labels\.team: a label value is 1-63 letters/,
+    );
+    await expect(client.list({ labels: { 'bad name': 'x' } })).rejects.toThrow(/labels\.bad name: a label name is/);
+  });
 });

@@ -8,16 +8,17 @@ import type { ArrayResult } from '../../spec/array.js';
 import { FailureType } from '../../spec/failures.js';
 import { exited, hostResult, StubFleet } from '../support/stub-fleet.js';
 import { BATCH } from '../../workflows/run-array.js';
+import { ActionLabelsKey } from '../../spec/search-attributes.js';
 import { workflowEnvForFile } from '../support/workflow-env.js';
 
 const wf = workflowEnvForFile();
 
 let arrays = 0;
-function startArray(fleet: StubFleet, array: Record<string, unknown>) {
+function startArray(fleet: StubFleet, array: Record<string, unknown>, spec: Record<string, unknown> = {}) {
   return fleet.env.client.workflow.start('runArray', {
     taskQueue: fleet.taskQueue,
     workflowId: `array-${process.pid}-${++arrays}`,
-    args: [{ spec: { image: 'busybox:1' }, array }, {}],
+    args: [{ spec: { image: 'busybox:1', ...spec }, array }, {}],
   });
 }
 
@@ -53,5 +54,24 @@ describe('the array workflow', () => {
     expect(result.byStatus).toEqual({ DONE: 0, FAILED: 1, CANCELED: 0, NOT_STARTED: 4 });
     expect(result.children[0]).toMatchObject({ index: 0, status: 'FAILED', exitCode: 1 });
     expect(fleet.callsOf('execute')).toHaveLength(1);
+  });
+
+  it("gives each child the spec's labels as ActionLabels and its annotations in the memo", async () => {
+    const fleet = new StubFleet(wf());
+    const children = await fleet.run(async () => {
+      const handle = await startArray(
+        fleet,
+        { count: 2 },
+        { labels: { team: 'vision', exp: '42' }, annotations: { note: 'sweep' } },
+      );
+      await settledResult<ArrayResult>(handle, FailureType.ArrayFailed);
+      return Promise.all(
+        [0, 1].map((i) => fleet.env.client.workflow.getHandle(`${handle.workflowId}-${i}`).describe()),
+      );
+    });
+    for (const child of children) {
+      expect(child.typedSearchAttributes.get(ActionLabelsKey)).toEqual(['exp=42', 'team=vision']);
+      expect(child.memo).toEqual({ annotations: { note: 'sweep' } });
+    }
   });
 });
