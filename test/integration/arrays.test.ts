@@ -128,7 +128,14 @@ describe('an array', () => {
       byStatus: { DONE: 600, FAILED: 0, CANCELED: 0, NOT_STARTED: 0 },
     });
     expect(result.children).toHaveLength(600);
-    expect(result.children[599]).toEqual({ index: 599, status: 'DONE', exitCode: 0 });
+    // Up to 1,000 children each is listed in full, with its id and result.json.
+    expect(result.children[599]).toEqual({
+      index: 599,
+      status: 'DONE',
+      exitCode: 0,
+      actionId: `${handle.actionId}-599`,
+      resultUri: expect.stringMatching(new RegExp(`/${handle.actionId}-599/result\\.json$`)),
+    });
     // The parent continues as new every 500 children, or sooner when the server suggests it (it does
     // past 4096 events, and 500 trivial children take ~4,050): at least two runs, none of them long.
     // Visibility is updated just after a run closes: the last run's length may read 0 for a moment.
