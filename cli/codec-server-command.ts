@@ -4,23 +4,22 @@ import type { Command } from 'commander';
 import { UsageError } from './spec-from-flags.js';
 import { err } from './connect.js';
 import { examples } from './help-text.js';
-import { collect } from './options.js';
+import { addListenOptions, collect, portOf } from './options.js';
 
 interface CodecServerOptions {
-  port?: string;
-  ip?: string;
+  port: string;
+  ip: string;
   origin?: string[];
   allowHost?: string[];
 }
 
 export function codecServerCommand(program: Command): void {
-  program
+  const cmd = program
     .command('codec-server')
     .description(
       'decode encrypted payloads for the Temporal UI and CLI (CAISSON_CODEC_KEYS; CAISSON_CODEC_TOKEN: the bearer token, required off loopback)',
-    )
-    .option('--port <port>', 'the port to listen on', '8888')
-    .option('--ip <ip>', 'the address to listen on', '127.0.0.1')
+    );
+  addListenOptions(cmd, 8888)
     .option('--origin <url>', 'a browser origin allowed to call it (repeatable; default TEMPORAL_UI_URL)', collect)
     .option(
       '--allow-host <name>',
@@ -32,9 +31,7 @@ export function codecServerCommand(program: Command): void {
 }
 
 async function serveCodec(options: CodecServerOptions): Promise<void> {
-  const values = { port: options.port, ip: options.ip, origin: options.origin, 'allow-host': options.allowHost };
-  const port = Number(values.port ?? '8888');
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError('--port takes a port number');
+  const port = portOf(options.port);
   // Loaded on use: the other commands start without the codec's modules.
   const [{ startCodecServer }, { AesGcmCodec, codecKeysFromEnv, parseCodecKeys }] = await Promise.all([
     import('../common/connection/codec-server.js'),
@@ -45,15 +42,15 @@ async function serveCodec(options: CodecServerOptions): Promise<void> {
     throw new UsageError(
       'set CAISSON_CODEC_KEYS (or CAISSON_CODEC_KEYS_FILE): the codec server decodes with the keys the workers encrypt with',
     );
-  const ip = values.ip ?? '127.0.0.1';
+  const ip = options.ip;
   const token = process.env.CAISSON_CODEC_TOKEN || undefined;
   const server = await startCodecServer({
     ip,
     port,
     token,
     codecs: [new AesGcmCodec(keys)],
-    origins: values.origin ?? [process.env.TEMPORAL_UI_URL ?? 'http://127.0.0.1:8233'].map((u) => new URL(u).origin),
-    hosts: values['allow-host'],
+    origins: options.origin ?? [process.env.TEMPORAL_UI_URL ?? 'http://127.0.0.1:8233'].map((u) => new URL(u).origin),
+    hosts: options.allowHost,
   });
   err(
     `codec server on http://${ip}:${(server.address() as { port: number }).port} (${token ? 'token required' : 'no token'})`,

@@ -5,12 +5,13 @@ import { isIP } from 'node:net';
 import { UsageError } from './spec-from-flags.js';
 import { err } from './connect.js';
 import { examples } from './help-text.js';
+import { addListenOptions, portOf } from './options.js';
 
 interface InterlinkOptions {
-  port?: string;
-  ip?: string;
+  port: string;
+  ip: string;
   tokenFile?: string;
-  idPrefix?: string;
+  idPrefix: string;
 }
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
@@ -26,13 +27,12 @@ function tokenOf(file: string | undefined): string | undefined {
 }
 
 export function interlinkCommand(program: Command): void {
-  program
+  const cmd = program
     .command('interlink-plugin')
     .description(
       "interLink's plugin API (/create /status /getLogs /delete): each container of a pod runs as action <prefix><pod uid>-<container>",
-    )
-    .option('--port <port>', 'the port to listen on', '4000')
-    .option('--ip <ip>', 'the address to listen on', '127.0.0.1')
+    );
+  addListenOptions(cmd, 4000)
     .option('--token-file <file>', 'the bearer token (or CAISSON_INTERLINK_TOKEN); required off loopback')
     .option('--id-prefix <prefix>', 'the prefix of action ids', 'pod-')
     .addHelpText(
@@ -46,18 +46,16 @@ export function interlinkCommand(program: Command): void {
 }
 
 async function serveInterlink(options: InterlinkOptions): Promise<void> {
-  const values = { port: options.port, ip: options.ip, 'token-file': options.tokenFile, 'id-prefix': options.idPrefix };
-  const port = Number(values.port ?? '4000');
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError('--port takes a port number');
-  const ip = values.ip ?? '127.0.0.1';
+  const port = portOf(options.port);
+  const ip = options.ip;
   if (ip !== 'localhost' && !isIP(ip)) throw new UsageError(`--ip takes an IP address to listen on, not "${ip}"`);
-  const token = tokenOf(values['token-file']);
+  const token = tokenOf(options.tokenFile);
   if (!LOOPBACK.has(ip) && !token) {
     throw new UsageError(
       `listening on ${ip} needs a bearer token: set CAISSON_INTERLINK_TOKEN or --token-file (only loopback may go without)`,
     );
   }
-  const idPrefix = values['id-prefix'] ?? 'pod-';
+  const idPrefix = options.idPrefix;
   if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,40}$/.test(idPrefix))
     throw new UsageError('--id-prefix is 1-41 letters, digits, ".", "_" or "-", starting with a letter or digit');
   // Loaded on use: the other commands start without the SDKs this one needs.

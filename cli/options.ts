@@ -2,6 +2,7 @@
 // names (what run-request.ts and spec-from-flags.ts read), the container's command after "--",
 // and the spec flags of `run` and `schedule create|update`.
 import { Command, Option } from 'commander';
+import { UsageError } from './spec-from-flags.js';
 
 /** A repeatable flag collects its values in order: `--env A=1 --env B=2`. */
 export const collect = (value: string, previous: string[] = []) => [...previous, value];
@@ -33,6 +34,19 @@ export function afterDash(cmd: Command): string[] {
 export function operandsBeforeDash(cmd: Command): string[] {
   const command = afterDash(cmd);
   return cmd.args.slice(0, cmd.args.length - command.length);
+}
+
+/** The address a server command listens on: --port (default `port`) and --ip (loopback by default). */
+export function addListenOptions(cmd: Command, port: number): Command {
+  return cmd
+    .option('--port <port>', 'the port to listen on', String(port))
+    .option('--ip <ip>', 'the address to listen on', '127.0.0.1');
+}
+
+export function portOf(text: string): number {
+  const port = Number(text);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError('--port takes a port number');
+  return port;
 }
 
 /** The flags of a spec (and of a template run), as `run` and `schedule create|update` take them. */
