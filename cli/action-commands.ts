@@ -1,6 +1,6 @@
 // `caisson status | logs | result | cancel | list`: one action by its id, or the actions Temporal
 // knows of. One function per command; each adds itself to the program.
-import { Command, Option } from 'commander';
+import type { Command } from 'commander';
 import type { ActionSummary, LogOptions, StatusView } from '../client/index.js';
 import { followTail } from '../client/follow.js';
 import { formatDuration } from '../spec/quantity.js';
@@ -67,12 +67,23 @@ export function statusCommand(program: Command): void {
         await watch(async (): Promise<Frame> => {
           const status = await handle.status();
           // The step timings tick while it runs: a change is a new phase, host, attempt or exit code.
-          const lines = statusLines(status, format === 'table' ? 'wide' : format);
+          const lines = statusLines(status, format);
           const key = JSON.stringify({ ...status, timings: status.timings.map((t) => t.step) });
           return { lines: [lines.join('\n')], keys: [key], final: FINAL.includes(status.phase) };
         }, out);
       });
     });
+}
+
+interface LogsOptions {
+  follow?: boolean;
+  tail?: string;
+  since?: string;
+  timestamps?: boolean;
+  attempt?: string;
+  previous?: boolean;
+  stdout?: boolean;
+  stderr?: boolean;
 }
 
 export function logsCommand(program: Command): void {
@@ -89,14 +100,14 @@ export function logsCommand(program: Command): void {
     .option('--stdout', 'only the stdout lines')
     .option('--stderr', 'only the stderr lines')
     .addHelpText('after', examples('caisson logs ID --follow', 'caisson logs ID --tail 100 --since 10m --timestamps'))
-    .action(async (id: string, opts) => {
+    .action(async (id: string, opts: LogsOptions) => {
       if (opts.attempt !== undefined && opts.previous)
         throw new UsageError('--attempt and --previous exclude each other');
       const options: LogOptions = {
         follow: opts.follow,
-        tail: positiveInteger('--tail', opts.tail as string | undefined, true),
-        since: opts.since ? parseSince(opts.since as string) : undefined,
-        attempt: positiveInteger('--attempt', opts.attempt as string | undefined),
+        tail: positiveInteger('--tail', opts.tail, true),
+        since: opts.since ? parseSince(opts.since) : undefined,
+        attempt: positiveInteger('--attempt', opts.attempt),
         streams:
           opts.stdout || opts.stderr
             ? [...(opts.stdout ? ['stdout' as const] : []), ...(opts.stderr ? ['stderr' as const] : [])]
@@ -171,6 +182,18 @@ const ACTION_COLUMNS: Columns<ActionSummary> = {
   name: (r) => r.actionId,
 };
 
+interface ListOptions {
+  status?: string;
+  image?: string;
+  template?: string;
+  schedule?: string;
+  since?: string;
+  limit?: string;
+  output?: string;
+  json?: boolean;
+  watch?: boolean;
+}
+
 export function listCommand(program: Command): void {
   addFormatOptions(
     program
@@ -184,7 +207,7 @@ export function listCommand(program: Command): void {
       .option('--since <when>', 'only those started since a duration ago (10m, 2h) or an ISO date')
       .option('--limit <n>', 'at most N'),
   )
-    .addOption(new Option('-w, --watch', 'print again on every change (Ctrl-C stops)'))
+    .option('-w, --watch', 'print again on every change (Ctrl-C stops)')
     .addHelpText(
       'after',
       examples(
@@ -193,15 +216,17 @@ export function listCommand(program: Command): void {
         'caisson list --watch',
       ),
     )
-    .action(async (opts) => {
+    .action(async (opts: ListOptions) => {
       const format = formatOf(opts);
-      const limit = positiveInteger('--limit', opts.limit as string | undefined);
+      const limit = positiveInteger('--limit', opts.limit);
+      const since = opts.since;
+      // A relative --since moves with the clock: each look of --watch counts back from its own now.
       const query = () => ({
-        status: opts.status as string | undefined,
-        image: opts.image as string | undefined,
-        template: opts.template as string | undefined,
-        schedule: opts.schedule as string | undefined,
-        since: opts.since ? parseSince(opts.since as string) : undefined,
+        status: opts.status,
+        image: opts.image,
+        template: opts.template,
+        schedule: opts.schedule,
+        since: since ? parseSince(since) : undefined,
         limit,
       });
       await withClient(async (client) => {

@@ -24,7 +24,7 @@ export class HelpShown extends Error {}
 function workerCommand(program: Command): void {
   program
     .command('worker')
-    .description('run a worker for this host (configured by environment variables: see docs/configuration.md)')
+    .description('run a worker for this host (configured by environment variables: see docs/operating.md)')
     .addHelpText('after', examples('CAISSON_ARTIFACTS_BUCKET=caisson caisson worker'))
     .action(async () => {
       // Imported on use: no other command loads the worker's modules.

@@ -27,6 +27,7 @@ export async function followPhases(
   readStatus: () => Promise<StatusView>,
   until: Promise<unknown>,
   line: (text: string) => void,
+  pollMs = POLL_MS,
 ): Promise<void> {
   let ended = false;
   void until.finally(() => (ended = true)).catch(() => {});
@@ -36,6 +37,6 @@ export async function followPhases(
     const text = status && phaseLine(actionId, status);
     if (!ended && text && text !== last) line(text);
     last = text ?? last;
-    await Promise.race([until.catch(() => {}), new Promise((r) => setTimeout(r, POLL_MS))]);
+    await Promise.race([until.catch(() => {}), new Promise((r) => setTimeout(r, pollMs))]);
   }
 }

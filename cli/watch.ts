@@ -16,6 +16,7 @@ export async function watch(
   look: () => Promise<Frame>,
   out: (text: string) => void,
   tty = Boolean(process.stdout.isTTY),
+  intervalMs = INTERVAL_MS,
 ): Promise<void> {
   let shown = new Set<string>();
   let screen = '';
@@ -32,6 +33,6 @@ export async function watch(
       shown = new Set(frame.keys);
     }
     if (frame.final) return;
-    await new Promise((resolve) => setTimeout(resolve, INTERVAL_MS));
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
 }
