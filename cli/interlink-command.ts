@@ -1,10 +1,18 @@
 // caisson interlink-plugin: interLink's plugin API served on top of this fleet's actions.
-import { parseArgs } from 'node:util';
+import type { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
-import { ActionsClient } from '../client/index.js';
-import { createInterlinkPlugin } from '../interlink/plugin-server.js';
 import { UsageError } from './spec-from-flags.js';
+import { err } from './connect.js';
+import { examples } from './help-text.js';
+import { addListenOptions, portOf } from './options.js';
+
+interface InterlinkOptions {
+  port: string;
+  ip: string;
+  tokenFile?: string;
+  idPrefix: string;
+}
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
 
@@ -18,29 +26,43 @@ function tokenOf(file: string | undefined): string | undefined {
   return process.env.CAISSON_INTERLINK_TOKEN || undefined;
 }
 
-export async function interlinkCommand(args: string[], err: (text: string) => void): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      port: { type: 'string' },
-      ip: { type: 'string' },
-      'token-file': { type: 'string' },
-      'id-prefix': { type: 'string' },
-    },
-  });
-  const port = Number(values.port ?? '4000');
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError('--port takes a port number');
-  const ip = values.ip ?? '127.0.0.1';
+export function interlinkCommand(program: Command): void {
+  const cmd = program
+    .command('interlink-plugin')
+    .description(
+      "interLink's plugin API (/create /status /getLogs /delete): each container of a pod runs as action <prefix><pod uid>-<container>",
+    );
+  addListenOptions(cmd, 4000)
+    .option('--token-file <file>', 'the bearer token (or CAISSON_INTERLINK_TOKEN); required off loopback')
+    .option('--id-prefix <prefix>', 'the prefix of action ids', 'pod-')
+    .addHelpText(
+      'after',
+      examples(
+        'caisson interlink-plugin --port 4000',
+        'caisson interlink-plugin --ip 0.0.0.0 --token-file /run/secrets/token',
+      ),
+    )
+    .action(serveInterlink);
+}
+
+async function serveInterlink(options: InterlinkOptions): Promise<void> {
+  const port = portOf(options.port);
+  const ip = options.ip;
   if (ip !== 'localhost' && !isIP(ip)) throw new UsageError(`--ip takes an IP address to listen on, not "${ip}"`);
-  const token = tokenOf(values['token-file']);
+  const token = tokenOf(options.tokenFile);
   if (!LOOPBACK.has(ip) && !token) {
     throw new UsageError(
       `listening on ${ip} needs a bearer token: set CAISSON_INTERLINK_TOKEN or --token-file (only loopback may go without)`,
     );
   }
-  const idPrefix = values['id-prefix'] ?? 'pod-';
+  const idPrefix = options.idPrefix;
   if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,40}$/.test(idPrefix))
     throw new UsageError('--id-prefix is 1-41 letters, digits, ".", "_" or "-", starting with a letter or digit');
+  // Loaded on use: the other commands start without the SDKs this one needs.
+  const [{ ActionsClient }, { createInterlinkPlugin }] = await Promise.all([
+    import('../client/index.js'),
+    import('../interlink/plugin-server.js'),
+  ]);
   const client = await ActionsClient.connect();
   if (!client.logStore)
     err('interlink-plugin: no access to the artifacts bucket (AWS variables unset): /getLogs will answer 503');
@@ -58,5 +80,4 @@ export async function interlinkCommand(args: string[], err: (text: string) => vo
     process.once('SIGTERM', stop);
   });
   await client.close();
-  return 0;
 }

@@ -1,54 +1,31 @@
 // What `caisson run` (and `caisson schedule create|update`) is asked to run: a spec from flags, a
 // spec file with flags over it, or a template by name with its input, data and --set values.
-import { parseArgs } from 'node:util';
 import type { ActionsClient } from '../client/index.js';
-import { readDataFile } from '../common/text/data-file.js';
+import { DataFileError, MAX_DATA_FILE_BYTES, parseData, readDataFile } from '../common/text/data-file.js';
 import { parseEnvPairs } from '../common/text/text-inputs.js';
 import type { TemplateRun } from '../common/templates/templates.js';
 import type { ActionSpecInput } from '../spec/action.js';
 import { inputsFromFlag, mergeSpecs, specFromFlags, UsageError, type RunFlags } from './spec-from-flags.js';
 
-/** The flags of a spec (and of a template run), as parseArgs reads them. */
-export const SPEC_OPTIONS = {
-  cpu: { type: 'string' },
-  memory: { type: 'string' },
-  gpus: { type: 'string' },
-  pids: { type: 'string' },
-  'out-disk': { type: 'string' },
-  'tmp-disk': { type: 'string' },
-  'log-size': { type: 'string' },
-  pull: { type: 'string' },
-  timeout: { type: 'string' },
-  deadline: { type: 'string' },
-  env: { type: 'string', multiple: true },
-  secret: { type: 'string', multiple: true },
-  require: { type: 'string', multiple: true },
-  prefer: { type: 'string', multiple: true },
-  network: { type: 'string' },
-  input: { type: 'string' },
-  output: { type: 'string' },
-  workdir: { type: 'string' },
-  user: { type: 'string' },
-  collect: { type: 'string' },
-  'artifacts-bucket': { type: 'string' },
-  'artifacts-prefix': { type: 'string' },
-  source: { type: 'string' },
-  file: { type: 'string', short: 'f' },
-  'input-file': { type: 'string' },
-  set: { type: 'string', multiple: true },
-  in: { type: 'string', multiple: true },
-  template: { type: 'string' },
-} as const;
+/** The spec flags' values under their flag names, as options.ts gives them. */
+type SpecValues = RunFlags & { file?: string; 'input-file'?: string; set?: string[]; template?: string };
 
 /** Flags that are not about what runs: a template run may carry them. */
 const NOT_SPEC = ['input', 'input-file', 'set', 'in', 'template'];
 
 export type RunRequest = { spec: ActionSpecInput } | { template: string; run: TemplateRun };
 
-/** "--" splits a command line into flags and the container's command. */
-export function splitCommand(argv: string[]): { own: string[]; command: string[] } {
-  const dash = argv.indexOf('--');
-  return dash >= 0 ? { own: argv.slice(0, dash), command: argv.slice(dash + 1) } : { own: argv, command: [] };
+/** A spec file, or the spec on stdin for "-" (bounded as a file is). */
+async function readSpecFile(path: string): Promise<unknown> {
+  if (path !== '-') return readDataFile(path);
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of process.stdin as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_DATA_FILE_BYTES) throw new DataFileError(`stdin: more than ${MAX_DATA_FILE_BYTES} bytes`);
+    chunks.push(chunk);
+  }
+  return parseData(Buffer.concat(chunks).toString('utf8'), 'stdin');
 }
 
 function parseJsonFlag(flag: string, text: string): unknown {
@@ -66,8 +43,6 @@ function parsePairs(flag: string, pairs: string[]): Record<string, string> {
     throw new UsageError(`${flag} ${(e as Error).message}`);
   }
 }
-
-type SpecValues = ReturnType<typeof parseArgs<{ options: typeof SPEC_OPTIONS }>>['values'];
 
 /**
  * The request the flags make. `target` is IMAGE, or a template NAME[@VERSION] (a name has no "/";
@@ -112,7 +87,7 @@ export async function runRequest(
   const flags = { ...values, input: undefined } as RunFlags;
   let spec: Record<string, unknown>;
   if (values.file) {
-    const fromFile = await readDataFile(values.file);
+    const fromFile = await readSpecFile(values.file);
     if (!fromFile || typeof fromFile !== 'object' || Array.isArray(fromFile))
       throw new UsageError(`${values.file}: a spec is a mapping of fields (image, command, …)`);
     spec = mergeSpecs(

@@ -29,6 +29,7 @@ export interface RunFlags {
   require?: string[];
   prefer?: string[];
   in?: string[];
+  entrypoint?: string;
 }
 
 export class UsageError extends Error {}
@@ -36,8 +37,10 @@ export class UsageError extends Error {}
 /**
  * A spec from flags: whole with an image, or the fields to put over a spec file's (`image`
  * undefined). A flag's field replaces the file's; env, resources, placement and artifacts merge.
+ * As with `docker run IMAGE ARGS`, the words after "--" are the image's command (`args`, its
+ * ENTRYPOINT kept); `--entrypoint PROG` replaces the ENTRYPOINT (`command`).
  */
-export function specFromFlags(image: string | undefined, command: string[], flags: RunFlags): ActionSpecInput {
+export function specFromFlags(image: string | undefined, args: string[], flags: RunFlags): ActionSpecInput {
   let input: unknown;
   if (flags.input !== undefined) {
     try {
@@ -56,7 +59,8 @@ export function specFromFlags(image: string | undefined, command: string[], flag
   if (flags.pids !== undefined) resources.pids = /^\d+$/.test(flags.pids) ? Number(flags.pids) : flags.pids;
   const spec: Record<string, unknown> = image === undefined ? {} : { image };
   if (Object.keys(resources).length || image !== undefined) spec.resources = resources;
-  if (command.length) spec.command = command;
+  if (flags.entrypoint !== undefined) spec.command = [flags.entrypoint];
+  if (args.length) spec.args = args;
   if (flags.env?.length) {
     try {
       spec.env = parseEnvPairs(flags.env);

@@ -1,12 +1,48 @@
 // The `caisson` command as users run it: the built binary, its output and its exit codes.
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { env } from '../support/env.js';
-import { caisson } from '../support/cli.js';
+import { caisson, CLI } from '../support/cli.js';
+
+/** The CLI with `input` on its stdin and Temporal out of reach: only what it checks itself answers. */
+function offline(input: string, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = execFile(
+      process.execPath,
+      [CLI, ...args],
+      { env: { ...process.env, TEMPORAL_ADDRESS: '127.0.0.1:1' } },
+      (error, stdout, stderr) =>
+        resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+    );
+    child.stdin!.end(input);
+  });
+}
+
+describe('caisson --help and --version', () => {
+  it('gives each command its own help, with its flags and examples, exiting 0', async () => {
+    const help = await caisson('run', '--help');
+    expect(help.code).toBe(0);
+    for (const flag of ['--memory', '-e, --env', '--entrypoint', '-d, --detach', '--pretty', 'Examples:', 'Exit codes'])
+      expect(help.stdout).toContain(flag);
+    const hostList = await caisson('host', 'list', '--help');
+    expect(hostList.code).toBe(0);
+    expect(hostList.stdout).toContain('-o, --output <format>');
+  });
+
+  it("prints package.json's version", async () => {
+    const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+      version: string;
+    };
+    expect(await caisson('--version')).toMatchObject({ code: 0, stdout: `${version}\n` });
+  });
+});
 
 describe('caisson run', () => {
-  it('prints the log as it runs and the result, exiting 0 for DONE', async () => {
+  it('with --pretty prints the log as it runs, marked, and the result, exiting 0 for DONE', async () => {
     const { code, stdout, stderr } = await caisson(
       'run',
+      '--pretty',
       '--memory',
       '32Mi',
       '--env',
@@ -30,16 +66,62 @@ describe('caisson run', () => {
     expect(JSON.parse(stdout)).toMatchObject({ status: 'FAILED', exitCode: 3 });
   });
 
-  it('exits 2 with every problem named for an invalid spec or bad usage', async () => {
+  it('exits 125 with every problem named for an invalid spec or bad usage', async () => {
     const bad = await caisson('run', '--memory', '512m', '--timeout', 'soon', env('TEST_IMAGE_BUSYBOX'));
-    expect(bad.code).toBe(2);
+    expect(bad.code).toBe(125);
     expect(bad.stderr).toContain('resources.memory');
     expect(bad.stderr).toContain('"512Mi"');
     expect(bad.stderr).toContain('timeout');
     const usage = await caisson('run', '--env', 'NOEQUALS', env('TEST_IMAGE_BUSYBOX'));
-    expect(usage.code).toBe(2);
+    expect(usage.code).toBe(125);
     expect(usage.stderr).toContain('KEY=VALUE');
-    expect((await caisson('frobnicate')).code).toBe(2);
+    expect((await caisson('frobnicate')).code).toBe(125);
+  });
+
+  it('writes the container stdout to stdout and its stderr to stderr, unprefixed; the summary to stderr', async () => {
+    const { code, stdout, stderr } = await caisson(
+      'run',
+      env('TEST_IMAGE_BUSYBOX'),
+      '--',
+      'sh',
+      '-c',
+      `echo '{"a":1}'; echo oops >&2`,
+    );
+    expect(code).toBe(0);
+    expect(JSON.parse(stdout)).toEqual({ a: 1 });
+    expect(stderr).toMatch(/^oops$/m);
+    expect(stderr).toMatch(/^DONE {2}exited 0/m);
+    expect(stderr).toMatch(/^caisson: action-\S+ (waiting|pulling|running)/m);
+  });
+
+  it('runs --entrypoint PROG with the words after "--" as its arguments', async () => {
+    const run = await caisson('run', '--entrypoint', '/bin/echo', env('TEST_IMAGE_BUSYBOX'), '--', 'hi', 'there');
+    expect(run.code).toBe(0);
+    expect(run.stdout).toBe('hi there\n');
+  });
+
+  it("exits as docker run: the container's code, 127 for a missing program, 125 for a bad flag", async () => {
+    expect((await caisson('run', env('TEST_IMAGE_BUSYBOX'), '--', 'sh', '-c', 'exit 3')).code).toBe(3);
+    const missing = await caisson('run', env('TEST_IMAGE_BUSYBOX'), '--', 'no-such-program');
+    expect(missing.code).toBe(127);
+    const flag = await caisson('run', '--frobnicate', env('TEST_IMAGE_BUSYBOX'));
+    expect(flag.code).toBe(125);
+    expect(flag.stderr).toBe("caisson: unknown option '--frobnicate' (see 'caisson run --help')\n");
+  });
+
+  it('names a bad spec, from flags or from stdin (-f -), before connecting to Temporal', async () => {
+    const flags = await offline('', 'run', '-m', '512m', env('TEST_IMAGE_BUSYBOX'), '--', 'true');
+    expect(flags.code).toBe(125);
+    expect(flags.stderr).toContain('resources.memory');
+    expect(flags.stderr).not.toContain('cannot connect to Temporal');
+    const stdin = await offline(`image: ${env('TEST_IMAGE_BUSYBOX')}\ntimeout: soon\n`, 'run', '-f', '-');
+    expect(stdin.code).toBe(125);
+    expect(stdin.stderr).toContain('timeout:');
+    expect(stdin.stderr).not.toContain('cannot connect to Temporal');
+    // A good spec does get as far as connecting: the checks above answered first.
+    const good = await offline(`image: ${env('TEST_IMAGE_BUSYBOX')}\n`, 'run', '-f', '-');
+    expect(good.code).toBe(125);
+    expect(good.stderr).toContain('cannot connect to Temporal at 127.0.0.1:1');
   });
 
   it('detaches, then status, logs, result, list and cancel work by id', async () => {
@@ -68,6 +150,7 @@ describe('caisson run', () => {
     const result = await caisson('result', id, '--json');
     expect(result.code).toBe(1);
     expect(JSON.parse(result.stdout)).toMatchObject({ status: 'CANCELED', artifacts: [{ path: 'x' }] });
+    expect((await caisson('status', id, '-o', 'name')).stdout).toBe(`${id}\n`);
     await expect
       .poll(
         async () => {

@@ -88,14 +88,14 @@ describe('a hostile spec', () => {
     ]);
   });
 
-  it('through the CLI exits 2 naming the field', async () => {
+  it('through the CLI exits 125 naming the field', async () => {
     for (const [flag, value, field] of [
       ['--timeout', `${'9'.repeat(400)}s`, 'timeout'],
       ['--cpu', '1m', 'resources.cpu'],
       ['--memory', '9'.repeat(400), 'resources.memory'],
     ] as const) {
       const { code, stderr } = await caisson('run', flag, value, env('TEST_IMAGE_BUSYBOX'), '--', 'true');
-      expect(code).toBe(2);
+      expect(code).toBe(125);
       expect(stderr).toContain(`${field}:`);
     }
   });

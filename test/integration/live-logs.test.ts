@@ -162,7 +162,7 @@ describe('caisson logs', () => {
     expect((await caisson(['logs', id, '--stderr'])).stdout).toBe('');
     expect((await caisson(['logs', id, '--stdout', '--tail', '1'])).stdout).toBe('done\n');
     const bad = await caisson(['logs', id, '--tail', 'many']);
-    expect(bad.code).toBe(2);
+    expect(bad.code).toBe(125);
     expect(bad.stderr).toContain('--tail');
   });
 });

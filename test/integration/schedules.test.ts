@@ -76,13 +76,13 @@ describe('caisson schedule', () => {
       paused: true,
       note: 'holiday',
     });
-    expect((await caisson('schedule', 'list')).stdout).toMatch(new RegExp(`^${id}\tpaused \\(holiday\\)`, 'm'));
+    expect((await caisson('schedule', 'list')).stdout).toMatch(new RegExp(`^${id} +paused \\(holiday\\)`, 'm'));
     expect((await caisson('schedule', 'unpause', id)).code).toBe(0);
     expect(JSON.parse((await caisson('schedule', 'show', id, '--json')).stdout)).toMatchObject({ paused: false });
 
     expect((await caisson('schedule', 'delete', id)).code).toBe(0);
     const gone = await caisson('schedule', 'show', id);
-    expect(gone.code).toBe(1);
+    expect(gone.code).toBe(125);
     expect(gone.stderr).toContain(`no schedule named ${id}`);
   });
 
@@ -174,7 +174,7 @@ describe('caisson schedule', () => {
   it('refuses a bad timing or spec before creating anything', async () => {
     const id = named('bad');
     const neither = await caisson('schedule', 'create', id, env('TEST_IMAGE_BUSYBOX'));
-    expect(neither.code).toBe(1);
+    expect(neither.code).toBe(125);
     expect(neither.stderr).toContain('give the schedule --cron EXPRESSION (repeatable) or --every DURATION');
     const badSpec = await caisson(
       'schedule',
@@ -186,11 +186,11 @@ describe('caisson schedule', () => {
       '1',
       'registry.example/Not An Image',
     );
-    expect(badSpec.code).toBe(2);
+    expect(badSpec.code).toBe(125);
     expect(badSpec.stderr).toContain('resources.memory: memory must be at least 6Mi');
     expect(badSpec.stderr).toContain('image: not an image reference');
     const badCron = await caisson('schedule', 'create', id, '--cron', 'every tuesday', env('TEST_IMAGE_BUSYBOX'));
-    expect(badCron.code).toBe(1);
+    expect(badCron.code).toBe(125);
     expect(badCron.stderr).toContain(`cannot create schedule ${id}`);
     expect((await caisson('schedule', 'list')).stdout).not.toContain(id);
   });

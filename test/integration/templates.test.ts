@@ -52,8 +52,8 @@ describe('the example templates', () => {
       expect(registered.code).toBe(0);
     }
     const list = await cli('template', 'list');
-    expect(list.stdout).toMatch(/^checksums\t1\.0\.0\t1\.0\.0\tsha256 of every file/m);
-    expect(list.stdout).toMatch(/^greeting\t1\.0\.0\t1\.0\.0\tGreets someone/m);
+    expect(list.stdout).toMatch(/^checksums +1\.0\.0 +1\.0\.0 +sha256 of every file/m);
+    expect(list.stdout).toMatch(/^greeting +1\.0\.0 +1\.0\.0 +Greets someone/m);
 
     const greeted = await cli(
       'run',
@@ -107,7 +107,7 @@ describe('the example templates', () => {
 });
 
 describe('a template run', () => {
-  it('is refused before anything runs when its input breaks inputSchema: every problem, at its JSON pointer (exit 2)', async () => {
+  it('is refused before anything runs when its input breaks inputSchema: every problem, at its JSON pointer (exit 125)', async () => {
     await cli('template', 'register', join(EXAMPLES, 'greeting.yaml'));
     const bad = await cli(
       'run',
@@ -115,7 +115,7 @@ describe('a template run', () => {
       '--input-file',
       file('bad-input.yaml', 'name: 5\ngreeting: Yo\nextra: 1\n'),
     );
-    expect(bad.code).toBe(2);
+    expect(bad.code).toBe(125);
     expect(bad.stderr).toContain('input/name: must be string');
     expect(bad.stderr).toContain(
       'input/greeting: must be equal to one of the allowed values: "Hello", "Hi", "Welcome"',
@@ -123,7 +123,7 @@ describe('a template run', () => {
     expect(bad.stderr).toContain('input: must NOT have additional properties ("extra")');
     expect(bad.stderr).not.toContain('started');
     const notAllowed = await cli('run', 'greeting', '--input', '{"name": "Ada"}', '--set', 'resources.memory=1Gi');
-    expect(notAllowed.code).toBe(2);
+    expect(notAllowed.code).toBe(125);
     expect(notAllowed.stderr).toContain(
       'greeting@1.0.0 does not let runs set resources.memory (it allows: env.PUNCTUATION)',
     );
@@ -225,7 +225,7 @@ describe('a template run', () => {
 });
 
 describe('a spec file', () => {
-  it('runs with `caisson run -f`, flags over its fields; a bad one lists every problem as for flags (exit 2)', async () => {
+  it('runs with `caisson run -f`, flags over its fields; a bad one lists every problem as for flags (exit 125)', async () => {
     const spec = file(
       'action.yaml',
       `image: ${env('TEST_IMAGE_BUSYBOX')}\ncommand: [sh, -c, 'echo "$A $B"']\nenv:\n  A: from-file\n  B: from-file\ntimeout: 1m\n`,
@@ -240,12 +240,12 @@ describe('a spec file', () => {
       '-f',
       file('bad.yaml', 'image: Not An Image\ntimeout: soon\nresources: { memory: 1 }\n'),
     );
-    expect(bad.code).toBe(2);
+    expect(bad.code).toBe(125);
     expect(bad.stderr).toContain('image: not an image reference');
     expect(bad.stderr).toContain('timeout:');
     expect(bad.stderr).toContain('resources.memory: memory must be at least 6Mi');
     const broken = await cli('run', '-f', file('broken.yaml', 'image: [unclosed\n'));
-    expect(broken.code).toBe(2);
+    expect(broken.code).toBe(125);
     expect(broken.stderr).toMatch(/broken\.yaml: line \d+, column \d+: /);
   });
 });

@@ -34,3 +34,17 @@ describe('caisson run flags', () => {
     );
   });
 });
+
+describe('caisson run IMAGE -- ARGS, as docker run', () => {
+  it('keeps the image ENTRYPOINT: the words after "--" are its args', () => {
+    const spec = specFromFlags('127.0.0.1:5000/x/y:1', ['echo', 'hi'], {});
+    expect(spec).toMatchObject({ args: ['echo', 'hi'] });
+    expect(spec).not.toHaveProperty('command');
+  });
+
+  it('replaces the ENTRYPOINT with --entrypoint, the words after "--" its args', () => {
+    const spec = parseActionSpec(specFromFlags('127.0.0.1:5000/x/y:1', ['hi'], { entrypoint: '/bin/echo' }));
+    expect(spec.command).toEqual(['/bin/echo']);
+    expect(spec.args).toEqual(['hi']);
+  });
+});

@@ -230,7 +230,7 @@ describe('caisson codec-server', () => {
     const { started, stop } = codecServer(['--ip', '0.0.0.0', '--port', '0']);
     try {
       const { code, stderr } = await started;
-      expect(code).toBe(1);
+      expect(code).toBe(125);
       expect(stderr).toMatch(/needs a token \(CAISSON_CODEC_TOKEN\)/);
     } finally {
       await stop();

@@ -1,0 +1,134 @@
+// `caisson run`: start an action (or an array, or a template run), follow it and exit as `docker run`
+// does. The spec is checked before any connection is made, so a mistake is named at once even when
+// Temporal is out of reach.
+import { Command } from 'commander';
+import type { ActionsClient } from '../client/index.js';
+import { readDataFile } from '../common/text/data-file.js';
+import { parseActionSpec } from '../spec/action.js';
+import type { ArrayOptionsInput } from '../spec/array.js';
+import { err, out, uiLink, withClient } from './connect.js';
+import { EXIT, EXIT_CODES_HELP, exitCodeFor } from './exit-codes.js';
+import { examples } from './help-text.js';
+import { followLog } from './log-printer.js';
+import { addSpecOptions, afterDash, operandsBeforeDash, valuesByFlag } from './options.js';
+import { positiveInteger } from './action-commands.js';
+import { printArrayResult, printResult } from './print-result.js';
+import { followPhases } from './progress.js';
+import { runRequest, specOf, type RunRequest } from './run-request.js';
+import { UsageError } from './spec-from-flags.js';
+
+/** Flags of `run` itself, never spec fields. */
+const RUN_FLAGS = ['id', 'detach', 'json', 'pretty', 'array-count', 'array-items', 'parallelism', 'max-failures'];
+
+interface RunOptions {
+  id?: string;
+  detach?: boolean;
+  json?: boolean;
+  pretty?: boolean;
+}
+
+/** The array flags as array options, or undefined for a single action. */
+async function arrayFromFlags(values: Record<string, unknown>): Promise<ArrayOptionsInput | undefined> {
+  const [count, itemsFile, parallelism, maxFailures] = (
+    ['array-count', 'array-items', 'parallelism', 'max-failures'] as const
+  ).map((k) => values[k] as string | undefined);
+  if (count === undefined && itemsFile === undefined) {
+    if (parallelism !== undefined || maxFailures !== undefined)
+      throw new UsageError('--parallelism and --max-failures go with --array-count or --array-items');
+    return undefined;
+  }
+  if (count !== undefined && itemsFile !== undefined)
+    throw new UsageError('--array-count and --array-items exclude each other');
+  const items = itemsFile !== undefined ? await readDataFile(itemsFile) : undefined;
+  if (items !== undefined && !Array.isArray(items))
+    throw new UsageError(`--array-items ${itemsFile}: a list (JSON array or YAML sequence), one item per child`);
+  return {
+    ...(count !== undefined ? { count: positiveInteger('--array-count', count) } : {}),
+    ...(items ? { items: items as unknown[] } : {}),
+    ...(parallelism !== undefined ? { parallelism: positiveInteger('--parallelism', parallelism) } : {}),
+    ...(maxFailures !== undefined ? { maxFailures: positiveInteger('--max-failures', maxFailures, true) } : {}),
+  };
+}
+
+const startedLine = (verb: string, actionId: string) =>
+  `${verb} ${actionId}${uiLink(actionId) ? `  ${uiLink(actionId)}` : ''}`;
+
+async function runArray(request: RunRequest, array: ArrayOptionsInput, opts: RunOptions): Promise<number> {
+  return withClient(async (client) => {
+    const handle = await client.startArray(await specOf(client, request), array, { actionId: opts.id });
+    if (opts.detach) {
+      out(handle.actionId);
+      return EXIT.done;
+    }
+    if (!opts.json) err(startedLine('started array', handle.actionId));
+    const result = await handle.result();
+    if (opts.json) out(JSON.stringify(result, null, 2));
+    else printArrayResult(result, opts.pretty ? out : err);
+    return result.status === 'DONE' ? EXIT.done : EXIT.other;
+  });
+}
+
+async function runOne(request: RunRequest, opts: RunOptions): Promise<number> {
+  const start = (client: ActionsClient) =>
+    'spec' in request
+      ? client.start(request.spec, { actionId: opts.id })
+      : client.startTemplate(request.template, request.run, { actionId: opts.id });
+  return withClient(async (client) => {
+    const handle = await start(client);
+    if (opts.detach) {
+      out(handle.actionId);
+      return EXIT.done;
+    }
+    if (!opts.json) err(startedLine(handle.started ? 'started' : 'attached to', handle.actionId));
+    const ended = handle.result();
+    await Promise.all([
+      followPhases(handle.actionId, () => handle.status(), ended, err),
+      opts.json ? undefined : followLog(handle, ended, { marked: Boolean(opts.pretty) }, err),
+    ]);
+    const result = await ended;
+    if (opts.json) out(JSON.stringify(result, null, 2));
+    else printResult(result, opts.pretty ? out : err, uiLink(result.actionId));
+    return exitCodeFor(result);
+  });
+}
+
+export function runCommand(program: Command): void {
+  const cmd = program
+    .command('run')
+    .description('run an action: its stdout on stdout, its stderr on stderr, a summary on stderr')
+    .usage('[flags] IMAGE [-- ARGS...]  |  -f SPEC.yaml [flags] [IMAGE]  |  NAME[@VERSION] [--input JSON]')
+    .argument('[target]', 'IMAGE (its registry always named), or a template NAME[@VERSION] (no "/")')
+    .argument('[args...]', 'after "--": the image\'s command, its ENTRYPOINT kept (as docker run IMAGE ARGS)');
+  addSpecOptions(cmd)
+    .option('--array-count <n>', 'an array: N child actions ID-0 … ID-(N-1), each with ACTION_INDEX and ACTION_COUNT')
+    .option('--array-items <file>', 'an array: one child per item of a JSON or YAML list, the item as its input')
+    .option('--parallelism <n>', "an array's children at once")
+    .option('--max-failures <n>', "an array's failed children before it stops starting more")
+    .option('--id <id>', 'the action id: the same id and spec again attaches, never runs twice')
+    .option('-d, --detach', 'print the action id and return')
+    .option('--json', 'print only the result, as JSON, on stdout (no log)')
+    .option('--pretty', 'the log on stderr, each line marked "|" (stdout) or "!" (stderr), the summary on stdout')
+    .addHelpText(
+      'after',
+      examples(
+        "caisson run -m 64Mi --timeout 1m registry.example/busybox:1 -- sh -c 'echo hi > /out/hi.txt'",
+        'caisson run registry.example/busybox:1 -- echo \'{"a":1}\' | jq .a',
+        'caisson run --entrypoint /bin/echo registry.example/busybox:1 -- hi',
+        'caisson run -f action.yaml -e MODE=fast',
+        'cat action.yaml | caisson run -f - --detach',
+        'caisson run greeting@1.0.0 --input \'{"name": "Ada"}\'',
+      ) + `\n\n${EXIT_CODES_HELP}`,
+    )
+    .action(async (_target: string | undefined, _args: string[], opts: RunOptions, self: Command) => {
+      const operands = operandsBeforeDash(self);
+      const args = afterDash(self);
+      if (operands.length > 1)
+        throw new UsageError('run takes one IMAGE (or template NAME); put its arguments after "--"');
+      const values = valuesByFlag(self);
+      const request = await runRequest(values, operands[0], args, RUN_FLAGS);
+      const array = await arrayFromFlags(values);
+      // Checked here, before connecting: a bad spec is named even with Temporal out of reach.
+      if ('spec' in request) parseActionSpec(request.spec);
+      process.exitCode = array ? await runArray(request, array, opts) : await runOne(request, opts);
+    });
+}
