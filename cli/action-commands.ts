@@ -9,7 +9,9 @@ import { NO_BUCKET_NOTE, printLog } from './log-printer.js';
 import { addFormatOptions, formatOf, renderList, serialized, type Columns, type Format } from './output-format.js';
 import { printResult } from './print-result.js';
 import { followPhases } from './progress.js';
-import { UsageError } from './spec-from-flags.js';
+import { labelsFlag, UsageError } from './spec-from-flags.js';
+import { many } from './options.js';
+import { labelPairs } from '../spec/labels.js';
 import { humanAge } from './table.js';
 import { err, out, uiLink, withClient } from './connect.js';
 import { watch, type Frame } from './watch.js';
@@ -170,12 +172,13 @@ const ACTION_COLUMNS: Columns<ActionSummary> = {
   header: ['ACTION', 'STATUS', 'IMAGE', 'AGE'],
   row: (r, now) => [r.actionId, r.status, r.image ?? '-', humanAge(now - r.startTime.getTime())],
   wide: {
-    header: ['HOST', 'EXIT', 'DURATION', 'TEMPLATE', 'STARTED'],
+    header: ['HOST', 'EXIT', 'DURATION', 'TEMPLATE', 'LABELS', 'STARTED'],
     row: (r, now) => [
       r.host ?? '-',
       r.exitCode === undefined ? '-' : String(r.exitCode),
       formatDuration((r.closeTime?.getTime() ?? now) - r.startTime.getTime()),
       r.template ?? '-',
+      labelPairs(r.labels ?? {}).join(',') || '-',
       r.startTime.toISOString(),
     ],
   },
@@ -188,6 +191,7 @@ interface ListOptions {
   template?: string;
   schedule?: string;
   since?: string;
+  label?: string[];
   limit?: string;
   output?: string;
   json?: boolean;
@@ -205,6 +209,7 @@ export function listCommand(program: Command): void {
       .option('--template <name@version>', 'only runs of this template')
       .option('--schedule <name>', 'only runs of this schedule')
       .option('--since <when>', 'only those started since a duration ago (10m, 2h) or an ISO date')
+      .addOption(many('-l, --label <LABEL=VALUE,...>', 'only those carrying every one of these labels (repeatable)'))
       .option('--limit <n>', 'at most N'),
   )
     .option('-w, --watch', 'print again on every change (Ctrl-C stops)')
@@ -212,6 +217,7 @@ export function listCommand(program: Command): void {
       'after',
       examples(
         'caisson list --status FAILED --since 2h',
+        'caisson list -l team=vision,exp=42 -o wide',
         'caisson list -o name | xargs -n1 caisson cancel',
         'caisson list --watch',
       ),
@@ -220,6 +226,7 @@ export function listCommand(program: Command): void {
       const format = formatOf(opts);
       const limit = positiveInteger('--limit', opts.limit);
       const since = opts.since;
+      const labels = opts.label?.length ? labelsFlag('--label', opts.label) : undefined;
       // A relative --since moves with the clock: each look of --watch counts back from its own now.
       const query = () => ({
         status: opts.status,
@@ -227,6 +234,7 @@ export function listCommand(program: Command): void {
         template: opts.template,
         schedule: opts.schedule,
         since: since ? parseSince(since) : undefined,
+        labels,
         limit,
       });
       await withClient(async (client) => {

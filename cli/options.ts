@@ -7,6 +7,9 @@ import { UsageError } from './spec-from-flags.js';
 /** A repeatable flag collects its values in order: `--env A=1 --env B=2`. */
 export const collect = (value: string, previous: string[] = []) => [...previous, value];
 
+/** A flag that may be given many times, its values in order. */
+export const many = (flags: string, description: string) => new Option(flags, description).argParser(collect);
+
 /** The command's option values keyed by their long flag names (`out-disk`, not `outDisk`). */
 export function valuesByFlag(cmd: Command): Record<string, unknown> {
   const opts = cmd.opts();
@@ -51,7 +54,6 @@ export function portOf(text: string): number {
 
 /** The flags of a spec (and of a template run), as `run` and `schedule create|update` take them. */
 export function addSpecOptions(cmd: Command): Command {
-  const many = (flags: string, description: string) => new Option(flags, description).argParser(collect);
   return cmd
     .option('-f, --file <spec>', 'the spec from a file, YAML or JSON ("-" reads stdin); flags override its fields')
     .option('--cpu <n>', 'CPUs: 2, 0.5 or 500m')
@@ -78,6 +80,8 @@ export function addSpecOptions(cmd: Command): Command {
     .option('--artifacts-bucket <bucket>', 'bucket for /out')
     .option('--artifacts-prefix <prefix>', 'key prefix for /out')
     .option('--source <text>', 'who or what started it, for listings')
+    .addOption(many('-l, --label <LABEL=VALUE,...>', 'labels to find it by: caisson list -l (repeatable)'))
+    .addOption(many('--annotation <KEY=VALUE>', 'a note kept with it, any text (repeatable)'))
     .option('--entrypoint <program>', "the program to run instead of the image's ENTRYPOINT")
     .addOption(
       many('--in <FROM=TO>', 'data staged read-only under /in: s3://B/KEY=/in/PATH or action:ID/PATH=/in/PATH'),

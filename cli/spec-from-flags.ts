@@ -1,6 +1,6 @@
 // `caisson run` flags → an action spec input. Validation is left to the spec schema, so the CLI
 // reports the same messages as every other entry point.
-import { parseEnvPairs, parseGpus, parseInputPairs } from '../common/text/text-inputs.js';
+import { parseEnvPairs, parseGpus, parseInputPairs, parseLabelList } from '../common/text/text-inputs.js';
 export { mergeSpecs } from '../common/text/text-inputs.js';
 import type { ActionSpecInput } from '../spec/action.js';
 
@@ -30,6 +30,8 @@ export interface RunFlags {
   prefer?: string[];
   in?: string[];
   entrypoint?: string;
+  label?: string[];
+  annotation?: string[];
 }
 
 export class UsageError extends Error {}
@@ -90,6 +92,14 @@ export function specFromFlags(image: string | undefined, args: string[], flags: 
   if (flags.user !== undefined) spec.user = flags.user;
   if (flags.collect !== undefined) spec.collect = flags.collect;
   if (flags.source !== undefined) spec.source = flags.source;
+  if (flags.label?.length) spec.labels = labelsFlag('--label', flags.label);
+  if (flags.annotation?.length) {
+    try {
+      spec.annotations = parseEnvPairs(flags.annotation);
+    } catch (err) {
+      throw new UsageError(`--annotation ${(err as Error).message}`);
+    }
+  }
   if (flags['artifacts-bucket'] || flags['artifacts-prefix']) {
     spec.artifacts = { bucket: flags['artifacts-bucket'], prefix: flags['artifacts-prefix'] };
   }
@@ -101,5 +111,14 @@ export function inputsFromFlag(pairs: string[]): ReturnType<typeof parseInputPai
     return parseInputPairs(pairs);
   } catch (err) {
     throw new UsageError(`--in ${(err as Error).message}`);
+  }
+}
+
+/** Labels from repeated flags, each "name=value" or a comma list of them ("team=vision,exp=42"). */
+export function labelsFlag(flag: string, values: readonly string[]): Record<string, string> {
+  try {
+    return Object.assign({}, ...values.map((v) => parseLabelList(v))) as Record<string, string>;
+  } catch (err) {
+    throw new UsageError(`${flag} ${(err as Error).message.replace('KEY=VALUE', 'LABEL=VALUE')}`);
   }
 }

@@ -1,5 +1,6 @@
 // The `caisson` command as users run it: the built binary, its output and its exit codes.
 import { execFile } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { env } from '../support/env.js';
@@ -162,5 +163,44 @@ describe('caisson run', () => {
         { timeout: 15_000, interval: 300 },
       )
       .toMatchObject({ status: 'CANCELED' });
+  });
+
+  it('labels actions with -l and finds them by label with list -l, wide output showing the labels', async () => {
+    const team = `cli-${randomUUID().slice(0, 8)}`;
+    const start = (exp: string) =>
+      caisson(
+        'run',
+        '-d',
+        '-l',
+        `team=${team},exp=${exp}`,
+        '--annotation',
+        'note=a, b',
+        env('TEST_IMAGE_BUSYBOX'),
+        '--',
+        'true',
+      );
+    const [one, two] = await Promise.all([start('1'), start('2')]);
+    expect([one.code, two.code]).toEqual([0, 0]);
+    const ids = [one.stdout.trim(), two.stdout.trim()];
+    // Visibility lags the start by a moment: looked at until both are listed.
+    await expect
+      .poll(
+        async () =>
+          (await caisson('list', '-l', `team=${team}`, '-o', 'name')).stdout.split('\n').filter(Boolean).sort(),
+        {
+          timeout: 15_000,
+          interval: 300,
+        },
+      )
+      .toEqual([...ids].sort());
+    const second = await caisson('list', '-l', `team=${team}`, '--label', 'exp=2', '-o', 'wide');
+    expect(second.code).toBe(0);
+    const rows = second.stdout.trim().split('\n');
+    expect(rows[0]).toMatch(/\bLABELS\b/);
+    expect(rows.slice(1).map((r) => r.split(/\s+/)[0])).toEqual([ids[1]]);
+    expect(rows[1]).toContain(`exp=2,team=${team}`);
+    const status = JSON.parse((await caisson('status', ids[0]!, '--json')).stdout) as { annotations?: object };
+    expect(status.annotations).toEqual({ note: 'a, b' });
+    expect((await caisson('list', '-l', 'team')).stderr).toMatch(/--label "team": write LABEL=VALUE/);
   });
 });

@@ -45,11 +45,15 @@ afterEach(async () => {
 });
 
 describe('caisson run', () => {
-  it('shows all 300 lines in order while the action runs, stderr marked apart', async () => {
+  it('with --pretty shows all 300 lines in order while the action runs, stderr marked apart', async () => {
     const script = `${lines(300, 20000)}; echo problem >&2`;
-    const child = spawn(process.execPath, [CLI, 'run', env('TEST_IMAGE_BUSYBOX'), '--', 'sh', '-c', script], {
-      env: { ...process.env, CAISSON_TASK_QUEUE: inject('taskQueue') },
-    });
+    const child = spawn(
+      process.execPath,
+      [CLI, 'run', '--pretty', env('TEST_IMAGE_BUSYBOX'), '--', 'sh', '-c', script],
+      {
+        env: { ...process.env, CAISSON_TASK_QUEUE: inject('taskQueue') },
+      },
+    );
     let stderr = '';
     let stdout = '';
     let firstLineAt = 0;

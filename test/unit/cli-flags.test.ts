@@ -27,6 +27,21 @@ describe('caisson run flags', () => {
     );
   });
 
+  it('turn --label (pairs or comma lists) and --annotation into labels and annotations, and name a bad one', () => {
+    const spec = parseActionSpec(
+      specFromFlags('127.0.0.1:5000/x/y:1', [], {
+        label: ['team=vision,exp=42', 'stage=train'],
+        annotation: ['note=tried lr 0.1, then 0.01', 'owner=ana'],
+      }),
+    );
+    expect(spec.labels).toEqual({ team: 'vision', exp: '42', stage: 'train' });
+    expect(spec.annotations).toEqual({ note: 'tried lr 0.1, then 0.01', owner: 'ana' });
+    expect(() => specFromFlags('127.0.0.1:5000/x/y:1', [], { label: ['team'] })).toThrow(
+      /--label "team": write LABEL=VALUE/,
+    );
+    expect(() => specFromFlags('127.0.0.1:5000/x/y:1', [], { annotation: ['note'] })).toThrow(/--annotation/);
+  });
+
   it('name a bad --env pair', () => {
     expect(() => specFromFlags('127.0.0.1:5000/x/y:1', [], { env: ['NOEQUALS'] })).toThrow(UsageError);
     expect(() => specFromFlags('127.0.0.1:5000/x/y:1', [], { env: ['NOEQUALS'] })).toThrow(
