@@ -18,6 +18,13 @@ export type ProxyLog = (line: string, attrs: { actionId: string }) => void;
 
 const READY_MS = 10_000;
 
+/**
+ * The proxy runs as nobody without new privileges from its first instruction, and dies with the
+ * worker (a parent-death signal, set after the switch, which would clear it): a worker killed
+ * outright leaves no proxy holding the port its re-attaching try starts one on again.
+ */
+const AS_NOBODY = ['--reuid=nobody', '--regid=nogroup', '--clear-groups', '--no-new-privs', '--pdeathsig=KILL'];
+
 interface Running {
   child: ChildProcess;
   port: number;
@@ -32,7 +39,6 @@ export class EgressProxies {
     /** The policy's list: what an action's own list may only narrow. */
     private readonly allow: readonly string[],
     private readonly log: ProxyLog,
-    private readonly binary = 'tinyproxy',
   ) {}
 
   /**
@@ -77,7 +83,7 @@ export class EgressProxies {
 
   private async start(actionId: string, allow: readonly string[], asked?: number): Promise<Running> {
     const port = asked ?? (await freePort(this.network.gateway));
-    // Readable by the proxy once it serves as nobody (it reads the filter again on SIGHUP); the
+    // Readable by the proxy, which runs as nobody (and reads the filter again on SIGHUP); the
     // directory's name is not listed to anyone else.
     const parent = join(tmpdir(), 'caisson-egress');
     await mkdir(parent, { recursive: true, mode: 0o711 });
@@ -88,7 +94,9 @@ export class EgressProxies {
     await writeFile(filterFile, filterText(allow), { mode: 0o644 });
     const listen = { address: this.network.gateway, port, clients: this.network.subnet, filterFile };
     await writeFile(configFile, tinyproxyConfig(listen), { mode: 0o644 });
-    const child = spawn(this.binary, ['-d', '-c', configFile], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('setpriv', [...AS_NOBODY, 'tinyproxy', '-d', '-c', configFile], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     for (const stream of [child.stdout!, child.stderr!])
       createInterface({ input: stream }).on('line', (line) => this.log(line, { actionId }));
     try {

@@ -20,12 +20,11 @@ export interface ProxyListen {
 
 /**
  * The configuration: foreground logging of each connection (the worker names the action in its own
- * log), no identity headers, and the filter as the only way out. Started as root, it serves as nobody.
+ * log), no identity headers, and the filter as the only way out. It runs as nobody from the start
+ * (egress-proxies.ts), so it names no user to switch to.
  */
 export function tinyproxyConfig(listen: ProxyListen): string {
   return [
-    'User nobody',
-    'Group nogroup',
     `Port ${listen.port}`,
     `Listen ${listen.address}`,
     `Allow ${listen.clients}`,

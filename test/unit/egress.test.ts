@@ -117,7 +117,6 @@ describe('the proxy configuration', () => {
       'FilterType fnmatch',
       'FilterDefaultDeny Yes',
       `ConnectPort ${CONNECT_PORT}`,
-      'User nobody',
     ])
       expect(text.split('\n')).toContain(line);
     expect(filterText(['pypi.org', '*.huggingface.co'])).toBe('pypi.org\n*.huggingface.co\n');
