@@ -3,20 +3,19 @@
 // reached through CONNECT; /etc/hosts names it for the proxy under the test-only caisson.test
 // domain. An action with `network: egress` reaches the names its host's policy allows, through its
 // proxy only: other names, addresses, the fleet's Temporal and S3, and the world directly are not.
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { ActionsClient } from '../../client/index.js';
 import { EGRESS_NETWORK } from '../../activities/egress/egress-network.js';
 import { CONNECT_PORT } from '../../activities/egress/proxy-config.js';
+import { addVethNamespace, ip, removeVethNamespace } from '../../harness/veth-namespace.js';
 import type { WorkerProcess } from '../../harness/worker-process.js';
 import { busybox, connectClient, expectNoLeftovers, workerOfItsOwn } from '../support/actions.js';
 import { docker, env } from '../support/env.js';
 
-const run = promisify(execFile);
 const tag = `${process.pid % 100000}`;
 const WORLD_NS = `cs-eg${tag}`;
 const OUTSIDE = `cse${tag}h`;
@@ -39,18 +38,8 @@ http.createServer((req, res) => res.end('hello from ' + req.headers.host + '\\n'
 });`;
 
 async function startWorld(): Promise<ChildProcess> {
-  const ip = (...args: string[]) => run('ip', args, { timeout: 10_000 });
-  cleanups.push(async () => {
-    await ip('link', 'del', OUTSIDE).catch(() => {});
-    await ip('netns', 'del', WORLD_NS).catch(() => {});
-  });
-  await ip('netns', 'add', WORLD_NS);
-  await ip('link', 'add', OUTSIDE, 'type', 'veth', 'peer', 'name', INSIDE);
-  await ip('link', 'set', INSIDE, 'netns', WORLD_NS);
-  await ip('addr', 'add', `${ROOT_ADDRESS}/30`, 'dev', OUTSIDE);
-  await ip('link', 'set', OUTSIDE, 'up');
-  await ip('netns', 'exec', WORLD_NS, 'ip', 'addr', 'add', `${WORLD}/30`, 'dev', INSIDE);
-  await ip('netns', 'exec', WORLD_NS, 'ip', 'link', 'set', INSIDE, 'up');
+  cleanups.push(() => removeVethNamespace({ netns: WORLD_NS, outside: OUTSIDE }));
+  await addVethNamespace({ netns: WORLD_NS, outside: OUTSIDE, inside: INSIDE, root: ROOT_ADDRESS, mine: WORLD });
   // A way back to egress containers: were the host to route their packets, the world would answer.
   await ip('netns', 'exec', WORLD_NS, 'ip', 'route', 'add', 'default', 'via', ROOT_ADDRESS);
   const servers = spawn('ip', ['netns', 'exec', WORLD_NS, process.execPath, '-e', WORLD_SERVERS], {
