@@ -28,6 +28,7 @@ import type { HostDisks } from './disks/host-disk.js';
 import type { InputCache } from './inputs/input-cache.js';
 import { stopContainer, type RunDeps } from './container/run-container.js';
 import type { EngineWatch } from './container/engine-watch.js';
+import type { EgressProxies } from './egress/egress-proxies.js';
 import type {
   CollectRequest,
   ContainerRequest,
@@ -70,6 +71,8 @@ export interface ActivityDeps {
   placementMode?: PlacementMode;
   /** Input objects fetched on this host, for other actions asking for the same version (with disks only). */
   inputCache?: InputCache;
+  /** The egress proxies, where the policy grants egress (worker/egress-setup.ts). */
+  egress?: EgressProxies;
 }
 
 export function createActivities(deps: ActivityDeps) {
@@ -193,6 +196,7 @@ function runDepsOf(deps: ActivityDeps): RunDeps {
     // Writes outside /out and /tmp_disk are scratch too: they get tmpDisk of their own.
     rootfsBytes: (spec) => spec.resources.tmpDisk ?? deps.diskDefaults.tmp,
     readOnlyRootfs: deps.policy.readOnlyRootfs,
+    egress: deps.egress,
     artifactsUri: (req) => {
       const store = req.spec.artifacts.bucket ? deps.store.withBucket(req.spec.artifacts.bucket) : deps.store;
       return store.uri(`${store.base(req.spec.artifacts.prefix, req.actionId)}/`);

@@ -4,22 +4,19 @@
 // MinIO, the registry) listen on the root namespace's loopback only; a forwarder there listens on
 // the veth address in front of them, and one inside gives them back on the namespace's loopback.
 // Cutting the link is a host lost to the network; healing it brings the host back.
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { startExtraDockerd, type ExtraDockerd } from './extra-dockerd.js';
 import { spawnWorker, type WorkerProcess } from './worker-process.js';
+import { addVethNamespace, ip, removeVethNamespace } from './veth-namespace.js';
 
-const run = promisify(execFile);
 const FORWARD = fileURLToPath(new URL('./tcp-forward.mjs', import.meta.url));
 /** What a host reaches on the root namespace's loopback: Temporal, MinIO, the registry. */
 const SERVICE_PORTS = [7233, 9000, 5000];
-
-const ip = (...args: string[]) => run('ip', args, { timeout: 10_000 });
 
 function forwarder(pairs: string[], netns?: string): Promise<ChildProcess> {
   const [command, args] = netns
@@ -68,20 +65,12 @@ export async function startNetnsHost(n: number, name: string, workerEnv: Record<
     await worker?.stop('SIGKILL');
     await engine?.stop().catch(() => {});
     for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGTERM');
-    await ip('link', 'del', outside).catch(() => {});
-    await ip('netns', 'del', netns).catch(() => {});
+    await removeVethNamespace({ netns, outside });
     await rm(dir, { recursive: true, force: true });
   };
 
   try {
-    await ip('netns', 'add', netns);
-    await ip('link', 'add', outside, 'type', 'veth', 'peer', 'name', inside);
-    await ip('link', 'set', inside, 'netns', netns);
-    await ip('addr', 'add', `${root}/30`, 'dev', outside);
-    await ip('link', 'set', outside, 'up');
-    await ip('netns', 'exec', netns, 'ip', 'addr', 'add', `${mine}/30`, 'dev', inside);
-    await ip('netns', 'exec', netns, 'ip', 'link', 'set', inside, 'up');
-    await ip('netns', 'exec', netns, 'ip', 'link', 'set', 'lo', 'up');
+    await addVethNamespace({ netns, outside, inside, root, mine });
     children.push(await forwarder(SERVICE_PORTS.map((p) => `${root}:${p}=127.0.0.1:${p}`)));
     children.push(
       await forwarder(

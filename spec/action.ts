@@ -1,6 +1,7 @@
 // The action spec: one zod schema is the TypeScript type, the validation and the error messages,
 // shared by the client, the CLI, the GitHub Action, the workflow and the worker.
 import { z } from 'zod';
+import { HostPattern } from './egress.js';
 import { parseImageRef } from './image.js';
 import { parseBytes, parseCpu, parseDuration, type Parsed } from './quantity.js';
 import { annotationMap, labelMap } from './labels.js';
@@ -436,7 +437,19 @@ const ActionSpecFields = once('action/ActionSpecFields', () =>
        * with reason "deadline". `timeout` bounds one attempt's run.
        */
       deadline: quantity(parseDuration).optional(),
-      network: z.enum(['none', 'host']).default('none'),
+      /**
+       * "none": loopback only. "host": the host's own network, where the host's policy allows it.
+       * "egress": only an HTTP(S) proxy on the host reaching the names the host's policy allows
+       * (HTTP_PROXY and HTTPS_PROXY are set), narrowed further by `egress.allow` when given.
+       */
+      network: z.enum(['none', 'host', 'egress']).default('none'),
+      /** With network "egress": the names this action needs, within those the host allows. */
+      egress: z
+        .object({
+          allow: z.array(HostPattern).min(1, 'egress.allow names at least one host').max(100),
+        })
+        .strict()
+        .optional(),
       input: JsonInput.optional(),
       /**
        * When the host asks the registry: by default a tag is pulled at most once per the worker's pull
@@ -544,8 +557,19 @@ const secretsNotInEnv: SpecRule = (spec, ctx) => {
   }
 };
 
+/** An egress list narrows the egress network: with any other network it would say nothing. */
+const egressOnEgress: SpecRule = (spec, ctx) => {
+  if (spec.egress !== undefined && spec.network !== 'egress') {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['egress'],
+      message: 'egress.allow narrows network "egress": set network to "egress"',
+    });
+  }
+};
+
 /** The rules across fields, in the order their problems are reported. */
-const SPEC_RULES: SpecRule[] = [argvFits, inputsApart, filesOnce, outputSchemaOnJson, secretsNotInEnv];
+const SPEC_RULES: SpecRule[] = [argvFits, inputsApart, filesOnce, outputSchemaOnJson, secretsNotInEnv, egressOnEgress];
 
 export const ActionSpec = once('action/ActionSpec', () =>
   ActionSpecFields.superRefine((spec, ctx) => {

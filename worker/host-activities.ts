@@ -17,8 +17,9 @@ import { FleetRegistry } from '../common/storage/fleet-registry.js';
 import type { WorkerConfig } from './config.js';
 import type { PreparedHost } from './host-setup.js';
 import { loadPolicy } from './policy-file.js';
+import { startEgress } from './egress-setup.js';
 
-export function hostActivities(
+export async function hostActivities(
   config: WorkerConfig,
   here: { docker: Docker; host: PreparedHost; client: Client; log: Logger },
 ) {
@@ -33,8 +34,10 @@ export function hostActivities(
     log.warn(
       'no image is allowed on this worker, so every action is refused: set CAISSON_ALLOWED_IMAGES (or "images" in the policy file), "*" for any',
     );
+  const egress = await startEgress(policy, docker, log);
   const activities = createActivities({
     policy,
+    egress,
     removals,
     disks: host.disks,
     inputCache: host.disks
@@ -70,5 +73,5 @@ export function hostActivities(
     metrics,
     specs: new SpecSource(client),
   });
-  return { activities, policy, allowedImages, registry, metrics, removals };
+  return { activities, policy, allowedImages, registry, metrics, removals, egress };
 }

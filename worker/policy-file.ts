@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { DEFAULT_POLICY, RESERVED_ENV_PATTERNS, type Policy } from '../activities/trust/policy.js';
 import type { SecretGrant } from '../activities/trust/secret-grants.js';
+import { HostPattern } from '../spec/egress.js';
 import { parseImageRef } from '../spec/image.js';
 import { parseBytes, parseCpu, parseDuration, type Parsed } from '../spec/quantity.js';
 
@@ -78,6 +79,11 @@ const PolicyFile = z
       .strict()
       .default({}),
     hostNetwork: patterns.default([]),
+    /** Who may ask for network "egress", and the names its proxy reaches; absent: no egress. */
+    egress: z
+      .object({ images: patterns.min(1), allow: z.array(HostPattern).min(1).max(1000) })
+      .strict()
+      .optional(),
     buckets: z
       .array(z.string().regex(/^(\*|[a-z0-9][a-z0-9.-]{1,61}[a-z0-9])$/, 'an S3 bucket name, or "*"'))
       .default([]),

@@ -23,7 +23,7 @@ export async function runWorker(config: WorkerConfig): Promise<void> {
   const temporal = await connectTemporal(config);
   const host = await prepareHost(config, docker, log);
   const { capacity, owner } = host;
-  const wired = hostActivities(config, { docker, host, client: temporal.client, log });
+  const wired = await hostActivities(config, { docker, host, client: temporal.client, log });
   const workers = await createRoles(config, {
     temporal,
     activities: wired.activities,
@@ -71,6 +71,7 @@ export async function runWorker(config: WorkerConfig): Promise<void> {
     // Runs that ended just before the stop: their containers go now, not at the next start.
     await Promise.all([...wired.removals]);
     await reconciler.stop();
+    await wired.egress?.closeAll();
     await temporal.close();
     log.info('worker stopped');
   }
@@ -83,7 +84,7 @@ function logStarted(
   started: {
     capacity: HostCapacity;
     hostQueue: string;
-    wired: ReturnType<typeof hostActivities>;
+    wired: Awaited<ReturnType<typeof hostActivities>>;
     temporal: TemporalConnections;
   },
 ): void {

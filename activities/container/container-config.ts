@@ -48,6 +48,7 @@ export function containerEnv(
   deps: Pick<RunDeps, 'artifactsUri'>,
   req: ContainerRequest,
   secrets: Record<string, string>,
+  proxy?: EgressProxy,
 ): Record<string, string> {
   const { spec } = req;
   const env: Record<string, string> = {
@@ -59,12 +60,30 @@ export function containerEnv(
     ACTION_ATTEMPT: String(req.attempt),
     ACTION_ARTIFACTS: deps.artifactsUri(req),
     ...(req.member ? { ACTION_INDEX: String(req.member.index), ACTION_COUNT: String(req.member.count) } : {}),
+    ...(proxy ? proxyEnv(proxy.url) : {}),
   };
   // Deleted first, so the host's value is the last entry as well as the only one.
   delete env[GPU_ENV];
   env[GPU_ENV] = gpuDevices(req).visible;
   return env;
 }
+
+/** An egress container's proxy, started by the worker before the container is made. */
+export interface EgressProxy {
+  url: string;
+  port: number;
+  network: string;
+}
+
+/** Both spellings tools read; nothing goes around the proxy but loopback. */
+const proxyEnv = (url: string): Record<string, string> => ({
+  HTTP_PROXY: url,
+  HTTPS_PROXY: url,
+  http_proxy: url,
+  https_proxy: url,
+  NO_PROXY: 'localhost,127.0.0.1',
+  no_proxy: 'localhost,127.0.0.1',
+});
 
 /**
  * How the container's own filesystem is bounded: read-only with a /tmp tmpfs (the policy's
@@ -96,10 +115,11 @@ export function containerOptions(
   secrets: Record<string, string>,
   engineSizes: boolean,
   disk?: ContainerDisk,
+  proxy?: EgressProxy,
 ): CreateOptions {
   const { spec } = req;
   const ref = parseImageRef(spec.image)!;
-  const env = containerEnv(deps, req, secrets);
+  const env = containerEnv(deps, req, secrets, proxy);
   const withInput = spec.input !== undefined;
   // No network: the engine is told so outright. Otherwise it makes a network sandbox and runs a
   // hook at every start that launches a copy of the engine's own binary (about 70 ms of CPU, the
@@ -115,13 +135,16 @@ export function containerOptions(
     Env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
     WorkingDir: spec.workingDir,
     User: spec.user,
-    Labels: containerLabels(deps, req),
+    Labels: { ...containerLabels(deps, req), ...(proxy ? { [LABEL.egressPort]: String(proxy.port) } : {}) },
     ...(offline ? { NetworkDisabled: true } : {}),
     Tty: false,
     OpenStdin: withInput,
     StdinOnce: withInput,
     AttachStdin: withInput,
-    HostConfig: hostConfig(deps, req, engineSizes, offline, disk),
+    HostConfig: {
+      ...hostConfig(deps, req, engineSizes, offline, disk),
+      ...(proxy ? { NetworkMode: proxy.network } : {}),
+    },
   };
 }
 
@@ -142,7 +165,8 @@ function hostConfig(
     MemorySwap: spec.resources.memory,
     PidsLimit: spec.resources.pids,
     DeviceRequests: gpu.request ? [gpu.request] : undefined,
-    NetworkMode: spec.network,
+    // "egress" is the egress network, set with the run's proxy; without one, no network at all.
+    NetworkMode: spec.network === 'egress' ? 'none' : spec.network,
     Privileged: false,
     CapDrop: ['ALL'],
     SecurityOpt: ['no-new-privileges'],

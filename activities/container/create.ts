@@ -9,7 +9,8 @@ import { checkInputTargets } from '../inputs/inputs.js';
 import { PathOutsideRoot } from '../trust/contained-path.js';
 import { refusedByHost } from '../trust/refused.js';
 import { filePaths } from './container-files.js';
-import { containerOptions } from './container-config.js';
+import { containerOptions, type EgressProxy } from './container-config.js';
+import { openRunProxy } from './run-proxy.js';
 import { createSized, engineMaySize } from './sizing.js';
 import { engineMessage, status, withEngineRetries } from './engine-errors.js';
 import type { ContainerEngine, EngineContainer } from './engine.js';
@@ -66,6 +67,8 @@ export async function findOrCreate(state: RunState): Promise<RunOutcome | undefi
 async function inspectKnown(state: RunState): Promise<Known> {
   const info = await state.container.inspect();
   state.reattached = 1;
+  // The container's environment names its proxy's port: the proxy is brought back there.
+  await openRunProxy(state.deps, state.req, state.name, info.Config?.Labels);
   return {
     id: info.Id,
     status: info.State.Status,
@@ -78,11 +81,12 @@ async function inspectKnown(state: RunState): Promise<Known> {
 /** Makes the container, its filesystem mounted meanwhile (see HostDisks.prepare). */
 async function create(state: RunState): Promise<void> {
   const { deps, req, name } = state;
+  const proxy = await openRunProxy(deps, req, name);
   const disk = deps.disks ? await deps.disks.prepare(name, deps.owner) : undefined;
   const mounting = deps.disks?.mount(name, deps.diskBytes(req.spec));
   mounting?.catch(() => {}); // awaited by the start phase
   state.mounting = mounting;
-  const make = () => createContainer(state.engine, deps, req, name, state.secrets, disk);
+  const make = () => createContainer(state.engine, deps, req, name, state.secrets, disk, proxy);
   const created = await make()
     .catch(async (err: unknown) => {
       // The engine looked at the bind sources just as the filesystem was mounted over them, before
@@ -120,8 +124,9 @@ async function createContainer(
   name: string,
   secrets: Record<string, string>,
   disk?: ContainerDisk,
+  proxy?: EgressProxy,
 ): Promise<{ container: EngineContainer; sized: boolean } | undefined> {
-  const options = containerOptions(deps, req, name, secrets, await engineMaySize(engine), disk);
+  const options = containerOptions(deps, req, name, secrets, await engineMaySize(engine), disk, proxy);
   try {
     return await withEngineRetries(() => createSized(engine, options));
   } catch (err) {

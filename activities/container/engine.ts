@@ -28,6 +28,7 @@ export interface InspectInfo {
     Error: string;
   };
   HostConfig: { ReadonlyRootfs?: boolean; StorageOpt?: { [option: string]: string } };
+  Config?: { Labels?: Record<string, string> };
   /** The writable layer's size, when asked for with `size: true`. */
   SizeRw?: number;
 }

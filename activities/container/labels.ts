@@ -14,6 +14,8 @@ export const LABEL = {
   /** The Temporal namespace and host queue of the worker that made the container (see Owner). */
   namespace: 'caisson.namespace',
   queue: 'caisson.queue',
+  /** The port of an egress container's proxy: a re-attaching worker starts it there again. */
+  egressPort: 'caisson.egress-port',
 } as const;
 
 /**

@@ -23,6 +23,7 @@ import { outcome } from './outcome.js';
 import { stopRunContainer } from './stop.js';
 import { createSized as createSizedOn, engineMaySize as engineMaySizeOf } from './sizing.js';
 import { newRunState, type RunState } from './run-state.js';
+import { closeRunProxy } from './run-proxy.js';
 import type { RunDeps, RunHooks } from './run-deps.js';
 
 export type { RunDeps, RunHooks } from './run-deps.js';
@@ -67,6 +68,9 @@ export async function runContainer(
     // before its start is started by the retry (its engine keeps it as created).
     if (engineGone(err) && state?.started) deps.engineLost.add(req.runId);
     throw err;
+  } finally {
+    // The container has stopped, or a later try finds it and starts its proxy again.
+    if (state) await closeRunProxy(deps, state.name);
   }
 }
 

@@ -8,6 +8,7 @@ import type { LogShipper } from '../logs/log-shipper.js';
 import type { InputObject } from '../inputs/inputs.js';
 import type { InputCache } from '../inputs/input-cache.js';
 import type { EngineWatch } from './engine-watch.js';
+import type { EgressProxies } from '../egress/egress-proxies.js';
 
 export interface RunDeps {
   docker: Docker;
@@ -43,6 +44,8 @@ export interface RunDeps {
   rootfsBytes?: (spec: ContainerRequest['spec']) => number;
   /** The policy's readOnlyRootfs: that filesystem is read-only, and /tmp a tmpfs counted as memory. */
   readOnlyRootfs?: boolean;
+  /** The egress network and its proxies, where the policy grants egress; without, no egress runs here. */
+  egress?: EgressProxies;
 }
 
 export interface RunHooks {

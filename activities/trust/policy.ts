@@ -3,6 +3,7 @@
 // exists; one that leaves a limit out gets the policy's default.
 import { ApplicationFailure } from '@temporalio/activity';
 import { parseS3Uri, type Action } from '../../spec/action.js';
+import { uncovered } from '../../spec/egress.js';
 import { imageAllowed, parseImageRef } from '../../spec/image.js';
 import { formatBytes, formatDuration } from '../../spec/quantity.js';
 import { DEFAULT_LOG_SIZE } from '../container/run-container.js';
@@ -25,6 +26,12 @@ export interface Policy {
   ceilings: Limits & { gpus?: number; timeout?: number };
   /** Image patterns (as CAISSON_ALLOWED_IMAGES) that may ask for `network: host`; empty: none. */
   hostNetwork: string[];
+  /**
+   * Who may ask for `network: egress` (image patterns), and the host names (and "*.domain"
+   * wildcards) the egress proxy lets them reach; a spec may narrow the names, never widen them.
+   * Absent: no egress at all.
+   */
+  egress?: { images: string[]; allow: string[] };
   /** Buckets a spec may name (artifacts, inputs, each whole) besides the worker's own; "*" any. */
   buckets: string[];
   /**
@@ -133,6 +140,7 @@ export function policyProblems(spec: Action, policy: Policy, workerBucket: strin
       `network: "host" is not allowed for ${spec.image} on this fleet (it would reach the host's own services); use "none"`,
     );
   }
+  problems.push(...egressProblems(spec, policy));
   const bucket = spec.artifacts.bucket;
   if (bucket && !bucketAllowed(bucket, policy, workerBucket)) {
     problems.push(
@@ -178,6 +186,23 @@ export function policyProblems(spec: Action, policy: Policy, workerBucket: strin
     }
   });
   return problems;
+}
+
+/** `network: egress` needs the policy's grant for the image; `egress.allow` only narrows its names. */
+function egressProblems(spec: Action, policy: Policy): string[] {
+  if (spec.network !== 'egress') return [];
+  const ref = parseImageRef(spec.image);
+  const grant = policy.egress;
+  if (!grant || !(ref && imageAllowed(ref, grant.images)))
+    return [
+      `network: "egress" is not allowed for ${spec.image} on this fleet (its policy grants egress to ${grant?.images.length ? grant.images.join(', ') : 'no image'}); use "none"`,
+    ];
+  const wider = uncovered(spec.egress?.allow ?? [], grant.allow);
+  return wider.length
+    ? [
+        `egress.allow: ${wider.join(', ')} beyond what this fleet allows (${grant.allow.join(', ')}); a spec may only narrow the list`,
+      ]
+    : [];
 }
 
 /**
