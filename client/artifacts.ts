@@ -53,7 +53,7 @@ export interface DownloadSummary {
 }
 
 /** The bucket and key prefix of an action's /out, from where its result.json is stored. */
-function outFolderOf(result: Pick<ActionResult, 'resultUri'>): { bucket: string; prefix: string } | undefined {
+export function outFolderOf(result: Pick<ActionResult, 'resultUri'>): { bucket: string; prefix: string } | undefined {
   const where = result.resultUri ? parseS3Uri(result.resultUri) : undefined;
   if (!where?.key.endsWith('/result.json')) return undefined;
   return { bucket: where.bucket, prefix: `${where.key.slice(0, -'result.json'.length)}out/` };

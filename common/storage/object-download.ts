@@ -20,7 +20,7 @@ export interface RemoteObject {
 }
 
 /** The temporary name a file is written under until it is whole (a leftover one is overwritten). */
-function partialName(local: string): string {
+export function partialName(local: string): string {
   return join(dirname(local), `.${basename(local)}.caisson-part`);
 }
 
