@@ -277,6 +277,34 @@ describe('the bundled action (dist/index.js)', () => {
     expect(version).toMatch(/^v24\./);
   });
 
+  it('uploads and downloads under Node 24, with the AWS variables of the step', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'caisson-gha-'));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+    const workspace = join(dir, 'workspace');
+    mkdirSync(workspace);
+    writeFileSync(join(workspace, 'notes.txt'), 'handed over\n');
+    const files = runnerFiles(dir);
+    const aws = ['AWS_ENDPOINT_URL_S3', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_REGION'];
+    const inputs = {
+      ...base(),
+      command: 'sh\n-c',
+      args: 'tr a-z A-Z < /in/notes.txt > /out/shout.txt',
+      upload: 'notes.txt',
+      download: 'out/*.txt',
+    };
+    const main = await runDist({
+      ...files,
+      ...inputVars(inputs),
+      ...Object.fromEntries(aws.map((name) => [name, env(name)])),
+      CAISSON_ARTIFACTS_BUCKET: env('CAISSON_ARTIFACTS_BUCKET'),
+      GITHUB_WORKSPACE: workspace,
+    });
+    expect(main.code).toBe(0);
+    expect(readFileSync(join(workspace, 'caisson-out/shout.txt'), 'utf8')).toBe('HANDED OVER\n');
+    const downloaded = records(readFileSync(files.GITHUB_OUTPUT, 'utf8')).downloaded!;
+    expect(JSON.parse(downloaded)).toEqual([{ path: 'out/shout.txt', file: 'caisson-out/shout.txt', size: 12 }]);
+  });
+
   it('fails with a readable message, and its stack traces name the TypeScript sources (source maps)', async () => {
     const { code, stdout } = await runDist({ ...inputVars({ image: 'Not An Image', 'action-id': 'gha-bad' }) });
     expect(code).toBe(1);
