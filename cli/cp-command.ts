@@ -1,8 +1,9 @@
 // `caisson cp ID:out/PATH LOCAL`: files an action stored from /out, back on the local disk.
 // PATH is a file (LOCAL is then the file, or a folder to put it in), a folder (its files land in
 // LOCAL below it), a glob ("out/**/*.csv": the matches keep their path inside /out), or nothing
-// ("ID:out": all of /out). A progress line (files, bytes) goes to stderr; a second run skips what
-// is already there whole. Needs read access to the artifacts bucket (AWS_*).
+// ("ID:out": all of /out). It waits for the action to end: what its final attempt stored is what
+// comes. A progress line (files, bytes) goes to stderr; a second run skips what is already there
+// whole. Needs read access to the artifacts bucket (AWS_*).
 import { statSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { parseArgs } from 'node:util';
