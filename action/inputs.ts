@@ -10,6 +10,7 @@ import type { TemporalSettings } from '../common/connection/temporal-connection.
 import { codecKeysFromEnv } from '../common/connection/payload-codec.js';
 import { bool, collect, type Attempt, type InputReader, type Problems } from './input-values.js';
 import { inputForPath, readSpecFile, specFromInputs } from './spec-inputs.js';
+import { readTransferInputs, type TransferInputs } from './transfer-inputs.js';
 
 export type { InputReader } from './input-values.js';
 
@@ -28,6 +29,8 @@ export interface ActionInputs extends ConnectionInputs {
   /** Run an array of child actions instead of one (array-count or array-items). */
   array?: ArrayOptionsInput;
   uiUrl?: string;
+  /** Files from the workspace into /in, and from /out back into the workspace. */
+  transfer: TransferInputs;
 }
 
 export class InputError extends Error {
@@ -199,6 +202,12 @@ export function readInputs(actions: InputReader = core, env: NodeJS.ProcessEnv =
   const wait = attempt('wait', () => bool(actions, 'wait', true)) ?? true;
   const followLogs = attempt('follow-logs', () => bool(actions, 'follow-logs', true)) ?? true;
   const connectionInputs = connection(actions, problems, env);
+  const transfer = readTransferInputs(actions, attempt, problems);
+  if (array && transfer.download.length)
+    problems.push({
+      input: 'download',
+      message: "an array's children each have their own /out: download one by its id",
+    });
 
   if (problems.length) throw new InputError(problems);
   return {
@@ -210,5 +219,6 @@ export function readInputs(actions: InputReader = core, env: NodeJS.ProcessEnv =
     followLogs,
     array,
     uiUrl: actions.getInput('temporal-ui-url') || undefined,
+    transfer,
   };
 }

@@ -8,6 +8,7 @@ import { formatDuration } from '../spec/quantity.js';
 import { actionUiLink } from '../common/text/ui-link.js';
 import { InputError, readInputs, type ActionInputs, type InputReader } from './inputs.js';
 import { STATE } from './state.js';
+import { downloadStep, stageUploads } from './transfer-step.js';
 
 export type Core = InputReader &
   Pick<typeof core, 'setOutput' | 'setFailed' | 'setSecret' | 'info' | 'error' | 'debug' | 'saveState' | 'summary'>;
@@ -123,6 +124,7 @@ async function main(actions: Core, env: NodeJS.ProcessEnv): Promise<void> {
   const inputs = readInputs(actions, env);
   const client = await ActionsClient.connect(inputs.temporal, inputs.taskQueue);
   try {
+    if (inputs.transfer.upload.length) await stageUploads(actions, client, inputs, env);
     if (inputs.array) return await runArrayStep(actions, client, inputs, env);
     const handle = inputs.template
       ? await client.startTemplate(
@@ -175,6 +177,7 @@ async function main(actions: Core, env: NodeJS.ProcessEnv): Promise<void> {
     actions.setOutput('reason', result.reason);
     actions.setOutput('artifacts', JSON.stringify(result.artifacts));
     if (result.output !== undefined) actions.setOutput('output', JSON.stringify(result.output));
+    if (inputs.transfer.download.length) await downloadStep(actions, client, handle, inputs, env);
     await writeSummary(actions, result, link);
     if (result.status !== 'DONE') {
       const tail = result.logTail.slice(-10).join('\n');

@@ -9,9 +9,9 @@ import {
   parseLabelList,
 } from '../common/text/text-inputs.js';
 import { MAX_DATA_FILE_BYTES, parseData } from '../common/text/data-file.js';
-import { readFileSync, realpathSync, statSync } from 'node:fs';
-import { isAbsolute, relative, resolve } from 'node:path';
+import { readFileSync, statSync } from 'node:fs';
 import { list, type Attempt, type InputReader } from './input-values.js';
+import { realPathInWorkspace } from './workspace-path.js';
 
 /** Where a spec field comes from, so that a schema problem names the input the user wrote. */
 const INPUT_OF_FIELD: Record<string, string> = {
@@ -144,15 +144,7 @@ export function specFromInputs(actions: InputReader, attempt: Attempt): Spec {
  * workspace, so that a workflow cannot make the step read a file of the runner's host.
  */
 export function readSpecFile(path: string, workspace: string): Spec {
-  let real: string;
-  try {
-    real = realpathSync(resolve(workspace, path));
-  } catch {
-    throw new Error(`${path} is not a file in the workspace (${workspace})`);
-  }
-  const inside = relative(realpathSync(workspace), real);
-  if (inside.startsWith('..') || isAbsolute(inside))
-    throw new Error(`${path} lies outside the workspace (${workspace})`);
+  const real = realPathInWorkspace(path, workspace);
   if (statSync(real).size > MAX_DATA_FILE_BYTES) throw new Error(`${path} is larger than ${MAX_DATA_FILE_BYTES} bytes`);
   const parsed = parseData(readFileSync(real, 'utf8'), path);
   if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed))

@@ -64,6 +64,8 @@ import { FailureType } from '../spec/failures.js';
 import { labelsOf, metadataOf, type ActionMetadata } from './action-metadata.js';
 import { annotationsMemo, labelAttributes } from '../spec/start-metadata.js';
 import { labelsQuery, quoteValue } from './visibility-query.js';
+import { downloadOut, listOut, type DownloadOptions, type DownloadSummary } from './artifacts.js';
+import type { ListedObject } from '../common/storage/prefix-listing.js';
 
 export { InvalidSpecError };
 export { labelsQuery, quoteValue };
@@ -73,6 +75,8 @@ export { temporalSettingsFromEnv, type TemporalSettings };
 export type { ArrayHandle, ArrayOptionsInput, ArrayResult };
 export type { ScheduleRun } from './schedules.js';
 export type { ActionResult, ActionSpecInput, StatusView, LogLine, LogOptions, StoredTemplate, TemplateRun };
+export type { DownloadOptions, DownloadProgress, DownloadSummary, DownloadedFile } from './artifacts.js';
+export type { ListedObject };
 
 export interface StartOptions {
   /** Chosen by the caller for idempotency: starting the same id again attaches to that run. */
@@ -120,6 +124,16 @@ export class LogsUnavailableError extends Error {
 export function logStoreFromEnv(env: NodeJS.ProcessEnv = process.env): S3Client | undefined {
   if (!env.AWS_ENDPOINT_URL_S3 && !env.AWS_ACCESS_KEY_ID && !env.AWS_PROFILE) return undefined;
   return s3ClientFromEnv({ ...env, AWS_REGION: env.AWS_REGION || 'us-east-1' });
+}
+
+/** Downloading artifacts needs S3; this client was made without access to it. */
+export class ArtifactsUnavailableError extends Error {
+  constructor() {
+    super(
+      'downloading artifacts needs read access to the artifacts bucket: set AWS_ENDPOINT_URL_S3 (for a self-hosted S3), AWS_REGION and credentials',
+    );
+    this.name = 'ArtifactsUnavailableError';
+  }
 }
 
 /** Activities that carry a run's progress in their heartbeats (execute; runContainer for older runs). */
@@ -196,6 +210,25 @@ export class ActionHandle {
       return { closed: true, liveLogs: result?.liveLogs ?? seen, attempts: result?.attempts };
     };
     return readLog(this.logStore, state, options);
+  }
+
+  /**
+   * Every file the action's final attempt stored from /out, listed from S3 (all of them, where the
+   * result names the first thousand). Waits for the action to end.
+   */
+  async *artifactObjects(): AsyncGenerator<ListedObject> {
+    if (!this.logStore) throw new ArtifactsUnavailableError();
+    yield* listOut(this.logStore, await this.result());
+  }
+
+  /**
+   * Downloads the files of the action's /out (of its final attempt; waits for the action to end)
+   * into `toDir`, those `include` selects: streamed, each written whole or not at all, a file
+   * already there whole skipped, a key that would land outside `toDir` refused.
+   */
+  async download(toDir: string, options: DownloadOptions = {}): Promise<DownloadSummary> {
+    if (!this.logStore) throw new ArtifactsUnavailableError();
+    return downloadOut(this.logStore, await this.result(), toDir, options);
   }
 
   /** The attempt the action is on (while it runs) or ended with. */
@@ -416,4 +449,14 @@ export class ActionsClient {
     }
     return out;
   }
+}
+
+/** ActionHandle.download by the action's id, for callers that hold no handle. */
+export function downloadArtifacts(
+  client: ActionsClient,
+  actionId: string,
+  toDir: string,
+  options: DownloadOptions = {},
+): Promise<DownloadSummary> {
+  return client.attach(actionId).download(toDir, options);
 }

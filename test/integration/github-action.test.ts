@@ -3,16 +3,17 @@
 // output side (outputs, state, failures, log) is replaced by a recorder.
 import * as core from '@actions/core';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { afterEach, describe, expect, inject, it, onTestFinished } from 'vitest';
 import { run, type Core } from '../../action/main.js';
 import { post, type PostCore } from '../../action/post.js';
 import { STATE } from '../../action/state.js';
 import { freePort } from '../../harness/free-port.js';
 import { inputVars, node24, records, runDist, runnerFiles } from '../support/bundled-action.js';
-import { env } from '../support/env.js';
+import { env, objectDigest, s3 } from '../support/env.js';
 
 /** Makes `inputs` the step's inputs, as the runner does: INPUT_<NAME> variables, and only those. */
 function useInputs(inputs: Record<string, string>): void {
@@ -164,6 +165,85 @@ describe('the GitHub Action', () => {
   });
 });
 
+describe('the GitHub Action moving files', () => {
+  const MiB = 1 << 20;
+  const workspace = () => {
+    const dir = mkdtempSync(join(tmpdir(), 'caisson-gha-ws-'));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+    return dir;
+  };
+  const stepEnv = (dir: string) => ({
+    GITHUB_WORKSPACE: dir,
+    CAISSON_ARTIFACTS_BUCKET: env('CAISSON_ARTIFACTS_BUCKET'),
+  });
+
+  it('uploads workspace files into /in, read-only, and downloads what an out/ glob selects', async () => {
+    const dir = workspace();
+    mkdirSync(join(dir, 'data/deep'), { recursive: true });
+    writeFileSync(join(dir, 'data/a.txt'), 'from the workspace\n');
+    writeFileSync(join(dir, 'data/deep/b.txt'), 'deeper\n');
+    writeFileSync(join(dir, 'config.json'), '{"k":1}\n');
+    const rec = new Recorder({
+      ...base(),
+      command: 'sh\n-c',
+      args:
+        'cat /in/data/a.txt /in/data/deep/b.txt /in/config.json; touch /in/data/x 2>/dev/null || echo read-only; ' +
+        `cp /in/data/a.txt /out/a.txt; mkdir /out/sub; head -c ${MiB} /dev/urandom > /out/sub/b.bin`,
+      upload: 'data\nconfig.json',
+      download: 'out/sub/**',
+      'download-max-bytes': '2Mi',
+    });
+    await run(rec.core(), stepEnv(dir));
+    expect(rec.failed).toEqual([]);
+    expect(rec.outputs.status).toBe('DONE');
+    expect(rec.logs).toEqual(expect.arrayContaining(['from the workspace', 'deeper', '{"k":1}', 'read-only']));
+    expect(rec.logs).toContain('uploaded 3 files (34 bytes), staged at /in/data, /in/config.json');
+    expect(JSON.parse(rec.outputs.downloaded!)).toEqual([
+      { path: 'out/sub/b.bin', file: 'caisson-out/sub/b.bin', size: MiB },
+    ]);
+    expect(readdirSync(join(dir, 'caisson-out'), { recursive: true })).toEqual(['sub', 'sub/b.bin']);
+    const stored = JSON.parse(rec.outputs.artifacts!) as { path: string; uri: string }[];
+    const digest = await objectDigest(s3(), stored.find((a) => a.path === 'sub/b.bin')!.uri);
+    expect(
+      createHash('sha256')
+        .update(readFileSync(join(dir, 'caisson-out/sub/b.bin')))
+        .digest('hex'),
+    ).toBe(digest.sha256);
+  });
+
+  it('fails the step, writing nothing, when what download selects is over download-max-bytes', async () => {
+    const dir = workspace();
+    const rec = new Recorder({
+      ...base(),
+      command: 'sh\n-c',
+      args: `head -c ${MiB} /dev/urandom > /out/big`,
+      download: 'out/**',
+      'download-path': 'small',
+      'download-max-bytes': '1Ki',
+    });
+    await run(rec.core(), stepEnv(dir));
+    expect(rec.outputs.status).toBe('DONE');
+    expect(rec.failed).toEqual([
+      expect.stringContaining(`selected hold ${MiB} bytes, more than download-max-bytes (1024)`),
+    ]);
+    expect(existsSync(join(dir, 'small'))).toBe(false);
+  });
+
+  it('refuses upload paths outside the workspace and download globs outside out/, before anything starts', async () => {
+    const rec = new Recorder({ ...base(), upload: '../etc', download: 'logs/**' });
+    await run(rec.core(), stepEnv(workspace()));
+    expect(rec.failed).toHaveLength(1);
+    expect(rec.failed[0]).toContain('- download: "logs/**": a glob under out/');
+    expect(rec.outputs).toEqual({});
+    const dir = workspace();
+    const sibling = workspace();
+    const outside = new Recorder({ ...base(), upload: `../${basename(sibling)}` });
+    await run(outside.core(), stepEnv(dir));
+    expect(outside.failed).toEqual([expect.stringContaining('lies outside the workspace')]);
+    expect(outside.state).toEqual({});
+  });
+});
+
 describe('the bundled action (dist/index.js)', () => {
   it('runs under Node 24, as GitHub runs it, writes its outputs to GITHUB_OUTPUT, and runs as post the second time', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'caisson-gha-'));
@@ -195,6 +275,34 @@ describe('the bundled action (dist/index.js)', () => {
       execFile(node24(), ['--version'], (_e, out) => resolve(out.trim())),
     );
     expect(version).toMatch(/^v24\./);
+  });
+
+  it('uploads and downloads under Node 24, with the AWS variables of the step', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'caisson-gha-'));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+    const workspace = join(dir, 'workspace');
+    mkdirSync(workspace);
+    writeFileSync(join(workspace, 'notes.txt'), 'handed over\n');
+    const files = runnerFiles(dir);
+    const aws = ['AWS_ENDPOINT_URL_S3', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_REGION'];
+    const inputs = {
+      ...base(),
+      command: 'sh\n-c',
+      args: 'tr a-z A-Z < /in/notes.txt > /out/shout.txt',
+      upload: 'notes.txt',
+      download: 'out/*.txt',
+    };
+    const main = await runDist({
+      ...files,
+      ...inputVars(inputs),
+      ...Object.fromEntries(aws.map((name) => [name, env(name)])),
+      CAISSON_ARTIFACTS_BUCKET: env('CAISSON_ARTIFACTS_BUCKET'),
+      GITHUB_WORKSPACE: workspace,
+    });
+    expect(main.code).toBe(0);
+    expect(readFileSync(join(workspace, 'caisson-out/shout.txt'), 'utf8')).toBe('HANDED OVER\n');
+    const downloaded = records(readFileSync(files.GITHUB_OUTPUT, 'utf8')).downloaded!;
+    expect(JSON.parse(downloaded)).toEqual([{ path: 'out/shout.txt', file: 'caisson-out/shout.txt', size: 12 }]);
   });
 
   it('fails with a readable message, and its stack traces name the TypeScript sources (source maps)', async () => {

@@ -216,3 +216,38 @@ describe('the default action id', () => {
     for (const name of Object.keys(github)) expect(defaultActionId({ ...github, [name]: '' })).toBeUndefined();
   });
 });
+
+describe('upload and download inputs', () => {
+  it('take paths and out/ globs one per line, with 1Gi bounds and caisson-out/ by default', () => {
+    const { transfer } = readInputs(
+      given({ image, upload: 'data\nconfig.json\n', download: 'out/**\nout/*.csv' }),
+      github,
+    );
+    expect(transfer).toEqual({
+      upload: ['data', 'config.json'],
+      uploadMaxBytes: 2 ** 30,
+      download: ['**', '*.csv'],
+      downloadPath: 'caisson-out/',
+      downloadMaxBytes: 2 ** 30,
+    });
+    expect(readInputs(given({ image, download: 'out/', 'download-max-bytes': '2Mi' }), github).transfer).toMatchObject({
+      download: ['**'],
+      downloadMaxBytes: 2 * 2 ** 20,
+    });
+  });
+
+  it('refuse globs outside out/, bad sizes, names that are not plain, two paths of one name, and arrays', () => {
+    expect(problems({ image, download: 'logs/**', 'download-max-bytes': '1m', 'upload-max-bytes': 'lots' })).toEqual({
+      download: '"logs/**": a glob under out/, e.g. out/** or out/*.csv',
+      'download-max-bytes': expect.stringContaining('lowercase "m" means milli'),
+      'upload-max-bytes': expect.stringContaining('is not a size'),
+    });
+    expect(problems({ image, upload: '..' })).toEqual({
+      upload: '..: its name ".." is not a plain file name for /in/',
+    });
+    expect(problems({ image, upload: 'a/data\nb/data' })).toEqual({ upload: 'b/data: a second path named data' });
+    expect(problems({ image, download: 'out/**', 'array-count': '2' })).toEqual({
+      download: "an array's children each have their own /out: download one by its id",
+    });
+  });
+});
