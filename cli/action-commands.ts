@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import type { ActionSummary, LogOptions, StatusView } from '../client/index.js';
 import { followTail } from '../client/follow.js';
 import { formatDuration } from '../spec/quantity.js';
-import { exitCodeFor } from './exit-codes.js';
+import { EXIT, exitCodeFor } from './exit-codes.js';
 import { NO_BUCKET_NOTE, printLog } from './log-printer.js';
 import { addFormatOptions, formatOf, renderList, serialized, type Columns, type Format } from './output-format.js';
 import { printResult } from './print-result.js';
@@ -248,5 +248,27 @@ export function listCommand(program: Command): void {
           return { lines, keys };
         }, out);
       });
+    });
+}
+
+export function cpCommandOf(program: Command): void {
+  program
+    .command('cp')
+    .description('copy files an action kept from /out to the local disk (waits for the action to end)')
+    .argument('<source>', 'ID:out/PATH: a file, a folder or a glob inside /out, or ID:out for all of it')
+    .argument('<local>', 'the local file or folder')
+    .addHelpText(
+      'after',
+      examples(
+        'caisson cp ID:out/model.pt ./model.pt',
+        'caisson cp ID:out/metrics/ ./metrics',
+        "caisson cp 'ID:out/**/*.csv' ./csv",
+        'caisson cp ID:out ./all   # again later: what is there whole is skipped',
+      ) + '\nNeeds read access to the artifacts bucket (AWS_ENDPOINT_URL_S3, AWS_ACCESS_KEY_ID, …).',
+    )
+    .action(async (source: string, local: string) => {
+      const { cpCommand } = await import('./cp-command.js');
+      const code = await withClient((client) => cpCommand([source, local], client, err));
+      if (code !== 0) process.exitCode = EXIT.cli;
     });
 }

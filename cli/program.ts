@@ -2,7 +2,14 @@
 // line in COMMANDS. Usage mistakes end as UsageFailure (one line, exit 125), asked-for help and the
 // version as HelpShown (exit 0); main.ts turns them into output and exit codes.
 import { Argument, Command, CommanderError } from 'commander';
-import { cancelCommand, listCommand, logsCommand, resultCommand, statusCommand } from './action-commands.js';
+import {
+  cancelCommand,
+  cpCommandOf,
+  listCommand,
+  logsCommand,
+  resultCommand,
+  statusCommand,
+} from './action-commands.js';
 import { codecServerCommand } from './codec-server-command.js';
 import { bashCompletion, zshCompletion } from './completion.js';
 import { out } from './connect.js';
@@ -55,6 +62,7 @@ const COMMANDS: ((program: Command) => void)[] = [
   logsCommand,
   resultCommand,
   cancelCommand,
+  cpCommandOf,
   listCommand,
   hostCommand,
   templateCommand,
