@@ -17,6 +17,7 @@ import { FleetRegistry } from '../common/storage/fleet-registry.js';
 import type { WorkerConfig } from './config.js';
 import type { PreparedHost } from './host-setup.js';
 import { loadPolicy } from './policy-file.js';
+import { countS3Errors } from './s3-errors.js';
 
 export function hostActivities(
   config: WorkerConfig,
@@ -26,6 +27,7 @@ export function hostActivities(
   const s3 = s3ClientFromEnv(config);
   const registry = new FleetRegistry(s3, config.CAISSON_ARTIFACTS_BUCKET, config.CAISSON_TASK_QUEUE);
   const metrics = createMetrics(Runtime.instance().metricMeter);
+  countS3Errors(s3, metrics);
   const removals = new Set<Promise<void>>();
   const { policy, images } = loadPolicy(config.CAISSON_POLICY_FILE);
   const allowedImages = images ?? config.CAISSON_ALLOWED_IMAGES;
