@@ -24,6 +24,8 @@ export function createMetrics(meter: MetricMeter) {
     hostMemoryBytes: meter.createGauge('caisson_host_memory_bytes', 'int', 'bytes', 'Memory, held and free'),
     hostDiskBytes: meter.createGauge('caisson_host_disk_bytes', 'int', 'bytes', 'Disk budgets, held and free'),
     hostGpus: meter.createGauge('caisson_host_gpus', 'int', 'GPUs', 'GPUs, held and free'),
+    engineUp: meter.createGauge('caisson_engine_up', 'int', '', '1 while the container engine answers, else 0'),
+    workerReady: meter.createGauge('caisson_worker_ready', 'int', '', '1 while /readyz says ready, else 0'),
     s3Errors: meter.createCounter(
       'caisson_s3_errors',
       'requests',

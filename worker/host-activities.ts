@@ -27,7 +27,7 @@ export function hostActivities(
   const s3 = s3ClientFromEnv(config);
   const registry = new FleetRegistry(s3, config.CAISSON_ARTIFACTS_BUCKET, config.CAISSON_TASK_QUEUE);
   const metrics = createMetrics(Runtime.instance().metricMeter);
-  countS3Errors(s3, metrics);
+  countS3Errors(s3, metrics, config.CAISSON_HOST);
   const removals = new Set<Promise<void>>();
   const { policy, images } = loadPolicy(config.CAISSON_POLICY_FILE);
   const allowedImages = images ?? config.CAISSON_ALLOWED_IMAGES;

@@ -61,14 +61,19 @@ export class Readiness {
       : { ok: true, reasons: [] };
   }
 
+  /** Whether the engine answered a ping lately (false before the host is served). */
+  engineAnswering(): boolean {
+    const answered = this.engineAnsweredAt;
+    return answered !== undefined && this.now() - answered <= ENGINE_ANSWERED_WITHIN_MS;
+  }
+
   ready(): Verdict {
     const reasons = [...this.live().reasons];
     const serving = this.serving;
     if (!serving) return { ok: false, reasons: [...reasons, 'starting: the workers do not poll yet'] };
     const notPolling = serving.workers.map((w) => w.getState()).filter((state) => state !== 'RUNNING');
     if (notPolling.length) reasons.push(`Temporal workers not polling (${notPolling.join(', ')})`);
-    const answered = this.engineAnsweredAt;
-    if (answered === undefined || this.now() - answered > ENGINE_ANSWERED_WITHIN_MS)
+    if (!this.engineAnswering())
       reasons.push(`the container engine has not answered for ${ENGINE_ANSWERED_WITHIN_MS / 1000} s`);
     if (serving.capacity.drained) reasons.push(`drained: ${serving.capacity.drained}`);
     return { ok: reasons.length === 0, reasons };

@@ -18,7 +18,7 @@ import { startReconciling } from './reconcile-loop.js';
 import { installRuntime } from './runtime.js';
 import { freeLoopbackPort, opsAddress, startOpsServer } from './ops-server.js';
 import { Readiness } from './readiness.js';
-import { startHoldingsGauge } from './holdings-gauge.js';
+import { startHostGauges } from './host-gauges.js';
 
 export async function runWorker(config: WorkerConfig): Promise<void> {
   const address = opsAddress(config);
@@ -57,8 +57,8 @@ export async function runWorker(config: WorkerConfig): Promise<void> {
   });
   logStarted(log, config, { capacity, hostQueue: owner.queue, wired, temporal });
   const stopGauge = startContainerGauge(docker, config.CAISSON_HOST, wired.metrics);
-  const stopHoldings = startHoldingsGauge(capacity, config.CAISSON_HOST, wired.metrics);
   readiness.serve({ workers, capacity, docker });
+  const stopHostGauges = startHostGauges(capacity, readiness, config.CAISSON_HOST, wired.metrics);
   // Reconciling asks workflows where they run: it needs workers polling, so it runs once they are,
   // and then every CAISSON_RECONCILE_SECONDS until the worker stops.
   const reconciler = startReconciling({
@@ -78,7 +78,7 @@ export async function runWorker(config: WorkerConfig): Promise<void> {
     host.engine.stop();
     await reports.stop();
     stopGauge();
-    stopHoldings();
+    stopHostGauges();
     readiness.stop();
     // Runs that ended just before the stop: their containers go now, not at the next start.
     await Promise.all([...wired.removals]);

@@ -5,7 +5,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import type { Metrics } from '../activities/metrics.js';
 import { isMissingObject } from '../common/storage/s3-client.js';
 
-export function countS3Errors(s3: S3Client, metrics: Metrics): void {
+export function countS3Errors(s3: S3Client, metrics: Metrics, host: string): void {
   s3.middlewareStack.add(
     (next, context) => async (args) => {
       try {
@@ -13,7 +13,8 @@ export function countS3Errors(s3: S3Client, metrics: Metrics): void {
       } catch (err) {
         const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
         // 412: a conditional write that lost its race, an answer as well.
-        if (!isMissingObject(err) && status !== 412) metrics.s3Errors.add(1, { operation: context.commandName ?? '' });
+        if (!isMissingObject(err) && status !== 412)
+          metrics.s3Errors.add(1, { host, operation: context.commandName ?? '' });
         throw err;
       }
     },

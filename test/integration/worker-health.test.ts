@@ -77,5 +77,7 @@ describe('health endpoints', () => {
     expect(sample(text, 'caisson_host_memory_bytes', { host, state: 'free' })).toBe(2 ** 30);
     expect(sample(text, 'caisson_host_gpus', { host, state: 'free' })).toBe(2);
     expect(text).toContain('caisson_host_disk_bytes');
+    expect(sample(text, 'caisson_host_capacity', { host })).toBe(3);
+    expect(sample(text, 'caisson_engine_up', { host })).toBe(1);
   });
 });
