@@ -19,13 +19,14 @@ export interface Verdict {
 }
 
 export class Readiness {
-  private lastTick = Date.now();
+  private lastTick: number;
   private lagMs = 0;
   private engineAnsweredAt: number | undefined;
   private serving: { workers: Worker[]; capacity: HostCapacity; docker: Docker } | undefined;
   private readonly timers: NodeJS.Timeout[] = [];
 
   constructor(private readonly now: () => number = Date.now) {
+    this.lastTick = now();
     const ticker = setInterval(() => {
       const at = this.now();
       this.lagMs = Math.max(0, at - this.lastTick - TICK_MS);
