@@ -19,6 +19,18 @@ export function createMetrics(meter: MetricMeter) {
       'Action slots taken on this host',
     ),
     capacity: meter.createGauge('caisson_host_capacity', 'int', 'actions', 'Action slots this host offers'),
+    // What this host gives actions, by state="held" (by what runs) and state="free".
+    hostCpuMillis: meter.createGauge('caisson_host_cpu_millis', 'int', 'millicores', 'CPU of this host, held and free'),
+    hostMemoryBytes: meter.createGauge('caisson_host_memory_bytes', 'int', 'bytes', 'Memory, held and free'),
+    hostDiskBytes: meter.createGauge('caisson_host_disk_bytes', 'int', 'bytes', 'Disk budgets, held and free'),
+    hostGpus: meter.createGauge('caisson_host_gpus', 'int', 'GPUs', 'GPUs, held and free'),
+    engineUp: meter.createGauge('caisson_engine_up', 'int', '', '1 while the container engine answers, else 0'),
+    workerReady: meter.createGauge('caisson_worker_ready', 'int', '', '1 while /readyz says ready, else 0'),
+    s3Errors: meter.createCounter(
+      'caisson_s3_errors',
+      'requests',
+      'S3 requests that failed after their retries (a missing object is no error)',
+    ),
   };
 }
 

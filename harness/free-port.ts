@@ -1,13 +1,3 @@
-import { createServer } from 'node:net';
-
-/** A TCP port on loopback that nothing listens on right now. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
+// A TCP port on loopback that nothing listens on right now: the worker's own way of finding one
+// for its runtime's metrics, shared with the tests that give each worker ports of its own.
+export { freeLoopbackPort as freePort } from '../worker/ops-server.js';

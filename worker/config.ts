@@ -165,6 +165,15 @@ export const WorkerConfig = z.object({
       }
     }),
   CAISSON_METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  /** host:port of the metrics and health server, for binding beyond loopback (IPv6 in brackets: [::]:9464). */
+  CAISSON_METRICS_ADDRESS: z
+    .string()
+    .regex(/^(\[[0-9A-Fa-f:.]+\]|[^:\s[\]]+):\d{1,5}$/, 'host:port, e.g. 0.0.0.0:9464 or [::]:9464')
+    .optional(),
+  CAISSON_LOG_FORMAT: z.enum(['json', 'text'], { message: 'CAISSON_LOG_FORMAT is "json" or "text"' }).default('json'),
+  CAISSON_LOG_LEVEL: z
+    .enum(['debug', 'info', 'warn', 'error'], { message: 'CAISSON_LOG_LEVEL is "debug", "info", "warn" or "error"' })
+    .default('info'),
 });
 
 export type WorkerConfig = z.output<typeof WorkerConfig>;
@@ -270,5 +279,13 @@ export const SETTING_DOCS = {
   CAISSON_RECONCILE_SECONDS: { about: 'Seconds between reconcile passes (leftovers, overdue containers, slots).' },
   CAISSON_CODEC_KEYS: { about: '`id:base64key` pairs, comma-separated: payloads encrypted, the first key encrypts.' },
   CAISSON_CODEC_KEYS_FILE: { about: 'A file holding the codec keys, one per line (a mounted secret).' },
-  CAISSON_METRICS_PORT: { about: 'Serve Prometheus metrics on `127.0.0.1:<port>/metrics`.' },
+  CAISSON_METRICS_PORT: {
+    about: 'Serve Prometheus metrics on `127.0.0.1:<port>/metrics`, with `/healthz` and `/readyz` beside them.',
+  },
+  CAISSON_METRICS_ADDRESS: {
+    about: 'Where that server listens instead, `host:port` (`0.0.0.0:9464`, `[::]:9464`) to be scraped from elsewhere.',
+    default: '`127.0.0.1:<CAISSON_METRICS_PORT>`',
+  },
+  CAISSON_LOG_FORMAT: { about: "The worker's log lines on stderr: `json` (one object a line) or `text`." },
+  CAISSON_LOG_LEVEL: { about: 'The least level logged: `debug`, `info`, `warn` or `error`.' },
 } satisfies Record<keyof typeof WorkerConfig.shape | 'CAISSON_CODEC_KEYS_FILE', SettingDoc>;

@@ -18,6 +18,7 @@ import type { WorkerConfig } from './config.js';
 import type { PreparedHost } from './host-setup.js';
 import { loadPolicy } from './policy-file.js';
 import { startEgress } from './egress-setup.js';
+import { countS3Errors } from './s3-errors.js';
 
 export async function hostActivities(
   config: WorkerConfig,
@@ -27,6 +28,7 @@ export async function hostActivities(
   const s3 = s3ClientFromEnv(config);
   const registry = new FleetRegistry(s3, config.CAISSON_ARTIFACTS_BUCKET, config.CAISSON_TASK_QUEUE);
   const metrics = createMetrics(Runtime.instance().metricMeter);
+  countS3Errors(s3, metrics, config.CAISSON_HOST);
   const removals = new Set<Promise<void>>();
   const { policy, images } = loadPolicy(config.CAISSON_POLICY_FILE);
   const allowedImages = images ?? config.CAISSON_ALLOWED_IMAGES;

@@ -2,7 +2,8 @@
 // placement, finalize), the results queue and this host's own queue (pull, run, collect, clean-up),
 // so that every step of a placed run happens on the host that holds its container. This is the
 // order of its life: setup (host-setup.ts, temporal-connections.ts, host-activities.ts), roles
-// (roles.ts), the loops beside them (fleet reports, gauge, reconcile), and drain (drain.ts).
+// (roles.ts), the loops beside them (fleet reports, gauges, reconcile), and drain (drain.ts); the
+// operator's endpoint (ops-server.ts) answers from the start, ready once the workers poll.
 import { Runtime, type Logger } from '@temporalio/worker';
 import type { HostCapacity } from '../activities/placement/capacity.js';
 import type { WorkerConfig } from './config.js';
@@ -15,10 +16,17 @@ import { drainThenStop, workflowOpenIn } from './drain.js';
 import { startContainerGauge } from './container-gauge.js';
 import { startReconciling } from './reconcile-loop.js';
 import { installRuntime } from './runtime.js';
+import { freeLoopbackPort, opsAddress, startOpsServer } from './ops-server.js';
+import { Readiness } from './readiness.js';
+import { startHostGauges } from './host-gauges.js';
 
 export async function runWorker(config: WorkerConfig): Promise<void> {
-  installRuntime(config.CAISSON_METRICS_PORT);
+  const address = opsAddress(config);
+  const runtimeMetricsPort = address ? await freeLoopbackPort() : undefined;
+  installRuntime(config, runtimeMetricsPort);
   const log = Runtime.instance().logger;
+  const readiness = new Readiness();
+  const ops = address && runtimeMetricsPort ? await startOpsServer(address, runtimeMetricsPort, readiness) : undefined;
   const docker = await connectEngine(config.DOCKER_HOST);
   const temporal = await connectTemporal(config);
   const host = await prepareHost(config, docker, log);
@@ -49,6 +57,8 @@ export async function runWorker(config: WorkerConfig): Promise<void> {
   });
   logStarted(log, config, { capacity, hostQueue: owner.queue, wired, temporal });
   const stopGauge = startContainerGauge(docker, config.CAISSON_HOST, wired.metrics);
+  readiness.serve({ workers, capacity, docker });
+  const stopHostGauges = startHostGauges(capacity, readiness, config.CAISSON_HOST, wired.metrics);
   // Reconciling asks workflows where they run: it needs workers polling, so it runs once they are,
   // and then every CAISSON_RECONCILE_SECONDS until the worker stops.
   const reconciler = startReconciling({
@@ -68,11 +78,14 @@ export async function runWorker(config: WorkerConfig): Promise<void> {
     host.engine.stop();
     await reports.stop();
     stopGauge();
+    stopHostGauges();
+    readiness.stop();
     // Runs that ended just before the stop: their containers go now, not at the next start.
     await Promise.all([...wired.removals]);
     await reconciler.stop();
     await wired.egress?.closeAll();
     await temporal.close();
+    await ops?.close();
     log.info('worker stopped');
   }
 }

@@ -1,14 +1,19 @@
-// The Temporal runtime of the worker process, installed once: how it logs and where it exposes its
-// metrics. Signals are left to the worker (drain.ts), which drains the host before it stops.
+// The Temporal runtime of the worker process, installed once: how it logs (log-line.ts) and where it
+// exposes its metrics. Signals are left to the worker (drain.ts), which drains the host before it stops.
 import { DefaultLogger, Runtime, type LogEntry } from '@temporalio/worker';
+import type { WorkerConfig } from './config.js';
+import { logLine, sdkLevel } from './log-line.js';
 
 let runtimeInstalled = false;
 
 /**
- * JSON lines on stderr (the SDK adds the workflow id, the action id, to every activity's entries),
- * and Prometheus metrics on 127.0.0.1:<port> when a port is configured.
+ * Log lines on stderr as CAISSON_LOG_FORMAT and CAISSON_LOG_LEVEL say (the SDK's own entries too),
+ * and Prometheus metrics on 127.0.0.1:<metricsPort> when a port is given (ops-server.ts relays them).
  */
-export function installRuntime(metricsPort: number | undefined): void {
+export function installRuntime(
+  config: Pick<WorkerConfig, 'CAISSON_LOG_FORMAT' | 'CAISSON_LOG_LEVEL'>,
+  metricsPort: number | undefined,
+): void {
   if (runtimeInstalled) return;
   runtimeInstalled = true;
   Runtime.install({
@@ -17,12 +22,8 @@ export function installRuntime(metricsPort: number | undefined): void {
     telemetryOptions: metricsPort
       ? { metrics: { prometheus: { bindAddress: `127.0.0.1:${metricsPort}` } } }
       : undefined,
-    logger: new DefaultLogger('INFO', (entry: LogEntry) => {
-      const { message, level, meta } = entry;
-      const actionId = (meta as { workflowId?: string } | undefined)?.workflowId;
-      process.stderr.write(
-        JSON.stringify({ time: new Date().toISOString(), level, message, actionId, ...meta }) + '\n',
-      );
+    logger: new DefaultLogger(sdkLevel(config.CAISSON_LOG_LEVEL), (entry: LogEntry) => {
+      process.stderr.write(logLine(entry, config.CAISSON_LOG_FORMAT));
     }),
   });
 }
