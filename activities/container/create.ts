@@ -10,6 +10,8 @@ import { PathOutsideRoot } from '../trust/contained-path.js';
 import { refusedByHost } from '../trust/refused.js';
 import { filePaths } from './container-files.js';
 import { containerOptions } from './container-config.js';
+import { isPod } from '../../spec/containers.js';
+import { mainRequest } from './pod-config.js';
 import { createSized, engineMaySize } from './sizing.js';
 import { engineMessage, status, withEngineRetries } from './engine-errors.js';
 import type { ContainerEngine, EngineContainer } from './engine.js';
@@ -121,7 +123,9 @@ async function createContainer(
   secrets: Record<string, string>,
   disk?: ContainerDisk,
 ): Promise<{ container: EngineContainer; sized: boolean } | undefined> {
-  const options = containerOptions(deps, req, name, secrets, await engineMaySize(engine), disk);
+  // A pod's main container gets its share of the action's cpu and memory (pod-config.ts).
+  const made = isPod(req.spec) ? mainRequest(req) : req;
+  const options = containerOptions(deps, made, name, secrets, await engineMaySize(engine), disk);
   try {
     return await withEngineRetries(() => createSized(engine, options));
   } catch (err) {

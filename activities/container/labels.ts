@@ -14,6 +14,8 @@ export const LABEL = {
   /** The Temporal namespace and host queue of the worker that made the container (see Owner). */
   namespace: 'caisson.namespace',
   queue: 'caisson.queue',
+  /** A pod's container other than its main one (spec.containers): its name there. It holds nothing of its own. */
+  container: 'caisson.container',
 } as const;
 
 /**
@@ -48,6 +50,11 @@ export function ownedBy(labels: Record<string, string>, owner: Owner): boolean {
  */
 export function containerName(ref: RunRef, attempt: number, host: string): string {
   return `caisson-${ref.runId}-${attempt}-${host}`;
+}
+
+/** A pod's other container: named after the run's main one, so a retry finds each of them too. */
+export function memberContainerName(mainName: string, member: string): string {
+  return `${mainName}-${member}`;
 }
 
 export function runFilter(ref: RunRef, attempt?: number): { label: string[] } {
