@@ -79,13 +79,8 @@ export interface PodMember {
   resources: { cpu?: number; memory?: number };
 }
 
-/** What podMembers reads of a spec. */
+/** What this module reads of a spec: the action's cpu and memory, and its containers. */
 export interface PodSpec {
-  image: string;
-  command?: string[];
-  args?: string[];
-  env?: Record<string, string>;
-  workingDir?: string;
   resources: { cpu?: number; memory?: number };
   containers?: Record<string, Omit<PodMember, 'name'>>;
 }

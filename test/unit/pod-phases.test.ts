@@ -2,7 +2,7 @@
 // (test/support/fake-engine.ts): init containers one after the other before anything else, the
 // others started once the main container runs and stopped once it ends, and a retried try that
 // finds every container and starts none of them twice.
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { runContainer, type RunDeps } from '../../activities/container/run-container.js';
 import { containerName, LABEL, memberContainerName } from '../../activities/container/labels.js';
 import type { EngineWatch } from '../../activities/container/engine-watch.js';
@@ -10,6 +10,8 @@ import type { HostDisks } from '../../activities/disks/host-disk.js';
 import type { ContainerRequest } from '../../activities/types.js';
 import { parseActionSpec, type ActionSpecInput } from '../../spec/action.js';
 import { FakeEngine, type FakeContainer } from '../support/fake-engine.js';
+import { stopRunContainer } from '../../activities/container/stop.js';
+import { fakeRunDeps } from '../support/run-deps.js';
 
 const HOST = 'host-a';
 const image = 'r.example/tool:1';
@@ -43,19 +45,7 @@ function disks(): HostDisks {
 
 function deps(): RunDeps {
   const watch = { epoch: 0, brokenSince: () => ({ broken: new Promise(() => {}), forget: () => {} }) };
-  return {
-    host: HOST,
-    owner: { host: HOST, namespace: 'default', queue: `q@${HOST}` },
-    capacity: { touch: () => {}, heldBy: () => undefined },
-    env: {},
-    artifactsUri: () => 's3://b/a1/',
-    engine: watch as unknown as EngineWatch,
-    engineAwayMs: 1000,
-    stopRequested: new Set(),
-    engineLost: new Set(),
-    diskBytes: () => 1 << 30,
-    disks: disks(),
-  } as unknown as RunDeps;
+  return fakeRunDeps(HOST, watch as unknown as EngineWatch, { disks: disks() });
 }
 
 function hooks(firstTry = true) {
@@ -162,5 +152,38 @@ describe('a pod', () => {
       containers: { main: { exitCode: 0 }, prep: { exitCode: 0 }, side: { exitCode: 143 } },
     });
     expect(startsAndCreates(engine)).toEqual([]);
+  });
+
+  it('lasts until its other main containers end: the first that failed gives the exit code', async () => {
+    const req = request({ worker: { image, role: 'main' }, side: { image } });
+    const engine = new FakeEngine(programs(req, { main: (c) => c.exit(0) }));
+    const running = runContainer(deps(), req, hooks(), engine);
+    const worker = await vi.waitUntil(
+      () => engine.containers.get(memberOf(req, 'worker'))?.running && engine.containers.get(memberOf(req, 'worker')),
+    );
+    await worker.watched;
+    expect(callsOf(engine, /^stop/)).toEqual([]);
+    worker.exit(2);
+    expect(await running).toMatchObject({
+      exitCode: 2,
+      reason: 'exit',
+      containers: { main: { exitCode: 0 }, worker: { exitCode: 2 }, side: { exitCode: 143 } },
+    });
+  });
+
+  it('a cancel while an init container runs stops it, and the main container never starts', async () => {
+    const req = request({ prep: { image, role: 'init' } });
+    const engine = new FakeEngine();
+    const run = deps();
+    const running = runContainer(run, req, hooks(), engine);
+    const prep = await vi.waitUntil(() => engine.containers.get(memberOf(req, 'prep')));
+    await prep.watched;
+    await stopRunContainer(engine, run, req);
+    expect(await running).toMatchObject({
+      exitCode: null,
+      reason: 'canceled',
+      containers: { prep: { exitCode: 143 } },
+    });
+    expect(callsOf(engine, /^start /)).toEqual([`start ${memberOf(req, 'prep')}`]);
   });
 });
