@@ -85,7 +85,8 @@ export async function memberEnds(state: RunState): Promise<Record<string, { exit
       if (status(err) === 404) return undefined;
       throw err;
     });
-    const ended = info && info.State.Status !== 'created' && !info.State.Running;
+    // One the engine could not start stays created, with the exit code a shell would give.
+    const ended = info && !info.State.Running && (info.State.Status !== 'created' || info.State.ExitCode !== 0);
     ends[member.name] = { exitCode: ended ? info.State.ExitCode : null };
   }
   return ends;
