@@ -6,6 +6,7 @@ import { parseImageRef } from './image.js';
 import { parseBytes, parseCpu, parseDuration, type Parsed } from './quantity.js';
 import { annotationMap, labelMap } from './labels.js';
 import { once } from './shared.js';
+import { containerProblems, containersSchema } from './containers.js';
 
 export { LABEL_PATTERN } from './labels.js';
 
@@ -178,13 +179,14 @@ const ExitReason = once('action/ExitReason', () => z.enum(['oom', 'timeout', 'en
 /** The most JSON `input` an action takes on stdin: it travels in workflow history with the spec. */
 export const MAX_INPUT_BYTES = 1 << 20;
 
+const memoryQuantity = () =>
+  quantity(parseBytes).refine((bytes) => bytes >= 6 * 2 ** 20, 'memory must be at least 6Mi (the engine refuses less)');
+
 const Resources = once('action/Resources', () =>
   z
     .object({
       cpu: quantity(parseCpu).optional(),
-      memory: quantity(parseBytes)
-        .refine((bytes) => bytes >= 6 * 2 ** 20, 'memory must be at least 6Mi (the engine refuses less)')
-        .optional(),
+      memory: memoryQuantity().optional(),
       gpus: z
         .union([
           z.number().int().min(1, 'ask for at least 1 GPU, or leave gpus out'),
@@ -404,26 +406,31 @@ const TemplateRef = once('action/TemplateRef', () =>
     }, 'template is "name@version"'),
 );
 
+/** What runs in a container: the top-level one's fields, and each of `containers`. */
+const containerFields = () => ({
+  image: text(LIMITS.imageChars, 'image').refine((image) => parseImageRef(image) !== undefined, {
+    message: 'not an image reference: use "registry/repository:tag" or "registry/repository@sha256:…"',
+  }),
+  command: z
+    .array(text(LIMITS.stringBytes, 'an argument', 'bytes'))
+    .min(1, 'command, when given, needs at least the program to run')
+    .max(LIMITS.items)
+    .optional(),
+  args: z
+    .array(text(LIMITS.stringBytes, 'an argument', 'bytes'))
+    .max(LIMITS.items)
+    .optional(),
+  env: EnvMap.optional(),
+  workingDir: text(LIMITS.pathChars, 'workingDir')
+    .pipe(z.string().startsWith('/', 'workingDir must be an absolute path'))
+    .optional(),
+});
+
 /** The spec's fields, each checked alone; SPEC_RULES check them against each other. */
 const ActionSpecFields = once('action/ActionSpecFields', () =>
   z
     .object({
-      image: text(LIMITS.imageChars, 'image').refine((image) => parseImageRef(image) !== undefined, {
-        message: 'not an image reference: use "registry/repository:tag" or "registry/repository@sha256:…"',
-      }),
-      command: z
-        .array(text(LIMITS.stringBytes, 'an argument', 'bytes'))
-        .min(1, 'command, when given, needs at least the program to run')
-        .max(LIMITS.items)
-        .optional(),
-      args: z
-        .array(text(LIMITS.stringBytes, 'an argument', 'bytes'))
-        .max(LIMITS.items)
-        .optional(),
-      env: EnvMap.optional(),
-      workingDir: text(LIMITS.pathChars, 'workingDir')
-        .pipe(z.string().startsWith('/', 'workingDir must be an absolute path'))
-        .optional(),
+      ...containerFields(),
       user: z
         .string()
         .max(LIMITS.userChars, `user is at most ${LIMITS.userChars} characters`)
@@ -475,6 +482,12 @@ const ActionSpecFields = once('action/ActionSpecFields', () =>
       files: z.array(ContainerFile).max(MAX_FILES, `at most ${MAX_FILES} files`).default([]),
       /** The template this spec was made from ("name@version"), for the ActionTemplate search attribute. */
       template: TemplateRef.optional(),
+      /** More containers beside the top-level one (spec/containers.ts): init containers, sidecars, other mains. */
+      containers: containersSchema({
+        ...containerFields(),
+        cpu: quantity(parseCpu).optional(),
+        memory: memoryQuantity().optional(),
+      }).optional(),
       /** JSON Schema (2020-12) that stdout, parsed as JSON, must meet; a run whose output does not ends output-invalid. */
       outputSchema: z
         .union([z.boolean(), z.record(z.string(), z.unknown())], {
@@ -568,8 +581,21 @@ const egressOnEgress: SpecRule = (spec, ctx) => {
   }
 };
 
+/** The containers' own cpu and memory fit in the action's. */
+const containersFit: SpecRule = (spec, ctx) => {
+  for (const problem of containerProblems(spec)) ctx.addIssue({ code: 'custom', ...problem });
+};
+
 /** The rules across fields, in the order their problems are reported. */
-const SPEC_RULES: SpecRule[] = [argvFits, inputsApart, filesOnce, outputSchemaOnJson, secretsNotInEnv, egressOnEgress];
+const SPEC_RULES: SpecRule[] = [
+  argvFits,
+  inputsApart,
+  filesOnce,
+  outputSchemaOnJson,
+  secretsNotInEnv,
+  egressOnEgress,
+  containersFit,
+];
 
 export const ActionSpec = once('action/ActionSpec', () =>
   ActionSpecFields.superRefine((spec, ctx) => {

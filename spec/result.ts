@@ -16,6 +16,7 @@ export type Phase = 'PENDING' | 'PULLING' | 'RUNNING' | 'COLLECTING' | ActionSta
  * Why an action ended as it did. `exit` is a plain exit code; the others say the exit code
  * alone would mislead (137 after an OOM kill, 143 after a deadline) or that nothing ran.
  * `disk-full`: the container wrote more than its budget outside /out and /tmp_disk.
+ * `init-failed`: an init container (spec.containers) exited non-zero; the main ones never started.
  */
 export const EndReasonSchema = once('result/EndReasonSchema', () =>
   z.enum([
@@ -34,6 +35,7 @@ export const EndReasonSchema = once('result/EndReasonSchema', () =>
     'gpu-unavailable',
     'secret-missing',
     'container-refused',
+    'init-failed',
     'policy',
     'artifacts-unavailable',
     'no-host',
@@ -91,6 +93,12 @@ export type StepTiming = z.infer<typeof StepTimingSchema>;
 const Totals = once('result/Totals', () =>
   z.object({ files: z.number().int().nonnegative(), bytes: z.number().nonnegative() }),
 );
+const ContainerEnd = once('result/ContainerEnd', () =>
+  z.object({
+    exitCode: z.number().int().nullable().describe('null: it never ran, or never ended on its own.'),
+    logs: z.object({ stdout: z.string(), stderr: z.string() }).optional(),
+  }),
+);
 const DiskFull = once('result/DiskFull', () => z.object({ bytes: z.number().nonnegative() }));
 
 export interface RunOutcome {
@@ -113,6 +121,10 @@ export interface RunOutcome {
   /** What was staged into /in, and how long that took. */
   inputs?: StagedInput[];
   inputsTiming?: StepTiming;
+  /** Each container of a pod (spec.containers) by name, "main" too: its exit code (null: never ended). */
+  containers?: Record<string, { exitCode: number | null }>;
+  /** The init container whose failure ended the run (reason `init-failed`). */
+  initFailed?: { container: string; exitCode: number };
 }
 
 /** What an action ends with: the workflow's result, result.json, and the details of a FAILED or CANCELED run. */
@@ -175,6 +187,10 @@ export const ActionResultSchema = once('result/ActionResultSchema', () =>
       .describe('The first 1000 inputs staged into /in; inputTotals counts them all.'),
     inputTotals: Totals.optional(),
     diskFull: DiskFull.optional().describe("Set when the container's disk budget (/out and /tmp_disk) was used up."),
+    containers: z
+      .record(z.string(), ContainerEnd)
+      .optional()
+      .describe('Each container of a pod (spec.containers) by name, "main" for the top-level one.'),
     startedAt: z.string(),
     finishedAt: z.string(),
   }),
@@ -204,6 +220,8 @@ export function describeOutcome(exitCode: number | null, reason: EndReason, deta
       return 'canceled; the container was stopped and its output collected';
     case 'deadline':
       return `its deadline${detail ? ` (${detail})` : ''} passed${exitCode !== null ? '; the container was stopped and its output collected' : ' before it ran'}`;
+    case 'init-failed':
+      return `init container ${detail} exited ${exitCode}; the main containers never started`;
     case 'exit':
       if (exitCode === 0) return 'exited 0';
       return `exited ${exitCode}${exitCode !== null && EXIT_HINTS[exitCode] ? `: ${EXIT_HINTS[exitCode]}` : ''}`;
@@ -307,6 +325,8 @@ export interface Collected {
   outputError?: string;
   /** Where the output does not meet outputSchema (the output is kept as it is). */
   outputProblems?: { pointer: string; message: string }[];
+  /** The logs of a pod's other containers (spec.containers), by name. */
+  containerLogs?: Record<string, { stdout: string; stderr: string }>;
 }
 
 export interface ResultParts {
@@ -333,6 +353,19 @@ function rootfsText(outcome: RunOutcome | undefined): string | undefined {
   return full && `${Math.round(full.bytes / 2 ** 20)}Mi written, the budget is ${formatBytes(full.budget)}`;
 }
 
+/** Each container's end and logs: "main"'s are the action's own. */
+function containerEnds(outcome: RunOutcome, collected: Collected | undefined): ActionResult['containers'] {
+  return Object.fromEntries(
+    Object.entries(outcome.containers ?? {}).map(([name, end]) => {
+      const logs = name === 'main' ? collected?.logs : collected?.containerLogs?.[name];
+      return [
+        name,
+        { exitCode: end.exitCode, ...(logs ? { logs: { stdout: logs.stdout, stderr: logs.stderr } } : {}) },
+      ];
+    }),
+  );
+}
+
 /** The one place that decides an action's status, reason and message from what happened. */
 export function assembleResult(parts: ResultParts): ActionResult {
   const { outcome, collected, ended, canceled } = parts;
@@ -342,7 +375,11 @@ export function assembleResult(parts: ResultParts): ActionResult {
     describeOutcome(
       outcome?.exitCode ?? null,
       reason,
-      reason === 'disk-full' ? rootfsText(outcome) : parts.timeoutText,
+      reason === 'disk-full'
+        ? rootfsText(outcome)
+        : reason === 'init-failed'
+          ? outcome?.initFailed?.container
+          : parts.timeoutText,
     );
   if (canceled) message = describeOutcome(outcome?.exitCode ?? null, 'canceled');
   if (!canceled && !ended && collected?.outputError && outcome?.exitCode === 0) {
@@ -387,6 +424,7 @@ export function assembleResult(parts: ResultParts): ActionResult {
         }
       : {}),
     diskFull: outcome?.diskFull,
+    ...(outcome?.containers ? { containers: containerEnds(outcome, collected) } : {}),
     startedAt: parts.startedAt,
     finishedAt: parts.finishedAt,
   };

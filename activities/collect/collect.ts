@@ -10,7 +10,8 @@ import type Docker from 'dockerode';
 import { PassThrough, Readable } from 'node:stream';
 import { extract, type Header } from 'tar-stream';
 import type { CollectAnswer, CollectRequest } from '../types.js';
-import { containerName } from '../container/labels.js';
+import { containerName, memberContainerName } from '../container/labels.js';
+import { extraMembers, isPod, MAIN_CONTAINER } from '../../spec/containers.js';
 import { demux } from '../logs/log-stream.js';
 import { ArtifactStore } from '../store/artifact-store.js';
 import { collectOutFromFolder } from './collect-dir.js';
@@ -178,8 +179,47 @@ function shownLinkname(header: Header): string {
 
 /** Where an attempt's full logs go: the last attempt's in logs/, each earlier one's in logs/attempt-<n>/. */
 export function logKeys(base: string, earlierAttempt?: number): { stdout: string; stderr: string } {
-  const folder = earlierAttempt ? `${base}/logs/attempt-${earlierAttempt}` : `${base}/logs`;
+  return containerLogKeys(base, MAIN_CONTAINER, earlierAttempt);
+}
+
+/**
+ * Where one container's full logs go: the main one's (a lone container's too) as logKeys says; each
+ * other container of a pod (spec.containers) in a folder of its name beside them, logs/<name>/.
+ */
+export function containerLogKeys(
+  base: string,
+  container: string,
+  earlierAttempt?: number,
+): { stdout: string; stderr: string } {
+  const attempt = earlierAttempt ? `${base}/logs/attempt-${earlierAttempt}` : `${base}/logs`;
+  const folder = container === MAIN_CONTAINER ? attempt : `${attempt}/${container}`;
   return { stdout: `${folder}/stdout.log`, stderr: `${folder}/stderr.log` };
+}
+
+/** The full logs of a pod's other containers (those that were made), each under containerLogKeys. */
+async function collectMemberLogs(
+  deps: CollectDeps,
+  req: CollectRequest,
+  base: string,
+  earlierAttempt?: number,
+): Promise<Record<string, { stdout: string; stderr: string }>> {
+  const mainName = containerName(req, req.attempt, deps.host);
+  const stored: Record<string, { stdout: string; stderr: string }> = {};
+  for (const member of extraMembers(req.spec)) {
+    const container = deps.docker.getContainer(memberContainerName(mainName, member.name));
+    const made = await container.inspect().then(
+      () => true,
+      (err: { statusCode?: number }) => {
+        if (err.statusCode === 404) return false;
+        throw err;
+      },
+    );
+    if (!made) continue;
+    const keys = containerLogKeys(base, member.name, earlierAttempt);
+    const { logs } = await collectLogs(deps, container, keys, false, engineLogFileBytes(req.spec));
+    stored[member.name] = { stdout: logs.stdout, stderr: logs.stderr };
+  }
+  return stored;
 }
 
 /**
@@ -196,6 +236,8 @@ export async function collectEarlierAttemptLogs(deps: CollectDeps, req: CollectR
     false,
     engineLogFileBytes(req.spec),
   );
+  if (isPod(req.spec))
+    await collectMemberLogs({ ...deps, store }, req, store.base(req.spec.artifacts.prefix, req.actionId), req.attempt);
 }
 
 async function collectLogs(
@@ -287,6 +329,7 @@ export async function collect(
   ]);
 
   const answer: CollectAnswer = { ...listing, logs: logs.logs };
+  if (isPod(req.spec)) answer.containerLogs = await collectMemberLogs(scoped, req, base);
   if (wantsJson) {
     if (logs.overflow)
       answer.outputError = `stdout is larger than ${JSON_OUTPUT_LIMIT} bytes; output "json" expects one JSON value (log to stderr)`;

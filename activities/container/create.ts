@@ -11,6 +11,8 @@ import { refusedByHost } from '../trust/refused.js';
 import { filePaths } from './container-files.js';
 import { containerOptions, type EgressProxy } from './container-config.js';
 import { openRunProxy } from './run-proxy.js';
+import { isPod } from '../../spec/containers.js';
+import { mainRequest } from './pod-config.js';
 import { createSized, engineMaySize } from './sizing.js';
 import { engineMessage, status, withEngineRetries } from './engine-errors.js';
 import type { ContainerEngine, EngineContainer } from './engine.js';
@@ -126,7 +128,9 @@ async function createContainer(
   disk?: ContainerDisk,
   proxy?: EgressProxy,
 ): Promise<{ container: EngineContainer; sized: boolean } | undefined> {
-  const options = containerOptions(deps, req, name, secrets, await engineMaySize(engine), disk, proxy);
+  // A pod's main container gets its share of the action's cpu and memory (pod-config.ts).
+  const made = isPod(req.spec) ? mainRequest(req) : req;
+  const options = containerOptions(deps, made, name, secrets, await engineMaySize(engine), disk, proxy);
   try {
     return await withEngineRetries(() => createSized(engine, options));
   } catch (err) {

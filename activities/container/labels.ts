@@ -16,6 +16,8 @@ export const LABEL = {
   queue: 'caisson.queue',
   /** The port of an egress container's proxy: a re-attaching worker starts it there again. */
   egressPort: 'caisson.egress-port',
+  /** A pod's container other than its main one (spec.containers): its name there. It holds nothing of its own. */
+  container: 'caisson.container',
 } as const;
 
 /**
@@ -50,6 +52,11 @@ export function ownedBy(labels: Record<string, string>, owner: Owner): boolean {
  */
 export function containerName(ref: RunRef, attempt: number, host: string): string {
   return `caisson-${ref.runId}-${attempt}-${host}`;
+}
+
+/** A pod's other container: named after the run's main one, so a retry finds each of them too. */
+export function memberContainerName(mainName: string, member: string): string {
+  return `${mainName}-${member}`;
 }
 
 export function runFilter(ref: RunRef, attempt?: number): { label: string[] } {

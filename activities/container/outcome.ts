@@ -62,7 +62,8 @@ function endReason(
   return 'exit';
 }
 
-async function lastLines(container: EngineContainer, redactor: Redactor): Promise<string[]> {
+/** The last lines of a container's log, masked. */
+export async function lastLines(container: EngineContainer, redactor: Redactor): Promise<string[]> {
   const tail = new LineTail(20, 400, (line) => redactor.text(line), redactor.window);
   const logs = await container.logs({ follow: false, stdout: true, stderr: true, tail: 20 });
   await demux([logs], {}, (stream, payload) => tail.push(stream, payload));

@@ -5,7 +5,8 @@
 // A run goes through phases, each a module of its own that hands one record (run-state.ts) on to
 // the next: create (create.ts: found or made), start (start.ts), watch (watch.ts: until it
 // stops) and outcome (outcome.ts: how it ended). They reach the engine through engine.ts only;
-// dockerode is adapted to it here, for the worker's callers.
+// dockerode is adapted to it here, for the worker's callers. A spec with `containers` runs as a
+// pod (pod.ts): the same phases for its main container, its other containers around them.
 import type Docker from 'dockerode';
 import type { RunOutcome } from '../../spec/result.js';
 import type { ContainerRequest } from '../types.js';
@@ -24,6 +25,8 @@ import { stopRunContainer } from './stop.js';
 import { createSized as createSizedOn, engineMaySize as engineMaySizeOf } from './sizing.js';
 import { newRunState, type RunState } from './run-state.js';
 import { closeRunProxy } from './run-proxy.js';
+import { isPod } from '../../spec/containers.js';
+import { runPod } from './pod.js';
 import type { RunDeps, RunHooks } from './run-deps.js';
 
 export type { RunDeps, RunHooks } from './run-deps.js';
@@ -62,6 +65,7 @@ export async function runContainer(
   let state: RunState | undefined;
   try {
     state = await openRun(engine, deps, req, hooks);
+    if (isPod(req.spec)) return await runPod(state);
     return (await findOrCreate(state)) ?? (await startPhase(state)) ?? (await outcome(state, await watch(state)));
   } catch (err) {
     // Only a container that had started can have been stopped by its engine going away: one lost

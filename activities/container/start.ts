@@ -133,7 +133,7 @@ async function writeInput(stream: NodeJS.ReadWriteStream, input: unknown): Promi
 }
 
 /** The exit code `docker run` reports when the engine cannot start the command. */
-function startFailureExitCode(message: string): number {
+export function startFailureExitCode(message: string): number {
   if (/executable file not found|no such file or directory/i.test(message)) return 127;
   if (/permission denied/i.test(message)) return 126;
   return 125;

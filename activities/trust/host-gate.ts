@@ -87,6 +87,8 @@ function whatRuns(spec: unknown, elided: boolean): string {
     workingDir: s.workingDir,
     resources: s.resources,
     artifacts: { bucket: s.artifacts?.bucket, prefix: s.artifacts?.prefix },
+    // Only when given: a spec without containers compares as it always did.
+    ...(s.containers ? { containers: s.containers } : {}),
   });
 }
 

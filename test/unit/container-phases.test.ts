@@ -8,6 +8,7 @@ import { EngineLost, type EngineWatch } from '../../activities/container/engine-
 import type { ContainerRequest } from '../../activities/types.js';
 import { parseActionSpec } from '../../spec/action.js';
 import { engineError, FakeEngine, type FakeContainer } from '../support/fake-engine.js';
+import { fakeRunDeps } from '../support/run-deps.js';
 
 const HOST = 'host-a';
 const base = parseActionSpec({ image: 'r.example/tool:1', command: ['run'] });
@@ -26,18 +27,7 @@ function engineWatch(): { watch: EngineWatch; breakNow: () => void } {
 }
 
 function deps(engine: EngineWatch = engineWatch().watch): RunDeps {
-  return {
-    host: HOST,
-    owner: { host: HOST, namespace: 'default', queue: `q@${HOST}` },
-    capacity: { touch: () => {}, heldBy: () => undefined },
-    env: {},
-    artifactsUri: () => 's3://b/a1/',
-    engine,
-    engineAwayMs: 1000,
-    stopRequested: new Set(),
-    engineLost: new Set(),
-    diskBytes: () => 1 << 30,
-  } as unknown as RunDeps;
+  return fakeRunDeps(HOST, engine);
 }
 
 function hooks(firstTry = true) {
