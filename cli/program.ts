@@ -13,7 +13,7 @@ import {
 import { codecServerCommand } from './codec-server-command.js';
 import { bashCompletion, zshCompletion } from './completion.js';
 import { out } from './connect.js';
-import { EXIT_CODES_HELP } from './exit-codes.js';
+import { EXIT, EXIT_CODES_HELP } from './exit-codes.js';
 import { ENVIRONMENT_HELP, examples } from './help-text.js';
 import { hostCommand } from './host-commands.js';
 import { interlinkCommand } from './interlink-command.js';
@@ -32,14 +32,24 @@ function workerCommand(program: Command): void {
   program
     .command('worker')
     .description('run a worker for this host (configured by environment variables: see docs/operating.md)')
-    .addHelpText('after', examples('CAISSON_ARTIFACTS_BUCKET=caisson caisson worker'))
-    .action(async () => {
+    .option('--check', 'check what the worker needs (engine, S3, Temporal, disks, policy), print each, and exit')
+    .addHelpText(
+      'after',
+      examples('CAISSON_ARTIFACTS_BUCKET=caisson caisson worker', 'caisson worker --check   # exit 0 only if all pass'),
+    )
+    .action(async (opts: { check?: boolean }) => {
       // Imported on use: no other command loads the worker's modules.
-      const [{ runWorker }, { loadWorkerConfig }] = await Promise.all([
-        import('../worker/run-worker.js'),
-        import('../worker/config.js'),
-      ]);
-      await runWorker(loadWorkerConfig());
+      const { loadWorkerConfig } = await import('../worker/config.js');
+      const config = loadWorkerConfig();
+      if (opts.check) {
+        const { checkWorker, formatChecks } = await import('../worker/check.js');
+        const checks = await checkWorker(config);
+        out(formatChecks(checks));
+        if (checks.some((c) => !c.ok)) process.exitCode = EXIT.cli;
+        return;
+      }
+      const { runWorker } = await import('../worker/run-worker.js');
+      await runWorker(config);
     });
 }
 
