@@ -59,11 +59,12 @@ function keepOutput(sweep: SweepCarry, index: number, output: unknown) {
   sweep.outputBytes += bytes;
 }
 
-/** Why an output was not kept, in words. */
+/** Why an output was not kept, in words (the output itself is in the child's result). */
 function omittedBecause(bytes: number): string {
+  // Short: with thousands of children dropped, these words are much of the result.
   return bytes > OUTPUT_BYTES_PER_CHILD
-    ? `${bytes} bytes as JSON, over the ${OUTPUT_BYTES_PER_CHILD >> 10} KiB kept per child: read it from the child's result`
-    : `the array's kept outputs reached ${OUTPUT_BYTES_TOTAL >> 20} MiB: read it from the child's result`;
+    ? `${bytes} bytes, over ${OUTPUT_BYTES_PER_CHILD >> 10} KiB a child`
+    : `over ${OUTPUT_BYTES_TOTAL >> 20} MiB kept in all`;
 }
 
 /** What a sweep adds to the array's result: each child's value and output, the best, the counts. */
