@@ -85,7 +85,8 @@ export async function runArray(
   if (!input.carry) upsertSearchAttributes([{ key: ActionStatusKey, value: 'RUNNING' }]);
   const show = () =>
     setCurrentDetails(
-      `**RUNNING**: ${carry.lines.length} of ${count} children ended (${failed()} FAILED), ${running.size} running`,
+      `**RUNNING**: ${carry.lines.length} of ${count} children ended (${failed()} FAILED), ${running.size} running` +
+        (carry.sweep?.best ? `; best so far: child ${carry.sweep.best[0]} (${carry.sweep.best[1]})` : ''),
     );
 
   const roomLeft = () => workflowInfo().historySize < HISTORY_BYTES && !workflowInfo().continueAsNewSuggested;
