@@ -1,5 +1,6 @@
 // Starting an array (spec/array.ts) and reading its result: the parent workflow `runArray`, whose
-// children are ordinary actions "<array id>-<index>".
+// children are ordinary actions "<array id>-<index>"; for a sweep, its best child and the outputs
+// it kept.
 import { randomUUID } from 'node:crypto';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import {
@@ -15,6 +16,7 @@ import {
 import {
   ARRAY_WORKFLOW_TYPE,
   ArrayOptions,
+  type ArrayBest,
   type ArrayOptionsInput,
   type ArrayResult,
   type RunArrayInput,
@@ -25,6 +27,7 @@ import type { runArray } from '../workflows/run-array.js';
 import { settledResult } from './settled-result.js';
 import { FailureType } from '../spec/failures.js';
 import { annotationsMemo, labelAttributes } from '../spec/start-metadata.js';
+import { sweepProblems } from '../spec/sweep.js';
 
 export class ArrayHandle {
   constructor(
@@ -35,6 +38,11 @@ export class ArrayHandle {
   /** The array's result for every outcome: DONE, FAILED and CANCELED all resolve. */
   result(): Promise<ArrayResult> {
     return settledResult<ArrayResult>(this.workflow, FailureType.ArrayFailed);
+  }
+
+  /** A sweep's best child (the array's objective), once it ended; undefined when no DONE child had a value. */
+  async best(): Promise<ArrayBest | undefined> {
+    return (await this.result()).best;
   }
 
   /** Cancels the array: no child starts any more, running ones stop and are collected. */
@@ -50,6 +58,7 @@ export function arrayProblems(spec: ActionSpecInput, array: ArrayOptionsInput): 
   if (!options.success) problems.push(...specProblems(options.error).map((p) => ({ ...p, path: `array.${p.path}` })));
   const base = checkActionSpec(spec);
   if (!base.success) problems.push(...specProblems(base.error));
+  if (base.success && options.success) problems.push(...sweepProblems(base.data.output, options.data));
   const bytes = new TextEncoder().encode(JSON.stringify({ spec, array })).length;
   if (bytes > LIMITS.specBytes)
     problems.push({
@@ -97,4 +106,12 @@ export async function startArray(
     staticSummary: `array of ${array.items?.length ?? array.count} × ${parsed.image}`.slice(0, 200),
   });
   return new ArrayHandle(actionId, handle);
+}
+
+/**
+ * The outputs a sweep kept (`outputs: true`), by child index: children whose output was not kept
+ * (too large; `outputOmitted` says why) or that printed none are absent.
+ */
+export function keptOutputs(result: ArrayResult): Map<number, unknown> {
+  return new Map(result.children.filter((c) => 'output' in c).map((c) => [c.index, c.output]));
 }

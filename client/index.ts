@@ -57,9 +57,9 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { s3ClientFromEnv } from '../common/storage/s3-client.js';
 import { readLog, type LogLine, type LogOptions, type RunLogState } from './log-reader.js';
 import { ActionSchedules, ScheduleError } from './schedules.js';
-import { ArrayHandle, startArray } from './arrays.js';
+import { ArrayHandle, keptOutputs, startArray } from './arrays.js';
 import { settledResult } from './settled-result.js';
-import type { ArrayOptionsInput, ArrayResult } from '../spec/array.js';
+import type { ArrayBest, ArrayChild, ArrayOptionsInput, ArrayResult } from '../spec/array.js';
 import { FailureType } from '../spec/failures.js';
 import { labelsOf, metadataOf, type ActionMetadata } from './action-metadata.js';
 import { annotationsMemo, labelAttributes } from '../spec/start-metadata.js';
@@ -72,7 +72,8 @@ export { labelsQuery, quoteValue };
 export type { ActionMetadata };
 export { TemplateError, ScheduleError, ActionSchedules };
 export { temporalSettingsFromEnv, type TemporalSettings };
-export type { ArrayHandle, ArrayOptionsInput, ArrayResult };
+export { keptOutputs };
+export type { ArrayBest, ArrayChild, ArrayHandle, ArrayOptionsInput, ArrayResult };
 export type { ScheduleRun } from './schedules.js';
 export type { ActionResult, ActionSpecInput, StatusView, LogLine, LogOptions, StoredTemplate, TemplateRun };
 export type { DownloadOptions, DownloadProgress, DownloadSummary, DownloadedFile } from './artifacts.js';
@@ -365,7 +366,9 @@ export class ActionsClient {
 
   /**
    * An array: N child actions of one spec (count, or one per item as its input), at most
-   * `parallelism` at once; the result summarises every child. Checked first, every problem at once.
+   * `parallelism` at once; the result summarises every child. A sweep also names an `objective`
+   * (the result's `best`), keeps `outputs`, and may stop early (`earlyStop`, `maxTrials`). Checked
+   * first, every problem at once.
    */
   async startArray(spec: ActionSpecInput, array: ArrayOptionsInput, options: StartOptions = {}): Promise<ArrayHandle> {
     return startArray(this.client, options.taskQueue ?? this.taskQueue, spec, array, options);

@@ -1,16 +1,20 @@
 // Actions on a schedule, on Temporal Schedules (no timer loop of ours): each run the schedule takes
 // is an ordinary action, started with the id "<schedule id>-<scheduled time>" (Temporal appends
-// the time, so a run is never started twice) and the ActionSchedule search attribute.
+// the time, so a run is never started twice) and the ActionSchedule search attribute. A schedule
+// given `array` options starts an array (client/arrays.ts) each time instead: its children are
+// "<run id>-<index>".
 import {
   ScheduleNotFoundError,
   type Client,
   type ScheduleDescription,
   type ScheduleOverlapPolicy,
 } from '@temporalio/client';
-import { parseActionSpec, type ActionSpecInput } from '../spec/action.js';
+import { InvalidSpecError, parseActionSpec, type ActionSpecInput } from '../spec/action.js';
+import { ARRAY_WORKFLOW_TYPE, type ArrayOptionsInput, type RunArrayInput } from '../spec/array.js';
 import { parseDuration } from '../spec/quantity.js';
 import { ActionImageKey, ActionScheduleKey, ActionStatusKey, ActionTemplateKey } from '../spec/search-attributes.js';
 import { WORKFLOW_TYPE, type FleetOptions, type RunActionInput } from '../spec/workflow-api.js';
+import { arrayProblems } from './arrays.js';
 
 /** What happens when a run is due while the last one still runs (Temporal's overlap policies). */
 export const OVERLAPS = {
@@ -42,6 +46,8 @@ export interface ScheduleOptions extends ScheduleTiming {
   paused?: boolean;
   note?: string;
   fleet?: FleetOptions;
+  /** Each run is an array of the spec (count or items, parallelism, a sweep's options...). */
+  array?: ArrayOptionsInput;
 }
 
 export interface ScheduleRun {
@@ -58,6 +64,8 @@ export interface ScheduleView {
   timing: ScheduleTiming;
   image: string;
   template?: string;
+  /** The array each run is, for a schedule of arrays. */
+  array?: ArrayOptionsInput;
   /** The next times a run is due. */
   next: string[];
   /** The latest runs (up to 10), oldest first, with their status. */
@@ -98,6 +106,25 @@ function scheduleSpec(timing: ScheduleTiming) {
 const timingOf = (action: { memo?: Record<string, unknown> }): ScheduleTiming =>
   (action.memo?.scheduleTiming as ScheduleTiming | undefined) ?? {};
 
+/** What a schedule's runs are started with: an action's input, or an array's. */
+const inputOf = (action: ScheduleDescription['action']): Partial<RunArrayInput> | undefined =>
+  action.type === 'startWorkflow' ? (action.args as [Partial<RunArrayInput>] | undefined)?.[0] : undefined;
+
+/** What each run starts: one action, or (given array options, checked here) an array of them. */
+function runOf(spec: ActionSpecInput, array: ArrayOptionsInput | undefined) {
+  const parsed = parseActionSpec(spec);
+  const command = parsed.command ? ` ${[...parsed.command, ...(parsed.args ?? [])].join(' ')}` : '';
+  if (!array) {
+    const input: RunActionInput = { spec };
+    return { parsed, workflowType: WORKFLOW_TYPE, input, summary: `${parsed.image}${command}`.slice(0, 200) };
+  }
+  const problems = arrayProblems(spec, array);
+  if (problems.length) throw new InvalidSpecError(problems);
+  const input: RunArrayInput = { spec, array };
+  const summary = `array of ${array.items?.length ?? array.count} × ${parsed.image}${command}`.slice(0, 200);
+  return { parsed, workflowType: ARRAY_WORKFLOW_TYPE, input, summary };
+}
+
 export class ActionSchedules {
   constructor(
     private readonly client: Client,
@@ -105,12 +132,17 @@ export class ActionSchedules {
   ) {}
 
   /** `timing` as written rides in the action's memo (Temporal describes cron expressions as calendars). */
-  private action(scheduleId: string, spec: ActionSpecInput, timing: ScheduleTiming, fleet: FleetOptions = {}) {
-    const parsed = parseActionSpec(spec);
-    const input: RunActionInput = { spec };
+  private action(
+    scheduleId: string,
+    spec: ActionSpecInput,
+    timing: ScheduleTiming,
+    fleet: FleetOptions = {},
+    array?: ArrayOptionsInput,
+  ) {
+    const { parsed, workflowType, input, summary } = runOf(spec, array);
     return {
       type: 'startWorkflow' as const,
-      workflowType: WORKFLOW_TYPE,
+      workflowType,
       workflowId: scheduleId,
       taskQueue: this.taskQueue,
       args: [input, fleet],
@@ -121,11 +153,7 @@ export class ActionSchedules {
         ...(parsed.template ? [{ key: ActionTemplateKey, value: parsed.template }] : []),
       ],
       memo: { scheduleTiming: timing },
-      staticSummary:
-        `${parsed.image}${parsed.command ? ` ${[...parsed.command, ...(parsed.args ?? [])].join(' ')}` : ''}`.slice(
-          0,
-          200,
-        ),
+      staticSummary: summary,
     };
   }
 
@@ -143,7 +171,7 @@ export class ActionSchedules {
     };
     // Everything is checked before the server is asked.
     const when = scheduleSpec(timing);
-    const action = this.action(scheduleId, spec, timing, options.fleet);
+    const action = this.action(scheduleId, spec, timing, options.fleet, options.array);
     const catchupWindow = ms('catchupWindow', options.catchupWindow);
     await this.client.schedule
       .create({
@@ -161,25 +189,33 @@ export class ActionSchedules {
       });
   }
 
-  /** Changes the timing, the policies or the spec; what is not given stays. */
+  /**
+   * Changes the timing, the policies, the spec or the array options; what is not given stays (a
+   * schedule of arrays keeps its array options when given a new spec).
+   */
   async update(scheduleId: string, change: { spec?: ActionSpecInput; options?: ScheduleOptions }): Promise<void> {
     const o = change.options ?? {};
     const timing: ScheduleTiming | undefined =
       o.cron?.length || o.every ? { cron: o.cron, every: o.every, timezone: o.timezone, jitter: o.jitter } : undefined;
     const retimed = timing ? scheduleSpec(timing) : undefined;
     await this.described(scheduleId);
-    await this.handle(scheduleId).update((previous) => ({
-      ...previous,
-      ...(retimed ? { spec: retimed } : {}),
-      action: change.spec
-        ? this.action(scheduleId, change.spec, timing ?? timingOf(previous.action), o.fleet)
-        : { ...previous.action, memo: { scheduleTiming: timing ?? timingOf(previous.action) } },
-      policies: {
-        ...previous.policies,
-        ...(o.overlap ? { overlap: OVERLAPS[o.overlap] } : {}),
-        ...(o.catchupWindow ? { catchupWindow: ms('catchupWindow', o.catchupWindow)! } : {}),
-      },
-    }));
+    await this.handle(scheduleId).update((previous) => {
+      const before = inputOf(previous.action);
+      const spec = change.spec ?? (o.array ? before?.spec : undefined);
+      const array = o.array ?? before?.array;
+      return {
+        ...previous,
+        ...(retimed ? { spec: retimed } : {}),
+        action: spec
+          ? this.action(scheduleId, spec, timing ?? timingOf(previous.action), o.fleet, array)
+          : { ...previous.action, memo: { scheduleTiming: timing ?? timingOf(previous.action) } },
+        policies: {
+          ...previous.policies,
+          ...(o.overlap ? { overlap: OVERLAPS[o.overlap] } : {}),
+          ...(o.catchupWindow ? { catchupWindow: ms('catchupWindow', o.catchupWindow)! } : {}),
+        },
+      };
+    });
   }
 
   private handle(scheduleId: string) {
@@ -198,8 +234,8 @@ export class ActionSchedules {
 
   async describe(scheduleId: string): Promise<ScheduleView> {
     const d = await this.described(scheduleId);
-    const args = d.action.type === 'startWorkflow' ? (d.action.args as [RunActionInput] | undefined) : undefined;
-    const spec = args?.[0]?.spec;
+    const input = inputOf(d.action);
+    const spec = input?.spec;
     const recent: ScheduleRun[] = [];
     for (const a of d.info.recentActions.slice(-10)) {
       const actionId = a.action.workflow.workflowId;
@@ -221,17 +257,18 @@ export class ActionSchedules {
       timing: timingOf(d.action),
       image: typeof spec?.image === 'string' ? spec.image : '',
       template: typeof spec?.template === 'string' ? spec.template : undefined,
+      ...(input?.array ? { array: input.array } : {}),
       next: d.info.nextActionTimes.slice(0, 5).map((t) => t.toISOString()),
       recent,
       skippedByOverlap: d.info.numActionsSkippedOverlap,
     };
   }
 
-  /** The schedules that start actions (others in the namespace are left out). */
+  /** The schedules that start actions or arrays (others in the namespace are left out). */
   async list(): Promise<{ scheduleId: string; paused: boolean; next?: string; note?: string }[]> {
     const rows = [];
     for await (const s of this.client.schedule.list()) {
-      if (s.action?.workflowType !== WORKFLOW_TYPE) continue;
+      if (s.action?.workflowType !== WORKFLOW_TYPE && s.action?.workflowType !== ARRAY_WORKFLOW_TYPE) continue;
       rows.push({
         scheduleId: s.scheduleId,
         paused: s.state.paused,

@@ -3,7 +3,9 @@
 // (ACTION_INDEX, ACTION_COUNT). The parent keeps one compact line per child; after BATCH children
 // (or sooner, when the run's history has grown large: children's results are in it) it waits for
 // those running and continues as new, so that no run's history grows with the array: 10,000
-// trivial children are 20 runs of 500.
+// trivial children are 20 runs of 500. A sweep (spec/sweep.ts, ./sweep.ts) also carries its best
+// child so far and its bounded outputs, and may stop starting children early; a plain array's runs
+// take exactly the steps they took before sweeps existed.
 import {
   ApplicationFailure,
   CancellationScope,
@@ -20,13 +22,15 @@ import {
 } from '@temporalio/workflow';
 import type { z } from 'zod';
 import { checkActionSpec, formatProblems, specProblems, type Action } from '../spec/action.js';
-import { ArrayOptions, type ArrayChild, type ArrayResult, type RunArrayInput } from '../spec/array.js';
+import { ArrayOptions, type ArrayBest, type ArrayChild, type ArrayResult, type RunArrayInput } from '../spec/array.js';
 import type { ActionResult, ActionStatus } from '../spec/result.js';
 import { ActionImageKey, ActionStatusKey, ActionTemplateKey } from '../spec/search-attributes.js';
 import { WORKFLOW_TYPE, type FleetOptions, type RunActionInput } from '../spec/workflow-api.js';
 import { annotationsMemo, labelAttributes } from '../spec/start-metadata.js';
 import type { runAction } from './run-action.js';
 import { FailureType } from '../spec/failures.js';
+import { sweepProblems } from '../spec/sweep.js';
+import { noteChild, startSweep, sweepResult, type SweepCarry } from './sweep.js';
 
 /**
  * Children of a spec with labels or annotations carry them as the client sets them on an action
@@ -51,20 +55,25 @@ interface Carry {
   next: number;
   lines: Line[];
   startedAt: string;
+  /** Only in a sweep's carry (a plain array's carry is as it always was). */
+  sweep?: SweepCarry;
 }
 
 const STATUS: Record<Line[1], ActionStatus> = { D: 'DONE', F: 'FAILED', C: 'CANCELED' };
 
-/** What a child's end says: its result (DONE), the result in its failure (FAILED), or CANCELED. */
-function lineOf(index: number, outcome: { result?: ActionResult; error?: unknown }): Line {
-  if (outcome.result) return [index, 'D', outcome.result.exitCode, outcome.result.resultUri];
+/** How a child ended: DONE with its result, FAILED with the result in its failure (when any), or CANCELED. */
+function endOf(outcome: { result?: ActionResult; error?: unknown }): { letter: Line[1]; result?: ActionResult } {
+  if (outcome.result) return { letter: 'D', result: outcome.result };
   const cause = outcome.error instanceof ChildWorkflowFailure ? outcome.error.cause : outcome.error;
-  if (cause instanceof ApplicationFailure && cause.type === FailureType.ActionFailed) {
-    const result = cause.details?.[0] as ActionResult | undefined;
-    return [index, 'F', result?.exitCode ?? null, result?.resultUri];
-  }
-  if (cause instanceof CancelledFailure) return [index, 'C', null, undefined];
-  return [index, 'F', null, undefined];
+  if (cause instanceof ApplicationFailure && cause.type === FailureType.ActionFailed)
+    return { letter: 'F', result: cause.details?.[0] as ActionResult | undefined };
+  if (cause instanceof CancelledFailure) return { letter: 'C' };
+  return { letter: 'F' };
+}
+
+/** What a child's end says: its result (DONE), the result in its failure (FAILED), or CANCELED. */
+function lineOf(index: number, { letter, result }: ReturnType<typeof endOf>): Line {
+  return [index, letter, result?.exitCode ?? null, result?.resultUri];
 }
 
 export async function runArray(
@@ -74,27 +83,40 @@ export async function runArray(
   const { workflowId: arrayId } = workflowInfo();
   const { array, spec } = checkedArray(input);
   const count = array.items?.length ?? array.count!;
-  const carry: Carry = input.carry ?? { next: 0, lines: [], startedAt: new Date().toISOString() };
+  const carry: Carry = input.carry ?? newCarry(array);
   const failed = () => carry.lines.filter((l) => l[1] === 'F').length;
   const tooManyFailed = () => array.maxFailures !== undefined && failed() > array.maxFailures;
+  const stoppedEarly = () => carry.sweep?.stopped === true;
+  const trials = Math.min(count, array.maxTrials ?? count);
   const root = CancellationScope.current();
   const running = new Map<number, Promise<void>>();
   if (!input.carry) upsertSearchAttributes([{ key: ActionStatusKey, value: 'RUNNING' }]);
   const show = () =>
     setCurrentDetails(
-      `**RUNNING**: ${carry.lines.length} of ${count} children ended (${failed()} FAILED), ${running.size} running`,
+      `**RUNNING**: ${carry.lines.length} of ${count} children ended (${failed()} FAILED), ${running.size} running` +
+        (carry.sweep?.best ? `; best so far: child ${carry.sweep.best[0]} (${carry.sweep.best[1]})` : ''),
     );
 
   const roomLeft = () => workflowInfo().historySize < HISTORY_BYTES && !workflowInfo().continueAsNewSuggested;
   for (
     let started = 0;
-    carry.next < count && started < BATCH && roomLeft() && !tooManyFailed() && !root.consideredCancelled;
+    carry.next < trials &&
+    started < BATCH &&
+    roomLeft() &&
+    !tooManyFailed() &&
+    !stoppedEarly() &&
+    !root.consideredCancelled;
     started++
   ) {
     const index = carry.next++;
+    const ended = (outcome: { result?: ActionResult; error?: unknown }) => {
+      const end = endOf(outcome);
+      carry.lines.push(lineOf(index, end));
+      if (carry.sweep) noteChild(carry.sweep, array, index, end.letter === 'D', end.result?.output);
+    };
     const done = startChild({ input, items: array.items, spec, fleet, count }, index).then(
-      (result) => void carry.lines.push(lineOf(index, { result })),
-      (error: unknown) => void carry.lines.push(lineOf(index, { error })),
+      (result) => ended({ result }),
+      (error: unknown) => ended({ error }),
     );
     running.set(
       index,
@@ -105,22 +127,40 @@ export async function runArray(
   }
   await Promise.all(running.values());
   show();
-  if (carry.next < count && !tooManyFailed() && !root.consideredCancelled) {
+  if (carry.next < trials && !tooManyFailed() && !stoppedEarly() && !root.consideredCancelled) {
     // The next BATCH in a fresh history; what ended so far rides along, one short line a child.
     await continueAsNew<typeof runArray>({ ...input, carry }, fleet);
   }
-  const result = arrayResult(arrayId, count, carry, root.consideredCancelled, tooManyFailed(), array.maxFailures);
-  return endArray(result);
+  const stop: Stop = root.consideredCancelled
+    ? 'canceled'
+    : tooManyFailed()
+      ? 'max-failures'
+      : stoppedEarly()
+        ? 'early-stop'
+        : trials < count
+          ? 'max-trials'
+          : undefined;
+  return endArray(arrayResult(arrayId, count, carry, stop, array));
+}
+
+/** A first run's carry: a sweep's state only when the array is a sweep. */
+function newCarry(array: z.infer<typeof ArrayOptions>): Carry {
+  const carry: Carry = { next: 0, lines: [], startedAt: new Date().toISOString() };
+  const sweep = startSweep(array);
+  if (sweep) carry.sweep = sweep;
+  return carry;
 }
 
 /** The array's options and its children's spec, checked: anything refused ends it before a child starts. */
 function checkedArray(input: RunArrayInput): { array: z.infer<typeof ArrayOptions>; spec: Action } {
   const options = ArrayOptions.safeParse(input?.array);
   const spec = checkActionSpec(input?.spec);
-  if (options.success && spec.success) return { array: options.data, spec: spec.data };
+  const sweep = options.success && spec.success ? sweepProblems(spec.data.output, options.data) : [];
+  if (options.success && spec.success && !sweep.length) return { array: options.data, spec: spec.data };
   const problems = [
     ...(options.success ? [] : specProblems(options.error).map((p) => ({ ...p, path: `array.${p.path}` }))),
     ...(spec.success ? [] : specProblems(spec.error)),
+    ...sweep,
   ];
   throw ApplicationFailure.create({
     type: FailureType.InvalidSpec,
@@ -164,14 +204,16 @@ function startChild({ input, items, spec, fleet, count }: ChildSource, index: nu
   });
 }
 
+/** Why the array started no more children before the last one, when it did. */
+type Stop = 'canceled' | 'max-failures' | 'early-stop' | 'max-trials' | undefined;
+
 /** What the array ends with: each child's line, counted by status, and why it ended. */
 function arrayResult(
   arrayId: string,
   count: number,
   carry: Carry,
-  canceled: boolean,
-  stopped: boolean,
-  maxFailures: number | undefined,
+  stop: Stop,
+  array: z.infer<typeof ArrayOptions>,
 ): ArrayResult {
   const byIndex = new Map(carry.lines.map((l) => [l[0], l]));
   const byStatus: ArrayResult['byStatus'] = { DONE: 0, FAILED: 0, CANCELED: 0, NOT_STARTED: 0 };
@@ -188,32 +230,51 @@ function arrayResult(
       ...(count <= LISTED_IN_FULL && line?.[3] ? { resultUri: line[3] } : {}),
     });
   }
-  const status: ActionStatus = canceled ? 'CANCELED' : byStatus.DONE === count ? 'DONE' : 'FAILED';
-  const reason: ArrayResult['reason'] = canceled
-    ? 'canceled'
-    : stopped
-      ? 'max-failures'
-      : status === 'DONE'
-        ? 'done'
-        : 'children-failed';
-  const counts = `${byStatus.DONE} DONE, ${byStatus.FAILED} FAILED, ${byStatus.CANCELED} CANCELED, ${byStatus.NOT_STARTED} not started`;
-  const message =
-    reason === 'max-failures'
-      ? `more than ${maxFailures} children FAILED: no more were started, those running finished (${counts})`
-      : reason === 'canceled'
-        ? `canceled: running children were stopped and collected (${counts})`
-        : `${count} children: ${counts}`;
+  // A sweep that stopped starting children by its own rule is DONE when every child it started is.
+  const planned = stop === 'early-stop' || stop === 'max-trials' ? count - byStatus.NOT_STARTED : count;
+  const status: ActionStatus = stop === 'canceled' ? 'CANCELED' : byStatus.DONE === planned ? 'DONE' : 'FAILED';
+  const reason: ArrayResult['reason'] =
+    stop === 'canceled' || stop === 'max-failures' ? stop : status === 'FAILED' ? 'children-failed' : (stop ?? 'done');
+  const sweep = carry.sweep && sweepResult(carry.sweep, array, arrayId, children);
   return {
     actionId: arrayId,
     status,
     reason,
-    message,
+    message: arrayMessage(reason, count, byStatus, array) + (sweep?.best ? bestText(sweep.best, array) : ''),
     count,
     byStatus,
     children,
+    ...sweep,
     startedAt: carry.startedAt,
     finishedAt: new Date().toISOString(),
   };
+}
+
+/** The array's end in words, with its children counted by status. */
+function arrayMessage(
+  reason: ArrayResult['reason'],
+  count: number,
+  byStatus: ArrayResult['byStatus'],
+  array: z.infer<typeof ArrayOptions>,
+): string {
+  const counts = `${byStatus.DONE} DONE, ${byStatus.FAILED} FAILED, ${byStatus.CANCELED} CANCELED, ${byStatus.NOT_STARTED} not started`;
+  switch (reason) {
+    case 'max-failures':
+      return `more than ${array.maxFailures} children FAILED: no more were started, those running finished (${counts})`;
+    case 'canceled':
+      return `canceled: running children were stopped and collected (${counts})`;
+    case 'early-stop':
+      return `${array.earlyStop!.patience} children in a row did not improve the best: no more were started, those running finished (${counts})`;
+    case 'max-trials':
+      return `maxTrials ${array.maxTrials} of ${count} children started (${counts})`;
+    default:
+      return `${count} children: ${counts}`;
+  }
+}
+
+/** "; best: child 3 (/loss 0.25)". */
+function bestText(best: ArrayBest, array: z.infer<typeof ArrayOptions>): string {
+  return `; best: child ${best.index} (${array.objective!.pointer} ${best.value})`;
 }
 
 /** Ends the execution as the array's result says: completed for DONE, failed or cancelled with it attached. */

@@ -1,13 +1,13 @@
 // Arrays on the real stack: one start runs N child actions of one spec, each an ordinary action
 // "<array>-<index>" told ACTION_INDEX and ACTION_COUNT and given its item on stdin, at most
 // `parallelism` at once (read from the engine's own events), stopping new starts past maxFailures;
-// and 600 items through continue-as-new.
+// a sweep picking its best child from their JSON outputs; and 600 items through continue-as-new.
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, inject, it, vi } from 'vitest';
-import type { ArrayResult } from '../../client/index.js';
+import { keptOutputs, type ArrayResult } from '../../client/index.js';
 import { caisson } from '../support/cli.js';
 import { inputVars, records, runDist, runnerFiles } from '../support/bundled-action.js';
 import { LABEL } from '../../activities/container/labels.js';
@@ -52,6 +52,25 @@ describe('an array', () => {
     expect(events.filter((e) => e.action === 'start').length).toBe(20 - result.byStatus.NOT_STARTED);
     expect(mostAtOnce(events)).toBe(3);
     keepHistory('array-max-failures', handle);
+  });
+
+  it('as a 12-point sweep picks the child with the lowest loss, with every output kept', async () => {
+    // loss(i) = (i - 7)² + 1: child 7 is best, with 1.
+    const script = 'echo "{\\"loss\\": $(( (ACTION_INDEX - 7) * (ACTION_INDEX - 7) + 1 ))}"';
+    const handle = await suite
+      .client()
+      .startArray(
+        busybox(script, { output: 'json' }),
+        { count: 12, parallelism: 4, outputs: true, objective: { pointer: '/loss', goal: 'minimize' } },
+        { actionId: `sweep-${randomUUID()}` },
+      );
+    const result = await handle.result();
+    expect(result).toMatchObject({ status: 'DONE', reason: 'done', byStatus: { DONE: 12 } });
+    expect(result.best).toEqual({ index: 7, id: `${handle.actionId}-7`, value: 1 });
+    expect(result.objective).toEqual({ pointer: '/loss', goal: 'minimize', withValue: 12, withoutValue: 0 });
+    expect(keptOutputs(result).get(0)).toEqual({ loss: 50 });
+    expect(result.children.map((c) => c.value)).toEqual([50, 37, 26, 17, 10, 5, 2, 1, 2, 5, 10, 17]);
+    keepHistory('array-sweep', handle);
   });
 
   it('runs from the CLI (--array-count) and from the bundled Action (array-items), summarised in their outputs', async () => {

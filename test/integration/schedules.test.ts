@@ -1,13 +1,13 @@
 // Actions on Temporal Schedules, driven by the `caisson schedule` commands on the real stack: each
 // run is an ordinary action named after the schedule and its time; trigger, pause, unpause and
 // delete do what they say; the skip overlap policy skips a run due while the last one runs; a short
-// interval starts runs by itself.
+// interval starts runs by itself; a schedule of arrays starts an array each time.
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { ActionSummary } from '../../client/index.js';
+import type { ActionSummary, ScheduleRun } from '../../client/index.js';
 import { caisson } from '../support/cli.js';
-import { keepHistory, useSuiteWorker } from '../support/actions.js';
+import { busybox, keepHistory, useSuiteWorker } from '../support/actions.js';
 import { env } from '../support/env.js';
 
 const suite = useSuiteWorker();
@@ -193,5 +193,32 @@ describe('caisson schedule', () => {
     expect(badCron.code).toBe(125);
     expect(badCron.stderr).toContain(`cannot create schedule ${id}`);
     expect((await caisson('schedule', 'list')).stdout).not.toContain(id);
+  });
+
+  it('of arrays: a triggered run is an array (here a sweep) whose children are named after the run', async () => {
+    const id = named('sweep');
+    const schedules = suite.client().schedules();
+    const spec = busybox('echo "{\\"score\\": $ACTION_INDEX}"', { output: 'json' });
+    const array = { count: 3, parallelism: 3, objective: { pointer: '/score', goal: 'maximize' as const } };
+    await schedules.create(id, spec, { cron: ['0 3 * * *'], array });
+    expect((await schedules.list()).map((s) => s.scheduleId)).toContain(id);
+    await schedules.trigger(id);
+    let run: ScheduleRun | undefined;
+    await expect
+      .poll(async () => (run = (await schedules.describe(id)).recent[0]), { timeout: 30_000, interval: 250 })
+      .toBeDefined();
+    expect(run!.actionId).toMatch(new RegExp(`^${id}-\\d{4}-\\d\\d-\\d\\dT`));
+    const result = await suite.client().attachArray(run!.actionId).result();
+    expect(result).toMatchObject({ status: 'DONE', count: 3, best: { index: 2, id: `${run!.actionId}-2`, value: 2 } });
+    expect(await suite.client().attach(`${run!.actionId}-0`).result()).toMatchObject({ output: { score: 0 } });
+    expect((await schedules.describe(id)).array).toEqual(array);
+    // A new spec keeps the array options.
+    await schedules.update(id, { spec: busybox('echo "{\\"score\\": 1}"', { output: 'json' }) });
+    expect((await schedules.describe(id)).array).toEqual(array);
+    // An array that could not run is refused before the schedule changes.
+    await expect(schedules.update(id, { options: { array: { count: 0 } } })).rejects.toThrow(
+      /array\.count: count is at least 1/,
+    );
+    expect((await schedules.describe(id)).array).toEqual(array);
   });
 });

@@ -19,7 +19,7 @@ const OUTCOMES = [
   'timeout',
   // Refused by the host's policy; its deadline passing while it runs and while it waits for a host;
   // out of placements; a spec read from history; an engine crash (ended, and retried); a run
-  // started by a schedule; an array past maxFailures.
+  // started by a schedule; an array past maxFailures; a sweep that picked its best child.
   'refused',
   'deadline',
   'deadline-while-pending',
@@ -29,6 +29,7 @@ const OUTCOMES = [
   'engine-restarted-retried',
   'schedule-run',
   'array-max-failures',
+  'array-sweep',
   // A cancel while waiting for a host, while pulling and while collecting (while running: canceled),
   // and an array's run that continued as new.
   'canceled-while-pending',
