@@ -35,6 +35,7 @@ export function printResult(result: ActionResult, line: Line, uiLink: string | u
 export function printArrayResult(result: ArrayResult, line: Line): void {
   line(`${result.status}  ${result.message}`);
   line(`  array      ${result.actionId} (children ${result.actionId}-0 … ${result.actionId}-${result.count - 1})`);
+  if (result.best) line(`  best       ${result.best.id} (child ${result.best.index}): ${result.best.value}`);
   for (const c of result.children.filter((c) => c.status === 'FAILED' || c.status === 'CANCELED').slice(0, 20)) {
     line(
       `  ${c.status.padEnd(10)} ${result.actionId}-${c.index}  exit code ${c.exitCode ?? '-'}${c.resultUri ? `  ${c.resultUri}` : ''}`,

@@ -18,7 +18,8 @@ import { runRequest, specOf, type RunRequest } from './run-request.js';
 import { UsageError } from './spec-from-flags.js';
 
 /** Flags of `run` itself, never spec fields. */
-const RUN_FLAGS = ['id', 'detach', 'json', 'pretty', 'array-count', 'array-items', 'parallelism', 'max-failures'];
+const ARRAY_FLAGS = ['parallelism', 'max-failures', 'objective', 'outputs', 'early-stop', 'max-trials'] as const;
+const RUN_FLAGS = ['id', 'detach', 'json', 'pretty', 'array-count', 'array-items', ...ARRAY_FLAGS];
 
 interface RunOptions {
   id?: string;
@@ -33,8 +34,11 @@ async function arrayFromFlags(values: Record<string, unknown>): Promise<ArrayOpt
     ['array-count', 'array-items', 'parallelism', 'max-failures'] as const
   ).map((k) => values[k] as string | undefined);
   if (count === undefined && itemsFile === undefined) {
-    if (parallelism !== undefined || maxFailures !== undefined)
-      throw new UsageError('--parallelism and --max-failures go with --array-count or --array-items');
+    const given = ARRAY_FLAGS.filter((k) => values[k] !== undefined);
+    if (given.length)
+      throw new UsageError(
+        `${given.map((k) => `--${k}`).join(', ')}: array flags, with --array-count or --array-items`,
+      );
     return undefined;
   }
   if (count !== undefined && itemsFile !== undefined)
@@ -47,7 +51,28 @@ async function arrayFromFlags(values: Record<string, unknown>): Promise<ArrayOpt
     ...(items ? { items: items as unknown[] } : {}),
     ...(parallelism !== undefined ? { parallelism: positiveInteger('--parallelism', parallelism) } : {}),
     ...(maxFailures !== undefined ? { maxFailures: positiveInteger('--max-failures', maxFailures, true) } : {}),
+    ...sweepFromFlags(values),
   };
+}
+
+/** A sweep's flags: --objective POINTER:minimize|maximize, --outputs, --early-stop N, --max-trials N. */
+function sweepFromFlags(values: Record<string, unknown>): Partial<ArrayOptionsInput> {
+  const sweep: Partial<ArrayOptionsInput> = {};
+  const objective = values.objective as string | undefined;
+  if (objective !== undefined) {
+    const match = /^(.*):(minimize|maximize)$/.exec(objective);
+    if (!match)
+      throw new UsageError(
+        `--objective ${objective}: write POINTER:minimize or POINTER:maximize (e.g. /loss:minimize)`,
+      );
+    sweep.objective = { pointer: match[1]!, goal: match[2] as 'minimize' | 'maximize' };
+  }
+  if (values.outputs) sweep.outputs = true;
+  const patience = positiveInteger('--early-stop', values['early-stop'] as string | undefined);
+  if (patience !== undefined) sweep.earlyStop = { patience };
+  const maxTrials = positiveInteger('--max-trials', values['max-trials'] as string | undefined);
+  if (maxTrials !== undefined) sweep.maxTrials = maxTrials;
+  return sweep;
 }
 
 const startedLine = (verb: string, actionId: string) =>
@@ -104,6 +129,13 @@ export function runCommand(program: Command): void {
     .option('--array-items <file>', 'an array: one child per item of a JSON or YAML list, the item as its input')
     .option('--parallelism <n>', "an array's children at once")
     .option('--max-failures <n>', "an array's failed children before it stops starting more")
+    .option(
+      '--objective <pointer:goal>',
+      "a sweep: the number in each child's JSON output to minimize or maximize, e.g. /loss:minimize",
+    )
+    .option('--outputs', "keep each child's JSON output in the array's result")
+    .option('--early-stop <n>', 'a sweep: stop starting children after N ended without improving the best')
+    .option('--max-trials <n>', 'start at most N children')
     .option('--id <id>', 'the action id: the same id and spec again attaches, never runs twice')
     .option('-d, --detach', 'print the action id and return')
     .option('--json', 'print only the result, as JSON, on stdout (no log)')
@@ -117,6 +149,7 @@ export function runCommand(program: Command): void {
         'caisson run -f action.yaml -e MODE=fast',
         'cat action.yaml | caisson run -f - --detach',
         'caisson run greeting@1.0.0 --input \'{"name": "Ada"}\'',
+        'caisson run --output json --array-items lrs.yaml --objective /loss:minimize --early-stop 5 IMAGE -- train',
       ) + `\n\n${EXIT_CODES_HELP}`,
     )
     .action(async (_target: string | undefined, _args: string[], opts: RunOptions, self: Command) => {

@@ -203,4 +203,34 @@ describe('caisson run', () => {
     expect(status.annotations).toEqual({ note: 'a, b' });
     expect((await caisson('list', '-l', 'team')).stderr).toMatch(/--label "team": write LABEL=VALUE/);
   });
+
+  it('runs a sweep from flags: --objective picks the best child, and a bad objective is named', async () => {
+    // loss = (i - 7)² + 3: child 7 is the best of 12, at 3.
+    const loss = 'i=$ACTION_INDEX; echo "{\\"loss\\": $(( (i - 7) * (i - 7) + 3 ))}"';
+    const { code, stdout } = await caisson(
+      'run',
+      '--json',
+      '--output',
+      'json',
+      '--array-count',
+      '12',
+      '--parallelism',
+      '4',
+      '--objective',
+      '/loss:minimize',
+      env('TEST_IMAGE_BUSYBOX'),
+      '--',
+      'sh',
+      '-c',
+      loss,
+    );
+    expect(code).toBe(0);
+    expect(JSON.parse(stdout)).toMatchObject({ status: 'DONE', best: { index: 7, value: 3 } });
+    const bad = await caisson('run', '--array-count', '2', '--objective', '/loss', env('TEST_IMAGE_BUSYBOX'));
+    expect(bad.code).toBe(125);
+    expect(bad.stderr).toMatch(/--objective \/loss: write POINTER:minimize or POINTER:maximize/);
+    expect((await caisson('run', '--early-stop', '3', env('TEST_IMAGE_BUSYBOX'))).stderr).toMatch(
+      /--early-stop: array flags, with --array-count or --array-items/,
+    );
+  });
 });
