@@ -5,6 +5,7 @@ import { hostname } from 'node:os';
 import { parseBytes } from '../spec/quantity.js';
 import { LABEL_PATTERN } from '../spec/action.js';
 import { codecKeysFromEnv, parseCodecKeys } from '../common/connection/payload-codec.js';
+import { profileSettings } from '../common/connection/temporal-profile.js';
 
 const list = z.string().transform((text) =>
   text
@@ -176,6 +177,19 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerCo
     picked.CAISSON_CODEC_KEYS = codecKeysFromEnv(env);
   } catch (err) {
     fileProblems.push(`  - CAISSON_CODEC_KEYS_FILE: ${(err as Error).message}`);
+  }
+  // What the TEMPORAL_* variables leave unset, Temporal's standard variables or profile may give
+  // (common/connection/temporal-profile.ts), checked here as if it had been set.
+  try {
+    const profile = profileSettings(env);
+    picked.TEMPORAL_ADDRESS ??= profile.address;
+    picked.TEMPORAL_NAMESPACE ??= profile.namespace;
+    picked.TEMPORAL_API_KEY ??= profile.apiKey;
+    picked.TEMPORAL_TLS_CERT ??= profile.tlsCert;
+    picked.TEMPORAL_TLS_KEY ??= profile.tlsKey;
+    picked.TEMPORAL_TLS_CA ??= profile.tlsCa;
+  } catch (err) {
+    fileProblems.push(`  - TEMPORAL_CONFIG_FILE: ${(err as Error).message}`);
   }
   const result = WorkerConfig.safeParse(picked);
   if (!result.success || fileProblems.length) {
