@@ -64,6 +64,7 @@ import { FailureType } from '../spec/failures.js';
 import { labelsOf, metadataOf, type ActionMetadata } from './action-metadata.js';
 import { annotationsMemo, labelAttributes } from '../spec/start-metadata.js';
 import { labelsQuery, quoteValue } from './visibility-query.js';
+import { clientTracingFromEnv } from '../common/tracing/client-tracing.js';
 
 export { InvalidSpecError };
 export { labelsQuery, quoteValue };
@@ -245,6 +246,9 @@ export class ActionHandle {
 }
 
 export class ActionsClient {
+  /** With tracing on (CAISSON_OTEL), what close() flushes. */
+  private stopTracing?: () => Promise<void>;
+
   constructor(
     readonly client: Client,
     readonly taskQueue: string = process.env.CAISSON_TASK_QUEUE || 'caisson',
@@ -258,6 +262,7 @@ export class ActionsClient {
     logStore?: S3Client,
   ): Promise<ActionsClient> {
     let connection: Connection;
+    const tracing = await clientTracingFromEnv();
     try {
       connection = await Connection.connect(connectionOptions(settings));
     } catch (err) {
@@ -267,16 +272,24 @@ export class ActionsClient {
         { cause: err },
       );
     }
-    return new ActionsClient(
-      new Client({ connection, namespace: settings.namespace, dataConverter: dataConverterFor(settings) }),
+    const client = new ActionsClient(
+      new Client({
+        connection,
+        namespace: settings.namespace,
+        dataConverter: dataConverterFor(settings),
+        interceptors: tracing && { workflow: tracing.interceptors },
+      }),
       taskQueue,
       logStore ?? logStoreFromEnv(),
     );
+    client.stopTracing = tracing?.shutdown;
+    return client;
   }
 
   async close(): Promise<void> {
     this.logStore?.destroy();
     await this.client.connection.close();
+    await this.stopTracing?.();
   }
 
   /** Validates the spec (every problem at once), then starts the action or attaches to it. */

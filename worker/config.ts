@@ -6,6 +6,7 @@ import { parseBytes } from '../spec/quantity.js';
 import { LABEL_PATTERN } from '../spec/action.js';
 import { codecKeysFromEnv, parseCodecKeys } from '../common/connection/payload-codec.js';
 import { profileSettings } from '../common/connection/temporal-profile.js';
+import { tracingSettingFromEnv } from '../common/tracing/tracing-setting.js';
 
 const list = z.string().transform((text) =>
   text
@@ -166,6 +167,18 @@ export const WorkerConfig = z.object({
       }
     }),
   CAISSON_METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  /** OpenTelemetry tracing and where its spans go (common/tracing/tracing-setting.ts); unset, none. */
+  CAISSON_OTEL: z
+    .string()
+    .optional()
+    .transform((value, ctx) => {
+      try {
+        return tracingSettingFromEnv({ CAISSON_OTEL: value });
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: (err as Error).message });
+        return z.NEVER;
+      }
+    }),
 });
 
 export type WorkerConfig = z.output<typeof WorkerConfig>;
@@ -217,7 +230,7 @@ export interface SettingDoc {
  * `default` that the schema reads as a value must be the schema's own default (the script checks).
  */
 export const SETTING_DOCS = {
-  TEMPORAL_ADDRESS: { about: 'The Temporal frontend, host:port.' },
+  TEMPORAL_ADDRESS: { about: 'The Temporal frontend, host:port; unset, a Temporal profile may give it (below).' },
   TEMPORAL_NAMESPACE: { about: 'The namespace the worker serves; a namespace is the boundary between teams.' },
   TEMPORAL_API_KEY: { about: 'An API key, sent as `authorization: Bearer …` over TLS.' },
   TEMPORAL_TLS_CERT: { about: 'Client certificate (PEM file) for mutual TLS to Temporal.' },
@@ -285,4 +298,9 @@ export const SETTING_DOCS = {
   CAISSON_CODEC_KEYS: { about: '`id:base64key` pairs, comma-separated: payloads encrypted, the first key encrypts.' },
   CAISSON_CODEC_KEYS_FILE: { about: 'A file holding the codec keys, one per line (a mounted secret).' },
   CAISSON_METRICS_PORT: { about: 'Serve Prometheus metrics on `127.0.0.1:<port>/metrics`.' },
+  CAISSON_OTEL: {
+    about:
+      'OpenTelemetry tracing: `otlp` (or `1`; the `OTEL_EXPORTER_OTLP_*` variables), `stderr` or `file:<path>` (JSON lines).',
+    default: 'off',
+  },
 } satisfies Record<keyof typeof WorkerConfig.shape | 'CAISSON_CODEC_KEYS_FILE', SettingDoc>;

@@ -15,6 +15,7 @@ import { drainThenStop, workflowOpenIn } from './drain.js';
 import { startContainerGauge } from './container-gauge.js';
 import { startReconciling } from './reconcile-loop.js';
 import { installRuntime } from './runtime.js';
+import { startWorkerTracing } from './tracing.js';
 
 export async function runWorker(config: WorkerConfig): Promise<void> {
   installRuntime(config.CAISSON_METRICS_PORT);
@@ -23,12 +24,20 @@ export async function runWorker(config: WorkerConfig): Promise<void> {
   const temporal = await connectTemporal(config);
   const host = await prepareHost(config, docker, log);
   const { capacity, owner } = host;
-  const wired = hostActivities(config, { docker, host, client: temporal.client, log });
+  const tracing = config.CAISSON_OTEL && (await startWorkerTracing(config.CAISSON_OTEL));
+  const wired = hostActivities(config, {
+    docker,
+    host,
+    client: temporal.client,
+    log,
+    containerRuns: tracing?.containerRuns,
+  });
   const workers = await createRoles(config, {
     temporal,
     activities: wired.activities,
     capacity,
     hostQueue: owner.queue,
+    tracing,
   });
   // The fleet knows this host (what it has, what runs, drained or not) before it takes anything.
   const reports = startFleetReports({
@@ -72,6 +81,7 @@ export async function runWorker(config: WorkerConfig): Promise<void> {
     await Promise.all([...wired.removals]);
     await reconciler.stop();
     await temporal.close();
+    if (tracing) await tracing.shutdown();
     log.info('worker stopped');
   }
 }
