@@ -65,7 +65,13 @@ export function connectionOptions(settings: TemporalSettings) {
     : settings.tls === false
       ? false
       : undefined;
-  return { address: settings.address, tls, apiKey: settings.apiKey, metadata: settings.grpcMetadata };
+  return {
+    address: settings.address,
+    tls,
+    apiKey: settings.apiKey,
+    // A copy: the SDK adds its own headers to the object it is given.
+    metadata: settings.grpcMetadata && { ...settings.grpcMetadata },
+  };
 }
 
 /**

@@ -3,6 +3,7 @@
 // "default") under Temporal's standard environment variables (TEMPORAL_TLS_CLIENT_CERT_PATH,
 // TEMPORAL_GRPC_META_*, …), read through @temporalio/envconfig. Caisson's own settings go above
 // it (temporal-connection.ts); what this gives fills only what they leave unset.
+import { existsSync } from 'node:fs';
 import { loadClientConfigProfile, type ConfigDataSource } from '@temporalio/envconfig';
 
 /** What a profile can set: how to reach Temporal, each part optional. */
@@ -53,6 +54,11 @@ function safeReason(err: unknown, env: Record<string, string>): string {
  */
 export function profileSettings(env: NodeJS.ProcessEnv): ProfileSettings {
   const vars = given(env) as Record<string, string>;
+  // envconfig passes over a missing file; one named on purpose and absent is a mistake to report.
+  if (vars.TEMPORAL_CONFIG_FILE && !existsSync(vars.TEMPORAL_CONFIG_FILE))
+    throw new Error(
+      `cannot read the Temporal connection profile: TEMPORAL_CONFIG_FILE ${vars.TEMPORAL_CONFIG_FILE} does not exist`,
+    );
   let profile;
   try {
     profile = loadClientConfigProfile({ overrideEnvVars: vars });

@@ -111,7 +111,7 @@ describe('Temporal connection settings', () => {
     expect(named.metadata).toEqual({ 'x-team': 'blue' });
   });
 
-  it('fail on a broken profiles file without quoting it, and on a profile it lacks', () => {
+  it('fail on a broken profiles file without quoting it, on one named but absent, and on a profile it lacks', () => {
     const broken = profilesFile('broken.toml', `[profile.default]\napi_key = "${SECRET_KEY}\n`);
     let message = '';
     try {
@@ -121,6 +121,9 @@ describe('Temporal connection settings', () => {
     }
     expect(message).toMatch(/broken\.toml is not valid TOML \(line \d+/);
     expect(message).not.toContain(SECRET_KEY);
+    expect(() => resolveTemporalSettings({}, { TEMPORAL_CONFIG_FILE: join(dir, 'absent.toml') })).toThrow(
+      /TEMPORAL_CONFIG_FILE .*absent\.toml does not exist/,
+    );
     expect(() => resolveTemporalSettings({}, { TEMPORAL_CONFIG_FILE: file, TEMPORAL_PROFILE: 'nope' })).toThrow(
       /Profile 'nope' not found/,
     );
