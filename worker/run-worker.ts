@@ -108,6 +108,7 @@ function logStarted(
     inUse: capacity.inUse(),
     allowedImages: wired.allowedImages,
     policy: { file: config.CAISSON_POLICY_FILE ?? '(built in)', ...wired.policy },
+    tracing: config.CAISSON_OTEL ? config.CAISSON_OTEL.exporter : 'off (set CAISSON_OTEL)',
     payloads: started.temporal.dataConverter.payloadCodecs.length
       ? 'encrypted (AES-256-GCM)'
       : 'not encrypted (set CAISSON_CODEC_KEYS)',
