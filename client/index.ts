@@ -266,6 +266,7 @@ export class ActionsClient {
     try {
       connection = await Connection.connect(connectionOptions(settings));
     } catch (err) {
+      await tracing?.shutdown();
       // Unreachable, refused by a proxy (certificate, API key), or TLS files unreadable: say where.
       throw new Error(
         `cannot connect to Temporal at ${settings.address} (namespace ${settings.namespace}): ${(err as Error).message}`,
