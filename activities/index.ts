@@ -29,6 +29,7 @@ import type { InputCache } from './inputs/input-cache.js';
 import { stopContainer, type RunDeps } from './container/run-container.js';
 import type { EngineWatch } from './container/engine-watch.js';
 import type { EgressProxies } from './egress/egress-proxies.js';
+import type { ContainerRunTracer } from './execute/run-tracing.js';
 import type {
   CollectRequest,
   ContainerRequest,
@@ -73,6 +74,8 @@ export interface ActivityDeps {
   inputCache?: InputCache;
   /** The egress proxies, where the policy grants egress (worker/egress-setup.ts). */
   egress?: EgressProxies;
+  /** With tracing on (CAISSON_OTEL), each container's run is a span of its execute's trace. */
+  containerRuns?: ContainerRunTracer;
 }
 
 export function createActivities(deps: ActivityDeps) {
@@ -139,8 +142,19 @@ function hostQueueActivities(deps: ActivityDeps, needsHere: (spec: Action) => Ne
     const name = containerName(req, req.attempt, deps.host);
     return deps.disks && (await deps.disks.exists(name)) ? deps.disks.paths(name).out : undefined;
   };
-  const { store, images, capacity, host, metrics, removals } = deps;
-  const executeDeps = { checkGrants, outDir, run: runDeps, store, images, capacity, host, metrics, removals };
+  const { store, images, capacity, host, metrics, removals, containerRuns } = deps;
+  const executeDeps = {
+    checkGrants,
+    outDir,
+    run: runDeps,
+    store,
+    images,
+    capacity,
+    host,
+    metrics,
+    removals,
+    containerRuns,
+  };
   /** The cores an action without a cpu limit may use: all of this host's, said outright to the engine. */
   const hostCores = () => (Number.isFinite(capacity.totals.cpu) ? capacity.totals.cpu : availableParallelism());
 

@@ -66,6 +66,7 @@ import { annotationsMemo, labelAttributes } from '../spec/start-metadata.js';
 import { labelsQuery, quoteValue } from './visibility-query.js';
 import { downloadOut, listOut, type DownloadOptions, type DownloadSummary } from './artifacts.js';
 import type { ListedObject } from '../common/storage/prefix-listing.js';
+import { clientTracingFromEnv } from '../common/tracing/client-tracing.js';
 
 export { InvalidSpecError };
 export { labelsQuery, quoteValue };
@@ -279,6 +280,9 @@ export class ActionHandle {
 }
 
 export class ActionsClient {
+  /** With tracing on (CAISSON_OTEL), what close() flushes. */
+  private stopTracing?: () => Promise<void>;
+
   constructor(
     readonly client: Client,
     readonly taskQueue: string = process.env.CAISSON_TASK_QUEUE || 'caisson',
@@ -292,25 +296,35 @@ export class ActionsClient {
     logStore?: S3Client,
   ): Promise<ActionsClient> {
     let connection: Connection;
+    const tracing = await clientTracingFromEnv();
     try {
       connection = await Connection.connect(connectionOptions(settings));
     } catch (err) {
+      await tracing?.shutdown();
       // Unreachable, refused by a proxy (certificate, API key), or TLS files unreadable: say where.
       throw new Error(
         `cannot connect to Temporal at ${settings.address} (namespace ${settings.namespace}): ${(err as Error).message}`,
         { cause: err },
       );
     }
-    return new ActionsClient(
-      new Client({ connection, namespace: settings.namespace, dataConverter: dataConverterFor(settings) }),
+    const client = new ActionsClient(
+      new Client({
+        connection,
+        namespace: settings.namespace,
+        dataConverter: dataConverterFor(settings),
+        interceptors: tracing && { workflow: tracing.interceptors },
+      }),
       taskQueue,
       logStore ?? logStoreFromEnv(),
     );
+    client.stopTracing = tracing?.shutdown;
+    return client;
   }
 
   async close(): Promise<void> {
     this.logStore?.destroy();
     await this.client.connection.close();
+    await this.stopTracing?.();
   }
 
   /** Validates the spec (every problem at once), then starts the action or attaches to it. */

@@ -4,25 +4,30 @@
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { preloadModulesFor } from '../build/worker/workflow-bundle-options.js';
+import {
+  preloadModulesFor,
+  tracingInterceptorsFor,
+  WORKFLOW_BUNDLE_KINDS,
+  workflowBundleFile,
+} from '../build/worker/workflow-bundle-options.js';
 
 const workflowsPath = fileURLToPath(new URL('../build/workflows/index.js', import.meta.url));
 const failureConverterPath = fileURLToPath(
   new URL('../build/common/connection/failure-converter.cjs', import.meta.url),
 );
 const logger = { trace() {}, debug() {}, info() {}, warn: console.warn, error: console.error, log() {} };
-// Two bundles: workflow failures are converted inside the bundle, so encrypted workers (CAISSON_CODEC_KEYS)
-// take the one whose failure converter moves messages and stack traces into encrypted payloads
-// (common/connection/failure-converter.cts); the other keeps them as they are.
-for (const [file, options] of [
-  ['workflow-bundle.js', {}],
-  ['workflow-bundle-encoded.js', { failureConverterPath }],
-]) {
+// Four bundles. Workflow failures are converted inside the bundle, so encrypted workers
+// (CAISSON_CODEC_KEYS) take one whose failure converter moves messages and stack traces into
+// encrypted payloads (common/connection/failure-converter.cts). Traced workers (CAISSON_OTEL) take
+// one with the OpenTelemetry workflow interceptors (workflows/tracing-interceptors.ts); the others
+// hold nothing of OpenTelemetry.
+for (const kind of WORKFLOW_BUNDLE_KINDS) {
   const { code } = await bundleWorkflowCode({
     workflowsPath,
     preloadModules: preloadModulesFor(workflowsPath),
     logger,
-    ...options,
+    ...(kind.encodedFailures ? { failureConverterPath } : {}),
+    ...(kind.traced ? { workflowInterceptorModules: [tracingInterceptorsFor(workflowsPath)] } : {}),
   });
-  await writeFile(fileURLToPath(new URL(`../build/${file}`, import.meta.url)), code);
+  await writeFile(fileURLToPath(new URL(`../build/${workflowBundleFile(kind)}`, import.meta.url)), code);
 }

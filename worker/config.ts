@@ -5,6 +5,8 @@ import { hostname } from 'node:os';
 import { parseBytes } from '../spec/quantity.js';
 import { LABEL_PATTERN } from '../spec/action.js';
 import { codecKeysFromEnv, parseCodecKeys } from '../common/connection/payload-codec.js';
+import { profileSettings } from '../common/connection/temporal-profile.js';
+import { tracingSettingFromEnv } from '../common/tracing/tracing-setting.js';
 
 const list = z.string().transform((text) =>
   text
@@ -174,6 +176,18 @@ export const WorkerConfig = z.object({
   CAISSON_LOG_LEVEL: z
     .enum(['debug', 'info', 'warn', 'error'], { message: 'CAISSON_LOG_LEVEL is "debug", "info", "warn" or "error"' })
     .default('info'),
+  /** OpenTelemetry tracing and where its spans go (common/tracing/tracing-setting.ts); unset, none. */
+  CAISSON_OTEL: z
+    .string()
+    .optional()
+    .transform((value, ctx) => {
+      try {
+        return tracingSettingFromEnv({ CAISSON_OTEL: value });
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: (err as Error).message });
+        return z.NEVER;
+      }
+    }),
 });
 
 export type WorkerConfig = z.output<typeof WorkerConfig>;
@@ -185,6 +199,19 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerCo
     picked.CAISSON_CODEC_KEYS = codecKeysFromEnv(env);
   } catch (err) {
     fileProblems.push(`  - CAISSON_CODEC_KEYS_FILE: ${(err as Error).message}`);
+  }
+  // What the TEMPORAL_* variables leave unset, Temporal's standard variables or profile may give
+  // (common/connection/temporal-profile.ts), checked here as if it had been set.
+  try {
+    const profile = profileSettings(env);
+    picked.TEMPORAL_ADDRESS ??= profile.address;
+    picked.TEMPORAL_NAMESPACE ??= profile.namespace;
+    picked.TEMPORAL_API_KEY ??= profile.apiKey;
+    picked.TEMPORAL_TLS_CERT ??= profile.tlsCert;
+    picked.TEMPORAL_TLS_KEY ??= profile.tlsKey;
+    picked.TEMPORAL_TLS_CA ??= profile.tlsCa;
+  } catch (err) {
+    fileProblems.push(`  - TEMPORAL_CONFIG_FILE: ${(err as Error).message}`);
   }
   const result = WorkerConfig.safeParse(picked);
   if (!result.success || fileProblems.length) {
@@ -212,7 +239,7 @@ export interface SettingDoc {
  * `default` that the schema reads as a value must be the schema's own default (the script checks).
  */
 export const SETTING_DOCS = {
-  TEMPORAL_ADDRESS: { about: 'The Temporal frontend, host:port.' },
+  TEMPORAL_ADDRESS: { about: 'The Temporal frontend, host:port; unset, a Temporal profile may give it (below).' },
   TEMPORAL_NAMESPACE: { about: 'The namespace the worker serves; a namespace is the boundary between teams.' },
   TEMPORAL_API_KEY: { about: 'An API key, sent as `authorization: Bearer …` over TLS.' },
   TEMPORAL_TLS_CERT: { about: 'Client certificate (PEM file) for mutual TLS to Temporal.' },
@@ -288,4 +315,9 @@ export const SETTING_DOCS = {
   },
   CAISSON_LOG_FORMAT: { about: "The worker's log lines on stderr: `json` (one object a line) or `text`." },
   CAISSON_LOG_LEVEL: { about: 'The least level logged: `debug`, `info`, `warn` or `error`.' },
+  CAISSON_OTEL: {
+    about:
+      'OpenTelemetry tracing: `otlp` (or `1`; the `OTEL_EXPORTER_OTLP_*` variables), `stderr` or `file:<path>` (JSON lines).',
+    default: 'off',
+  },
 } satisfies Record<keyof typeof WorkerConfig.shape | 'CAISSON_CODEC_KEYS_FILE', SettingDoc>;

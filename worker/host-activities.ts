@@ -7,6 +7,7 @@ import type Docker from 'dockerode';
 import type { Client } from '@temporalio/client';
 import { Runtime, type Logger } from '@temporalio/worker';
 import { createActivities } from '../activities/index.js';
+import type { ContainerRunTracer } from '../activities/execute/run-tracing.js';
 import { SpecSource } from '../activities/trust/spec-source.js';
 import { ArtifactStore, s3ClientFromEnv } from '../activities/store/artifact-store.js';
 import { ImageCache } from '../activities/images/image-cache.js';
@@ -22,9 +23,9 @@ import { countS3Errors } from './s3-errors.js';
 
 export async function hostActivities(
   config: WorkerConfig,
-  here: { docker: Docker; host: PreparedHost; client: Client; log: Logger },
+  here: { docker: Docker; host: PreparedHost; client: Client; log: Logger; containerRuns?: ContainerRunTracer },
 ) {
-  const { docker, host, client, log } = here;
+  const { docker, host, client, log, containerRuns } = here;
   const s3 = s3ClientFromEnv(config);
   const registry = new FleetRegistry(s3, config.CAISSON_ARTIFACTS_BUCKET, config.CAISSON_TASK_QUEUE);
   const metrics = createMetrics(Runtime.instance().metricMeter);
@@ -74,6 +75,7 @@ export async function hostActivities(
     env: process.env,
     metrics,
     specs: new SpecSource(client),
+    containerRuns,
   });
   return { activities, policy, allowedImages, registry, metrics, removals, egress };
 }

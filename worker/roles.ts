@@ -10,15 +10,16 @@ import type { HostCapacity } from '../activities/placement/capacity.js';
 import { resultsQueue } from '../spec/workflow-api.js';
 import type { WorkerConfig } from './config.js';
 import type { TemporalConnections } from './temporal-connections.js';
+import type { WorkerTracing } from './tracing.js';
+import { workflowBundleFile, type WorkflowBundleKind } from './workflow-bundle-options.js';
 
 /**
  * The workflow code bundled at build time (scripts/bundle-workflows.mjs), next to build/worker/:
- * for encrypted workers, the bundle that encodes workflow failures as their converter does.
+ * for encrypted workers, the bundle that encodes workflow failures as their converter does; for
+ * traced ones, the bundle with the tracing interceptors.
  */
-function workflowBundlePath(encodedFailures: boolean): string {
-  const path = fileURLToPath(
-    new URL(encodedFailures ? '../workflow-bundle-encoded.js' : '../workflow-bundle.js', import.meta.url),
-  );
+function workflowBundlePath(kind: WorkflowBundleKind): string {
+  const path = fileURLToPath(new URL(`../${workflowBundleFile(kind)}`, import.meta.url));
   if (!existsSync(path)) throw new Error(`no workflow bundle at ${path}: run "npm run build" first`);
   return path;
 }
@@ -26,17 +27,34 @@ function workflowBundlePath(encodedFailures: boolean): string {
 /** The four workers, in the order they are created: shared, placement, results, host. */
 export async function createRoles(
   config: WorkerConfig,
-  wiring: { temporal: TemporalConnections; activities: Activities; capacity: HostCapacity; hostQueue: string },
+  wiring: {
+    temporal: TemporalConnections;
+    activities: Activities;
+    capacity: HostCapacity;
+    hostQueue: string;
+    tracing?: WorkerTracing;
+  },
 ): Promise<Worker[]> {
-  const { temporal, activities, capacity } = wiring;
+  const { temporal, activities, capacity, tracing } = wiring;
   const { connection, dataConverter } = temporal;
-  const common = { connection, namespace: config.TEMPORAL_NAMESPACE, shutdownGraceTime: '5s', dataConverter } as const;
+  const common = {
+    connection,
+    namespace: config.TEMPORAL_NAMESPACE,
+    shutdownGraceTime: '5s',
+    dataConverter,
+    ...tracing?.workerOptions,
+  } as const;
   const fixed = (numSlots: number) => ({ type: 'fixed-size', numSlots }) as const;
   // The workflows of the shared queue.
   const sharedWorker = await Worker.create({
     ...common,
     taskQueue: config.CAISSON_TASK_QUEUE,
-    workflowBundle: { codePath: workflowBundlePath(Boolean(dataConverter.failureConverterPath)) },
+    workflowBundle: {
+      codePath: workflowBundlePath({
+        encodedFailures: Boolean(dataConverter.failureConverterPath),
+        traced: Boolean(tracing),
+      }),
+    },
   });
   // Placement: the shared queue's activities, polled only while this host has a free slot, so a
   // full host does not poll and waiting actions stay in Temporal's queue. (Finalize is here for

@@ -19,6 +19,7 @@ import { installRuntime } from './runtime.js';
 import { freeLoopbackPort, opsAddress, startOpsServer } from './ops-server.js';
 import { Readiness } from './readiness.js';
 import { startHostGauges } from './host-gauges.js';
+import { startWorkerTracing } from './tracing.js';
 
 export async function runWorker(config: WorkerConfig): Promise<void> {
   const address = opsAddress(config);
@@ -31,12 +32,20 @@ export async function runWorker(config: WorkerConfig): Promise<void> {
   const temporal = await connectTemporal(config);
   const host = await prepareHost(config, docker, log);
   const { capacity, owner } = host;
-  const wired = await hostActivities(config, { docker, host, client: temporal.client, log });
+  const tracing = config.CAISSON_OTEL && (await startWorkerTracing(config.CAISSON_OTEL));
+  const wired = await hostActivities(config, {
+    docker,
+    host,
+    client: temporal.client,
+    log,
+    containerRuns: tracing?.containerRuns,
+  });
   const workers = await createRoles(config, {
     temporal,
     activities: wired.activities,
     capacity,
     hostQueue: owner.queue,
+    tracing,
   });
   // The fleet knows this host (what it has, what runs, drained or not) before it takes anything.
   const reports = startFleetReports({
@@ -86,6 +95,7 @@ export async function runWorker(config: WorkerConfig): Promise<void> {
     await wired.egress?.closeAll();
     await temporal.close();
     await ops?.close();
+    if (tracing) await tracing.shutdown();
     log.info('worker stopped');
   }
 }
@@ -112,6 +122,7 @@ function logStarted(
     inUse: capacity.inUse(),
     allowedImages: wired.allowedImages,
     policy: { file: config.CAISSON_POLICY_FILE ?? '(built in)', ...wired.policy },
+    tracing: config.CAISSON_OTEL ? config.CAISSON_OTEL.exporter : 'off (set CAISSON_OTEL)',
     payloads: started.temporal.dataConverter.payloadCodecs.length
       ? 'encrypted (AES-256-GCM)'
       : 'not encrypted (set CAISSON_CODEC_KEYS)',

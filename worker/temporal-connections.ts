@@ -3,20 +3,31 @@
 // use the same data converter as every client, so encrypted payloads read the same everywhere.
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
-import { connectionOptions, dataConverterFor } from '../common/connection/temporal-connection.js';
+import {
+  connectionOptions,
+  dataConverterFor,
+  resolveTemporalSettings,
+} from '../common/connection/temporal-connection.js';
 import type { WorkerConfig } from './config.js';
 
 export type TemporalConnections = Awaited<ReturnType<typeof connectTemporal>>;
 
-export async function connectTemporal(config: WorkerConfig) {
-  const settings = connectionOptions({
-    address: config.TEMPORAL_ADDRESS,
-    namespace: config.TEMPORAL_NAMESPACE,
-    apiKey: config.TEMPORAL_API_KEY,
-    tlsCert: config.TEMPORAL_TLS_CERT,
-    tlsKey: config.TEMPORAL_TLS_KEY,
-    tlsCa: config.TEMPORAL_TLS_CA,
-  });
+export async function connectTemporal(config: WorkerConfig, env: NodeJS.ProcessEnv = process.env) {
+  // The checked settings first; the profile adds what has no TEMPORAL_* variable (server name, TLS
+  // on or off, gRPC headers).
+  const settings = connectionOptions(
+    resolveTemporalSettings(
+      {
+        address: config.TEMPORAL_ADDRESS,
+        namespace: config.TEMPORAL_NAMESPACE,
+        apiKey: config.TEMPORAL_API_KEY,
+        tlsCert: config.TEMPORAL_TLS_CERT,
+        tlsKey: config.TEMPORAL_TLS_KEY,
+        tlsCa: config.TEMPORAL_TLS_CA,
+      },
+      env,
+    ),
+  );
   const where = `Temporal at ${config.TEMPORAL_ADDRESS} (namespace ${config.TEMPORAL_NAMESPACE})`;
   const reached = <T>(connecting: Promise<T>) =>
     connecting.catch((err: Error) => {

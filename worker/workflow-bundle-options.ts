@@ -1,5 +1,6 @@
-// How the workflow bundle is made, the same for the worker's pre-built bundle and for the replay
-// tests that check it: the modules it preloads.
+// How the workflow bundles are made, the same for the worker's pre-built bundles and for the replay
+// tests that check them: the modules they preload, the tracing interceptors of the traced ones, and
+// the file each kind is built into.
 import { dirname, extname, join } from 'node:path';
 
 /**
@@ -12,4 +13,24 @@ import { dirname, extname, join } from 'node:path';
  */
 export function preloadModulesFor(workflowsPath: string): string[] {
   return [join(dirname(dirname(workflowsPath)), 'spec', `shared${extname(workflowsPath)}`)];
+}
+
+/** The workflow interceptors of the traced bundles (workflows/tracing-interceptors.ts), beside the workflows' index. */
+export function tracingInterceptorsFor(workflowsPath: string): string {
+  return join(dirname(workflowsPath), `tracing-interceptors${extname(workflowsPath)}`);
+}
+
+/** The ways a worker runs workflows: failures encoded (CAISSON_CODEC_KEYS) or not, traced (CAISSON_OTEL) or not. */
+export interface WorkflowBundleKind {
+  encodedFailures: boolean;
+  traced: boolean;
+}
+
+export const WORKFLOW_BUNDLE_KINDS: readonly WorkflowBundleKind[] = [false, true].flatMap((encodedFailures) =>
+  [false, true].map((traced) => ({ encodedFailures, traced })),
+);
+
+/** The pre-built bundle of one kind, a file name in build/. */
+export function workflowBundleFile(kind: WorkflowBundleKind): string {
+  return `workflow-bundle${kind.encodedFailures ? '-encoded' : ''}${kind.traced ? '-traced' : ''}.js`;
 }

@@ -8,6 +8,7 @@ import type { ExecuteAnswer } from '../types.js';
 import { timed, type ExecuteContext } from './context.js';
 import type { ReadyImage } from './image.js';
 import type { Lookups } from './lookups.js';
+import { untraced } from './run-tracing.js';
 
 export async function runAttempt(
   ctx: ExecuteContext,
@@ -15,9 +16,10 @@ export async function runAttempt(
   lookups: Lookups,
   inputs: InputObject[],
 ): Promise<RunOutcome> {
-  const { deps, activity, progress, timings } = ctx;
+  const { deps, activity, progress, timings, req } = ctx;
   progress.phase = 'RUNNING';
-  const outcome = await timed(ctx, 'run', () =>
+  const about = { actionId: req.actionId, attempt: req.attempt, image: req.spec.image };
+  const run = () =>
     runContainer(deps.run, image.made, {
       heartbeat: (details) => {
         progress.containerId = details.containerId;
@@ -29,8 +31,8 @@ export async function runAttempt(
       log: lookups.log,
       secrets: lookups.secrets,
       inputs,
-    }),
-  );
+    });
+  const outcome = await timed(ctx, 'run', () => (deps.containerRuns ?? untraced).traced(about, run));
   progress.logTail = outcome.logTail;
   // Staging happened inside the run step, before the container started: its own line, before run's.
   if (outcome.inputsTiming) timings.splice(timings.length - 1, 0, outcome.inputsTiming);

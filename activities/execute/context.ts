@@ -11,6 +11,7 @@ import type { ImageCache } from '../images/image-cache.js';
 import type { Metrics } from '../metrics.js';
 import type { RunDeps } from '../container/run-container.js';
 import type { ExecuteRequest } from '../types.js';
+import type { ContainerRunTracer } from './run-tracing.js';
 
 export interface ExecuteDeps {
   run: RunDeps;
@@ -25,6 +26,8 @@ export interface ExecuteDeps {
   removals: Set<Promise<void>>;
   /** Refuses the run when a secret's grant does not cover it, the image's digest now known (secret-grants.ts). */
   checkGrants?: (spec: ExecuteRequest['spec'], digest: string | undefined) => Promise<void>;
+  /** With tracing on, each container's run is a span of the execute's trace. */
+  containerRuns?: ContainerRunTracer;
 }
 
 type Phase = 'PULLING' | 'RUNNING' | 'COLLECTING';

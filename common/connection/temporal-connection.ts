@@ -1,5 +1,8 @@
-// Connection settings shared by the worker, the client and the CLI: address, namespace, and
-// either an API key or mutual TLS, all from the same environment variables.
+// Connection settings shared by the worker, the client, the CLI, the Action and the interLink
+// plugin: address, namespace, and either an API key or mutual TLS. One order for all of them, first
+// given wins: settings passed explicitly (flags, Action inputs), Caisson's environment variables
+// (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS_CERT/_KEY/_CA), Temporal's
+// standard variables, the Temporal profiles file (temporal-profile.ts), then the defaults.
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import {
@@ -10,28 +13,40 @@ import {
   type LoadedDataConverter,
 } from '@temporalio/common';
 import { AesGcmCodec, codecKeysFromEnv, parseCodecKeys } from './payload-codec.js';
+import { given, profileSettings, type ProfileSettings } from './temporal-profile.js';
 
-export interface TemporalSettings {
+export interface TemporalSettings extends ProfileSettings {
   address: string;
   namespace: string;
-  apiKey?: string;
-  tlsCert?: string;
-  tlsKey?: string;
-  tlsCa?: string;
   /** CAISSON_CODEC_KEYS (or _FILE): payloads are encrypted with them (common/connection/payload-codec.ts); unset, not. */
   codecKeys?: string;
 }
 
-export function temporalSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): TemporalSettings {
-  return {
-    address: env.TEMPORAL_ADDRESS || '127.0.0.1:7233',
-    namespace: env.TEMPORAL_NAMESPACE || 'default',
-    apiKey: env.TEMPORAL_API_KEY || undefined,
-    tlsCert: env.TEMPORAL_TLS_CERT || undefined,
-    tlsKey: env.TEMPORAL_TLS_KEY || undefined,
-    tlsCa: env.TEMPORAL_TLS_CA || undefined,
+const DEFAULTS = { address: '127.0.0.1:7233', namespace: 'default' } as const;
+
+/**
+ * The settings every side connects with: `explicit` over the environment's and the profile's (the
+ * order in the opening comment). Reads the profiles file, so a broken one fails here, without
+ * quoting it.
+ */
+export function resolveTemporalSettings(
+  explicit: Partial<TemporalSettings> = {},
+  env: NodeJS.ProcessEnv = process.env,
+): TemporalSettings {
+  const caisson = {
+    address: env.TEMPORAL_ADDRESS,
+    namespace: env.TEMPORAL_NAMESPACE,
+    apiKey: env.TEMPORAL_API_KEY,
+    tlsCert: env.TEMPORAL_TLS_CERT,
+    tlsKey: env.TEMPORAL_TLS_KEY,
+    tlsCa: env.TEMPORAL_TLS_CA,
     codecKeys: codecKeysFromEnv(env),
   };
+  return { ...DEFAULTS, ...profileSettings(env), ...given(caisson), ...given(explicit) };
+}
+
+export function temporalSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): TemporalSettings {
+  return resolveTemporalSettings({}, env);
 }
 
 /** Options accepted by both Connection.connect and NativeConnection.connect. */
@@ -40,14 +55,23 @@ export function connectionOptions(settings: TemporalSettings) {
   const read = (value?: string) =>
     value ? (value.includes('-----BEGIN') ? Buffer.from(value) : readFileSync(value)) : undefined;
   const mtls = settings.tlsCert && settings.tlsKey;
-  const tls =
-    mtls || settings.tlsCa || settings.apiKey
-      ? {
-          serverRootCACertificate: read(settings.tlsCa),
-          clientCertPair: mtls ? { crt: read(settings.tlsCert)!, key: read(settings.tlsKey)! } : undefined,
-        }
+  const wanted = settings.tls ?? Boolean(mtls || settings.tlsCa || settings.apiKey);
+  const tls = wanted
+    ? {
+        serverRootCACertificate: read(settings.tlsCa),
+        clientCertPair: mtls ? { crt: read(settings.tlsCert)!, key: read(settings.tlsKey)! } : undefined,
+        serverNameOverride: settings.tlsServerName,
+      }
+    : settings.tls === false
+      ? false
       : undefined;
-  return { address: settings.address, tls, apiKey: settings.apiKey };
+  return {
+    address: settings.address,
+    tls,
+    apiKey: settings.apiKey,
+    // A copy: the SDK adds its own headers to the object it is given.
+    metadata: settings.grpcMetadata && { ...settings.grpcMetadata },
+  };
 }
 
 /**

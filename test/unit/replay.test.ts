@@ -3,11 +3,14 @@
 // make a running action take a different path on replay fails here, before it reaches a fleet:
 // such a change needs patched() or a new workflow type.
 import { bundleWorkflowCode, DefaultLogger, Runtime, Worker } from '@temporalio/worker';
-import { preloadModulesFor } from '../../worker/workflow-bundle-options.js';
+import { preloadModulesFor, tracingInterceptorsFor } from '../../worker/workflow-bundle-options.js';
 import { DeterminismViolationError } from '@temporalio/workflow';
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { makeWorkflowExporter } from '@temporalio/interceptors-opentelemetry/lib/worker/index.js';
+import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { Resource } from '@opentelemetry/resources';
 
 const HISTORIES = fileURLToPath(new URL('../replay/histories', import.meta.url));
 const OUTCOMES = [
@@ -104,6 +107,26 @@ describe('workflow replay', () => {
     }
     expect(errors).toEqual([]);
     expect(replayed).toBe(all.length);
+  }, 120_000);
+
+  it('replays every history with the tracing interceptors, as a worker with CAISSON_OTEL set runs them', async () => {
+    // Tracing turned on over open runs: their histories, recorded untraced, replay to the same
+    // decisions in the traced bundle (scripts/bundle-workflows.mjs builds it the same way).
+    const workflowsPath = fileURLToPath(new URL('../../workflows/index.ts', import.meta.url));
+    const traced = await bundleWorkflowCode({
+      workflowsPath,
+      preloadModules: preloadModulesFor(workflowsPath),
+      workflowInterceptorModules: [tracingInterceptorsFor(workflowsPath)],
+      logger: quiet,
+    });
+    const exporter = makeWorkflowExporter(new SimpleSpanProcessor(new InMemorySpanExporter()), new Resource({}));
+    const all = REPRESENTATIVE.map((name) => ({ workflowId: workflowIdOf(name) ?? name, history: history(name) }));
+    const errors: string[] = [];
+    const options = { workflowBundle: traced, replayName: 'traced', sinks: { exporter } };
+    for await (const result of Worker.runReplayHistories(options, all)) {
+      if (result.error) errors.push(`${result.workflowId}: ${String(result.error)}`);
+    }
+    expect(errors).toEqual([]);
   }, 120_000);
 
   it('fails replay when the workflow takes other steps than the history recorded', async () => {
