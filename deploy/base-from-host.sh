@@ -4,7 +4,7 @@
 # umount, a static busybox for a shell), each with the shared libraries ldd names (those of the
 # Temporal SDK's native addon too), and its CA certificates, imported with `docker import`.
 #   deploy/base-from-host.sh [IMAGE]       (default caisson-base:host)
-# Needs: node 20+, e2fsprogs, mount, busybox-static, ca-certificates, and docker reaching the engine.
+# Needs: node 22+, e2fsprogs, mount, busybox-static, ca-certificates, and docker reaching the engine.
 set -euo pipefail
 
 image=${1:-caisson-base:host}
@@ -30,7 +30,13 @@ put_program() {
   put_libraries "$program"
 }
 
-for program in node mkfs.ext4 mount umount; do put_program "$program"; done
+for program in mkfs.ext4 mount umount; do put_program "$program"; done
+# node goes where the image's PATH finds it, wherever this host keeps it (a version manager, the
+# repository's .cache/node from scripts/node-runtime).
+node_bin=$(command -v node) || { echo "missing: node" >&2; exit 1; }
+mkdir -p "$root/usr/local/bin"
+cp -L "$node_bin" "$root/usr/local/bin/node"
+put_libraries "$node_bin"
 # The Temporal SDK's native core loads libraries node does not (librt, …).
 repo=$(cd "$(dirname "$0")/.." && pwd)
 addon="$repo/node_modules/@temporalio/core-bridge/releases/$(uname -m)-unknown-linux-gnu/index.node"

@@ -1,4 +1,4 @@
-# The worker image: the built tree and its production dependencies on a base with node 20+,
+# The worker image: the built tree and its production dependencies on a base with node 22+,
 # mkfs.ext4, mount and umount (deploy/base-from-host.sh makes one from this Debian host, or a
 # debootstrap'd root filesystem: docs/operating.md, "A worker image"). No public registry needed.
 #   deploy/stage-worker.sh /tmp/caisson-stage
