@@ -36,4 +36,37 @@ describe('the job summary', () => {
     expect(html).toContain('&lt;script&gt;alert(1)&lt;/script&gt;');
     expect(html).not.toMatch(/<img|<script/);
   });
+
+  it('links the Temporal UI and lists downloaded files, a line break in a name kept inside its cell', async () => {
+    // The table's cells as written; @actions/core keeps the first summary file it was given.
+    const cells: string[] = [];
+    const summary = {
+      addHeading: () => summary,
+      addTable: (rows: { data: string }[][]) => {
+        cells.push(...rows.flat().map((cell) => cell.data));
+        return summary;
+      },
+      write: async () => summary,
+    };
+    const result = {
+      status: 'DONE',
+      exitCode: 0,
+      reason: 'exit',
+      message: 'exited 0',
+      image: 'r/x:1',
+      artifacts: [{ path: 'a\n\n# heading', uri: 's3://b/a/out/a\n\n# heading', size: 1 }],
+      artifactTotals: { files: 1, bytes: 1 },
+      startedAt: '2026-01-01T00:00:00Z',
+      finishedAt: '2026-01-01T00:00:01Z',
+    } as unknown as ActionResult;
+    const link = 'https://ui.example/namespaces/default/workflows/a"b';
+    await writeSummary({ summary } as unknown as typeof core, result, link, [
+      { file: 'caisson-out/[x](javascript:1)\n\n<b>', size: 1 },
+    ]);
+    const html = cells.join('\n');
+    expect(html).toContain(`<a href="${link.replace('"', '&quot;')}">`);
+    expect(html).toContain('<code>caisson-out/[x](javascript:1)&#10;&#10;&lt;b&gt;</code>');
+    expect(html).toContain('<code>s3://b/a/out/a&#10;&#10;# heading</code>');
+    expect(html).not.toMatch(/\n\n#|<b>/);
+  });
 });
