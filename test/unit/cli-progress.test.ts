@@ -1,8 +1,8 @@
 // The live phase line of a waiting `caisson run` on a terminal: drawn in place with the time spent
 // in the phase, taken away before anything else is printed, and gone once the action has ended.
 import { describe, expect, it } from 'vitest';
-import type { StatusView } from '../../client/index.js';
 import { followPhasesLive, livePhaseText, LivePhaseLine } from '../../cli/progress.js';
+import { scriptedStatus, statusIn } from '../support/scripted-status.js';
 
 const CLEAR = '\r\x1b[2K';
 
@@ -57,32 +57,9 @@ describe('the live phase line', () => {
   });
 
   it('follows the phases until the action ends, then leaves the terminal clean', async () => {
-    const status = (phase: StatusView['phase']): StatusView => ({
-      actionId: 'a-1',
-      phase,
-      image: 'x:1',
-      host: 'h1',
-      attempt: 1,
-      placements: 0,
-      timings: [],
-    });
-    const seen = [status('PENDING'), status('RUNNING'), status('DONE')];
-    let end!: () => void;
-    const ended = new Promise<void>((resolve) => (end = resolve));
-    let reads = 0;
+    const script = scriptedStatus([statusIn('PENDING'), statusIn('RUNNING', { host: 'h1' }), statusIn('DONE')]);
     const t = terminal();
-    await followPhasesLive(
-      'a-1',
-      async () => {
-        const s = seen[reads++]!;
-        if (reads === seen.length) end();
-        return s;
-      },
-      ended,
-      new LivePhaseLine(t.stream, t.clock),
-      0,
-      60_000,
-    );
+    await followPhasesLive('a-1', script.read, script.ended, new LivePhaseLine(t.stream, t.clock), 0, 60_000);
     expect(t.written).toEqual([
       `${CLEAR}caisson: a-1 waiting for a host · 0s`,
       `${CLEAR}caisson: a-1 running on h1 · 0s`,
