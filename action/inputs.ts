@@ -6,24 +6,20 @@ import { ActionId, checkActionSpec, type ActionSpecInput } from '../spec/action.
 import type { TemplateRun } from '../common/templates/templates.js';
 import { ArrayOptions, type ArrayOptionsInput } from '../spec/array.js';
 import { mergeSpecs, parseEnvPairs } from '../common/text/text-inputs.js';
-import type { TemporalSettings } from '../common/connection/temporal-connection.js';
-import { codecKeysFromEnv } from '../common/connection/payload-codec.js';
+import { connectionFromInputs, type ConnectionInputs } from './connection-inputs.js';
 import { bool, collect, type Attempt, type InputReader, type Problems } from './input-values.js';
 import { inputForPath, readSpecFile, specFromInputs } from './spec-inputs.js';
 import { readTransferInputs, type TransferInputs } from './transfer-inputs.js';
 
 export type { InputReader } from './input-values.js';
 
-export interface ConnectionInputs {
-  temporal: TemporalSettings;
-  taskQueue: string;
-}
-
 export interface ActionInputs extends ConnectionInputs {
   spec: ActionSpecInput;
   /** A template run instead of a spec: its name (and version), input and --set values. */
   template?: TemplateRun & { ref: string };
   actionId: string;
+  /** Only an action-id, no image, spec-file or template: attach to that action and await it. */
+  awaitOnly: boolean;
   wait: boolean;
   followLogs: boolean;
   /** Run an array of child actions instead of one (array-count or array-items). */
@@ -75,33 +71,13 @@ export function defaultActionId(env: NodeJS.ProcessEnv, matrixJson = ''): string
   return `${id.slice(0, 187)}-${digest(id, 12)}`;
 }
 
-function connection(actions: InputReader, problems: Problems, env: NodeJS.ProcessEnv = process.env): ConnectionInputs {
-  const get = (name: string) => actions.getInput(name);
-  const address = get('temporal-address') || '127.0.0.1:7233';
-  if (!/^[^:\s]+:\d+$/.test(address))
-    problems.push({ input: 'temporal-address', message: 'host:port, e.g. temporal.example.com:7233' });
-  return {
-    temporal: {
-      address,
-      namespace: get('temporal-namespace') || 'default',
-      apiKey: get('temporal-api-key') || undefined,
-      tlsCert: get('temporal-tls-cert') || undefined,
-      tlsKey: get('temporal-tls-key') || undefined,
-      tlsCa: get('temporal-tls-ca') || undefined,
-      // A secret: from the input, or the job's environment (env: CAISSON_CODEC_KEYS: ${{ secrets.… }}).
-      codecKeys: get('codec-keys') || codecKeysFromEnv(env),
-    },
-    taskQueue: get('task-queue') || 'caisson',
-  };
-}
-
 /** Only what reaching Temporal needs: for the post step, which cancels an action by its id. */
 export function readConnectionInputs(
   actions: InputReader = core,
   env: NodeJS.ProcessEnv = process.env,
 ): ConnectionInputs {
   const problems: Problems = [];
-  const inputs = connection(actions, problems, env);
+  const inputs = connectionFromInputs(actions, problems, env);
   if (problems.length) throw new InputError(problems);
   return inputs;
 }
@@ -162,6 +138,19 @@ function actionIdInput(actions: InputReader, problems: Problems, env: NodeJS.Pro
   return actionId;
 }
 
+/**
+ * A step that names an action-id and nothing to run (no spec field, spec-file, template or array)
+ * awaits that action: it attaches instead of starting, so the spec need not be repeated.
+ */
+function isAwaitOnly(actions: InputReader, fromInputs: Record<string, unknown>): boolean {
+  const runInputs = ['spec-file', 'template', 'array-count', 'array-items'];
+  return (
+    Boolean(actions.getInput('action-id')) &&
+    Object.keys(fromInputs).length === 0 &&
+    runInputs.every((name) => !actions.getInput(name))
+  );
+}
+
 /** array-count or array-items, with parallelism and max-failures: undefined for a single action. */
 function arrayInputs(actions: InputReader, attempt: Attempt, problems: Problems): ArrayOptionsInput | undefined {
   const get = (name: string) => actions.getInput(name);
@@ -195,14 +184,18 @@ function arrayInputs(actions: InputReader, attempt: Attempt, problems: Problems)
 export function readInputs(actions: InputReader = core, env: NodeJS.ProcessEnv = process.env): ActionInputs {
   const problems: Problems = [];
   const attempt: Attempt = (input, fn) => collect(problems, input, fn);
-  const { whole, template } = templateOrSpec(actions, attempt, problems, specFromInputs(actions, attempt), env);
-  if (!template) specIssues(whole, problems);
+  const fromInputs = specFromInputs(actions, attempt);
+  const awaitOnly = isAwaitOnly(actions, fromInputs);
+  const { whole, template } = templateOrSpec(actions, attempt, problems, fromInputs, env);
+  if (!template && !awaitOnly) specIssues(whole, problems);
   const actionId = actionIdInput(actions, problems, env);
   const array = arrayInputs(actions, attempt, problems);
   const wait = attempt('wait', () => bool(actions, 'wait', true)) ?? true;
   const followLogs = attempt('follow-logs', () => bool(actions, 'follow-logs', true)) ?? true;
-  const connectionInputs = connection(actions, problems, env);
+  const connectionInputs = connectionFromInputs(actions, problems, env);
   const transfer = readTransferInputs(actions, attempt, problems);
+  if (awaitOnly && transfer.upload.length)
+    problems.push({ input: 'upload', message: 'awaiting an action by its id alone starts nothing to upload for' });
   if (array && transfer.download.length)
     problems.push({
       input: 'download',
@@ -215,6 +208,7 @@ export function readInputs(actions: InputReader = core, env: NodeJS.ProcessEnv =
     spec: whole as ActionSpecInput,
     template,
     actionId,
+    awaitOnly,
     wait,
     followLogs,
     array,

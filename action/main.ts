@@ -2,12 +2,15 @@
 // then set the outputs, write a job summary, and fail the step when the action did not end DONE.
 import { randomUUID } from 'node:crypto';
 import * as core from '@actions/core';
-import { ActionsClient, InvalidSpecError, TemplateError, type ActionResult } from '../client/index.js';
+import { ActionsClient, InvalidSpecError, TemplateError, type ActionHandle } from '../client/index.js';
 import { followTail } from '../client/follow.js';
-import { formatDuration } from '../spec/quantity.js';
 import { actionUiLink } from '../common/text/ui-link.js';
+import { attachExisting, NoSuchActionError } from './await-action.js';
+import { maskSecrets } from './connection-inputs.js';
+import { failureAnnotation } from './failure-annotation.js';
 import { InputError, readInputs, type ActionInputs, type InputReader } from './inputs.js';
 import { STATE } from './state.js';
+import { writeSummary } from './summary.js';
 import { downloadStep, stageUploads } from './transfer-step.js';
 
 export type Core = InputReader &
@@ -15,7 +18,13 @@ export type Core = InputReader &
 
 /** A failure as the step shows it: bad inputs and specs list every problem; anything else says it comes from caisson. */
 function failureMessage(err: unknown): string {
-  if (err instanceof InputError || err instanceof InvalidSpecError || err instanceof TemplateError) return err.message;
+  if (
+    err instanceof InputError ||
+    err instanceof InvalidSpecError ||
+    err instanceof TemplateError ||
+    err instanceof NoSuchActionError
+  )
+    return err.message;
   return `caisson: ${err instanceof Error ? err.message : String(err)}`;
 }
 
@@ -24,40 +33,7 @@ export function debugStack(actions: Pick<typeof core, 'debug'>, err: unknown): v
   for (let e: unknown = err; e instanceof Error; e = e.cause) if (e.stack) actions.debug(e.stack);
 }
 
-/** Text chosen by the container (messages, file names) is shown in the summary, never read as HTML. */
-function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
-}
-
-export async function writeSummary(actions: Pick<Core, 'summary'>, result: ActionResult, link: string): Promise<void> {
-  const duration = Date.parse(result.finishedAt) - Date.parse(result.startedAt);
-  const e = escapeHtml;
-  await actions.summary
-    .addHeading(`Caisson action ${result.status}`, 3)
-    .addTable([
-      [{ data: 'status', header: true }, { data: e(result.status) }],
-      [{ data: 'exit code', header: true }, { data: String(result.exitCode ?? '-') }],
-      [{ data: 'reason', header: true }, { data: e(`${result.reason}: ${result.message}`) }],
-      [{ data: 'duration', header: true }, { data: formatDuration(duration) }],
-      [
-        { data: 'image', header: true },
-        { data: e(`${result.image}${result.imageDigest ? ` (${result.imageDigest})` : ''}`) },
-      ],
-      [{ data: 'host', header: true }, { data: e(result.host ?? '-') }],
-      [
-        { data: 'artifacts', header: true },
-        {
-          data: `${result.artifactTotals.files} files; ${result.artifacts
-            .slice(0, 20)
-            .map((a) => e(a.uri))
-            .join('<br>')}`,
-        },
-      ],
-      [{ data: 'Temporal', header: true }, { data: e(link || '-') }],
-    ])
-    .write()
-    .catch(() => undefined); // no summary file outside GitHub: nothing to write
-}
+export { writeSummary } from './summary.js';
 
 /** The `main` step. Never throws: every failure, bad inputs and an unreachable Temporal included, ends in setFailed. */
 export async function run(actions: Core = core, env: NodeJS.ProcessEnv = process.env): Promise<void> {
@@ -115,24 +91,26 @@ async function runArrayStep(
   if (result.status !== 'DONE') actions.setFailed(`array ${handle.actionId} ${result.status}: ${result.message}`);
 }
 
+/** The step's action: attached to when the step only names its id, else started (or attached to, on a re-run). */
+function startOrAttach(client: ActionsClient, inputs: ActionInputs): Promise<ActionHandle> {
+  if (inputs.awaitOnly) return attachExisting(client, inputs.actionId, inputs.temporal.namespace);
+  if (inputs.template)
+    return client.startTemplate(
+      inputs.template.ref,
+      { input: inputs.template.input, set: inputs.template.set, inputs: inputs.template.inputs },
+      { actionId: inputs.actionId },
+    );
+  return client.start(inputs.spec, { actionId: inputs.actionId });
+}
+
 async function main(actions: Core, env: NodeJS.ProcessEnv): Promise<void> {
-  for (const secret of ['temporal-api-key', 'temporal-tls-key', 'codec-keys']) {
-    const value = actions.getInput(secret);
-    if (value) actions.setSecret(value);
-  }
-  if (env.CAISSON_CODEC_KEYS) actions.setSecret(env.CAISSON_CODEC_KEYS);
+  maskSecrets(actions, env);
   const inputs = readInputs(actions, env);
   const client = await ActionsClient.connect(inputs.temporal, inputs.taskQueue);
   try {
     if (inputs.transfer.upload.length) await stageUploads(actions, client, inputs, env);
     if (inputs.array) return await runArrayStep(actions, client, inputs, env);
-    const handle = inputs.template
-      ? await client.startTemplate(
-          inputs.template.ref,
-          { input: inputs.template.input, set: inputs.template.set, inputs: inputs.template.inputs },
-          { actionId: inputs.actionId },
-        )
-      : await client.start(inputs.spec, { actionId: inputs.actionId });
+    const handle = await startOrAttach(client, inputs);
     const link = actionUiLink(inputs.uiUrl ?? env.TEMPORAL_UI_URL, inputs.temporal.namespace, handle.actionId) ?? '';
     actions.saveState(STATE.actionId, handle.actionId);
     actions.setOutput('action-id', handle.actionId);
@@ -177,16 +155,13 @@ async function main(actions: Core, env: NodeJS.ProcessEnv): Promise<void> {
     actions.setOutput('reason', result.reason);
     actions.setOutput('artifacts', JSON.stringify(result.artifacts));
     if (result.output !== undefined) actions.setOutput('output', JSON.stringify(result.output));
-    if (inputs.transfer.download.length) await downloadStep(actions, client, handle, inputs, env);
-    await writeSummary(actions, result, link);
+    const downloaded = inputs.transfer.download.length
+      ? await downloadStep(actions, client, handle, inputs, env)
+      : undefined;
+    await writeSummary(actions, result, link, downloaded);
     if (result.status !== 'DONE') {
-      const tail = result.logTail.slice(-10).join('\n');
-      actions.error(
-        `action ${result.status}: exit code ${result.exitCode ?? '-'}, ${result.reason}: ${result.message}${tail ? `\nlast log lines:\n${tail}` : ''}`,
-        {
-          title: `Caisson action ${result.status}`,
-        },
-      );
+      const { title, message } = failureAnnotation(handle.actionId, result);
+      actions.error(message, { title });
       actions.setFailed(`action ${handle.actionId} ${result.status}: ${result.message}`);
     }
   } finally {

@@ -4,6 +4,7 @@ import type * as core from '@actions/core';
 import type { ActionHandle, ActionsClient } from '../client/index.js';
 import { downloadToWorkspace } from './download.js';
 import type { ActionInputs } from './inputs.js';
+import type { DownloadedFile } from './summary.js';
 import { uploadForAction } from './upload.js';
 
 const workspaceOf = (env: NodeJS.ProcessEnv) => env.GITHUB_WORKSPACE || process.cwd();
@@ -50,16 +51,17 @@ export async function stageUploads(
   );
 }
 
-/** Downloads what `download` selects into the workspace and sets the `downloaded` output. */
+/** Downloads what `download` selects into the workspace, sets the `downloaded` output and returns its entries. */
 export async function downloadStep(
   actions: Pick<typeof core, 'info' | 'setOutput'>,
   client: ActionsClient,
   handle: ActionHandle,
   inputs: ActionInputs,
   env: NodeJS.ProcessEnv,
-): Promise<void> {
+): Promise<DownloadedFile[]> {
   bucketAccess(client, 'download');
   const { entries, bytes, folder } = await downloadToWorkspace(handle, inputs.transfer, workspaceOf(env));
   actions.setOutput('downloaded', JSON.stringify(entries));
   actions.info(`downloaded ${entries.length} files (${bytes} bytes) into ${folder}`);
+  return entries;
 }

@@ -8,7 +8,7 @@ import { EXIT, exitCodeFor } from './exit-codes.js';
 import { NO_BUCKET_NOTE, printLog } from './log-printer.js';
 import { addFormatOptions, formatOf, renderList, serialized, type Columns, type Format } from './output-format.js';
 import { printResult } from './print-result.js';
-import { followPhases } from './progress.js';
+import { phasesOn } from './progress.js';
 import { labelsFlag, UsageError } from './spec-from-flags.js';
 import { many } from './options.js';
 import { labelPairs } from '../spec/labels.js';
@@ -147,7 +147,7 @@ export function resultCommand(program: Command): void {
       const result = await withClient(async (c) => {
         const handle = c.attach(id);
         const ended = handle.result();
-        await followPhases(id, () => handle.status(), ended, err);
+        await phasesOn(process.stderr).follow(id, () => handle.status(), ended);
         return ended;
       });
       if (opts.json) out(JSON.stringify(result, null, 2));

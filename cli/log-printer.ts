@@ -10,6 +10,8 @@ import { redFor } from './colour.js';
 export interface LogStyle {
   marked: boolean;
   timestamps?: boolean;
+  /** Called before each line is printed: a live status line on the terminal is cleared first. */
+  beforeLine?: () => void;
 }
 
 /** Writes and waits when the reader is slower: a long log never piles up in this process. */
@@ -21,6 +23,7 @@ export async function printLog(handle: ActionHandle, options: LogOptions, style:
   const red = redFor(process.stderr);
   let attempt: number | undefined;
   for await (const line of handle.logs(options) as AsyncIterable<LogLine>) {
+    style.beforeLine?.();
     if (style.marked && attempt !== undefined && line.attempt !== attempt)
       await write(process.stderr, `--- attempt ${line.attempt} ---\n`);
     attempt = line.attempt;
@@ -56,7 +59,10 @@ export async function followLog(
     : (l: string) => process.stdout.write(`${l}\n`);
   await followTail(
     () => handle.logTail(),
-    (lines) => lines.forEach(show),
+    (lines) => {
+      if (lines.length) style.beforeLine?.();
+      lines.forEach(show);
+    },
     until,
   );
 }

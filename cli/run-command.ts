@@ -13,7 +13,7 @@ import { followLog } from './log-printer.js';
 import { addSpecOptions, afterDash, operandsBeforeDash, valuesByFlag } from './options.js';
 import { positiveInteger } from './action-commands.js';
 import { printArrayResult, printResult } from './print-result.js';
-import { followPhases } from './progress.js';
+import { phasesOn } from './progress.js';
 import { runRequest, specOf, type RunRequest } from './run-request.js';
 import { UsageError } from './spec-from-flags.js';
 
@@ -106,9 +106,16 @@ async function runOne(request: RunRequest, opts: RunOptions): Promise<number> {
     }
     if (!opts.json) err(startedLine(handle.started ? 'started' : 'attached to', handle.actionId));
     const ended = handle.result();
+    const phases = phasesOn(process.stderr);
+    const note = (text: string) => {
+      phases.clear();
+      err(text);
+    };
     await Promise.all([
-      followPhases(handle.actionId, () => handle.status(), ended, err),
-      opts.json ? undefined : followLog(handle, ended, { marked: Boolean(opts.pretty) }, err),
+      phases.follow(handle.actionId, () => handle.status(), ended),
+      opts.json
+        ? undefined
+        : followLog(handle, ended, { marked: Boolean(opts.pretty), beforeLine: phases.clear }, note),
     ]);
     const result = await ended;
     if (opts.json) out(JSON.stringify(result, null, 2));

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import { afterEach, describe, expect, inject, it, onTestFinished } from 'vitest';
+import { afterEach, describe, expect, inject, it, onTestFinished, vi } from 'vitest';
 import { run, type Core } from '../../action/main.js';
 import { post, type PostCore } from '../../action/post.js';
 import { STATE } from '../../action/state.js';
@@ -23,6 +23,21 @@ function useInputs(inputs: Record<string, string>): void {
 
 afterEach(() => useInputs({}));
 
+/** What `issue` writes to stdout, where the runner reads workflow commands. */
+function commandWritten(issue: () => void): string {
+  let written = '';
+  const write = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
+    written += String(chunk);
+    return true;
+  });
+  try {
+    issue();
+  } finally {
+    write.mockRestore();
+  }
+  return written;
+}
+
 class Recorder {
   outputs: Record<string, string> = {};
   state: Record<string, string> = {};
@@ -31,11 +46,22 @@ class Recorder {
   logs: string[] = [];
   debug: string[] = [];
   secrets: string[] = [];
+  /** The workflow commands @actions/core itself writes for error(): what the runner would read. */
+  commands: string[] = [];
+  /** The job summary's table, as its cells' HTML. */
+  summaryTable: string[][] = [];
   constructor(readonly inputs: Record<string, string>) {}
   /** For run(): inputs are read at its start, before its first await. */
   core(): Core {
     useInputs(this.inputs);
-    const summary = { addHeading: () => summary, addTable: () => summary, write: async () => summary };
+    const summary = {
+      addHeading: () => summary,
+      addTable: (rows: { data: string }[][]) => {
+        this.summaryTable = rows.map((row) => row.map((cell) => cell.data));
+        return summary;
+      },
+      write: async () => summary,
+    };
     return {
       getInput: core.getInput,
       getBooleanInput: core.getBooleanInput,
@@ -44,7 +70,10 @@ class Recorder {
       setFailed: (message: string | Error) => void this.failed.push(String(message)),
       setSecret: (secret: string) => void this.secrets.push(secret),
       info: (message: string) => void this.logs.push(message),
-      error: (message: string | Error) => void this.errors.push(String(message)),
+      error: (message: string | Error, properties?: core.AnnotationProperties) => {
+        this.errors.push(String(message));
+        this.commands.push(commandWritten(() => core.error(message, properties)));
+      },
       debug: (message: string) => void this.debug.push(message),
       saveState: (name: string, value: unknown) => void (this.state[name] = String(value)),
       summary,
@@ -108,6 +137,71 @@ describe('the GitHub Action', () => {
     expect(rec.failed).toHaveLength(1);
     expect(rec.errors[0]).toContain('exit code 3');
     expect(rec.errors[0]).toContain('disk full');
+  });
+
+  it('annotates a FAILED action with its id, reason and log tail, as one command the log cannot extend', async () => {
+    const inputs = {
+      ...base(),
+      command: 'sh\n-c',
+      args: "echo '::set-output name=pwned::1'; echo '%0A::error::injected'; echo '::add-mask::x'; exit 2",
+    };
+    const rec = new Recorder(inputs);
+    await run(rec.core(), {});
+    expect(rec.outputs).toMatchObject({ status: 'FAILED', 'exit-code': '2', reason: 'exit' });
+    expect(rec.commands).toHaveLength(1);
+    const lines = rec.commands[0]!.split(/\r?\n/).filter(Boolean);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(new RegExp(`^::error title=Caisson action ${inputs['action-id']} FAILED%3A exit::`));
+    const message = lines[0]!.slice(lines[0]!.indexOf('::', 2) + 2);
+    expect(message).toContain('exit code 2');
+    expect(message).toContain('%0A::set-output name=pwned::1%0A%250A::error::injected%0A::add-mask::x');
+    expect(rec.outputs.pwned).toBeUndefined();
+  });
+
+  it('awaits an action by its id alone, reaching Temporal through the job environment', async () => {
+    const {
+      'temporal-address': _a,
+      'task-queue': _q,
+      'codec-keys': _k,
+      ...started
+    } = {
+      ...base(),
+      command: 'sh\n-c',
+      args: 'echo awaited line; echo kept > /out/kept.txt',
+      wait: 'false',
+    };
+    const jobEnv = {
+      TEMPORAL_ADDRESS: env('TEMPORAL_ADDRESS'),
+      CAISSON_TASK_QUEUE: inject('taskQueue'),
+      CAISSON_CODEC_KEYS: env('CAISSON_CODEC_KEYS'),
+      TEMPORAL_UI_URL: 'https://temporal.example/ui',
+    };
+    const starter = new Recorder(started);
+    await run(starter.core(), jobEnv);
+    expect(starter.failed).toEqual([]);
+    expect(starter.secrets).toEqual([env('CAISSON_CODEC_KEYS')]);
+    expect(starter.outputs).toMatchObject({ 'action-id': started['action-id'], attached: 'false' });
+
+    const awaiter = new Recorder({ 'action-id': started['action-id'] });
+    await run(awaiter.core(), jobEnv);
+    expect(awaiter.failed).toEqual([]);
+    expect(awaiter.logs[0]).toMatch(/^attached to action/);
+    expect(awaiter.logs).toContain('awaited line');
+    expect(awaiter.outputs).toMatchObject({ status: 'DONE', 'exit-code': '0', attached: 'true' });
+    expect(JSON.parse(awaiter.outputs.artifacts!)).toEqual([expect.objectContaining({ path: 'kept.txt' })]);
+    const link = `https://temporal.example/ui/namespaces/default/workflows/${started['action-id']}`;
+    expect(awaiter.outputs['temporal-ui-url']).toBe(link);
+    expect(awaiter.summaryTable).toContainEqual(['Temporal', `<a href="${link}">${link}</a>`]);
+    expect(awaiter.summaryTable.find(([name]) => name === 'artifacts')![1]).toMatch(
+      /<code>s3:\/\/.*\/kept\.txt<\/code>/,
+    );
+
+    const missing = new Recorder({ 'action-id': `${started['action-id']}-none` });
+    await run(missing.core(), jobEnv);
+    expect(missing.failed).toEqual([
+      `action-id ${started['action-id']}-none: no such action in namespace default; give image, spec-file or template to start it`,
+    ]);
+    expect(missing.state).toEqual({});
   });
 
   it('fails before anything starts on bad inputs, and masks the API key', async () => {
@@ -202,6 +296,7 @@ describe('the GitHub Action moving files', () => {
       { path: 'out/sub/b.bin', file: 'caisson-out/sub/b.bin', size: MiB },
     ]);
     expect(readdirSync(join(dir, 'caisson-out'), { recursive: true })).toEqual(['sub', 'sub/b.bin']);
+    expect(rec.summaryTable).toContainEqual(['downloaded', '1 files; <code>caisson-out/sub/b.bin</code>']);
     const stored = JSON.parse(rec.outputs.artifacts!) as { path: string; uri: string }[];
     const digest = await objectDigest(s3(), stored.find((a) => a.path === 'sub/b.bin')!.uri);
     expect(

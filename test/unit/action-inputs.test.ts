@@ -155,6 +155,34 @@ describe('action inputs', () => {
     expect(problems({})).toHaveProperty('image');
   });
 
+  it('awaits by action-id alone: no spec is required, but anything to run or upload makes it a start', () => {
+    const awaiting = readInputs(given({ 'action-id': 'nightly-1', download: 'out/**' }), github);
+    expect(awaiting).toMatchObject({ actionId: 'nightly-1', awaitOnly: true, wait: true });
+    expect(readInputs(given({ image, 'action-id': 'nightly-1' }), github).awaitOnly).toBe(false);
+    expect(problems({ 'action-id': 'nightly-1', memory: '64Mi' })).toHaveProperty('image');
+    expect(problems({ 'action-id': 'nightly-1', upload: 'data' })).toHaveProperty('upload');
+  });
+
+  it('takes the connection from the job environment when its inputs are empty, an input winning', () => {
+    const jobEnv = {
+      TEMPORAL_ADDRESS: 'temporal.env:7233',
+      TEMPORAL_NAMESPACE: 'env-ns',
+      TEMPORAL_API_KEY: 'env-key',
+      CAISSON_CODEC_KEYS: 'k1:env',
+      CAISSON_TASK_QUEUE: 'env-queue',
+    };
+    expect(readConnectionInputs(given({}), jobEnv)).toEqual({
+      temporal: { address: 'temporal.env:7233', namespace: 'env-ns', apiKey: 'env-key', codecKeys: 'k1:env' },
+      taskQueue: 'env-queue',
+    });
+    expect(
+      readConnectionInputs(
+        given({ 'temporal-namespace': 'ci', 'codec-keys': 'k1:input', 'task-queue': 'gpu' }),
+        jobEnv,
+      ),
+    ).toMatchObject({ temporal: { namespace: 'ci', codecKeys: 'k1:input' }, taskQueue: 'gpu' });
+  });
+
   it('reads only the connection for the post step, whatever the spec inputs say', () => {
     expect(
       readConnectionInputs(

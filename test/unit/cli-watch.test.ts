@@ -1,9 +1,9 @@
 // What `caisson list|status --watch` and a waiting `caisson run` print as things change: off a
 // terminal, one line per change and nothing for what stayed the same.
 import { describe, expect, it } from 'vitest';
-import type { StatusView } from '../../client/index.js';
 import { followPhases } from '../../cli/progress.js';
 import { watch, type Frame } from '../../cli/watch.js';
+import { scriptedStatus, statusIn } from '../support/scripted-status.js';
 
 describe('--watch off a terminal', () => {
   it('prints every line once, then only the lines whose key changed, until the frame is final', async () => {
@@ -48,45 +48,24 @@ describe('--watch off a terminal', () => {
 
 describe('the phase lines of a waiting run', () => {
   it('say each phase once, with why it waits, and stop when the action ends', async () => {
-    const status = (phase: StatusView['phase'], extra: Partial<StatusView> = {}): StatusView => ({
-      actionId: 'a-1',
-      phase,
-      image: 'registry.example/x:1',
-      attempt: 1,
-      placements: 0,
-      timings: [],
-      ...extra,
-    });
     const seen = [
-      status('PENDING', { waitingFor: 'a host with 2 free CPUs' }),
-      status('PENDING', { waitingFor: 'a host with 2 free CPUs' }),
-      status('PULLING', { host: 'h1' }),
-      status('RUNNING', { host: 'h1' }),
-      status('RUNNING', { host: 'h1' }),
-      status('COLLECTING', { host: 'h1' }),
-      status('DONE', { host: 'h1', exitCode: 0 }),
+      statusIn('PENDING', { waitingFor: 'a host with 2 free CPUs' }),
+      statusIn('PENDING', { waitingFor: 'a host with 2 free CPUs' }),
+      statusIn('PULLING', { host: 'h1' }),
+      statusIn('RUNNING', { host: 'h1' }),
+      statusIn('RUNNING', { host: 'h1' }),
+      statusIn('COLLECTING', { host: 'h1' }),
+      statusIn('DONE', { host: 'h1', exitCode: 0 }),
     ];
-    let end!: () => void;
-    const ended = new Promise<void>((resolve) => (end = resolve));
-    let reads = 0;
+    const script = scriptedStatus(seen);
     const lines: string[] = [];
-    await followPhases(
-      'a-1',
-      async () => {
-        const s = seen[reads++]!;
-        if (reads === seen.length) end();
-        return s;
-      },
-      ended,
-      (text) => lines.push(text),
-      0,
-    );
+    await followPhases('a-1', script.read, script.ended, (text) => lines.push(text), 0);
     expect(lines).toEqual([
       'caisson: a-1 waiting for a host with 2 free CPUs',
       'caisson: a-1 pulling registry.example/x:1 on h1',
       'caisson: a-1 running on h1',
       'caisson: a-1 collecting /out and uploading the log',
     ]);
-    expect(reads).toBe(seen.length);
+    expect(script.reads()).toBe(seen.length);
   });
 });
