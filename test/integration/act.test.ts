@@ -75,6 +75,14 @@ describe('the action under act', () => {
     expect(again.output).toMatch(/attached to action gh-[\w.-]+-action-train/);
   });
 
+  it('awaits by action-id alone in a later step, its connection from the job environment', async () => {
+    const { code, output } = await act('await.yml', runId()).done;
+    expect(code, output).toBe(0);
+    expect(output).toMatch(/awaited by id: \S+/);
+    // The awaiting step neither started nor respecified it: it attached to the running action.
+    expect(output).not.toMatch(/already exists with a different spec/);
+  }, 240_000);
+
   it('shows what the container prints as text: it sets no output and masks nothing', async () => {
     const { code, output } = await act('injection.yml', runId()).done;
     // The later step saw no output of the container's making and nothing masked.
