@@ -1,6 +1,8 @@
-// A pod as Caisson actions: each container becomes one action whose id follows from the pod's uid
-// and the container's name, so a plugin that restarted (or a second one) finds every pod again
-// without keeping anything of its own.
+// A pod as one Caisson action whose id follows from the pod's uid, so a plugin that restarted (or
+// a second one) finds every pod again without keeping anything of its own. A pod of one container
+// is that container's action, `<prefix><uid>-<container>` (its id since the plugin began); a pod of
+// several containers, or with init containers, is one action `<prefix><uid>` whose first container
+// is the top-level one and the others the spec's `containers` (pod-members.ts).
 import type { ActionSpecInput } from '../spec/action.js';
 import type { FleetOptions } from '../spec/workflow-api.js';
 import { parseImageRef } from '../spec/image.js';
@@ -14,6 +16,7 @@ import type {
 } from './requests.js';
 import { RequestProblems } from './requests.js';
 import { podMetadata } from './pod-metadata.js';
+import { FIRST_CONTAINER_ANNOTATION, isSingle, podMembers, type Report } from './pod-members.js';
 
 /** Kubernetes uids are UUIDs; anything else must still make a valid action id. */
 const UID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
@@ -22,6 +25,7 @@ const CONTAINER_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
 const SERVICE_ACCOUNT_VOLUME = /^kube-api-access-/;
 
 export interface PodAction {
+  /** The pod's first container, whose action this is when it is alone. */
   container: string;
   actionId: string;
   spec: ActionSpecInput;
@@ -31,6 +35,10 @@ export interface PodAction {
 
 export const podJobId = (prefix: string, uid: string) => `${prefix}${uid}`;
 export const actionIdFor = (prefix: string, uid: string, container: string) => `${prefix}${uid}-${container}`;
+
+/** The id of the pod's one action: its container's for a pod of one, the pod's own otherwise. */
+export const podActionId = (prefix: string, uid: string, pod: PodRequest) =>
+  isSingle(pod) ? actionIdFor(prefix, uid, pod.spec.containers[0]!.name) : podJobId(prefix, uid);
 
 /** The pod's uid, checked: it names the pod's actions. */
 export function podUid(pod: PodRequest, loc: (string | number)[]): string {
@@ -47,48 +55,50 @@ export function podUid(pod: PodRequest, loc: (string | number)[]): string {
   return uid;
 }
 
-/** The names of the pod's containers, each of which is one action. */
-export function containerNames(pod: PodRequest): string[] {
-  return pod.spec.containers.map((c) => c.name);
-}
-
-/** One action per container of the pod, or every problem that keeps the pod from running. */
-export function podActions(request: CreateRequest, prefix: string): PodAction[] {
+/** The pod as one action, or every problem that keeps the pod from running. */
+export function podAction(request: CreateRequest, prefix: string): PodAction {
   const { pod } = request;
   const uid = podUid(pod, ['body', 'pod']);
   const problems: ValidationProblem[] = [];
   const problem = (loc: (string | number)[], msg: string) =>
     problems.push({ loc: ['body', 'pod', ...loc], msg, type: 'value_error' });
   if (!pod.spec.containers.length) problem(['spec', 'containers'], 'a pod needs at least one container');
-  if (pod.spec.init_containers?.length) {
-    problem(
-      ['spec', 'init_containers'],
-      'init containers are not supported: each container of a pod runs as its own action, with nothing to run before it',
-    );
-  }
   const metadata = podMetadata(pod, problem);
   const seen = new Set<string>();
-  const actions = pod.spec.containers.map((container, index) => {
-    const at = ['spec', 'containers', index];
+  const specs = [
+    ...pod.spec.containers.map((container, index) => ({ container, at: ['spec', 'containers', index] })),
+    ...(pod.spec.init_containers ?? []).map((container, index) => ({
+      container,
+      at: ['spec', 'init_containers', index],
+    })),
+  ].map(({ container, at }) => {
     if (!CONTAINER_NAME.test(container.name))
       problem([...at, 'name'], 'a container name is 1-63 letters, digits, ".", "_" or "-"');
     if (seen.has(container.name)) problem([...at, 'name'], `two containers are named "${container.name}"`);
     seen.add(container.name);
     const volumes = request.container.find((c) => c.name === container.name);
-    const spec = containerSpec(pod, container, volumes, (loc, msg) => problem([...at, ...loc], msg));
-    const grace = pod.spec.termination_grace_period_seconds;
-    return {
-      container: container.name,
-      actionId: actionIdFor(prefix, uid, container.name),
-      spec: { ...spec, ...metadata },
-      fleet: grace != null && grace >= 0 ? { stopGraceSeconds: grace } : {},
-    };
+    return containerSpec(pod, container, volumes, (loc, msg) => problem([...at, ...loc], msg));
   });
+  const main = specs[0] ?? { image: '' };
+  const containers = isSingle(pod) ? undefined : podMembers(pod, main, specs, problem);
+  const grace = pod.spec.termination_grace_period_seconds;
   if (problems.length) throw new RequestProblems(problems);
-  return actions;
+  return {
+    container: pod.spec.containers[0]!.name,
+    actionId: podActionId(prefix, uid, pod),
+    spec: {
+      ...main,
+      ...metadata,
+      ...(containers
+        ? {
+            containers,
+            annotations: { ...metadata.annotations, [FIRST_CONTAINER_ANNOTATION]: pod.spec.containers[0]!.name },
+          }
+        : {}),
+    },
+    fleet: grace != null && grace >= 0 ? { stopGraceSeconds: grace } : {},
+  };
 }
-
-type Report = (loc: (string | number)[], msg: string) => void;
 
 function containerSpec(
   pod: PodRequest,

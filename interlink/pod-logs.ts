@@ -1,6 +1,7 @@
 // A container's log as `kubectl logs` gives it, from the live-log store: stdout and stderr in the
 // order they were written, of the current attempt (or the one before it with `previous`), with
-// tail, since, timestamps and a byte limit; with follow, until the action has ended.
+// tail, since, timestamps and a byte limit; with follow, until the action has ended. A pod's other
+// containers have no live log: theirs is the one stored when the action ended, whole.
 import type { ActionHandle, LogOptions } from '../client/index.js';
 import type { LogRequest } from './requests.js';
 import { RequestProblems } from './requests.js';
@@ -60,13 +61,30 @@ export async function logPlan(request: LogRequest, handle: ActionHandle): Promis
 export async function writeLog(
   handle: ActionHandle,
   plan: LogPlan,
-  write: (chunk: Buffer) => Promise<void>,
+  write: (chunk: Uint8Array) => Promise<void>,
   signal: AbortSignal,
 ): Promise<void> {
   let left = plan.limitBytes ?? Infinity;
   for await (const line of handle.logs({ ...plan.options, signal })) {
     const bytes = Buffer.from(`${plan.timestamps ? `${line.time} ` : ''}${line.text}\n`);
     // The limit is in bytes, as Kubernetes has it: the last line may end mid-character.
+    const chunk = bytes.length > left ? bytes.subarray(0, left) : bytes;
+    left -= chunk.length;
+    await write(chunk);
+    if (left <= 0) return;
+  }
+}
+
+/** A pod's other container's stored log (waits for the action to end), up to the byte limit. */
+export async function writeStoredLog(
+  handle: ActionHandle,
+  container: string,
+  limitBytes: number | undefined,
+  write: (chunk: Uint8Array) => Promise<void>,
+  signal: AbortSignal,
+): Promise<void> {
+  let left = limitBytes || Infinity;
+  for await (const { bytes } of handle.containerLog(container, signal)) {
     const chunk = bytes.length > left ? bytes.subarray(0, left) : bytes;
     left -= chunk.length;
     await write(chunk);
