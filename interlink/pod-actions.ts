@@ -16,6 +16,7 @@ import type {
 } from './requests.js';
 import { RequestProblems } from './requests.js';
 import { podMetadata } from './pod-metadata.js';
+import { pullPolicyOf, retryOf } from './pod-policies.js';
 import { FIRST_CONTAINER_ANNOTATION, isSingle, podMembers, type Report } from './pod-members.js';
 
 /** Kubernetes uids are UUIDs; anything else must still make a valid action id. */
@@ -23,6 +24,8 @@ const UID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
 const CONTAINER_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
 /** The service-account token Kubernetes mounts into every pod: of no use off the cluster, so left out. */
 const SERVICE_ACCOUNT_VOLUME = /^kube-api-access-/;
+/** Where an emptyDir may be mounted: the action's scratch disk. */
+const SCRATCH = /^\/tmp_disk(\/|$)/;
 
 export interface PodAction {
   /** The pod's first container, whose action this is when it is alone. */
@@ -80,6 +83,7 @@ export function podAction(request: CreateRequest, prefix: string): PodAction {
     return containerSpec(pod, container, volumes, (loc, msg) => problem([...at, ...loc], msg));
   });
   const main = specs[0] ?? { image: '' };
+  const retry = retryOf(pod, problem);
   const containers = isSingle(pod) ? undefined : podMembers(pod, main, specs, problem);
   const grace = pod.spec.termination_grace_period_seconds;
   if (problems.length) throw new RequestProblems(problems);
@@ -88,6 +92,7 @@ export function podAction(request: CreateRequest, prefix: string): PodAction {
     actionId: podActionId(prefix, uid, pod),
     spec: {
       ...main,
+      ...retry,
       ...metadata,
       ...(containers
         ? {
@@ -121,10 +126,16 @@ function containerSpec(
     ...(Object.keys(env).length ? { env } : {}),
     ...(container.working_dir ? { workingDir: container.working_dir } : {}),
     ...userOf(container.security_context, report),
+    ...pullPolicyOf(container, report),
     resources: resourcesOf(container.resources, report),
     source: `interLink pod ${namespace}/${pod.metadata.name ?? ''} (${pod.metadata.uid ?? ''})`.slice(0, 200),
     files: mountedFiles(pod.spec.volumes ?? [], container, volumes, report),
   };
+  if (container.ports?.length)
+    report(
+      ['ports'],
+      "ports are not supported: nothing of an action is published on its host (a pod's containers reach each other on localhost)",
+    );
   if (pod.spec.active_deadline_seconds != null) {
     if (pod.spec.active_deadline_seconds > 0) spec.deadline = `${pod.spec.active_deadline_seconds}s`;
     else report(['spec', 'active_deadline_seconds'], 'activeDeadlineSeconds must be positive');
@@ -249,11 +260,19 @@ function mountedFiles(
       return;
     }
     if (volume.projected != null && SERVICE_ACCOUNT_VOLUME.test(volume.name)) return;
+    // The action's scratch disk is /tmp_disk, shared by a pod's containers: an emptyDir is honoured there.
+    if (volume.empty_dir != null) {
+      if (SCRATCH.test(mount.mount_path) && !mount.mount_path.split('/').includes('..')) return;
+      return report(
+        [...at, 'mount_path'],
+        `emptyDir "${mount.name}": mount it at /tmp_disk or under it, the scratch disk every container of the pod shares`,
+      );
+    }
     const kind =
       volume.secret != null
         ? 'secret'
-        : volume.empty_dir != null
-          ? 'emptyDir'
+        : volume.host_path != null
+          ? 'hostPath'
           : volume.projected != null
             ? 'projected'
             : 'this kind of';
@@ -268,6 +287,6 @@ function mountedFiles(
 function hint(kind: string): string {
   if (kind === 'secret')
     return "a secret's data would travel in the action's history: give the worker the secret and name it in the action instead";
-  if (kind === 'emptyDir') return 'scratch space is /tmp_disk in every action';
+  if (kind === 'hostPath') return "an action never sees its host's files: send the data as a configMap or an input";
   return 'send the data as a configMap';
 }

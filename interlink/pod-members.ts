@@ -55,6 +55,8 @@ export function podMembers(pod: PodRequest, main: ActionSpecInput, specs: Action
       report([...at, 'volume_mounts'], 'configMap volumes are mounted into the first container of a pod only');
     if (spec.user !== main.user)
       report([...at, 'security_context', 'run_as_user'], "every container of a pod runs as the first one's user");
+    if (spec.pullPolicy !== main.pullPolicy)
+      report([...at, 'image_pull_policy'], "every container of a pod is pulled under the first one's imagePullPolicy");
     if (spec.resources?.gpus) report([...at, 'resources'], 'GPUs are given to the first container of a pod only');
     const { cpu, memory } = spec.resources ?? {};
     members[name] = {

@@ -85,6 +85,7 @@ const specCreate = {
           args: ['sleep 2; echo FINISHED'],
           env: [{ name: 'GREETING', value: 'hi' }],
           resources: { limits: { cpu: '500m', memory: '64Mi', 'nvidia.com/gpu': '1' } },
+          image_pull_policy: 'IfNotPresent',
           volume_mounts: [{ name: 'settings', mount_path: '/etc/app/' }],
         },
       ],
@@ -124,6 +125,7 @@ describe('interLink requests', () => {
         // The configMap's keys as files under the mount path; the service-account token is left out.
         files: [{ path: '/etc/app/app.conf', content: 'level=debug\n', mode: 0o600 }],
         deadline: '600s',
+        pullPolicy: 'if-not-present',
       },
     });
     // A spec Caisson accepts as it is.
@@ -198,6 +200,58 @@ describe('interLink requests', () => {
       'body.pod.spec.containers.1.security_context.run_as_user',
       'body.pod.spec.containers.2.resources',
     ]);
+  });
+
+  it('map imagePullPolicy, restartPolicy and emptyDir volumes under /tmp_disk', () => {
+    const body = structuredClone(specCreate) as { pod: { spec: Record<string, unknown> } };
+    body.pod.spec.restart_policy = 'OnFailure';
+    body.pod.spec.volumes = [{ name: 'scratch', empty_dir: {} }];
+    body.pod.spec.containers = [
+      {
+        name: 'app',
+        image: IMAGE,
+        image_pull_policy: 'Never',
+        volume_mounts: [{ name: 'scratch', mount_path: '/tmp_disk/s' }],
+      },
+    ];
+    const { spec } = podAction(parseBody(CreateRequest, body), 'pod-');
+    expect(spec).toMatchObject({ pullPolicy: 'never', retry: { attempts: 3, onReasons: ['oom', 'engine-restarted'] } });
+    expect(spec.retry?.onExitCodes).toHaveLength(255);
+    expect(spec.files).toEqual([]);
+    body.pod.spec.restart_policy = 'Never';
+    expect(podAction(parseBody(CreateRequest, body), 'pod-').spec.retry).toBeUndefined();
+  });
+
+  it('refuse, by name, ports, hostPath volumes, emptyDir outside /tmp_disk and unknown policies', () => {
+    const body = structuredClone(specCreate) as { pod: { spec: Record<string, unknown> } };
+    body.pod.spec.restart_policy = 'Sometimes';
+    body.pod.spec.volumes = [
+      { name: 'host', host_path: { path: '/etc' } },
+      { name: 'scratch', empty_dir: {} },
+    ];
+    body.pod.spec.containers = [
+      {
+        name: 'app',
+        image: IMAGE,
+        image_pull_policy: 'Often',
+        ports: [{ container_port: 80 }],
+        volume_mounts: [
+          { name: 'host', mount_path: '/host' },
+          { name: 'scratch', mount_path: '/scratch' },
+          { name: 'scratch', mount_path: '/tmp_disk/../etc' },
+        ],
+      },
+    ];
+    const problems = problemsOf(() => podAction(parseBody(CreateRequest, body), 'pod-'));
+    expect(problems.map((p) => p.loc.join('.'))).toEqual([
+      'body.pod.spec.containers.0.image_pull_policy',
+      'body.pod.spec.containers.0.volume_mounts.0.name',
+      'body.pod.spec.containers.0.volume_mounts.1.mount_path',
+      'body.pod.spec.containers.0.volume_mounts.2.mount_path',
+      'body.pod.spec.containers.0.ports',
+      'body.pod.spec.restart_policy',
+    ]);
+    expect(problems[1]!.msg).toMatch(/hostPath volumes are not supported/);
   });
 
   it("map securityContext's runAsUser and runAsGroup to the action's user", () => {
