@@ -17,6 +17,7 @@ import type {
 import { RequestProblems } from './requests.js';
 import { podMetadata } from './pod-metadata.js';
 import { pullPolicyOf, retryOf } from './pod-policies.js';
+import { envSecret, secretFiles } from './pod-secrets.js';
 import { FIRST_CONTAINER_ANNOTATION, isSingle, podMembers, type Report } from './pod-members.js';
 
 /** Kubernetes uids are UUIDs; anything else must still make a valid action id. */
@@ -112,9 +113,19 @@ function containerSpec(
   report: Report,
 ): ActionSpecInput {
   const env: Record<string, string> = {};
+  const secrets: string[] = [];
   (container.env ?? []).forEach((variable, i) => {
+    const ref = variable.value_from?.secret_key_ref;
+    if (variable.value == null && ref) {
+      const secret = envSecret(variable.name, ref, (loc, msg) => report(['env', i, ...loc], msg));
+      if (secret) secrets.push(secret);
+      return;
+    }
     if (variable.value_from != null && variable.value == null) {
-      report(['env', i, 'value_from'], `env ${variable.name}: valueFrom is not supported; send the value itself`);
+      report(
+        ['env', i, 'value_from'],
+        `env ${variable.name}: valueFrom is supported for secretKeyRef only; send the value itself`,
+      );
     }
     env[variable.name] = variable.value ?? '';
   });
@@ -124,6 +135,7 @@ function containerSpec(
     ...(container.command?.length ? { command: container.command } : {}),
     ...(container.args?.length ? { args: container.args } : {}),
     ...(Object.keys(env).length ? { env } : {}),
+    ...(secrets.length ? { secrets } : {}),
     ...(container.working_dir ? { workingDir: container.working_dir } : {}),
     ...userOf(container.security_context, report),
     ...pullPolicyOf(container, report),
@@ -229,7 +241,7 @@ function resourcesOf(
   return out;
 }
 
-/** ConfigMap volumes as files at their mount path; other kinds of volume are refused by name. */
+/** ConfigMap and secret volumes as files at their mount path; other kinds of volume are refused by name. */
 function mountedFiles(
   podVolumes: PodVolume[],
   container: Container,
@@ -260,6 +272,14 @@ function mountedFiles(
       return;
     }
     if (volume.projected != null && SERVICE_ACCOUNT_VOLUME.test(volume.name)) return;
+    if (volume.secret != null) {
+      files.push(
+        ...secretFiles({ ...volume, secret: volume.secret }, mount, volumes, (loc, msg) =>
+          report([...at, ...loc], msg),
+        ),
+      );
+      return;
+    }
     // The action's scratch disk is /tmp_disk, shared by a pod's containers: an emptyDir is honoured there.
     if (volume.empty_dir != null) {
       if (SCRATCH.test(mount.mount_path) && !mount.mount_path.split('/').includes('..')) return;
@@ -268,25 +288,16 @@ function mountedFiles(
         `emptyDir "${mount.name}": mount it at /tmp_disk or under it, the scratch disk every container of the pod shares`,
       );
     }
-    const kind =
-      volume.secret != null
-        ? 'secret'
-        : volume.host_path != null
-          ? 'hostPath'
-          : volume.projected != null
-            ? 'projected'
-            : 'this kind of';
+    const kind = volume.host_path != null ? 'hostPath' : volume.projected != null ? 'projected' : 'this kind of';
     report(
       [...at, 'name'],
-      `volume "${mount.name}": ${kind} volumes are not supported (configMap volumes are); ${hint(kind)}`,
+      `volume "${mount.name}": ${kind} volumes are not supported (configMap, secret and emptyDir volumes are); ${hint(kind)}`,
     );
   });
   return files;
 }
 
 function hint(kind: string): string {
-  if (kind === 'secret')
-    return "a secret's data would travel in the action's history: give the worker the secret and name it in the action instead";
   if (kind === 'hostPath') return "an action never sees its host's files: send the data as a configMap or an input";
   return 'send the data as a configMap';
 }

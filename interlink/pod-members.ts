@@ -52,7 +52,11 @@ export function podMembers(pod: PodRequest, main: ActionSpecInput, specs: Action
         `in a pod of several containers each but the first is named by 1-32 lowercase letters, digits or "-" (not "${MAIN_CONTAINER}")`,
       );
     if (spec.files?.length)
-      report([...at, 'volume_mounts'], 'configMap volumes are mounted into the first container of a pod only');
+      report(
+        [...at, 'volume_mounts'],
+        'configMap and secret volumes are mounted into the first container of a pod only',
+      );
+    if (spec.secrets?.length) report([...at, 'env'], 'secrets are given to the first container of a pod only');
     if (spec.user !== main.user)
       report([...at, 'security_context', 'run_as_user'], "every container of a pod runs as the first one's user");
     if (spec.pullPolicy !== main.pullPolicy)

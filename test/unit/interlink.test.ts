@@ -254,6 +254,36 @@ describe('interLink requests', () => {
     expect(problems[1]!.msg).toMatch(/hostPath volumes are not supported/);
   });
 
+  it("map secret key references and secret volumes to the host's secrets, never their values", () => {
+    const body = structuredClone(specCreate) as {
+      pod: { spec: Record<string, unknown> };
+      container: Record<string, unknown>[];
+    };
+    body.pod.spec.volumes = [{ name: 'creds', secret: { secret_name: 'db-cred' } }];
+    body.container = [{ name: 'app', secrets: [{ metadata: { name: 'db-cred' }, data: { 'pw.txt': 'c2VjcmV0' } }] }];
+    body.pod.spec.containers = [
+      {
+        name: 'app',
+        image: IMAGE,
+        env: [
+          { name: 'db_cred_user', value_from: { secret_key_ref: { name: 'db-cred', key: 'user' } } },
+          { name: 'PASSWORD', value_from: { secret_key_ref: { name: 'db-cred', key: 'pw' } } },
+        ],
+        volume_mounts: [{ name: 'creds', mount_path: '/creds' }],
+      },
+    ];
+    const problems = problemsOf(() => podAction(parseBody(CreateRequest, body), 'pod-'));
+    expect(problems.map((p) => [p.loc.join('.'), p.msg])).toEqual([
+      ['body.pod.spec.containers.0.env.1.value_from', expect.stringMatching(/name the variable db_cred_pw$/)],
+    ]);
+    (body.pod.spec.containers as { env: unknown[] }[])[0]!.env.pop();
+    const { spec } = podAction(parseBody(CreateRequest, body), 'pod-');
+    expect(spec.secrets).toEqual(['db_cred_user']);
+    expect(spec.files).toEqual([{ path: '/creds/pw.txt', contentFromSecret: 'db_cred_pw_txt', mode: 0o600 }]);
+    expect(JSON.stringify(spec)).not.toContain('c2VjcmV0');
+    expect(() => parseActionSpec(spec)).not.toThrow();
+  });
+
   it("map securityContext's runAsUser and runAsGroup to the action's user", () => {
     const withContext = (security_context: Record<string, unknown>) => {
       const body = structuredClone(specCreate) as { pod: { spec: { containers: Record<string, unknown>[] } } };
