@@ -10,7 +10,7 @@ import type { Report } from './pod-members.js';
 type Files = NonNullable<ActionSpecInput['files']>;
 
 /** The host's secret that holds the key of a Kubernetes secret. */
-export function hostSecretName(secret: string, key: string): string {
+function hostSecretName(secret: string, key: string): string {
   const name = `${secret}_${key}`.replace(/[^A-Za-z0-9_]/g, '_');
   return /^[0-9]/.test(name) ? `_${name}` : name;
 }

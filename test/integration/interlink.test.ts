@@ -252,8 +252,17 @@ describe('the interLink plugin API', () => {
       spec: {
         initContainers: [{ name: 'setup', image, command: ['sh', '-c', 'echo ready > /tmp_disk/flag'] }],
         containers: [
-          { name: 'app', image, command: ['sh', '-c', 'cat /tmp_disk/flag; echo app done'] },
-          { name: 'side', image, command: ['sh', '-c', 'echo from side; echo side err >&2; exit 3'] },
+          // The first waits for the second to have started and ended (its file in /tmp_disk), so that it ran.
+          {
+            name: 'app',
+            image,
+            command: ['sh', '-c', 'until [ -e /tmp_disk/side ]; do sleep 0.1; done; cat /tmp_disk/flag; echo app done'],
+          },
+          {
+            name: 'side',
+            image,
+            command: ['sh', '-c', 'echo from side; echo side err >&2; touch /tmp_disk/side; exit 3'],
+          },
         ],
         terminationGracePeriodSeconds: 1,
       },
