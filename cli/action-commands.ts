@@ -16,6 +16,8 @@ import { humanAge } from './table.js';
 import { err, out, uiLink, withClient } from './connect.js';
 import { watch, type Frame } from './watch.js';
 import { examples } from './help-text.js';
+import { printContainerLog } from './container-log-printer.js';
+import { MAIN_CONTAINER } from '../spec/containers.js';
 
 const FINAL = ['DONE', 'FAILED', 'CANCELED'];
 
@@ -86,6 +88,7 @@ interface LogsOptions {
   previous?: boolean;
   stdout?: boolean;
   stderr?: boolean;
+  container?: string;
 }
 
 export function logsCommand(program: Command): void {
@@ -101,8 +104,21 @@ export function logsCommand(program: Command): void {
     .option('-p, --previous', 'the attempt before the last')
     .option('--stdout', 'only the stdout lines')
     .option('--stderr', 'only the stderr lines')
-    .addHelpText('after', examples('caisson logs ID --follow', 'caisson logs ID --tail 100 --since 10m --timestamps'))
+    .option(
+      '-c, --container <name>',
+      "a pod's container (spec.containers; main is the top-level one): not live, printed once the action has ended",
+    )
+    .addHelpText(
+      'after',
+      examples(
+        'caisson logs ID --follow',
+        'caisson logs ID --tail 100 --since 10m --timestamps',
+        'caisson logs ID -c db          # waits for the action to end: only the main container is live',
+      ),
+    )
     .action(async (id: string, opts: LogsOptions) => {
+      if (opts.container !== undefined && opts.container !== MAIN_CONTAINER)
+        return withClient((c) => printContainerLog(c.attach(id), opts.container!, opts));
       if (opts.attempt !== undefined && opts.previous)
         throw new UsageError('--attempt and --previous exclude each other');
       const options: LogOptions = {

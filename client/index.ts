@@ -56,6 +56,7 @@ import {
 import type { S3Client } from '@aws-sdk/client-s3';
 import { s3ClientFromEnv } from '../common/storage/s3-client.js';
 import { readLog, type LogLine, type LogOptions, type RunLogState } from './log-reader.js';
+import { ContainerLogMissingError, storedContainerLog, type StoredLogChunk } from './container-log.js';
 import { ActionSchedules, ScheduleError } from './schedules.js';
 import { ArrayHandle, keptOutputs, startArray } from './arrays.js';
 import { settledResult } from './settled-result.js';
@@ -69,6 +70,7 @@ import type { ListedObject } from '../common/storage/prefix-listing.js';
 import { clientTracingFromEnv } from '../common/tracing/client-tracing.js';
 
 export { InvalidSpecError };
+export { ContainerLogMissingError, type StoredLogChunk };
 export { labelsQuery, quoteValue };
 export type { ActionMetadata };
 export { TemplateError, ScheduleError, ActionSchedules };
@@ -231,6 +233,25 @@ export class ActionHandle {
   async download(toDir: string, options: DownloadOptions = {}): Promise<DownloadSummary> {
     if (!this.logStore) throw new ArtifactsUnavailableError();
     return downloadOut(this.logStore, await this.result(), toDir, options);
+  }
+
+  /**
+   * The stored log of one container of a pod (spec.containers), stdout then stderr: waits for the
+   * action to end, since only the top-level container's log is live (logs()).
+   */
+  async *containerLog(container: string, signal?: AbortSignal): AsyncGenerator<StoredLogChunk> {
+    if (!this.logStore) throw new LogsUnavailableError();
+    yield* storedContainerLog(this.logStore, await this.result(), container, signal);
+  }
+
+  /** Whether the action has ended, from its description alone (no worker needed). */
+  async hasEnded(): Promise<boolean> {
+    return (await this.workflow.describe()).status.name !== 'RUNNING';
+  }
+
+  /** The action's labels and annotations, from its description alone (no worker needed). */
+  async metadata(): Promise<ActionMetadata> {
+    return metadataOf(await this.workflow.describe());
   }
 
   /** The attempt the action is on (while it runs) or ended with. */

@@ -79,6 +79,7 @@ export async function actionState(client: ActionsClient, actionId: string): Prom
     exitCode: result.exitCode,
     reason: result.reason,
     message: result.message,
+    ...(result.containers ? { containers: result.containers } : {}),
     startedAt: times.startedAt ?? result.startedAt,
     finishedAt: times.finishedAt ?? result.finishedAt,
   };

@@ -17,6 +17,19 @@ export interface ActionState {
   /** The action's end reason (exit, oom, timeout, deadline, canceled, …) and its plain words. */
   reason?: string;
   message?: string;
+  /** A pod's: each container's exit code by its name in the action (null: it never ended). */
+  containers?: Record<string, { exitCode: number | null }>;
+}
+
+/**
+ * One container of a pod's action as a state of its own: while the action runs, all run; once it
+ * ended, each has its own exit code, or, never having ended, the action's reason.
+ */
+export function memberState(state: ActionState, member: string): ActionState {
+  if (!state.containers) return state;
+  const end = state.containers[member];
+  if (typeof end?.exitCode === 'number') return { ...state, exitCode: end.exitCode, reason: 'exit' };
+  return { ...state, exitCode: null };
 }
 
 /** Kubernetes' reasons where one means the same; Caisson's own otherwise. */
@@ -96,6 +109,7 @@ export function containerStatus(name: string, state: ActionState): Record<string
 export function podStatus(
   pod: { name: string; namespace: string; uid: string; jobId: string },
   containers: Record<string, unknown>[],
+  initContainers: Record<string, unknown>[] = [],
 ) {
   return {
     name: pod.name,
@@ -104,6 +118,6 @@ export function podStatus(
     UID: pod.uid,
     JID: pod.jobId,
     containers,
-    initContainers: [],
+    initContainers,
   };
 }

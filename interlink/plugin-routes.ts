@@ -6,9 +6,11 @@ import { ActionConflictError, InvalidSpecError, type ActionsClient } from '../cl
 import { checkActionSpec, specProblems, type SpecProblem } from '../spec/action.js';
 import { readBody } from '../common/connection/http-request.js';
 import { actionState } from './action-state.js';
-import { containerStatus, podStatus } from './container-status.js';
-import { actionIdFor, containerNames, podActions, podJobId, podUid } from './pod-actions.js';
-import { logPlan, writeLog } from './pod-logs.js';
+import { containerStatus, memberState, podStatus } from './container-status.js';
+import { actionIdFor, podAction, podActionId, podJobId, podUid } from './pod-actions.js';
+import { containerLoc, FIRST_CONTAINER_ANNOTATION, memberName } from './pod-members.js';
+import { logPlan, writeLog, writeStoredLog } from './pod-logs.js';
+import { MAIN_CONTAINER } from '../spec/containers.js';
 import {
   CreateRequest,
   LogRequest,
@@ -19,6 +21,8 @@ import {
   type ValidationProblem,
 } from './requests.js';
 
+/** The phases of an action that has ended, whose containers' logs are stored. */
+const ENDED = ['DONE', 'FAILED', 'CANCELED'];
 /** A pod with its volume data fits easily; more is refused unread. */
 const MAX_BODY_BYTES = 8 << 20;
 /** Temporal calls at once for one status request. */
@@ -72,46 +76,41 @@ async function jsonBody(req: IncomingMessage): Promise<unknown> {
 
 async function create({ client, prefix }: RouteContext, req: IncomingMessage, res: ServerResponse) {
   const request = parseBody(CreateRequest, await jsonBody(req));
-  const actions = podActions(request, prefix);
-  const uid = podUid(request.pod, ['body', 'pod']);
-  const where = (container: string) => [
-    'body',
-    'pod',
-    'spec',
-    'containers',
-    containerNames(request.pod).indexOf(container),
-  ];
-  const asProblems = (container: string, found: SpecProblem[]): ValidationProblem[] =>
-    found.map((p) => ({
-      loc: [...where(container), ...p.path.split('.').filter(Boolean)],
-      msg: p.message,
-      type: 'value_error',
-    }));
-  // Every container's spec is checked before any action starts: a pod runs whole or not at all,
-  // and the answer lists the problems of all its containers at once.
-  const refused = actions.flatMap((action) => {
-    const checked = checkActionSpec(action.spec);
-    return checked.success ? [] : asProblems(action.container, specProblems(checked.error));
-  });
-  if (refused.length) throw new RequestProblems(refused);
-  await mapLimited(actions, STATUS_CONCURRENCY, async (action) => {
-    try {
-      await client.start(action.spec, { actionId: action.actionId, fleet: action.fleet });
-    } catch (err) {
-      // The id and the start options are checked here, not above: still this request's fault.
-      if (err instanceof InvalidSpecError) throw new RequestProblems(asProblems(action.container, err.problems));
-      if (err instanceof ActionConflictError) {
-        throw new RequestProblems([
-          {
-            loc: ['body', 'pod', 'metadata', 'uid'],
-            msg: `a pod with this uid was created before with a different ${action.container} container (${err.fields.join(', ')} differ)`,
-            type: 'value_error',
-          },
-        ]);
-      }
-      throw err;
+  const { pod } = request;
+  const action = podAction(request, prefix);
+  const uid = podUid(pod, ['body', 'pod']);
+  // A problem of the spec's `containers.<name>` is the pod container of that name; any other is the first's.
+  const names = [...pod.spec.containers, ...(pod.spec.init_containers ?? [])].map((c) => c.name);
+  const asProblems = (found: SpecProblem[]): ValidationProblem[] =>
+    found.map((p) => {
+      const [field, member, ...rest] = p.path.split('.').filter(Boolean);
+      const index = field === 'containers' && member ? names.indexOf(member) : -1;
+      const path = index > 0 ? rest : p.path.split('.').filter(Boolean);
+      return {
+        loc: ['body', 'pod', ...containerLoc(pod, Math.max(index, 0)), ...path],
+        msg: p.message,
+        type: 'value_error',
+      };
+    });
+  // The whole pod is checked before its action starts: the answer lists every problem at once.
+  const checked = checkActionSpec(action.spec);
+  if (!checked.success) throw new RequestProblems(asProblems(specProblems(checked.error)));
+  try {
+    await client.start(action.spec, { actionId: action.actionId, fleet: action.fleet });
+  } catch (err) {
+    // The id and the start options are checked here, not above: still this request's fault.
+    if (err instanceof InvalidSpecError) throw new RequestProblems(asProblems(err.problems));
+    if (err instanceof ActionConflictError) {
+      throw new RequestProblems([
+        {
+          loc: ['body', 'pod', 'metadata', 'uid'],
+          msg: `a pod with this uid was created before with other containers (${err.fields.join(', ')} differ)`,
+          type: 'value_error',
+        },
+      ]);
     }
-  });
+    throw err;
+  }
   const jobId = podJobId(prefix, uid);
   json(res, 200, { pod_uid: uid, pod_jid: jobId, PodUID: uid, PodJID: jobId });
 }
@@ -121,12 +120,13 @@ async function status({ client, prefix }: RouteContext, req: IncomingMessage, re
   const uids = pods.map((pod, i) => podUid(pod, ['body', i]));
   const statuses = await mapLimited(pods, STATUS_CONCURRENCY, async (pod, index) => {
     const uid = uids[index]!;
-    const containers = await mapLimited(containerNames(pod), 4, async (name) =>
-      containerStatus(name, await actionState(client, actionIdFor(prefix, uid, name))),
-    );
+    const state = await actionState(client, podActionId(prefix, uid, pod));
+    const of = (containers: { name: string }[]) =>
+      containers.map(({ name }) => containerStatus(name, memberState(state, memberName(pod, name))));
     return podStatus(
       { name: pod.metadata.name ?? '', namespace: pod.metadata.namespace ?? '', uid, jobId: podJobId(prefix, uid) },
-      containers,
+      of(pod.spec.containers),
+      of(pod.spec.init_containers ?? []),
     );
   });
   json(res, 200, statuses);
@@ -135,14 +135,28 @@ async function status({ client, prefix }: RouteContext, req: IncomingMessage, re
 async function remove({ client, prefix }: RouteContext, req: IncomingMessage, res: ServerResponse) {
   const pod = parseBody(PodRequest, await jsonBody(req));
   const uid = podUid(pod, ['body']);
-  let canceled = 0;
-  await mapLimited(containerNames(pod), 4, async (name) => {
-    const state = await actionState(client, actionIdFor(prefix, uid, name));
-    if (!state.found || !['PENDING', 'PULLING', 'RUNNING', 'COLLECTING'].includes(state.phase ?? '')) return;
-    await client.attach(actionIdFor(prefix, uid, name)).cancel();
-    canceled++;
-  });
-  json(res, 200, `pod ${uid}: ${canceled} running container(s) cancelled; their hosts stop them and clean up`);
+  const actionId = podActionId(prefix, uid, pod);
+  const state = await actionState(client, actionId);
+  const running = state.found && ['PENDING', 'PULLING', 'RUNNING', 'COLLECTING'].includes(state.phase ?? '');
+  if (running) await client.attach(actionId).cancel();
+  const count = running ? pod.spec.containers.length : 0;
+  json(res, 200, `pod ${uid}: ${count} running container(s) cancelled; their hosts stop them and clean up`);
+}
+
+/**
+ * The action a log request names and the container's name in it: a pod of several's action when
+ * there is one (its first container is "main", named by an annotation), else the lone container's.
+ */
+async function logSource(client: ActionsClient, prefix: string, request: LogRequest) {
+  const podId = podJobId(prefix, request.pod_uid);
+  const pod = await actionState(client, podId);
+  if (pod.found) {
+    const first = (await client.attach(podId).metadata()).annotations?.[FIRST_CONTAINER_ANNOTATION];
+    const member = first === request.container_name ? MAIN_CONTAINER : request.container_name;
+    return { actionId: podId, member, ended: ENDED.includes(pod.phase ?? '') };
+  }
+  const actionId = actionIdFor(prefix, request.pod_uid, request.container_name);
+  return (await actionState(client, actionId)).found ? { actionId, member: MAIN_CONTAINER, ended: false } : undefined;
 }
 
 async function logs({ client, prefix, log }: RouteContext, req: IncomingMessage, res: ServerResponse) {
@@ -152,9 +166,8 @@ async function logs({ client, prefix, log }: RouteContext, req: IncomingMessage,
       503,
       'this plugin has no access to the artifacts bucket, where logs are kept: start it with the AWS variables set',
     );
-  const actionId = actionIdFor(prefix, request.pod_uid, request.container_name);
-  const state = await actionState(client, actionId);
-  if (!state.found) {
+  const source = await logSource(client, prefix, request);
+  if (!source) {
     // 422, not 404: interLink's spec documents 200 and 422 only, and its server passes the code on.
     throw new RequestProblems([
       {
@@ -164,17 +177,21 @@ async function logs({ client, prefix, log }: RouteContext, req: IncomingMessage,
       },
     ]);
   }
-  const handle = client.attach(actionId);
-  const plan = await logPlan(request, handle);
+  const handle = client.attach(source.actionId);
+  const plan = source.member === MAIN_CONTAINER ? await logPlan(request, handle) : undefined;
   const abort = new AbortController();
   res.on('close', () => abort.abort());
   res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8' });
-  const write = (chunk: Buffer) =>
+  const write = (chunk: Uint8Array) =>
     new Promise<void>((resolve) => (res.write(chunk) ? resolve() : res.once('drain', resolve)));
   try {
-    await writeLog(handle, plan, write, abort.signal);
+    if (plan) await writeLog(handle, plan, write, abort.signal);
+    // A container beside the first has no live log: nothing until it is stored, unless followed.
+    else if (source.ended || request.opts.follow)
+      await writeStoredLog(handle, source.member, request.opts.limit_bytes ?? undefined, write, abort.signal);
   } catch (err) {
-    if (!abort.signal.aborted) log(`interlink-plugin: the log of ${actionId} broke off: ${(err as Error).message}`);
+    if (!abort.signal.aborted)
+      log(`interlink-plugin: the log of ${source.actionId} (${source.member}) broke off: ${(err as Error).message}`);
   }
   res.end();
 }

@@ -1,6 +1,8 @@
-// A pod as Caisson actions: each container becomes one action whose id follows from the pod's uid
-// and the container's name, so a plugin that restarted (or a second one) finds every pod again
-// without keeping anything of its own.
+// A pod as one Caisson action whose id follows from the pod's uid, so a plugin that restarted (or
+// a second one) finds every pod again without keeping anything of its own. A pod of one container
+// is that container's action, `<prefix><uid>-<container>` (its id since the plugin began); a pod of
+// several containers, or with init containers, is one action `<prefix><uid>` whose first container
+// is the top-level one and the others the spec's `containers` (pod-members.ts).
 import type { ActionSpecInput } from '../spec/action.js';
 import type { FleetOptions } from '../spec/workflow-api.js';
 import { parseImageRef } from '../spec/image.js';
@@ -14,14 +16,20 @@ import type {
 } from './requests.js';
 import { RequestProblems } from './requests.js';
 import { podMetadata } from './pod-metadata.js';
+import { pullPolicyOf, retryOf } from './pod-policies.js';
+import { envSecret, secretFiles } from './pod-secrets.js';
+import { FIRST_CONTAINER_ANNOTATION, isSingle, podMembers, type Report } from './pod-members.js';
 
 /** Kubernetes uids are UUIDs; anything else must still make a valid action id. */
 const UID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
 const CONTAINER_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
 /** The service-account token Kubernetes mounts into every pod: of no use off the cluster, so left out. */
 const SERVICE_ACCOUNT_VOLUME = /^kube-api-access-/;
+/** Where an emptyDir may be mounted: the action's scratch disk. */
+const SCRATCH = /^\/tmp_disk(\/|$)/;
 
 export interface PodAction {
+  /** The pod's first container, whose action this is when it is alone. */
   container: string;
   actionId: string;
   spec: ActionSpecInput;
@@ -31,6 +39,10 @@ export interface PodAction {
 
 export const podJobId = (prefix: string, uid: string) => `${prefix}${uid}`;
 export const actionIdFor = (prefix: string, uid: string, container: string) => `${prefix}${uid}-${container}`;
+
+/** The id of the pod's one action: its container's for a pod of one, the pod's own otherwise. */
+export const podActionId = (prefix: string, uid: string, pod: PodRequest) =>
+  isSingle(pod) ? actionIdFor(prefix, uid, pod.spec.containers[0]!.name) : podJobId(prefix, uid);
 
 /** The pod's uid, checked: it names the pod's actions. */
 export function podUid(pod: PodRequest, loc: (string | number)[]): string {
@@ -47,48 +59,52 @@ export function podUid(pod: PodRequest, loc: (string | number)[]): string {
   return uid;
 }
 
-/** The names of the pod's containers, each of which is one action. */
-export function containerNames(pod: PodRequest): string[] {
-  return pod.spec.containers.map((c) => c.name);
-}
-
-/** One action per container of the pod, or every problem that keeps the pod from running. */
-export function podActions(request: CreateRequest, prefix: string): PodAction[] {
+/** The pod as one action, or every problem that keeps the pod from running. */
+export function podAction(request: CreateRequest, prefix: string): PodAction {
   const { pod } = request;
   const uid = podUid(pod, ['body', 'pod']);
   const problems: ValidationProblem[] = [];
   const problem = (loc: (string | number)[], msg: string) =>
     problems.push({ loc: ['body', 'pod', ...loc], msg, type: 'value_error' });
   if (!pod.spec.containers.length) problem(['spec', 'containers'], 'a pod needs at least one container');
-  if (pod.spec.init_containers?.length) {
-    problem(
-      ['spec', 'init_containers'],
-      'init containers are not supported: each container of a pod runs as its own action, with nothing to run before it',
-    );
-  }
   const metadata = podMetadata(pod, problem);
   const seen = new Set<string>();
-  const actions = pod.spec.containers.map((container, index) => {
-    const at = ['spec', 'containers', index];
+  const specs = [
+    ...pod.spec.containers.map((container, index) => ({ container, at: ['spec', 'containers', index] })),
+    ...(pod.spec.init_containers ?? []).map((container, index) => ({
+      container,
+      at: ['spec', 'init_containers', index],
+    })),
+  ].map(({ container, at }) => {
     if (!CONTAINER_NAME.test(container.name))
       problem([...at, 'name'], 'a container name is 1-63 letters, digits, ".", "_" or "-"');
     if (seen.has(container.name)) problem([...at, 'name'], `two containers are named "${container.name}"`);
     seen.add(container.name);
     const volumes = request.container.find((c) => c.name === container.name);
-    const spec = containerSpec(pod, container, volumes, (loc, msg) => problem([...at, ...loc], msg));
-    const grace = pod.spec.termination_grace_period_seconds;
-    return {
-      container: container.name,
-      actionId: actionIdFor(prefix, uid, container.name),
-      spec: { ...spec, ...metadata },
-      fleet: grace != null && grace >= 0 ? { stopGraceSeconds: grace } : {},
-    };
+    return containerSpec(pod, container, volumes, (loc, msg) => problem([...at, ...loc], msg));
   });
+  const main = specs[0] ?? { image: '' };
+  const retry = retryOf(pod, problem);
+  const containers = isSingle(pod) ? undefined : podMembers(pod, main, specs, problem);
+  const grace = pod.spec.termination_grace_period_seconds;
   if (problems.length) throw new RequestProblems(problems);
-  return actions;
+  return {
+    container: pod.spec.containers[0]!.name,
+    actionId: podActionId(prefix, uid, pod),
+    spec: {
+      ...main,
+      ...retry,
+      ...metadata,
+      ...(containers
+        ? {
+            containers,
+            annotations: { ...metadata.annotations, [FIRST_CONTAINER_ANNOTATION]: pod.spec.containers[0]!.name },
+          }
+        : {}),
+    },
+    fleet: grace != null && grace >= 0 ? { stopGraceSeconds: grace } : {},
+  };
 }
-
-type Report = (loc: (string | number)[], msg: string) => void;
 
 function containerSpec(
   pod: PodRequest,
@@ -97,9 +113,19 @@ function containerSpec(
   report: Report,
 ): ActionSpecInput {
   const env: Record<string, string> = {};
+  const secrets: string[] = [];
   (container.env ?? []).forEach((variable, i) => {
+    const ref = variable.value_from?.secret_key_ref;
+    if (variable.value == null && ref) {
+      const secret = envSecret(variable.name, ref, (loc, msg) => report(['env', i, ...loc], msg));
+      if (secret) secrets.push(secret);
+      return;
+    }
     if (variable.value_from != null && variable.value == null) {
-      report(['env', i, 'value_from'], `env ${variable.name}: valueFrom is not supported; send the value itself`);
+      report(
+        ['env', i, 'value_from'],
+        `env ${variable.name}: valueFrom is supported for secretKeyRef only; send the value itself`,
+      );
     }
     env[variable.name] = variable.value ?? '';
   });
@@ -109,12 +135,19 @@ function containerSpec(
     ...(container.command?.length ? { command: container.command } : {}),
     ...(container.args?.length ? { args: container.args } : {}),
     ...(Object.keys(env).length ? { env } : {}),
+    ...(secrets.length ? { secrets } : {}),
     ...(container.working_dir ? { workingDir: container.working_dir } : {}),
     ...userOf(container.security_context, report),
+    ...pullPolicyOf(container, report),
     resources: resourcesOf(container.resources, report),
     source: `interLink pod ${namespace}/${pod.metadata.name ?? ''} (${pod.metadata.uid ?? ''})`.slice(0, 200),
     files: mountedFiles(pod.spec.volumes ?? [], container, volumes, report),
   };
+  if (container.ports?.length)
+    report(
+      ['ports'],
+      "ports are not supported: nothing of an action is published on its host (a pod's containers reach each other on localhost)",
+    );
   if (pod.spec.active_deadline_seconds != null) {
     if (pod.spec.active_deadline_seconds > 0) spec.deadline = `${pod.spec.active_deadline_seconds}s`;
     else report(['spec', 'active_deadline_seconds'], 'activeDeadlineSeconds must be positive');
@@ -208,7 +241,7 @@ function resourcesOf(
   return out;
 }
 
-/** ConfigMap volumes as files at their mount path; other kinds of volume are refused by name. */
+/** ConfigMap and secret volumes as files at their mount path; other kinds of volume are refused by name. */
 function mountedFiles(
   podVolumes: PodVolume[],
   container: Container,
@@ -239,25 +272,32 @@ function mountedFiles(
       return;
     }
     if (volume.projected != null && SERVICE_ACCOUNT_VOLUME.test(volume.name)) return;
-    const kind =
-      volume.secret != null
-        ? 'secret'
-        : volume.empty_dir != null
-          ? 'emptyDir'
-          : volume.projected != null
-            ? 'projected'
-            : 'this kind of';
+    if (volume.secret != null) {
+      files.push(
+        ...secretFiles({ ...volume, secret: volume.secret }, mount, volumes, (loc, msg) =>
+          report([...at, ...loc], msg),
+        ),
+      );
+      return;
+    }
+    // The action's scratch disk is /tmp_disk, shared by a pod's containers: an emptyDir is honoured there.
+    if (volume.empty_dir != null) {
+      if (SCRATCH.test(mount.mount_path) && !mount.mount_path.split('/').includes('..')) return;
+      return report(
+        [...at, 'mount_path'],
+        `emptyDir "${mount.name}": mount it at /tmp_disk or under it, the scratch disk every container of the pod shares`,
+      );
+    }
+    const kind = volume.host_path != null ? 'hostPath' : volume.projected != null ? 'projected' : 'this kind of';
     report(
       [...at, 'name'],
-      `volume "${mount.name}": ${kind} volumes are not supported (configMap volumes are); ${hint(kind)}`,
+      `volume "${mount.name}": ${kind} volumes are not supported (configMap, secret and emptyDir volumes are); ${hint(kind)}`,
     );
   });
   return files;
 }
 
 function hint(kind: string): string {
-  if (kind === 'secret')
-    return "a secret's data would travel in the action's history: give the worker the secret and name it in the action instead";
-  if (kind === 'emptyDir') return 'scratch space is /tmp_disk in every action';
+  if (kind === 'hostPath') return "an action never sees its host's files: send the data as a configMap or an input";
   return 'send the data as a configMap';
 }

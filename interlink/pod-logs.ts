@@ -1,6 +1,7 @@
 // A container's log as `kubectl logs` gives it, from the live-log store: stdout and stderr in the
 // order they were written, of the current attempt (or the one before it with `previous`), with
-// tail, since, timestamps and a byte limit; with follow, until the action has ended.
+// tail, since, timestamps and a byte limit; with follow, until the action has ended. A pod's other
+// containers have no live log: theirs is the one stored when the action ended, whole.
 import type { ActionHandle, LogOptions } from '../client/index.js';
 import type { LogRequest } from './requests.js';
 import { RequestProblems } from './requests.js';
@@ -56,20 +57,48 @@ export async function logPlan(request: LogRequest, handle: ActionHandle): Promis
   };
 }
 
-/** Writes the log through `write`, stopping at the byte limit; the text is never interpreted. */
-export async function writeLog(
-  handle: ActionHandle,
-  plan: LogPlan,
-  write: (chunk: Buffer) => Promise<void>,
-  signal: AbortSignal,
+/**
+ * Writes each piece through `write` until `limit` bytes are written. The limit is in bytes, as
+ * Kubernetes has it: the last piece may end mid-character; the text is never interpreted.
+ */
+async function writeLimited(
+  pieces: AsyncIterable<Uint8Array>,
+  limit: number | undefined,
+  write: (chunk: Uint8Array) => Promise<void>,
 ): Promise<void> {
-  let left = plan.limitBytes ?? Infinity;
-  for await (const line of handle.logs({ ...plan.options, signal })) {
-    const bytes = Buffer.from(`${plan.timestamps ? `${line.time} ` : ''}${line.text}\n`);
-    // The limit is in bytes, as Kubernetes has it: the last line may end mid-character.
+  let left = limit || Infinity;
+  for await (const bytes of pieces) {
     const chunk = bytes.length > left ? bytes.subarray(0, left) : bytes;
     left -= chunk.length;
     await write(chunk);
     if (left <= 0) return;
   }
+}
+
+/** Writes the live log's lines through `write`, up to the byte limit. */
+export async function writeLog(
+  handle: ActionHandle,
+  plan: LogPlan,
+  write: (chunk: Uint8Array) => Promise<void>,
+  signal: AbortSignal,
+): Promise<void> {
+  async function* lines() {
+    for await (const line of handle.logs({ ...plan.options, signal }))
+      yield Buffer.from(`${plan.timestamps ? `${line.time} ` : ''}${line.text}\n`);
+  }
+  await writeLimited(lines(), plan.limitBytes, write);
+}
+
+/** A pod's other container's stored log (waits for the action to end), up to the byte limit. */
+export async function writeStoredLog(
+  handle: ActionHandle,
+  container: string,
+  limitBytes: number | undefined,
+  write: (chunk: Uint8Array) => Promise<void>,
+  signal: AbortSignal,
+): Promise<void> {
+  async function* pieces() {
+    for await (const { bytes } of handle.containerLog(container, signal)) yield bytes;
+  }
+  await writeLimited(pieces(), limitBytes, write);
 }

@@ -78,6 +78,9 @@ export const Container = apiObject({
   volume_mounts: z.array(VolumeMount).nullish(),
   security_context: SecurityContext.nullish(),
   working_dir: str,
+  image_pull_policy: str,
+  /** Refused when any are given: nothing of an action is published on its host. */
+  ports: z.array(AnyObject).nullish(),
 });
 export type Container = z.infer<typeof Container>;
 
@@ -90,6 +93,7 @@ const PodVolume = apiObject({
   secret: apiObject({ secret_name: z.string(), ...ItemsSource }).nullish(),
   empty_dir: AnyObject.nullish(),
   projected: AnyObject.nullish(),
+  host_path: AnyObject.nullish(),
 });
 export type PodVolume = z.infer<typeof PodVolume>;
 

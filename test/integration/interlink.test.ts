@@ -1,7 +1,8 @@
 // `caisson interlink-plugin` as interLink would use it, on the real stack: the quickstart with
 // plain curl (a pod that sleeps then echoes FINISHED, and one deleted midway), a plugin killed
-// mid-run and started again that still knows the pod, logs with the Kubernetes options, requests
-// it must refuse, and schemathesis run against interLink's own published plugin spec.
+// mid-run and started again that still knows the pod, logs with the Kubernetes options, a pod of
+// several containers as one action (and `caisson logs -c` on it), requests it must refuse, and
+// schemathesis run against interLink's own published plugin spec.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { request } from 'node:http';
@@ -10,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, inject, it } from 'vitest';
-import { CLI } from '../support/cli.js';
+import { CLI, caisson } from '../support/cli.js';
 import { useSuiteWorker } from '../support/actions.js';
 import { env } from '../support/env.js';
 
@@ -242,6 +243,62 @@ describe('the interLink plugin API', () => {
     });
   });
 
+  it('runs a pod of two containers and an init container as one action, each with its status and log', async () => {
+    const { url } = await startPlugin();
+    const uid = randomUUID();
+    const image = env('TEST_IMAGE_BUSYBOX');
+    const pod = {
+      metadata: { name: 'two-pod', namespace: 'default', uid },
+      spec: {
+        initContainers: [{ name: 'setup', image, command: ['sh', '-c', 'echo ready > /tmp_disk/flag'] }],
+        containers: [
+          // The first waits for the second to have started and ended (its file in /tmp_disk), so that it ran.
+          {
+            name: 'app',
+            image,
+            command: ['sh', '-c', 'until [ -e /tmp_disk/side ]; do sleep 0.1; done; cat /tmp_disk/flag; echo app done'],
+          },
+          {
+            name: 'side',
+            image,
+            command: ['sh', '-c', 'echo from side; echo side err >&2; touch /tmp_disk/side; exit 3'],
+          },
+        ],
+        terminationGracePeriodSeconds: 1,
+      },
+    };
+    expect((await call(`${url}/create`, 'POST', { pod, container: [] })).status).toBe(200);
+    await until(url, pod, 'terminated');
+    const { text } = await call(`${url}/status`, 'GET', [pod]);
+    type Listed = { name: string; state: ContainerState }[];
+    const [status] = JSON.parse(text) as { containers: Listed; initContainers: Listed }[];
+    const ends = (list: Listed) => list.map((c) => [c.name, c.state.terminated?.exitCode]);
+    expect(ends(status!.containers)).toEqual([
+      ['app', 0],
+      ['side', 3],
+    ]);
+    expect(ends(status!.initContainers)).toEqual([['setup', 0]]);
+    const logOf = (container_name: string) =>
+      call(`${url}/getLogs`, 'GET', {
+        namespace: 'default',
+        pod_uid: uid,
+        pod_name: 'two-pod',
+        container_name,
+        opts: {},
+      });
+    expect(await logOf('app')).toEqual({ status: 200, text: 'ready\napp done\n' });
+    expect(await logOf('side')).toEqual({ status: 200, text: 'from side\nside err\n' });
+    // The same pod from the CLI: the one action, and its second container's stored log.
+    expect(await caisson('logs', `pod-${uid}`, '-c', 'side')).toEqual({
+      code: 0,
+      stdout: 'from side\n',
+      stderr: 'side err\n',
+    });
+    const live = await caisson('logs', `pod-${uid}`, '-c', 'side', '--tail', '1');
+    expect(live.code).not.toBe(0);
+    expect(live.stderr).toMatch(/--tail: container "side" has no live log/);
+  });
+
   it("makes a pod's labels and annotations its action's, and refuses a bad label by name", async () => {
     const { url } = await startPlugin();
     const uid = randomUUID();
@@ -310,6 +367,21 @@ describe('the interLink plugin API', () => {
       },
     ]);
     expect((await stateOf(url, halfGood)).waiting).toMatchObject({ reason: 'NotFound' });
+    // What a pod's other container cannot carry is refused by name, not dropped.
+    const otherUser = podOf(randomUUID(), 'true');
+    otherUser.spec.containers.push({ name: 'side', image: env('TEST_IMAGE_BUSYBOX'), command: ['true'], args: [] });
+    Object.assign(otherUser.spec.containers[1]!, { securityContext: { runAsUser: 7 } });
+    const user = await call(`${url}/create`, 'POST', { pod: otherUser, container: [] });
+    expect(user.status).toBe(422);
+    expect(JSON.parse(user.text).detail[0].loc).toEqual([
+      'body',
+      'pod',
+      'spec',
+      'containers',
+      1,
+      'security_context',
+      'run_as_user',
+    ]);
     const unknown = await call(`${url}/getLogs`, 'GET', {
       namespace: 'default',
       pod_uid: randomUUID(),

@@ -7,7 +7,7 @@ import { parseActionSpec } from '../../spec/action.js';
 import type { ActionsClient } from '../../client/index.js';
 import { actionState } from '../../interlink/action-state.js';
 import { containerStatus } from '../../interlink/container-status.js';
-import { podActions } from '../../interlink/pod-actions.js';
+import { podAction } from '../../interlink/pod-actions.js';
 import { CreateRequest, LogRequest, RequestProblems, StatusRequest, parseBody } from '../../interlink/requests.js';
 
 const UID = '6f1c2a3e-9b1d-4c55-8e2a-0d3f4b5c6a7e';
@@ -85,6 +85,7 @@ const specCreate = {
           args: ['sleep 2; echo FINISHED'],
           env: [{ name: 'GREETING', value: 'hi' }],
           resources: { limits: { cpu: '500m', memory: '64Mi', 'nvidia.com/gpu': '1' } },
+          image_pull_policy: 'IfNotPresent',
           volume_mounts: [{ name: 'settings', mount_path: '/etc/app/' }],
         },
       ],
@@ -109,8 +110,7 @@ const problemsOf = (fn: () => unknown) => {
 
 describe('interLink requests', () => {
   it('map a pod sent by the Go server to one action per container, with a deterministic id', () => {
-    const [action, ...more] = podActions(parseBody(CreateRequest, goCreate), 'pod-');
-    expect(more).toEqual([]);
+    const action = podAction(parseBody(CreateRequest, goCreate), 'pod-');
     expect(action).toEqual({
       container: 'busyecho',
       actionId: `pod-${UID}-busyecho`,
@@ -125,6 +125,7 @@ describe('interLink requests', () => {
         // The configMap's keys as files under the mount path; the service-account token is left out.
         files: [{ path: '/etc/app/app.conf', content: 'level=debug\n', mode: 0o600 }],
         deadline: '600s',
+        pullPolicy: 'if-not-present',
       },
     });
     // A spec Caisson accepts as it is.
@@ -132,8 +133,8 @@ describe('interLink requests', () => {
   });
 
   it("read the spec's snake_case spelling to the same actions as the Go server's", () => {
-    expect(podActions(parseBody(CreateRequest, specCreate), 'pod-')).toEqual(
-      podActions(parseBody(CreateRequest, goCreate), 'pod-'),
+    expect(podAction(parseBody(CreateRequest, specCreate), 'pod-')).toEqual(
+      podAction(parseBody(CreateRequest, goCreate), 'pod-'),
     );
   });
 
@@ -153,24 +154,141 @@ describe('interLink requests', () => {
       },
       { name: 'a', image: IMAGE, command: ['x'], volume_mounts: [{ name: 'missing', mount_path: '/m' }] },
     ];
-    const problems = problemsOf(() => podActions(parseBody(CreateRequest, pod), 'pod-'));
+    const problems = problemsOf(() => podAction(parseBody(CreateRequest, pod), 'pod-'));
     expect(problems.map((p) => p.loc.join('.'))).toEqual([
-      'body.pod.spec.init_containers',
       'body.pod.spec.containers.0.env.0.value_from',
       'body.pod.spec.containers.0.volume_mounts.0.name',
       'body.pod.spec.containers.1.name',
       'body.pod.spec.containers.1.volume_mounts.0.name',
     ]);
-    expect(problems[2]!.msg).toMatch(/secret volumes are not supported/);
-    expect(problems[3]!.msg).toBe('two containers are named "a"');
-    expect(problems[4]!.msg).toBe('no volume named "missing" in the pod');
+    expect(problems[1]!.msg).toMatch(/secret volumes are not supported/);
+    expect(problems[2]!.msg).toBe('two containers are named "a"');
+    expect(problems[3]!.msg).toBe('no volume named "missing" in the pod');
+  });
+
+  it('map a pod of several containers and init containers to one action with containers', () => {
+    const body = structuredClone(specCreate) as { pod: { spec: Record<string, unknown> } };
+    body.pod.spec.containers = [
+      { name: 'app', image: IMAGE, command: ['app'], resources: { limits: { cpu: '1', memory: '128Mi' } } },
+      { name: 'db', image: IMAGE, args: ['db'], env: [{ name: 'PORT', value: '5432' }] },
+    ];
+    body.pod.spec.init_containers = [{ name: 'setup', image: IMAGE, command: ['true'] }];
+    const action = podAction(parseBody(CreateRequest, body), 'pod-');
+    expect(action.actionId).toBe(`pod-${UID}`);
+    expect(action.spec).toMatchObject({
+      image: IMAGE,
+      command: ['app'],
+      annotations: { 'interlink-plugin/first-container': 'app' },
+      containers: {
+        db: { image: IMAGE, args: ['db'], env: { PORT: '5432' }, resources: {}, role: 'main' },
+        setup: { image: IMAGE, command: ['true'], resources: {}, role: 'init' },
+      },
+    });
+    expect(() => parseActionSpec(action.spec)).not.toThrow();
+  });
+
+  it("refuse, by name, what a pod's other container cannot carry", () => {
+    const body = structuredClone(specCreate) as { pod: { spec: Record<string, unknown> } };
+    body.pod.spec.containers = [
+      { name: 'app', image: IMAGE },
+      { name: 'Side', image: IMAGE, security_context: { run_as_user: 7 } },
+      { name: 'gpu', image: IMAGE, resources: { limits: { 'nvidia.com/gpu': '1' } } },
+    ];
+    const problems = problemsOf(() => podAction(parseBody(CreateRequest, body), 'pod-'));
+    expect(problems.map((p) => p.loc.join('.'))).toEqual([
+      'body.pod.spec.containers.1.name',
+      'body.pod.spec.containers.1.security_context.run_as_user',
+      'body.pod.spec.containers.2.resources',
+    ]);
+  });
+
+  it('map imagePullPolicy, restartPolicy and emptyDir volumes under /tmp_disk', () => {
+    const body = structuredClone(specCreate) as { pod: { spec: Record<string, unknown> } };
+    body.pod.spec.restart_policy = 'OnFailure';
+    body.pod.spec.volumes = [{ name: 'scratch', empty_dir: {} }];
+    body.pod.spec.containers = [
+      {
+        name: 'app',
+        image: IMAGE,
+        image_pull_policy: 'Never',
+        volume_mounts: [{ name: 'scratch', mount_path: '/tmp_disk/s' }],
+      },
+    ];
+    const { spec } = podAction(parseBody(CreateRequest, body), 'pod-');
+    expect(spec).toMatchObject({ pullPolicy: 'never', retry: { attempts: 3, onReasons: ['oom', 'engine-restarted'] } });
+    expect(spec.retry?.onExitCodes).toHaveLength(255);
+    expect(spec.files).toEqual([]);
+    body.pod.spec.restart_policy = 'Never';
+    expect(podAction(parseBody(CreateRequest, body), 'pod-').spec.retry).toBeUndefined();
+  });
+
+  it('refuse, by name, ports, hostPath volumes, emptyDir outside /tmp_disk and unknown policies', () => {
+    const body = structuredClone(specCreate) as { pod: { spec: Record<string, unknown> } };
+    body.pod.spec.restart_policy = 'Sometimes';
+    body.pod.spec.volumes = [
+      { name: 'host', host_path: { path: '/etc' } },
+      { name: 'scratch', empty_dir: {} },
+    ];
+    body.pod.spec.containers = [
+      {
+        name: 'app',
+        image: IMAGE,
+        image_pull_policy: 'Often',
+        ports: [{ container_port: 80 }],
+        volume_mounts: [
+          { name: 'host', mount_path: '/host' },
+          { name: 'scratch', mount_path: '/scratch' },
+          { name: 'scratch', mount_path: '/tmp_disk/../etc' },
+        ],
+      },
+    ];
+    const problems = problemsOf(() => podAction(parseBody(CreateRequest, body), 'pod-'));
+    expect(problems.map((p) => p.loc.join('.'))).toEqual([
+      'body.pod.spec.containers.0.image_pull_policy',
+      'body.pod.spec.containers.0.volume_mounts.0.name',
+      'body.pod.spec.containers.0.volume_mounts.1.mount_path',
+      'body.pod.spec.containers.0.volume_mounts.2.mount_path',
+      'body.pod.spec.containers.0.ports',
+      'body.pod.spec.restart_policy',
+    ]);
+    expect(problems[1]!.msg).toMatch(/hostPath volumes are not supported/);
+  });
+
+  it("map secret key references and secret volumes to the host's secrets, never their values", () => {
+    const body = structuredClone(specCreate) as {
+      pod: { spec: Record<string, unknown> };
+      container: Record<string, unknown>[];
+    };
+    body.pod.spec.volumes = [{ name: 'creds', secret: { secret_name: 'db-cred' } }];
+    body.container = [{ name: 'app', secrets: [{ metadata: { name: 'db-cred' }, data: { 'pw.txt': 'c2VjcmV0' } }] }];
+    body.pod.spec.containers = [
+      {
+        name: 'app',
+        image: IMAGE,
+        env: [
+          { name: 'db_cred_user', value_from: { secret_key_ref: { name: 'db-cred', key: 'user' } } },
+          { name: 'PASSWORD', value_from: { secret_key_ref: { name: 'db-cred', key: 'pw' } } },
+        ],
+        volume_mounts: [{ name: 'creds', mount_path: '/creds' }],
+      },
+    ];
+    const problems = problemsOf(() => podAction(parseBody(CreateRequest, body), 'pod-'));
+    expect(problems.map((p) => [p.loc.join('.'), p.msg])).toEqual([
+      ['body.pod.spec.containers.0.env.1.value_from', expect.stringMatching(/name the variable db_cred_pw$/)],
+    ]);
+    (body.pod.spec.containers as { env: unknown[] }[])[0]!.env.pop();
+    const { spec } = podAction(parseBody(CreateRequest, body), 'pod-');
+    expect(spec.secrets).toEqual(['db_cred_user']);
+    expect(spec.files).toEqual([{ path: '/creds/pw.txt', contentFromSecret: 'db_cred_pw_txt', mode: 0o600 }]);
+    expect(JSON.stringify(spec)).not.toContain('c2VjcmV0');
+    expect(() => parseActionSpec(spec)).not.toThrow();
   });
 
   it("map securityContext's runAsUser and runAsGroup to the action's user", () => {
     const withContext = (security_context: Record<string, unknown>) => {
       const body = structuredClone(specCreate) as { pod: { spec: { containers: Record<string, unknown>[] } } };
       body.pod.spec.containers[0]!.security_context = security_context;
-      return podActions(parseBody(CreateRequest, body), 'pod-')[0]!.spec;
+      return podAction(parseBody(CreateRequest, body), 'pod-').spec;
     };
     expect(withContext({ run_as_user: 1000, run_as_group: 2000, run_as_non_root: true }).user).toBe('1000:2000');
     expect(
@@ -184,7 +302,7 @@ describe('interLink requests', () => {
     const problemsWith = (security_context: Record<string, unknown>) => {
       const body = structuredClone(specCreate) as { pod: { spec: { containers: Record<string, unknown>[] } } };
       body.pod.spec.containers[0]!.security_context = security_context;
-      return problemsOf(() => podActions(parseBody(CreateRequest, body), 'pod-')).map(
+      return problemsOf(() => podAction(parseBody(CreateRequest, body), 'pod-')).map(
         (p) => `${p.loc.slice(-1)[0]}: ${p.msg}`,
       );
     };
@@ -212,7 +330,7 @@ describe('interLink requests', () => {
   it('refuse a pod without a usable uid, since the uid names its actions', () => {
     for (const uid of [null, '', '../x', 'a'.repeat(101)]) {
       const body = { ...specCreate, pod: { ...specCreate.pod, metadata: { ...specCreate.pod.metadata, uid } } };
-      expect(problemsOf(() => podActions(parseBody(CreateRequest, body), 'pod-'))[0]!.loc).toEqual([
+      expect(problemsOf(() => podAction(parseBody(CreateRequest, body), 'pod-'))[0]!.loc).toEqual([
         'body',
         'pod',
         'metadata',

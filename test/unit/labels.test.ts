@@ -7,7 +7,7 @@ import { labelPairs, labelsFromPairs } from '../../spec/labels.js';
 import { labelsQuery, quoteValue } from '../../client/visibility-query.js';
 import { parseAnnotationText, parseLabelList } from '../../common/text/text-inputs.js';
 import { InputError, readInputs } from '../../action/inputs.js';
-import { podActions } from '../../interlink/pod-actions.js';
+import { podAction } from '../../interlink/pod-actions.js';
 import { CreateRequest, RequestProblems, parseBody } from '../../interlink/requests.js';
 
 const image = '127.0.0.1:5000/caisson/busybox:1';
@@ -154,7 +154,7 @@ describe("interLink pods' labels and annotations", () => {
     });
 
   it("give each container's action the pod's labels and its owner's annotations", () => {
-    const [action] = podActions(
+    const action = podAction(
       pod({
         labels: { team: 'vision', 'app.kubernetes.io/name': 'train' },
         annotations: {
@@ -174,7 +174,7 @@ describe("interLink pods' labels and annotations", () => {
   it('refuse a label that breaks the rules, naming it, rather than drop it', () => {
     let error: unknown;
     try {
-      podActions(pod({ labels: { team: 'vision', 'bad name': 'x' } }), 'pod-');
+      podAction(pod({ labels: { team: 'vision', 'bad name': 'x' } }), 'pod-');
     } catch (err) {
       error = err;
     }
