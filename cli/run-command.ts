@@ -19,7 +19,9 @@ import { UsageError } from './spec-from-flags.js';
 
 /** Flags of `run` itself, never spec fields. */
 const ARRAY_FLAGS = ['parallelism', 'max-failures', 'objective', 'outputs', 'early-stop', 'max-trials'] as const;
-const RUN_FLAGS = ['id', 'detach', 'json', 'pretty', 'array-count', 'array-items', ...ARRAY_FLAGS];
+/** Flags that make (and shape) an array: never spec fields. */
+export const ARRAY_OPTION_FLAGS = ['array-count', 'array-items', ...ARRAY_FLAGS];
+const RUN_FLAGS = ['id', 'detach', 'json', 'pretty', ...ARRAY_OPTION_FLAGS];
 
 interface RunOptions {
   id?: string;
@@ -29,7 +31,7 @@ interface RunOptions {
 }
 
 /** The array flags as array options, or undefined for a single action. */
-async function arrayFromFlags(values: Record<string, unknown>): Promise<ArrayOptionsInput | undefined> {
+export async function arrayFromFlags(values: Record<string, unknown>): Promise<ArrayOptionsInput | undefined> {
   const [count, itemsFile, parallelism, maxFailures] = (
     ['array-count', 'array-items', 'parallelism', 'max-failures'] as const
   ).map((k) => values[k] as string | undefined);
@@ -73,6 +75,22 @@ function sweepFromFlags(values: Record<string, unknown>): Partial<ArrayOptionsIn
   const maxTrials = positiveInteger('--max-trials', values['max-trials'] as string | undefined);
   if (maxTrials !== undefined) sweep.maxTrials = maxTrials;
   return sweep;
+}
+
+/** The flags of an array (and of a sweep), as `run` and `schedule create|update` take them. */
+export function addArrayOptions(cmd: Command): Command {
+  return cmd
+    .option('--array-count <n>', 'an array: N child actions ID-0 … ID-(N-1), each with ACTION_INDEX and ACTION_COUNT')
+    .option('--array-items <file>', 'an array: one child per item of a JSON or YAML list, the item as its input')
+    .option('--parallelism <n>', "an array's children at once")
+    .option('--max-failures <n>', "an array's failed children before it stops starting more")
+    .option(
+      '--objective <pointer:goal>',
+      "a sweep: the number in each child's JSON output to minimize or maximize, e.g. /loss:minimize",
+    )
+    .option('--outputs', "keep each child's JSON output in the array's result")
+    .option('--early-stop <n>', 'a sweep: stop starting children after N ended without improving the best')
+    .option('--max-trials <n>', 'start at most N children');
 }
 
 const startedLine = (verb: string, actionId: string) =>
@@ -131,18 +149,7 @@ export function runCommand(program: Command): void {
     .usage('[flags] IMAGE [-- ARGS...]  |  -f SPEC.yaml [flags] [IMAGE]  |  NAME[@VERSION] [--input JSON]')
     .argument('[target]', 'IMAGE (its registry always named), or a template NAME[@VERSION] (no "/")')
     .argument('[args...]', 'after "--": the image\'s command, its ENTRYPOINT kept (as docker run IMAGE ARGS)');
-  addSpecOptions(cmd)
-    .option('--array-count <n>', 'an array: N child actions ID-0 … ID-(N-1), each with ACTION_INDEX and ACTION_COUNT')
-    .option('--array-items <file>', 'an array: one child per item of a JSON or YAML list, the item as its input')
-    .option('--parallelism <n>', "an array's children at once")
-    .option('--max-failures <n>', "an array's failed children before it stops starting more")
-    .option(
-      '--objective <pointer:goal>',
-      "a sweep: the number in each child's JSON output to minimize or maximize, e.g. /loss:minimize",
-    )
-    .option('--outputs', "keep each child's JSON output in the array's result")
-    .option('--early-stop <n>', 'a sweep: stop starting children after N ended without improving the best')
-    .option('--max-trials <n>', 'start at most N children')
+  addArrayOptions(addSpecOptions(cmd))
     .option('--id <id>', 'the action id: the same id and spec again attaches, never runs twice')
     .option('-d, --detach', 'print the action id and return')
     .option('--json', 'print only the result, as JSON, on stdout (no log)')

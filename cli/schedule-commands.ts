@@ -9,6 +9,7 @@ import { examples } from './help-text.js';
 import { addSpecOptions, afterDash, collect, operandsBeforeDash, valuesByFlag } from './options.js';
 import { addFormatOptions, formatOf, renderList, type Columns } from './output-format.js';
 import { runRequest, specOf } from './run-request.js';
+import { addArrayOptions, arrayFromFlags, ARRAY_OPTION_FLAGS } from './run-command.js';
 import { UsageError } from './spec-from-flags.js';
 
 const TIMING_FLAGS = ['cron', 'every', 'timezone', 'jitter', 'overlap', 'catchup-window', 'paused', 'note'];
@@ -53,15 +54,17 @@ async function createOrUpdate(sub: 'create' | 'update', cmd: Command, client: Ac
   const [name, target] = operands;
   if (!name || operands.length > 2)
     throw new UsageError(`schedule ${sub} takes NAME, then IMAGE (or -f FILE, or --template NAME)`);
-  const options = await scheduleOptions(values);
+  const array = await arrayFromFlags(values);
+  const options = { ...(await scheduleOptions(values)), ...(array ? { array } : {}) };
+  const ignored = [...TIMING_FLAGS, ...ARRAY_OPTION_FLAGS];
   const specGiven = target !== undefined || values.file !== undefined || values.template !== undefined;
   const schedules = client.schedules();
   if (sub === 'create') {
-    const spec = await specOf(client, await runRequest(values, target, args, TIMING_FLAGS));
+    const spec = await specOf(client, await runRequest(values, target, args, ignored));
     await schedules.create(name, spec, options);
     out(`created schedule ${name}; its runs are actions named ${name}-<scheduled time>`);
   } else {
-    const spec = specGiven ? await specOf(client, await runRequest(values, target, args, TIMING_FLAGS)) : undefined;
+    const spec = specGiven ? await specOf(client, await runRequest(values, target, args, ignored)) : undefined;
     await schedules.update(name, { spec, options });
     out(`updated schedule ${name}`);
   }
@@ -150,13 +153,14 @@ export function scheduleCommand(program: Command): void {
       .argument('<name>', 'the schedule name')
       .argument('[target]', 'IMAGE or template NAME[@VERSION], as for run')
       .argument('[args...]', 'after "--": the image\'s command');
-    addSpecOptions(addTimingOptions(cmd))
+    addArrayOptions(addSpecOptions(addTimingOptions(cmd)))
       .addHelpText(
         'after',
         sub === 'create'
           ? examples(
               'caisson schedule create nightly --every 24h -f etl.yaml',
               "caisson schedule create hourly --cron '0 * * * *' --template report@2.0.0",
+              'caisson schedule create sweep --every 24h --array-count 12 --output json --objective /loss:minimize IMAGE -- train',
             )
           : examples(
               'caisson schedule update nightly --every 12h',

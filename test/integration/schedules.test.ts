@@ -221,4 +221,47 @@ describe('caisson schedule', () => {
     );
     expect((await schedules.describe(id)).array).toEqual(array);
   });
+
+  it('of arrays from the CLI: schedule create takes the array and sweep flags as run does', async () => {
+    const id = named('cli-sweep');
+    const created = await caisson(
+      'schedule',
+      'create',
+      id,
+      '--cron',
+      '0 3 * * *',
+      '--paused',
+      '--array-count',
+      '4',
+      '--parallelism',
+      '2',
+      '--objective',
+      '/loss:minimize',
+      '--output',
+      'json',
+      env('TEST_IMAGE_BUSYBOX'),
+      '--',
+      'true',
+    );
+    expect(created.code, created.stderr).toBe(0);
+    expect((await suite.client().schedules().describe(id)).array).toEqual({
+      count: 4,
+      parallelism: 2,
+      objective: { pointer: '/loss', goal: 'minimize' },
+    });
+    const bad = await caisson(
+      'schedule',
+      'create',
+      named('cli-bad'),
+      '--every',
+      '1h',
+      '--array-count',
+      '2',
+      '--objective',
+      '/x:down',
+      env('TEST_IMAGE_BUSYBOX'),
+    );
+    expect(bad.code).toBe(125);
+    expect(bad.stderr).toMatch(/--objective \/x:down: write POINTER:minimize or POINTER:maximize/);
+  });
 });
