@@ -8,6 +8,7 @@ import { actionUiLink } from '../common/text/ui-link.js';
 import { attachExisting, NoSuchActionError } from './await-action.js';
 import { maskSecrets } from './connection-inputs.js';
 import { failureAnnotation } from './failure-annotation.js';
+import { printContainerLogs } from './container-logs.js';
 import { InputError, readInputs, type ActionInputs, type InputReader } from './inputs.js';
 import { STATE } from './state.js';
 import { writeSummary } from './summary.js';
@@ -149,6 +150,9 @@ async function main(actions: Core, env: NodeJS.ProcessEnv): Promise<void> {
     }
     const result = await resultPromise;
     actions.saveState(STATE.finished, 'true');
+    // A pod's other containers: their logs are stored, not live; shown once it has ended.
+    if (inputs.followLogs && handle.canReadLogs && result.containers)
+      await relayAsText(actions, () => printContainerLogs((line) => actions.info(line), handle, result));
     actions.setOutput('run-id', result.runId);
     actions.setOutput('status', result.status);
     actions.setOutput('exit-code', result.exitCode === null ? '' : String(result.exitCode));
