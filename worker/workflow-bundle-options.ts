@@ -26,6 +26,11 @@ export interface WorkflowBundleKind {
   traced: boolean;
 }
 
+/**
+ * Every kind, one bundle each, for scripts/bundle-workflows.mjs (which imports the built module,
+ * so that static analysis of the sources does not see this use).
+ * @public
+ */
 export const WORKFLOW_BUNDLE_KINDS: readonly WorkflowBundleKind[] = [false, true].flatMap((encodedFailures) =>
   [false, true].map((traced) => ({ encodedFailures, traced })),
 );
