@@ -104,7 +104,7 @@ describe('the client package', () => {
       cwd: project,
       env: { ...process.env, CAISSON_TASK_QUEUE: inject('taskQueue') },
     });
-    expect(listed.stdout.split('\n')[0]).toMatch(/^ACTION\tSTATUS\tIMAGE/);
+    expect(listed.stdout.split('\n')[0]).toMatch(/^ACTION +STATUS +IMAGE +AGE\s*$/);
     const report = JSON.parse(stdout) as {
       done: { id: string; status: string; output: unknown };
       canceled: { id: string; status: string; reason: string };
