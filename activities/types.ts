@@ -1,6 +1,7 @@
 // Requests and answers of the activities. Workflows import these as types only.
 import type { Action } from '../spec/action.js';
 import type { ArrayMember } from '../spec/array.js';
+import type { GangMember } from '../spec/gang.js';
 import type { ActionResult, Collected, RunOutcome, StepTiming } from '../spec/result.js';
 
 /** Identifies one run of an action; every container and object of the run carries it. */
@@ -20,6 +21,18 @@ export interface PlaceRequest extends RunRef {
   waitingSince?: number;
   /** How long a requirement no host up meets is waited for before the action ends no-host-fits. */
   waitForHostMs?: number;
+  /**
+   * One replica of a gang: held under its reservation's name (spec/gang.ts) instead of the run's,
+   * with a port of the host's gang range; refused once `reserveUntil` (ms since the epoch) has
+   * passed, and at once (NoHostFits) when the live fleet could never hold `replicas` of these.
+   */
+  gang?: { index: number; replicas: number; reserveUntil: number };
+}
+
+/** Gives back reservations a gang's run made (replicas placed in a round that did not place them all). */
+export interface ReleaseRequest extends RunRef {
+  /** Replica indexes whose reservations on this host go back. */
+  indexes: number[];
 }
 
 export interface Placement {
@@ -27,6 +40,9 @@ export interface Placement {
   hostQueue: string;
   /** The GPU device ids the host gave the run (its own, never another running action's). */
   gpus?: string[];
+  /** A gang replica: the host's address its peers reach, and the port it published for the replica. */
+  address?: string;
+  port?: number;
 }
 
 export interface ContainerRequest extends RunRef {
@@ -37,6 +53,8 @@ export interface ContainerRequest extends RunRef {
   gpuIds?: string[];
   /** A child of an array: its index and the array's size (ACTION_INDEX, ACTION_COUNT). */
   member?: ArrayMember;
+  /** A replica of a gang: its rank, its gang and its peers (as its run was started with). */
+  replica?: GangMember;
 }
 
 export interface ExecuteRequest extends ContainerRequest {

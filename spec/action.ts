@@ -7,6 +7,7 @@ import { parseBytes, parseCpu, parseDuration, type Parsed } from './quantity.js'
 import { annotationMap, labelMap } from './labels.js';
 import { once } from './shared.js';
 import { containerProblems, containersSchema } from './containers.js';
+import { MAX_REPLICAS } from './gang.js';
 
 export { LABEL_PATTERN } from './labels.js';
 
@@ -448,8 +449,10 @@ const ActionSpecFields = once('action/ActionSpecFields', () =>
        * "none": loopback only. "host": the host's own network, where the host's policy allows it.
        * "egress": only an HTTP(S) proxy on the host reaching the names the host's policy allows
        * (HTTP_PROXY and HTTPS_PROXY are set), narrowed further by `egress.allow` when given.
+       * "gang": with `replicas`, the gang's own network: replicas reach each other (on one host
+       * directly, across hosts on the port each one's host publishes), and nothing else.
        */
-      network: z.enum(['none', 'host', 'egress']).default('none'),
+      network: z.enum(['none', 'host', 'egress', 'gang']).default('none'),
       /** With network "egress": the names this action needs, within those the host allows. */
       egress: z
         .object({
@@ -471,6 +474,18 @@ const ActionSpecFields = once('action/ActionSpecFields', () =>
       secrets: z.array(SecretName).max(LIMITS.secrets, `at most ${LIMITS.secrets} secrets`).default([]),
       source: text(200, 'source').optional(),
       placement: Placement.optional(),
+      /**
+       * Runs this many copies as one gang (with `gang: true`): all placed at once or none, each told
+       * RANK, WORLD_SIZE, MASTER_ADDR and MASTER_PORT, and when one fails the others are stopped and
+       * the whole gang runs again under `retry`.
+       */
+      replicas: z
+        .number()
+        .int()
+        .min(1, 'replicas is at least 1')
+        .max(MAX_REPLICAS, `replicas is at most ${MAX_REPLICAS}`)
+        .optional(),
+      gang: z.literal(true).optional(),
       /** The action's own labels ("team": "vision"), searchable: `caisson list -l team=vision`, ActionLabels. */
       labels: ActionLabels.optional(),
       /** Free-text notes on the action, kept in its memo and shown by status; not searchable. */
@@ -581,6 +596,29 @@ const egressOnEgress: SpecRule = (spec, ctx) => {
   }
 };
 
+/** Replicas run as one gang, said so; the gang's network needs one. */
+const gangSaid: SpecRule = (spec, ctx) => {
+  const replicas = spec.replicas ?? 1;
+  if (replicas > 1 && !spec.gang) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['gang'],
+      message:
+        'replicas runs its copies as one gang: add gang: true (independent copies of one spec are an array: array.count)',
+    });
+  }
+  if (spec.network === 'gang' && replicas < 2) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['network'],
+      message: 'network "gang" joins the replicas of a gang: set replicas (2 or more) and gang: true',
+    });
+  }
+  if (spec.gang && replicas < 2) {
+    ctx.addIssue({ code: 'custom', path: ['replicas'], message: 'a gang has 2 or more replicas' });
+  }
+};
+
 /** The containers' own cpu and memory fit in the action's. */
 const containersFit: SpecRule = (spec, ctx) => {
   for (const problem of containerProblems(spec)) ctx.addIssue({ code: 'custom', ...problem });
@@ -594,6 +632,7 @@ const SPEC_RULES: SpecRule[] = [
   outputSchemaOnJson,
   secretsNotInEnv,
   egressOnEgress,
+  gangSaid,
   containersFit,
 ];
 

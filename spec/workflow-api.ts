@@ -3,6 +3,7 @@ import { defineQuery } from '@temporalio/workflow';
 import { z } from 'zod';
 import { ActionSpec, type Action } from './action.js';
 import { ArrayMemberSchema } from './array.js';
+import { GangMemberSchema } from './gang.js';
 import type { EndReason, Phase, StepTiming } from './result.js';
 import { once } from './shared.js';
 
@@ -14,6 +15,9 @@ export const RunActionInputSchema = once('workflow-api/RunActionInputSchema', ()
     spec: ActionSpec,
     member: ArrayMemberSchema.optional().describe(
       'Set for a child of an array: its place, told to the container as ACTION_INDEX and ACTION_COUNT.',
+    ),
+    replica: GangMemberSchema.optional().describe(
+      "Set for a replica of a gang (started by the gang's workflow): its rank, the gang and its peers.",
     ),
   }),
 );
