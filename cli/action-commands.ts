@@ -48,6 +48,7 @@ function statusLines(status: StatusView, format: Format): string[] {
     `${status.actionId}  ${status.phase}${status.waitingFor ? ` (waiting for ${status.waitingFor})` : ''}`,
     `  image ${status.image}   host ${status.host ?? '-'}   attempt ${status.attempt}   exit code ${status.exitCode ?? '-'}`,
     `  steps ${status.timings.map((t) => `${t.step} ${formatDuration(t.ms)}`).join(', ') || '-'}`,
+    ...(status.replicas ?? []).map((r) => `  replica ${r.rank}  ${r.phase}  on ${r.host}  ${r.actionId}`),
   ];
   if (format === 'wide')
     lines.push(`  placements ${status.placements}   reason ${status.reason ?? '-'}   ${uiLink(status.actionId) ?? ''}`);
@@ -89,6 +90,7 @@ interface LogsOptions {
   stdout?: boolean;
   stderr?: boolean;
   container?: string;
+  replica?: string;
 }
 
 export function logsCommand(program: Command): void {
@@ -108,15 +110,19 @@ export function logsCommand(program: Command): void {
       '-c, --container <name>',
       "a pod's container (spec.containers; main is the top-level one): not live, printed once the action has ended",
     )
+    .option('--replica <rank>', "a gang's replica (spec.replicas), by rank: its own action's log")
     .addHelpText(
       'after',
       examples(
         'caisson logs ID --follow',
+        'caisson logs ID --replica 1 --follow',
         'caisson logs ID --tail 100 --since 10m --timestamps',
         'caisson logs ID -c db          # waits for the action to end: only the main container is live',
       ),
     )
-    .action(async (id: string, opts: LogsOptions) => {
+    .action(async (given: string, opts: LogsOptions) => {
+      const rank = opts.replica === undefined ? undefined : positiveInteger('--replica', opts.replica, true)!;
+      const id = rank === undefined ? given : await withClient((c) => c.attach(given).replicaId(rank));
       if (opts.container !== undefined && opts.container !== MAIN_CONTAINER)
         return withClient((c) => printContainerLog(c.attach(id), opts.container!, opts));
       if (opts.attempt !== undefined && opts.previous)

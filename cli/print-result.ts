@@ -17,6 +17,11 @@ export function printResult(result: ActionResult, line: Line, uiLink: string | u
       `  usage      peak memory ${humanBytes(result.peakMemoryBytes ?? 0)}, CPU ${(result.cpuSeconds ?? 0).toFixed(2)}s`,
     );
   }
+  for (const r of result.replicas ?? []) {
+    line(
+      `  replica ${String(r.rank).padEnd(3)}${r.status.padEnd(9)} ${r.actionId}${r.host ? ` on ${r.host}` : ''}   exit code ${r.exitCode ?? '-'}`,
+    );
+  }
   line(`  steps      ${result.timings.map((t) => `${t.step} ${formatDuration(t.ms)}`).join(', ')}`);
   if (result.logs) line(`  logs       ${result.logs.stdout}\n             ${result.logs.stderr}`);
   for (const e of result.logs?.earlier ?? []) line(`             attempt ${e.attempt}: ${e.stdout}, ${e.stderr}`);

@@ -261,6 +261,33 @@ export class ActionHandle {
     return (await this.result().catch(() => undefined))?.attempts || 1;
   }
 
+  /**
+   * The action id of replica `rank` of a gang (spec.replicas): its current attempt's while the gang
+   * runs (waiting while the gang is being placed), its last attempt's once the gang has ended.
+   */
+  async replicaId(rank: number, pollMs = 500): Promise<string> {
+    for (;;) {
+      const description = await this.workflow.describe();
+      if (description.status.name !== 'RUNNING') {
+        const replicas = (await this.result()).replicas;
+        const id = replicas?.find((r) => r.rank === rank)?.actionId;
+        if (id) return id;
+        throw new Error(
+          replicas
+            ? `action ${this.actionId} has replicas 0 to ${replicas.length - 1}, not ${rank}`
+            : `action ${this.actionId} ran no replicas (it is not a gang, or it ended before its replicas were placed)`,
+        );
+      }
+      const view = await this.workflow.query(statusQuery);
+      const id = view.replicas?.find((r) => r.rank === rank)?.actionId;
+      if (id) return id;
+      if (view.replicas?.length)
+        throw new Error(`action ${this.actionId} has replicas 0 to ${view.replicas.length - 1}, not ${rank}`);
+      // Still being placed: its replicas get their ids once all of them have a host.
+      await new Promise((r) => setTimeout(r, pollMs));
+    }
+  }
+
   /** The action's result for every outcome: DONE, FAILED and CANCELED all resolve. */
   result(): Promise<ActionResult> {
     return settledResult<ActionResult>(this.workflow, FailureType.ActionFailed);

@@ -128,6 +128,21 @@ export interface RunOutcome {
 }
 
 /** What an action ends with: the workflow's result, result.json, and the details of a FAILED or CANCELED run. */
+/** How one replica of a gang ended, in the gang's result. */
+export const ReplicaEndSchema = once('result/ReplicaEndSchema', () =>
+  z.object({
+    rank: z.number().int(),
+    actionId: z.string().describe("The replica's own action (its logs, its result.json)."),
+    host: z.string().optional(),
+    status: ActionStatusSchema,
+    exitCode: z.number().int().nullable(),
+    reason: EndReasonSchema,
+    message: z.string(),
+    resultUri: z.string().optional(),
+  }),
+);
+export type ReplicaEnd = z.infer<typeof ReplicaEndSchema>;
+
 export const ActionResultSchema = once('result/ActionResultSchema', () =>
   z.object({
     actionId: z.string(),
@@ -191,6 +206,10 @@ export const ActionResultSchema = once('result/ActionResultSchema', () =>
       .record(z.string(), ContainerEnd)
       .optional()
       .describe('Each container of a pod (spec.containers) by name, "main" for the top-level one.'),
+    replicas: z
+      .array(ReplicaEndSchema)
+      .optional()
+      .describe("A gang's replicas (spec.replicas), by rank: each one's child action and how it ended."),
     startedAt: z.string(),
     finishedAt: z.string(),
   }),

@@ -54,6 +54,8 @@ export interface StatusView {
   exitCode?: number | null;
   reason?: EndReason;
   timings: StepTiming[];
+  /** A gang's replicas in its current attempt, by rank: each one's own action. */
+  replicas?: { rank: number; actionId: string; host: string; phase: Phase }[];
 }
 
 /**

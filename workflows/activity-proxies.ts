@@ -14,6 +14,21 @@ export const { place } = proxyActivities<Activities>({
   summary: 'place on a host with a free slot',
 });
 
+// One replica of a gang, placed within its round (workflows/gang-placement.ts): a host that takes it
+// after the round's end refuses it, and a round cut short withdraws the places still queued (the
+// default cancellation waits for those a host is answering, so no reservation goes unseen).
+export const { place: gangPlace } = proxyActivities<Activities>({
+  startToCloseTimeout: '30s',
+  scheduleToCloseTimeout: '60s',
+  retry: {
+    initialInterval: '200ms',
+    backoffCoefficient: 2,
+    maximumInterval: '2s',
+    nonRetryableErrorTypes: [FailureType.GangRoundOver],
+  },
+  summary: 'place one replica of a gang',
+});
+
 // Only for runs that end before their host wrote result.json (no host, a refused image).
 export const finalizer = () =>
   proxyActivities<Activities>({
@@ -59,5 +74,10 @@ export function hostSteps(queue: string, fleet: Required<FleetOptions>, spec: Ac
     startToCloseTimeout: `${fleet.stopGraceSeconds + 60}s`,
     retry: { initialInterval: '1s', maximumInterval: '10s', maximumAttempts: 10 },
   });
-  return { execute, stopContainer: quick.stopContainer, removeRun: quick.removeRun };
+  return {
+    execute,
+    stopContainer: quick.stopContainer,
+    removeRun: quick.removeRun,
+    releasePlacement: quick.releasePlacement,
+  };
 }

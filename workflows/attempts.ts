@@ -35,6 +35,7 @@ function executeOnce(run: RunContext, state: RunState): Promise<ExecuteAnswer> {
     stopGraceSeconds: run.fleet.stopGraceSeconds,
     ...(state.placement?.gpus ? { gpuIds: state.placement.gpus } : {}),
     ...(run.input.member ? { member: run.input.member } : {}),
+    ...(run.input.replica ? { replica: run.input.replica } : {}),
     canceled: state.canceled,
     startedAt: run.startedAt.toISOString(),
     timings: [...state.timings],

@@ -3,7 +3,8 @@
 import { log, setCurrentDetails, upsertSearchAttributes } from '@temporalio/workflow';
 import type { Action } from '../spec/action.js';
 import { formatDuration } from '../spec/quantity.js';
-import { assembleResult, phaseAfter, restatedResult, type ActionResult } from '../spec/result.js';
+import { assembleResult, deadlineEnding, phaseAfter, restatedResult, type ActionResult } from '../spec/result.js';
+import { firstFailed, gangArtifacts, gangVerdict, replicaEnd, type ReplicaOutcome } from '../spec/gang.js';
 import { ActionExitCodeKey, ActionStatusKey } from '../spec/search-attributes.js';
 import { finalizer } from './activity-proxies.js';
 import { endWith, failureMessage } from './failures.js';
@@ -11,7 +12,11 @@ import type { RunContext, RunState } from './run-state.js';
 
 /** The run's result shown as its final status; the execution ends as the result says. */
 export async function finish(run: RunContext, state: RunState): Promise<ActionResult> {
-  const result = state.hostResult ? await fromHost(run, state, state.hostResult) : await withoutHost(run, state);
+  const result = state.gang?.ends.length
+    ? await fromGang(run, state, state.gang.ends)
+    : state.hostResult
+      ? await fromHost(run, state, state.hostResult)
+      : await withoutHost(run, state);
   state.logTail = result.logTail;
   state.result = result;
   state.phase = phaseAfter(state.phase, { kind: 'ended', status: result.status });
@@ -30,6 +35,35 @@ async function fromHost(run: RunContext, state: RunState, hostResult: ActionResu
   if (!restated) return hostResult;
   restated.resultUri = await storeResult(restated, run.spec);
   return restated;
+}
+
+/** A gang's replicas ran: its result is theirs together, each one's /out under replica-<rank>/. */
+async function fromGang(run: RunContext, state: RunState, ends: ReplicaOutcome[]): Promise<ActionResult> {
+  const { spec } = run;
+  const lead = ends[0]?.result;
+  const verdict = state.deadlinePassed
+    ? { status: 'FAILED' as const, exitCode: null, ...deadlineEnding(null, spec.deadline!) }
+    : gangVerdict(ends, state.canceled);
+  const result: ActionResult = {
+    actionId: run.actionId,
+    runId: run.runId,
+    ...verdict,
+    image: spec.image,
+    ...(lead?.imageDigest ? { imageDigest: lead.imageDigest } : {}),
+    ...(ends[0]?.host ? { host: ends[0].host } : {}),
+    attempts: state.gang!.attempt,
+    timings: state.timings,
+    ...gangArtifacts(ends),
+    // The gang's own logs are rank 0's; each replica's are in its own action (replicas[].actionId).
+    ...(lead?.logs ? { logs: lead.logs } : {}),
+    logTail: (firstFailed(ends)?.result ?? lead)?.logTail ?? [],
+    ...(lead?.output !== undefined ? { output: lead.output } : {}),
+    replicas: ends.map(replicaEnd),
+    startedAt: run.startedAt.toISOString(),
+    finishedAt: new Date().toISOString(),
+  };
+  result.resultUri = await storeResult(result, spec);
+  return result;
 }
 
 /** No host result: no host, a refused image or secret, an error. */

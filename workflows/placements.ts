@@ -6,6 +6,8 @@ import { hostSteps, place } from './activity-proxies.js';
 import { runAttempts } from './attempts.js';
 import { hostLost } from './failures.js';
 import type { RunContext, RunState } from './run-state.js';
+import type { Placement } from '../activities/types.js';
+import type { GangMember } from '../spec/gang.js';
 import { enterPhase } from './show-phase.js';
 
 export async function placeAndRun(run: RunContext, state: RunState): Promise<void> {
@@ -25,17 +27,22 @@ export async function placeAndRun(run: RunContext, state: RunState): Promise<voi
 async function placeOnHost(run: RunContext, state: RunState): Promise<void> {
   const { spec, fleet } = run;
   const placedAt = new Date();
-  const placement = await place({
-    actionId: run.actionId,
-    runId: run.runId,
-    resources: spec.resources,
-    placement: spec.placement,
-    timeout: spec.timeout,
-    waitingSince: placedAt.getTime(),
-    waitForHostMs: fleet.hostTimeoutSeconds * 1000,
-  });
+  const replica = run.input.replica;
+  // A gang's replica runs where the gang's placement reserved its room.
+  const placement = replica
+    ? replicaPlacement(replica)
+    : await place({
+        actionId: run.actionId,
+        runId: run.runId,
+        resources: spec.resources,
+        placement: spec.placement,
+        timeout: spec.timeout,
+        waitingSince: placedAt.getTime(),
+        waitForHostMs: fleet.hostTimeoutSeconds * 1000,
+      });
   state.placement = placement;
-  state.timings.push({ step: 'place', startedAt: placedAt.toISOString(), ms: Date.now() - placedAt.getTime() });
+  if (!replica)
+    state.timings.push({ step: 'place', startedAt: placedAt.toISOString(), ms: Date.now() - placedAt.getTime() });
   state.host = hostSteps(placement.hostQueue, fleet, spec);
   enterPhase(
     state,
@@ -45,9 +52,26 @@ async function placeOnHost(run: RunContext, state: RunState): Promise<void> {
   );
 }
 
+function replicaPlacement(replica: GangMember): Placement {
+  const self = replica.peers[replica.index]!;
+  return {
+    host: self.host,
+    hostQueue: replica.hostQueue,
+    address: self.address,
+    port: self.port,
+    ...(replica.gpus ? { gpus: replica.gpus } : {}),
+  };
+}
+
 /** Its host went silent: PENDING again, or the end ("no-host") once it was placed as often as allowed. */
 function placesAgain(run: RunContext, state: RunState): boolean {
   const { placement, placements } = state;
+  if (run.input.replica) {
+    // A replica never moves on its own: its gang places every replica again.
+    state.ended = { reason: 'no-host', message: `host ${placement?.host} went silent` };
+    state.host = undefined;
+    return false;
+  }
   log.warn('host went silent; placing the action again', { host: placement?.host, placements });
   if (placements >= run.fleet.maxPlacements) {
     state.ended = {

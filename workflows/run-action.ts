@@ -15,6 +15,7 @@ import {
 import { underDeadline } from './deadline.js';
 import { finish } from './finish.js';
 import { placeAndRun } from './placements.js';
+import { runGang } from './gang.js';
 import { answerQueries } from './queries.js';
 import { takeDeadline, takeFailure } from './reactions.js';
 import { newRunState, type RunContext } from './run-state.js';
@@ -44,7 +45,10 @@ export async function runAction(input: RunActionInput, fleetOptions: FleetOption
 
   const root = CancellationScope.current();
   try {
-    await underDeadline(run, state, () => placeAndRun(run, state));
+    // A gang's replicas are child runs of this one; each of them is placed and run as one action.
+    // (Only specs with replicas take this way: no run recorded before gangs existed has any.)
+    const gang = (spec.replicas ?? 1) > 1 && !input.replica;
+    await underDeadline(run, state, () => (gang ? runGang(run, state) : placeAndRun(run, state)));
   } catch (err) {
     takeFailure(state, err);
   }

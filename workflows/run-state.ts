@@ -4,6 +4,7 @@
 import type { Placement } from '../activities/types.js';
 import type { Action } from '../spec/action.js';
 import type { ActionResult, Ending, Phase, RunOutcome, StepTiming } from '../spec/result.js';
+import type { ReplicaOutcome } from '../spec/gang.js';
 import type { FleetOptions, RunActionInput, StatusView } from '../spec/workflow-api.js';
 import type { HostSteps } from './activity-proxies.js';
 
@@ -44,6 +45,17 @@ export interface RunState {
   logTail: string[];
   /** What the run ended with. */
   result?: ActionResult;
+  /** A gang (spec.replicas): its attempt and its replicas' actions and ends (workflows/gang.ts). */
+  gang?: GangState;
+}
+
+export interface GangState {
+  /** The gang's attempt (each runs every replica again, placed anew). */
+  attempt: number;
+  /** The replicas of the current attempt, by rank, once all are placed. */
+  replicas: { rank: number; actionId: string; host: string; phase: Phase }[];
+  /** How the current attempt's replicas ended, by rank. */
+  ends: ReplicaOutcome[];
 }
 
 export function newRunState(): RunState {
@@ -71,5 +83,6 @@ export function statusView(actionId: string, image: string, state: RunState): St
     host: state.placement?.host,
     exitCode: state.result?.exitCode,
     reason: state.result?.reason,
+    ...(state.gang ? { replicas: state.gang.replicas.map((r) => ({ ...r })) } : {}),
   };
 }

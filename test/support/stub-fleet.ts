@@ -13,12 +13,13 @@ import type {
   FinalizeRequest,
   Placement,
   PlaceRequest,
+  ReleaseRequest,
 } from '../../activities/types.js';
 import { assembleResult, type ActionResult, type RunOutcome } from '../../spec/result.js';
 import { resultsQueue } from '../../spec/workflow-api.js';
 import type { WorkflowEnv } from './workflow-env.js';
 
-export type StubActivity = 'place' | 'execute' | 'stopContainer' | 'removeRun' | 'finalize';
+export type StubActivity = 'place' | 'execute' | 'stopContainer' | 'removeRun' | 'releasePlacement' | 'finalize';
 
 export interface Call {
   activity: StubActivity;
@@ -34,6 +35,7 @@ export interface StubHandlers {
   execute: (req: ExecuteRequest, host: string) => Promise<ExecuteAnswer>;
   stopContainer: (req: ContainerRequest, host: string) => Promise<void>;
   removeRun: (req: ContainerRequest, host: string) => Promise<void>;
+  releasePlacement: (req: ReleaseRequest, host: string) => Promise<void>;
   finalize: (req: FinalizeRequest) => Promise<string>;
 }
 
@@ -99,6 +101,7 @@ const DEFAULTS: Omit<StubHandlers, 'place'> = {
   execute: async (req, host) => ({ again: false, result: hostResult(req, host, exited(0)) }),
   stopContainer: async () => {},
   removeRun: async () => {},
+  releasePlacement: async () => {},
   finalize: async (req) => `s3://stub/${req.result.actionId}/result.json`,
 };
 
@@ -198,6 +201,9 @@ export class StubFleet {
           execute: this.record('execute', queue, (req: ExecuteRequest) => h.execute(req, host)),
           stopContainer: this.record('stopContainer', queue, (req: ContainerRequest) => h.stopContainer(req, host)),
           removeRun: this.record('removeRun', queue, (req: ContainerRequest) => h.removeRun(req, host)),
+          releasePlacement: this.record('releasePlacement', queue, (req: ReleaseRequest) =>
+            h.releasePlacement(req, host),
+          ),
         } satisfies Partial<Activities>,
       });
     });

@@ -1,0 +1,165 @@
+// The gang workflow against stub hosts: its replicas placed whole in rounds (what a round could not
+// place whole is given back), run as child actions told their rank and peers, stopped together when
+// one fails, and run again whole under the spec's retry policy.
+import { ApplicationFailure } from '@temporalio/activity';
+import { describe, expect, it } from 'vitest';
+import type { ExecuteRequest, PlaceRequest, ReleaseRequest } from '../../activities/types.js';
+import { FailureType } from '../../spec/failures.js';
+import { resultOf, startAction } from '../support/action-runs.js';
+import { deferred, exited, heartbeatUntil, hostResult, StubFleet } from '../support/stub-fleet.js';
+import { workflowEnvForFile } from '../support/workflow-env.js';
+
+const wf = workflowEnvForFile();
+
+/** Places replica i on host a or b by its index (even on a, odd on b), each with a port of its own. */
+function placeByIndex(fleet: StubFleet) {
+  return async (req: PlaceRequest) => {
+    const host = req.gang!.index % 2 === 0 ? 'a' : 'b';
+    return {
+      host,
+      hostQueue: fleet.hostQueue(host),
+      address: `198.18.0.${host === 'a' ? 1 : 2}`,
+      port: 30000 + req.gang!.index,
+    };
+  };
+}
+
+const gangSpec = (extra: Record<string, unknown> = {}) => ({ replicas: 3, gang: true, ...extra });
+
+describe('the gang workflow', () => {
+  it('places every replica at once and runs each as a child action told its rank and peers', async () => {
+    const fleet = new StubFleet(wf(), {
+      execute: async (req, host) => {
+        const result = hostResult(req, host, exited(0));
+        const artifact = { path: 'rank.txt', uri: `s3://stub/${req.actionId}/out/rank.txt`, size: 2 };
+        return { again: false, result: { ...result, artifacts: [artifact], artifactTotals: { files: 1, bytes: 2 } } };
+      },
+    });
+    fleet.handlers.place = placeByIndex(fleet);
+    const { result, id } = await fleet.run(async () => {
+      const handle = await startAction(fleet, gangSpec());
+      return { result: await resultOf(handle), id: handle.workflowId };
+    });
+    expect(result).toMatchObject({ status: 'DONE', reason: 'exit', exitCode: 0, attempts: 1, host: 'a' });
+    expect(result.replicas!.map((r) => [r.rank, r.actionId, r.host, r.status])).toEqual([
+      [0, `${id}-replica-0`, 'a', 'DONE'],
+      [1, `${id}-replica-1`, 'b', 'DONE'],
+      [2, `${id}-replica-2`, 'a', 'DONE'],
+    ]);
+    expect(result.artifacts.map((a) => a.path)).toEqual([
+      'replica-0/rank.txt',
+      'replica-1/rank.txt',
+      'replica-2/rank.txt',
+    ]);
+    expect(result.artifactTotals).toEqual({ files: 3, bytes: 6 });
+
+    const places = fleet.callsOf('place').map((c) => (c.request as PlaceRequest).gang);
+    expect(places.map((g) => g!.index).sort()).toEqual([0, 1, 2]);
+    expect(new Set(places.map((g) => g!.reserveUntil)).size).toBe(1);
+    const executes = fleet.callsOf('execute');
+    expect(executes.map((c) => c.queue).sort()).toEqual(
+      [fleet.hostQueue('a'), fleet.hostQueue('a'), fleet.hostQueue('b')].sort(),
+    );
+    for (const call of executes) {
+      const req = call.request as ExecuteRequest;
+      expect(req.actionId).toBe(`${id}-replica-${req.replica!.index}`);
+      expect(req.replica).toMatchObject({ count: 3, gangId: id, attempt: 1, hostQueue: call.queue });
+      expect(req.replica!.peers).toEqual([
+        { rank: 0, host: 'a', address: '198.18.0.1', port: 30000 },
+        { rank: 1, host: 'b', address: '198.18.0.2', port: 30001 },
+        { rank: 2, host: 'a', address: '198.18.0.1', port: 30002 },
+      ]);
+      // The gang retries as a whole: its replicas run once each.
+      expect(req.spec.retry.attempts).toBe(1);
+    }
+    expect(fleet.callsOf('releasePlacement')).toEqual([]);
+  });
+
+  it('gives back what a round placed when it could not place the whole gang, and places it whole in a later round', async () => {
+    const rounds = new Set<number>();
+    const fleet = new StubFleet(wf());
+    const byIndex = placeByIndex(fleet);
+    fleet.handlers.place = async (req) => {
+      rounds.add(req.gang!.reserveUntil);
+      // In the first round replica 2 finds no room anywhere; the others are placed.
+      if (rounds.size === 1 && req.gang!.index === 2)
+        throw ApplicationFailure.create({ type: FailureType.NotPlacedHere, message: 'host b is short of 1 GPU' });
+      return byIndex(req);
+    };
+    const result = await fleet.run(async () => resultOf(await startAction(fleet, gangSpec())));
+    expect(result).toMatchObject({ status: 'DONE', attempts: 1 });
+    expect(rounds.size).toBe(2);
+    const released = fleet.callsOf('releasePlacement').map((c) => [c.queue, (c.request as ReleaseRequest).indexes]);
+    expect(released.sort()).toEqual([
+      [fleet.hostQueue('a'), [0]],
+      [fleet.hostQueue('b'), [1]],
+    ]);
+    expect(fleet.callsOf('execute')).toHaveLength(3);
+  });
+
+  it('stops the other replicas when one fails, and runs the whole gang again under the retry policy', async () => {
+    const stops = new Map<string, ReturnType<typeof deferred>>();
+    const stopOf = (runId: string) => stops.get(runId) ?? stops.set(runId, deferred()).get(runId)!;
+    const fleet = new StubFleet(wf(), {
+      execute: async (req, host) => {
+        // Attempt 1: replica 1 is killed; the others run until they are stopped.
+        if (req.replica!.attempt === 1 && req.replica!.index === 1)
+          return { again: false, result: hostResult(req, host, exited(137)) };
+        if (req.replica!.attempt === 1) {
+          await heartbeatUntil({ phase: 'RUNNING' }, stopOf(req.runId).promise);
+          return { again: false, result: hostResult(req, host, exited(143), true) };
+        }
+        return { again: false, result: hostResult(req, host, exited(0)) };
+      },
+      stopContainer: async (req) => stopOf(req.runId).resolve(),
+    });
+    fleet.handlers.place = placeByIndex(fleet);
+    const { result, id } = await fleet.run(async () => {
+      const handle = await startAction(fleet, gangSpec({ retry: { attempts: 2, onExitCodes: [137] } }));
+      return { result: await resultOf(handle), id: handle.workflowId };
+    });
+    expect(result).toMatchObject({ status: 'DONE', attempts: 2 });
+    expect(result.replicas!.map((r) => r.actionId)).toEqual([0, 1, 2].map((i) => `${id}-replica-${i}-try-2`));
+    const stopped = fleet.callsOf('stopContainer').map((c) => (c.request as ExecuteRequest).actionId);
+    expect(stopped.sort()).toEqual([`${id}-replica-0`, `${id}-replica-2`]);
+    expect(fleet.callsOf('place')).toHaveLength(6);
+    expect(result.timings.filter((t) => t.step === 'place')).toHaveLength(2);
+  });
+
+  it('ends FAILED with the failing replica named when its failure is not retried', async () => {
+    const stops = new Map<string, ReturnType<typeof deferred>>();
+    const stopOf = (runId: string) => stops.get(runId) ?? stops.set(runId, deferred()).get(runId)!;
+    const fleet = new StubFleet(wf(), {
+      execute: async (req, host) => {
+        if (req.replica!.index === 2) return { again: false, result: hostResult(req, host, exited(3)) };
+        await heartbeatUntil({ phase: 'RUNNING' }, stopOf(req.runId).promise);
+        return { again: false, result: hostResult(req, host, exited(143), true) };
+      },
+      stopContainer: async (req) => stopOf(req.runId).resolve(),
+    });
+    fleet.handlers.place = placeByIndex(fleet);
+    const result = await fleet.run(async () => resultOf(await startAction(fleet, gangSpec())));
+    expect(result).toMatchObject({ status: 'FAILED', reason: 'exit', exitCode: 3, attempts: 1 });
+    expect(result.message).toMatch(/^replica 2 \(on a\): exited 3; the other replicas were stopped/);
+    expect(result.replicas!.map((r) => r.status)).toEqual(['CANCELED', 'CANCELED', 'FAILED']);
+  });
+
+  it('ends FAILED no-host-fits at once when no fleet up could hold the gang, running nothing', async () => {
+    const fleet = new StubFleet(wf(), {
+      place: async (req) => {
+        // Every host says so, one after another: the time-skipping test server (not a real one)
+        // loses a workflow task when several activities fail in the instant the workflow decides.
+        await new Promise((r) => setTimeout(r, 100 * req.gang!.index));
+        throw ApplicationFailure.create({
+          type: FailureType.NoHostFits,
+          nonRetryable: true,
+          message: 'a gang of 3 replicas can never be placed: the live fleet holds at most 2',
+        });
+      },
+    });
+    const result = await fleet.run(async () => resultOf(await startAction(fleet, gangSpec())));
+    expect(result).toMatchObject({ status: 'FAILED', reason: 'no-host-fits' });
+    expect(result.message).toContain('at most 2');
+    expect(fleet.callsOf('execute')).toEqual([]);
+  });
+});

@@ -1,0 +1,125 @@
+// Placing a gang: every replica at once or none. Each round asks the shared queue to place all
+// replicas at the same moment; a host that takes one holds it as a reservation (its slot, resources,
+// GPUs and a port) until the round's end. When the round ends with some replicas unplaced, every
+// reservation made is given back and the gang waits a random while before the next round, so that
+// two gangs that each hold part of what both need never wait on each other: one of them soon finds
+// the whole fleet free.
+import { CancellationScope, isCancellation, log, sleep } from '@temporalio/workflow';
+import type { Placement } from '../activities/types.js';
+import { FailureType } from '../spec/failures.js';
+import { gangPlace, hostSteps } from './activity-proxies.js';
+import { failureMessage, finalReason } from './failures.js';
+import type { RunContext, RunState } from './run-state.js';
+import { enterPhase } from './show-phase.js';
+import { waitingFor } from '../spec/placement.js';
+import { setCurrentDetails } from '@temporalio/workflow';
+
+/** How long one round gives every replica to be placed. */
+export const ROUND_MS = 8_000;
+/** Past the round's end, how long the answers of places under way are waited for. */
+const ROUND_GRACE_MS = 2_000;
+/** How long the answers of places being withdrawn are waited for. */
+const WITHDRAW_WAIT_MS = 10_000;
+/** The wait between rounds: at least this, plus up to a round's length, at random. */
+const BACKOFF_MIN_MS = 500;
+
+/** A round that ended without the whole gang: what was placed, and why the rest was not. */
+interface RoundEnd {
+  placed: (Placement | undefined)[];
+  /** The newest failure a place raised, in words (what the gang waits for). */
+  why?: string;
+  /** A failure that ends the gang (no host could ever hold it, the policy refuses it). */
+  final?: unknown;
+}
+
+/** Places every replica of the gang, or throws what ends it; waits as many rounds as that takes. */
+export async function placeGang(run: RunContext, state: RunState, replicas: number): Promise<Placement[]> {
+  for (let round = 1; ; round++) {
+    const end = await placeRound(run, replicas);
+    if (end.placed.every((p) => p !== undefined)) return end.placed as Placement[];
+    await release(run, end.placed);
+    if (end.final !== undefined) throw end.final;
+    const count = end.placed.filter((p) => p !== undefined).length;
+    state.waitingFor =
+      `all ${replicas} replicas at once, each needing ${waitingFor(run.spec)} ` +
+      `(round ${round} placed ${count} of ${replicas}${end.why ? `: ${end.why}` : ''})`;
+    setCurrentDetails(`**PENDING**: waiting for ${state.waitingFor}`);
+    log.info('gang not placed whole; reservations given back', { round, placed: count, replicas });
+    // Math.random is the workflow's own (seeded by its run): replays draw the same waits.
+    await sleep(BACKOFF_MIN_MS + Math.floor(Math.random() * ROUND_MS));
+  }
+}
+
+/** One round: every replica asked for at once, until all are placed, one fails for good, or time is up. */
+async function placeRound(run: RunContext, replicas: number): Promise<RoundEnd> {
+  const end: RoundEnd = { placed: new Array<Placement | undefined>(replicas).fill(undefined) };
+  const reserveUntil = Date.now() + ROUND_MS;
+  const scope = new CancellationScope();
+  let ended: () => void = () => {};
+  const finalFailure = new Promise<void>((resolve) => (ended = resolve));
+  const calls = Array.from({ length: replicas }, (_, index) =>
+    scope
+      .run(() =>
+        gangPlace({
+          actionId: run.actionId,
+          runId: run.runId,
+          resources: run.spec.resources,
+          placement: run.spec.placement,
+          timeout: run.spec.timeout,
+          gang: { index, replicas, reserveUntil },
+        }),
+      )
+      .then(
+        (placement) => void (end.placed[index] = placement),
+        (err: unknown) => {
+          if (isCancellation(err) && scope.consideredCancelled) return;
+          const final = finalReason(err);
+          if (final && !isRoundOver(err)) {
+            end.final ??= err;
+            ended();
+          } else end.why = failureMessage(err);
+        },
+      ),
+  );
+  const all = Promise.all(calls);
+  await Promise.race([all, finalFailure, sleep(ROUND_MS + ROUND_GRACE_MS)]);
+  if (end.placed.some((p) => p === undefined)) {
+    // Places still waiting in the queue are withdrawn; those a host is answering finish first,
+    // so that every reservation made is known (and given back). Bounded: a reservation nobody
+    // heard of lapses on its host by itself (capacity.ts).
+    scope.cancel();
+    await Promise.race([all, sleep(WITHDRAW_WAIT_MS)]);
+  }
+  return end;
+}
+
+const isRoundOver = (err: unknown) =>
+  err instanceof Error &&
+  'cause' in err &&
+  (err.cause as { type?: string } | undefined)?.type === FailureType.GangRoundOver;
+
+/** Gives back the reservations of a round that did not place the whole gang, host by host. */
+async function release(run: RunContext, placed: (Placement | undefined)[]): Promise<void> {
+  const byQueue = new Map<string, number[]>();
+  placed.forEach((p, index) => {
+    if (p) byQueue.set(p.hostQueue, [...(byQueue.get(p.hostQueue) ?? []), index]);
+  });
+  await CancellationScope.nonCancellable(() =>
+    Promise.all(
+      [...byQueue].map(([queue, indexes]) =>
+        hostSteps(queue, run.fleet, run.spec)
+          .releasePlacement({ actionId: run.actionId, runId: run.runId, indexes })
+          .catch((err: unknown) => {
+            // The host's claim lapses on its own (capacity.ts) if its worker cannot be reached now.
+            log.warn('a gang reservation was not given back', { queue, error: failureMessage(err) });
+          }),
+      ),
+    ),
+  );
+}
+
+/** A gang placed whole: RUNNING, with where each replica runs. */
+export function showPlaced(state: RunState, placements: Placement[]): void {
+  const hosts = [...new Set(placements.map((p) => p.host))];
+  enterPhase(state, { kind: 'placed' }, `${placements.length} replicas placed on ${hosts.join(', ')}`);
+}

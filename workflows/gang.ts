@@ -1,0 +1,50 @@
+// A gang (spec.replicas with gang: true): its replicas placed whole (gang-placement.ts), run as child
+// actions that live and end together (replicas.ts), and the whole gang run again, placed anew, when
+// a replica's failure is one the spec's retry policy retries, or its host went silent.
+import { log } from '@temporalio/workflow';
+import { firstFailed, type ReplicaOutcome } from '../spec/gang.js';
+import { runsAgain } from '../spec/result.js';
+import { placeGang, showPlaced } from './gang-placement.js';
+import { runReplicas } from './replicas.js';
+import type { GangState, RunContext, RunState } from './run-state.js';
+import { enterPhase } from './show-phase.js';
+
+export async function runGang(run: RunContext, state: RunState): Promise<void> {
+  const replicas = run.spec.replicas!;
+  const gang: GangState = { attempt: 0, replicas: [], ends: [] };
+  state.gang = gang;
+  let placements = 0;
+  for (gang.attempt = 1; ; gang.attempt++) {
+    state.attempt = gang.attempt;
+    const placedAt = new Date();
+    const placed = await placeGang(run, state, replicas);
+    placements++;
+    state.placements = placements;
+    state.timings.push({ step: 'place', startedAt: placedAt.toISOString(), ms: Date.now() - placedAt.getTime() });
+    showPlaced(state, placed);
+    const ends = await runReplicas(run, gang, placed);
+    const again = runsAgainWhole(run, ends, gang.attempt, placements);
+    if (!again) return;
+    log.info('running the gang again', { attempt: gang.attempt, why: again });
+    enterPhase(state, { kind: 'host-lost' }, `the gang runs again (${again})`);
+  }
+}
+
+/** Why the whole gang runs again after this attempt, or undefined when it ends here. */
+function runsAgainWhole(
+  run: RunContext,
+  ends: ReplicaOutcome[],
+  attempt: number,
+  placements: number,
+): string | undefined {
+  const failed = firstFailed(ends);
+  if (!failed) return undefined;
+  const result = failed.result;
+  // A host that went silent is not the action's failure: placed again, up to the fleet's limit.
+  if (result?.reason === 'no-host') {
+    return placements < run.fleet.maxPlacements ? `replica ${failed.rank}'s host went silent` : undefined;
+  }
+  const outcome = { reason: result?.reason ?? 'error', exitCode: result?.exitCode ?? null };
+  if (!runsAgain(run.spec.retry, attempt, outcome)) return undefined;
+  return `replica ${failed.rank} ${result?.message ?? 'failed'}; attempt ${attempt + 1} of ${run.spec.retry.attempts}`;
+}
