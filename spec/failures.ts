@@ -21,6 +21,8 @@ export const FailureType = {
   NotPlacedHere: 'NotPlacedHere',
   NoHostFits: 'NoHostFits',
   HostBusy: 'HostBusy',
+  /** A gang replica's place came after its round's `reserveUntil`: the round is over, nothing was held. */
+  GangRoundOver: 'GangRoundOver',
   // Data.
   ArtifactsUnavailable: 'ArtifactsUnavailable',
   InputUnavailable: 'InputUnavailable',
