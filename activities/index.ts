@@ -254,7 +254,9 @@ function hostQueueActivities(deps: ActivityDeps, needsHere: (spec: Action) => Ne
 /** What running a container needs of this worker: its engine, its place, its disks and defaults. */
 function runDepsOf(deps: ActivityDeps): RunDeps {
   return {
-    // GANG DEPS GO HERE: the gang network and relays of activities/gang/ (they need deps.hostAddress).
+    // GANG DEPS GO HERE: `gang: deps.gang`, the gang networks and relays of activities/gang/ (an
+    // ActivityDeps field made in worker/host-activities.ts with createGangHost(docker, owner,
+    // CAISSON_HOST_ADDRESS, log) when the address is set), once that module is on this branch.
     docker: deps.docker,
     engine: deps.engine,
     engineAwayMs: deps.engineAwayMs,

@@ -27,7 +27,7 @@ export interface SeenRun {
 }
 
 /** The ports gang replicas are published on, when the worker names none (CAISSON_GANG_PORTS). */
-export const DEFAULT_GANG_PORTS: readonly [number, number] = [30000, 30999];
+const DEFAULT_GANG_PORTS: readonly [number, number] = [30000, 30999];
 
 /** How a place holds a port: any free one of the gang range (a reservation), or exactly this one. */
 export type PortWanted = 'any' | number;
