@@ -6,17 +6,27 @@ import { availableParallelism } from 'node:os';
 import type Docker from 'dockerode';
 import { Context } from '@temporalio/activity';
 import type { Action } from '../spec/action.js';
+import { gangReservation, MAX_REPLICAS } from '../spec/gang.js';
 import type { Needs } from '../spec/placement.js';
 import { ActionResultSchema } from '../spec/result.js';
 import type { FleetView, PlacementMode } from './placement/place.js';
 import { decidePlacement, waitedMs } from './placement/placement-decision.js';
 import { holdPlaceHere } from './placement/hold-place.js';
 import { hostNeeds } from './placement/host-needs.js';
+import { checkGangAsk, fleetNeverHolds, noAddressHere, roundOver } from './placement/gang-place.js';
+import { checkReplicaPeers } from './trust/replica-peers.js';
 import { artifactsUnavailable, type ArtifactStore } from './store/artifact-store.js';
 import type { HostCapacity } from './placement/capacity.js';
 import type { Metrics } from './metrics.js';
 import type { SpecSource } from './trust/spec-source.js';
-import { bucketAllowed, ceilingProblems, enforcePolicy, policyRefusal, type Policy } from './trust/policy.js';
+import {
+  bucketAllowed,
+  ceilingProblems,
+  enforcePolicy,
+  gangNetworkProblems,
+  policyRefusal,
+  type Policy,
+} from './trust/policy.js';
 import { checkExecuteRequest, checkStopRequest, trustedRun } from './trust/host-gate.js';
 import { refusedByHost } from './trust/refused.js';
 import { grantProblems, type GrantSources } from './trust/secret-grants.js';
@@ -38,6 +48,7 @@ import type {
   FinalizeRequest,
   Placement,
   PlaceRequest,
+  ReleaseRequest,
 } from './types.js';
 
 export interface ActivityDeps {
@@ -48,6 +59,8 @@ export interface ActivityDeps {
   engineAwayMs: number;
   store: ArtifactStore;
   host: string;
+  /** CAISSON_HOST_ADDRESS: where other hosts reach this one's gang replicas; unset, none on network "gang" here. */
+  hostAddress?: string;
   hostQueue: string;
   capacity: HostCapacity;
   images: ImageCache;
@@ -103,11 +116,32 @@ function placeActivity(deps: ActivityDeps, needsHere: (spec: Action) => Needs, r
     // could otherwise hold this host's slots and GPUs for a run that asked for none).
     const run = await trustedRun(deps, raw);
     const spec = run.start.spec;
+    // One replica of a gang: only the gang's own run places it, within its round.
+    const gang = checkGangAsk(deps.host, raw.gang, run.start);
+    const over = gang && roundOver(deps.host, gang, Date.now());
+    if (over) throw over;
     // What this host's policy refuses is said first, before whether it fits anywhere.
-    const beyond = ceilingProblems(spec.resources, spec.timeout, deps.policy);
+    const beyond = [
+      ...ceilingProblems(spec.resources, spec.timeout, deps.policy),
+      ...(gang ? gangNetworkProblems(spec, deps.policy) : []),
+    ];
     if (beyond.length) throw policyRefusal(beyond, deps.host);
     const needs = needsHere(spec);
-    const verdict = deps.capacity.place(run.runId, needs, run.actionId);
+    if (gang) {
+      const self = {
+        host: deps.host,
+        slots: deps.capacity.capacity,
+        totals: deps.capacity.totals,
+        address: deps.hostAddress,
+        drained: deps.capacity.drained,
+      };
+      const never = fleetNeverHolds(self, needs, gang, spec.network, deps.fleet ? await deps.fleet.live() : []);
+      if (never) throw never;
+      if (spec.network === 'gang' && !deps.hostAddress) throw noAddressHere(deps.host);
+    }
+    // A replica is held under its reservation's name, with a port of this host's gang range.
+    const key = gang ? gangReservation(run.runId, gang.index) : run.runId;
+    const verdict = deps.capacity.place(key, needs, run.actionId, gang ? 'any' : undefined);
     const facts = {
       host: deps.host,
       capacity: deps.capacity,
@@ -122,14 +156,17 @@ function placeActivity(deps: ActivityDeps, needsHere: (spec: Action) => Needs, r
     const decision = await decidePlacement(facts, deps.fleet);
     if ('notHere' in decision) throw decision.notHere;
     if ('elsewhere' in decision) {
-      deps.capacity.release(run.runId);
+      deps.capacity.release(key);
       throw decision.elsewhere;
     }
     reportLoad();
+    const port = gang ? deps.capacity.portOf(key) : undefined;
     return {
       host: deps.host,
       hostQueue: deps.hostQueue,
       ...(decision.take.gpus.length ? { gpus: decision.take.gpus } : {}),
+      ...(gang && deps.hostAddress ? { address: deps.hostAddress } : {}),
+      ...(port !== undefined ? { port } : {}),
     };
   };
 }
@@ -155,6 +192,8 @@ function hostQueueActivities(deps: ActivityDeps, needsHere: (spec: Action) => Ne
     removals,
     containerRuns,
   };
+  const peerSelf = { host, address: deps.hostAddress, gangPorts: capacity.gangPorts };
+  const liveFleet = async () => (deps.fleet ? await deps.fleet.live() : []);
   /** The cores an action without a cpu limit may use: all of this host's, said outright to the engine. */
   const hostCores = () => (Number.isFinite(capacity.totals.cpu) ? capacity.totals.cpu : availableParallelism());
 
@@ -167,8 +206,10 @@ function hostQueueActivities(deps: ActivityDeps, needsHere: (spec: Action) => Ne
       const spec = enforcePolicy(checked.spec, deps.policy, store, host, hostCores());
       // What the spec states of its secrets' grants, before anything is pulled (the digest after).
       await checkGrants(spec, undefined);
+      // A replica's peers are hosts of this fleet at their registered addresses (replica-peers.ts).
+      if (checked.replica) await checkReplicaPeers(peerSelf, checked.replica, checked.spec, liveFleet);
       // Placed by what the run asked (as `place` does), not by the defaults filled in above.
-      await holdPlaceHere(deps, checked, needsHere(checked.spec));
+      await holdPlaceHere(deps, checked, needsHere(checked.spec), run.start.parentRunId);
       const held = capacity.heldBy(run.runId)?.gpus ?? [];
       const answer = await execute(executeDeps, { ...checked, spec, ...(held.length ? { gpuIds: held } : {}) });
       if (!answer.again) reportLoad();
@@ -179,6 +220,26 @@ function hostQueueActivities(deps: ActivityDeps, needsHere: (spec: Action) => Ne
     async stopContainer(raw: ContainerRequest): Promise<void> {
       const run = await trustedRun(deps, raw);
       await stopContainer(runDeps, checkStopRequest(host, raw, run));
+    },
+
+    /**
+     * Host queue: gives back reservations the gang's run made here (a round that did not place
+     * every replica). Only the run's own: the key is made from the run id the server tells.
+     */
+    async releasePlacement(raw: ReleaseRequest): Promise<void> {
+      const run = await trustedRun(deps, raw);
+      const indexes: unknown = raw.indexes;
+      if (
+        !Array.isArray(indexes) ||
+        indexes.length > MAX_REPLICAS ||
+        !indexes.every((i) => Number.isInteger(i) && i >= 0 && i < MAX_REPLICAS)
+      )
+        throw refusedByHost(host, 'indexes', `are at most ${MAX_REPLICAS} replica indexes, 0 to ${MAX_REPLICAS - 1}`);
+      for (const index of indexes as number[]) {
+        const key = gangReservation(run.runId, index);
+        if (capacity.has(key)) capacity.release(key);
+      }
+      reportLoad();
     },
 
     /** Host queue: removes every container of the run and frees its slot. */
@@ -193,6 +254,9 @@ function hostQueueActivities(deps: ActivityDeps, needsHere: (spec: Action) => Ne
 /** What running a container needs of this worker: its engine, its place, its disks and defaults. */
 function runDepsOf(deps: ActivityDeps): RunDeps {
   return {
+    // GANG DEPS GO HERE: `gang: deps.gang`, the gang networks and relays of activities/gang/ (an
+    // ActivityDeps field made in worker/host-activities.ts with createGangHost(docker, owner,
+    // CAISSON_HOST_ADDRESS, log) when the address is set), once that module is on this branch.
     docker: deps.docker,
     engine: deps.engine,
     engineAwayMs: deps.engineAwayMs,

@@ -21,7 +21,7 @@ export const FailureType = {
   NotPlacedHere: 'NotPlacedHere',
   NoHostFits: 'NoHostFits',
   HostBusy: 'HostBusy',
-  /** A gang replica's place came after its round's end: the gang places all its replicas again. */
+  /** A gang replica's place came after its round's `reserveUntil`: the round is over, nothing was held. */
   GangRoundOver: 'GangRoundOver',
   // Data.
   ArtifactsUnavailable: 'ArtifactsUnavailable',

@@ -83,6 +83,30 @@ export const WorkerConfig = z.object({
     })
     .default({}),
   /**
+   * The address other hosts reach this one on (an IP address or a DNS name): replicas of a gang on
+   * network "gang" publish their ports there. Unset, this host takes no replica of such a gang.
+   */
+  CAISSON_HOST_ADDRESS: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9.:-]{0,63}$/, 'an IP address or a DNS name (letters, digits, ".", ":", "-")')
+    .optional(),
+  /** The ports ("from-to") replicas of gangs are published on here: one per replica placed on this host. */
+  CAISSON_GANG_PORTS: z
+    .string()
+    .transform((text, ctx): [number, number] => {
+      const m = /^\s*(\d{1,5})\s*-\s*(\d{1,5})\s*$/.exec(text);
+      const [from, to] = m ? [Number(m[1]), Number(m[2])] : [NaN, NaN];
+      if (!(from >= 1 && to <= 65535 && from <= to)) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `"${text}": write from-to, ports 1-65535 with from at most to (e.g. 30000-30999)`,
+        });
+        return z.NEVER;
+      }
+      return [from, to];
+    })
+    .default([30000, 30999]),
+  /**
    * Among hosts that can run an action now: "spread" gives it to the emptiest, "binpack" to the
    * fullest (counting actions), "any" to the first that asks (no registry read per placement: for
    * large fleets, see docs/scale.md). Every worker of a fleet sets the same.
@@ -259,6 +283,14 @@ export const SETTING_DOCS = {
   },
   CAISSON_GPUS: { about: 'GPU device ids (`0,1` or GPU UUIDs), given out to one action at a time.' },
   CAISSON_HOST_LABELS: { about: 'Labels actions can require or prefer: `zone=a,disk=nvme`.' },
+  CAISSON_HOST_ADDRESS: {
+    about:
+      'The address other hosts reach this one on; replicas of a gang with `network: gang` publish their ports there. Unset: this host takes none of them.',
+  },
+  CAISSON_GANG_PORTS: {
+    about: 'The ports (`from-to`) replicas of gangs are published on here, one per replica placed on this host.',
+    default: '30000-30999',
+  },
   CAISSON_PLACEMENT: {
     about:
       '`spread` (emptiest host), `binpack` (fullest with a free slot) or `any` (first to ask); the same on every worker.',

@@ -13,6 +13,8 @@ export function startFleetReports(options: {
   capacity: HostCapacity;
   host: string;
   taskQueue: string;
+  /** CAISSON_HOST_ADDRESS: where other hosts reach this one's gang replicas. */
+  address?: string;
   log: Log;
   everyMs?: number;
 }) {
@@ -76,10 +78,10 @@ export function startFleetReports(options: {
 
 /** This host's record as it stands now: what it has, what runs, and whether it takes work. */
 function recordOf(
-  here: { capacity: HostCapacity; host: string; taskQueue: string },
+  here: { capacity: HostCapacity; host: string; taskQueue: string; address?: string },
   startedAt: string,
 ): () => HostRecord {
-  const { capacity, host, taskQueue } = here;
+  const { capacity, host, taskQueue, address } = here;
   return () => ({
     host,
     taskQueue,
@@ -87,6 +89,8 @@ function recordOf(
     totals: capacity.totals,
     inUse: capacity.inUseHeld(),
     actions: capacity.actions(),
+    ...(address ? { address } : {}),
+    gangPorts: [capacity.gangPorts[0], capacity.gangPorts[1]],
     ...(capacity.drained ? { drained: capacity.drained } : {}),
     startedAt,
     seenAt: new Date().toISOString(),

@@ -58,6 +58,7 @@ export async function hostActivities(
     fleet: new FleetView(registry),
     placementMode: config.CAISSON_PLACEMENT,
     host: config.CAISSON_HOST,
+    hostAddress: config.CAISSON_HOST_ADDRESS,
     hostQueue: host.owner.queue,
     capacity: host.capacity,
     images: new ImageCache(

@@ -43,7 +43,12 @@ export async function prepareHost(config: WorkerConfig, docker: Docker, log: Log
     queue: hostQueue(config.CAISSON_TASK_QUEUE, config.CAISSON_HOST),
   };
   const disks = await containerDisks(config, log);
-  const capacity = new HostCapacity(config.CAISSON_CAPACITY, Date.now, await hostTotals(config, disks, docker));
+  const capacity = new HostCapacity(
+    config.CAISSON_CAPACITY,
+    Date.now,
+    await hostTotals(config, disks, docker),
+    config.CAISSON_GANG_PORTS,
+  );
   // While the engine is away this host takes no placements; its runs wait for it (engine-watch.ts).
   const engine = new EngineWatch(docker, (away) => {
     capacity.engineAway(away ? `the container engine of host ${config.CAISSON_HOST} does not answer` : undefined);

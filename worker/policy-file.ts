@@ -84,6 +84,11 @@ const PolicyFile = z
       .object({ images: patterns.min(1), allow: z.array(HostPattern).min(1).max(1000) })
       .strict()
       .optional(),
+    /** Who may ask for network "gang" (image patterns); absent: no gang network. */
+    gang: z
+      .object({ images: patterns.min(1) })
+      .strict()
+      .optional(),
     buckets: z
       .array(z.string().regex(/^(\*|[a-z0-9][a-z0-9.-]{1,61}[a-z0-9])$/, 'an S3 bucket name, or "*"'))
       .default([]),

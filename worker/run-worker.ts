@@ -53,6 +53,7 @@ export async function runWorker(config: WorkerConfig): Promise<void> {
     capacity,
     host: config.CAISSON_HOST,
     taskQueue: config.CAISSON_TASK_QUEUE,
+    address: config.CAISSON_HOST_ADDRESS,
     log,
   });
   await reports.ready;

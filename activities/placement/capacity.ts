@@ -8,6 +8,10 @@
 // the capacity. A full host therefore does not poll, and the backlog waits in Temporal's queue
 // instead of in sleeping activities. A permit turns into a run when `place` claims it; a run holds
 // its slot until its container is removed.
+//
+// A gang's replica is held under its reservation's key (spec/gang.ts gangReservation) rather than a
+// run id, with a port of this host's gang range that no other key here holds; when the replica's own
+// run comes for it, `transfer` makes everything the reservation held that run's.
 import type { CustomSlotSupplier, SlotPermit } from '@temporalio/worker';
 import { fitNow, neverFits, sumHeld, type Held, type HostTotals, type Needs } from '../../spec/placement.js';
 
@@ -21,6 +25,12 @@ export interface SeenRun {
   actionId?: string;
   held?: Held;
 }
+
+/** The ports gang replicas are published on, when the worker names none (CAISSON_GANG_PORTS). */
+const DEFAULT_GANG_PORTS: readonly [number, number] = [30000, 30999];
+
+/** How a place holds a port: any free one of the gang range (a reservation), or exactly this one. */
+export type PortWanted = 'any' | number;
 
 /** Placing an action here: what it holds now, why it must wait, or why it can never run here. */
 export type PlaceVerdict = { held: Held } | { short: string } | { never: string };
@@ -42,6 +52,10 @@ export class HostCapacity {
   private readonly held = new Map<string, Held>();
   /** The action of each run, for the fleet's view of what runs where. */
   private readonly actionOf = new Map<string, string>();
+  /** The gang port each key holds (a reservation, or the replica's run it went to). */
+  private readonly ports = new Map<string, number>();
+  /** Where the next port search starts: a port just given back is not handed out again at once. */
+  private nextPort: number;
   /** Set by a drain (the operator's, or a worker stopping): no new placements, running ones finish. */
   private drainedBy: string | undefined;
   /** Set while the container engine does not answer: nothing could be run here meanwhile. */
@@ -54,7 +68,10 @@ export class HostCapacity {
     readonly capacity: number,
     private readonly now: () => number = Date.now,
     readonly totals: HostTotals = UNBOUNDED,
-  ) {}
+    readonly gangPorts: readonly [number, number] = DEFAULT_GANG_PORTS,
+  ) {
+    this.nextPort = gangPorts[0];
+  }
 
   /** When an activity of this worker last placed or touched each run. */
   private readonly served = new Map<string, number>();
@@ -89,25 +106,80 @@ export class HostCapacity {
   }
 
   /**
-   * Places the run here when its needs fit next to what runs already (claiming its slot and what
-   * it holds, GPU ids chosen here); otherwise says what is short, or why it never could.
+   * Places the run (or a gang's reservation: `key` is then its name) here when its needs fit next
+   * to what runs already, claiming its slot and what it holds, GPU ids chosen here, and with `port`
+   * a port of the gang range; otherwise says what is short, or why it never could.
    */
-  place(runId: string, needs: Needs, actionId?: string): PlaceVerdict {
+  place(key: string, needs: Needs, actionId?: string, port?: PortWanted): PlaceVerdict {
     const never = neverFits(needs, this.totals);
     if (never) return { never };
     if (this.drainedBy) return { short: `host is drained (${this.drainedBy})` };
     if (this.engineAwayFor) return { short: this.engineAwayFor };
-    const already = this.held.get(runId);
-    if (already && this.runs.has(runId)) return { held: already }; // a retried place of a run placed here
+    const already = this.held.get(key);
+    if (already && this.runs.has(key)) return { held: already }; // a retried place of a run placed here
     this.expire();
     const fit = fitNow(needs, this.totals, this.inUseHeld());
-    if ('held' in fit) {
-      this.claim(runId);
-      this.held.set(runId, fit.held);
-      if (actionId) this.actionOf.set(runId, actionId);
-      this.onChange();
-    }
+    if (!('held' in fit)) return fit;
+    const gangPort = port === undefined ? undefined : this.freePort(port);
+    if (gangPort === null) return { short: this.portShort(port!) };
+    this.claim(key);
+    this.held.set(key, fit.held);
+    if (gangPort !== undefined) this.ports.set(key, gangPort);
+    if (actionId) this.actionOf.set(key, actionId);
+    this.onChange();
     return fit;
+  }
+
+  /** Whether `port` is in this host's gang range and no key here holds it. */
+  portFree(port: number): boolean {
+    this.expire();
+    return this.freePort(port) !== null;
+  }
+
+  /** The gang port `key` holds here, if any. */
+  portOf(key: string): number | undefined {
+    return this.runs.has(key) ? this.ports.get(key) : undefined;
+  }
+
+  /**
+   * A replica's run takes over its reservation: the slot, what it held, its GPU ids and its port
+   * become `toRunId`'s (with `actionId`, the replica's own action). False when `fromKey` holds nothing here.
+   */
+  transfer(fromKey: string, toRunId: string, actionId?: string): boolean {
+    this.expire();
+    if (!this.runs.has(fromKey) || this.runs.has(toRunId)) return false;
+    const held = this.held.get(fromKey);
+    const port = this.ports.get(fromKey);
+    const action = actionId ?? this.actionOf.get(fromKey);
+    this.drop(fromKey);
+    this.claim(toRunId);
+    if (held) this.held.set(toRunId, held);
+    if (port !== undefined) this.ports.set(toRunId, port);
+    if (action) this.actionOf.set(toRunId, action);
+    this.onChange();
+    return true;
+  }
+
+  /** The port a place holds: the wanted one or the first free from the cursor on; null when none is free. */
+  private freePort(wanted: PortWanted): number | null {
+    const [from, to] = this.gangPorts;
+    const taken = new Set(this.ports.values());
+    if (wanted !== 'any') return wanted >= from && wanted <= to && !taken.has(wanted) ? wanted : null;
+    const size = to - from + 1;
+    for (let i = 0; i < size; i++) {
+      const port = from + ((this.nextPort - from + i) % size);
+      if (taken.has(port)) continue;
+      this.nextPort = port === to ? from : port + 1;
+      return port;
+    }
+    return null;
+  }
+
+  private portShort(wanted: PortWanted): string {
+    const [from, to] = this.gangPorts;
+    if (wanted === 'any') return `a gang port (all of ${from}-${to} are held)`;
+    if (wanted < from || wanted > to) return `gang port ${wanted} (outside this host's range ${from}-${to})`;
+    return `gang port ${wanted} (held by another run here)`;
   }
 
   /** What the runs here hold together. */
@@ -150,10 +222,14 @@ export class HostCapacity {
     return served !== undefined && this.now() - served <= ms;
   }
 
-  /** A placement reached this host: the run holds a slot until `release`. */
-  claim(runId: string): void {
+  /**
+   * A placement reached this host: the run holds a slot until `release`. `port`: the gang port a
+   * replica found running here holds again (a worker restart forgot it), unless another key holds it.
+   */
+  claim(runId: string, port?: number): void {
     this.runs.set(runId, this.now());
     this.served.set(runId, this.now());
+    if (port !== undefined && ![...this.ports.values()].includes(port)) this.ports.set(runId, port);
   }
 
   /** Keeps a claim alive while its run pulls, runs or collects. */
@@ -166,12 +242,7 @@ export class HostCapacity {
   release(runId: string): void {
     this.released.set(runId, this.now());
     this.served.delete(runId);
-    this.held.delete(runId);
-    this.actionOf.delete(runId);
-    if (this.runs.delete(runId)) {
-      this.wake();
-      this.onChange();
-    }
+    this.forget(runId);
   }
 
   inUse(): number {
@@ -242,22 +313,26 @@ export class HostCapacity {
   }
 
   private forget(runId: string): void {
-    this.held.delete(runId);
-    this.actionOf.delete(runId);
-    if (this.runs.delete(runId)) {
+    if (this.drop(runId)) {
       this.wake();
       this.onChange();
     }
+  }
+
+  /** Everything `key` holds, gone; whether it held a slot. */
+  private drop(key: string): boolean {
+    this.served.delete(key);
+    this.held.delete(key);
+    this.actionOf.delete(key);
+    this.ports.delete(key);
+    return this.runs.delete(key);
   }
 
   private expire(): void {
     const now = this.now();
     for (const [runId, seen] of this.runs) {
       if (now - seen <= CLAIM_TTL_MS) continue;
-      this.runs.delete(runId);
-      this.served.delete(runId);
-      this.held.delete(runId);
-      this.actionOf.delete(runId);
+      this.drop(runId);
     }
   }
 }

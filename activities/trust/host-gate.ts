@@ -125,9 +125,9 @@ function checkAttempt(host: string, attempt: unknown, spec: Action): number {
   return attempt;
 }
 
-/** The attempt and stop grace of a stop or removal; its spec and member, if sent, are not used: the run's own are. */
+/** The attempt and stop grace of a stop or removal; its spec, member and replica, if sent, are not used: the run's own are. */
 export function checkStopRequest(host: string, req: ContainerRequest, run: TrustedRun): ContainerRequest {
-  const { spec, member, fleet } = run.start;
+  const { spec, member, replica, fleet } = run.start;
   const attempt = checkAttempt(host, req.attempt, spec);
   if (req.stopGraceSeconds !== fleet.stopGraceSeconds) {
     throw refusedByHost(
@@ -143,6 +143,7 @@ export function checkStopRequest(host: string, req: ContainerRequest, run: Trust
     spec,
     stopGraceSeconds: fleet.stopGraceSeconds,
     ...(member ? { member } : {}),
+    ...(replica ? { replica } : {}),
   };
 }
 
@@ -153,6 +154,14 @@ function checkContainerRequest(host: string, req: ContainerRequest, run: Trusted
   const member = run.start.member;
   if (req.member?.index !== member?.index || req.member?.count !== member?.count) {
     throw refusedByHost(host, 'member', 'differs from the array member the run was started as');
+  }
+  // A replica is what the run's start says, whole (its rank, gang and peers), or none at all.
+  if (canonical(req.replica ?? null) !== canonical(run.start.replica ?? null)) {
+    throw refusedByHost(host, 'replica', 'differs from the gang replica the run was started as');
+  }
+  // A gang runs in its replicas' runs (each started with its `replica`), never in the gang's own.
+  if ((checked.spec.replicas ?? 1) > 1 && !run.start.replica) {
+    throw refusedByHost(host, 'replica', "a gang runs in its replicas' own runs, not in the gang's");
   }
   // GPU ids are the host's own choice, made at placement (capacity.ts). A request may repeat them
   // (a retry after the slot was freed still carries them), but a run that asked for none has none.

@@ -32,6 +32,11 @@ export interface Policy {
    * Absent: no egress at all.
    */
   egress?: { images: string[]; allow: string[] };
+  /**
+   * Who may ask for `network: gang` (image patterns): replicas of a gang reach each other, on this
+   * host directly and across hosts through ports this host publishes. Absent: no gang network.
+   */
+  gang?: { images: string[] };
   /** Buckets a spec may name (artifacts, inputs, each whole) besides the worker's own; "*" any. */
   buckets: string[];
   /**
@@ -140,7 +145,7 @@ export function policyProblems(spec: Action, policy: Policy, workerBucket: strin
       `network: "host" is not allowed for ${spec.image} on this fleet (it would reach the host's own services); use "none"`,
     );
   }
-  problems.push(...egressProblems(spec, policy));
+  problems.push(...egressProblems(spec, policy), ...gangNetworkProblems(spec, policy));
   const bucket = spec.artifacts.bucket;
   if (bucket && !bucketAllowed(bucket, policy, workerBucket)) {
     problems.push(
@@ -203,6 +208,17 @@ function egressProblems(spec: Action, policy: Policy): string[] {
         `egress.allow: ${wider.join(', ')} beyond what this fleet allows (${grant.allow.join(', ')}); a spec may only narrow the list`,
       ]
     : [];
+}
+
+/** `network: gang` needs the policy's grant for the image, as the host network does. */
+export function gangNetworkProblems(spec: Action, policy: Policy): string[] {
+  if (spec.network !== 'gang') return [];
+  const ref = parseImageRef(spec.image);
+  const images = policy.gang?.images ?? [];
+  if (ref && imageAllowed(ref, images)) return [];
+  return [
+    `network: "gang" is not allowed for ${spec.image} on this fleet (its policy grants the gang network to ${images.length ? images.join(', ') : 'no image'}); use "none"`,
+  ];
 }
 
 /**

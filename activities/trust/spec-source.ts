@@ -8,6 +8,7 @@ import type { Client } from '@temporalio/client';
 import { decodeArrayFromPayloads } from '@temporalio/common/lib/internal-non-workflow/index.js';
 import { checkActionSpec, type Action } from '../../spec/action.js';
 import { ArrayMemberSchema, type ArrayMember } from '../../spec/array.js';
+import { GangMemberSchema, type GangMember } from '../../spec/gang.js';
 import { fleetSettings, WORKFLOW_TYPE, type FleetOptions, type RunActionInput } from '../../spec/workflow-api.js';
 import type { RunRef } from '../types.js';
 
@@ -22,6 +23,10 @@ const CACHED_BYTES = 64 << 20;
 export interface RunStart {
   spec: Action;
   member?: ArrayMember;
+  /** A replica of a gang: its rank, gang and peers, as the gang's workflow started it. */
+  replica?: GangMember;
+  /** The run id of the workflow that started this one as its child (a replica's: its gang's run). */
+  parentRunId?: string;
   fleet: Required<FleetOptions>;
   startedAt?: Date;
   /** The size of the start's input as stored: what keeping it in memory costs, about. */
@@ -117,12 +122,18 @@ export class SpecSource {
       throw new NotAnActionRun('spec', `the run's start holds no valid action spec (the workflow refuses it too)`);
     const member = input?.member === undefined ? undefined : ArrayMemberSchema.safeParse(input.member);
     if (member && !member.success) throw new NotAnActionRun('member', `the run's start holds an invalid array member`);
+    const replica = input?.replica === undefined ? undefined : GangMemberSchema.safeParse(input.replica);
+    if (replica && !replica.success)
+      throw new NotAnActionRun('replica', `the run's start holds an invalid gang replica`);
+    const parentRunId = started.parentWorkflowExecution?.runId || undefined;
     const options = args[1] as FleetOptions | undefined;
     const at = first?.eventTime;
     return {
       spec: parsed.data,
       bytes: (started.input?.payloads ?? []).reduce((sum, p) => sum + (p.data?.length ?? 0), 0),
       ...(member ? { member: member.data } : {}),
+      ...(replica ? { replica: replica.data } : {}),
+      ...(parentRunId ? { parentRunId } : {}),
       fleet: fleetSettings(options),
       ...(at?.seconds != null
         ? { startedAt: new Date(Number(at.seconds) * 1000 + Math.floor((at.nanos ?? 0) / 1e6)) }

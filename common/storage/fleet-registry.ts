@@ -28,6 +28,9 @@ export interface HostRecord {
   inUse: Held;
   /** Action ids running here. */
   actions: string[];
+  /** Where other hosts reach this one (CAISSON_HOST_ADDRESS), and the ports gang replicas get here. */
+  address?: string;
+  gangPorts?: [number, number];
   /** Why it takes nothing new: the operator's drain, or the worker stopping. */
   drained?: string;
   /** The worker stopped (it said so on its way out). */

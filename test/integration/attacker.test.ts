@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
 import type { ApplicationFailure } from '@temporalio/common';
 import { NativeConnection, Worker } from '@temporalio/worker';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { LABEL } from '../../activities/container/labels.js';
 import {
   connectionOptions,
@@ -20,8 +20,9 @@ import { hostQueue } from '../../worker/config.js';
 import { resultsQueue } from '../../spec/workflow-api.js';
 import type { ActionResult } from '../../spec/result.js';
 import { parseActionSpec } from '../../spec/action.js';
+import type { GangMember } from '../../spec/gang.js';
 import type { Attack, Outcome } from '../fixtures/attacker-workflows.js';
-import { busybox, useSuiteWorker } from '../support/actions.js';
+import { busybox, expectNoLeftovers, useSuiteWorker } from '../support/actions.js';
 import { docker, env, objectText, s3 } from '../support/env.js';
 import { engineEvents } from '../support/engine-events.js';
 
@@ -67,11 +68,12 @@ async function launch(
   type: 'runAction' | 'probe',
   spec: unknown,
   attacks: Attack[],
+  replica?: GangMember,
 ): Promise<{ runId: string; outcomes: Outcome[] }> {
   const handle = await attacker.workflow.start(type, {
     taskQueue: attackerQueue,
     workflowId: `attacker-${randomUUID()}`,
-    args: type === 'runAction' ? [{ spec, attacks }] : [attacks],
+    args: type === 'runAction' ? [{ spec, attacks, ...(replica ? { replica } : {}) }] : [attacks],
   });
   const outcomes = (await handle.result()) as Outcome[];
   return { runId: handle.firstExecutionRunId, outcomes };
@@ -139,6 +141,9 @@ describe('a namespace user scheduling host activities directly', () => {
       ex('a stop grace of a day', 'stopGraceSeconds', { stopGraceSeconds: 86_400 }),
       ex('an array member it is not', 'member', { member: { index: 3, count: 10 } }),
       ex("GPU ids of the attacker's choosing", 'gpuIds', { gpuIds: ['0', '1'] }),
+      ex('a gang replica its start does not have', 'replica', {
+        replica: { index: 0, count: 2, gangId: 'g', gangRunId: 'r', attempt: 1, peers: [] },
+      }),
       ex('too many timings', 'timings', {
         timings: Array.from({ length: 5000 }, () => ({ step: 'run', startedAt: 'x', ms: 1 })),
       }),
@@ -255,6 +260,168 @@ describe('a namespace user scheduling host activities directly', () => {
     expect(after).toMatchObject({ status: 'DONE', exitCode: 0 });
     expect((after as ActionResult).artifacts.map((a) => a.path)).toEqual(['greeting.txt']);
   }, 240_000);
+
+  it("keeps a gang's reservation from other runs, and refuses a replica whose peers the fleet did not register", async () => {
+    const since = Date.now();
+    const h = hostQ();
+    const gangSpec = busybox('true', { replicas: 2, gang: true });
+    const placeReplica0 = (name: string): Attack => ({
+      name,
+      queue: inject('taskQueue'),
+      activity: 'place',
+      request: {
+        actionId: '$actionId',
+        runId: '$runId',
+        gang: { index: 0, replicas: 2, reserveUntil: Date.now() + 60_000 },
+      },
+    });
+    const release = (name: string, runId: string, indexes: unknown): Attack => ({
+      name,
+      queue: h,
+      activity: 'releasePlacement',
+      request: { actionId: '$actionId', runId, indexes },
+    });
+    // A gang's run reserves replica 0 here, then waits while another run tries to give it back.
+    const gang = await attacker.workflow.start('runAction', {
+      taskQueue: attackerQueue,
+      workflowId: `attacker-${randomUUID()}`,
+      args: [
+        {
+          spec: gangSpec,
+          attacks: [
+            placeReplica0('place replica 0'),
+            { name: 'wait', queue: h, activity: 'waitForSignal', request: null },
+            placeReplica0('place replica 0 again'),
+            release('release its own reservation', '$runId', [0]),
+          ],
+        },
+      ],
+    });
+    await vi.waitFor(async () => expect(await gang.query<Outcome[]>('progress')).toHaveLength(1), {
+      timeout: 30_000,
+      interval: 100,
+    });
+    const other = await launch('runAction', honest(), [
+      release("releasing another run's reservation", gang.firstExecutionRunId, [0, 1]),
+      release('releasing the same indexes as its own', '$runId', [0, 1]),
+      release('releasing indexes that are no replicas', '$runId', [-1, 'all']),
+    ]);
+    await gang.signal('goOn');
+    const placed = (await gang.result()) as Outcome[];
+    expect(other.outcomes.map((o) => [o.name, o.type, /refused by host [^:]+: ([^:]+):/.exec(o.message)?.[1]])).toEqual(
+      [
+        ["releasing another run's reservation", 'RefusedByHost', 'runId'],
+        ['releasing the same indexes as its own', undefined, undefined],
+        ['releasing indexes that are no replicas', 'RefusedByHost', 'indexes'],
+      ],
+    );
+    // Replica 0 still held its reservation, with the same port; its own run gave it back.
+    const first = placed[0]!.result as { port: number; address: string; host: string };
+    expect(first).toMatchObject({ host: inject('workerHost'), address: '127.0.0.1', port: expect.any(Number) });
+    expect(placed[2]!.result).toEqual(first);
+    expect(placed[3]).toMatchObject({ message: 'carried out' });
+    await expectNoLeftovers();
+
+    // A replica started by hand, whose peers name an address no host of the fleet registered.
+    const peer0 = { rank: 0, host: inject('workerHost'), address: '127.0.0.1', port: 30000 };
+    const forged = (peer1: object): GangMember => ({
+      index: 0,
+      count: 2,
+      gangId: 'forged',
+      gangRunId: 'forged-run',
+      attempt: 1,
+      peers: [peer0, { rank: 1, port: 30001, ...peer1 } as GangMember['peers'][number]],
+    });
+    const attempts = [
+      {
+        name: 'a peer at an address no fleet host registered',
+        peer1: { host: 'it-elsewhere', address: '203.0.113.9' },
+      },
+      { name: 'a peer on this host at another address', peer1: { host: inject('workerHost'), address: '203.0.113.9' } },
+    ];
+    for (const { name, peer1 } of attempts) {
+      const replica = forged(peer1);
+      const run = await launch(
+        'runAction',
+        gangSpec,
+        [{ name, queue: h, activity: 'execute', request: execute({ replica }, parseActionSpec(gangSpec)) }],
+        replica,
+      );
+      expect(run.outcomes[0]).toMatchObject({ type: 'RefusedByHost' });
+      expect(run.outcomes[0]!.message).toContain('replica.peers.1.address: 203.0.113.9');
+      expect(await engineEvents(docker(), since, [`${LABEL.runId}=${run.runId}`], ['create', 'start'])).toEqual([]);
+    }
+  });
+
+  it("gives a replica its gang's reservation only when it is a child of the gang's run", async () => {
+    const h = hostQ();
+    const gangSpec = busybox('true', { replicas: 2, gang: true });
+    const placeReplica = (index: number): Attack => ({
+      name: `place replica ${index}`,
+      queue: inject('taskQueue'),
+      activity: 'place',
+      request: {
+        actionId: '$actionId',
+        runId: '$runId',
+        gang: { index, replicas: 2, reserveUntil: Date.now() + 60_000 },
+      },
+    });
+    // The gang's run reserves both replicas, then starts replica 0's run as its child (as the
+    // gang's workflow does) and gives back what is left.
+    const gang = await attacker.workflow.start('runAction', {
+      taskQueue: attackerQueue,
+      workflowId: `attacker-${randomUUID()}`,
+      args: [
+        {
+          spec: gangSpec,
+          attacks: [
+            placeReplica(0),
+            placeReplica(1),
+            { name: 'wait', queue: h, activity: 'waitForSignal', request: null },
+            { name: 'replica 0', queue: h, activity: 'startChild', request: '$signaled' },
+            {
+              name: 'release what is left',
+              queue: h,
+              activity: 'releasePlacement',
+              request: { actionId: '$actionId', runId: '$runId', indexes: [0, 1] },
+            },
+          ],
+        },
+      ],
+    });
+    await vi.waitFor(async () => expect(await gang.query<Outcome[]>('progress')).toHaveLength(2), {
+      timeout: 30_000,
+      interval: 100,
+    });
+    const placed = (await gang.query<Outcome[]>('progress')).map((o) => o.result as { port: number });
+    const replica = (index: number): GangMember => ({
+      index,
+      count: 2,
+      gangId: gang.workflowId,
+      gangRunId: gang.firstExecutionRunId,
+      attempt: 1,
+      peers: placed.map((p, rank) => ({ rank, host: inject('workerHost'), address: '127.0.0.1', port: p.port })),
+    });
+    const runs = (r: GangMember): Attack[] => [
+      { name: 'execute', queue: h, activity: 'execute', request: execute({ replica: r }, parseActionSpec(gangSpec)) },
+      { name: 'remove', queue: h, activity: 'removeRun', request: execute({ replica: r }, parseActionSpec(gangSpec)) },
+    ];
+    // A run started by hand naming replica 1 of that gang is no child of it: the reservation (and
+    // its port) stays the gang's, and nothing runs.
+    const impostor = await launch('runAction', gangSpec, runs(replica(1)).slice(0, 1), replica(1));
+    expect(impostor.outcomes[0]).toMatchObject({ type: 'RefusedByHost' });
+    expect(impostor.outcomes[0]!.message).toContain(
+      `replica: replica 1 of gang run ${gang.firstExecutionRunId} holds no reservation`,
+    );
+    await gang.signal('goOn', { spec: gangSpec, replica: replica(0), attacks: runs(replica(0)) });
+    const outcomes = (await gang.result()) as Outcome[];
+    const child = outcomes[3]!.result as Outcome[];
+    expect(child.map((o) => o.message)).toEqual(['carried out', 'carried out']);
+    expect(child[0]!.result).toMatchObject({ again: false, result: { status: 'DONE', exitCode: 0 } });
+    expect(outcomes[4]).toMatchObject({ message: 'carried out' });
+    // The child's run held replica 0's place until its removal; the gang's run gave back replica 1's.
+    await expectNoLeftovers();
+  });
 
   it("starting an action id again (AllowDuplicate) never overwrites the first run's folder or result", async () => {
     const first = await (await suite.client().start(honest())).result();

@@ -59,6 +59,8 @@ export default async function setup(project: TestProject) {
     CAISSON_TASK_QUEUE: taskQueue,
     CAISSON_HOST: workerHost,
     CAISSON_CAPACITY: '4',
+    // Where its gang replicas are reached (loopback: the suite's one host).
+    CAISSON_HOST_ADDRESS: '127.0.0.1',
     CAISSON_SECRETS_DIR: secretsDir,
     CAISSON_POLICY_FILE: policyFile,
     CAISSON_ALLOWED_IMAGES: `${process.env.TEST_REGISTRY}/caisson/*`,

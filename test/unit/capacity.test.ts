@@ -80,3 +80,76 @@ describe('host capacity', () => {
     expect(capacity.inUse()).toBe(0);
   });
 });
+
+describe("a gang's reservations on a host", () => {
+  const needs = { cpu: 1, memory: 0, disk: 0, gpus: 1, require: {} };
+  const totals = { cpu: 4, memory: Infinity, disk: Infinity, gpus: ['g0', 'g1'], labels: {} };
+
+  it('holds a port of the range per reservation, never one another key holds, and frees it with the reservation', () => {
+    const capacity = new HostCapacity(4, Date.now, totals, [31000, 31002]);
+    expect(capacity.place('gang:r:0', needs, 'g', 'any')).toMatchObject({ held: { gpus: ['g0'] } });
+    expect(capacity.place('gang:r:1', needs, 'g', 'any')).toMatchObject({ held: { gpus: ['g1'] } });
+    expect([capacity.portOf('gang:r:0'), capacity.portOf('gang:r:1')]).toEqual([31000, 31001]);
+    // A retried place of the same reservation keeps what it holds, its port too.
+    expect(capacity.place('gang:r:0', needs, 'g', 'any')).toMatchObject({ held: { gpus: ['g0'] } });
+    expect(capacity.portOf('gang:r:0')).toBe(31000);
+    capacity.release('gang:r:0');
+    expect(capacity.portOf('gang:r:0')).toBeUndefined();
+    expect(capacity.inUse()).toBe(1);
+    // The next port goes on from where the last was given: a port just freed is not handed out at once.
+    expect(capacity.place('gang:s:0', { ...needs, gpus: 0 }, 's', 'any')).toHaveProperty('held');
+    expect(capacity.portOf('gang:s:0')).toBe(31002);
+    expect(capacity.place('gang:s:1', { ...needs, gpus: 0 }, 's', 'any')).toHaveProperty('held');
+    expect(capacity.portOf('gang:s:1')).toBe(31000);
+    expect(capacity.place('gang:s:2', { ...needs, gpus: 0 }, 's', 'any')).toEqual({
+      short: 'a gang port (all of 31000-31002 are held)',
+    });
+    expect(capacity.has('gang:s:2')).toBe(false);
+    // Exactly one port: in the range and free, or not at all.
+    capacity.release('gang:s:0');
+    expect(capacity.portFree(31002)).toBe(true);
+    expect(capacity.portFree(31001)).toBe(false);
+    expect(capacity.portFree(30999)).toBe(false);
+    expect(capacity.place('run-x', { ...needs, gpus: 0 }, 'x', 31001)).toEqual({
+      short: 'gang port 31001 (held by another run here)',
+    });
+    expect(capacity.place('run-x', { ...needs, gpus: 0 }, 'x', 31002)).toHaveProperty('held');
+    expect(capacity.portOf('run-x')).toBe(31002);
+  });
+
+  it("moves a reservation's slot, resources, GPUs, action and port to the replica's run", () => {
+    const capacity = new HostCapacity(2, Date.now, totals, [31000, 31009]);
+    capacity.place('gang:r:1', needs, 'gang-action', 'any');
+    expect(capacity.transfer('gang:r:1', 'child-run', 'gang-action-replica-1')).toBe(true);
+    expect(capacity.has('gang:r:1')).toBe(false);
+    expect(capacity.heldBy('child-run')).toEqual({ cpu: 1, memory: 0, disk: 0, gpus: ['g0'] });
+    expect(capacity.portOf('child-run')).toBe(31000);
+    expect(capacity.actions()).toEqual(['gang-action-replica-1']);
+    expect(capacity.inUse()).toBe(1);
+    // Nothing to take over: gone, or the run holds a place already.
+    expect(capacity.transfer('gang:r:1', 'other-run')).toBe(false);
+    capacity.place('gang:r:0', needs, 'gang-action', 'any');
+    expect(capacity.transfer('gang:r:0', 'child-run')).toBe(false);
+    capacity.release('child-run');
+    expect(capacity.portOf('child-run')).toBeUndefined();
+    expect(capacity.portFree(31000)).toBe(true);
+  });
+
+  it('frees the port of a reservation nobody came for, after the claim time to live', () => {
+    let now = 0;
+    const capacity = new HostCapacity(2, () => now, totals, [31000, 31000]);
+    capacity.place('gang:r:0', needs, 'g', 'any');
+    expect(capacity.portFree(31000)).toBe(false);
+    now += 121_000;
+    expect(capacity.portFree(31000)).toBe(true);
+    expect(capacity.inUse()).toBe(0);
+  });
+
+  it('gives a replica found running after a restart its port again, unless another key holds it', () => {
+    const capacity = new HostCapacity(4, Date.now, totals, [31000, 31009]);
+    capacity.claim('restarted', 31005);
+    expect(capacity.portOf('restarted')).toBe(31005);
+    capacity.claim('other', 31005);
+    expect(capacity.portOf('other')).toBeUndefined();
+  });
+});

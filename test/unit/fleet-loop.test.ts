@@ -70,3 +70,21 @@ describe('fleet reports', () => {
     expect(finished.map((r) => Boolean(r.stopped))).toEqual([false, true]);
   });
 });
+
+describe("a host's record", () => {
+  it('tells where other hosts reach it and the ports its gang replicas get', async () => {
+    const { registry, finished } = recordingRegistry();
+    const capacity = new HostCapacity(2, Date.now, undefined, [40000, 40099]);
+    const reports = startFleetReports({
+      registry,
+      capacity,
+      host: 'h1',
+      taskQueue: 'q',
+      address: '198.18.0.5',
+      log: quiet,
+    });
+    await reports.ready;
+    await reports.stop();
+    expect(finished[0]).toMatchObject({ address: '198.18.0.5', gangPorts: [40000, 40099] });
+  });
+});

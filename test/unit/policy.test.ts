@@ -76,6 +76,27 @@ describe('a policy file', () => {
   });
 });
 
+describe('the gang network', () => {
+  const gang = (img: string) => parseActionSpec({ image: img, replicas: 2, gang: true, network: 'gang' });
+
+  it('is refused unless the policy grants it to the image, and read from the file as such a grant', () => {
+    expect(policyProblems(gang(image), DEFAULT_POLICY, 'b')).toEqual([
+      expect.stringContaining(
+        'network: "gang" is not allowed for r.example/team/tool:1 on this fleet (its policy grants the gang network to no image)',
+      ),
+    ]);
+    const { policy } = loadPolicy(file({ gang: { images: ['r.example/team/*'] } }));
+    expect(policy.gang).toEqual({ images: ['r.example/team/*'] });
+    expect(policyProblems(gang(image), policy, 'b')).toEqual([]);
+    expect(policyProblems(gang('r.example/other/x:1'), policy, 'b')).toEqual([
+      expect.stringContaining('grants the gang network to r.example/team/*'),
+    ]);
+    // A gang on network "none" needs no grant.
+    expect(policyProblems(parseActionSpec({ image, replicas: 2, gang: true }), DEFAULT_POLICY, 'b')).toEqual([]);
+    expect(() => loadPolicy(file({ gang: { images: [] } }))).toThrow('gang.images');
+  });
+});
+
 describe('a spec against the policy', () => {
   const store = { bucket: 'b', root: 'actions' };
   const grant = { image: `r.example/team/tool@sha256:${'a'.repeat(64)}` };

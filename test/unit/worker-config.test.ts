@@ -29,4 +29,21 @@ describe('worker configuration', () => {
     expect(message).toContain('AWS_ENDPOINT_URL_S3: a URL such as http://127.0.0.1:9000');
     expect(message).toContain('CAISSON_ARTIFACTS_BUCKET: required: the S3 bucket that receives artifacts');
   });
+
+  it("reads the host's address and its gang ports, 30000-30999 unless set", () => {
+    const base = { CAISSON_ARTIFACTS_BUCKET: 'artifacts' };
+    expect(loadWorkerConfig(base)).toMatchObject({ CAISSON_GANG_PORTS: [30000, 30999] });
+    expect(loadWorkerConfig(base).CAISSON_HOST_ADDRESS).toBeUndefined();
+    expect(
+      loadWorkerConfig({ ...base, CAISSON_HOST_ADDRESS: '198.18.0.2', CAISSON_GANG_PORTS: '40000-40009' }),
+    ).toMatchObject({ CAISSON_HOST_ADDRESS: '198.18.0.2', CAISSON_GANG_PORTS: [40000, 40009] });
+    for (const ports of ['40009-40000', '0-10', '30000-70000', '30000', 'a-b']) {
+      expect(() => loadWorkerConfig({ ...base, CAISSON_GANG_PORTS: ports })).toThrow(
+        `CAISSON_GANG_PORTS: "${ports}": write from-to`,
+      );
+    }
+    expect(() => loadWorkerConfig({ ...base, CAISSON_HOST_ADDRESS: 'a b' })).toThrow(
+      'CAISSON_HOST_ADDRESS: an IP address',
+    );
+  });
 });
