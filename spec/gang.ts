@@ -29,7 +29,11 @@ export const GangMemberSchema = once('gang/GangMemberSchema', () =>
   z
     .object({
       /** The replica's rank (RANK), 0 to count - 1. */
-      index: z.number().int().nonnegative().max(MAX_REPLICAS - 1),
+      index: z
+        .number()
+        .int()
+        .nonnegative()
+        .max(MAX_REPLICAS - 1),
       /** The gang's size (WORLD_SIZE). */
       count: z.number().int().min(2).max(MAX_REPLICAS),
       /** The gang's action id and the run id of its workflow: its reservations are named after the run. */
@@ -102,7 +106,12 @@ export function gangVerdict(
 ): Pick<ActionResult, 'status' | 'exitCode' | 'reason' | 'message'> {
   const n = outcomes.length;
   if (canceled) {
-    return { status: 'CANCELED', exitCode: null, reason: 'canceled', message: `canceled; its ${n} replicas were stopped` };
+    return {
+      status: 'CANCELED',
+      exitCode: null,
+      reason: 'canceled',
+      message: `canceled; its ${n} replicas were stopped`,
+    };
   }
   const failed = firstFailed(outcomes);
   if (!failed && outcomes.every((o) => o.status === 'DONE')) {

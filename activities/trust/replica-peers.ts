@@ -33,14 +33,13 @@ export async function checkReplicaPeers(
   if (spec.replicas !== replica.count)
     throw refuse('replica.count', `${replica.count} is not the spec's replicas (${spec.replicas ?? 1})`);
   const { peers } = replica;
-  if (!peers.length) {
-    if (spec.network === 'gang')
-      throw refuse('replica.peers', 'network "gang" needs every peer (rank, host, address, port)');
-    return;
-  }
-  const own = peers[replica.index]!;
+  const own = peers[replica.index];
+  if (!own) throw refuse('replica.peers', `rank ${replica.index} is not among the peers`);
   if (own.host !== self.host)
     throw refuse('replica.peers', `rank ${replica.index} is placed on host ${own.host}, not on this host`);
+  // Without the gang's network the peers are only words in the replica's env: this host relays
+  // nothing and publishes nothing for them.
+  if (spec.network !== 'gang') return;
   const seen = new Set<string>();
   const remote = peers.some((p) => p.host !== self.host);
   const fleet = remote ? new Map((await liveFleet()).map((h) => [h.host, h])) : new Map<string, HostRecord>();

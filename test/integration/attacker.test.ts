@@ -330,6 +330,7 @@ describe('a namespace user scheduling host activities directly', () => {
       gangId: 'forged',
       gangRunId: 'forged-run',
       attempt: 1,
+      hostQueue: 'caisson@host',
       peers: [peer0, { rank: 1, port: 30001, ...peer1 } as GangMember['peers'][number]],
     });
     const attempts = [
@@ -400,6 +401,7 @@ describe('a namespace user scheduling host activities directly', () => {
       gangId: gang.workflowId,
       gangRunId: gang.firstExecutionRunId,
       attempt: 1,
+      hostQueue: 'caisson@host',
       peers: placed.map((p, rank) => ({ rank, host: inject('workerHost'), address: '127.0.0.1', port: p.port })),
     });
     const runs = (r: GangMember): Attack[] => [

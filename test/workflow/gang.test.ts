@@ -111,7 +111,7 @@ describe('the gang workflow', () => {
         }
         return { again: false, result: hostResult(req, host, exited(0)) };
       },
-      stopContainer: async (req) => stopOf(req.runId).resolve(),
+      stopContainer: async (req) => stopOf(req.runId).resolve(undefined),
     });
     fleet.handlers.place = placeByIndex(fleet);
     const { result, id } = await fleet.run(async () => {
@@ -135,7 +135,7 @@ describe('the gang workflow', () => {
         await heartbeatUntil({ phase: 'RUNNING' }, stopOf(req.runId).promise);
         return { again: false, result: hostResult(req, host, exited(143), true) };
       },
-      stopContainer: async (req) => stopOf(req.runId).resolve(),
+      stopContainer: async (req) => stopOf(req.runId).resolve(undefined),
     });
     fleet.handlers.place = placeByIndex(fleet);
     const result = await fleet.run(async () => resultOf(await startAction(fleet, gangSpec())));
