@@ -18,6 +18,7 @@ export interface RunFlags {
   env?: string[];
   secret?: string[];
   network?: string;
+  replicas?: string;
   input?: string;
   output?: string;
   workdir?: string;
@@ -86,6 +87,12 @@ export function specFromFlags(image: string | undefined, args: string[], flags: 
   if (flags.deadline !== undefined) spec.deadline = flags.deadline;
   if (flags.pull !== undefined) spec.pullPolicy = flags.pull;
   if (flags.network !== undefined) spec.network = flags.network;
+  if (flags.replicas !== undefined) {
+    if (!/^\d+$/.test(flags.replicas)) throw new UsageError(`--replicas takes a whole number, not "${flags.replicas}"`);
+    // A number of copies on the command line means a gang: independent copies are --array-count.
+    spec.replicas = Number(flags.replicas);
+    spec.gang = true;
+  }
   if (input !== undefined) spec.input = input;
   if (flags.output !== undefined) spec.output = flags.output;
   if (flags.workdir !== undefined) spec.workingDir = flags.workdir;

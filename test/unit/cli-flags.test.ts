@@ -42,6 +42,17 @@ describe('caisson run flags', () => {
     expect(() => specFromFlags('127.0.0.1:5000/x/y:1', [], { annotation: ['note'] })).toThrow(/--annotation/);
   });
 
+  it('turn --replicas into a gang of that many, and name a bad count', () => {
+    expect(specFromFlags('127.0.0.1:5000/x/y:1', [], { replicas: '4', network: 'gang' })).toMatchObject({
+      replicas: 4,
+      gang: true,
+      network: 'gang',
+    });
+    expect(() => specFromFlags('127.0.0.1:5000/x/y:1', [], { replicas: 'four' })).toThrow(
+      '--replicas takes a whole number, not "four"',
+    );
+  });
+
   it('name a bad --env pair', () => {
     expect(() => specFromFlags('127.0.0.1:5000/x/y:1', [], { env: ['NOEQUALS'] })).toThrow(UsageError);
     expect(() => specFromFlags('127.0.0.1:5000/x/y:1', [], { env: ['NOEQUALS'] })).toThrow(
