@@ -156,7 +156,9 @@ export function containerOptions(
       ...(gang ? { NetworkMode: gang.network } : {}),
     },
     // A replica's address on its gang's network is fixed: its peers and relays know it before it starts.
-    ...(gang ? { NetworkingConfig: { EndpointsConfig: { [gang.network]: { IPAMConfig: { IPv4Address: gang.ipv4 } } } } } : {}),
+    ...(gang
+      ? { NetworkingConfig: { EndpointsConfig: { [gang.network]: { IPAMConfig: { IPv4Address: gang.ipv4 } } } } }
+      : {}),
   };
 }
 

@@ -13,7 +13,8 @@ export async function openRunGang(
 ): Promise<GangAttachment | undefined> {
   const replica = req.replica;
   if (req.spec.network !== 'gang') return undefined;
-  if (!replica) throw refusedByHost(deps.host, 'network', '"gang" is the network of a gang\'s replicas, and this run is none');
+  if (!replica)
+    throw refusedByHost(deps.host, 'network', '"gang" is the network of a gang\'s replicas, and this run is none');
   if (!deps.gang)
     throw refusedByHost(
       deps.host,

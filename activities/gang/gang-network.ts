@@ -23,7 +23,7 @@ const PREFIX = 25;
 /** Subnets tried before giving up: two gangs racing for one, or a pool the engine's other networks hold. */
 const MAX_TRIES = 16;
 /** A network younger than this is left alone by reconcile: its first container is about to be made. */
-export const GANG_NETWORK_GRACE_MS = 120_000;
+const GANG_NETWORK_GRACE_MS = 120_000;
 
 export interface GangNetwork {
   name: string;
@@ -141,7 +141,9 @@ export class GangNetworks {
     const subnet = info.IPAM?.Config?.[0]?.Subnet;
     const bridge = info.Options?.['com.docker.network.bridge.name'];
     if (!info.Internal || !subnet || !bridge || !info.Labels || !ownedBy(info.Labels, this.owner))
-      throw new Error(`the engine's network ${name} is not a gang network of this host's: remove it (docker network rm ${name})`);
+      throw new Error(
+        `the engine's network ${name} is not a gang network of this host's: remove it (docker network rm ${name})`,
+      );
     // Without iptables nothing else stops the host routing a container's packets to the world.
     await writeFile(`/proc/sys/net/ipv4/conf/${bridge}/forwarding`, '0');
     return { name, bridge, subnet, base: subnet.split('/')[0]! };

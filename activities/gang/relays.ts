@@ -22,7 +22,7 @@ export interface RelayLimits {
   idleMs: number;
 }
 
-export const DEFAULT_RELAY_LIMITS: RelayLimits = { maxConnections: 256, idleMs: 30 * 60_000 };
+const DEFAULT_RELAY_LIMITS: RelayLimits = { maxConnections: 256, idleMs: 30 * 60_000 };
 
 /** What one replica's run needs relayed. */
 export interface RelayPlan {
@@ -180,7 +180,8 @@ export class GangRelays {
 async function addAddress(at: { bridge: string; address: string }): Promise<void> {
   await run('ip', ['addr', 'add', `${at.address}/32`, 'dev', at.bridge], { timeout: 10_000 }).catch(
     (err: { stderr?: string; message: string }) => {
-      if (!/File exists/.test(err.stderr ?? '')) throw new Error(`ip addr add ${at.address}: ${err.stderr || err.message}`);
+      if (!/File exists/.test(err.stderr ?? ''))
+        throw new Error(`ip addr add ${at.address}: ${err.stderr || err.message}`);
     },
   );
 }

@@ -57,9 +57,7 @@ describe('replicaEnv on a gang network', () => {
       PORT: '30003',
       CAISSON_PEERS_FILE: '/etc/caisson/peers',
     });
-    expect(peersFile).toBe(
-      '0 198.19.4.2 30000\n1 198.19.4.3 30001\n2 198.19.4.4 30002\n3 198.19.4.5 30003\n',
-    );
+    expect(peersFile).toBe('0 198.19.4.2 30000\n1 198.19.4.3 30001\n2 198.19.4.4 30002\n3 198.19.4.5 30003\n');
     expect(Object.keys(env).sort()).toEqual([...GANG_ENV].sort());
   });
 
