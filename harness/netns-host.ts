@@ -1,6 +1,7 @@
 // A test host of its own on this machine: a network namespace joined to the root one by a veth pair
 // (198.18.<n>.1 on the root side, .2 inside: the range reserved for network tests, nothing routed
-// beyond the link), its own Docker engine and its own worker. The services it needs (Temporal,
+// beyond the link but to the other such hosts, through the root namespace), its own Docker engine
+// and its own worker, told its address as the one its gang peers reach (CAISSON_HOST_ADDRESS). The services it needs (Temporal,
 // MinIO, the registry) listen on the root namespace's loopback only; a forwarder there listens on
 // the veth address in front of them, and one inside gives them back on the namespace's loopback.
 // Cutting the link is a host lost to the network; healing it brings the host back.
@@ -37,6 +38,8 @@ function forwarder(pairs: string[], netns?: string): Promise<ChildProcess> {
 export interface NetnsHost {
   name: string;
   netns: string;
+  /** Its address on the link (198.18.<n>.2), reached from the other hosts. */
+  address: string;
   engine: ExtraDockerd;
   worker: WorkerProcess;
   /** The link goes down: the host cannot reach Temporal, S3 or the registry, nor they it. */
@@ -45,11 +48,21 @@ export interface NetnsHost {
   stop(): Promise<void>;
 }
 
+export interface NetnsHostOptions {
+  /** The engine's NVIDIA driver without a GPU (extra-dockerd.ts). */
+  fakeNvidiaHook?: boolean;
+}
+
 /**
  * Host number `n` (1–250, unique among the hosts alive at once) named `name`, its worker with
  * `workerEnv` on top of this process's environment.
  */
-export async function startNetnsHost(n: number, name: string, workerEnv: Record<string, string>): Promise<NetnsHost> {
+export async function startNetnsHost(
+  n: number,
+  name: string,
+  workerEnv: Record<string, string>,
+  options: NetnsHostOptions = {},
+): Promise<NetnsHost> {
   const tag = `${process.pid % 10000}x${n}`;
   const netns = `cs-${tag}`;
   const outside = `csh${tag}`; // interface names are at most 15 characters
@@ -78,11 +91,17 @@ export async function startNetnsHost(n: number, name: string, workerEnv: Record<
         netns,
       ),
     );
-    engine = await startExtraDockerd({ name, netns, readyTimeoutMs: 30_000 });
+    engine = await startExtraDockerd({ name, netns, readyTimeoutMs: 30_000, fakeNvidiaHook: options.fakeNvidiaHook });
     worker = spawnWorker(
       name,
       // Anonymous volumes for /out: a host stopped by SIGKILL leaves no loop-mounted disk behind.
-      { DOCKER_HOST: engine.socketHost, CAISSON_HOST: name, CAISSON_DISKS_DIR: 'off', ...workerEnv },
+      {
+        DOCKER_HOST: engine.socketHost,
+        CAISSON_HOST: name,
+        CAISSON_DISKS_DIR: 'off',
+        CAISSON_HOST_ADDRESS: mine,
+        ...workerEnv,
+      },
       undefined,
       netns,
     );
@@ -94,6 +113,7 @@ export async function startNetnsHost(n: number, name: string, workerEnv: Record<
   return {
     name,
     netns,
+    address: mine,
     engine,
     worker,
     cut: async () => void (await ip('link', 'set', outside, 'down')),

@@ -1,5 +1,7 @@
 // A network namespace of its own for tests, joined to the root one by a veth pair with a /30 on
 // each side (addresses from 198.18.0.0/15, the range reserved for network tests), its loopback up.
+// 198.18.0.0/16 is routed through the root side, which forwards: namespaces made this way reach
+// each other, as hosts on one network do; nothing else is routed out of them.
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 
@@ -25,6 +27,7 @@ export async function addVethNamespace(link: VethNamespace): Promise<void> {
   await ip('netns', 'exec', link.netns, 'ip', 'addr', 'add', `${link.mine}/30`, 'dev', link.inside);
   await ip('netns', 'exec', link.netns, 'ip', 'link', 'set', link.inside, 'up');
   await ip('netns', 'exec', link.netns, 'ip', 'link', 'set', 'lo', 'up');
+  await ip('netns', 'exec', link.netns, 'ip', 'route', 'add', '198.18.0.0/16', 'via', link.root);
 }
 
 /** Whatever of it exists goes: the pair with its root side, then the namespace. */

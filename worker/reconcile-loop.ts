@@ -44,11 +44,12 @@ export function startReconciling(settings: ReconcileSettings): { stop(): Promise
     );
     for (const { runId } of report.removed) capacity.release(runId);
     capacity.seed(await runsOnEngine(docker, owner, true), true);
-    if (first || report.removed.length || report.disksRemoved.length) {
+    if (first || report.removed.length || report.disksRemoved.length || report.gangNetworksRemoved.length) {
       log.info('reconciled containers left from earlier runs', {
         removed: report.removed,
         kept: report.kept,
         disksRemoved: report.disksRemoved,
+        gangNetworksRemoved: report.gangNetworksRemoved,
       });
     }
   };

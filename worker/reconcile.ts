@@ -11,6 +11,7 @@ import { removeContainer } from '../activities/container/removal.js';
 import { statusQuery } from '../spec/workflow-api.js';
 import type { SeenRun } from '../activities/placement/capacity.js';
 import type { Held } from '../spec/placement.js';
+import { removeIdleGangNetworks } from '../activities/gang/gang-network.js';
 
 const QUERY_TIMEOUT_MS = 10_000;
 
@@ -18,6 +19,8 @@ export interface ReconcileReport {
   kept: string[];
   removed: { container: string; runId: string; why: string }[];
   disksRemoved: string[];
+  /** Gang networks of this worker's that no container was attached to any more. */
+  gangNetworksRemoved: string[];
 }
 
 /**
@@ -112,7 +115,7 @@ export async function reconcileContainers(
   /** Runs an activity of this worker is serving right now: neither looked up nor touched. */
   servedHere: (runId: string) => boolean = () => false,
 ): Promise<ReconcileReport> {
-  const report: ReconcileReport = { kept: [], removed: [], disksRemoved: [] };
+  const report: ReconcileReport = { kept: [], removed: [], disksRemoved: [], gangNetworksRemoved: [] };
   const { host } = owner;
   const containers = await docker.listContainers({
     all: true,
@@ -167,5 +170,7 @@ export async function reconcileContainers(
       report.disksRemoved.push(disk.name);
     }
   }
+  // After the containers: a gang's last one removed above leaves its network empty.
+  report.gangNetworksRemoved = await removeIdleGangNetworks(docker, owner, now);
   return report;
 }

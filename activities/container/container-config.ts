@@ -9,6 +9,8 @@ import { LABEL, ownerLabels } from './labels.js';
 import { ENGINE_LOG_FILES, engineLogFileBytes } from './log-limits.js';
 import type { CreateOptions, DeviceRequest, HostConfig } from './engine.js';
 import type { RunDeps } from './run-deps.js';
+import type { GangAttachment } from '../gang/gang-host.js';
+import { replicaEnv } from '../gang/replica-env.js';
 
 /** The variable NVIDIA's runtime hook reads to choose the GPUs a container gets. */
 const GPU_ENV = 'NVIDIA_VISIBLE_DEVICES';
@@ -49,12 +51,15 @@ export function containerEnv(
   req: ContainerRequest,
   secrets: Record<string, string>,
   proxy?: EgressProxy,
+  replica?: Record<string, string>,
 ): Record<string, string> {
   const { spec } = req;
   const env: Record<string, string> = {
     ...spec.env,
     // Secrets named for files only are not in the environment.
     ...Object.fromEntries(spec.secrets.map((name) => [name, secrets[name]!])),
+    // A gang replica's rank and peers (replica-env.ts): the host's, over anything of the spec's.
+    ...replica,
     ACTION_ID: req.actionId,
     ACTION_RUN_ID: req.runId,
     ACTION_ATTEMPT: String(req.attempt),
@@ -116,10 +121,14 @@ export function containerOptions(
   engineSizes: boolean,
   disk?: ContainerDisk,
   proxy?: EgressProxy,
+  gang?: GangAttachment,
 ): CreateOptions {
   const { spec } = req;
   const ref = parseImageRef(spec.image)!;
-  const env = containerEnv(deps, req, secrets, proxy);
+  const replica = req.replica ? replicaEnv(req.replica, deps.host, gang?.base).env : undefined;
+  // The engine writes no file into a read-only filesystem (start.ts): no peers file is named there.
+  if (replica && deps.readOnlyRootfs) delete replica.CAISSON_PEERS_FILE;
+  const env = containerEnv(deps, req, secrets, proxy, replica);
   const withInput = spec.input !== undefined;
   // No network: the engine is told so outright. Otherwise it makes a network sandbox and runs a
   // hook at every start that launches a copy of the engine's own binary (about 70 ms of CPU, the
@@ -144,7 +153,12 @@ export function containerOptions(
     HostConfig: {
       ...hostConfig(deps, req, engineSizes, offline, disk),
       ...(proxy ? { NetworkMode: proxy.network } : {}),
+      ...(gang ? { NetworkMode: gang.network } : {}),
     },
+    // A replica's address on its gang's network is fixed: its peers and relays know it before it starts.
+    ...(gang
+      ? { NetworkingConfig: { EndpointsConfig: { [gang.network]: { IPAMConfig: { IPv4Address: gang.ipv4 } } } } }
+      : {}),
   };
 }
 
@@ -165,8 +179,8 @@ function hostConfig(
     MemorySwap: spec.resources.memory,
     PidsLimit: spec.resources.pids,
     DeviceRequests: gpu.request ? [gpu.request] : undefined,
-    // "egress" is the egress network, set with the run's proxy; without one, no network at all.
-    NetworkMode: spec.network === 'egress' ? 'none' : spec.network,
+    // "egress" and "gang" are networks of their own, set with the run's proxy or gang; without one, no network at all.
+    NetworkMode: spec.network === 'egress' || spec.network === 'gang' ? 'none' : spec.network,
     Privileged: false,
     CapDrop: ['ALL'],
     SecurityOpt: ['no-new-privileges'],

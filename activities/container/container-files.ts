@@ -35,16 +35,25 @@ export function filePaths(spec: Pick<Action, 'files'>, host: string): string[] {
   });
 }
 
+/**
+ * Writes the spec's files, and `hostFiles` the host gives (a gang replica's peers file: paths of
+ * the host's own, readable by all).
+ */
 export async function writeFiles(
   container: Pick<EngineContainer, 'putArchive'>,
   spec: Pick<Action, 'files' | 'user'>,
   secrets: Record<string, string>,
   host: string,
+  hostFiles: { path: string; content: string }[] = [],
 ): Promise<void> {
-  if (!spec.files.length) return;
+  if (!spec.files.length && !hostFiles.length) return;
   const names = filePaths(spec, host);
   const tar = pack();
   const { uid, gid } = owner(spec.user);
+  for (const file of hostFiles) {
+    const body = Buffer.from(file.content, 'utf8');
+    tar.entry({ name: file.path.replace(/^\//, ''), mode: 0o444, size: body.length, mtime: new Date() }, body);
+  }
   spec.files.forEach((file, i) => {
     const body = Buffer.from(file.content ?? secrets[file.contentFromSecret!] ?? '', 'utf8');
     // Parent folders the image lacks are made by the engine (root's, 0755).

@@ -11,6 +11,8 @@ import { refusedByHost } from '../trust/refused.js';
 import { filePaths } from './container-files.js';
 import { containerOptions, type EgressProxy } from './container-config.js';
 import { openRunProxy } from './run-proxy.js';
+import { openRunGang } from './run-gang.js';
+import type { GangAttachment } from '../gang/gang-host.js';
 import { isPod } from '../../spec/containers.js';
 import { mainRequest } from './pod-config.js';
 import { createSized, engineMaySize } from './sizing.js';
@@ -49,6 +51,8 @@ export function checkHostPaths(deps: RunDeps, req: ContainerRequest, name: strin
  */
 export async function findOrCreate(state: RunState): Promise<RunOutcome | undefined> {
   const { deps, req } = state;
+  // Before the container: its address on the gang's network is fixed, and its relays listen first.
+  state.gang = await openRunGang(deps, req);
   // A first try has no container to find: it creates at once, and a conflict means it has one after all.
   if (!state.hooks.firstTry) {
     state.known = await inspectKnown(state).catch((err) => {
@@ -88,7 +92,7 @@ async function create(state: RunState): Promise<void> {
   const mounting = deps.disks?.mount(name, deps.diskBytes(req.spec));
   mounting?.catch(() => {}); // awaited by the start phase
   state.mounting = mounting;
-  const make = () => createContainer(state.engine, deps, req, name, state.secrets, disk, proxy);
+  const make = () => createContainer(state.engine, deps, req, name, state.secrets, disk, proxy, state.gang);
   const created = await make()
     .catch(async (err: unknown) => {
       // The engine looked at the bind sources just as the filesystem was mounted over them, before
@@ -127,10 +131,11 @@ async function createContainer(
   secrets: Record<string, string>,
   disk?: ContainerDisk,
   proxy?: EgressProxy,
+  gang?: GangAttachment,
 ): Promise<{ container: EngineContainer; sized: boolean } | undefined> {
   // A pod's main container gets its share of the action's cpu and memory (pod-config.ts).
   const made = isPod(req.spec) ? mainRequest(req) : req;
-  const options = containerOptions(deps, made, name, secrets, await engineMaySize(engine), disk, proxy);
+  const options = containerOptions(deps, made, name, secrets, await engineMaySize(engine), disk, proxy, gang);
   try {
     return await withEngineRetries(() => createSized(engine, options));
   } catch (err) {

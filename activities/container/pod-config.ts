@@ -24,6 +24,8 @@ function memberRequest(req: ContainerRequest, member: PodMember): ContainerReque
   return {
     ...req,
     gpuIds: undefined,
+    // A gang replica's rank and peers are its main container's: a member beside it shares its network.
+    replica: undefined,
     spec: {
       ...req.spec,
       image: member.image,

@@ -9,6 +9,7 @@ import type { InputObject } from '../inputs/inputs.js';
 import type { InputCache } from '../inputs/input-cache.js';
 import type { EngineWatch } from './engine-watch.js';
 import type { EgressProxies } from '../egress/egress-proxies.js';
+import type { GangHost } from '../gang/gang-host.js';
 
 export interface RunDeps {
   docker: Docker;
@@ -46,6 +47,8 @@ export interface RunDeps {
   readOnlyRootfs?: boolean;
   /** The egress network and its proxies, where the policy grants egress; without, no egress runs here. */
   egress?: EgressProxies;
+  /** Gang networks and relays, where the host has an address its peers reach; without, no replica joins network "gang". */
+  gang?: GangHost;
 }
 
 export interface RunHooks {

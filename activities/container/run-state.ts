@@ -7,6 +7,7 @@ import { LineTail } from '../logs/log-stream.js';
 import type { Redactor } from '../logs/redaction.js';
 import type { ContainerEngine, EngineContainer } from './engine.js';
 import type { RunDeps, RunHooks } from './run-deps.js';
+import type { GangAttachment } from '../gang/gang-host.js';
 
 /**
  * What is known of the container: from the engine when it existed, else from creating it.
@@ -45,6 +46,8 @@ export interface RunState {
   started: boolean;
   staged?: StagedInput[];
   inputsTiming?: StepTiming;
+  /** A gang replica's place on its gang's network (network "gang"), opened by the create phase. */
+  gang?: GangAttachment;
 }
 
 export function newRunState(

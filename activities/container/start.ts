@@ -13,6 +13,7 @@ import { isCommandFailure, status, withEngineRetries } from './engine-errors.js'
 import type { EngineContainer } from './engine.js';
 import type { RunDeps } from './run-deps.js';
 import { knownOf, type RunState } from './run-state.js';
+import { PEERS_FILE, replicaEnv } from '../gang/replica-env.js';
 
 /** Starts the container when it is only created; an outcome instead when it ended without running. */
 export async function startPhase(state: RunState): Promise<RunOutcome | undefined> {
@@ -34,7 +35,7 @@ export async function startPhase(state: RunState): Promise<RunOutcome | undefine
     state.staged = await stageOnto(deps, name, state.hooks.inputs ?? [], deps.diskBytes(req.spec));
     if (state.staged)
       state.inputsTiming = { step: 'inputs', startedAt: staging.toISOString(), ms: Date.now() - staging.getTime() };
-    await writeFiles(state.container, req.spec, state.secrets, deps.host);
+    await writeFiles(state.container, req.spec, state.secrets, deps.host, replicaFiles(state));
     // The deadline counts from here: at most the start's own time later than the engine's StartedAt.
     const startingMs = Date.now();
     const failedToStart = await startContainer(state.container, req, deps.host);
@@ -54,6 +55,15 @@ export async function startPhase(state: RunState): Promise<RunOutcome | undefine
   }
   state.started = true;
   return undefined;
+}
+
+/**
+ * A gang replica's peers file, as its environment describes it. A read-only filesystem takes no
+ * file from the engine: there the replica has its environment only (container-config.ts).
+ */
+function replicaFiles({ deps, req, gang }: RunState): { path: string; content: string }[] {
+  if (!req.replica || deps.readOnlyRootfs) return [];
+  return [{ path: PEERS_FILE, content: replicaEnv(req.replica, deps.host, gang?.base).peersFile }];
 }
 
 /** Stages the inputs onto the container's filesystem, and records what they became for a re-attach. */

@@ -2,6 +2,7 @@
 // its volumes and disk, and what the worker kept of the run in memory.
 import { runFilter } from '../container/labels.js';
 import { removeContainer } from '../container/removal.js';
+import { closeRunGang } from '../container/run-gang.js';
 import type { RunDeps } from '../container/run-container.js';
 import type { HostCapacity } from '../placement/capacity.js';
 import type { ContainerRequest } from '../types.js';
@@ -17,6 +18,8 @@ export async function removeRun(
     // without a container) at the worker's next start.
     await removeContainer(deps.run.docker, deps.run.disks, c).catch(() => {});
   }
+  // No container of the run is left to be reached: its relays stop, its gang's network may go.
+  await closeRunGang(deps.run, req).catch(() => {});
   deps.run.stopRequested.delete(req.runId);
   deps.run.engineLost.delete(req.runId);
   deps.capacity.release(req.runId);

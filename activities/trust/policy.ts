@@ -9,6 +9,7 @@ import { formatBytes, formatDuration } from '../../spec/quantity.js';
 import { DEFAULT_LOG_SIZE } from '../container/run-container.js';
 import type { SecretGrant } from './secret-grants.js';
 import { FailureType } from '../../spec/failures.js';
+import { GANG_ENV } from '../gang/replica-env.js';
 
 interface Limits {
   memory?: number;
@@ -157,6 +158,9 @@ export function policyProblems(spec: Action, policy: Policy, workerBucket: strin
       problems.push(
         `env.${name}: reserved (${policy.reservedEnv.join(', ')}); the worker sets these, and GPUs come only through resources.gpus`,
       );
+    // A gang's replicas are told their rank and peers by the host: a spec's own value would mislead them.
+    else if (spec.gang && (GANG_ENV as readonly string[]).includes(name))
+      problems.push(`env.${name}: reserved in a gang (${GANG_ENV.join(', ')}); the worker tells each replica these`);
   }
   // The quick part of the grants (secret-grants.ts checks the rest, the digest after the pull):
   // some grant names this image's repository, or the template the spec says it runs.

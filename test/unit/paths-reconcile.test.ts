@@ -84,7 +84,7 @@ describe('reconcileContainers, the disks sweep', () => {
       },
     } as unknown as CommandHelper;
     const disks = new HostDisks(folder, commands, async () => table);
-    const docker = { listContainers: async () => [] } as unknown as Docker;
+    const docker = { listContainers: async () => [], listNetworks: async () => [] } as unknown as Docker;
 
     const report = await reconcileContainers(
       docker,
