@@ -39,6 +39,7 @@ import type { InputCache } from './inputs/input-cache.js';
 import { stopContainer, type RunDeps } from './container/run-container.js';
 import type { EngineWatch } from './container/engine-watch.js';
 import type { EgressProxies } from './egress/egress-proxies.js';
+import type { GangHost } from './gang/gang-host.js';
 import type { ContainerRunTracer } from './execute/run-tracing.js';
 import type {
   CollectRequest,
@@ -87,6 +88,8 @@ export interface ActivityDeps {
   inputCache?: InputCache;
   /** The egress proxies, where the policy grants egress (worker/egress-setup.ts). */
   egress?: EgressProxies;
+  /** Gang networks and relays, where this host has an address its peers reach (worker/host-activities.ts). */
+  gang?: GangHost;
   /** With tracing on (CAISSON_OTEL), each container's run is a span of its execute's trace. */
   containerRuns?: ContainerRunTracer;
 }
@@ -254,9 +257,6 @@ function hostQueueActivities(deps: ActivityDeps, needsHere: (spec: Action) => Ne
 /** What running a container needs of this worker: its engine, its place, its disks and defaults. */
 function runDepsOf(deps: ActivityDeps): RunDeps {
   return {
-    // GANG DEPS GO HERE: `gang: deps.gang`, the gang networks and relays of activities/gang/ (an
-    // ActivityDeps field made in worker/host-activities.ts with createGangHost(docker, owner,
-    // CAISSON_HOST_ADDRESS, log) when the address is set), once that module is on this branch.
     docker: deps.docker,
     engine: deps.engine,
     engineAwayMs: deps.engineAwayMs,
@@ -275,6 +275,7 @@ function runDepsOf(deps: ActivityDeps): RunDeps {
     rootfsBytes: (spec) => spec.resources.tmpDisk ?? deps.diskDefaults.tmp,
     readOnlyRootfs: deps.policy.readOnlyRootfs,
     egress: deps.egress,
+    gang: deps.gang,
     artifactsUri: (req) => {
       const store = req.spec.artifacts.bucket ? deps.store.withBucket(req.spec.artifacts.bucket) : deps.store;
       return store.uri(`${store.base(req.spec.artifacts.prefix, req.actionId)}/`);

@@ -19,6 +19,7 @@ import type { WorkerConfig } from './config.js';
 import type { PreparedHost } from './host-setup.js';
 import { loadPolicy } from './policy-file.js';
 import { startEgress } from './egress-setup.js';
+import { createGangHost } from '../activities/gang/gang-host.js';
 import { countS3Errors } from './s3-errors.js';
 
 export async function hostActivities(
@@ -38,9 +39,17 @@ export async function hostActivities(
       'no image is allowed on this worker, so every action is refused: set CAISSON_ALLOWED_IMAGES (or "images" in the policy file), "*" for any',
     );
   const egress = await startEgress(policy, docker, log);
+  // Gang networks need the engine's bridges on this machine (forwarding switches, addresses on
+  // them): only beside a local engine, and only where peers have an address to reach this host.
+  const localEngine = !config.DOCKER_HOST || config.DOCKER_HOST.startsWith('unix://');
+  const gang =
+    config.CAISSON_HOST_ADDRESS && localEngine
+      ? createGangHost(docker, host.owner, config.CAISSON_HOST_ADDRESS, (message, attrs) => log.warn(message, attrs))
+      : undefined;
   const activities = createActivities({
     policy,
     egress,
+    gang,
     removals,
     disks: host.disks,
     inputCache: host.disks
@@ -78,5 +87,5 @@ export async function hostActivities(
     specs: new SpecSource(client),
     containerRuns,
   });
-  return { activities, policy, allowedImages, registry, metrics, removals, egress };
+  return { activities, policy, allowedImages, registry, metrics, removals, egress, gang };
 }

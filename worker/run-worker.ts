@@ -94,6 +94,7 @@ export async function runWorker(config: WorkerConfig): Promise<void> {
     await Promise.all([...wired.removals]);
     await reconciler.stop();
     await wired.egress?.closeAll();
+    await wired.gang?.closeAll();
     await temporal.close();
     await ops?.close();
     if (tracing) await tracing.shutdown();

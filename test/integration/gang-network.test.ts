@@ -84,7 +84,7 @@ describe('a gang network across hosts', () => {
         attempt: 1,
         stopGraceSeconds: 1,
         spec: parseActionSpec(busybox(script, { timeout: '30s', network: 'gang', replicas: 2, gang: true })),
-        replica: { index, count: 2, gangId, gangRunId, attempt: 1, peers },
+        replica: { index, count: 2, gangId, gangRunId, attempt: 1, peers, hostQueue: 'q' },
       },
     });
     const [zero, one] = [

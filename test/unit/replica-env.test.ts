@@ -22,6 +22,7 @@ const member = (index: number, list = peers): GangMember => ({
   gangId: 'g',
   gangRunId: 'run-1',
   attempt: 1,
+  hostQueue: 'q',
   peers: list,
 });
 
