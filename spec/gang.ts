@@ -12,7 +12,7 @@ import { once } from './shared.js';
 export const MAX_REPLICAS = 64;
 
 /** One replica as its peers reach it: the host it runs on, that host's address and the port it publishes. */
-export const GangPeerSchema = once('gang/GangPeerSchema', () =>
+const GangPeerSchema = once('gang/GangPeerSchema', () =>
   z
     .object({
       rank: z.number().int().nonnegative().max(MAX_REPLICAS),

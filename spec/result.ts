@@ -129,7 +129,7 @@ export interface RunOutcome {
 
 /** What an action ends with: the workflow's result, result.json, and the details of a FAILED or CANCELED run. */
 /** How one replica of a gang ended, in the gang's result. */
-export const ReplicaEndSchema = once('result/ReplicaEndSchema', () =>
+const ReplicaEndSchema = once('result/ReplicaEndSchema', () =>
   z.object({
     rank: z.number().int(),
     actionId: z.string().describe("The replica's own action (its logs, its result.json)."),

@@ -15,7 +15,7 @@ import { waitingFor } from '../spec/placement.js';
 import { setCurrentDetails } from '@temporalio/workflow';
 
 /** How long one round gives every replica to be placed. */
-export const ROUND_MS = 8_000;
+const ROUND_MS = 8_000;
 /** Past the round's end, how long the answers of places under way are waited for. */
 const ROUND_GRACE_MS = 2_000;
 /** How long the answers of places being withdrawn are waited for. */
