@@ -82,14 +82,22 @@ async function placeRound(run: RunContext, replicas: number): Promise<RoundEnd> 
       ),
   );
   const all = Promise.all(calls);
-  await Promise.race([all, finalFailure, sleep(ROUND_MS + ROUND_GRACE_MS)]);
-  if (end.placed.some((p) => p === undefined)) {
-    // Places still waiting in the queue are withdrawn; those a host is answering finish first,
-    // so that every reservation made is known (and given back). Bounded: a reservation nobody
-    // heard of lapses on its host by itself (capacity.ts).
+  // Places still waiting in the queue are withdrawn; those a host is answering finish first, so
+  // that every reservation made is known (and given back). Bounded: a reservation nobody heard of
+  // lapses on its host by itself (capacity.ts).
+  const withdraw = () => {
     scope.cancel();
-    await Promise.race([all, sleep(WITHDRAW_WAIT_MS)]);
+    return CancellationScope.nonCancellable(() => Promise.race([all, sleep(WITHDRAW_WAIT_MS)]));
+  };
+  try {
+    await Promise.race([all, finalFailure, sleep(ROUND_MS + ROUND_GRACE_MS)]);
+  } catch (err) {
+    // The gang was cancelled (or its deadline passed) mid-round: nothing it holds is kept.
+    await withdraw();
+    await release(run, end.placed);
+    throw err;
   }
+  if (end.placed.some((p) => p === undefined)) await withdraw();
   return end;
 }
 

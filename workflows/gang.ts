@@ -1,7 +1,7 @@
 // A gang (spec.replicas with gang: true): its replicas placed whole (gang-placement.ts), run as child
 // actions that live and end together (replicas.ts), and the whole gang run again, placed anew, when
 // a replica's failure is one the spec's retry policy retries, or its host went silent.
-import { log } from '@temporalio/workflow';
+import { CancellationScope, log } from '@temporalio/workflow';
 import { firstFailed, type ReplicaOutcome } from '../spec/gang.js';
 import { runsAgain } from '../spec/result.js';
 import { placeGang, showPlaced } from './gang-placement.js';
@@ -23,6 +23,11 @@ export async function runGang(run: RunContext, state: RunState): Promise<void> {
     state.timings.push({ step: 'place', startedAt: placedAt.toISOString(), ms: Date.now() - placedAt.getTime() });
     showPlaced(state, placed);
     const ends = await runReplicas(run, gang, placed);
+    if (CancellationScope.current().consideredCancelled) {
+      // A cancel (or the deadline, which the run's end tells apart) stopped the replicas.
+      state.canceled = true;
+      return;
+    }
     const again = runsAgainWhole(run, ends, gang.attempt, placements);
     if (!again) return;
     log.info('running the gang again', { attempt: gang.attempt, why: again });

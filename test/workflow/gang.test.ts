@@ -144,6 +144,58 @@ describe('the gang workflow', () => {
     expect(result.replicas!.map((r) => r.status)).toEqual(['CANCELED', 'CANCELED', 'FAILED']);
   });
 
+  it.each([
+    { how: 'cancelled', spec: {}, status: 'CANCELED', reason: 'canceled' },
+    { how: 'past its deadline', spec: { deadline: '3s' }, status: 'FAILED', reason: 'deadline' },
+  ])('stops every replica when the gang is $how', async ({ spec, status, reason }) => {
+    const stops = new Map<string, ReturnType<typeof deferred>>();
+    const stopOf = (runId: string) => stops.get(runId) ?? stops.set(runId, deferred()).get(runId)!;
+    const running = deferred();
+    let started = 0;
+    const fleet = new StubFleet(wf(), {
+      execute: async (req, host) => {
+        if (++started === 3) running.resolve(undefined);
+        await heartbeatUntil({ phase: 'RUNNING' }, stopOf(req.runId).promise);
+        return { again: false, result: hostResult(req, host, exited(143), true) };
+      },
+      stopContainer: async (req) => stopOf(req.runId).resolve(undefined),
+    });
+    fleet.handlers.place = placeByIndex(fleet);
+    const result = await fleet.run(async () => {
+      const handle = await startAction(fleet, gangSpec(spec));
+      await running.promise;
+      if (!('deadline' in spec)) await handle.cancel();
+      return resultOf(handle);
+    });
+    expect(result).toMatchObject({ status, reason });
+    expect(fleet.callsOf('stopContainer')).toHaveLength(3);
+    expect(result.replicas!.map((r) => r.status)).toEqual(['CANCELED', 'CANCELED', 'CANCELED']);
+  });
+
+  it('gives back what it placed when cancelled while still placing', async () => {
+    const placedTwo = deferred();
+    let placed = 0;
+    const fleet = new StubFleet(wf());
+    const byIndex = placeByIndex(fleet);
+    fleet.handlers.place = async (req) => {
+      // Replica 2 never finds room; the others do.
+      if (req.gang!.index === 2)
+        throw ApplicationFailure.create({ type: FailureType.NotPlacedHere, message: 'no room for replica 2' });
+      if (++placed === 2) placedTwo.resolve(undefined);
+      return byIndex(req);
+    };
+    const result = await fleet.run(async () => {
+      const handle = await startAction(fleet, gangSpec());
+      await placedTwo.promise;
+      await handle.cancel();
+      return resultOf(handle);
+    });
+    expect(result).toMatchObject({ status: 'CANCELED', reason: 'canceled' });
+    const released = fleet.callsOf('releasePlacement').map((c) => (c.request as ReleaseRequest).indexes);
+    expect(released.flat().sort()).toEqual([0, 1]);
+    expect(fleet.callsOf('execute')).toEqual([]);
+  });
+
   it('ends FAILED no-host-fits at once when no fleet up could hold the gang, running nothing', async () => {
     const fleet = new StubFleet(wf(), {
       place: async (req) => {
