@@ -4,7 +4,7 @@
 // reservation made is given back and the gang waits a random while before the next round, so that
 // two gangs that each hold part of what both need never wait on each other: one of them soon finds
 // the whole fleet free.
-import { CancellationScope, isCancellation, log, sleep } from '@temporalio/workflow';
+import { CancellationScope, isCancellation, log, setCurrentDetails, sleep } from '@temporalio/workflow';
 import type { Placement } from '../activities/types.js';
 import { FailureType } from '../spec/failures.js';
 import { gangPlace, hostSteps } from './activity-proxies.js';
@@ -12,7 +12,7 @@ import { failureMessage, finalReason } from './failures.js';
 import type { RunContext, RunState } from './run-state.js';
 import { enterPhase } from './show-phase.js';
 import { waitingFor } from '../spec/placement.js';
-import { setCurrentDetails } from '@temporalio/workflow';
+import { ActionHostKey } from '../spec/search-attributes.js';
 
 /** How long one round gives every replica to be placed. */
 const ROUND_MS = 8_000;
@@ -129,5 +129,8 @@ async function release(run: RunContext, placed: (Placement | undefined)[]): Prom
 /** A gang placed whole: RUNNING, with where each replica runs. */
 export function showPlaced(state: RunState, placements: Placement[]): void {
   const hosts = [...new Set(placements.map((p) => p.host))];
-  enterPhase(state, { kind: 'placed' }, `${placements.length} replicas placed on ${hosts.join(', ')}`);
+  // The gang's host, as the UI and `caisson list` show it, is rank 0's (MASTER_ADDR's).
+  enterPhase(state, { kind: 'placed' }, `${placements.length} replicas placed on ${hosts.join(', ')}`, [
+    { key: ActionHostKey, value: placements[0]!.host },
+  ]);
 }

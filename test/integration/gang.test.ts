@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { ActionsClient } from '../../client/index.js';
 import { LABEL } from '../../activities/container/labels.js';
 import { startNetnsHost, type NetnsHost } from '../../harness/netns-host.js';
-import { busybox, connectClient } from '../support/actions.js';
+import { busybox, connectClient, keepHistory } from '../support/actions.js';
 import { objectText, s3 } from '../support/env.js';
 
 const hosts: NetnsHost[] = [];
@@ -79,6 +79,7 @@ describe('gangs across hosts in network namespaces', () => {
     const handle = await client.start(busybox(RANK_SUM, { replicas: 3, gang: true, network: 'gang' }));
     const result = await handle.result();
     expect(result, result.message).toMatchObject({ status: 'DONE', attempts: 1 });
+    keepHistory('gang-done', handle);
     expect(new Set(result.replicas!.map((r) => r.host)).size).toBe(2);
     const sum = result.artifacts.find((a) => a.path === 'replica-0/sum.txt');
     expect((await objectText(s3(), sum!.uri)).trim()).toBe(String(0 + 1 + 2));
@@ -104,6 +105,7 @@ describe('gangs across hosts in network namespaces', () => {
     await running.host.engine.engine.getContainer(running.id).kill();
     const result = await handle.result();
     expect(result, result.message).toMatchObject({ status: 'DONE', attempts: 2 });
+    keepHistory('gang-retried', handle);
     expect(result.replicas!.map((r) => r.actionId)).toEqual([0, 1].map((i) => `${handle.actionId}-replica-${i}-try-2`));
     const first = await client.attach(victim).result();
     expect(first).toMatchObject({ status: 'FAILED', exitCode: 137 });

@@ -39,6 +39,9 @@ const OUTCOMES = [
   'canceled-while-pulling',
   'canceled-while-collecting',
   'array-continued-as-new',
+  // A gang placed whole across two hosts, and one run again whole after a replica was killed.
+  'gang-done',
+  'gang-retried',
 ];
 // Runs of today's shape. (Runs of the per-step shape, before the "one-host-activity" marker, are
 // no longer served: docs/development.md.)
@@ -57,7 +60,9 @@ function workflowIdOf(name: string): string | undefined {
   ).events;
   const child = events.find((e) => e.startChildWorkflowExecutionInitiatedEventAttributes)
     ?.startChildWorkflowExecutionInitiatedEventAttributes?.workflowId;
-  return child?.replace(/-\d+$/, '');
+  // An array's children are "<id>-<index>", a gang's "<id>-replica-<rank>[-try-<n>]".
+  const gang = /-replica-\d+(-try-\d+)?$/;
+  return child && (gang.test(child) ? child.replace(gang, '') : child.replace(/-\d+$/, ''));
 }
 
 let workflowBundle: { code: string };
