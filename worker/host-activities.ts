@@ -67,7 +67,8 @@ export async function hostActivities(
     fleet: new FleetView(registry),
     placementMode: config.CAISSON_PLACEMENT,
     host: config.CAISSON_HOST,
-    hostAddress: config.CAISSON_HOST_ADDRESS,
+    // Only a host that can join gangs (its engine local) says it has an address for them.
+    hostAddress: gang?.address,
     hostQueue: host.owner.queue,
     capacity: host.capacity,
     images: new ImageCache(

@@ -8,6 +8,7 @@ import { Runtime } from '@temporalio/worker';
 import type { HostCapacity } from '../activities/placement/capacity.js';
 import type { HostDisks } from '../activities/disks/host-disk.js';
 import type { Owner } from '../activities/container/labels.js';
+import type { GangHost } from '../activities/gang/gang-host.js';
 import { reconcileContainers, runsOnEngine, stopOverdue } from './reconcile.js';
 
 /** A run an activity of this worker touched this recently is its own to look after. */
@@ -19,12 +20,14 @@ export interface ReconcileSettings {
   owner: Owner;
   disks?: HostDisks;
   capacity: HostCapacity;
+  /** A removed replica's relays stop with it (its address and port go to other runs). */
+  gang?: GangHost;
   everyMs: number;
 }
 
 export function startReconciling(settings: ReconcileSettings): { stop(): Promise<void> } {
   const log = Runtime.instance().logger;
-  const { docker, client, owner, disks, capacity } = settings;
+  const { docker, client, owner, disks, capacity, gang } = settings;
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
   let passes = 0;
@@ -42,7 +45,10 @@ export function startReconciling(settings: ReconcileSettings): { stop(): Promise
       Date.now,
       (runId) => !first && capacity.servedWithin(runId, SERVED_HERE_MS),
     );
-    for (const { runId } of report.removed) capacity.release(runId);
+    for (const { runId } of report.removed) {
+      capacity.release(runId);
+      await gang?.detach(runId);
+    }
     capacity.seed(await runsOnEngine(docker, owner, true), true);
     if (first || report.removed.length || report.disksRemoved.length || report.gangNetworksRemoved.length) {
       log.info('reconciled containers left from earlier runs', {

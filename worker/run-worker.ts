@@ -53,7 +53,7 @@ export async function runWorker(config: WorkerConfig): Promise<void> {
     capacity,
     host: config.CAISSON_HOST,
     taskQueue: config.CAISSON_TASK_QUEUE,
-    address: config.CAISSON_HOST_ADDRESS,
+    address: wired.gang?.address,
     log,
   });
   await reports.ready;
@@ -77,6 +77,7 @@ export async function runWorker(config: WorkerConfig): Promise<void> {
     owner,
     disks: host.disks,
     capacity,
+    gang: wired.gang,
     everyMs: config.CAISSON_RECONCILE_SECONDS * 1000,
   });
   try {

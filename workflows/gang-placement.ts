@@ -4,7 +4,8 @@
 // reservation made is given back and the gang waits a random while before the next round, so that
 // two gangs that each hold part of what both need never wait on each other: one of them soon finds
 // the whole fleet free.
-import { CancellationScope, isCancellation, log, setCurrentDetails, sleep } from '@temporalio/workflow';
+import { CancellationScope, isCancellation, log, setCurrentDetails, sleep, workflowInfo } from '@temporalio/workflow';
+import { formatDuration } from '../spec/quantity.js';
 import type { Placement } from '../activities/types.js';
 import { FailureType } from '../spec/failures.js';
 import { gangPlace, hostSteps } from './activity-proxies.js';
@@ -20,8 +21,14 @@ const ROUND_MS = 8_000;
 const ROUND_GRACE_MS = 2_000;
 /** How long the answers of places being withdrawn are waited for. */
 const WITHDRAW_WAIT_MS = 10_000;
-/** The wait between rounds: at least this, plus up to a round's length, at random. */
+/** The wait between rounds: at least this, plus a random part of up to a round's length, doubled every 3 rounds up to a minute. */
 const BACKOFF_MIN_MS = 500;
+const MAX_BACKOFF_MS = 60_000;
+/**
+ * Past this many events a gang still placing ends (no-host) rather than grow its history towards
+ * the server's limit (50,000): a round costs about 3 events per replica and a dozen more.
+ */
+const HISTORY_BUDGET = 20_000;
 
 /** A round that ended without the whole gang: what was placed, and why the rest was not. */
 interface RoundEnd {
@@ -32,21 +39,36 @@ interface RoundEnd {
   final?: unknown;
 }
 
-/** Places every replica of the gang, or throws what ends it; waits as many rounds as that takes. */
-export async function placeGang(run: RunContext, state: RunState, replicas: number): Promise<Placement[]> {
+/**
+ * Places every replica of the gang, or throws what ends it; waits as many rounds as that takes,
+ * each wait longer than the last (up to a minute), and ends (undefined, with state.ended set) once
+ * the rounds have filled the history as far as one run of the gang may.
+ */
+export async function placeGang(run: RunContext, state: RunState, replicas: number): Promise<Placement[] | undefined> {
+  const since = Date.now();
   for (let round = 1; ; round++) {
     const end = await placeRound(run, replicas);
     if (end.placed.every((p) => p !== undefined)) return end.placed as Placement[];
     await release(run, end.placed);
     if (end.final !== undefined) throw end.final;
     const count = end.placed.filter((p) => p !== undefined).length;
+    if (workflowInfo().historyLength > HISTORY_BUDGET) {
+      state.ended = {
+        reason: 'no-host',
+        message:
+          `no room for all ${replicas} replicas at once in ${round} rounds over ` +
+          `${formatDuration(Date.now() - since)} (the last placed ${count}): start it again when the fleet has room`,
+      };
+      return undefined;
+    }
     state.waitingFor =
       `all ${replicas} replicas at once, each needing ${waitingFor(run.spec)} ` +
       `(round ${round} placed ${count} of ${replicas}${end.why ? `: ${end.why}` : ''})`;
     setCurrentDetails(`**PENDING**: waiting for ${state.waitingFor}`);
     log.info('gang not placed whole; reservations given back', { round, placed: count, replicas });
     // Math.random is the workflow's own (seeded by its run): replays draw the same waits.
-    await sleep(BACKOFF_MIN_MS + Math.floor(Math.random() * ROUND_MS));
+    const spread = Math.min(MAX_BACKOFF_MS, ROUND_MS * 2 ** Math.min(3, Math.floor((round - 1) / 3)));
+    await sleep(BACKOFF_MIN_MS + Math.floor(Math.random() * spread));
   }
 }
 
@@ -106,8 +128,8 @@ const isRoundOver = (err: unknown) =>
   'cause' in err &&
   (err.cause as { type?: string } | undefined)?.type === FailureType.GangRoundOver;
 
-/** Gives back the reservations of a round that did not place the whole gang, host by host. */
-async function release(run: RunContext, placed: (Placement | undefined)[]): Promise<void> {
+/** Gives back reservations of the gang's run (those of `placed`, by index), host by host. */
+export async function release(run: RunContext, placed: (Placement | undefined)[]): Promise<void> {
   const byQueue = new Map<string, number[]>();
   placed.forEach((p, index) => {
     if (p) byQueue.set(p.hostQueue, [...(byQueue.get(p.hostQueue) ?? []), index]);

@@ -4,7 +4,7 @@
 import { CancellationScope, log } from '@temporalio/workflow';
 import { firstFailed, type ReplicaOutcome } from '../spec/gang.js';
 import { runsAgain } from '../spec/result.js';
-import { placeGang, showPlaced } from './gang-placement.js';
+import { placeGang, release, showPlaced } from './gang-placement.js';
 import { runReplicas } from './replicas.js';
 import type { GangState, RunContext, RunState } from './run-state.js';
 import { enterPhase } from './show-phase.js';
@@ -16,13 +16,19 @@ export async function runGang(run: RunContext, state: RunState): Promise<void> {
   let placements = 0;
   for (gang.attempt = 1; ; gang.attempt++) {
     state.attempt = gang.attempt;
+    gang.ends = [];
     const placedAt = new Date();
     const placed = await placeGang(run, state, replicas);
+    if (!placed) return;
     placements++;
     state.placements = placements;
     state.timings.push({ step: 'place', startedAt: placedAt.toISOString(), ms: Date.now() - placedAt.getTime() });
     showPlaced(state, placed);
     const ends = await runReplicas(run, gang, placed);
+    // A replica that never reached its host (its child failed to start, or was cancelled first)
+    // left its reservation there: given back now rather than when its claim lapses. Those taken
+    // over by a replica's run are no longer under the gang's keys, so this touches none of them.
+    await release(run, placed);
     if (CancellationScope.current().consideredCancelled) {
       // A cancel (or the deadline, which the run's end tells apart) stopped the replicas.
       state.canceled = true;

@@ -24,6 +24,8 @@ export function relayPlan(replica: GangMember, host: string, address: string, ba
     inbound: {
       listen: { host: address, port: own.port },
       target: { host: rankAddress(base, replica.index), port: own.port },
+      // Only this gang's other hosts come in: the published port is no door for anyone else.
+      from: [...new Set(replica.peers.filter((p) => p.host !== host).map((p) => p.address))],
     },
     // Peers on this host are containers on the same network: nothing to relay.
     remotes: replica.peers

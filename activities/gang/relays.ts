@@ -5,7 +5,8 @@
 // Each is bounded: a number of connections at once, sockets idle too long closed, and every server
 // and socket closed when the last run using it is done or the worker stops.
 import { execFile } from 'node:child_process';
-import { connect, createServer, type Server, type Socket } from 'node:net';
+import { lookup } from 'node:dns/promises';
+import { connect, createServer, isIP, type Server, type Socket } from 'node:net';
 import { promisify } from 'node:util';
 
 const run = promisify(execFile);
@@ -22,12 +23,27 @@ export interface RelayLimits {
   idleMs: number;
 }
 
+/** A relay and its bridge address, gone. */
+async function closeHeld(held: Held): Promise<void> {
+  const relay = await held.relay.catch(() => undefined);
+  await relay?.close();
+  if (held.onBridge) await removeAddress(held.onBridge).catch(() => {});
+}
+
+/** The IPv4 addresses of peer hosts named by address or name (CAISSON_HOST_ADDRESS may be either). */
+async function addressesOf(hosts: string[]): Promise<Set<string>> {
+  const all = await Promise.all(
+    hosts.map(async (h) => (isIP(h) ? [h] : (await lookup(h, { all: true })).map((a) => a.address))),
+  );
+  return new Set(all.flat());
+}
+
 const DEFAULT_RELAY_LIMITS: RelayLimits = { maxConnections: 256, idleMs: 30 * 60_000 };
 
 /** What one replica's run needs relayed. */
 export interface RelayPlan {
   /** Peers on other hosts reach the replica here (the host's address, its port). */
-  inbound?: { listen: RelayEnd; target: RelayEnd };
+  inbound?: { listen: RelayEnd; target: RelayEnd; from: string[] };
   /** Each remote peer at its address on the gang's bridge (added there for it). */
   remotes: { bridge: string; listen: RelayEnd; target: RelayEnd }[];
 }
@@ -41,10 +57,24 @@ class Relay {
 
   private constructor(private readonly server: Server) {}
 
-  static listen(from: RelayEnd, to: RelayEnd, limits: RelayLimits, log: RelayLog): Promise<Relay> {
+  static listen(
+    from: RelayEnd,
+    to: RelayEnd,
+    limits: RelayLimits,
+    log: RelayLog,
+    allowed?: Set<string>,
+  ): Promise<Relay> {
     const server = createServer({ allowHalfOpen: true });
     const relay = new Relay(server);
-    server.on('connection', (client) => relay.carry(client, to, limits, log));
+    server.on('connection', (client) => {
+      const source = (client.remoteAddress ?? '').replace(/^::ffff:/, '');
+      if (allowed && !allowed.has(source)) {
+        log(`gang relay on ${from.host}:${from.port}: refused a connection from ${source}, not a peer's host`, {});
+        client.destroy();
+        return;
+      }
+      relay.carry(client, to, limits, log);
+    });
     return new Promise((resolve, reject) => {
       server.once('error', reject);
       server.listen(from.port, from.host, () => {
@@ -88,6 +118,8 @@ class Relay {
 interface Held {
   users: Set<string>;
   relay: Promise<Relay>;
+  /** Where it relays to: a relay found on the same address with another target is a stale one. */
+  target: RelayEnd;
   /** The address added to a gang bridge for it, removed with it. */
   onBridge?: { bridge: string; address: string };
 }
@@ -127,7 +159,10 @@ export class GangRelays {
 
   private async start(runId: string, plan: RelayPlan): Promise<void> {
     try {
-      if (plan.inbound) await this.hold(runId, plan.inbound.listen, plan.inbound.target);
+      if (plan.inbound) {
+        const allowed = await addressesOf(plan.inbound.from);
+        await this.hold(runId, plan.inbound.listen, plan.inbound.target, undefined, allowed);
+      }
       for (const remote of plan.remotes) await this.hold(runId, remote.listen, remote.target, remote.bridge);
     } catch (err) {
       await this.drop(runId);
@@ -135,19 +170,32 @@ export class GangRelays {
     }
   }
 
-  private async hold(runId: string, listen: RelayEnd, target: RelayEnd, bridge?: string): Promise<void> {
+  private async hold(
+    runId: string,
+    listen: RelayEnd,
+    target: RelayEnd,
+    bridge?: string,
+    allowed?: Set<string>,
+  ): Promise<void> {
     const key = `${listen.host}:${listen.port}`;
     let held = this.relays.get(key);
+    if (held && (held.target.host !== target.host || held.target.port !== target.port)) {
+      // Left by a run whose end this worker did not see (its container removed under it): its
+      // address and port are another run's now, and traffic must not go where the old one went.
+      this.relays.delete(key);
+      await closeHeld(held);
+      held = undefined;
+    }
     if (!held) {
       const onBridge = bridge ? { bridge, address: listen.host } : undefined;
       const relay = (async () => {
         if (onBridge) await addAddress(onBridge);
-        return Relay.listen(listen, target, this.limits, this.log).catch(async (err: Error) => {
+        return Relay.listen(listen, target, this.limits, this.log, allowed).catch(async (err: Error) => {
           if (onBridge) await removeAddress(onBridge);
           throw new Error(`the gang relay cannot listen on ${key}: ${err.message}`);
         });
       })();
-      held = { users: new Set(), relay, onBridge };
+      held = { users: new Set(), relay, onBridge, target };
       this.relays.set(key, held);
       relay.catch(() => {
         if (this.relays.get(key) === held) this.relays.delete(key);

@@ -24,7 +24,13 @@ export async function holdPlaceHere(
   const { docker, capacity, host } = here;
   const replica = req.replica;
   const port = replica?.peers[replica.index]?.port;
-  if (capacity.has(req.runId)) return ownPortHeld(here, req.runId, replica, port, false);
+  if (capacity.has(req.runId)) {
+    // A replica found running when this worker started holds its slot (seeded from the engine)
+    // but no port yet: it holds the one its peers were told, when no other run holds it.
+    if (port !== undefined && capacity.portOf(req.runId) === undefined && capacity.portFree(port))
+      capacity.claim(req.runId, port);
+    return ownPortHeld(here, req.runId, replica, port, false);
+  }
   const containers = await docker.listContainers({ all: true, filters: runFilter(req) });
   if (containers.length) {
     capacity.claim(req.runId, port);

@@ -8,7 +8,7 @@ import type { Client } from '@temporalio/client';
 import { decodeArrayFromPayloads } from '@temporalio/common/lib/internal-non-workflow/index.js';
 import { checkActionSpec, type Action } from '../../spec/action.js';
 import { ArrayMemberSchema, type ArrayMember } from '../../spec/array.js';
-import { GangMemberSchema, type GangMember } from '../../spec/gang.js';
+import { GangMemberSchema, replicaActionId, type GangMember } from '../../spec/gang.js';
 import { fleetSettings, WORKFLOW_TYPE, type FleetOptions, type RunActionInput } from '../../spec/workflow-api.js';
 import type { RunRef } from '../types.js';
 
@@ -126,6 +126,22 @@ export class SpecSource {
     if (replica && !replica.success)
       throw new NotAnActionRun('replica', `the run's start holds an invalid gang replica`);
     const parentRunId = started.parentWorkflowExecution?.runId || undefined;
+    // A replica is one only as its gang's run started it: a child of that very run, under the name
+    // the gang gives it. A start of anyone's making that names a gang is no replica of it (it would
+    // otherwise join that gang's network, or take its reservations).
+    if (replica?.success) {
+      const r = replica.data;
+      const parent = started.parentWorkflowExecution;
+      if (
+        parent?.workflowId !== r.gangId ||
+        parent?.runId !== r.gangRunId ||
+        ref.actionId !== replicaActionId(r.gangId, r.index, r.attempt)
+      )
+        throw new NotAnActionRun(
+          'replica',
+          `run ${ref.runId} of ${ref.actionId} names replica ${r.index} of gang ${r.gangId}, but that gang's run did not start it`,
+        );
+    }
     const options = args[1] as FleetOptions | undefined;
     const at = first?.eventTime;
     return {

@@ -322,7 +322,9 @@ describe('a namespace user scheduling host activities directly', () => {
     expect(placed[3]).toMatchObject({ message: 'carried out' });
     await expectNoLeftovers();
 
-    // A replica started by hand, whose peers name an address no host of the fleet registered.
+    // A replica started by hand on the gang's network, whose peers name an address no host of the
+    // fleet registered: the worker would relay to it. (Without that network peers are only told.)
+    const netSpec = { ...gangSpec, network: 'gang' as const };
     const peer0 = { rank: 0, host: inject('workerHost'), address: '127.0.0.1', port: 30000 };
     const forged = (peer1: object): GangMember => ({
       index: 0,
@@ -344,12 +346,16 @@ describe('a namespace user scheduling host activities directly', () => {
       const replica = forged(peer1);
       const run = await launch(
         'runAction',
-        gangSpec,
-        [{ name, queue: h, activity: 'execute', request: execute({ replica }, parseActionSpec(gangSpec)) }],
+        netSpec,
+        [{ name, queue: h, activity: 'execute', request: execute({ replica }, parseActionSpec(netSpec)) }],
         replica,
       );
+      // Refused before its peers are even read: only its gang's run starts a replica (the peers of
+      // one it did start are checked against the fleet: test/unit/gang-placement.test.ts).
       expect(run.outcomes[0]).toMatchObject({ type: 'RefusedByHost' });
-      expect(run.outcomes[0]!.message).toContain('replica.peers.1.address: 203.0.113.9');
+      expect(run.outcomes[0]!.message).toContain(
+        "names replica 0 of gang forged, but that gang's run did not start it",
+      );
       expect(await engineEvents(docker(), since, [`${LABEL.runId}=${run.runId}`], ['create', 'start'])).toEqual([]);
     }
   });
@@ -413,7 +419,7 @@ describe('a namespace user scheduling host activities directly', () => {
     const impostor = await launch('runAction', gangSpec, runs(replica(1)).slice(0, 1), replica(1));
     expect(impostor.outcomes[0]).toMatchObject({ type: 'RefusedByHost' });
     expect(impostor.outcomes[0]!.message).toContain(
-      `replica: replica 1 of gang run ${gang.firstExecutionRunId} holds no reservation`,
+      `names replica 1 of gang ${gang.workflowId}, but that gang's run did not start it`,
     );
     await gang.signal('goOn', { spec: gangSpec, replica: replica(0), attacks: runs(replica(0)) });
     const outcomes = (await gang.result()) as Outcome[];

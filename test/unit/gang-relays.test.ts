@@ -47,7 +47,11 @@ describe('gang relays', () => {
     const port = await freePort();
     const relays = new GangRelays(() => {}, { maxConnections: 1, idleMs: 300 });
     await relays.open('run-1', {
-      inbound: { listen: { host: '127.0.0.1', port }, target: { host: '127.0.0.1', port: target } },
+      inbound: {
+        listen: { host: '127.0.0.1', port },
+        target: { host: '127.0.0.1', port: target },
+        from: ['localhost'],
+      },
       remotes: [],
     });
     // A second open of the same run is the first one.
@@ -63,5 +67,30 @@ describe('gang relays', () => {
 
     await relays.close('run-1');
     await expect(exchange(port, 'late')).rejects.toThrow(/ECONNREFUSED/);
+  });
+
+  it("let in only the gang's peer hosts, and replace a stale relay that goes elsewhere", async () => {
+    const target = await answering();
+    const port = await freePort();
+    const relays = new GangRelays(() => {});
+    // Peers are on 127.0.0.2 only: a connection from 127.0.0.1 is closed without a byte.
+    await relays.open('run-1', {
+      inbound: {
+        listen: { host: '127.0.0.1', port },
+        target: { host: '127.0.0.1', port: target },
+        from: ['127.0.0.2'],
+      },
+      remotes: [],
+    });
+    expect(await exchange(port, 'rank 1')).toBe('');
+    // run-1 ended unseen (its container removed under the worker); run-2 gets the same port and
+    // its own target: the old relay goes, the new one carries run-2's traffic.
+    const other = await answering();
+    await relays.open('run-2', {
+      inbound: { listen: { host: '127.0.0.1', port }, target: { host: '127.0.0.1', port: other }, from: ['127.0.0.1'] },
+      remotes: [],
+    });
+    expect(await exchange(port, 'rank 2')).toBe('got rank 2');
+    await relays.closeAll();
   });
 });

@@ -97,6 +97,8 @@ describe("a replica's relays", () => {
     expect(plan.inbound).toEqual({
       listen: { host: '198.18.2.2', port: 30001 },
       target: { host: '198.19.4.3', port: 30001 },
+      // Only the other hosts of the gang are let in.
+      from: ['198.18.1.2'],
     });
     expect(plan.remotes).toEqual([
       { bridge: 'cg-1', listen: { host: '198.19.4.2', port: 30000 }, target: { host: '198.18.1.2', port: 30000 } },
