@@ -2,7 +2,7 @@
 // does. The spec is checked before any connection is made, so a mistake is named at once even when
 // Temporal is out of reach.
 import { Command } from 'commander';
-import type { ActionsClient } from '../client/index.js';
+import type { ActionHandle, ActionResult, ActionsClient } from '../client/index.js';
 import { readDataFile } from '../common/text/data-file.js';
 import { parseActionSpec } from '../spec/action.js';
 import type { ArrayOptionsInput } from '../spec/array.js';
@@ -133,13 +133,49 @@ async function runOne(request: RunRequest, opts: RunOptions): Promise<number> {
       phases.follow(handle.actionId, () => handle.status(), ended),
       opts.json
         ? undefined
-        : followLog(handle, ended, { marked: Boolean(opts.pretty), beforeLine: phases.clear }, note),
+        : (isGang(request) ? followGangLog : followLog)(
+            handle,
+            ended,
+            { marked: Boolean(opts.pretty), beforeLine: phases.clear },
+            note,
+            client,
+          ),
     ]);
     const result = await ended;
     if (opts.json) out(JSON.stringify(result, null, 2));
     else printResult(result, opts.pretty ? out : err, uiLink(result.actionId));
     return exitCodeFor(result);
   });
+}
+
+const isGang = (request: RunRequest) => 'spec' in request && (request.spec.replicas ?? 1) > 1;
+
+/**
+ * A gang has no log of its own: its rank 0's is followed, attempt after attempt (each attempt's
+ * replicas are new actions), until the gang has ended.
+ */
+async function followGangLog(
+  handle: ActionHandle,
+  ended: Promise<ActionResult>,
+  style: Parameters<typeof followLog>[2],
+  note: (text: string) => void,
+  client: ActionsClient,
+): Promise<void> {
+  let over = false;
+  void ended.finally(() => (over = true)).catch(() => {});
+  for (let last: string | undefined; !over;) {
+    const id = await Promise.race([handle.replicaId(0).catch(() => undefined), ended.then(() => undefined)]);
+    if (id === undefined) return;
+    if (id === last) {
+      // This attempt's rank 0 has ended: the next attempt's, or the gang's end.
+      await Promise.race([ended.catch(() => {}), new Promise((r) => setTimeout(r, 1000))]);
+      continue;
+    }
+    last = id;
+    note(`(following replica 0, ${id}; caisson logs ${handle.actionId} --replica K for another)`);
+    const replica = client.attach(id);
+    await followLog(replica, replica.result(), style, note);
+  }
 }
 
 export function runCommand(program: Command): void {

@@ -61,6 +61,24 @@ describe('caisson run', () => {
     expect(stdout).toContain('http://127.0.0.1:8233/namespaces/default/workflows/');
   });
 
+  it('runs a gang with --replicas, following replica 0 and listing every replica', async () => {
+    const { code, stdout, stderr } = await caisson(
+      'run',
+      '--replicas',
+      '2',
+      env('TEST_IMAGE_BUSYBOX'),
+      '--',
+      'sh',
+      '-c',
+      'echo "rank $RANK of $WORLD_SIZE"',
+    );
+    expect(code, stderr).toBe(0);
+    expect(stdout).toBe('rank 0 of 2\n');
+    expect(stderr).toMatch(/^DONE {2}all 2 replicas exited 0/m);
+    expect(stderr).toMatch(/replica 0 {2}DONE {5}\S+-replica-0 on /);
+    expect(stderr).toMatch(/replica 1 {2}DONE {5}\S+-replica-1 on /);
+  });
+
   it('exits with the container exit code when it FAILED, and --json prints only the result', async () => {
     const { code, stdout } = await caisson('run', '--json', env('TEST_IMAGE_BUSYBOX'), '--', 'sh', '-c', 'exit 3');
     expect(code).toBe(3);
