@@ -162,19 +162,26 @@ async function followGangLog(
   client: ActionsClient,
 ): Promise<void> {
   let over = false;
-  void ended.finally(() => (over = true)).catch(() => {});
-  for (let last: string | undefined; !over;) {
-    const id = await Promise.race([handle.replicaId(0).catch(() => undefined), ended.then(() => undefined)]);
+  const end = ended.then(
+    () => void (over = true),
+    () => void (over = true),
+  );
+  for (let last: string | undefined; ;) {
+    // The current attempt's rank 0 (waiting while the gang is placed), or, once the gang has
+    // ended, its last attempt's.
+    const found = await Promise.race([handle.replicaId(0).catch(() => undefined), end.then(() => undefined)]);
+    const id = found ?? (over ? await handle.replicaId(0).catch(() => undefined) : undefined);
     if (id === undefined) return;
-    if (id === last) {
-      // This attempt's rank 0 has ended: the next attempt's, or the gang's end.
-      await Promise.race([ended.catch(() => {}), new Promise((r) => setTimeout(r, 1000))]);
+    if (id !== last) {
+      last = id;
+      note(`(following replica 0, ${id}; caisson logs ${handle.actionId} --replica K for another)`);
+      const replica = client.attach(id);
+      await followLog(replica, replica.result(), style, note);
       continue;
     }
-    last = id;
-    note(`(following replica 0, ${id}; caisson logs ${handle.actionId} --replica K for another)`);
-    const replica = client.attach(id);
-    await followLog(replica, replica.result(), style, note);
+    if (over) return;
+    // This attempt's rank 0 has ended: the next attempt's, or the gang's end.
+    await Promise.race([end, new Promise((r) => setTimeout(r, 1000))]);
   }
 }
 
