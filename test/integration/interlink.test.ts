@@ -181,9 +181,11 @@ describe('the interLink plugin API', () => {
     await new Promise((r) => first.proc.once('exit', r));
 
     const second = await startPlugin();
-    // Known at once: still running, or already terminated, never NotFound.
+    // Known at once, never NotFound: running, terminated, or (when the host's first heartbeat
+    // still says it pulls) ContainerCreating.
     const state = await stateOf(second.url, pod);
-    expect(state.running ?? state.terminated).toBeDefined();
+    expect(state.running ?? state.terminated ?? state.waiting, JSON.stringify(state)).toBeDefined();
+    expect((state.waiting as { reason?: string } | undefined)?.reason, JSON.stringify(state)).not.toBe('NotFound');
     const ended = await until(second.url, pod, 'terminated');
     expect(ended.terminated, JSON.stringify(ended.terminated)).toMatchObject({ exit_code: 0, reason: 'Completed' });
     const logs = await call(`${second.url}/getLogs`, 'GET', {

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import type { ExecuteRequest, PlaceRequest, ReleaseRequest } from '../../activities/types.js';
 import { FailureType } from '../../spec/failures.js';
 import { resultOf, startAction } from '../support/action-runs.js';
-import { deferred, exited, heartbeatUntil, hostResult, StubFleet } from '../support/stub-fleet.js';
+import { deferred, exited, hang, heartbeatUntil, hostResult, StubFleet } from '../support/stub-fleet.js';
 import { workflowEnvForFile } from '../support/workflow-env.js';
 
 const wf = workflowEnvForFile();
@@ -209,10 +209,12 @@ describe('the gang workflow', () => {
 
   it('ends FAILED no-host-fits at once when no fleet up could hold the gang, running nothing', async () => {
     const fleet = new StubFleet(wf(), {
+      // The host offered replica 0 says no fleet could ever hold the gang; the places of the
+      // others are still waiting when the gang ends, and are withdrawn. (One failure at a time:
+      // the time-skipping test server, unlike a real one, loses a workflow task when several
+      // activities fail in the instant the workflow withdraws them.)
       place: async (req) => {
-        // Every host says so, one after another: the time-skipping test server (not a real one)
-        // loses a workflow task when several activities fail in the instant the workflow decides.
-        await new Promise((r) => setTimeout(r, 100 * req.gang!.index));
+        if (req.gang!.index !== 0) return hang({});
         throw ApplicationFailure.create({
           type: FailureType.NoHostFits,
           nonRetryable: true,
