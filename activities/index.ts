@@ -58,6 +58,8 @@ export interface ActivityDeps {
   engine: EngineWatch;
   /** How long a run waits for an engine that went away before it is placed elsewhere. */
   engineAwayMs: number;
+  /** How long an exit by a signal nobody asked for waits to be told from the engine shutting down. */
+  engineShutdownMs?: number;
   store: ArtifactStore;
   host: string;
   /** CAISSON_HOST_ADDRESS: where other hosts reach this one's gang replicas; unset, none on network "gang" here. */
@@ -260,6 +262,7 @@ function runDepsOf(deps: ActivityDeps): RunDeps {
     docker: deps.docker,
     engine: deps.engine,
     engineAwayMs: deps.engineAwayMs,
+    ...(deps.engineShutdownMs !== undefined ? { engineShutdownMs: deps.engineShutdownMs } : {}),
     host: deps.host,
     owner: { host: deps.host, namespace: deps.specs.namespace, queue: deps.hostQueue },
     capacity: deps.capacity,

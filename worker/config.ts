@@ -172,6 +172,13 @@ export const WorkerConfig = z.object({
   CAISSON_ENGINE_AWAY_SECONDS: positiveInt('CAISSON_ENGINE_AWAY_SECONDS')
     .max(3600, 'CAISSON_ENGINE_AWAY_SECONDS is at most 3600')
     .default(60),
+  /**
+   * How long an exit by SIGTERM or SIGKILL nobody here asked for waits to be told from the engine
+   * shutting down (which stops every container, then goes away): a busy dockerd needs 20 s or more.
+   */
+  CAISSON_ENGINE_SHUTDOWN_SECONDS: positiveInt('CAISSON_ENGINE_SHUTDOWN_SECONDS')
+    .max(300, 'CAISSON_ENGINE_SHUTDOWN_SECONDS is at most 300')
+    .default(45),
   /** Seconds between reconcile passes: leftovers removed, overdue containers killed, slots corrected. */
   CAISSON_RECONCILE_SECONDS: positiveInt('CAISSON_RECONCILE_SECONDS')
     .max(3600, 'CAISSON_RECONCILE_SECONDS is at most 3600')
@@ -334,6 +341,10 @@ export const SETTING_DOCS = {
   },
   CAISSON_ENGINE_AWAY_SECONDS: {
     about: 'How long a run waits for an engine that went away; past it the action is placed elsewhere.',
+  },
+  CAISSON_ENGINE_SHUTDOWN_SECONDS: {
+    about:
+      "How long a container's exit by a signal nobody asked for (137, 143) waits to be told from the engine shutting down before it counts as the action's.",
   },
   CAISSON_RECONCILE_SECONDS: { about: 'Seconds between reconcile passes (leftovers, overdue containers, slots).' },
   CAISSON_CODEC_KEYS: { about: '`id:base64key` pairs, comma-separated: payloads encrypted, the first key encrypts.' },

@@ -63,6 +63,7 @@ export async function hostActivities(
     docker,
     engine: host.engine,
     engineAwayMs: config.CAISSON_ENGINE_AWAY_SECONDS * 1000,
+    engineShutdownMs: config.CAISSON_ENGINE_SHUTDOWN_SECONDS * 1000,
     store: new ArtifactStore(s3, config.CAISSON_ARTIFACTS_BUCKET, config.CAISSON_ARTIFACTS_PREFIX),
     fleet: new FleetView(registry),
     placementMode: config.CAISSON_PLACEMENT,

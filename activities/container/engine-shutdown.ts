@@ -19,6 +19,8 @@ export async function stoppedByEngineShutdown(
   exitCode: number | undefined,
   engine: EngineWatch,
   epoch: number,
+  /** The wait (CAISSON_ENGINE_SHUTDOWN_SECONDS). */
+  windowMs = ENGINE_SHUTDOWN_WINDOW_MS,
 ): Promise<boolean> {
   if (exitCode !== 137 && exitCode !== 143) return false;
   const state = (await container.inspect()).State;
@@ -28,7 +30,7 @@ export async function stoppedByEngineShutdown(
   try {
     return await Promise.race([
       engineBreak.broken.then(() => true),
-      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ENGINE_SHUTDOWN_WINDOW_MS))),
+      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), windowMs))),
     ]);
   } finally {
     clearTimeout(timer);

@@ -12,7 +12,6 @@ import { findOrCreate } from './create.js';
 import { startPhase } from './start.js';
 import { watch, type Watched } from './watch.js';
 import { lastLines, outcome } from './outcome.js';
-import { delay } from './engine-errors.js';
 import { ensureMember, memberEnds, startMember, stopMember, type FoundMember } from './pod-members.js';
 import { knownOf, type RunState } from './run-state.js';
 
@@ -136,8 +135,15 @@ async function endAlongside(state: RunState, others: FoundMember[], watched: Wat
   const mains = others.filter((f) => f.member.role === 'main');
   const sidecars = others.filter((f) => f.member.role !== 'main');
   if (!stopNow && mains.length) {
-    const waited = delay(leftMs);
-    await Promise.all(mains.map((f) => Promise.race([f.container.wait().catch(() => {}), waited])));
+    // Cleared once the mains have ended: a timer left for the rest of the deadline (an hour by
+    // default) would keep a stopping worker's process alive that long.
+    let timer: NodeJS.Timeout | undefined;
+    const waited = new Promise<void>((resolve) => (timer = setTimeout(resolve, leftMs)));
+    try {
+      await Promise.all(mains.map((f) => Promise.race([f.container.wait().catch(() => {}), waited])));
+    } finally {
+      clearTimeout(timer);
+    }
   }
   await Promise.all([...mains, ...sidecars].map((f) => stopMember(state, f.container)));
 }

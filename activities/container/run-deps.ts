@@ -25,6 +25,8 @@ export interface RunDeps {
   engine: EngineWatch;
   /** How long a run waits for an engine that went away before it is placed elsewhere. */
   engineAwayMs: number;
+  /** How long an exit by a signal nobody asked for waits to be told from the engine shutting down (default 45 s). */
+  engineShutdownMs?: number;
   /** Runs whose stop was asked for on this host: such a container is never started. */
   stopRequested: Set<string>;
   /**

@@ -167,7 +167,13 @@ async function awaitEnd(
     if (
       !stoppedHere &&
       !knownLost &&
-      (await stoppedByEngineShutdown(state.container, waited.StatusCode, deps.engine, state.epoch))
+      (await stoppedByEngineShutdown(
+        state.container,
+        waited.StatusCode,
+        deps.engine,
+        state.epoch,
+        deps.engineShutdownMs,
+      ))
     ) {
       // The retry re-attaches once the engine is back, and reads this end as engine-restarted.
       deps.engineLost.add(req.runId);

@@ -27,6 +27,8 @@ beforeAll(async () => {
     CAISSON_CAPACITY: '2',
     CAISSON_GPUS: 'fake0,fake1',
     CAISSON_POLICY_FILE: policyFile,
+    // A replica killed by hand is known as such after this long (not the engine shutting down).
+    CAISSON_ENGINE_SHUTDOWN_SECONDS: '5',
   };
   hosts.push(
     ...(await Promise.all([
@@ -86,9 +88,9 @@ describe('gangs across hosts in network namespaces', () => {
   });
 
   it('runs the whole gang again when one replica is killed mid-run, and ends DONE', async () => {
-    // The first attempt's replicas run until stopped; the second's (ACTION_ID ends "-try-2") end at once.
-    // A SIGKILL nobody asked for is read as the engine's own for 45 s (engine-shutdown.ts): only then
-    // does the gang learn of it, so the others must outlive that.
+    // The first attempt's replicas run until stopped; the second's (ACTION_ID ends "-try-2") end at
+    // once. A SIGKILL nobody asked for may be the engine shutting down for CAISSON_ENGINE_SHUTDOWN_SECONDS
+    // (engine-shutdown.ts): only then does the gang learn of it, so the others must outlive that.
     const script = 'case "$ACTION_ID" in *-try-2) exit 0 ;; esac; sleep 120';
     const handle = await client.start(
       busybox(script, { replicas: 2, gang: true, timeout: '3m', retry: { attempts: 2, onExitCodes: [137] } }),

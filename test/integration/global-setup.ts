@@ -27,6 +27,9 @@ const NEEDED = [
   'CAISSON_ARTIFACTS_BUCKET',
 ];
 
+/** How long the suite's worker may take to exit once told to stop (it drains nothing by then). */
+const STOP_WITHIN_MS = 60_000;
+
 export default async function setup(project: TestProject) {
   const missing = NEEDED.filter((name) => !process.env[name]);
   if (missing.length) {
@@ -81,7 +84,20 @@ export default async function setup(project: TestProject) {
   project.provide('secretValue', secretValue);
   project.provide('metricsPort', metricsPort);
   return async () => {
-    await worker.stop('SIGTERM');
+    // A worker that stops exits at once once nothing runs: one that lingers holds something open
+    // (a timer, a socket) and would keep a host's service waiting. That fails the suite, loudly.
+    let lingering: NodeJS.Timeout | undefined;
+    const stuck = await Promise.race([
+      worker.stop('SIGTERM').then(() => false),
+      new Promise<boolean>((resolve) => (lingering = setTimeout(() => resolve(true), STOP_WITHIN_MS))),
+    ]);
+    clearTimeout(lingering);
+    if (stuck) {
+      await worker.stop('SIGKILL');
+      throw new Error(
+        `the suite's worker did not exit within ${STOP_WITHIN_MS / 1000} s of SIGTERM: something keeps its process alive (see its log in test-results/)`,
+      );
+    }
     rmSync(secretsDir, { recursive: true, force: true });
     rmSync(policyDir, { recursive: true, force: true });
   };
