@@ -59,7 +59,8 @@ workflow), ${items} single starts (\`ActionsClient.start\` each, 50 at a time, a
 | ${items} single starts | ${(items / singles.caissonPerSecond).toFixed(1)} | ${perSecond(singles.caissonPerSecond)} | ${((singles.caissonPerSecond / baseline) * 100).toFixed(0)} % |
 | xargs -P4 docker run --rm | ${(items / baseline).toFixed(1)} | ${perSecond(baseline)} | 100 % |
 
-The array's parent ran as ${runs} workflow runs (continue-as-new every 500 children) with ${events} history
+The array's parent ran as ${runs} workflow runs (continue-as-new every 500 children, or sooner where the server suggests it: the dev
+server does past 1,000 events) with ${events} history
 events in all (${(events / Math.max(runs, 1)).toFixed(0)} per run on average): its history never grows with the array.
 Reproduce: \`npm run bench:arrays\` (\`BENCH_ARRAY_ITEMS=N\`).
 `;
