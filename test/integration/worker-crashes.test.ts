@@ -1,9 +1,10 @@
 // A worker killed (SIGKILL) at each step of an action, and a worker of the same host started again:
 // the action ends DONE with every artifact and exactly one container start (the engine's own
 // record), and nothing is left. Bound of each case: the heartbeat timeout (15 s) after the kill,
-// then the step again.
+// then the step again. The cases wait out that timeout at the same time: each has its own host,
+// queue, cleanups and (where it counts requests) its own proxy, and looks only at its own run.
 import { createHash, randomUUID } from 'node:crypto';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi, type TestContext } from 'vitest';
 import { CountingProxy } from '../../harness/counting-proxy.js';
 import { startExtraDockerd } from '../../harness/extra-dockerd.js';
 import { spawnWorker, type WorkerProcess } from '../../harness/worker-process.js';
@@ -16,13 +17,19 @@ import { containerStarts, docker, env, objectDigest, objectText, parseS3Uri, s3 
 import { slowRegistry } from '../support/slow-registry.js';
 import { HeadObjectCommand } from '@aws-sdk/client-s3';
 
-const cleanups: (() => Promise<unknown>)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+type Cleanups = (() => Promise<unknown>)[];
+
+/** A case's own cleanups, run last first when it ends (the cases run at once, so none are shared). */
+function cleanupsOf(context: TestContext): Cleanups {
+  const cleanups: Cleanups = [];
+  context.onTestFinished(async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  });
+  return cleanups;
+}
 
 /** A host: its name and queue, and how to start one of its workers (again) with extra settings. */
-async function host(name: string) {
+async function host(name: string, cleanups: Cleanups) {
   const taskQueue = `${name}-${randomUUID()}`;
   const hostName = `${name}-${process.pid}`;
   const client = await connectClient(taskQueue);
@@ -55,9 +62,10 @@ async function retried(client: Awaited<ReturnType<typeof host>>['client'], actio
   );
 }
 
-describe('a worker killed while it pulls the image', () => {
-  it('is DONE after a worker of the host starts again: pulled again, one container start', async () => {
-    const { client, worker } = await host('crashpull');
+describe.concurrent('a worker killed (SIGKILL), then a worker of its host started again', () => {
+  it('while it pulls the image: DONE, pulled again, one container start', async (context) => {
+    const cleanups = cleanupsOf(context);
+    const { client, worker } = await host('crashpull', cleanups);
     // An engine of its own: the dev engine has the image's layers already, and would fetch none.
     const dockerd = await startExtraDockerd({ name: 'crashpull' });
     cleanups.push(() => dockerd.stop());
@@ -82,11 +90,10 @@ describe('a worker killed while it pulls the image', () => {
       interval: 200,
     });
   });
-});
 
-describe('a worker killed between creating the container and starting it', () => {
-  it('is DONE after a worker of the host starts again: the same container is started, once', async () => {
-    const { client, host: hostName, worker } = await host('crashcreated');
+  it('between creating the container and starting it: DONE, the same container started once', async (context) => {
+    const cleanups = cleanupsOf(context);
+    const { client, host: hostName, worker } = await host('crashcreated', cleanups);
     const engine = new CountingProxy({ socketPath: new URL(env('DOCKER_HOST')).pathname });
     const proxied = await engine.start('unix');
     cleanups.push(() => engine.stop());
@@ -110,11 +117,10 @@ describe('a worker killed between creating the container and starting it', () =>
     expect(await containerStarts(result.runId, since)).toBe(1);
     expect(await engineEvents(docker(), since, [`${LABEL.runId}=${result.runId}`], ['create'])).toHaveLength(1);
   });
-});
 
-describe('a worker killed while the container runs', () => {
-  it('is DONE after a worker of the host re-attaches to the container, still running: one start, every artifact', async () => {
-    const { client, worker } = await host('crashrunning');
+  it('while the container runs: DONE, re-attached to the running container, one start, every artifact', async (context) => {
+    const cleanups = cleanupsOf(context);
+    const { client, worker } = await host('crashrunning', cleanups);
     const first = await worker();
     const since = Date.now();
     // Runs until told (USR1) to finish: the test tells it once the new worker has re-attached.
@@ -141,11 +147,10 @@ describe('a worker killed while the container runs', () => {
     expect(await objectText(s3(), result.artifacts.find((a) => a.path === 'late.txt')!.uri)).toBe('late\n');
     expect(await containerStarts(result.runId, since)).toBe(1);
   });
-});
 
-describe('a worker killed while it uploads /out', () => {
-  it('is DONE after a worker of the host collects again: the whole file, one start', async () => {
-    const { client, worker } = await host('crashcollect');
+  it('while it uploads /out: DONE, collected again, the whole file, one start', async (context) => {
+    const cleanups = cleanupsOf(context);
+    const { client, worker } = await host('crashcollect', cleanups);
     const { proxy: storage, address: proxied } = await s3Proxy(cleanups);
     storage.limitUploads(1_000_000); // 8 MB take about 8 s
     const first = await worker({ AWS_ENDPOINT_URL_S3: proxied });
@@ -163,11 +168,10 @@ describe('a worker killed while it uploads /out', () => {
     });
     expect(await containerStarts(result.runId, since)).toBe(1);
   });
-});
 
-describe('a worker killed after it stored result.json, before the workflow heard', () => {
-  it('is DONE with the stored result once a worker of the host starts again, the containers already gone', async () => {
-    const { client, worker } = await host('crashstored');
+  it('after it stored result.json, before the workflow heard: DONE with the stored result, the containers already gone', async (context) => {
+    const cleanups = cleanupsOf(context);
+    const { client, worker } = await host('crashstored', cleanups);
     const { proxy: storage, address: proxied } = await s3Proxy(cleanups);
     const storing = storage.hold('PUT', /\/result\.json$/);
     const first = await worker({ AWS_ENDPOINT_URL_S3: proxied });
