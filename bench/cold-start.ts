@@ -26,10 +26,10 @@ export interface ColdStartSizes {
   concurrent: number;
 }
 
-/** ~200 MiB in 4 layers and 5 rounds; a smoke run ~20 MiB and 2 rounds, only to keep the code running. */
+/** ~200 MiB in 4 layers and 5 rounds; a smoke run 2 MiB in 2 layers, 2 rounds, only to keep the code running. */
 export function coldStartSizes(smoke: boolean): ColdStartSizes {
   return smoke
-    ? { layers: 4, layerBytes: 5 << 20, rounds: 2, concurrent: 8 }
+    ? { layers: 2, layerBytes: 1 << 20, rounds: 2, concurrent: 4 }
     : { layers: 4, layerBytes: 50 << 20, rounds: 5, concurrent: 8 };
 }
 
