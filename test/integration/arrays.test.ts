@@ -172,7 +172,7 @@ describe('an array', () => {
     expect(events.length).toBeGreaterThanOrEqual(2);
     expect(events.length).toBeLessThanOrEqual(4);
     for (const length of events) {
-      expect(length).toBeGreaterThan(300); // each run started children (the last ~80 at least)
+      expect(length).toBeGreaterThan(20); // each run started children (the last may start only a few)
       expect(length).toBeLessThan(1500); // past 1,000 it starts none, and at most 8 are running
     }
     // A run that continued as new, for the replay set (trivial children keep its history small).
